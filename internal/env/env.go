@@ -1,0 +1,115 @@
+// Package env names every environment variable tracekit reads and parses
+// their values. Keeping the names in one place lets the documentation, the
+// tests and the code agree.
+package env
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Standard OpenTelemetry variables.
+const (
+	SDKDisabled        = "OTEL_SDK_DISABLED"
+	ServiceName        = "OTEL_SERVICE_NAME"
+	ResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES"
+	TracesExporter     = "OTEL_TRACES_EXPORTER"
+	MetricsExporter    = "OTEL_METRICS_EXPORTER"
+	TracesSampler      = "OTEL_TRACES_SAMPLER"
+	TracesSamplerArg   = "OTEL_TRACES_SAMPLER_ARG"
+
+	OTLPEndpoint        = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	OTLPTracesEndpoint  = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	OTLPMetricsEndpoint = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
+	OTLPProtocol        = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	OTLPTracesProtocol  = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	OTLPMetricsProtocol = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
+
+	BSPScheduleDelay      = "OTEL_BSP_SCHEDULE_DELAY"
+	BSPExportTimeout      = "OTEL_BSP_EXPORT_TIMEOUT"
+	BSPMaxQueueSize       = "OTEL_BSP_MAX_QUEUE_SIZE"
+	BSPMaxExportBatchSize = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+)
+
+// tracekit's own variables.
+const (
+	// FilePath is where the file exporter writes (default tracekit-traces.jsonl).
+	FilePath = "TRACEKIT_FILE_PATH"
+)
+
+// Error reports an environment variable whose value was not understood. The
+// value is ignored and the default applies.
+type Error struct {
+	Name   string // the variable
+	Value  string // what it held
+	Reason string // what was expected
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("tracekit: ignoring %s=%q: %s", e.Name, e.Value, e.Reason)
+}
+
+// String returns the trimmed value of name and whether it is set and non-empty.
+func String(name string) (string, bool) {
+	v := strings.TrimSpace(os.Getenv(name))
+	return v, v != ""
+}
+
+// Millis reads a duration given in milliseconds, as the OTEL_BSP_* variables
+// are. A missing variable returns ok=false and no error.
+func Millis(name string) (d time.Duration, ok bool, err error) {
+	v, set := String(name)
+	if !set {
+		return 0, false, nil
+	}
+	n, perr := strconv.ParseInt(v, 10, 64)
+	if perr != nil || n < 0 {
+		return 0, false, &Error{Name: name, Value: v, Reason: "want a whole number of milliseconds"}
+	}
+	return time.Duration(n) * time.Millisecond, true, nil
+}
+
+// PositiveInt reads a count that must be at least 1.
+func PositiveInt(name string) (n int, ok bool, err error) {
+	v, set := String(name)
+	if !set {
+		return 0, false, nil
+	}
+	n, perr := strconv.Atoi(v)
+	if perr != nil || n < 1 {
+		return 0, false, &Error{Name: name, Value: v, Reason: "want a positive whole number"}
+	}
+	return n, true, nil
+}
+
+// Bool reads a boolean the way the OpenTelemetry specification asks: only a
+// case-insensitive "true" is true; anything else but "false" is reported.
+func Bool(name string) (b bool, ok bool, err error) {
+	v, set := String(name)
+	if !set {
+		return false, false, nil
+	}
+	switch strings.ToLower(v) {
+	case "true":
+		return true, true, nil
+	case "false":
+		return false, true, nil
+	}
+	return false, false, &Error{Name: name, Value: v, Reason: `want "true" or "false"`}
+}
+
+// List splits a comma-separated value into trimmed, lower-cased, non-empty
+// items.
+func List(name string) []string {
+	v, _ := String(name)
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.ToLower(strings.TrimSpace(item)); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}

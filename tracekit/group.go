@@ -1,0 +1,148 @@
+package tracekit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Group runs related tasks, like golang.org/x/sync/errgroup with spans: the
+// group has a span from [NewGroup] to the end of [Group.Wait], each task a
+// child span of it. The first task to fail cancels the group's context, with
+// its error as the cause, and is what Wait returns. A zero Group is not
+// usable; create one with NewGroup. Its methods are safe for concurrent use.
+type Group struct {
+	name string
+	ctx  context.Context
+	span trace.Span
+
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+	sem    chan struct{} // nil: no limit
+
+	errOnce sync.Once
+	err     error
+
+	endOnce sync.Once
+	attrs   []attribute.KeyValue // added to every task span
+}
+
+// GroupOption configures [NewGroup].
+type GroupOption interface{ applyGroup(*groupConfig) }
+
+type groupConfig struct {
+	limit int
+	attrs []attribute.KeyValue
+}
+
+type groupOptionFunc func(*groupConfig)
+
+func (f groupOptionFunc) applyGroup(c *groupConfig) { f(c) }
+
+// WithLimit bounds how many of the group's tasks run at once; [Group.Go]
+// blocks while n are running. n < 1 means no limit (the default).
+func WithLimit(n int) GroupOption {
+	return groupOptionFunc(func(c *groupConfig) { c.limit = n })
+}
+
+// WithGroupAttributes adds attributes to the group's span.
+func WithGroupAttributes(attrs ...attribute.KeyValue) GroupOption {
+	return groupOptionFunc(func(c *groupConfig) { c.attrs = append(c.attrs, attrs...) })
+}
+
+// NewGroup starts a group named name whose span is a child of the span in
+// ctx. Tasks receive a context derived from ctx that is canceled when the
+// first task fails or when Wait returns. Call [Group.Wait] to end the group's
+// span.
+func NewGroup(ctx context.Context, name string, opts ...GroupOption) *Group {
+	var cfg groupConfig
+	for _, o := range opts {
+		o.applyGroup(&cfg)
+	}
+	attrs := append([]attribute.KeyValue{KindGroup.attr()}, callerAttrs(1)...)
+	if cfg.limit > 0 {
+		attrs = append(attrs, KeyGroupLimit.Int(cfg.limit))
+	}
+	attrs = append(attrs, cfg.attrs...)
+	ctx, span := tracerFor(ctx).Start(ctx, name, trace.WithAttributes(attrs...))
+	ctx, cancel := context.WithCancelCause(ctx)
+	g := &Group{
+		name:   name,
+		ctx:    ctx,
+		span:   span,
+		cancel: cancel,
+		attrs:  []attribute.KeyValue{KeyGroup.String(name)},
+	}
+	if cfg.limit > 0 {
+		g.sem = make(chan struct{}, cfg.limit)
+	}
+	return g
+}
+
+// Context returns the group's context: it holds the group's span and is
+// canceled when a task fails or Wait returns.
+func (g *Group) Context() context.Context { return g.ctx }
+
+// Go starts fn as a task of the group (see [Go]). With a limit, it blocks
+// until a slot is free.
+func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOption) {
+	site := callerAttrs(1)
+	if g.sem != nil {
+		g.sem <- struct{}{}
+	}
+	g.launch(name, site, fn, opts)
+}
+
+// TryGo starts fn as a task only if the group's limit allows it now, and
+// reports whether it did.
+func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...TaskOption) bool {
+	site := callerAttrs(1)
+	if g.sem != nil {
+		select {
+		case g.sem <- struct{}{}:
+		default:
+			return false
+		}
+	}
+	g.launch(name, site, fn, opts)
+	return true
+}
+
+func (g *Group) launch(name string, site []attribute.KeyValue, fn func(context.Context) error, opts []TaskOption) {
+	g.wg.Add(1)
+	start(g.ctx, name, site, g.attrs, fn, opts, g.taskDone)
+}
+
+// taskDone runs in each task's goroutine after the task has finished.
+func (g *Group) taskDone(err error) {
+	if g.sem != nil {
+		<-g.sem
+	}
+	if err != nil {
+		g.errOnce.Do(func() {
+			g.err = err
+			g.cancel(err)
+		})
+	}
+	g.wg.Done()
+}
+
+// Wait blocks until every task started so far has returned, ends the group's
+// span, cancels the group's context, and returns the first task error (a
+// [*PanicError] if that task panicked). Calling Wait again waits for tasks
+// started since and returns the same first error.
+func (g *Group) Wait() error {
+	g.wg.Wait()
+	g.cancel(nil)
+	g.endOnce.Do(func() {
+		if g.err != nil {
+			g.span.SetStatus(codes.Error, fmt.Sprintf("task failed: %v", g.err))
+		}
+		g.span.End()
+	})
+	return g.err
+}

@@ -1,0 +1,235 @@
+package tracekit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// PanicError is what [Task.Wait] and [Group.Wait] return when a task's
+// function panicked. The panic was recovered in the task's goroutine and
+// recorded on its span as an exception event.
+type PanicError struct {
+	Task  string // the task's name
+	Value any    // the value passed to panic
+	Stack []byte // the panicking goroutine's stack, as debug.Stack prints it
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("tracekit: task %q panicked: %v", e.Task, e.Value)
+}
+
+// Unwrap returns the panic value when it is an error, so that errors.Is and
+// errors.As see through to it.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// taskIDs numbers tasks in start order, process-wide.
+var taskIDs atomic.Uint64
+
+// Task is a goroutine started by [Go] or [Group.Go], with its own span. Its
+// methods are safe for concurrent use.
+type Task struct {
+	id   uint64
+	name string
+	sc   trace.SpanContext
+	done chan struct{}
+	err  error // written once before done is closed
+}
+
+// ID returns the task's process-unique number (also the tracekit.task.id
+// attribute of its span).
+func (t *Task) ID() uint64 { return t.id }
+
+// Name returns the name the task was started with.
+func (t *Task) Name() string { return t.name }
+
+// SpanContext returns the context of the task's span; it is invalid when the
+// task is not traced.
+func (t *Task) SpanContext() trace.SpanContext { return t.sc }
+
+// Done returns a channel closed when the task's function has returned (or
+// panicked) and its span has ended.
+func (t *Task) Done() <-chan struct{} { return t.done }
+
+// Wait blocks until the task is done and returns the error its function
+// returned, or a [*PanicError] if it panicked.
+func (t *Task) Wait() error {
+	<-t.done
+	return t.err
+}
+
+// Err returns what [Task.Wait] would, without blocking: nil while the task is
+// still running.
+func (t *Task) Err() error {
+	select {
+	case <-t.done:
+		return t.err
+	default:
+		return nil
+	}
+}
+
+// TaskOption configures one call of [Go] or [Group.Go].
+type TaskOption interface{ applyTask(*taskConfig) }
+
+type taskConfig struct {
+	repanic bool
+	attrs   []attribute.KeyValue
+}
+
+type taskOptionFunc func(*taskConfig)
+
+func (f taskOptionFunc) applyTask(c *taskConfig) { f(c) }
+
+// Repanic makes a panicking task panic again in its goroutine, crashing the
+// program as a plain goroutine would, after its span has recorded the panic
+// and ended and the spans have been flushed (for at most one second); Done
+// is then never closed. Without
+// it the panic is recovered and returned from Wait as a [*PanicError].
+func Repanic() TaskOption {
+	return taskOptionFunc(func(c *taskConfig) { c.repanic = true })
+}
+
+// WithTaskAttributes adds attributes to the task's span.
+func WithTaskAttributes(attrs ...attribute.KeyValue) TaskOption {
+	return taskOptionFunc(func(c *taskConfig) { c.attrs = append(c.attrs, attrs...) })
+}
+
+// Go runs fn in a new goroutine with its own span named name, a child of the
+// span in ctx. The span records where Go was called (code.function.name,
+// code.file.path, code.line.number), ends when fn returns, takes an error
+// status from fn's error, and records a panic as an exception event with the
+// stack. fn receives a context holding the new span. The returned [Task]
+// reports the result.
+//
+// A panic in fn is recovered and returned by [Task.Wait] as a [*PanicError]
+// unless the [Repanic] option is given. If ctx is done when fn returns, the
+// span records that and context.Cause(ctx).
+func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...TaskOption) *Task {
+	return start(ctx, name, callerAttrs(1), nil, fn, opts, nil)
+}
+
+// start launches a task. site holds the spawn-site attributes, extra the
+// attributes its launcher (a Group) adds, and onDone, if not nil, runs in the
+// task's goroutine with its result once Done is closed.
+func start(ctx context.Context, name string, site, extra []attribute.KeyValue, fn func(context.Context) error, opts []TaskOption, onDone func(error)) *Task {
+	var cfg taskConfig
+	for _, o := range opts {
+		o.applyTask(&cfg)
+	}
+	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{})}
+
+	attrs := make([]attribute.KeyValue, 0, len(site)+len(extra)+len(cfg.attrs)+2)
+	attrs = append(attrs, KindGoroutine.attr(), KeyTaskID.Int64(int64(t.id)))
+	attrs = append(attrs, site...)
+	attrs = append(attrs, extra...)
+	attrs = append(attrs, cfg.attrs...)
+	ctx, span := tracerFor(ctx).Start(ctx, name, trace.WithAttributes(attrs...))
+	t.sc = span.SpanContext()
+
+	go t.run(ctx, span, fn, cfg.repanic, onDone)
+	return t
+}
+
+func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
+	var (
+		err      error
+		panicked bool
+		value    any
+		stack    []byte
+	)
+	defer func() {
+		if panicked {
+			t.err = &PanicError{Task: t.name, Value: value, Stack: stack}
+		} else {
+			t.err = err
+		}
+		t.finish(ctx, span, err, panicked, value, stack)
+		if panicked && repanic {
+			// The crash is the result: Done stays open, as it would for a
+			// plain goroutine that took the program down.
+			flushBeforeCrash(span)
+			panic(value)
+		}
+		close(t.done)
+		if onDone != nil {
+			onDone(t.err)
+		}
+	}()
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				panicked, value, stack = true, v, debug.Stack()
+			}
+		}()
+		err = fn(ctx)
+	}()
+}
+
+// finish records the outcome on the span and ends it.
+func (t *Task) finish(ctx context.Context, span trace.Span, err error, panicked bool, value any, stack []byte) {
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
+	switch {
+	case panicked:
+		msg := fmt.Sprint(value)
+		span.AddEvent(string(semconv.ExceptionEventName), trace.WithAttributes(
+			semconv.ExceptionType(panicType(value)),
+			semconv.ExceptionMessage(msg),
+			semconv.ExceptionStacktrace(string(stack)),
+		))
+		span.SetAttributes(KeyPanic.Bool(true))
+		span.SetStatus(codes.Error, "panic: "+msg)
+	case err != nil:
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	if ctx.Err() != nil {
+		attrs := []attribute.KeyValue{KeyCanceled.Bool(true)}
+		if cause := context.Cause(ctx); cause != nil {
+			attrs = append(attrs, KeyCancelCause.String(cause.Error()))
+		}
+		span.SetAttributes(attrs...)
+	}
+	span.End()
+}
+
+func panicType(v any) string {
+	if err, ok := v.(error); ok {
+		var re interface{ RuntimeError() }
+		if errors.As(err, &re) {
+			return "runtime.Error"
+		}
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// flushBeforeCrash pushes the ended spans out before a re-panic kills the
+// process, so the panic's span is not lost with it.
+func flushBeforeCrash(span trace.Span) {
+	tp, ok := span.TracerProvider().(*sdktrace.TracerProvider)
+	if !ok {
+		tp, ok = otel.GetTracerProvider().(*sdktrace.TracerProvider)
+	}
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = tp.ForceFlush(ctx)
+}
