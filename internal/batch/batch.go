@@ -88,10 +88,16 @@ type Processor struct {
 	stop    chan struct{} // closed by Shutdown
 	done    chan struct{} // closed when the export goroutine has returned
 
+	// abort cancels every export under way; Shutdown calls it when its
+	// deadline passes so that the export goroutine ends promptly.
+	abortCtx context.Context
+	abort    context.CancelFunc
+
 	stopped  atomic.Bool
 	stopOnce sync.Once
 	stopCtx  context.Context // set before stop is closed
 	stopErr  error
+	expErr   error // the exporter's Shutdown result, written before done is closed
 
 	exported, dropped, failed, pending atomic.Uint64
 	lastErr                            atomic.Pointer[error]
@@ -115,6 +121,7 @@ func New(exp sdktrace.SpanExporter, name string, cfg Config) *Processor {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	p.abortCtx, p.abort = context.WithCancel(context.Background())
 	go p.run()
 	return p
 }
@@ -172,12 +179,12 @@ func (p *Processor) run() {
 		case s := <-p.queue:
 			batch = append(batch, s)
 			if len(batch) >= p.cfg.MaxExportBatchSize {
-				exportNow(context.Background())
+				exportNow(p.abortCtx)
 				timer.Reset(p.cfg.ScheduleDelay)
 			}
 		case <-timer.C:
 			if len(batch) > 0 {
-				exportNow(context.Background())
+				exportNow(p.abortCtx)
 			}
 			timer.Reset(p.cfg.ScheduleDelay)
 		case req := <-p.flushes:
@@ -191,6 +198,7 @@ func (p *Processor) run() {
 			req.reply <- errors.Join(errs...)
 		case <-p.stop:
 			p.drain(batch)
+			p.expErr = p.exp.Shutdown(p.stopCtx)
 			return
 		}
 	}
@@ -272,34 +280,37 @@ func (p *Processor) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown stops accepting spans, exports what is queued and shuts the
-// exporter down, all within ctx. It is safe to call more than once; later
-// calls return the first call's result. If spans could not be delivered the
-// error says how many and why.
+// exporter down, all within ctx: when ctx ends first, exports under way are
+// canceled and Shutdown returns at once. It is safe to call more than once;
+// later calls return the first call's result. If spans could not be
+// delivered the error says how many, where they were going and why.
 func (p *Processor) Shutdown(ctx context.Context) error {
 	p.stopOnce.Do(func() {
 		p.stopCtx = ctx
 		p.stopped.Store(true)
 		close(p.stop)
+		var errs []error
 		select {
 		case <-p.done:
+			// Spans that raced with the stop are still in the queue.
+			for left := len(p.queue); left > 0; left-- {
+				<-p.queue
+				p.pending.Add(^uint64(0))
+				p.dropped.Add(1)
+			}
+			if p.expErr != nil {
+				errs = append(errs, fmt.Errorf("tracekit: shutdown exporter %s: %w", p.name, p.expErr))
+			}
 		case <-ctx.Done():
-			// An exporter ignored its context; do not wait for it.
-			p.stopErr = fmt.Errorf("tracekit: shutdown of %s: %w", p.name, ctx.Err())
-			return
+			p.abort()
 		}
-		// Spans that raced with the stop are still in the queue.
-		for left := len(p.queue); left > 0; left-- {
-			<-p.queue
-			p.pending.Add(^uint64(0))
-			p.dropped.Add(1)
-		}
-		var errs []error
 		st := p.Stats()
-		if st.Failed > 0 && st.LastError != nil {
-			errs = append(errs, fmt.Errorf("tracekit: %d spans could not be exported to %s: %w", st.Failed, p.name, st.LastError))
-		}
-		if err := p.exp.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("tracekit: shutdown exporter %s: %w", p.name, err))
+		if lost := st.Failed + st.Pending; lost > 0 {
+			cause := st.LastError
+			if ctx.Err() != nil {
+				cause = errors.Join(ctx.Err(), cause)
+			}
+			errs = append(errs, fmt.Errorf("tracekit: %d spans could not be exported to %s: %w", lost, p.name, cause))
 		}
 		p.stopErr = errors.Join(errs...)
 	})
