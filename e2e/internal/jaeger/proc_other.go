@@ -1,0 +1,24 @@
+//go:build !unix
+
+package jaeger
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+)
+
+var (
+	sigTerm = os.Interrupt
+	sigKill = os.Kill
+)
+
+func setProcessGroup(*exec.Cmd) {}
+
+func signalGroup(cmd *exec.Cmd, sig os.Signal) error {
+	err := cmd.Process.Signal(sig)
+	if errors.Is(err, os.ErrProcessDone) {
+		return nil
+	}
+	return err
+}
