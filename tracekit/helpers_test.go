@@ -2,6 +2,7 @@ package tracekit
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -72,4 +73,26 @@ func eventAttr(e sdktrace.Event, key attribute.Key) string {
 		}
 	}
 	return ""
+}
+
+// keeper is a span exporter that keeps what it got after Shutdown (the
+// tracetest in-memory exporter forgets on Shutdown).
+type keeper struct {
+	mu    sync.Mutex
+	spans []sdktrace.ReadOnlySpan
+}
+
+func (k *keeper) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	k.mu.Lock()
+	k.spans = append(k.spans, spans...)
+	k.mu.Unlock()
+	return nil
+}
+
+func (k *keeper) Shutdown(context.Context) error { return nil }
+
+func (k *keeper) got() []sdktrace.ReadOnlySpan {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]sdktrace.ReadOnlySpan(nil), k.spans...)
 }
