@@ -11,9 +11,6 @@ const (
 	// KeyKind says what operation a span stands for; its values are the
 	// Kind constants.
 	KeyKind = attribute.Key("tracekit.kind")
-	// KeyTaskID is the process-unique number of a task started by [Go] or a
-	// [Group].
-	KeyTaskID = attribute.Key("tracekit.task.id")
 	// KeyGroup is the name of the [Group] a task belongs to.
 	KeyGroup = attribute.Key("tracekit.group")
 	// KeyGroupLimit is the concurrency bound of a [Group], when it has one.
@@ -25,10 +22,6 @@ const (
 	KeyCanceled = attribute.Key("tracekit.canceled")
 	// KeyCancelCause holds context.Cause of a task's context when it was done.
 	KeyCancelCause = attribute.Key("tracekit.cancel.cause")
-
-	// keyCodeFunctionLegacy is the pre-1.30 semantic-convention name for
-	// code.function.name, still read by several backends' source links.
-	keyCodeFunctionLegacy = attribute.Key("code.function")
 )
 
 // Kind is a value of [KeyKind].

@@ -8,14 +8,17 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 )
 
-// callSites caches the code.* attributes of each spawn site by program
-// counter. Symbolizing a PC costs far more than a map lookup, and a program
-// has few distinct spawn sites, so each is resolved once.
+// callSites caches the attributes of each spawn site by program counter:
+// the span kind and code.function.name, code.file.path, code.line.number.
+// Symbolizing a PC costs far more than a map lookup, and a program has few
+// distinct spawn sites, so each is resolved once. A PC always calls the same
+// tracekit function, so its kind never changes.
 var callSites sync.Map // uintptr -> []attribute.KeyValue
 
-// callerAttrs returns the code.* attributes for the function skip frames
-// above its caller. The returned slice is shared: callers must not modify it.
-func callerAttrs(skip int) []attribute.KeyValue {
+// siteAttrs returns kind and the code.* attributes of the caller skip frames
+// above siteAttrs's caller. The returned slice is shared: callers must not
+// modify it.
+func siteAttrs(skip int, kind Kind) []attribute.KeyValue {
 	var pcs [1]uintptr
 	if runtime.Callers(skip+2, pcs[:]) < 1 {
 		return nil
@@ -25,8 +28,8 @@ func callerAttrs(skip int) []attribute.KeyValue {
 	}
 	frame, _ := runtime.CallersFrames(pcs[:]).Next()
 	attrs := []attribute.KeyValue{
+		kind.attr(),
 		semconv.CodeFunctionName(frame.Function),
-		keyCodeFunctionLegacy.String(frame.Function),
 		semconv.CodeFilePath(frame.File),
 		semconv.CodeLineNumber(frame.Line),
 	}

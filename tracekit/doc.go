@@ -1,1 +1,23 @@
+// Package tracekit adds OpenTelemetry tracing to the concurrent parts of a Go
+// program with as little ceremony as the standard library.
+//
+// [Start] sets up tracing and metrics from the standard OTEL_* environment
+// (or options) and installs them globally; [Kit.Shutdown] flushes them:
+//
+//	kit, err := tracekit.Start(ctx, tracekit.WithServiceName("checkout"))
+//	if err != nil { ... }
+//	defer kit.Shutdown(context.Background())
+//
+// [Go] starts a goroutine with its own span, a child of the span in its
+// context, that records where it was started, its error, a panic with its
+// stack (returned as a [*PanicError]) and the cause of a cancellation.
+// [Group] does the same for a set of goroutines, errgroup style, with an
+// optional concurrency limit.
+//
+// Spans go to an OTLP endpoint (Jaeger, any OpenTelemetry Collector), to a
+// local file of OTLP JSON lines (OTEL_TRACES_EXPORTER=file, read back by
+// cmd/flamegen), or to the console. Exporting never blocks the traced code.
+//
+// The attributes tracekit writes are listed beside [KeyKind] and in
+// docs/attributes.md. See the Example for a complete program.
 package tracekit

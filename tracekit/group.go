@@ -63,7 +63,7 @@ func NewGroup(ctx context.Context, name string, opts ...GroupOption) *Group {
 	for _, o := range opts {
 		o.applyGroup(&cfg)
 	}
-	attrs := append([]attribute.KeyValue{KindGroup.attr()}, callerAttrs(1)...)
+	attrs := append([]attribute.KeyValue(nil), siteAttrs(1, KindGroup)...)
 	if cfg.limit > 0 {
 		attrs = append(attrs, KeyGroupLimit.Int(cfg.limit))
 	}
@@ -90,7 +90,7 @@ func (g *Group) Context() context.Context { return g.ctx }
 // Go starts fn as a task of the group (see [Go]). With a limit, it blocks
 // until a slot is free.
 func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOption) {
-	site := callerAttrs(1)
+	site := siteAttrs(1, KindGoroutine)
 	if g.sem != nil {
 		g.sem <- struct{}{}
 	}
@@ -100,7 +100,7 @@ func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOpti
 // TryGo starts fn as a task only if the group's limit allows it now, and
 // reports whether it did.
 func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...TaskOption) bool {
-	site := callerAttrs(1)
+	site := siteAttrs(1, KindGoroutine)
 	if g.sem != nil {
 		select {
 		case g.sem <- struct{}{}:

@@ -49,8 +49,7 @@ type Task struct {
 	err  error // written once before done is closed
 }
 
-// ID returns the task's process-unique number (also the tracekit.task.id
-// attribute of its span).
+// ID returns the task's process-unique number, in start order.
 func (t *Task) ID() uint64 { return t.id }
 
 // Name returns the name the task was started with.
@@ -119,7 +118,7 @@ func WithTaskAttributes(attrs ...attribute.KeyValue) TaskOption {
 // unless the [Repanic] option is given. If ctx is done when fn returns, the
 // span records that and context.Cause(ctx).
 func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...TaskOption) *Task {
-	return start(ctx, name, callerAttrs(1), nil, fn, opts, nil)
+	return start(ctx, name, siteAttrs(1, KindGoroutine), nil, fn, opts, nil)
 }
 
 // start launches a task. site holds the spawn-site attributes, extra the
@@ -132,12 +131,16 @@ func start(ctx context.Context, name string, site, extra []attribute.KeyValue, f
 	}
 	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{})}
 
-	attrs := make([]attribute.KeyValue, 0, len(site)+len(extra)+len(cfg.attrs)+2)
-	attrs = append(attrs, KindGoroutine.attr(), KeyTaskID.Int64(int64(t.id)))
-	attrs = append(attrs, site...)
-	attrs = append(attrs, extra...)
-	attrs = append(attrs, cfg.attrs...)
-	ctx, span := tracerFor(ctx).Start(ctx, name, trace.WithAttributes(attrs...))
+	// Each WithAttributes appends to the SDK's own slice; building a merged
+	// slice here would only copy the attributes once more.
+	spanOpts := []trace.SpanStartOption{trace.WithAttributes(site...)}
+	if len(extra) > 0 {
+		spanOpts = append(spanOpts, trace.WithAttributes(extra...))
+	}
+	if len(cfg.attrs) > 0 {
+		spanOpts = append(spanOpts, trace.WithAttributes(cfg.attrs...))
+	}
+	ctx, span := tracerFor(ctx).Start(ctx, name, spanOpts...)
 	t.sc = span.SpanContext()
 
 	go t.run(ctx, span, fn, cfg.repanic, onDone)
@@ -145,59 +148,52 @@ func start(ctx context.Context, name string, site, extra []attribute.KeyValue, f
 }
 
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
-	var (
-		err      error
-		panicked bool
-		value    any
-		stack    []byte
-	)
-	defer func() {
-		if panicked {
-			t.err = &PanicError{Task: t.name, Value: value, Stack: stack}
-		} else {
-			t.err = err
-		}
-		t.finish(ctx, span, err, panicked, value, stack)
-		if panicked && repanic {
-			// The crash is the result: Done stays open, as it would for a
-			// plain goroutine that took the program down.
-			flushBeforeCrash(span)
-			panic(value)
-		}
-		close(t.done)
-		if onDone != nil {
-			onDone(t.err)
-		}
-	}()
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				panicked, value, stack = true, v, debug.Stack()
-			}
-		}()
-		err = fn(ctx)
-	}()
+	defer t.complete(ctx, span, repanic, onDone)
+	t.err = fn(ctx)
+}
+
+// complete runs deferred in the task's goroutine: it recovers a panic, records
+// the outcome and releases Wait. Recovering here rather than in a nested
+// closure keeps the goroutine's stack small enough not to grow on the common
+// path.
+func (t *Task) complete(ctx context.Context, span trace.Span, repanic bool, onDone func(error)) {
+	if v := recover(); v != nil {
+		t.err = &PanicError{Task: t.name, Value: v, Stack: debug.Stack()}
+	}
+	pe, panicked := t.err.(*PanicError)
+	t.finish(ctx, span, pe)
+	if panicked && repanic {
+		// The crash is the result: Done stays open, as it would for a
+		// plain goroutine that took the program down.
+		flushBeforeCrash(span)
+		panic(pe.Value)
+	}
+	close(t.done)
+	if onDone != nil {
+		onDone(t.err)
+	}
 }
 
 // finish records the outcome on the span and ends it.
-func (t *Task) finish(ctx context.Context, span trace.Span, err error, panicked bool, value any, stack []byte) {
+// pe is the task's panic, or nil.
+func (t *Task) finish(ctx context.Context, span trace.Span, pe *PanicError) {
 	if !span.IsRecording() {
 		span.End()
 		return
 	}
 	switch {
-	case panicked:
-		msg := fmt.Sprint(value)
+	case pe != nil:
+		msg := fmt.Sprint(pe.Value)
 		span.AddEvent(string(semconv.ExceptionEventName), trace.WithAttributes(
-			semconv.ExceptionType(panicType(value)),
+			semconv.ExceptionType(panicType(pe.Value)),
 			semconv.ExceptionMessage(msg),
-			semconv.ExceptionStacktrace(string(stack)),
+			semconv.ExceptionStacktrace(string(pe.Stack)),
 		))
 		span.SetAttributes(KeyPanic.Bool(true))
 		span.SetStatus(codes.Error, "panic: "+msg)
-	case err != nil:
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+	case t.err != nil:
+		span.RecordError(t.err)
+		span.SetStatus(codes.Error, t.err.Error())
 	}
 	if ctx.Err() != nil {
 		attrs := []attribute.KeyValue{KeyCanceled.Bool(true)}

@@ -1,0 +1,104 @@
+package tracekit
+
+import (
+	"context"
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/batch"
+)
+
+// discard is an exporter that drops everything, so benchmarks measure the
+// recording side only.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
+
+func benchProvider(b *testing.B) (context.Context, trace.Tracer) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batch.New(discard{}, "discard", batch.Config{})))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tracer := tp.Tracer("bench")
+	ctx, root := tracer.Start(context.Background(), "root")
+	b.Cleanup(func() { root.End() })
+	return ctx, tracer
+}
+
+func nothing(context.Context) error { return nil }
+
+// BenchmarkGo compares tracekit.Go with its baseline, a plain go statement
+// around a raw SDK span, in the same run. Compare the sub-benchmarks with
+// benchstat; the README quotes the ratio.
+func BenchmarkGo(b *testing.B) {
+	b.Run("baseline=go+span", func(b *testing.B) {
+		ctx, tracer := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			done := make(chan struct{})
+			cctx, span := tracer.Start(ctx, "work")
+			go func() {
+				_ = nothing(cctx)
+				span.End()
+				close(done)
+			}()
+			<-done
+		}
+	})
+	b.Run("tracekit.Go", func(b *testing.B) {
+		ctx, _ := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = Go(ctx, "work", nothing).Wait()
+		}
+	})
+	b.Run("baseline=plain-go", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			done := make(chan struct{})
+			go func() {
+				_ = nothing(context.Background())
+				close(done)
+			}()
+			<-done
+		}
+	})
+}
+
+// BenchmarkGroup runs groups of 8 tasks against a sync.WaitGroup with a
+// raw span per goroutine.
+func BenchmarkGroup(b *testing.B) {
+	const tasks = 8
+	b.Run("baseline=waitgroup+spans", func(b *testing.B) {
+		ctx, tracer := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			gctx, gspan := tracer.Start(ctx, "group")
+			done := make(chan struct{}, tasks)
+			for range tasks {
+				cctx, span := tracer.Start(gctx, "work")
+				go func() {
+					_ = nothing(cctx)
+					span.End()
+					done <- struct{}{}
+				}()
+			}
+			for range tasks {
+				<-done
+			}
+			gspan.End()
+		}
+	})
+	b.Run("tracekit.Group", func(b *testing.B) {
+		ctx, _ := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			g := NewGroup(ctx, "group")
+			for range tasks {
+				g.Go("work", nothing)
+			}
+			_ = g.Wait()
+		}
+	})
+}
