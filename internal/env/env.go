@@ -61,8 +61,12 @@ func String(name string) (string, bool) {
 // Millis reads a duration given in milliseconds, as the OTEL_BSP_* variables
 // are. A missing variable returns ok=false and no error.
 func Millis(name string) (d time.Duration, ok bool, err error) {
-	v, set := String(name)
-	if !set {
+	v, _ := String(name)
+	return parseMillis(name, v)
+}
+
+func parseMillis(name, v string) (d time.Duration, ok bool, err error) {
+	if v == "" {
 		return 0, false, nil
 	}
 	n, perr := strconv.ParseInt(v, 10, 64)
@@ -74,8 +78,12 @@ func Millis(name string) (d time.Duration, ok bool, err error) {
 
 // PositiveInt reads a count that must be at least 1.
 func PositiveInt(name string) (n int, ok bool, err error) {
-	v, set := String(name)
-	if !set {
+	v, _ := String(name)
+	return parsePositiveInt(name, v)
+}
+
+func parsePositiveInt(name, v string) (n int, ok bool, err error) {
+	if v == "" {
 		return 0, false, nil
 	}
 	n, perr := strconv.Atoi(v)
@@ -105,6 +113,10 @@ func Bool(name string) (b bool, ok bool, err error) {
 // items.
 func List(name string) []string {
 	v, _ := String(name)
+	return splitList(v)
+}
+
+func splitList(v string) []string {
 	var out []string
 	for _, item := range strings.Split(v, ",") {
 		if item = strings.ToLower(strings.TrimSpace(item)); item != "" {

@@ -1,0 +1,136 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+func TestResolve(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		env          map[string]string
+		opts         []Option
+		wantProto    Protocol
+		wantEndpoint string
+	}{
+		{"defaults", nil, nil, ProtocolHTTPProtobuf, "http://localhost:4318/v1/traces"},
+		{"grpc default", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, nil, ProtocolGRPC, "localhost:4317"},
+		{"generic endpoint gets path", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, nil, ProtocolHTTPProtobuf, "http://collector:4318/v1/traces"},
+		{"signal endpoint used as is", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:9/custom"}, nil, ProtocolHTTPProtobuf, "http://c:9/custom"},
+		{"signal protocol beats generic", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}, nil, ProtocolHTTPProtobuf, "http://localhost:4318/v1/traces"},
+		{"option beats env", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, []Option{WithProtocol(ProtocolGRPC)}, ProtocolGRPC, "localhost:4317"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			proto, endpoint, err := newConfig(tc.opts).resolve(traces)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if proto != tc.wantProto || endpoint != tc.wantEndpoint {
+				t.Errorf("resolve = %s %s, want %s %s", proto, endpoint, tc.wantProto, tc.wantEndpoint)
+			}
+		})
+	}
+}
+
+func TestBadProtocol(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+	var reported []error
+	exp, err := NewTraceExporter(context.Background(), WithErrorHandler(func(err error) { reported = append(reported, err) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	if exp.Protocol() != ProtocolHTTPProtobuf {
+		t.Errorf("protocol = %s, want the default after a bad value", exp.Protocol())
+	}
+	if len(reported) != 1 || !strings.Contains(reported[0].Error(), `OTEL_EXPORTER_OTLP_PROTOCOL="http/json"`) {
+		t.Errorf("reported = %v, want the bad variable named", reported)
+	}
+	if _, err := NewTraceExporter(context.Background(), WithProtocol("http/json")); err == nil {
+		t.Error("an unknown protocol option was accepted")
+	}
+	if _, err := NewTraceExporter(context.Background(), WithEndpoint("http://")); err == nil {
+		t.Error("an endpoint without a host was accepted")
+	}
+}
+
+func spans() []sdktrace.ReadOnlySpan {
+	stubs := tracetest.SpanStubs{{Name: "exported"}}
+	return stubs.Snapshots()
+}
+
+func TestHTTPExportReachesServer(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		paths []string
+		types []string
+		sizes []int
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		types = append(types, r.Header.Get("Content-Type"))
+		sizes = append(sizes, len(body))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer srv.Close()
+	exp, err := NewTraceExporter(context.Background(), WithEndpoint(srv.URL), WithHeaders(map[string]string{"x-team": "core"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.ExportSpans(context.Background(), spans()); err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 1 || paths[0] != "/v1/traces" || types[0] != "application/x-protobuf" || sizes[0] == 0 {
+		t.Errorf("server saw paths %v types %v sizes %v, want one protobuf POST to /v1/traces", paths, types, sizes)
+	}
+	if got := exp.String(); got != "otlp http/protobuf "+srv.URL+"/v1/traces" {
+		t.Errorf("String() = %q", got)
+	}
+}
+
+func TestUnreachableErrorNamesEndpoint(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	for _, proto := range []Protocol{ProtocolGRPC, ProtocolHTTPProtobuf} {
+		t.Run(strings.ReplaceAll(string(proto), "/", "-"), func(t *testing.T) {
+			exp, err := NewTraceExporter(context.Background(), WithEndpoint(addr), WithProtocol(proto), WithTimeout(300*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer exp.Shutdown(context.Background())
+			err = exp.ExportSpans(context.Background(), spans())
+			if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), string(proto)) {
+				t.Errorf("ExportSpans = %v, want an error naming %s and %s", err, proto, addr)
+			}
+			if errors.Is(err, context.Canceled) {
+				t.Errorf("error claims cancellation: %v", err)
+			}
+		})
+	}
+}
