@@ -44,10 +44,13 @@ const (
 // deterministic function of the input.
 //
 // Strings are escaped so that the result is always valid JSON on a single
-// line: '"', '\\' and control characters are escaped and every byte of
-// invalid UTF-8 becomes U+FFFD. Span and link fields are filled in as the
-// OpenTelemetry OTLP exporters fill them in, including the parent-is-remote
-// bits of the span flags. Nil spans are skipped; an empty batch encodes as {}.
+// line: quotation marks, backslashes and control characters are escaped, and
+// each byte of invalid UTF-8 becomes \ufffd, so that every line is valid
+// UTF-8 (the Collector copies such bytes through unchanged). Span and link
+// fields are filled in as the OpenTelemetry OTLP exporters fill them in,
+// including the parent-is-remote bits of the span flags, except that a
+// link's trace state is kept where those exporters drop it. Nil spans are
+// skipped; an empty batch encodes as {}.
 //
 // AppendRequest keeps no state and is safe for concurrent use.
 func AppendRequest(dst []byte, spans []sdktrace.ReadOnlySpan) []byte {

@@ -24,8 +24,9 @@ var ErrShutdown = errors.New("file exporter: exporter is shut down")
 // its otlpjsonfile receiver read back.
 //
 // Each batch is encoded completely in memory and handed to the writer in a
-// single Write call, so concurrent exports never interleave and a file only
-// ever ends in the middle of a line if the machine stopped during a write.
+// single Write call, so concurrent exports never interleave, and a file ends
+// in the middle of a line only if a write was cut short: by a crash, a power
+// loss or a full disk. The next record then starts on a new line.
 //
 // An Exporter is an sdktrace.SpanExporter and is safe for concurrent use.
 // Create it with [New] or [NewWriter].
@@ -92,7 +93,7 @@ func New(path string, opts ...Option) (*Exporter, error) {
 			var last [1]byte
 			if _, err := f.ReadAt(last[:], size-1); err != nil {
 				_ = f.Close()
-				return nil, fmt.Errorf("file exporter: check end of %s: %w", path, err)
+				return nil, fmt.Errorf("file exporter: %w", err)
 			}
 			e.torn = last[0] != '\n'
 		}
