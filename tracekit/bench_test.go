@@ -46,6 +46,23 @@ func BenchmarkGo(b *testing.B) {
 			<-done
 		}
 	})
+	// What Go records, written by hand: the same span with the same
+	// attributes (kind and spawn site, computed once, as Go caches them).
+	b.Run("baseline=go+span+same-attrs", func(b *testing.B) {
+		ctx, tracer := benchProvider(b)
+		attrs := trace.WithAttributes(siteAttrs(0, KindGoroutine)...)
+		b.ReportAllocs()
+		for b.Loop() {
+			done := make(chan struct{})
+			cctx, span := tracer.Start(ctx, "work", attrs)
+			go func() {
+				_ = nothing(cctx)
+				span.End()
+				close(done)
+			}()
+			<-done
+		}
+	})
 	b.Run("tracekit.Go", func(b *testing.B) {
 		ctx, _ := benchProvider(b)
 		b.ReportAllocs()

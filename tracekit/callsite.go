@@ -1,8 +1,10 @@
 package tracekit
 
 import (
+	"maps"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -13,7 +15,14 @@ import (
 // Symbolizing a PC costs far more than a map lookup, and a program has few
 // distinct spawn sites, so each is resolved once. A PC always calls the same
 // tracekit function, so its kind never changes.
-var callSites sync.Map // uintptr -> []attribute.KeyValue
+//
+// The map is copied on write and read through an atomic pointer: lookups,
+// the hot path, take no lock and allocate nothing (a sync.Map would box the
+// uintptr key on every lookup).
+var (
+	callSites   atomic.Pointer[map[uintptr][]attribute.KeyValue]
+	callSitesMu sync.Mutex // serializes writers
+)
 
 // siteAttrs returns kind and the code.* attributes of the caller skip frames
 // above siteAttrs's caller. The returned slice is shared: callers must not
@@ -23,16 +32,36 @@ func siteAttrs(skip int, kind Kind) []attribute.KeyValue {
 	if runtime.Callers(skip+2, pcs[:]) < 1 {
 		return nil
 	}
-	if v, ok := callSites.Load(pcs[0]); ok {
-		return v.([]attribute.KeyValue)
+	if m := callSites.Load(); m != nil {
+		if attrs, ok := (*m)[pcs[0]]; ok {
+			return attrs
+		}
 	}
-	frame, _ := runtime.CallersFrames(pcs[:]).Next()
+	return addSite(pcs[0], kind)
+}
+
+// addSite symbolizes pc and publishes a new map holding it.
+func addSite(pc uintptr, kind Kind) []attribute.KeyValue {
+	callSitesMu.Lock()
+	defer callSitesMu.Unlock()
+	old := callSites.Load()
+	if old != nil {
+		if attrs, ok := (*old)[pc]; ok {
+			return attrs
+		}
+	}
+	frame, _ := runtime.CallersFrames([]uintptr{pc}).Next()
 	attrs := []attribute.KeyValue{
 		kind.attr(),
 		semconv.CodeFunctionName(frame.Function),
 		semconv.CodeFilePath(frame.File),
 		semconv.CodeLineNumber(frame.Line),
 	}
-	v, _ := callSites.LoadOrStore(pcs[0], attrs)
-	return v.([]attribute.KeyValue)
+	next := make(map[uintptr][]attribute.KeyValue)
+	if old != nil {
+		maps.Copy(next, *old)
+	}
+	next[pc] = attrs
+	callSites.Store(&next)
+	return attrs
 }

@@ -174,35 +174,51 @@ func (t *Task) complete(ctx context.Context, span trace.Span, repanic bool, onDo
 	}
 }
 
-// finish records the outcome on the span and ends it.
-// pe is the task's panic, or nil.
+// finish records the outcome on the span and ends it. It runs at the
+// bottom of the task's goroutine, where span.End's deep call chain starts:
+// its own frame is kept small, and the rare failure path lives in
+// recordFailure, so that ending a span does not make the goroutine's initial
+// stack grow (a copy that costs more than the rest of tracekit's work).
 func (t *Task) finish(ctx context.Context, span trace.Span, pe *PanicError) {
-	if !span.IsRecording() {
-		span.End()
-		return
-	}
-	switch {
-	case pe != nil:
-		msg := fmt.Sprint(pe.Value)
-		span.AddEvent(string(semconv.ExceptionEventName), trace.WithAttributes(
-			semconv.ExceptionType(panicType(pe.Value)),
-			semconv.ExceptionMessage(msg),
-			semconv.ExceptionStacktrace(string(pe.Stack)),
-		))
-		span.SetAttributes(KeyPanic.Bool(true))
-		span.SetStatus(codes.Error, "panic: "+msg)
-	case t.err != nil:
-		span.RecordError(t.err)
-		span.SetStatus(codes.Error, t.err.Error())
-	}
-	if ctx.Err() != nil {
-		attrs := []attribute.KeyValue{KeyCanceled.Bool(true)}
-		if cause := context.Cause(ctx); cause != nil {
-			attrs = append(attrs, KeyCancelCause.String(cause.Error()))
+	if span.IsRecording() {
+		if pe != nil || t.err != nil {
+			recordFailure(span, t.err, pe)
 		}
-		span.SetAttributes(attrs...)
+		if ctx.Err() != nil {
+			recordCancel(ctx, span)
+		}
 	}
 	span.End()
+}
+
+// recordFailure puts a panic or an error on the span.
+//
+//go:noinline
+func recordFailure(span trace.Span, err error, pe *PanicError) {
+	if pe == nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		return
+	}
+	msg := fmt.Sprint(pe.Value)
+	span.AddEvent(string(semconv.ExceptionEventName), trace.WithAttributes(
+		semconv.ExceptionType(panicType(pe.Value)),
+		semconv.ExceptionMessage(msg),
+		semconv.ExceptionStacktrace(string(pe.Stack)),
+	))
+	span.SetAttributes(KeyPanic.Bool(true))
+	span.SetStatus(codes.Error, "panic: "+msg)
+}
+
+// recordCancel notes that the task's context was done, and why.
+//
+//go:noinline
+func recordCancel(ctx context.Context, span trace.Span) {
+	attrs := []attribute.KeyValue{KeyCanceled.Bool(true)}
+	if cause := context.Cause(ctx); cause != nil {
+		attrs = append(attrs, KeyCancelCause.String(cause.Error()))
+	}
+	span.SetAttributes(attrs...)
 }
 
 func panicType(v any) string {
