@@ -1,0 +1,59 @@
+# tracekit — the two commands the README promises, and a few for daily work.
+#
+#   make demo   run the example workload with the file exporter (no server)
+#   make test   every test: vet, unit tests with -race, end-to-end tests
+#               against a real Jaeger (built once and cached)
+#   make unit   the quick inner loop: vet and unit tests of the root module
+#   make bench  the benchmarks, with benchstat's summary
+#   make fuzz   a short run of every fuzz target
+
+SHELL := /bin/bash
+GO    ?= go
+export PATH := $(PATH):/usr/local/go/bin:$(shell $(GO) env GOPATH 2>/dev/null)/bin
+
+OUT        ?= out
+DEMO_DIR   := $(OUT)/demo
+FUZZTIME   ?= 20s
+BENCHCOUNT ?= 6
+BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
+.PHONY: demo test unit vet e2e jaeger bench fuzz clean
+
+demo:
+	@mkdir -p $(DEMO_DIR)
+	@rm -f $(DEMO_DIR)/traces.jsonl
+	@echo "Running the example order service with the file exporter..."
+	@OTEL_SERVICE_NAME=order-service OTEL_TRACES_EXPORTER=file \
+	  TRACEKIT_FILE_PATH=$(DEMO_DIR)/traces.jsonl \
+	  $(GO) run ./examples/service -orders 200
+	@echo "Each line of $(DEMO_DIR)/traces.jsonl is one OTLP JSON ExportTraceServiceRequest."
+
+test: vet unit e2e
+
+vet:
+	$(GO) vet ./...
+	cd e2e && $(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Prints the cached Jaeger binary, building it the first time (about 17
+# minutes on two cores).
+jaeger:
+	@sh e2e/jaegerbin.sh >/dev/null
+
+e2e: jaeger
+	cd e2e && $(GO) test -race -count=1 -timeout 15m ./...
+
+bench:
+	@mkdir -p $(OUT)
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./tracekit/ | tee $(OUT)/bench.txt
+	$(GO) run $(BENCHSTAT) $(OUT)/bench.txt
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendRequest$$' -fuzztime $(FUZZTIME) ./exporters/file/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME) ./internal/env/
+	cd e2e && $(GO) test -run '^$$' -fuzz '^FuzzFileCompat$$' -fuzztime $(FUZZTIME) .
+
+clean:
+	rm -rf $(OUT)
