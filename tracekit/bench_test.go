@@ -2,6 +2,7 @@ package tracekit
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -50,7 +51,7 @@ func BenchmarkGo(b *testing.B) {
 	// attributes (kind and spawn site, computed once, as Go caches them).
 	b.Run("baseline=go+span+same-attrs", func(b *testing.B) {
 		ctx, tracer := benchProvider(b)
-		attrs := trace.WithAttributes(siteAttrs(0, KindGoroutine)...)
+		attrs := trace.WithAttributes(siteOf(0, KindGoroutine).attrs...)
 		b.ReportAllocs()
 		for b.Loop() {
 			done := make(chan struct{})
@@ -104,6 +105,39 @@ func BenchmarkGroup(b *testing.B) {
 			for range tasks {
 				<-done
 			}
+			gspan.End()
+		}
+	})
+	// What Group records and does, written by hand: the same spans and
+	// attributes, a cancel-cause context and first-error capture.
+	b.Run("baseline=errgroup-style+same-attrs", func(b *testing.B) {
+		ctx, tracer := benchProvider(b)
+		groupAttrs := trace.WithAttributes(siteOf(0, KindGroup).attrs...)
+		taskAttrs := trace.WithAttributes(siteOf(0, KindGoroutine).attrs...)
+		member := trace.WithAttributes(KeyGroup.String("group"))
+		b.ReportAllocs()
+		for b.Loop() {
+			gctx, gspan := tracer.Start(ctx, "group", groupAttrs)
+			gctx, cancel := context.WithCancelCause(gctx)
+			var (
+				wg    sync.WaitGroup
+				once  sync.Once
+				first error
+			)
+			for range tasks {
+				wg.Add(1)
+				cctx, span := tracer.Start(gctx, "work", taskAttrs, member)
+				go func() {
+					defer wg.Done()
+					if err := nothing(cctx); err != nil {
+						once.Do(func() { first = err; cancel(err) })
+					}
+					span.End()
+				}()
+			}
+			wg.Wait()
+			cancel(nil)
+			_ = first
 			gspan.End()
 		}
 	})

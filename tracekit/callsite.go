@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // callSites caches the attributes of each spawn site by program counter:
@@ -20,34 +21,42 @@ import (
 // the hot path, take no lock and allocate nothing (a sync.Map would box the
 // uintptr key on every lookup).
 var (
-	callSites   atomic.Pointer[map[uintptr][]attribute.KeyValue]
+	callSites   atomic.Pointer[map[uintptr]*callSite]
 	callSitesMu sync.Mutex // serializes writers
 )
 
-// siteAttrs returns kind and the code.* attributes of the caller skip frames
-// above siteAttrs's caller. The returned slice is shared: callers must not
-// modify it.
-func siteAttrs(skip int, kind Kind) []attribute.KeyValue {
+// callSite is what is cached per spawn site. Its fields are never modified
+// after it is published.
+type callSite struct {
+	attrs []attribute.KeyValue
+	// opt is trace.WithAttributes(attrs...), made once: converting the
+	// attributes to a SpanStartOption allocates.
+	opt trace.SpanStartOption
+}
+
+// siteOf returns kind and the code.* attributes of the caller skip frames
+// above siteOf's caller. The result is shared: callers must not modify it.
+func siteOf(skip int, kind Kind) *callSite {
 	var pcs [1]uintptr
 	if runtime.Callers(skip+2, pcs[:]) < 1 {
 		return nil
 	}
 	if m := callSites.Load(); m != nil {
-		if attrs, ok := (*m)[pcs[0]]; ok {
-			return attrs
+		if site, ok := (*m)[pcs[0]]; ok {
+			return site
 		}
 	}
 	return addSite(pcs[0], kind)
 }
 
 // addSite symbolizes pc and publishes a new map holding it.
-func addSite(pc uintptr, kind Kind) []attribute.KeyValue {
+func addSite(pc uintptr, kind Kind) *callSite {
 	callSitesMu.Lock()
 	defer callSitesMu.Unlock()
 	old := callSites.Load()
 	if old != nil {
-		if attrs, ok := (*old)[pc]; ok {
-			return attrs
+		if site, ok := (*old)[pc]; ok {
+			return site
 		}
 	}
 	frame, _ := runtime.CallersFrames([]uintptr{pc}).Next()
@@ -57,11 +66,12 @@ func addSite(pc uintptr, kind Kind) []attribute.KeyValue {
 		semconv.CodeFilePath(frame.File),
 		semconv.CodeLineNumber(frame.Line),
 	}
-	next := make(map[uintptr][]attribute.KeyValue)
+	site := &callSite{attrs: attrs, opt: trace.WithAttributes(attrs...)}
+	next := make(map[uintptr]*callSite)
 	if old != nil {
 		maps.Copy(next, *old)
 	}
-	next[pc] = attrs
+	next[pc] = site
 	callSites.Store(&next)
-	return attrs
+	return site
 }

@@ -27,8 +27,8 @@ type Group struct {
 	errOnce sync.Once
 	err     error
 
-	endOnce sync.Once
-	attrs   []attribute.KeyValue // added to every task span
+	endOnce  sync.Once
+	taskOpts trace.SpanStartOption // the group's attributes on every task span
 }
 
 // GroupOption configures [NewGroup].
@@ -63,7 +63,7 @@ func NewGroup(ctx context.Context, name string, opts ...GroupOption) *Group {
 	for _, o := range opts {
 		o.applyGroup(&cfg)
 	}
-	attrs := append([]attribute.KeyValue(nil), siteAttrs(1, KindGroup)...)
+	attrs := append([]attribute.KeyValue(nil), siteOf(1, KindGroup).attrs...)
 	if cfg.limit > 0 {
 		attrs = append(attrs, KeyGroupLimit.Int(cfg.limit))
 	}
@@ -71,11 +71,11 @@ func NewGroup(ctx context.Context, name string, opts ...GroupOption) *Group {
 	ctx, span := tracerFor(ctx).Start(ctx, name, trace.WithAttributes(attrs...))
 	ctx, cancel := context.WithCancelCause(ctx)
 	g := &Group{
-		name:   name,
-		ctx:    ctx,
-		span:   span,
-		cancel: cancel,
-		attrs:  []attribute.KeyValue{KeyGroup.String(name)},
+		name:     name,
+		ctx:      ctx,
+		span:     span,
+		cancel:   cancel,
+		taskOpts: trace.WithAttributes(KeyGroup.String(name)),
 	}
 	if cfg.limit > 0 {
 		g.sem = make(chan struct{}, cfg.limit)
@@ -90,7 +90,7 @@ func (g *Group) Context() context.Context { return g.ctx }
 // Go starts fn as a task of the group (see [Go]). With a limit, it blocks
 // until a slot is free.
 func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOption) {
-	site := siteAttrs(1, KindGoroutine)
+	site := siteOf(1, KindGoroutine)
 	if g.sem != nil {
 		g.sem <- struct{}{}
 	}
@@ -100,7 +100,7 @@ func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOpti
 // TryGo starts fn as a task only if the group's limit allows it now, and
 // reports whether it did.
 func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...TaskOption) bool {
-	site := siteAttrs(1, KindGoroutine)
+	site := siteOf(1, KindGoroutine)
 	if g.sem != nil {
 		select {
 		case g.sem <- struct{}{}:
@@ -112,9 +112,9 @@ func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...TaskO
 	return true
 }
 
-func (g *Group) launch(name string, site []attribute.KeyValue, fn func(context.Context) error, opts []TaskOption) {
+func (g *Group) launch(name string, site *callSite, fn func(context.Context) error, opts []TaskOption) {
 	g.wg.Add(1)
-	start(g.ctx, name, site, g.attrs, fn, opts, g.taskDone)
+	start(g.ctx, name, site, g.taskOpts, fn, opts, g.taskDone)
 }
 
 // taskDone runs in each task's goroutine after the task has finished.

@@ -89,6 +89,16 @@ type taskConfig struct {
 	attrs   []attribute.KeyValue
 }
 
+// newTaskConfig applies opts. It is separate from start so that a call
+// without options does not move a taskConfig to the heap.
+func newTaskConfig(opts []TaskOption) taskConfig {
+	var c taskConfig
+	for _, o := range opts {
+		o.applyTask(&c)
+	}
+	return c
+}
+
 type taskOptionFunc func(*taskConfig)
 
 func (f taskOptionFunc) applyTask(c *taskConfig) { f(c) }
@@ -118,88 +128,107 @@ func WithTaskAttributes(attrs ...attribute.KeyValue) TaskOption {
 // unless the [Repanic] option is given. If ctx is done when fn returns, the
 // span records that and context.Cause(ctx).
 func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...TaskOption) *Task {
-	return start(ctx, name, siteAttrs(1, KindGoroutine), nil, fn, opts, nil)
+	return start(ctx, name, siteOf(1, KindGoroutine), nil, fn, opts, nil)
 }
 
-// start launches a task. site holds the spawn-site attributes, extra the
-// attributes its launcher (a Group) adds, and onDone, if not nil, runs in the
-// task's goroutine with its result once Done is closed.
-func start(ctx context.Context, name string, site, extra []attribute.KeyValue, fn func(context.Context) error, opts []TaskOption, onDone func(error)) *Task {
+// start launches a task. site holds the spawn-site attributes, extra (may be
+// nil) the attributes its launcher (a Group) adds, and onDone, if not nil,
+// runs in the task's goroutine with its result once Done is closed.
+func start(ctx context.Context, name string, site *callSite, extra trace.SpanStartOption, fn func(context.Context) error, opts []TaskOption, onDone func(error)) *Task {
 	var cfg taskConfig
-	for _, o := range opts {
-		o.applyTask(&cfg)
+	if len(opts) > 0 {
+		cfg = newTaskConfig(opts)
 	}
 	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{})}
 
-	// Each WithAttributes appends to the SDK's own slice; building a merged
-	// slice here would only copy the attributes once more.
-	spanOpts := []trace.SpanStartOption{trace.WithAttributes(site...)}
-	if len(extra) > 0 {
-		spanOpts = append(spanOpts, trace.WithAttributes(extra...))
+	// The options are made once per call site and per group; only the
+	// caller's own attributes are converted here.
+	var span trace.Span
+	tracer := tracerFor(ctx)
+	switch {
+	case len(cfg.attrs) > 0:
+		spanOpts := []trace.SpanStartOption{site.opt, trace.WithAttributes(cfg.attrs...)}
+		if extra != nil {
+			spanOpts = append(spanOpts, extra)
+		}
+		ctx, span = tracer.Start(ctx, name, spanOpts...)
+	case extra != nil:
+		ctx, span = tracer.Start(ctx, name, site.opt, extra)
+	default:
+		ctx, span = tracer.Start(ctx, name, site.opt)
 	}
-	if len(cfg.attrs) > 0 {
-		spanOpts = append(spanOpts, trace.WithAttributes(cfg.attrs...))
-	}
-	ctx, span := tracerFor(ctx).Start(ctx, name, spanOpts...)
 	t.sc = span.SpanContext()
 
 	go t.run(ctx, span, fn, cfg.repanic, onDone)
 	return t
 }
 
+// run is the task's goroutine. The common path ends the span from run
+// itself: span.End's call chain is what makes a fresh goroutine's small
+// stack grow, and the copy costs more the more frames lie below it. The
+// panic path is in the deferred recoverPanic.
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
-	defer t.complete(ctx, span, repanic, onDone)
+	defer t.recoverPanic(ctx, span, repanic, onDone)
 	t.err = fn(ctx)
+	if (t.err != nil || ctx.Err() != nil) && span.IsRecording() {
+		recordOutcome(ctx, span, t.err, nil)
+	}
+	span.End()
+	t.release(onDone)
 }
 
-// complete runs deferred in the task's goroutine: it recovers a panic, records
-// the outcome and releases Wait. Recovering here rather than in a nested
-// closure keeps the goroutine's stack small enough not to grow on the common
-// path.
-func (t *Task) complete(ctx context.Context, span trace.Span, repanic bool, onDone func(error)) {
-	if v := recover(); v != nil {
-		t.err = &PanicError{Task: t.name, Value: v, Stack: debug.Stack()}
-	}
-	pe, panicked := t.err.(*PanicError)
-	t.finish(ctx, span, pe)
-	if panicked && repanic {
-		// The crash is the result: Done stays open, as it would for a
-		// plain goroutine that took the program down.
-		flushBeforeCrash(span)
-		panic(pe.Value)
-	}
+// release lets Wait return and tells the group, if any.
+func (t *Task) release(onDone func(error)) {
 	close(t.done)
 	if onDone != nil {
 		onDone(t.err)
 	}
 }
 
-// finish records the outcome on the span and ends it. It runs at the
-// bottom of the task's goroutine, where span.End's deep call chain starts:
-// its own frame is kept small, and the rare failure path lives in
-// recordFailure, so that ending a span does not make the goroutine's initial
-// stack grow (a copy that costs more than the rest of tracekit's work).
-func (t *Task) finish(ctx context.Context, span trace.Span, pe *PanicError) {
-	if span.IsRecording() {
-		if pe != nil || t.err != nil {
-			recordFailure(span, t.err, pe)
-		}
-		if ctx.Err() != nil {
-			recordCancel(ctx, span)
-		}
-	}
-	span.End()
-}
-
-// recordFailure puts a panic or an error on the span.
-//
-//go:noinline
-func recordFailure(span trace.Span, err error, pe *PanicError) {
-	if pe == nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+// recoverPanic runs deferred in the task's goroutine. If fn panicked, it
+// records the panic, ends the span and releases Wait with a [*PanicError],
+// or crashes the program with [Repanic].
+func (t *Task) recoverPanic(ctx context.Context, span trace.Span, repanic bool, onDone func(error)) {
+	v := recover()
+	if v == nil {
 		return
 	}
+	pe := &PanicError{Task: t.name, Value: v, Stack: debug.Stack()}
+	t.err = pe
+	if span.IsRecording() {
+		recordOutcome(ctx, span, nil, pe)
+	}
+	span.End()
+	if repanic {
+		// The crash is the result: Done stays open, as it would for a
+		// plain goroutine that took the program down.
+		flushBeforeCrash(span)
+		panic(v)
+	}
+	t.release(onDone)
+}
+
+// recordOutcome puts a panic, an error or a cancellation on the span.
+//
+//go:noinline
+func recordOutcome(ctx context.Context, span trace.Span, err error, pe *PanicError) {
+	switch {
+	case pe != nil:
+		recordPanic(span, pe)
+	case err != nil:
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	if ctx.Err() != nil {
+		attrs := []attribute.KeyValue{KeyCanceled.Bool(true)}
+		if cause := context.Cause(ctx); cause != nil {
+			attrs = append(attrs, KeyCancelCause.String(cause.Error()))
+		}
+		span.SetAttributes(attrs...)
+	}
+}
+
+func recordPanic(span trace.Span, pe *PanicError) {
 	msg := fmt.Sprint(pe.Value)
 	span.AddEvent(string(semconv.ExceptionEventName), trace.WithAttributes(
 		semconv.ExceptionType(panicType(pe.Value)),
@@ -208,17 +237,6 @@ func recordFailure(span trace.Span, err error, pe *PanicError) {
 	))
 	span.SetAttributes(KeyPanic.Bool(true))
 	span.SetStatus(codes.Error, "panic: "+msg)
-}
-
-// recordCancel notes that the task's context was done, and why.
-//
-//go:noinline
-func recordCancel(ctx context.Context, span trace.Span) {
-	attrs := []attribute.KeyValue{KeyCanceled.Bool(true)}
-	if cause := context.Cause(ctx); cause != nil {
-		attrs = append(attrs, KeyCancelCause.String(cause.Error()))
-	}
-	span.SetAttributes(attrs...)
 }
 
 func panicType(v any) string {
