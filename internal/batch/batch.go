@@ -306,9 +306,14 @@ func (p *Processor) Shutdown(ctx context.Context) error {
 		}
 		st := p.Stats()
 		if lost := st.Failed + st.Pending; lost > 0 {
-			cause := st.LastError
-			if ctx.Err() != nil {
-				cause = errors.Join(ctx.Err(), cause)
+			var cause error
+			switch {
+			case ctx.Err() != nil && st.LastError == nil:
+				cause = fmt.Errorf("no export finished before the shutdown deadline (endpoint unreachable or too slow): %w", ctx.Err())
+			case ctx.Err() != nil:
+				cause = fmt.Errorf("shutdown deadline passed (%w); last export error: %w", ctx.Err(), st.LastError)
+			default:
+				cause = st.LastError
 			}
 			errs = append(errs, fmt.Errorf("tracekit: %d spans could not be exported to %s: %w", lost, p.name, cause))
 		}
