@@ -47,7 +47,13 @@ type Task struct {
 	sc   trace.SpanContext
 	done chan struct{}
 	err  error // written once before done is closed
+
+	returned bool // fn returned normally; only the task's goroutine uses it
 }
+
+// ErrGoexit is what [Task.Wait] returns when the task's function called
+// runtime.Goexit (t.FailNow and t.SkipNow in a test do) instead of returning.
+var ErrGoexit = errors.New("tracekit: task function called runtime.Goexit")
 
 // ID returns the task's process-unique number, in start order.
 func (t *Task) ID() uint64 { return t.id }
@@ -106,8 +112,8 @@ func (f taskOptionFunc) applyTask(c *taskConfig) { f(c) }
 // Repanic makes a panicking task panic again in its goroutine, crashing the
 // program as a plain goroutine would, after its span has recorded the panic
 // and ended and the spans have been flushed (for at most one second); Done
-// is then never closed. Without
-// it the panic is recovered and returned from Wait as a [*PanicError].
+// is then never closed. Without it the panic is recovered and returned from
+// Wait as a [*PanicError].
 func Repanic() TaskOption {
 	return taskOptionFunc(func(c *taskConfig) { c.repanic = true })
 }
@@ -170,6 +176,7 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
 	defer t.recoverPanic(ctx, span, repanic, onDone)
 	t.err = fn(ctx)
+	t.returned = true
 	if (t.err != nil || ctx.Err() != nil) && span.IsRecording() {
 		recordOutcome(ctx, span, t.err, nil)
 	}
@@ -187,10 +194,20 @@ func (t *Task) release(onDone func(error)) {
 
 // recoverPanic runs deferred in the task's goroutine. If fn panicked, it
 // records the panic, ends the span and releases Wait with a [*PanicError],
-// or crashes the program with [Repanic].
+// or crashes the program with [Repanic]. If fn called runtime.Goexit (as
+// t.FailNow does in a test), it ends the span and releases Wait with
+// [ErrGoexit].
 func (t *Task) recoverPanic(ctx context.Context, span trace.Span, repanic bool, onDone func(error)) {
 	v := recover()
 	if v == nil {
+		if !t.returned {
+			t.err = ErrGoexit
+			if span.IsRecording() {
+				recordOutcome(ctx, span, ErrGoexit, nil)
+			}
+			span.End()
+			t.release(onDone)
+		}
 		return
 	}
 	pe := &PanicError{Task: t.name, Value: v, Stack: debug.Stack()}

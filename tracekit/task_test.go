@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -184,6 +185,22 @@ func TestGoWithoutProviderStillRuns(t *testing.T) {
 	}
 	if task.SpanContext().IsValid() {
 		t.Errorf("untraced task has a valid span context")
+	}
+}
+
+func TestGoexitReleasesWait(t *testing.T) {
+	r := newRecorder(t)
+	ctx, root := r.root(context.Background())
+	defer root.End()
+	err := Go(ctx, "goexit", func(context.Context) error {
+		runtime.Goexit()
+		return nil
+	}).Wait()
+	if !errors.Is(err, ErrGoexit) {
+		t.Fatalf("Wait() = %v, want ErrGoexit", err)
+	}
+	if s := r.span("goexit"); s.Status().Code != codes.Error {
+		t.Errorf("status = %+v, want error", s.Status())
 	}
 }
 
