@@ -293,3 +293,7 @@ func (e *Exporter) MarshalLog() any {
 		SyncEveryExport: e.cfg.syncEveryExport,
 	}
 }
+
+// String describes the destination, for example "file traces.jsonl"; errors
+// from tracekit's export queue use it to say where spans were going.
+func (e *Exporter) String() string { return "file " + e.name }

@@ -579,3 +579,15 @@ func TestMarshalLog(t *testing.T) {
 		}
 	}
 }
+
+func TestString(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spans.jsonl")
+	exp, err := New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	if got, want := exp.String(), "file "+path; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
