@@ -17,7 +17,7 @@ FUZZTIME   ?= 20s
 BENCHCOUNT ?= 6
 BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: demo test unit vet e2e jaeger bench fuzz clean
+.PHONY: demo test unit vet e2e tools bench fuzz clean
 
 demo:
 	@mkdir -p $(DEMO_DIR)
@@ -37,12 +37,14 @@ vet:
 unit:
 	$(GO) test -race -count=1 ./...
 
-# Prints the cached Jaeger binary, building it the first time (about 17
-# minutes on two cores).
-jaeger:
+# Builds the real components the end-to-end tests run, once: Jaeger (about
+# 17 minutes on two cores the first time) and an OpenTelemetry Collector
+# (a few minutes). Both are cached in ~/.cache/tracekit.
+tools:
 	@sh e2e/jaegerbin.sh >/dev/null
+	@sh e2e/collectorbin.sh >/dev/null
 
-e2e: jaeger
+e2e: tools
 	cd e2e && $(GO) test -race -count=1 -timeout 15m ./...
 
 bench:

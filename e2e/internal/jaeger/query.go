@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -86,6 +87,28 @@ func (s *Server) Services(ctx context.Context) ([]string, error) {
 	}
 	slices.Sort(resp.Data)
 	return resp.Data, nil
+}
+
+// FindTraces searches the traces of service (GET /api/traces?service=...)
+// and polls until at least n are found or ctx ends. Spans reach storage in
+// batches, so a trace found early may still be missing spans.
+func (s *Server) FindTraces(ctx context.Context, service string, n int) ([]Trace, error) {
+	q := url.Values{"service": {service}, "limit": {strconv.Itoa(max(n, 20))}, "lookback": {"1h"}}
+	var found []Trace
+	_, err := s.poll(ctx, "/api/traces?"+q.Encode(), func(body []byte) (bool, error) {
+		var resp struct {
+			Data []Trace `json:"data"`
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return false, fmt.Errorf("decode traces: %w", err)
+		}
+		found = resp.Data
+		return len(found) >= n, nil
+	})
+	if err != nil {
+		return found, fmt.Errorf("find %d traces of %s (found %d): %w", n, service, len(found), err)
+	}
+	return found, nil
 }
 
 // poll GETs path until it answers 200 and done accepts the body, and returns
