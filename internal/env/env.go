@@ -38,6 +38,18 @@ const (
 const (
 	// FilePath is where the file exporter writes (default tracekit-traces.jsonl).
 	FilePath = "TRACEKIT_FILE_PATH"
+
+	// Deadlock turns lock-order deadlock detection on ("1" or "true").
+	Deadlock = "TRACEKIT_DEADLOCK"
+	// Slow is the wait or hold time past which a lock or channel operation
+	// gets a span, as a Go duration (default 10ms).
+	Slow = "TRACEKIT_SLOW"
+	// HangTimeout is the wait past which a lock or channel wait is reported
+	// as a hang, as a Go duration (default 30s; 0 turns it off).
+	HangTimeout = "TRACEKIT_HANG_TIMEOUT"
+	// LongHold is the hold time past which a lock hold is reported, as a Go
+	// duration (default 1s; 0 turns it off).
+	LongHold = "TRACEKIT_LONG_HOLD"
 )
 
 // Error reports an environment variable whose value was not understood. The
@@ -124,4 +136,41 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// Duration reads a Go duration such as "250ms" or "1m30s" (time.ParseDuration
+// syntax); "0" is allowed, negative values are not.
+func Duration(name string) (d time.Duration, ok bool, err error) {
+	v, _ := String(name)
+	return parseDuration(name, v)
+}
+
+func parseDuration(name, v string) (d time.Duration, ok bool, err error) {
+	if v == "" {
+		return 0, false, nil
+	}
+	d, perr := time.ParseDuration(v)
+	if perr != nil || d < 0 {
+		return 0, false, &Error{Name: name, Value: v, Reason: `want a Go duration such as "10ms" or "30s"`}
+	}
+	return d, true, nil
+}
+
+// Flag reads an on/off switch: "1" or a case-insensitive "true" is on, "0"
+// or "false" is off; anything else is reported.
+func Flag(name string) (b bool, ok bool, err error) {
+	v, _ := String(name)
+	return parseFlag(name, v)
+}
+
+func parseFlag(name, v string) (b bool, ok bool, err error) {
+	switch strings.ToLower(v) {
+	case "":
+		return false, false, nil
+	case "1", "true":
+		return true, true, nil
+	case "0", "false":
+		return false, true, nil
+	}
+	return false, false, &Error{Name: name, Value: v, Reason: `want "1", "true", "0" or "false"`}
 }

@@ -61,3 +61,66 @@ func FuzzParsers(f *testing.F) {
 		}
 	})
 }
+
+func TestDurationAndFlag(t *testing.T) {
+	tests := []struct {
+		v      string
+		d      time.Duration
+		ok     bool
+		hasErr bool
+	}{
+		{"", 0, false, false},
+		{"10ms", 10 * time.Millisecond, true, false},
+		{" 1m30s ", 90 * time.Second, true, false},
+		{"0", 0, true, false},
+		{"-1s", 0, false, true},
+		{"10", 0, false, true},
+		{"fast", 0, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.v, func(t *testing.T) {
+			t.Setenv("T_D", tt.v)
+			d, ok, err := Duration("T_D")
+			if d != tt.d || ok != tt.ok || (err != nil) != tt.hasErr {
+				t.Errorf("Duration(%q) = %v %v %v", tt.v, d, ok, err)
+			}
+			var ee *Error
+			if tt.hasErr && (!errors.As(err, &ee) || ee.Name != "T_D") {
+				t.Errorf("error %v does not name the variable", err)
+			}
+		})
+	}
+	for v, want := range map[string]bool{"1": true, "TRUE": true, "0": false, "false": false} {
+		t.Setenv("T_F", v)
+		if b, ok, err := Flag("T_F"); b != want || !ok || err != nil {
+			t.Errorf("Flag(%q) = %v %v %v", v, b, ok, err)
+		}
+	}
+	t.Setenv("T_F", "yes")
+	if _, ok, err := Flag("T_F"); ok || err == nil {
+		t.Errorf("Flag(yes) = %v %v, want an error", ok, err)
+	}
+}
+
+func FuzzDuration(f *testing.F) {
+	for _, s := range []string{"", "0", "10ms", "1h2m3.5s", "-1s", "1e3", "9999999999h", "1µs"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		v = strings.TrimSpace(v)
+		d, ok, err := parseDuration("X", v)
+		switch {
+		case ok && (err != nil || d < 0):
+			t.Errorf("parseDuration(%q) = %v, %v", v, d, err)
+		case !ok && err == nil && v != "":
+			t.Errorf("parseDuration(%q): not ok and no error", v)
+		case ok:
+			if back, perr := time.ParseDuration(d.String()); perr != nil || back != d {
+				t.Errorf("parseDuration(%q) = %v does not round-trip", v, d)
+			}
+		}
+		if b, ok, err := parseFlag("X", v); !ok && (b || (err == nil && v != "")) {
+			t.Errorf("parseFlag(%q) = %v %v %v", v, b, ok, err)
+		}
+	})
+}
