@@ -22,6 +22,21 @@ const (
 	KeyCanceled = attribute.Key("tracekit.canceled")
 	// KeyCancelCause holds context.Cause of a task's context when it was done.
 	KeyCancelCause = attribute.Key("tracekit.cancel.cause")
+
+	// KeyLockName is the name of a [Mutex] or [RWMutex] on its lock spans
+	// and metrics.
+	KeyLockName = attribute.Key("tracekit.lock.name")
+	// KeyLockMode is "write" or "read" on the spans of an [RWMutex].
+	KeyLockMode = attribute.Key("tracekit.lock.mode")
+	// KeyChanName is the name of the channel on channel spans.
+	KeyChanName = attribute.Key("tracekit.chan.name")
+	// KeyWaitNS is how long a lock or channel operation waited, in
+	// nanoseconds.
+	KeyWaitNS = attribute.Key("tracekit.wait.ns")
+	// KeyHoldNS is how long a lock was held, in nanoseconds.
+	KeyHoldNS = attribute.Key("tracekit.hold.ns")
+	// KeyReportKind is the [ReportKind] of a tracekit.report span event.
+	KeyReportKind = attribute.Key("tracekit.report.kind")
 )
 
 // Kind is a value of [KeyKind].
@@ -34,6 +49,18 @@ const (
 	// KindGroup marks the span of a [Group]; it covers NewGroup to the end
 	// of Wait.
 	KindGroup Kind = "group"
+	// KindLockWait marks the span of a lock acquisition that waited past
+	// the slow threshold; it covers the wait.
+	KindLockWait Kind = "lock.wait"
+	// KindLockHold marks the span of a lock hold that lasted past the slow
+	// threshold; it covers the hold.
+	KindLockHold Kind = "lock.hold"
+	// KindChanSend marks the span of a channel send that blocked past the
+	// slow threshold; it covers the wait.
+	KindChanSend Kind = "chan.send"
+	// KindChanRecv marks the span of a channel receive that blocked past the
+	// slow threshold; it covers the wait.
+	KindChanRecv Kind = "chan.recv"
 )
 
 func (k Kind) attr() attribute.KeyValue { return KeyKind.String(string(k)) }
