@@ -1,0 +1,159 @@
+package gostack
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const sample = `goroutine 1 [running]:
+main.main()
+	/src/app/main.go:10 +0x1d
+
+goroutine 18 [chan receive, 3 minutes, locked to thread]:
+main.worker(0xc000012345, {0x4a5f40?, 0xc0000a0000?})
+	/src/app/worker.go:12 +0x25
+main.(*Pool).run.func1(...)
+	/src/app/pool.go:40
+created by main.(*Pool).Start in goroutine 1
+	/src/app/pool.go:39 +0x39
+
+goroutine 19 gp=0xc000003340 m=nil [select (leaked)]:
+main.wait[...](0x1)
+	/src/app/wait.go:7 +0x55
+...additional frames elided...
+created by main.main in goroutine 1
+	/src/app/main.go:9 +0x66
+`
+
+func TestParse(t *testing.T) {
+	gs, err := Parse([]byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 3 {
+		t.Fatalf("parsed %d goroutines, want 3", len(gs))
+	}
+	g := gs[1]
+	if g.ID != 18 || g.State != "chan receive" || g.Waiting != 3*time.Minute || !g.LockedToThread || g.Leaked {
+		t.Errorf("goroutine 18 header = %+v", g)
+	}
+	want := []Frame{{"main.worker", "/src/app/worker.go", 12}, {"main.(*Pool).run.func1", "/src/app/pool.go", 40}}
+	if len(g.Frames) != 2 || g.Frames[0] != want[0] || g.Frames[1] != want[1] {
+		t.Errorf("frames = %+v, want %+v", g.Frames, want)
+	}
+	if g.CreatedBy != (Frame{"main.(*Pool).Start", "/src/app/pool.go", 39}) || g.CreatorID != 1 {
+		t.Errorf("created by = %+v in %d", g.CreatedBy, g.CreatorID)
+	}
+	l := gs[2]
+	if !l.Leaked || l.State != "select" || !l.Elided || l.Top().Func != "main.wait[...]" {
+		t.Errorf("goroutine 19 = %+v", l)
+	}
+	if !gs[0].HasFunc("main.main") || gs[0].CreatedBy.Func != "" {
+		t.Errorf("goroutine 1 = %+v", gs[0])
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct{ dump, want string }{
+		{"goroutine x [running]:\n", "line 1"},
+		{"goroutine 5 running:\n", "[state]"},
+		{"goroutine 5 [running]:\nmain.main()\nmain.other()\n", "line 3"},
+		{"goroutine 5 [running]:\nmain.main()", "last function"},
+		{"goroutine 5 [running]:\nmain.main()\n", "line 3"},
+		{"goroutine 5 [running]:\n\t/x.go:1\n", "not a file:line without one"},
+	} {
+		_, err := Parse([]byte(tc.dump))
+		var se *SyntaxError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want a SyntaxError mentioning %q", tc.dump, err, tc.want)
+		}
+	}
+}
+
+// TestSnapshotOfRealGoroutines parses the runtime's own dump with goroutines
+// blocked in known places.
+func TestSnapshotOfRealGoroutines(t *testing.T) {
+	block := make(chan struct{})
+	var mu sync.Mutex
+	mu.Lock()
+	var ready sync.WaitGroup
+	for range 3 {
+		ready.Add(1)
+		go func() { ready.Done(); <-block }()
+	}
+	ready.Add(1)
+	go func() { ready.Done(); mu.Lock(); mu.Unlock() }()
+	ready.Wait()
+	defer func() { close(block); mu.Unlock() }()
+	time.Sleep(20 * time.Millisecond) // let them park
+
+	gs, err := Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := Current()
+	var sawSelf bool
+	for _, g := range gs {
+		if g.ID == self {
+			sawSelf = true
+			if !g.HasFunc("github.com/tracekit-go/tracekit/internal/gostack.TestSnapshotOfRealGoroutines") {
+				t.Errorf("own goroutine %d lacks this test's frame: %+v", self, g.Frames)
+			}
+		}
+	}
+	if !sawSelf {
+		t.Errorf("Current() = %d is not in the snapshot", self)
+	}
+	var chanGroup, mutexGroup *Group
+	groups := GroupByStack(gs)
+	for i := range groups {
+		gr := &groups[i]
+		if gr.States["chan receive"] == 3 {
+			chanGroup = gr
+		}
+		if gr.States["sync.Mutex.Lock"] == 1 {
+			mutexGroup = gr
+		}
+	}
+	if chanGroup == nil || len(chanGroup.Goroutines) != 3 {
+		t.Fatalf("no group of the 3 goroutines blocked on the channel")
+	}
+	if mutexGroup == nil {
+		t.Errorf("no group for the goroutine blocked in sync.Mutex.Lock")
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, groups); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "3 goroutine(s) [chan receive ×3]") || !strings.Contains(buf.String(), "gostack_test.go:") {
+		t.Errorf("grouped dump lacks the channel group:\n%s", buf.String())
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(sample))
+	f.Add(Dump())
+	f.Fuzz(func(t *testing.T, dump []byte) {
+		gs, err := Parse(dump)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Line < 1 {
+				t.Fatalf("error %v is not a SyntaxError with a line", err)
+			}
+			return
+		}
+		groups := GroupByStack(gs)
+		n := 0
+		for _, gr := range groups {
+			n += len(gr.Goroutines)
+		}
+		if n != len(gs) {
+			t.Fatalf("groups hold %d goroutines, parsed %d", n, len(gs))
+		}
+		_ = Write(&bytes.Buffer{}, groups)
+	})
+}
