@@ -38,6 +38,8 @@ const (
 const (
 	// FilePath is where the file exporter writes (default tracekit-traces.jsonl).
 	FilePath = "TRACEKIT_FILE_PATH"
+	// ProfileDir turns on local profile capture into that directory.
+	ProfileDir = "TRACEKIT_PROFILE_DIR"
 
 	// Deadlock turns lock-order deadlock detection on ("1" or "true").
 	Deadlock = "TRACEKIT_DEADLOCK"
@@ -50,6 +52,15 @@ const (
 	// LongHold is the hold time past which a lock hold is reported, as a Go
 	// duration (default 1s; 0 turns it off).
 	LongHold = "TRACEKIT_LONG_HOLD"
+)
+
+// Pyroscope client variables, as Grafana's documentation spells them.
+const (
+	PyroscopeServerAddress     = "PYROSCOPE_SERVER_ADDRESS"
+	PyroscopeApplicationName   = "PYROSCOPE_APPLICATION_NAME"
+	PyroscopeBasicAuthUser     = "PYROSCOPE_BASIC_AUTH_USER"
+	PyroscopeBasicAuthPassword = "PYROSCOPE_BASIC_AUTH_PASSWORD"
+	PyroscopeTenantID          = "PYROSCOPE_TENANT_ID"
 )
 
 // Error reports an environment variable whose value was not understood. The
