@@ -33,9 +33,11 @@ func Example() {
 		log.Fatal(err)
 	}
 
+	// Heap and goroutine profiles are uploaded beside the CPU profile.
 	for _, u := range srv.Uploads() {
 		if u.Profile.SampleType[0].Type == "samples" {
 			fmt.Println("cpu profile of", u.App, "in", u.Tags["deployment.environment.name"])
+			break
 		}
 	}
 	// Output:
