@@ -1,0 +1,20 @@
+// Command flamegen draws flame graphs from profiles: folded stacks (the
+// format of flamegraph.pl's stackcollapse tools) and pprof profiles (CPU,
+// heap, mutex, block, goroutine), read from files, standard input or a pprof
+// HTTP endpoint. The format is found from the content, gzipped or not.
+//
+//	flamegen cpu.pprof -o cpu.svg
+//	go tool pprof -raw cpu.pprof | stackcollapse-go.pl | flamegen - > cpu.svg
+//	flamegen --format folded cpu.pprof > cpu.folded
+//	flamegen --format top --top 20 heap.pprof
+//	flamegen diff before.pprof after.pprof -o diff.svg
+//	flamegen http://127.0.0.1:6060/debug/pprof/profile?seconds=10 -o live.svg
+//
+// The SVG is a single self-contained file with hover details, click to zoom,
+// regular-expression search with the matched share, and the frames with the
+// most self time outlined. Output is deterministic.
+//
+// Exit status: 0 on success, 2 for bad usage or bad input (the message names
+// the input, the line or offset and what was expected), 1 for I/O faults.
+// See [Run] and its Example.
+package main

@@ -1,0 +1,414 @@
+package svg
+
+import (
+	"bufio"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+)
+
+// Defaults of [Write].
+const (
+	DefaultWidth    = 1200 // pixels, as flamegraph.pl
+	DefaultMinWidth = 0.1  // pixels, as flamegraph.pl
+	DefaultTopSelf  = 3    // frames outlined for their self time
+	frameHeight     = 16
+	fontSize        = 12
+	xpad            = 10
+)
+
+// Option configures [Write].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	title, subtitle string
+	width           int
+	minWidth        float64
+	inverted        bool
+	palette         Palette
+	order           flame.Order
+	highlight       *regexp.Regexp
+	topSelf         int
+}
+
+func newConfig(opts []Option) config {
+	c := config{width: DefaultWidth, minWidth: DefaultMinWidth, topSelf: DefaultTopSelf}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+// WithTitle sets the title (default "Flame Graph", "Icicle Graph" when
+// inverted, "Differential Flame Graph" for a diff tree).
+func WithTitle(s string) Option { return optionFunc(func(c *config) { c.title = s }) }
+
+// WithSubtitle sets the line under the title (default: the sample type, the
+// total and the number of frames).
+func WithSubtitle(s string) Option { return optionFunc(func(c *config) { c.subtitle = s }) }
+
+// WithWidth sets the image width in pixels (default [DefaultWidth]).
+func WithWidth(px int) Option {
+	return optionFunc(func(c *config) {
+		if px >= 100 {
+			c.width = px
+		}
+	})
+}
+
+// WithMinWidth leaves out frames narrower than px pixels at full view
+// (default [DefaultMinWidth]); it bounds the size of the file.
+func WithMinWidth(px float64) Option {
+	return optionFunc(func(c *config) {
+		if px >= 0 {
+			c.minWidth = px
+		}
+	})
+}
+
+// WithInverted draws an icicle graph: the root at the top, stacks growing
+// down.
+func WithInverted() Option { return optionFunc(func(c *config) { c.inverted = true }) }
+
+// WithPalette sets the palette (default [Hot]). Diff trees are always red
+// and blue.
+func WithPalette(p Palette) Option { return optionFunc(func(c *config) { c.palette = p }) }
+
+// WithOrder sets the sibling order (default [flame.Alphabetical]).
+func WithOrder(o flame.Order) Option { return optionFunc(func(c *config) { c.order = o }) }
+
+// WithHighlight outlines every frame whose name matches re.
+func WithHighlight(re *regexp.Regexp) Option {
+	return optionFunc(func(c *config) { c.highlight = re })
+}
+
+// WithTopSelf outlines the n frames with the most self time and lists them
+// in the legend (default [DefaultTopSelf]; 0 turns it off).
+func WithTopSelf(n int) Option {
+	return optionFunc(func(c *config) {
+		if n >= 0 {
+			c.topSelf = n
+		}
+	})
+}
+
+// data is what the embedded script draws from. F holds stride-7 records in
+// depth-first order: name index, depth, x, width, self, colour index, flags
+// (1 = highlighted, 2 = top self).
+type data struct {
+	Names    []string `json:"names"`
+	Colors   []string `json:"colors"`
+	F        []int64  `json:"f"`
+	Base     []int64  `json:"base,omitempty"`
+	Unit     string   `json:"unit"`
+	Width    int      `json:"width"`
+	Xpad     int      `json:"xpad"`
+	FH       int      `json:"fh"`
+	FS       int      `json:"fs"`
+	MinW     float64  `json:"minw"`
+	Top      int      `json:"top"`
+	MaxDepth int      `json:"maxdepth"`
+	Inverted bool     `json:"inverted"`
+}
+
+const (
+	flagHighlight = 1
+	flagTop       = 2
+)
+
+// Write draws t as one self-contained interactive SVG: no external assets,
+// works offline. The frames are embedded as a compact table that a small
+// script lays out, drawing only what is at least the minimum width at the
+// current zoom, with labels cut to a fixed per-character width instead of
+// measured text, so that graphs of millions of samples open, search and zoom
+// quickly. Hover shows a frame's name, value and share; a click zooms; the
+// search takes a regular expression and shows the share it matches. The
+// output depends only on t and the options: byte-for-byte the same every
+// run.
+func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
+	c := newConfig(opts)
+	bw := bufio.NewWriterSize(w, 256<<10)
+	d := data{Unit: t.Unit, Width: c.width, Xpad: xpad, FH: frameHeight, FS: fontSize, MinW: c.minWidth, Inverted: c.inverted}
+
+	nameIdx := map[int]int{}
+	colorIdx := map[string]int{}
+	diff := t.IsDiff()
+	var maxAbs int64
+	if diff {
+		t.Walk(c.order, func(n flame.NodeID, _ int) bool {
+			if n != flame.Root {
+				if a := abs(t.Value(n) - t.Base(n)); a > maxAbs {
+					maxAbs = a
+				}
+			}
+			return true
+		})
+	}
+	type selfFrame struct {
+		i    int
+		self int64
+	}
+	var tops []selfFrame
+	nf := 0
+	layout(t, c.width, c.minWidth, c.order, func(f Frame) {
+		ni, ok := nameIdx[t.NameIndex(f.Node)]
+		if !ok {
+			ni = len(d.Names)
+			nameIdx[t.NameIndex(f.Node)] = ni
+			d.Names = append(d.Names, xmlSafe(f.Name))
+		}
+		var col string
+		if diff {
+			col = diffColor(t.Value(f.Node)-t.Base(f.Node), maxAbs)
+			d.Base = append(d.Base, t.Base(f.Node))
+		} else {
+			col = frameColor(c.palette, f.Name, t.Kind(f.Node))
+		}
+		ci, ok := colorIdx[col]
+		if !ok {
+			ci = len(d.Colors)
+			colorIdx[col] = ci
+			d.Colors = append(d.Colors, col)
+		}
+		var flags int64
+		if c.highlight != nil && f.Node != flame.Root && c.highlight.MatchString(f.Name) {
+			flags |= flagHighlight
+		}
+		self := t.Self(f.Node)
+		if f.Node != flame.Root && self > 0 {
+			tops = append(tops, selfFrame{nf, self})
+		}
+		d.F = append(d.F, int64(ni), int64(f.Depth), f.X, f.Value, self, int64(ci), flags)
+		if f.Depth > d.MaxDepth {
+			d.MaxDepth = f.Depth
+		}
+		nf++
+	})
+	slices.SortStableFunc(tops, func(a, b selfFrame) int {
+		if a.self != b.self {
+			if a.self > b.self {
+				return -1
+			}
+			return 1
+		}
+		return a.i - b.i
+	})
+	if len(tops) > c.topSelf {
+		tops = tops[:c.topSelf]
+	}
+	const stride = 7
+	var legend []string
+	for k, tf := range tops {
+		d.F[tf.i*stride+6] |= flagTop
+		name := d.Names[d.F[tf.i*stride]]
+		legend = append(legend, fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(name, 60), formatValue(tf.self, t.Unit), pct(tf.self, t.Total())))
+	}
+
+	title := c.title
+	if title == "" {
+		switch {
+		case diff:
+			title = "Differential Flame Graph"
+		case c.inverted:
+			title = "Icicle Graph"
+		default:
+			title = "Flame Graph"
+		}
+	}
+	subtitle := c.subtitle
+	if subtitle == "" {
+		st := t.SampleType
+		if st == "" {
+			st = t.Unit
+		}
+		subtitle = fmt.Sprintf("%s · total %s · %d frames", st, formatValue(t.Total(), t.Unit), nf)
+	}
+
+	// Layout of the page, top to bottom: title, subtitle, frames, details
+	// line, legend.
+	top := 2*fontSize + 3*fontSize
+	legendH := 0
+	if len(legend) > 0 {
+		legendH = (len(legend) + 1) * (fontSize + 4)
+	}
+	d.Top = top
+	height := top + (d.MaxDepth+1)*frameHeight + 2*fontSize + 10 + legendH
+	if nf == 0 {
+		height = top + 3*fontSize + legendH
+	}
+	js, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(bw, `<?xml version="1.0" standalone="no"?>
+<svg version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
+`, c.width, height, c.width, height)
+	bw.WriteString(`<style type="text/css">
+text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill: rgb(0,0,0); }
+#frames rect { stroke-width: 0; }
+#frames rect.hl { stroke: rgb(0,0,0); stroke-width: 1.5; }
+#frames rect.top { stroke: rgb(0,0,0); stroke-width: 2.5; }
+#frames rect.anc { opacity: 0.5; }
+#frames text { pointer-events: none; }
+#frames rect:hover { stroke: rgb(0,0,0); stroke-width: 0.5; cursor: pointer; }
+.button { cursor: pointer; }
+.button:hover { text-decoration: underline; }
+#title { font-size: 17px; text-anchor: middle; }
+#subtitle, #legend text { fill: rgb(60,60,60); }
+#subtitle { text-anchor: middle; }
+#tip rect { fill: rgb(255,255,225); stroke: rgb(120,120,120); }
+</style>
+`)
+	fmt.Fprintf(bw, `<rect x="0" y="0" width="%d" height="%d" fill="rgb(248,248,248)"/>
+`, c.width, height)
+	fmt.Fprintf(bw, `<text id="title" x="%d" y="%d">%s</text>
+`, c.width/2, 2*fontSize, xmlText(title))
+	fmt.Fprintf(bw, `<text id="subtitle" x="%d" y="%d">%s</text>
+`, c.width/2, 2*fontSize+fontSize+6, xmlText(subtitle))
+	fmt.Fprintf(bw, `<text id="reset" class="button" x="%d" y="%d" style="opacity:0">Reset Zoom</text>
+<text id="search" class="button" x="%d" y="%d" text-anchor="end">Search</text>
+<text id="clear" class="button" x="%d" y="%d" text-anchor="end" style="opacity:0">Clear</text>
+`, xpad, 2*fontSize, c.width-xpad, 2*fontSize, c.width-xpad-70, 2*fontSize)
+	frBottom := top + (d.MaxDepth+1)*frameHeight
+	fmt.Fprintf(bw, `<g id="frames"></g>
+<text id="details" x="%d" y="%d"> </text>
+<text id="matched" x="%d" y="%d" text-anchor="end"> </text>
+`, xpad, frBottom+2*fontSize, c.width-xpad, frBottom+2*fontSize)
+	if len(legend) > 0 {
+		fmt.Fprintf(bw, `<g id="legend"><text x="%d" y="%d">Most self time (outlined):</text>`, xpad, frBottom+3*fontSize+8)
+		for i, l := range legend {
+			fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`, xpad+12, frBottom+3*fontSize+8+(i+1)*(fontSize+4), xmlText(l))
+		}
+		bw.WriteString("</g>\n")
+	}
+	bw.WriteString(`<g id="tip" visibility="hidden" pointer-events="none"><rect rx="3" ry="3" x="0" y="0" width="10" height="10"/><text id="tip1" x="6" y="15"> </text><text id="tip2" x="6" y="31"> </text></g>
+<script type="text/ecmascript"><![CDATA[
+var FLAMEGEN_DATA = `)
+	bw.Write(js)
+	bw.WriteString(";\n")
+	bw.WriteString(script)
+	bw.WriteString("]]></script>\n</svg>\n")
+	return bw.Flush()
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func pct(v, total int64) string {
+	if total == 0 {
+		return "0%"
+	}
+	return strconv.FormatFloat(100*float64(v)/float64(total), 'f', 2, 64) + "%"
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-2]) + ".."
+}
+
+// xmlSafe replaces what XML 1.0 cannot hold at all, even escaped (invalid
+// UTF-8, most control characters, U+FFFE), with U+FFFD, so that hostile
+// names can be shown as text.
+func xmlSafe(s string) string {
+	ok := true
+	for _, r := range s {
+		if !isXMLChar(r) {
+			ok = false
+			break
+		}
+	}
+	if ok && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || !isXMLChar(r) {
+			r = '\uFFFD'
+		}
+		b.WriteRune(r)
+		i += size
+	}
+	return b.String()
+}
+
+func isXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+func xmlText(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(xmlSafe(s)))
+	return b.String()
+}
+
+// formatValue renders v in unit for people: "1.50 s", "12.0 MiB",
+// "1,234 samples".
+func formatValue(v int64, unit string) string {
+	f := float64(v)
+	switch unit {
+	case "nanoseconds":
+		switch {
+		case f >= 1e9:
+			return strconv.FormatFloat(f/1e9, 'f', 2, 64) + " s"
+		case f >= 1e6:
+			return strconv.FormatFloat(f/1e6, 'f', 2, 64) + " ms"
+		case f >= 1e3:
+			return strconv.FormatFloat(f/1e3, 'f', 2, 64) + " µs"
+		}
+		return strconv.FormatInt(v, 10) + " ns"
+	case "bytes":
+		switch {
+		case f >= 1<<30:
+			return strconv.FormatFloat(f/(1<<30), 'f', 2, 64) + " GiB"
+		case f >= 1<<20:
+			return strconv.FormatFloat(f/(1<<20), 'f', 2, 64) + " MiB"
+		case f >= 1<<10:
+			return strconv.FormatFloat(f/(1<<10), 'f', 2, 64) + " KiB"
+		}
+		return strconv.FormatInt(v, 10) + " B"
+	}
+	return group(v) + " " + unit
+}
+
+func group(v int64) string {
+	s := strconv.FormatInt(v, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

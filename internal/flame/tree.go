@@ -1,0 +1,394 @@
+package flame
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+)
+
+// Kind says what a frame stands for. Sampled stacks produce [KindCPU] frames;
+// the other kinds let later inputs (spans, off-CPU waits) share the same tree
+// without merging a span and a function that happen to have the same name.
+type Kind uint8
+
+// Frame kinds. A frame's kind is part of its identity: two children of the
+// same parent with the same name and different kinds are two frames.
+const (
+	KindCPU    Kind = iota // a frame of a sampled stack (the default)
+	KindOffCPU             // time spent waiting: a lock, a channel, a sleep
+	KindSpan               // a span of a trace
+	maxKind    = 15
+)
+
+// NodeID names a frame of a [Tree]. The root is [Root]; IDs are dense, so
+// callers may keep per-frame data in slices indexed by NodeID.
+type NodeID int32
+
+// Root is the ID of every tree's root frame, which stands for all samples.
+const Root NodeID = 0
+
+const none NodeID = -1
+
+// wideChildren is the child count above which a frame gets a map from child
+// key to child instead of a linear scan of its sibling list.
+const wideChildren = 8
+
+const kindShift = 28 // names are 28-bit, kinds the top 4 bits of node.name
+
+// node is a frame. It is 24 bytes so that a tree of millions of distinct
+// frames stays small; a frame's self value is derived (total minus its
+// children's totals) rather than stored.
+type node struct {
+	name        uint32 // interned name | kind<<kindShift
+	parent      NodeID
+	firstChild  NodeID
+	nextSibling NodeID
+	total       int64
+}
+
+// Tree is the stack tree every input decodes into and every writer draws:
+// a root that stands for all samples, and below it one frame per distinct
+// call path, holding the total value of the stacks that pass through it.
+// Names are interned, so a name is stored once however many frames share it.
+//
+// A Tree made by [Diff] also carries a baseline value per frame (see
+// [Tree.Base]). A Tree is not safe for concurrent mutation; once built it may
+// be read from many goroutines.
+type Tree struct {
+	// Unit is the unit of the values: "samples" (folded input),
+	// "nanoseconds", "bytes", "count", or whatever the profile says.
+	Unit string
+	// SampleType names what the values measure, e.g. "cpu" or
+	// "inuse_space"; empty for folded input.
+	SampleType string
+
+	names []string
+	index map[string]uint32
+	nodes []node
+	wide  map[NodeID]map[uint32]NodeID
+	base  []int64 // per node, only in diff trees
+}
+
+// NewTree returns an empty tree whose values are in unit.
+func NewTree(unit string) *Tree {
+	t := &Tree{
+		Unit:  unit,
+		index: make(map[string]uint32),
+		wide:  make(map[NodeID]map[uint32]NodeID),
+	}
+	t.names = append(t.names, "all")
+	t.index["all"] = 0
+	t.nodes = append(t.nodes, node{parent: none, firstChild: none, nextSibling: none})
+	return t
+}
+
+// intern returns the index of name, adding it when new. Looking up a []byte
+// converted in the map index expression does not allocate.
+func (t *Tree) intern(name []byte) uint32 {
+	if i, ok := t.index[string(name)]; ok {
+		return i
+	}
+	s := string(name)
+	i := uint32(len(t.names))
+	t.names = append(t.names, s)
+	t.index[s] = i
+	return i
+}
+
+func (t *Tree) internString(name string) uint32 {
+	if i, ok := t.index[name]; ok {
+		return i
+	}
+	i := uint32(len(t.names))
+	t.names = append(t.names, name)
+	t.index[name] = i
+	return i
+}
+
+// child returns the child of parent with the given key, creating it.
+func (t *Tree) child(parent NodeID, key uint32) NodeID {
+	if m, ok := t.wide[parent]; ok {
+		if c, ok := m[key]; ok {
+			return c
+		}
+		c := t.newChild(parent, key)
+		m[key] = c
+		return c
+	}
+	n := 0
+	for c := t.nodes[parent].firstChild; c != none; c = t.nodes[c].nextSibling {
+		if t.nodes[c].name == key {
+			return c
+		}
+		n++
+	}
+	c := t.newChild(parent, key)
+	if n+1 > wideChildren {
+		m := make(map[uint32]NodeID, 2*wideChildren)
+		for d := t.nodes[parent].firstChild; d != none; d = t.nodes[d].nextSibling {
+			m[t.nodes[d].name] = d
+		}
+		t.wide[parent] = m
+	}
+	return c
+}
+
+func (t *Tree) newChild(parent NodeID, key uint32) NodeID {
+	c := NodeID(len(t.nodes))
+	t.nodes = append(t.nodes, node{name: key, parent: parent, firstChild: none, nextSibling: t.nodes[parent].firstChild})
+	t.nodes[parent].firstChild = c
+	if t.base != nil {
+		t.base = append(t.base, 0)
+	}
+	return c
+}
+
+// Add adds value to the stack given root first (stack[0] is the outermost
+// caller) with frames of kind k. A zero value still creates the frames.
+func (t *Tree) Add(stack []string, k Kind, value int64) NodeID {
+	n := Root
+	t.nodes[Root].total += value
+	for _, s := range stack {
+		n = t.child(n, t.internString(s)|uint32(k)<<kindShift)
+		t.nodes[n].total += value
+	}
+	return n
+}
+
+// Len returns the number of frames, the root included.
+func (t *Tree) Len() int { return len(t.nodes) }
+
+// Total returns the value of all samples, the root's total.
+func (t *Tree) Total() int64 { return t.nodes[Root].total }
+
+// Name returns the name of frame n ("all" for the root).
+func (t *Tree) Name(n NodeID) string { return t.names[t.nodes[n].name&(1<<kindShift-1)] }
+
+// NameIndex returns the interned index of frame n's name: frames with the same
+// name have the same index. Names(i) is the name.
+func (t *Tree) NameIndex(n NodeID) int { return int(t.nodes[n].name & (1<<kindShift - 1)) }
+
+// NameAt returns the interned name with index i.
+func (t *Tree) NameAt(i int) string { return t.names[i] }
+
+// NumNames returns the number of distinct names, "all" included.
+func (t *Tree) NumNames() int { return len(t.names) }
+
+// Kind returns the kind of frame n.
+func (t *Tree) Kind(n NodeID) Kind { return Kind(t.nodes[n].name >> kindShift) }
+
+// Parent returns the parent of n, or -1 for the root.
+func (t *Tree) Parent(n NodeID) NodeID { return t.nodes[n].parent }
+
+// Value returns the total value of the stacks that pass through n.
+func (t *Tree) Value(n NodeID) int64 { return t.nodes[n].total }
+
+// Self returns the value of the stacks that end at n.
+func (t *Tree) Self(n NodeID) int64 {
+	v := t.nodes[n].total
+	for c := t.nodes[n].firstChild; c != none; c = t.nodes[c].nextSibling {
+		v -= t.nodes[c].total
+	}
+	return v
+}
+
+// IsDiff reports whether the tree carries baseline values (made by [Diff]).
+func (t *Tree) IsDiff() bool { return t.base != nil }
+
+// Base returns the baseline total of n in a diff tree, and 0 otherwise.
+func (t *Tree) Base(n NodeID) int64 {
+	if t.base == nil {
+		return 0
+	}
+	return t.base[n]
+}
+
+// BaseSelf returns the baseline value of the stacks that end at n.
+func (t *Tree) BaseSelf(n NodeID) int64 {
+	if t.base == nil {
+		return 0
+	}
+	v := t.base[n]
+	for c := t.nodes[n].firstChild; c != none; c = t.nodes[c].nextSibling {
+		v -= t.base[c]
+	}
+	return v
+}
+
+// Depth returns the depth of n; the root is at depth 0.
+func (t *Tree) Depth(n NodeID) int {
+	d := 0
+	for n = t.nodes[n].parent; n != none; n = t.nodes[n].parent {
+		d++
+	}
+	return d
+}
+
+// Stack returns the names from the root's first child down to n.
+func (t *Tree) Stack(n NodeID) []string {
+	var s []string
+	for ; n != Root && n != none; n = t.nodes[n].parent {
+		s = append(s, t.Name(n))
+	}
+	slices.Reverse(s)
+	return s
+}
+
+// Order says how [Tree.Children] sorts siblings.
+type Order uint8
+
+// Sibling orders.
+const (
+	// Alphabetical sorts siblings by name, byte by byte, as flamegraph.pl
+	// does; then by kind.
+	Alphabetical Order = iota
+	// LeftHeavy puts the widest sibling first (ties alphabetical), so the
+	// heaviest path runs down the left edge.
+	LeftHeavy
+)
+
+// Children appends the children of n to dst in the given order and returns
+// the extended slice.
+func (t *Tree) Children(dst []NodeID, n NodeID, o Order) []NodeID {
+	start := len(dst)
+	for c := t.nodes[n].firstChild; c != none; c = t.nodes[c].nextSibling {
+		dst = append(dst, c)
+	}
+	kids := dst[start:]
+	slices.SortFunc(kids, func(a, b NodeID) int {
+		if o == LeftHeavy {
+			va, vb := t.nodes[a].total, t.nodes[b].total
+			if va != vb {
+				if va > vb {
+					return -1
+				}
+				return 1
+			}
+		}
+		if c := strings.Compare(t.Name(a), t.Name(b)); c != 0 {
+			return c
+		}
+		return int(t.Kind(a)) - int(t.Kind(b))
+	})
+	return dst
+}
+
+// Walk calls fn for every frame in depth-first order, parents before
+// children, siblings in order o. It stops early when fn returns false for a
+// frame: that frame's children are skipped.
+func (t *Tree) Walk(o Order, fn func(n NodeID, depth int) bool) {
+	type item struct {
+		n     NodeID
+		depth int
+	}
+	stack := []item{{Root, 0}}
+	var kids []NodeID
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !fn(it.n, it.depth) {
+			continue
+		}
+		kids = t.Children(kids[:0], it.n, o)
+		for i := len(kids) - 1; i >= 0; i-- {
+			stack = append(stack, item{kids[i], it.depth + 1})
+		}
+	}
+}
+
+// Reverse returns a new tree whose stacks are those of t read from the leaf
+// to the root, as flamegraph.pl's --reverse draws them: the frames that hold
+// the self time become the roots.
+func (t *Tree) Reverse() *Tree {
+	r := NewTree(t.Unit)
+	r.SampleType = t.SampleType
+	if t.base != nil {
+		r.base = []int64{0}
+	}
+	var path []NodeID
+	for n := NodeID(1); int(n) < len(t.nodes); n++ {
+		self := t.Self(n)
+		var bself int64
+		if t.base != nil {
+			bself = t.BaseSelf(n)
+		}
+		if self == 0 && bself == 0 {
+			continue
+		}
+		path = path[:0]
+		for m := n; m != Root; m = t.nodes[m].parent {
+			path = append(path, m)
+		}
+		cur := Root
+		r.nodes[Root].total += self
+		if r.base != nil {
+			r.base[Root] += bself
+		}
+		for _, m := range path {
+			cur = r.child(cur, r.internString(t.Name(m))|uint32(t.Kind(m))<<kindShift)
+			r.nodes[cur].total += self
+			if r.base != nil {
+				r.base[cur] += bself
+			}
+		}
+	}
+	return r
+}
+
+// Diff returns a differential tree: every frame of after with after's values,
+// and every frame of before with before's values as the baseline ([Tree.Base]).
+// Frames only in before are kept with a value of zero, so the folded diff
+// output lists them. When normalize is true the baseline is scaled so that its
+// total equals after's total, which compares shapes rather than sample counts.
+func Diff(before, after *Tree, normalize bool) *Tree {
+	d := NewTree(after.Unit)
+	d.SampleType = after.SampleType
+	d.base = []int64{0}
+	scale := func(v int64) int64 { return v }
+	if normalize && before.Total() > 0 && after.Total() > 0 && before.Total() != after.Total() {
+		bt, at := before.Total(), after.Total()
+		scale = func(v int64) int64 {
+			// Rounded v*at/bt without overflowing for large totals.
+			return int64(float64(v)*float64(at)/float64(bt) + 0.5)
+		}
+	}
+	var merge func(src *Tree, sn, dn NodeID, isBase bool)
+	merge = func(src *Tree, sn, dn NodeID, isBase bool) {
+		if isBase {
+			d.base[dn] += scale(src.nodes[sn].total)
+		} else {
+			d.nodes[dn].total += src.nodes[sn].total
+		}
+		for c := src.nodes[sn].firstChild; c != none; c = src.nodes[c].nextSibling {
+			key := d.internString(src.Name(c)) | uint32(src.Kind(c))<<kindShift
+			merge(src, c, d.child(dn, key), isBase)
+		}
+	}
+	merge(after, Root, Root, false)
+	merge(before, Root, Root, true)
+	// Scaling rounds each frame on its own; keep every frame's baseline at
+	// least the sum of its children's so that derived self values stay >= 0.
+	var fix func(n NodeID) int64
+	fix = func(n NodeID) int64 {
+		var sum int64
+		for c := d.nodes[n].firstChild; c != none; c = d.nodes[c].nextSibling {
+			sum += fix(c)
+		}
+		if d.base[n] < sum {
+			d.base[n] = sum
+		}
+		return d.base[n]
+	}
+	fix(Root)
+	return d
+}
+
+// stripCR drops a trailing carriage return.
+func stripCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
+	}
+	return b
+}
+
+var _ = bytes.Equal
