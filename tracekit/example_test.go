@@ -106,3 +106,19 @@ func ExamplePanicError() {
 	}
 	// Output: task risky panicked with unexpected state; stack kept: true
 }
+
+func ExampleLeaks() {
+	ignore := tracekit.IgnoreCurrent() // check only what starts below
+
+	stop := make(chan struct{})
+	go func() { <-stop }() // a worker nobody stops
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	var le *tracekit.LeakError
+	if err := tracekit.Leaks(ctx, ignore); errors.As(err, &le) {
+		fmt.Println(len(le.Goroutines), "leaked, blocked in", le.Goroutines[0].State)
+	}
+	close(stop)
+	// Output: 1 leaked, blocked in chan receive
+}

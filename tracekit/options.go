@@ -7,7 +7,9 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tracekit-go/tracekit/exporters/file"
 	"github.com/tracekit-go/tracekit/exporters/otlp"
+	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 )
 
 // Exporter names a destination for spans or metrics, as the
@@ -43,6 +45,13 @@ type config struct {
 	sampler       sdktrace.Sampler
 	noGlobals     bool
 	onError       func(error)
+
+	// Profiling (profiling.go).
+	profiling     bool
+	profileDir    string
+	profileOpts   []file.ProfileOption
+	pyroscopeOn   bool
+	pyroscopeOpts []pyroscope.Option
 }
 
 // Option configures [Start]. Options win over the environment, which wins

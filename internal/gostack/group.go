@@ -77,21 +77,31 @@ func Write(w io.Writer, groups []Group) error {
 		if _, err := fmt.Fprintf(w, "%d goroutine(s) [%s%s]: %s\n", len(gr.Goroutines), strings.Join(states, ", "), wait, strings.Join(ids, " ")); err != nil {
 			return err
 		}
-		first := gr.Goroutines[0]
-		for _, f := range first.Frames {
-			if _, err := fmt.Fprintf(w, "    %s\n        %s:%d\n", f.Func, f.File, f.Line); err != nil {
-				return err
-			}
-		}
-		if first.Elided {
-			fmt.Fprintf(w, "    ...frames elided...\n")
-		}
-		if first.CreatedBy.Func != "" {
-			if _, err := fmt.Fprintf(w, "    created by %s\n        %s:%d\n", first.CreatedBy.Func, first.CreatedBy.File, first.CreatedBy.Line); err != nil {
-				return err
-			}
+		if err := WriteStack(w, &gr.Goroutines[0]); err != nil {
+			return err
 		}
 		if _, err := fmt.Fprintln(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteStack prints g's frames and the go statement that created it, one
+// indented function and location per call.
+func WriteStack(w io.Writer, g *Goroutine) error {
+	for _, f := range g.Frames {
+		if _, err := fmt.Fprintf(w, "    %s\n        %s:%d\n", f.Func, f.File, f.Line); err != nil {
+			return err
+		}
+	}
+	if g.Elided {
+		if _, err := fmt.Fprintf(w, "    ...frames elided...\n"); err != nil {
+			return err
+		}
+	}
+	if g.CreatedBy.Func != "" {
+		if _, err := fmt.Fprintf(w, "    created by %s\n        %s:%d\n", g.CreatedBy.Func, g.CreatedBy.File, g.CreatedBy.Line); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,37 @@
+package tracekittest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
+)
+
+// The helpers in a test: a leak check, a timeout with a grouped goroutine
+// dump, and recorded spans to assert on.
+func Example() {
+	// In a _test.go file:
+	//
+	//	func TestMain(m *testing.M) { tracekittest.VerifyTestMain(m) }
+	test := func(t *testing.T) {
+		defer tracekittest.VerifyNoLeaks(t)
+		rec := tracekittest.NewRecorder(t)
+		tracekittest.RunWithTimeout(t, 5*time.Second, func(ctx context.Context) {
+			ctx, root := rec.Start(ctx, "test")
+			defer root.End()
+			g := tracekit.NewGroup(ctx, "workers")
+			g.Go("a", func(context.Context) error { return nil })
+			g.Go("b", func(context.Context) error { return nil })
+			if err := g.Wait(); err != nil {
+				t.Error(err)
+			}
+		})
+		fmt.Println(len(rec.Named("workers")), len(rec.Ended()))
+	}
+	testing.RunTests(func(pat, str string) (bool, error) { return true, nil },
+		[]testing.InternalTest{{Name: "TestWorkers", F: test}})
+	// Output: 1 4
+}
