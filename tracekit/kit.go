@@ -42,6 +42,9 @@ type Kit struct {
 
 	shutdownOnce sync.Once
 	shutdownErr  error
+
+	// prof runs profiling (profiling.go); nil when profiling is off.
+	prof *profiling
 }
 
 // ExportStats counts what happened to the sampled spans a Kit ended. Once
@@ -132,6 +135,9 @@ func Start(ctx context.Context, opts ...Option) (*Kit, error) {
 	} else {
 		k.mp = noop.NewMeterProvider()
 	}
+	if err := k.startProfiling(ctx, cfg); err != nil {
+		return nil, errors.Join(err, k.Shutdown(ctx))
+	}
 	k.install(cfg)
 	return k, nil
 }
@@ -200,6 +206,7 @@ func (k *Kit) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("tracekit: metrics shutdown: %w", err))
 			}
 		}
+		errs = append(errs, k.prof.stop(ctx))
 		k.shutdownErr = errors.Join(errs...)
 	})
 	return k.shutdownErr

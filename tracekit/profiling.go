@@ -2,14 +2,24 @@ package tracekit
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
+
+	"github.com/tracekit-go/tracekit/exporters/file"
+	"github.com/tracekit-go/tracekit/exporters/pyroscope"
+	"github.com/tracekit-go/tracekit/internal/env"
 )
 
 // The pprof labels that tie CPU samples to spans. They are the names
@@ -162,4 +172,187 @@ func taskLabels(ctx context.Context, span trace.Span, name string) context.Conte
 	pprof.SetGoroutineLabels(lctx)
 	span.SetAttributes(KeyProfileID.String(sc.SpanID().String()))
 	return trace.ContextWithSpan(lctx, &labeledSpan{Span: span, p: v.(*labelingProvider), restore: lctx})
+}
+
+// DefaultProfileDir is where profiles go when profiling is on without a
+// Pyroscope server and without TRACEKIT_PROFILE_DIR or [WithProfileDir]: a
+// directory of this name beside the trace file ([WithFilePath],
+// TRACEKIT_FILE_PATH, [DefaultFilePath]).
+const DefaultProfileDir = "tracekit-profiles"
+
+// WithProfiling turns on continuous profiling with span labels: CPU samples
+// carry [LabelSpanID], [LabelSpanName] and [LabelTraceID] of the sampled
+// span active on their goroutine, and such spans get [KeyProfileID]. The
+// profiles go to Pyroscope when PYROSCOPE_SERVER_ADDRESS (or
+// [WithPyroscope] with an address) names a server, otherwise into local
+// pprof files (see [WithProfileDir]).
+//
+// Profiling is also on without this option when PYROSCOPE_SERVER_ADDRESS
+// or TRACEKIT_PROFILE_DIR is set, or [WithPyroscope] or [WithProfileDir] is
+// given. Default: off.
+func WithProfiling() Option {
+	return optionFunc(func(c *config) { c.profiling = true })
+}
+
+// WithProfileDir writes rotating gzip pprof files into dir (created if
+// needed): a CPU profile per window and heap snapshots by default, bounded
+// in number and size; opts change the window, the kinds and the bounds (see
+// package exporters/file). Overrides TRACEKIT_PROFILE_DIR. When profiles
+// also go to Pyroscope, which owns the process's CPU profile, the files
+// hold the other kinds only.
+func WithProfileDir(dir string, opts ...file.ProfileOption) Option {
+	return optionFunc(func(c *config) {
+		c.profileDir = dir
+		c.profileOpts = append(c.profileOpts, opts...)
+	})
+}
+
+// WithPyroscope sends profiles to Pyroscope with the given options, which
+// win over the PYROSCOPE_* environment (see package exporters/pyroscope).
+// The application name is the service name and the tags are the resource
+// attributes (except service.name, telemetry.sdk.* and process.*) unless
+// opts set them.
+func WithPyroscope(opts ...pyroscope.Option) Option {
+	return optionFunc(func(c *config) {
+		c.pyroscopeOn = true
+		c.pyroscopeOpts = append(c.pyroscopeOpts, opts...)
+	})
+}
+
+// profiling is what a Kit runs for profiling.
+type profiling struct {
+	sdk   *sdktrace.TracerProvider
+	pyro  *pyroscope.Profiler
+	files *file.Profiler
+}
+
+// startProfiling starts the profilers the configuration asks for and wraps
+// the tracer provider with span labels. It does nothing when profiling is
+// off.
+func (k *Kit) startProfiling(ctx context.Context, cfg *config) error {
+	_, envAddr := env.String(env.PyroscopeServerAddress)
+	envDir, envDirSet := env.String(env.ProfileDir)
+	usePyro := cfg.pyroscopeOn || envAddr
+	dir := cfg.profileDir
+	if dir == "" && envDirSet {
+		dir = envDir
+	}
+	if !cfg.profiling && !usePyro && dir == "" {
+		return nil
+	}
+	p := &profiling{sdk: k.sdkTP}
+	if usePyro || cfg.profiling {
+		opts := append(pyroscopeResourceOptions(k.resource), cfg.pyroscopeOpts...)
+		opts = append(opts, pyroscope.WithErrorHandler(cfg.onError))
+		pr, err := pyroscope.Start(ctx, opts...)
+		switch {
+		case err == nil:
+			p.pyro = pr
+		case errors.Is(err, pyroscope.ErrNoServerAddress) && !usePyro:
+			// WithProfiling without a server: local files instead.
+		default:
+			return fmt.Errorf("tracekit: profiling: %w", err)
+		}
+	}
+	if p.pyro == nil && dir == "" {
+		dir = filepath.Join(filepath.Dir(tracePath(cfg)), DefaultProfileDir)
+	}
+	if dir != "" {
+		opts := []file.ProfileOption{file.WithProfileErrorHandler(cfg.onError)}
+		opts = append(opts, cfg.profileOpts...)
+		if p.pyro != nil {
+			opts = append(opts, file.WithProfileKinds(file.ProfileHeap))
+		}
+		fp, err := file.StartProfiler(dir, opts...)
+		if err != nil {
+			return errors.Join(fmt.Errorf("tracekit: profiling: %w", err), p.stop(ctx))
+		}
+		p.files = fp
+	}
+	lp := newLabelingProvider(k.sdkTP)
+	registerLabeler(k.sdkTP, lp)
+	k.tp = lp
+	k.prof = p
+	return nil
+}
+
+// tracePath is where the file exporter writes, or would.
+func tracePath(cfg *config) string {
+	if cfg.filePath != "" {
+		return cfg.filePath
+	}
+	if v, ok := env.String(env.FilePath); ok {
+		return v
+	}
+	return DefaultFilePath
+}
+
+// stop ends the span labels and stops the profilers, within ctx.
+func (p *profiling) stop(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	if p.sdk != nil {
+		unregisterLabeler(p.sdk)
+	}
+	var errs []error
+	if p.pyro != nil {
+		errs = append(errs, p.pyro.Shutdown(ctx))
+	}
+	if p.files != nil {
+		errs = append(errs, p.files.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// pyroscopeResourceOptions names the application after the service and tags
+// its profiles with the resource attributes that describe the deployment.
+// Per-process values (process.*) and the SDK's own are left out, and keys
+// Pyroscope would refuse are skipped.
+func pyroscopeResourceOptions(res *resource.Resource) []pyroscope.Option {
+	if res == nil {
+		return nil
+	}
+	var opts []pyroscope.Option
+	tags := map[string]string{}
+	for _, kv := range res.Attributes() {
+		k := string(kv.Key)
+		switch {
+		case kv.Key == semconv.ServiceNameKey:
+			opts = append(opts, pyroscope.WithApplicationName(appName(kv.Value.Emit())))
+			continue
+		case strings.HasPrefix(k, "telemetry.sdk."), strings.HasPrefix(k, "process."):
+			continue
+		case !validTagKey(k):
+			continue
+		}
+		tags[k] = kv.Value.Emit()
+	}
+	if len(tags) > 0 {
+		opts = append(opts, pyroscope.WithTags(tags))
+	}
+	return opts
+}
+
+func validTagKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// appName makes a service name one Pyroscope accepts as an application
+// name: unknown_service:checkout becomes unknown_service_checkout.
+func appName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if validTagKey(string(r)) || r == '-' || r == '/' {
+			return r
+		}
+		return '_'
+	}, s)
 }
