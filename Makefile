@@ -36,6 +36,9 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 ./...
+	@# Again with the runtime's goroutine leak profile (Go 1.26 experiment),
+	@# which lets the leak checks prove a goroutine can never wake up.
+	GOEXPERIMENT=goroutineleakprofile $(GO) test -count=1 -run 'Leak' ./tracekit/...
 
 # Builds the real components the end-to-end tests run, once: Jaeger (about
 # 17 minutes on two cores the first time) and an OpenTelemetry Collector
