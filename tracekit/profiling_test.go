@@ -1,0 +1,328 @@
+package tracekit
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/exporters/file"
+	"github.com/tracekit-go/tracekit/exporters/pyroscope"
+	"github.com/tracekit-go/tracekit/exporters/pyroscope/pyroscopetest"
+)
+
+// spin burns CPU for d of wall time; the named wrappers below tell the
+// samples of each part of a test apart by their stacks.
+func spin(d time.Duration) uint64 {
+	var x uint64 = 1
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for i := 0; i < 10_000; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	return x
+}
+
+//go:noinline
+func burnHandler(d time.Duration) uint64 { return spin(d) }
+
+//go:noinline
+func burnChild(d time.Duration) uint64 { return spin(d) }
+
+//go:noinline
+func burnWorker(d time.Duration) uint64 { return spin(d) }
+
+//go:noinline
+func burnOutside(d time.Duration) uint64 { return spin(d) }
+
+// labelsIn sums the CPU samples whose stack passes through fn by their
+// span_id, span_name and trace_id labels ("" when a label is missing).
+func labelsIn(p *profile.Profile, fn string) map[[3]string]int64 {
+	out := map[[3]string]int64{}
+	for _, s := range p.Sample {
+		in := false
+		for _, loc := range s.Location {
+			for _, l := range loc.Line {
+				if l.Function != nil && strings.HasSuffix(l.Function.Name, "."+fn) {
+					in = true
+				}
+			}
+		}
+		if !in {
+			continue
+		}
+		var key [3]string
+		for i, name := range []string{LabelSpanID, LabelSpanName, LabelTraceID} {
+			if v := s.Label[name]; len(v) == 1 {
+				key[i] = v[0]
+			}
+		}
+		out[key] += s.Value[0]
+	}
+	return out
+}
+
+// wantOnly fails unless every sample in fn carries labels of sc and name
+// (or no span labels at all when sc is invalid), and there are enough.
+func wantOnly(t *testing.T, p *profile.Profile, fn string, sc trace.SpanContext, name string) {
+	t.Helper()
+	want := [3]string{}
+	if sc.IsValid() {
+		want = [3]string{sc.SpanID().String(), name, sc.TraceID().String()}
+	}
+	got := labelsIn(p, fn)
+	var n int64
+	for k, v := range got {
+		if k != want {
+			t.Errorf("%d samples in %s labelled %v, want %v", v, fn, k, want)
+		}
+		n += v
+	}
+	if n < 5 {
+		t.Errorf("%d samples in %s; want at least 5", n, fn)
+	}
+}
+
+func spanByName(t *testing.T, spans []sdktrace.ReadOnlySpan, name string) sdktrace.ReadOnlySpan {
+	t.Helper()
+	for _, s := range spans {
+		if s.Name() == name {
+			return s
+		}
+	}
+	t.Fatalf("no span %q", name)
+	return nil
+}
+
+func profileID(s sdktrace.ReadOnlySpan) string {
+	for _, kv := range s.Attributes() {
+		if kv.Key == KeyProfileID {
+			return kv.Value.AsString()
+		}
+	}
+	return ""
+}
+
+// labelledWork is the workload of the profiling tests: a user span with a
+// child span, a task started under it, and work after the spans ended. It
+// returns the span contexts of handler, child and worker.
+func labelledWork(t *testing.T, kit *Kit) (handler, child, worker trace.SpanContext) {
+	t.Helper()
+	ctx, span := kit.TracerProvider().Tracer("app").Start(context.Background(), "handler")
+	handler = span.SpanContext()
+	cctx, cspan := trace.SpanFromContext(ctx).TracerProvider().Tracer("app").Start(ctx, "child")
+	child = cspan.SpanContext()
+	if got, _ := pprof.Label(cctx, LabelSpanID); got != child.SpanID().String() {
+		t.Errorf("child context has span_id %q", got)
+	}
+	burnChild(250 * time.Millisecond)
+	cspan.End()
+	burnHandler(250 * time.Millisecond)
+	task := Go(ctx, "worker", func(context.Context) error {
+		burnWorker(250 * time.Millisecond)
+		return nil
+	})
+	if err := task.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	worker = task.SpanContext()
+	span.End()
+	burnOutside(150 * time.Millisecond)
+	return handler, child, worker
+}
+
+func checkLabelled(t *testing.T, cpu *profile.Profile, spans []sdktrace.ReadOnlySpan, handler, child, worker trace.SpanContext) {
+	t.Helper()
+	wantOnly(t, cpu, "burnChild", child, "child")
+	wantOnly(t, cpu, "burnHandler", handler, "handler")
+	wantOnly(t, cpu, "burnWorker", worker, "worker")
+	wantOnly(t, cpu, "burnOutside", trace.SpanContext{}, "")
+	for name, sc := range map[string]trace.SpanContext{"handler": handler, "child": child, "worker": worker} {
+		if got := profileID(spanByName(t, spans, name)); got != sc.SpanID().String() {
+			t.Errorf("span %s has %s=%q, want its span ID %s", name, KeyProfileID, got, sc.SpanID())
+		}
+	}
+}
+
+// TestProfileDirSpanLabels profiles real work into local files and checks
+// that each CPU sample names the span it ran in: a user span, its child
+// (and the parent's labels again once the child ended), a task goroutine,
+// and no span after they all ended.
+func TestProfileDirSpanLabels(t *testing.T) {
+	dir := t.TempDir()
+	exp := &keeper{}
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(exp), WithServiceName("checkout"),
+		WithProfileDir(dir, file.WithProfileWindow(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, child, worker := labelledWork(t, kit)
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	files, err := file.ProfileFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cpu *profile.Profile
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "cpu-") {
+			fh, err := os.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cpu, err = profile.Parse(fh)
+			fh.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if cpu == nil {
+		t.Fatalf("no CPU profile in %v", files)
+	}
+	checkLabelled(t, cpu, exp.got(), handler, child, worker)
+}
+
+// TestPyroscopeSpanLabels does the same through the real pyroscope-go
+// client and a server that decodes its uploads.
+func TestPyroscopeSpanLabels(t *testing.T) {
+	srv := pyroscopetest.NewServer()
+	defer srv.Close()
+	exp := &keeper{}
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(exp), WithServiceName("checkout"),
+		WithResourceAttributes(attribute.String("deployment.environment.name", "test")),
+		WithPyroscope(pyroscope.WithServerAddress(srv.URL()), pyroscope.WithUploadRate(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, child, worker := labelledWork(t, kit)
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var cpu *profile.Profile
+	for _, u := range srv.Uploads() {
+		if u.App != "checkout" || u.Tags["deployment.environment.name"] != "test" {
+			t.Errorf("upload %q: want app checkout with deployment.environment.name=test", u.Name)
+		}
+		// process.runtime.* come from the client itself.
+		for tag := range u.Tags {
+			if tag == "process.pid" || strings.HasPrefix(tag, "telemetry.sdk.") {
+				t.Errorf("upload %q carries tag %s", u.Name, tag)
+			}
+		}
+		if u.Profile.SampleType[0].Type == "samples" && cpu == nil {
+			cpu = u.Profile
+		}
+	}
+	if cpu == nil {
+		t.Fatalf("no CPU upload among %d", len(srv.Uploads()))
+	}
+	checkLabelled(t, cpu, exp.got(), handler, child, worker)
+}
+
+func TestProfilingOffLeavesProviderAlone(t *testing.T) {
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kit.Shutdown(context.Background())
+	if _, ok := kit.TracerProvider().(*sdktrace.TracerProvider); !ok {
+		t.Fatalf("without profiling the provider is %T", kit.TracerProvider())
+	}
+	ctx, span := kit.Tracer().Start(context.Background(), "s")
+	defer span.End()
+	if v, ok := pprof.Label(ctx, LabelSpanID); ok {
+		t.Fatalf("span_id label %q without profiling", v)
+	}
+}
+
+func TestUnsampledSpansAreNotLabelled(t *testing.T) {
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}),
+		WithSampler(sdktrace.NeverSample()), WithProfileDir(t.TempDir(), file.WithProfileKinds(file.ProfileHeap)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kit.Shutdown(context.Background())
+	ctx, span := kit.Tracer().Start(context.Background(), "s")
+	defer span.End()
+	if v, ok := pprof.Label(ctx, LabelSpanID); ok {
+		t.Fatalf("unsampled span labelled span_id=%q", v)
+	}
+}
+
+func TestProfilingEnvironment(t *testing.T) {
+	t.Run("TRACEKIT_PROFILE_DIR", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "p")
+		t.Setenv("TRACEKIT_PROFILE_DIR", dir)
+		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kit.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if files, _ := file.ProfileFiles(dir); len(files) == 0 {
+			t.Fatal("no profiles written to TRACEKIT_PROFILE_DIR")
+		}
+	})
+	t.Run("WithProfiling without a server writes beside the trace file", func(t *testing.T) {
+		t.Setenv("PYROSCOPE_SERVER_ADDRESS", "")
+		base := t.TempDir()
+		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}),
+			WithFilePath(filepath.Join(base, "traces.jsonl")), WithProfiling())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kit.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if files, _ := file.ProfileFiles(filepath.Join(base, DefaultProfileDir)); len(files) == 0 {
+			t.Fatal("no profiles beside the trace file")
+		}
+	})
+	t.Run("PYROSCOPE_SERVER_ADDRESS", func(t *testing.T) {
+		srv := pyroscopetest.NewServer()
+		defer srv.Close()
+		t.Setenv("PYROSCOPE_SERVER_ADDRESS", srv.URL())
+		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kit.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(srv.Uploads()) == 0 {
+			t.Fatalf("nothing uploaded; server errors: %v", srv.Err())
+		}
+		// The default service name has a ':' Pyroscope refuses.
+		if app := srv.Uploads()[0].App; !strings.HasPrefix(app, "unknown_service_") {
+			t.Fatalf("app %q", app)
+		}
+	})
+}
+
+func TestAppName(t *testing.T) {
+	for in, want := range map[string]string{
+		"checkout":                 "checkout",
+		"unknown_service:tracekit": "unknown_service_tracekit",
+		"team/checkout-v2.1":       "team/checkout-v2.1",
+		"naïve service":            "na_ve_service",
+	} {
+		if got := appName(in); got != want {
+			t.Errorf("appName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
