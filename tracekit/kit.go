@@ -39,6 +39,7 @@ type Kit struct {
 	sdkMP      *sdkmetric.MeterProvider // nil when no metrics are exported
 	processors []*batch.Processor
 	resource   *resource.Resource
+	det        *detector // locks and channels: detect_options.go
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -138,6 +139,7 @@ func Start(ctx context.Context, opts ...Option) (*Kit, error) {
 	if err := k.startProfiling(ctx, cfg); err != nil {
 		return nil, errors.Join(err, k.Shutdown(ctx))
 	}
+	k.startDetectors(cfg)
 	k.install(cfg)
 	return k, nil
 }
@@ -197,6 +199,7 @@ func (k *Kit) ForceFlush(ctx context.Context) error {
 // started after Shutdown are not recorded.
 func (k *Kit) Shutdown(ctx context.Context) error {
 	k.shutdownOnce.Do(func() {
+		k.stopDetectors()
 		var errs []error
 		if k.sdkTP != nil {
 			errs = append(errs, k.sdkTP.Shutdown(ctx))

@@ -2,6 +2,7 @@ package tracekit
 
 import (
 	"io"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -45,6 +46,14 @@ type config struct {
 	sampler       sdktrace.Sampler
 	noGlobals     bool
 	onError       func(error)
+
+	// Locks, channels and their detectors (detect_options.go).
+	deadlock    *bool
+	slow        *time.Duration
+	hangTimeout *time.Duration
+	longHold    *time.Duration
+	onReport    func(Report)
+	flightDir   string
 
 	// Profiling (profiling.go).
 	profiling     bool

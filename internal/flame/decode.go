@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"unicode/utf8"
 )
 
 // DefaultMaxLineBytes is the longest folded line accepted unless
@@ -117,31 +116,16 @@ func Detect(head []byte) Format {
 	return FormatPprof
 }
 
-// isText reports whether b looks like UTF-8 text: no NUL or other control
-// bytes besides tab, CR and LF, and valid UTF-8 except perhaps a rune cut
-// off at the end of the sample.
+// isText reports whether b looks like text: no NUL or other control bytes
+// besides tab, CR and LF. Symbol names may hold any other bytes, invalid
+// UTF-8 included; a protobuf has control bytes in its first few fields.
 func isText(b []byte) bool {
-	bad := 0
-	for i := 0; i < len(b); {
-		c := b[i]
+	for _, c := range b {
 		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
 			return false
 		}
-		if c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			if len(b)-i < utf8.UTFMax {
-				break
-			}
-			// Symbol names are sometimes Latin-1; tolerate a little.
-			bad++
-		}
-		i += size
 	}
-	return bad*100 <= len(b)
+	return true
 }
 
 // Decode reads one profile from r, whatever its format, and returns its

@@ -12,3 +12,5 @@
 //
 // The tree is the model; package svg draws it. See the package Example.
 package flame
+
+//go:generate go run ./internal/gen/cmd/gentestdata -dir testdata

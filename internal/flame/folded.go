@@ -139,7 +139,7 @@ func (p *foldedParser) parseLine(b []byte) (bool, error) {
 		return false, p.errf(ErrSyntax, expectFolded, "empty stack")
 	}
 	if base >= 0 && p.t.base == nil {
-		p.t.base = make([]int64, len(p.t.nodes))
+		p.t.base = make([]int64, p.t.count)
 	}
 	p.add(stack, count, base)
 	return true, nil
@@ -147,7 +147,7 @@ func (p *foldedParser) parseLine(b []byte) (bool, error) {
 
 func (p *foldedParser) add(stack []byte, count, base int64) {
 	t := p.t
-	t.nodes[Root].total += count
+	t.at(Root).total += count
 	if base > 0 {
 		t.base[Root] += base
 	}
@@ -175,7 +175,7 @@ func (p *foldedParser) add(stack []byte, count, base int64) {
 			p.prevNodes = append(p.prevNodes, n)
 			p.prevEnds = append(p.prevEnds, end)
 		}
-		t.nodes[n].total += count
+		t.at(n).total += count
 		if base > 0 {
 			t.base[n] += base
 		}

@@ -64,9 +64,13 @@ type Tree struct {
 
 	names []string
 	index map[string]uint32
-	nodes []node
-	wide  map[NodeID]map[uint32]NodeID
-	base  []int64 // per node, only in diff trees
+	// Frames live in fixed-size chunks rather than one growing slice:
+	// growing never copies the frames or leaves the old array as garbage,
+	// which keeps peak memory close to what the tree needs.
+	chunks [][]node
+	count  int
+	wide   map[NodeID]map[uint32]NodeID
+	base   []int64 // per node, only in diff trees
 }
 
 // NewTree returns an empty tree whose values are in unit.
@@ -78,8 +82,23 @@ func NewTree(unit string) *Tree {
 	}
 	t.names = append(t.names, "all")
 	t.index["all"] = 0
-	t.nodes = append(t.nodes, node{parent: none, firstChild: none, nextSibling: none})
+	t.push(node{parent: none, firstChild: none, nextSibling: none})
 	return t
+}
+
+const chunkBits = 16
+
+func (t *Tree) at(n NodeID) *node {
+	return &t.chunks[n>>chunkBits][n&(1<<chunkBits-1)]
+}
+
+func (t *Tree) push(nd node) {
+	if t.count&(1<<chunkBits-1) == 0 {
+		t.chunks = append(t.chunks, make([]node, 0, 1<<chunkBits))
+	}
+	c := &t.chunks[len(t.chunks)-1]
+	*c = append(*c, nd)
+	t.count++
 }
 
 // intern returns the index of name, adding it when new. Looking up a []byte
@@ -116,8 +135,8 @@ func (t *Tree) child(parent NodeID, key uint32) NodeID {
 		return c
 	}
 	n := 0
-	for c := t.nodes[parent].firstChild; c != none; c = t.nodes[c].nextSibling {
-		if t.nodes[c].name == key {
+	for c := t.at(parent).firstChild; c != none; c = t.at(c).nextSibling {
+		if t.at(c).name == key {
 			return c
 		}
 		n++
@@ -125,8 +144,8 @@ func (t *Tree) child(parent NodeID, key uint32) NodeID {
 	c := t.newChild(parent, key)
 	if n+1 > wideChildren {
 		m := make(map[uint32]NodeID, 2*wideChildren)
-		for d := t.nodes[parent].firstChild; d != none; d = t.nodes[d].nextSibling {
-			m[t.nodes[d].name] = d
+		for d := t.at(parent).firstChild; d != none; d = t.at(d).nextSibling {
+			m[t.at(d).name] = d
 		}
 		t.wide[parent] = m
 	}
@@ -134,9 +153,9 @@ func (t *Tree) child(parent NodeID, key uint32) NodeID {
 }
 
 func (t *Tree) newChild(parent NodeID, key uint32) NodeID {
-	c := NodeID(len(t.nodes))
-	t.nodes = append(t.nodes, node{name: key, parent: parent, firstChild: none, nextSibling: t.nodes[parent].firstChild})
-	t.nodes[parent].firstChild = c
+	c := NodeID(t.count)
+	t.push(node{name: key, parent: parent, firstChild: none, nextSibling: t.at(parent).firstChild})
+	t.at(parent).firstChild = c
 	if t.base != nil {
 		t.base = append(t.base, 0)
 	}
@@ -147,26 +166,26 @@ func (t *Tree) newChild(parent NodeID, key uint32) NodeID {
 // caller) with frames of kind k. A zero value still creates the frames.
 func (t *Tree) Add(stack []string, k Kind, value int64) NodeID {
 	n := Root
-	t.nodes[Root].total += value
+	t.at(Root).total += value
 	for _, s := range stack {
 		n = t.child(n, t.internString(s)|uint32(k)<<kindShift)
-		t.nodes[n].total += value
+		t.at(n).total += value
 	}
 	return n
 }
 
 // Len returns the number of frames, the root included.
-func (t *Tree) Len() int { return len(t.nodes) }
+func (t *Tree) Len() int { return t.count }
 
 // Total returns the value of all samples, the root's total.
-func (t *Tree) Total() int64 { return t.nodes[Root].total }
+func (t *Tree) Total() int64 { return t.at(Root).total }
 
 // Name returns the name of frame n ("all" for the root).
-func (t *Tree) Name(n NodeID) string { return t.names[t.nodes[n].name&(1<<kindShift-1)] }
+func (t *Tree) Name(n NodeID) string { return t.names[t.at(n).name&(1<<kindShift-1)] }
 
 // NameIndex returns the interned index of frame n's name: frames with the same
 // name have the same index. Names(i) is the name.
-func (t *Tree) NameIndex(n NodeID) int { return int(t.nodes[n].name & (1<<kindShift - 1)) }
+func (t *Tree) NameIndex(n NodeID) int { return int(t.at(n).name & (1<<kindShift - 1)) }
 
 // NameAt returns the interned name with index i.
 func (t *Tree) NameAt(i int) string { return t.names[i] }
@@ -175,19 +194,19 @@ func (t *Tree) NameAt(i int) string { return t.names[i] }
 func (t *Tree) NumNames() int { return len(t.names) }
 
 // Kind returns the kind of frame n.
-func (t *Tree) Kind(n NodeID) Kind { return Kind(t.nodes[n].name >> kindShift) }
+func (t *Tree) Kind(n NodeID) Kind { return Kind(t.at(n).name >> kindShift) }
 
 // Parent returns the parent of n, or -1 for the root.
-func (t *Tree) Parent(n NodeID) NodeID { return t.nodes[n].parent }
+func (t *Tree) Parent(n NodeID) NodeID { return t.at(n).parent }
 
 // Value returns the total value of the stacks that pass through n.
-func (t *Tree) Value(n NodeID) int64 { return t.nodes[n].total }
+func (t *Tree) Value(n NodeID) int64 { return t.at(n).total }
 
 // Self returns the value of the stacks that end at n.
 func (t *Tree) Self(n NodeID) int64 {
-	v := t.nodes[n].total
-	for c := t.nodes[n].firstChild; c != none; c = t.nodes[c].nextSibling {
-		v -= t.nodes[c].total
+	v := t.at(n).total
+	for c := t.at(n).firstChild; c != none; c = t.at(c).nextSibling {
+		v -= t.at(c).total
 	}
 	return v
 }
@@ -209,7 +228,7 @@ func (t *Tree) BaseSelf(n NodeID) int64 {
 		return 0
 	}
 	v := t.base[n]
-	for c := t.nodes[n].firstChild; c != none; c = t.nodes[c].nextSibling {
+	for c := t.at(n).firstChild; c != none; c = t.at(c).nextSibling {
 		v -= t.base[c]
 	}
 	return v
@@ -218,7 +237,7 @@ func (t *Tree) BaseSelf(n NodeID) int64 {
 // Depth returns the depth of n; the root is at depth 0.
 func (t *Tree) Depth(n NodeID) int {
 	d := 0
-	for n = t.nodes[n].parent; n != none; n = t.nodes[n].parent {
+	for n = t.at(n).parent; n != none; n = t.at(n).parent {
 		d++
 	}
 	return d
@@ -227,7 +246,7 @@ func (t *Tree) Depth(n NodeID) int {
 // Stack returns the names from the root's first child down to n.
 func (t *Tree) Stack(n NodeID) []string {
 	var s []string
-	for ; n != Root && n != none; n = t.nodes[n].parent {
+	for ; n != Root && n != none; n = t.at(n).parent {
 		s = append(s, t.Name(n))
 	}
 	slices.Reverse(s)
@@ -251,13 +270,13 @@ const (
 // the extended slice.
 func (t *Tree) Children(dst []NodeID, n NodeID, o Order) []NodeID {
 	start := len(dst)
-	for c := t.nodes[n].firstChild; c != none; c = t.nodes[c].nextSibling {
+	for c := t.at(n).firstChild; c != none; c = t.at(c).nextSibling {
 		dst = append(dst, c)
 	}
 	kids := dst[start:]
 	slices.SortFunc(kids, func(a, b NodeID) int {
 		if o == LeftHeavy {
-			va, vb := t.nodes[a].total, t.nodes[b].total
+			va, vb := t.at(a).total, t.at(b).total
 			if va != vb {
 				if va > vb {
 					return -1
@@ -306,7 +325,7 @@ func (t *Tree) Reverse() *Tree {
 		r.base = []int64{0}
 	}
 	var path []NodeID
-	for n := NodeID(1); int(n) < len(t.nodes); n++ {
+	for n := NodeID(1); int(n) < t.count; n++ {
 		self := t.Self(n)
 		var bself int64
 		if t.base != nil {
@@ -316,17 +335,17 @@ func (t *Tree) Reverse() *Tree {
 			continue
 		}
 		path = path[:0]
-		for m := n; m != Root; m = t.nodes[m].parent {
+		for m := n; m != Root; m = t.at(m).parent {
 			path = append(path, m)
 		}
 		cur := Root
-		r.nodes[Root].total += self
+		r.at(Root).total += self
 		if r.base != nil {
 			r.base[Root] += bself
 		}
 		for _, m := range path {
 			cur = r.child(cur, r.internString(t.Name(m))|uint32(t.Kind(m))<<kindShift)
-			r.nodes[cur].total += self
+			r.at(cur).total += self
 			if r.base != nil {
 				r.base[cur] += bself
 			}
@@ -355,11 +374,11 @@ func Diff(before, after *Tree, normalize bool) *Tree {
 	var merge func(src *Tree, sn, dn NodeID, isBase bool)
 	merge = func(src *Tree, sn, dn NodeID, isBase bool) {
 		if isBase {
-			d.base[dn] += scale(src.nodes[sn].total)
+			d.base[dn] += scale(src.at(sn).total)
 		} else {
-			d.nodes[dn].total += src.nodes[sn].total
+			d.at(dn).total += src.at(sn).total
 		}
-		for c := src.nodes[sn].firstChild; c != none; c = src.nodes[c].nextSibling {
+		for c := src.at(sn).firstChild; c != none; c = src.at(c).nextSibling {
 			key := d.internString(src.Name(c)) | uint32(src.Kind(c))<<kindShift
 			merge(src, c, d.child(dn, key), isBase)
 		}
@@ -371,7 +390,7 @@ func Diff(before, after *Tree, normalize bool) *Tree {
 	var fix func(n NodeID) int64
 	fix = func(n NodeID) int64 {
 		var sum int64
-		for c := d.nodes[n].firstChild; c != none; c = d.nodes[c].nextSibling {
+		for c := d.at(n).firstChild; c != none; c = d.at(c).nextSibling {
 			sum += fix(c)
 		}
 		if d.base[n] < sum {

@@ -1,0 +1,166 @@
+package tracekit
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ReportKind says what a detector found.
+type ReportKind int
+
+const (
+	// ReportLockOrder: two locks were taken in opposite orders on two code
+	// paths (A then B on one, B then A on another). The program may never
+	// have deadlocked, but it can. Requires lock-order detection
+	// ([WithDeadlockDetection] or TRACEKIT_DEADLOCK=1).
+	ReportLockOrder ReportKind = iota + 1
+	// ReportRecursiveLock: a goroutine asked for a lock it already holds
+	// (Lock twice on a [Mutex], or Lock while holding the read lock of the
+	// same [RWMutex]). The goroutine will block forever. Requires lock-order
+	// detection.
+	ReportRecursiveLock
+	// ReportLockTimeout: a lock or channel wait lasted longer than the hang
+	// timeout ([WithHangTimeout], TRACEKIT_HANG_TIMEOUT). The wait goes on;
+	// the report is made once per wait.
+	ReportLockTimeout
+	// ReportLongHold: a lock was held longer than the long-hold threshold
+	// ([WithLongHold], TRACEKIT_LONG_HOLD). Reported when it is released.
+	ReportLongHold
+)
+
+func (k ReportKind) String() string {
+	switch k {
+	case ReportLockOrder:
+		return "lock-order"
+	case ReportRecursiveLock:
+		return "recursive-lock"
+	case ReportLockTimeout:
+		return "lock-timeout"
+	case ReportLongHold:
+		return "long-hold"
+	}
+	return fmt.Sprintf("ReportKind(%d)", int(k))
+}
+
+// Report is what a detector found. It goes to the handler set with
+// [WithReportHandler], becomes a "tracekit.report" event on the span that
+// was current where it was found (when there is one), and is logged at WARN
+// level through slog.Default().
+type Report struct {
+	Kind ReportKind
+	// Message is one line a human can read, e.g. `lock order inversion:
+	// "accounts" then "ledger" here, "ledger" then "accounts" earlier`.
+	Message string
+	// Lock is the name of the lock or channel the report is about.
+	Lock string
+	// Other is, for ReportLockOrder, the other lock of the pair.
+	Other string
+	// Duration is the wait (ReportLockTimeout) or hold (ReportLongHold).
+	Duration time.Duration
+	// Stacks are the goroutine stacks involved, each with a label saying
+	// what it is (e.g. "waiter", "holder acquired the lock here").
+	Stacks []Stack
+	// SpanContext is the span that was current where the problem was
+	// found; invalid when there was none.
+	SpanContext trace.SpanContext
+	// TraceFile is the runtime/trace file written for this report by the
+	// flight recorder ([WithFlightRecorder]), or "".
+	TraceFile string
+	// Time is when the report was made.
+	Time time.Time
+}
+
+// String formats the report with its stacks, for logs and terminals.
+func (r Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tracekit %s: %s\n", r.Kind, r.Message)
+	if r.TraceFile != "" {
+		fmt.Fprintf(&b, "execution trace: %s\n", r.TraceFile)
+	}
+	for _, s := range r.Stacks {
+		b.WriteString("\n")
+		b.WriteString(s.String())
+	}
+	return b.String()
+}
+
+// Stack is a goroutine stack captured by a detector.
+type Stack struct {
+	// Label says whose stack it is and where it was taken.
+	Label string
+	// PC holds the program counters, innermost first, as runtime.Callers
+	// returns them.
+	PC []uintptr
+}
+
+// Frames resolves the program counters.
+func (s Stack) Frames() []runtime.Frame {
+	var out []runtime.Frame
+	if len(s.PC) == 0 {
+		return nil
+	}
+	frames := runtime.CallersFrames(s.PC)
+	for {
+		f, more := frames.Next()
+		out = append(out, f)
+		if !more {
+			return out
+		}
+	}
+}
+
+// String prints the label and one "function\n\tfile:line" pair per frame,
+// the way a goroutine dump does.
+func (s Stack) String() string {
+	var b strings.Builder
+	b.WriteString(s.Label)
+	b.WriteString(":\n")
+	for _, f := range s.Frames() {
+		fmt.Fprintf(&b, "%s\n\t%s:%d\n", f.Function, f.File, f.Line)
+	}
+	return b.String()
+}
+
+// callers captures the stack of the calling goroutine, skipping skip frames
+// above the caller of callers.
+func callers(skip int) []uintptr {
+	var pcs [stackDepth]uintptr
+	n := runtime.Callers(skip+2, pcs[:])
+	return append([]uintptr(nil), pcs[:n]...)
+}
+
+// stackDepth bounds every captured stack.
+const stackDepth = 32
+
+// callerFunc names the first function on the stack that is not part of
+// tracekit's locks and channels, for labelling unnamed ones.
+func callerFunc(skip int) string {
+	var pcs [16]uintptr
+	n := runtime.Callers(skip+2, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if !isSyncFrame(f.Function) || !more {
+			return f.Function
+		}
+	}
+}
+
+// isSyncFrame reports whether fn is one of tracekit's lock or channel
+// functions (which a user's stack has between its own code and the runtime).
+func isSyncFrame(fn string) bool {
+	rest, ok := strings.CutPrefix(fn, "github.com/tracekit-go/tracekit.")
+	if !ok {
+		return false
+	}
+	for _, p := range []string{"(*Mutex)", "(*RWMutex)", "(*rlocker)", "(*lockMeta)", "(*detector)", "(*orderGraph)", "(*Chan[", "Send[", "Recv[", "send[", "recv["} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,180 @@
+//go:build !tracekit_nosync
+
+package tracekit
+
+import (
+	"context"
+	"sync"
+)
+
+// RWMutex is a drop-in for sync.RWMutex with the instrumentation of
+// [Mutex]: waits of both kinds are timed on their slow path, write holds as
+// a Mutex's holds, and with lock-order detection each acquisition, read or
+// write, takes part in the lock-order graph; asking for the write lock while
+// holding the read lock on the same goroutine (an upgrade, which never
+// succeeds) is a [ReportRecursiveLock]. Read holds are not timed: readers
+// share the lock, and a per-reader clock would need per-reader state.
+//
+// The zero value is an unlocked, unnamed RWMutex. It must not be copied
+// after first use. The build tag tracekit_nosync turns it into a plain
+// sync.RWMutex wrapper.
+type RWMutex struct {
+	rw sync.RWMutex
+	lockMeta
+}
+
+var _ sync.Locker = (*RWMutex)(nil)
+
+// NewRWMutex returns an RWMutex named name.
+func NewRWMutex(name string) *RWMutex {
+	m := &RWMutex{}
+	m.SetName(name)
+	return m
+}
+
+// SetName names the lock for spans, metrics and reports. Safe to call at
+// any time.
+func (m *RWMutex) SetName(name string) { m.setName(name) }
+
+// Lock locks m for writing, like sync.RWMutex.Lock.
+func (m *RWMutex) Lock() {
+	d := m.detector()
+	if d == nil {
+		m.rw.Lock()
+		return
+	}
+	_ = m.lock(context.Background(), d)
+}
+
+// LockContext locks m for writing, or returns ctx.Err() wrapped with its
+// cause if ctx is done first.
+func (m *RWMutex) LockContext(ctx context.Context) error {
+	d := m.detector()
+	if d == nil {
+		if m.rw.TryLock() {
+			return nil
+		}
+		return m.waitLoop(ctx, m.rw.TryLock)
+	}
+	return m.lock(ctx, d)
+}
+
+func (m *RWMutex) lock(ctx context.Context, d *detector) error {
+	st := m.state()
+	var stack []uintptr
+	if d.order != nil {
+		stack = d.order.before(ctx, st.id, st.nameFor(2), false)
+	}
+	contended := false
+	if !m.rw.TryLock() {
+		contended = true
+		if err := m.wait(ctx, d, st, m.rw.Lock, m.rw.TryLock, false); err != nil {
+			return err
+		}
+	}
+	m.acquired(d, st, contended, stack)
+	return nil
+}
+
+// TryLock tries to lock m for writing, like sync.RWMutex.TryLock.
+func (m *RWMutex) TryLock() bool {
+	if !m.rw.TryLock() {
+		return false
+	}
+	if d := m.detector(); d != nil {
+		st := m.state()
+		var stack []uintptr
+		if d.order != nil {
+			stack = d.order.before(context.Background(), st.id, st.nameFor(1), false)
+		}
+		m.acquired(d, st, false, stack)
+	}
+	return true
+}
+
+// Unlock unlocks m for writing, like sync.RWMutex.Unlock.
+func (m *RWMutex) Unlock() {
+	if d := m.hd; d != nil {
+		m.released(d, false)
+	}
+	m.rw.Unlock()
+	if m.waiters.Load() > 0 {
+		m.wakeOne()
+	}
+}
+
+// RLock locks m for reading, like sync.RWMutex.RLock.
+func (m *RWMutex) RLock() {
+	d := m.detector()
+	if d == nil {
+		m.rw.RLock()
+		return
+	}
+	_ = m.rlock(context.Background(), d)
+}
+
+// RLockContext locks m for reading, or returns ctx.Err() wrapped with its
+// cause if ctx is done first.
+func (m *RWMutex) RLockContext(ctx context.Context) error {
+	d := m.detector()
+	if d == nil {
+		if m.rw.TryRLock() {
+			return nil
+		}
+		return m.waitLoop(ctx, m.rw.TryRLock)
+	}
+	return m.rlock(ctx, d)
+}
+
+func (m *RWMutex) rlock(ctx context.Context, d *detector) error {
+	if d.order == nil && m.rw.TryRLock() {
+		return nil
+	}
+	st := m.state()
+	var stack []uintptr
+	if d.order != nil {
+		stack = d.order.before(ctx, st.id, st.nameFor(2), true)
+	}
+	if !m.rw.TryRLock() {
+		if err := m.wait(ctx, d, st, m.rw.RLock, m.rw.TryRLock, true); err != nil {
+			return err
+		}
+	}
+	if d.order != nil {
+		d.order.after(st.id, st.name, true, stack)
+	}
+	return nil
+}
+
+// TryRLock tries to lock m for reading, like sync.RWMutex.TryRLock.
+func (m *RWMutex) TryRLock() bool {
+	if !m.rw.TryRLock() {
+		return false
+	}
+	if d := m.detector(); d != nil && d.order != nil {
+		st := m.state()
+		stack := d.order.before(context.Background(), st.id, st.nameFor(1), true)
+		d.order.after(st.id, st.name, true, stack)
+	}
+	return true
+}
+
+// RUnlock undoes one RLock, like sync.RWMutex.RUnlock.
+func (m *RWMutex) RUnlock() {
+	if d := m.detector(); d != nil && d.order != nil {
+		d.order.release(m.state().id, 0)
+	}
+	m.rw.RUnlock()
+	if m.waiters.Load() > 0 {
+		m.wakeOne()
+	}
+}
+
+// RLocker returns a sync.Locker whose Lock and Unlock call m.RLock and
+// m.RUnlock, like sync.RWMutex.RLocker.
+func (m *RWMutex) RLocker() sync.Locker { return (*rlocker)(m) }
+
+type rlocker RWMutex
+
+func (r *rlocker) Lock()   { (*RWMutex)(r).RLock() }
+func (r *rlocker) Unlock() { (*RWMutex)(r).RUnlock() }
