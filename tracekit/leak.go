@@ -2,6 +2,7 @@ package tracekit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"runtime/pprof"
@@ -50,16 +51,29 @@ type LeakError struct {
 func (e *LeakError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "tracekit: %d leaked goroutine(s)", len(e.Goroutines))
+	// Goroutines leaked by the same code look alike: print each shape once.
+	type shape struct {
+		state, stack, createdBy string
+		method                  LeakMethod
+	}
+	var order []shape
+	ids := map[shape][]string{}
+	waits := map[shape]time.Duration{}
 	for _, g := range e.Goroutines {
-		fmt.Fprintf(&b, "\n\ngoroutine %d [%s", g.ID, g.State)
-		if g.Waiting > 0 {
-			fmt.Fprintf(&b, ", %v", g.Waiting)
+		k := shape{g.State, g.Stack, g.CreatedBy, g.Method}
+		if _, ok := ids[k]; !ok {
+			order = append(order, k)
 		}
-		fmt.Fprintf(&b, "] found by %s\n", g.Method)
-		if g.CreatedBy != "" {
-			fmt.Fprintf(&b, "started by %s\n", g.CreatedBy)
+		ids[k] = append(ids[k], fmt.Sprint(g.ID))
+		waits[k] = max(waits[k], g.Waiting)
+	}
+	for _, k := range order {
+		fmt.Fprintf(&b, "\n\n%d goroutine(s) [%s", len(ids[k]), k.state)
+		if waits[k] > 0 {
+			fmt.Fprintf(&b, ", %v", waits[k])
 		}
-		b.WriteString(g.Stack)
+		fmt.Fprintf(&b, "] found by %s: goroutine %s\n", k.method, strings.Join(ids[k], ", "))
+		b.WriteString(k.stack) // ends with the go statement that started them
 	}
 	return b.String()
 }
@@ -180,6 +194,7 @@ func Leaks(ctx context.Context, opts ...LeakOption) error {
 }
 
 func newLeakError(gs []gostack.Goroutine) *LeakError {
+	slices.SortFunc(gs, func(a, b gostack.Goroutine) int { return cmp.Compare(a.ID, b.ID) })
 	proven := provenLeaks()
 	e := &LeakError{}
 	for _, g := range gs {

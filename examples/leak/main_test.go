@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
+)
+
+func TestLeakyVersionIsReported(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-requests", "3"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	report := out.String()
+	for _, want := range []string{
+		"tracekit: 3 leaked goroutine(s)",
+		"3 goroutine(s) [chan send]",
+		"fetchLeaky.func1", // the function that is stuck
+		"examples/leak/main.go:",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+}
+
+func TestFixedVersionLeaksNothing(t *testing.T) {
+	// The leaky test's goroutines stay blocked for good; count only ours.
+	defer tracekittest.VerifyNoLeaks(t, tracekit.IgnoreCurrent())
+	var out bytes.Buffer
+	if err := run([]string{"-fixed", "-requests", "3"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "no leaked goroutines") {
+		t.Errorf("fixed version reported leaks:\n%s", out.String())
+	}
+}
