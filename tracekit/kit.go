@@ -216,9 +216,12 @@ func (k *Kit) Shutdown(ctx context.Context) error {
 }
 
 // registerMetrics exposes the export counters as metrics, so a dashboard can
-// show spans being dropped.
+// show spans being dropped, and the Go runtime's metrics.
 func (k *Kit) registerMetrics() error {
 	m := k.mp.Meter(ScopeName)
+	if err := registerRuntimeMetrics(m); err != nil {
+		return err
+	}
 	spans, err := m.Int64ObservableCounter("tracekit.export.spans",
 		metric.WithDescription("Sampled spans by what became of them: exported, dropped (queue full), failed (exporter error)."),
 		metric.WithUnit("{span}"))
