@@ -2,6 +2,7 @@ package tracekit
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -101,9 +102,10 @@ func (t *labelingTracer) Start(ctx context.Context, name string, opts ...trace.S
 	if !sc.IsSampled() || (t.own && runsElsewhere(span)) {
 		return sctx, span
 	}
-	lctx := withSpanLabels(sctx, sc, name)
+	spanID, traceID := idStrings(sc)
+	lctx := withSpanLabels(sctx, spanID, name, traceID)
 	pprof.SetGoroutineLabels(lctx)
-	span.SetAttributes(KeyProfileID.String(sc.SpanID().String()))
+	span.SetAttributes(KeyProfileID.String(spanID))
 	ls := &labeledSpan{Span: span, p: t.p, restore: ctx}
 	return trace.ContextWithSpan(lctx, ls), ls
 }
@@ -124,12 +126,23 @@ func runsElsewhere(span trace.Span) bool {
 	return false
 }
 
-func withSpanLabels(ctx context.Context, sc trace.SpanContext, name string) context.Context {
+func withSpanLabels(ctx context.Context, spanID, name, traceID string) context.Context {
 	return pprof.WithLabels(ctx, pprof.Labels(
-		LabelSpanID, sc.SpanID().String(),
+		LabelSpanID, spanID,
 		LabelSpanName, name,
-		LabelTraceID, sc.TraceID().String(),
+		LabelTraceID, traceID,
 	))
+}
+
+// idStrings returns the hex span and trace IDs of sc, sliced from one
+// allocated string.
+func idStrings(sc trace.SpanContext) (spanID, traceID string) {
+	var buf [48]byte
+	sid, tid := sc.SpanID(), sc.TraceID()
+	hex.Encode(buf[:16], sid[:])
+	hex.Encode(buf[16:], tid[:])
+	s := string(buf[:])
+	return s[:16], s[16:]
 }
 
 // labeledSpan puts its goroutine's labels back when it ends, and hands out
@@ -168,9 +181,10 @@ func taskLabels(ctx context.Context, span trace.Span, name string) context.Conte
 	if !ok {
 		return ctx
 	}
-	lctx := withSpanLabels(ctx, sc, name)
+	spanID, traceID := idStrings(sc)
+	lctx := withSpanLabels(ctx, spanID, name, traceID)
 	pprof.SetGoroutineLabels(lctx)
-	span.SetAttributes(KeyProfileID.String(sc.SpanID().String()))
+	span.SetAttributes(KeyProfileID.String(spanID))
 	return trace.ContextWithSpan(lctx, &labeledSpan{Span: span, p: v.(*labelingProvider), restore: lctx})
 }
 
