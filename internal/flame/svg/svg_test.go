@@ -1,0 +1,243 @@
+package svg
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func load(t testing.TB, name string) *flame.Tree {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr, err := flame.Decode(f, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test -update after checking the change)\ngot:\n%s", name, got)
+	}
+}
+
+// TestLayoutExact checks the frames drawn for exact.folded against
+// testdata/exact.layout, worked out by hand from flamegraph.pl's rules:
+// identical stacks merged, siblings sorted by name, each frame starting at
+// its parent's left edge plus the widths of its left siblings, and frames
+// narrower than --minwidth pixels (of 1180 drawable pixels for 100 samples,
+// so 11.8 px per sample) left out. With --minwidth 12 only main;tiny (one
+// sample, 11.8 px) goes.
+func TestLayoutExact(t *testing.T) {
+	tr := load(t, "exact.folded")
+	var b bytes.Buffer
+	for _, mw := range []float64{DefaultMinWidth, 12} {
+		fmt.Fprintf(&b, "# width 1200, minwidth %g: depth x width name\n", mw)
+		for _, f := range Layout(tr, 1200, mw, flame.Alphabetical) {
+			fmt.Fprintf(&b, "%d %d %d %s\n", f.Depth, f.X, f.Value, f.Name)
+		}
+	}
+	golden(t, "exact.layout", b.Bytes())
+}
+
+func TestLayoutLeftHeavy(t *testing.T) {
+	tr := load(t, "exact.folded")
+	var names []string
+	for _, f := range Layout(tr, 1200, 0, flame.LeftHeavy) {
+		names = append(names, fmt.Sprintf("%s@%d", f.Name, f.X))
+	}
+	want := "all@0 main@0 work@0 compute@0 io@50 read@50 alloc@80 tiny@90 gc@96 mark@96"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func render(t testing.TB, tr *flame.Tree, opts ...Option) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Write(&b, tr, opts...); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestSVGGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		opts []Option
+	}{
+		{"exact.svg", "exact.folded", nil},
+		{"exact-icicle-heavy.svg", "exact.folded", []Option{WithInverted(), WithOrder(flame.LeftHeavy), WithPalette(Mem), WithWidth(800),
+			WithHighlight(regexp.MustCompile("^io$")), WithTitle("Icicle & co"), WithSubtitle("sub <title>")}},
+		{"cpu.svg", "cpu.pprof", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := load(t, tt.file)
+			got := render(t, tr, tt.opts...)
+			if again := render(t, tr, tt.opts...); !bytes.Equal(got, again) {
+				t.Fatal("two renders of the same tree differ")
+			}
+			wellFormed(t, got)
+			golden(t, tt.name, got)
+		})
+	}
+}
+
+func TestDiffSVG(t *testing.T) {
+	d := flame.Diff(load(t, "before.folded"), load(t, "after.folded"), true)
+	got := render(t, d)
+	wellFormed(t, got)
+	dd := embedded(t, got)
+	colors := map[string]string{}
+	for i := 0; i < len(dd.F)/7; i++ {
+		colors[dd.Names[dd.F[i*7]]] = dd.Colors[dd.F[i*7+5]]
+	}
+	// Normalised to 120 samples: parse changed most (60 -> 20): full blue;
+	// layout grew 24 -> 60 (36/40 of that): red; render grew 60 -> 90;
+	// main is unchanged: white.
+	if colors["parse"] != "rgb(0,0,255)" || colors["layout"] != "rgb(255,21,21)" || colors["render"] != "rgb(255,53,53)" || colors["main"] != "rgb(250,250,250)" {
+		t.Errorf("diff colours: %v", colors)
+	}
+	if !bytes.Contains(got, []byte("Differential Flame Graph")) || len(dd.Base) != len(dd.F)/7 {
+		t.Error("diff graph lacks its title or its baseline values")
+	}
+}
+
+// wellFormed parses the SVG as XML, as a browser does before running any
+// script.
+func wellFormed(t *testing.T, b []byte) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("not well-formed XML: %v", err)
+		}
+	}
+}
+
+func embedded(t *testing.T, svg []byte) data {
+	t.Helper()
+	const start = "var FLAMEGEN_DATA = "
+	i := bytes.Index(svg, []byte(start))
+	j := bytes.Index(svg[i:], []byte(";\n"))
+	var d data
+	if err := json.Unmarshal(svg[i+len(start):i+j], &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestHostileNames(t *testing.T) {
+	tr := load(t, "hostile.folded")
+	got := render(t, tr, WithTitle("<script>alert(3)</script>"), WithHighlight(regexp.MustCompile("quoted")))
+	wellFormed(t, got)
+	for _, bad := range []string{"<script>alert", "</svg><svg", "\xff", "\u2028"} {
+		if bytes.Contains(got, []byte(bad)) {
+			t.Errorf("output holds %q unescaped", bad)
+		}
+	}
+	if n := bytes.Count(got, []byte("]]>")); n != 1 {
+		t.Errorf("%d CDATA ends, want only the script's own", n)
+	}
+	d := embedded(t, got)
+	want := map[string]bool{
+		"<script>alert(1)</script>":   true,
+		"\"quoted\" & 'single'":       true,
+		"end]]>of cdata":              true,
+		"bad\uFFFD\uFFFDutf8":         true,
+		"</svg><svg onload=alert(2)>": true,
+		"\u2028line\u2029sep":         true,
+	}
+	for _, n := range d.Names {
+		delete(want, n)
+	}
+	if len(want) > 0 {
+		t.Errorf("names not carried as text: %v", want)
+	}
+}
+
+func TestStableColours(t *testing.T) {
+	a := frameColor(Hot, "net/http.(*conn).serve", flame.KindCPU)
+	if a != frameColor(Hot, "net/http.(*conn).serve", flame.KindCPU) {
+		t.Fatal("colour not stable")
+	}
+	tests := []struct{ name, pkg string }{
+		{"net/http.(*conn).serve", "net/http"},
+		{"github.com/a/b.(*T).M.func1", "github.com/a/b"},
+		{"runtime.mallocgc", "runtime"},
+		{"std::vector<int>::push_back", "std"},
+		{"do_syscall_64_[k]", "do_syscall_64"},
+		{"main", "main"},
+	}
+	for _, tt := range tests {
+		if got := pkgOf(tt.name); got != tt.pkg {
+			t.Errorf("pkgOf(%q) = %q, want %q", tt.name, got, tt.pkg)
+		}
+	}
+	// Same package: same red and green channels in the hot palette.
+	x, y := frameColor(Hot, "runtime.mallocgc", 0), frameColor(Hot, "runtime.gcDrain", 0)
+	if x[strings.Index(x, ","):] != y[strings.Index(y, ","):] {
+		t.Errorf("same package, different hue: %s %s", x, y)
+	}
+	if c := frameColor(Hot, "runtime.gopark", flame.KindOffCPU); !strings.HasPrefix(c, "rgb(0,") {
+		t.Errorf("off-CPU frame not blue-green: %s", c)
+	}
+}
+
+func TestTopSelfLegend(t *testing.T) {
+	got := render(t, load(t, "exact.folded"), WithTopSelf(2))
+	d := embedded(t, got)
+	var top []string
+	for i := 0; i < len(d.F)/7; i++ {
+		if d.F[i*7+6]&flagTop != 0 {
+			top = append(top, d.Names[d.F[i*7]])
+		}
+	}
+	if strings.Join(top, ",") != "compute,read" {
+		t.Errorf("outlined %v, want compute and read", top)
+	}
+	for _, s := range []string{"1. compute 50 samples (50.00%)", "2. read 25 samples (25.00%)"} {
+		if !bytes.Contains(got, []byte(s)) {
+			t.Errorf("legend lacks %q", s)
+		}
+	}
+}
+
+func TestEmptyTree(t *testing.T) {
+	got := render(t, flame.NewTree("samples"))
+	wellFormed(t, got)
+}

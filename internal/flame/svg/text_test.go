@@ -1,0 +1,82 @@
+package svg
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+)
+
+func TestWriteFolded(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteFolded(&b, load(t, "exact.folded")); err != nil {
+		t.Fatal(err)
+	}
+	want := "gc;mark 4\nmain 5\nmain;alloc 10\nmain;tiny 1\nmain;work 5\nmain;work;compute 50\nmain;work;io;read 25\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	// Reading the output back gives the same tree.
+	again, err := flame.Decode(strings.NewReader(b.String()), "again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c bytes.Buffer
+	WriteFolded(&c, again)
+	if c.String() != want {
+		t.Error("folded output does not round-trip")
+	}
+	b.Reset()
+	WriteFolded(&b, flame.Diff(load(t, "before.folded"), load(t, "after.folded"), false))
+	if want := "main;cache 0 10\nmain;parse 50 20\nmain;render 30 30\nmain;render;layout 20 60\n"; b.String() != want {
+		t.Errorf("diff folded:\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestTopRecursion(t *testing.T) {
+	tr := flame.NewTree("samples")
+	flame.ParseFolded(strings.NewReader("main;walk;walk;walk;visit 6\nmain;walk 2\nmain;other 2\n"), "in", tr)
+	top := Top(tr, 0)
+	got := map[string][2]int64{}
+	for _, e := range top {
+		got[e.Name] = [2]int64{e.Self, e.Total}
+	}
+	// walk's total counts each sample once although it recurses.
+	if got["walk"] != [2]int64{2, 8} || got["visit"] != [2]int64{6, 6} || got["main"] != [2]int64{0, 10} {
+		t.Errorf("top: %v", got)
+	}
+	if top[0].Name != "visit" {
+		t.Errorf("first row %q, want visit", top[0].Name)
+	}
+}
+
+func TestWriteTop(t *testing.T) {
+	tr := load(t, "cpu.pprof")
+	tests := []struct {
+		markdown bool
+		want     string
+	}{
+		{false, `    self   self%      total   total%  function
+40.00 ms  40.00%   40.00 ms   40.00%  app+0x4abc
+30.00 ms  30.00%   40.00 ms   40.00%  main.parse
+30.00 ms  30.00%   30.00 ms   30.00%  runtime.mallocgc
+    0 ns   0.00%  100.00 ms  100.00%  main.main
+    0 ns   0.00%   60.00 ms   60.00%  main.handle
+`},
+		{true, "| self | self% | total | total% | function |\n|---:|---:|---:|---:|---|\n| 40.00 ms | 40.00% | 40.00 ms | 40.00% | `app+0x4abc` |\n"},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		n := 0
+		if tt.markdown {
+			n = 1
+		}
+		if err := WriteTop(&b, tr, n, tt.markdown); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tt.want {
+			t.Errorf("got\n%s\nwant\n%s", b.String(), tt.want)
+		}
+	}
+}
