@@ -40,6 +40,8 @@ type Kit struct {
 	processors []*batch.Processor
 	resource   *resource.Resource
 	det        *detector // locks and channels: detect_options.go
+	// logs is the OpenTelemetry logs pipeline (logs.go).
+	logs logPipeline
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -136,6 +138,9 @@ func Start(ctx context.Context, opts ...Option) (*Kit, error) {
 	} else {
 		k.mp = noop.NewMeterProvider()
 	}
+	if err := k.startLogs(ctx, cfg, res, exps); err != nil {
+		return nil, errors.Join(err, k.Shutdown(ctx))
+	}
 	if err := k.startProfiling(ctx, cfg); err != nil {
 		return nil, errors.Join(err, k.Shutdown(ctx))
 	}
@@ -150,6 +155,7 @@ func (k *Kit) install(cfg *config) {
 	}
 	otel.SetTracerProvider(k.tp)
 	otel.SetMeterProvider(k.mp)
+	k.installLogs()
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 }
 
@@ -189,6 +195,7 @@ func (k *Kit) ForceFlush(ctx context.Context) error {
 	if k.sdkMP != nil {
 		errs = append(errs, k.sdkMP.ForceFlush(ctx))
 	}
+	errs = append(errs, k.flushLogs(ctx))
 	return errors.Join(errs...)
 }
 
@@ -209,6 +216,7 @@ func (k *Kit) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("tracekit: metrics shutdown: %w", err))
 			}
 		}
+		errs = append(errs, k.shutdownLogs(ctx))
 		errs = append(errs, k.prof.stop(ctx))
 		k.shutdownErr = errors.Join(errs...)
 	})

@@ -61,6 +61,9 @@ type config struct {
 	profileOpts   []file.ProfileOption
 	pyroscopeOn   bool
 	pyroscopeOpts []pyroscope.Option
+
+	// Logs pipeline (logs.go).
+	logs []Exporter
 }
 
 // Option configures [Start]. Options win over the environment, which wins
@@ -94,6 +97,15 @@ func WithTracesExporter(e ...Exporter) Option {
 // otherwise [ExporterNone].
 func WithMetricsExporter(e ...Exporter) Option {
 	return optionFunc(func(c *config) { c.metrics = append(c.metrics[:0:0], e...) })
+}
+
+// WithLogsExporter chooses where the records of [LogHandler] go through the
+// OpenTelemetry logs pipeline, replacing OTEL_LOGS_EXPORTER: [ExporterOTLP]
+// (to the endpoint the traces go to, unless
+// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT says otherwise), [ExporterConsole] or
+// [ExporterNone]. Default [ExporterNone]: many trace backends take no logs.
+func WithLogsExporter(e ...Exporter) Option {
+	return optionFunc(func(c *config) { c.logs = append(c.logs[:0:0], e...) })
 }
 
 // WithSpanExporter sends spans to exp (through tracekit's bounded batching

@@ -32,6 +32,12 @@ const (
 	BSPExportTimeout      = "OTEL_BSP_EXPORT_TIMEOUT"
 	BSPMaxQueueSize       = "OTEL_BSP_MAX_QUEUE_SIZE"
 	BSPMaxExportBatchSize = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+
+	// Logs: the exporter list (otlp, console, none; tracekit's default is
+	// none) and where OTLP logs go when not where the traces go.
+	LogsExporter     = "OTEL_LOGS_EXPORTER"
+	OTLPLogsEndpoint = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
+	OTLPLogsProtocol = "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"
 )
 
 // tracekit's own variables.
