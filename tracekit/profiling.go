@@ -212,8 +212,8 @@ func WithProfiling() Option {
 // needed): a CPU profile per window and heap snapshots by default, bounded
 // in number and size; opts change the window, the kinds and the bounds (see
 // package exporters/file). Overrides TRACEKIT_PROFILE_DIR. When profiles
-// also go to Pyroscope, which owns the process's CPU profile, the files
-// hold the other kinds only.
+// also go to Pyroscope, which then owns the process's CPU profile, the
+// files hold heap snapshots only, whatever kinds opts ask for.
 func WithProfileDir(dir string, opts ...file.ProfileOption) Option {
 	return optionFunc(func(c *config) {
 		c.profileDir = dir

@@ -86,8 +86,10 @@ func wantOnly(t *testing.T, p *profile.Profile, fn string, sc trace.SpanContext,
 		}
 		n += v
 	}
-	if n < 5 {
-		t.Errorf("%d samples in %s; want at least 5", n, fn)
+	// 250 ms at 100 Hz is 25 samples on an idle core; leave room for a
+	// loaded machine.
+	if n < 3 {
+		t.Errorf("%d samples in %s; want at least 3", n, fn)
 	}
 }
 
@@ -135,7 +137,7 @@ func labelledWork(t *testing.T, kit *Kit) (handler, child, worker trace.SpanCont
 	}
 	worker = task.SpanContext()
 	span.End()
-	burnOutside(150 * time.Millisecond)
+	burnOutside(250 * time.Millisecond)
 	return handler, child, worker
 }
 
