@@ -332,3 +332,20 @@ func (h *logHandler) WithGroup(name string) slog.Handler {
 	h2.prefix = h.prefix + name + "."
 	return &h2
 }
+
+// TraceLogger returns a logger whose handler is [LogHandler] over l's
+// handler (slog.Default's when l is nil); a logger whose handler already is
+// one is returned as is. It is meant for code that reports about a span from
+// outside it, such as a watchdog goroutine: log with
+// trace.ContextWithSpan(ctx, span) as the context and the record carries
+// that span's trace_id and span_id and, from ERROR, becomes an event on it.
+// Safe for concurrent use.
+func TraceLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		l = slog.Default()
+	}
+	if _, ok := l.Handler().(*logHandler); ok {
+		return l
+	}
+	return slog.New(LogHandler(l.Handler()))
+}

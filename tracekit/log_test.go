@@ -306,3 +306,33 @@ func TestLogHandlerExport(t *testing.T) {
 		t.Errorf("next got an INFO record below its WARN level: %s", buf.String())
 	}
 }
+
+// A report made in another goroutine about a span carries that span's IDs
+// and, at ERROR, becomes an event on it.
+func TestTraceLogger(t *testing.T) {
+	r := newRecorder(t)
+	_, root := r.root(context.Background())
+	var buf bytes.Buffer
+	base := slog.New(slog.NewJSONHandler(&buf, nil))
+	l := TraceLogger(base)
+	if TraceLogger(l) != l {
+		t.Error("TraceLogger of a trace logger made a new one")
+	}
+	if _, ok := TraceLogger(nil).Handler().(*logHandler); !ok {
+		t.Error("TraceLogger(nil) is not over slog.Default")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.ErrorContext(trace.ContextWithSpan(context.Background(), root), "watchdog: stuck", "lock", "accounts")
+	}()
+	<-done
+	root.End()
+	lines := jsonLines(t, &buf)
+	if len(lines) != 1 || lines[0][LogKeySpanID] != root.SpanContext().SpanID().String() {
+		t.Errorf("log %v, want the root span's ID", lines)
+	}
+	if ev := r.span("root").Events(); len(ev) != 1 || ev[0].Name != "watchdog: stuck" || eventAttr(ev[0], "lock") != "accounts" {
+		t.Errorf("events %v", ev)
+	}
+}
