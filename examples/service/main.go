@@ -2,8 +2,12 @@
 // fans out to goroutines traced with tracekit (prices, stock, a currency
 // lookup nested under prices), one step is deliberately slow for some
 // orders, stock reservation sometimes fails, and now and then a step panics
-// and is recovered. It is configured by the standard OTEL_* environment;
-// `make demo` runs it with the file exporter.
+// and is recovered. Functions on the path get their span in one line with
+// tracekit.Span, and failed orders are logged as JSON through
+// tracekit.LogHandler, so each log line names its trace and span and each
+// error is also an event on the order's span. It is configured by the
+// standard OTEL_* environment (OTEL_LOGS_EXPORTER=otlp also sends the log
+// records over OTLP); `make demo` runs it with the file exporter.
 package main
 
 import (
@@ -12,13 +16,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/tracekit"
 )
@@ -34,6 +37,7 @@ type options struct {
 	orders  int
 	workers int
 	seed    uint64
+	logPath string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -42,6 +46,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.orders, "orders", 200, "how many orders to process")
 	fs.IntVar(&o.workers, "workers", 8, "orders processed at once")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the simulated latencies and failures")
+	fs.StringVar(&o.logPath, "log", "", "append the JSON log here instead of standard error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,8 +58,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	logOut := io.Writer(os.Stderr)
+	if o.logPath != "" {
+		f, err := os.OpenFile(o.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return errors.Join(err, kit.Shutdown(ctx))
+		}
+		defer f.Close()
+		logOut = f
+	}
+	logger := slog.New(kit.LogHandler(slog.NewJSONHandler(logOut, nil)))
+
 	began := time.Now()
-	failed := processAll(ctx, kit.Tracer(), o)
+	failed := processAll(ctx, logger, o)
 	elapsed := time.Since(began)
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -71,14 +87,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 // processAll handles the orders, o.workers at a time, and returns how many
 // failed.
-func processAll(ctx context.Context, tracer trace.Tracer, o options) int {
+func processAll(ctx context.Context, logger *slog.Logger, o options) int {
 	rng := rand.New(rand.NewPCG(o.seed, o.seed))
 	results := make([]error, o.orders)
 	g := tracekit.NewGroup(ctx, "order-batch", tracekit.WithLimit(o.workers))
 	for i := range o.orders {
 		order := newOrder(i, rng)
 		g.Go("order", func(ctx context.Context) error {
-			results[i] = handleOrder(ctx, tracer, order)
+			results[i] = handleOrder(ctx, logger, order)
 			return nil // one failed order must not cancel the others
 		})
 	}
@@ -114,9 +130,18 @@ func newOrder(id int, rng *rand.Rand) order {
 
 var errOutOfStock = errors.New("out of stock")
 
-func handleOrder(ctx context.Context, tracer trace.Tracer, o order) error {
-	ctx, span := tracer.Start(ctx, "handle-order", trace.WithAttributes(attribute.Int("order.id", o.id)))
-	defer span.End()
+// handleOrder runs the steps of one order under a span named handle-order
+// (a name of our choosing instead of main.handleOrder) and logs a failure.
+func handleOrder(ctx context.Context, logger *slog.Logger, o order) (err error) {
+	ctx, span := tracekit.Span(ctx, tracekit.WithSpanName("handle-order"),
+		tracekit.WithSpanAttributes(attribute.Int("order.id", o.id)))
+	defer span.End(&err)
+	defer func() {
+		if err != nil {
+			// Carries trace_id and span_id, and is an event on the span.
+			logger.ErrorContext(ctx, "order failed", "order.id", o.id, "err", err)
+		}
+	}()
 
 	g := tracekit.NewGroup(ctx, "order-steps")
 	g.Go("fetch-prices", func(ctx context.Context) error {
@@ -129,13 +154,7 @@ func handleOrder(ctx context.Context, tracer trace.Tracer, o order) error {
 		return currency.Wait()
 	})
 	g.Go("reserve-stock", func(ctx context.Context) error {
-		if err := sleep(ctx, o.stockLatency); err != nil {
-			return err
-		}
-		if o.outOfStock {
-			return fmt.Errorf("order %d: %w", o.id, errOutOfStock)
-		}
-		return nil
+		return stock.reserve(ctx, o)
 	})
 	if o.slow {
 		g.Go("compute-recommendations", func(ctx context.Context) error {
@@ -143,17 +162,37 @@ func handleOrder(ctx context.Context, tracer trace.Tracer, o order) error {
 		})
 	}
 	if o.bug {
-		g.Go("apply-coupon", func(context.Context) error {
-			var coupons map[string]int
-			coupons["SPRING"]++ // a nil-map write: the recovered panic
-			return nil
-		})
+		g.Go("apply-coupon", applyCoupon)
 	}
-	err := g.Wait()
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
+	return g.Wait()
+}
+
+// inventory is the stock service the orders reserve from.
+type inventory struct{}
+
+var stock = &inventory{}
+
+// reserve has a span named main.(*inventory).reserve that records its error.
+func (*inventory) reserve(ctx context.Context, o order) (err error) {
+	ctx, span := tracekit.Span(ctx)
+	defer span.End(&err)
+	if err := sleep(ctx, o.stockLatency); err != nil {
+		return err
 	}
-	return err
+	if o.outOfStock {
+		return fmt.Errorf("order %d: %w", o.id, errOutOfStock)
+	}
+	return nil
+}
+
+// applyCoupon panics: its span (main.applyCoupon) records the panic on the
+// way through, and the task around it recovers it.
+func applyCoupon(ctx context.Context) (err error) {
+	_, span := tracekit.Span(ctx)
+	defer span.End(&err)
+	var coupons map[string]int
+	coupons["SPRING"]++ // a nil-map write
+	return nil
 }
 
 // sleep waits for d or until ctx is done.
