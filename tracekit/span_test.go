@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -274,5 +275,25 @@ func TestSpanAllocs(t *testing.T) {
 	})
 	if got != plain {
 		t.Errorf("Span+End: %v allocs, tracer.Start+End with the same attributes: %v", got, plain)
+	}
+}
+
+// runtime.Goexit (t.FailNow in a test) is not a panic: the span ends
+// without an error.
+func TestSpanEndGoexit(t *testing.T) {
+	r := newRecorder(t)
+	ctx, root := r.root(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, span := Span(ctx, WithSpanName("exits"))
+		defer span.End(nil)
+		runtime.Goexit()
+	}()
+	<-done
+	root.End()
+	s := r.span("exits")
+	if s.Status().Code != codes.Unset || len(s.Events()) != 0 {
+		t.Errorf("status %v with %d events, want unset and none", s.Status(), len(s.Events()))
 	}
 }
