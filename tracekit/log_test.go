@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -335,4 +336,41 @@ func TestTraceLogger(t *testing.T) {
 	if ev := r.span("root").Events(); len(ev) != 1 || ev[0].Name != "watchdog: stuck" || eventAttr(ev[0], "lock") != "accounts" {
 		t.Errorf("events %v", ev)
 	}
+}
+
+// Handlers derived from one another are used from many goroutines at once.
+func TestLogHandlerConcurrent(t *testing.T) {
+	r := newRecorder(t)
+	ctx, root := r.root(context.Background())
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	base := slog.New(LogHandler(slog.NewJSONHandler(&lockedWriter{mu: &mu, w: &buf}, nil), WithoutLogExport())).With("svc", "s")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			l := base.WithGroup("g").With("worker", i)
+			for j := range 50 {
+				l.ErrorContext(ctx, "failed", "j", j)
+			}
+		})
+	}
+	wg.Wait()
+	root.End()
+	if n := len(jsonLines(t, &buf)); n != 400 {
+		t.Errorf("%d lines, want 400", n)
+	}
+	if n := len(r.span("root").Events()); n != 128 { // the SDK's default event limit
+		t.Errorf("%d events, want the span's limit of 128", n)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
