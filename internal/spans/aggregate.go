@@ -1,0 +1,394 @@
+package spans
+
+import (
+	"cmp"
+	"regexp"
+	"slices"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+)
+
+// Weight says how an [Aggregator] measures a frame.
+type Weight uint8
+
+// Weights.
+const (
+	// WeightWall is wall-clock attribution (the default): every instant of
+	// a span is split equally among its children active at that instant,
+	// and the instants no child covers are the span's self time. A frame's
+	// width is its share of the traces' latency, and the root's width is
+	// the traces' total wall time.
+	WeightWall Weight = iota
+	// WeightSum is thread time: a span counts its whole duration, and a
+	// span whose children together ran longer than it (in parallel) widens
+	// to hold them, so the root's width is the sum of the work done.
+	WeightSum
+)
+
+// String returns "wall" or "sum".
+func (w Weight) String() string {
+	if w == WeightSum {
+		return "sum"
+	}
+	return "wall"
+}
+
+// AnalysisOption configures [NewAggregator] and [NewCriticalPaths].
+type AnalysisOption interface{ applyAnalysis(*analysisConfig) }
+
+type analysisOptionFunc func(*analysisConfig)
+
+func (f analysisOptionFunc) applyAnalysis(c *analysisConfig) { f(c) }
+
+type analysisConfig struct {
+	weight Weight
+	group  grouper
+}
+
+func newAnalysisConfig(opts []AnalysisOption) analysisConfig {
+	var c analysisConfig
+	for _, o := range opts {
+		o.applyAnalysis(&c)
+	}
+	return c
+}
+
+// WithWeight chooses the weighting; the default is [WeightWall]. Critical
+// paths ignore it.
+func WithWeight(w Weight) AnalysisOption {
+	return analysisOptionFunc(func(c *analysisConfig) { c.weight = w })
+}
+
+// WithGroupIDs merges spans whose names differ only in ids, as [GroupIDs]
+// rewrites them ("/users/123" and "/users/456" become "/users/{id}"). Off by
+// default.
+func WithGroupIDs() AnalysisOption {
+	return analysisOptionFunc(func(c *analysisConfig) { c.group.ids = true })
+}
+
+// WithGroupPattern rewrites span names with re.ReplaceAllString(name, repl)
+// before they become frames, after [WithGroupIDs] when both are given.
+// Several patterns apply in order.
+func WithGroupPattern(re *regexp.Regexp, repl string) AnalysisOption {
+	return analysisOptionFunc(func(c *analysisConfig) {
+		c.group.rules = append(c.group.rules, groupRule{re, repl})
+	})
+}
+
+// labeler turns spans into frame names, "service: name", caching them.
+type labeler struct {
+	group  *grouper
+	labels map[[2]string]string
+}
+
+func (l *labeler) label(sp *Span) string {
+	k := [2]string{sp.Service, sp.Name}
+	if s, ok := l.labels[k]; ok {
+		return s
+	}
+	name := l.group.group(sp.Name)
+	s := name
+	if sp.Service != "" {
+		s = sp.Service + ": " + name
+	}
+	if l.labels == nil {
+		l.labels = make(map[[2]string]string)
+	}
+	l.labels[k] = s
+	return s
+}
+
+// Aggregator builds one flame graph over many traces: a frame per distinct
+// path of "service: span name" from the root, weighted as [WithWeight] says,
+// in nanoseconds. Its tree's frames are all [flame.KindSpan]; [Aggregator.Class]
+// says which frames are lock waits or channel blocks.
+//
+// An Aggregator is not safe for concurrent use.
+type Aggregator struct {
+	cfg      analysisConfig
+	lab      labeler
+	tree     *flame.Tree
+	class    []Class
+	count    []int64
+	errs     []int64
+	warnings Warnings
+	traces   int
+
+	stack  []string
+	levels []level
+	totals []int64
+}
+
+// level is the scratch of one depth of the wall-clock recursion.
+type level struct {
+	bp     []int64   // breakpoints
+	dens   []float64 // density of each segment
+	k      []int32   // active children of each segment
+	g      []float64 // prefix sums of each child's share
+	f      []float64 // shares: self, then children
+	v      []int64   // apportioned integer shares
+	order  []int32
+	pieces []piece // pieces handed to one child
+}
+
+// piece is a stretch [a, b) of a span over which one nanosecond of wall
+// time is worth d nanoseconds of that span's share.
+type piece struct {
+	a, b int64
+	d    float64
+}
+
+// NewAggregator returns an empty aggregator.
+func NewAggregator(opts ...AnalysisOption) *Aggregator {
+	a := &Aggregator{cfg: newAnalysisConfig(opts)}
+	a.lab.group = &a.cfg.group
+	a.tree = flame.NewTree("nanoseconds")
+	a.tree.SampleType = "wall"
+	if a.cfg.weight == WeightSum {
+		a.tree.SampleType = "span-sum"
+	}
+	a.grow()
+	return a
+}
+
+// Tree returns the aggregated tree. Its root's value is the total wall time
+// (or, with [WeightSum], the total span time) of the traces added.
+func (a *Aggregator) Tree() *flame.Tree { return a.tree }
+
+// Class returns the class of the spans of frame n (of the first span seen
+// there, should they differ).
+func (a *Aggregator) Class(n flame.NodeID) Class { return a.class[n] }
+
+// Count returns how many spans frame n stands for.
+func (a *Aggregator) Count(n flame.NodeID) int64 { return a.count[n] }
+
+// Errors returns how many spans of frame n had status Error.
+func (a *Aggregator) Errors(n flame.NodeID) int64 { return a.errs[n] }
+
+// Warnings returns the assembly warnings of the traces added.
+func (a *Aggregator) Warnings() Warnings { return a.warnings }
+
+// Traces returns the number of traces added.
+func (a *Aggregator) Traces() int { return a.traces }
+
+func (a *Aggregator) grow() {
+	for len(a.class) < a.tree.Len() {
+		a.class = append(a.class, ClassWork)
+		a.count = append(a.count, 0)
+		a.errs = append(a.errs, 0)
+	}
+}
+
+// frame adds v to the current stack and records span i of t there.
+func (a *Aggregator) frame(t *Trace, i int32, v int64) {
+	kind := flame.KindSpan
+	n := a.tree.Add(a.stack, kind, v)
+	if i == None {
+		return
+	}
+	fresh := int(n) >= len(a.class)
+	a.grow()
+	sp := &t.Spans[i]
+	if fresh {
+		a.class[n] = ClassOf(sp.Kind)
+	}
+	a.count[n]++
+	if sp.Error() {
+		a.errs[n]++
+	}
+}
+
+// Add adds one assembled trace.
+func (a *Aggregator) Add(t *Trace) {
+	a.traces++
+	a.warnings.Add(t.Warnings)
+	if len(t.Spans) == 0 {
+		return
+	}
+	a.stack = a.stack[:0]
+	if a.cfg.weight == WeightSum {
+		a.sum(t)
+		return
+	}
+	wall := t.Wall()
+	a.wall(t, None, []piece{{t.Begin, t.Finish, 1}}, wall, 0)
+}
+
+func (a *Aggregator) kids(t *Trace, i int32) []int32 {
+	if i == None {
+		return t.Roots()
+	}
+	return t.Children(i)
+}
+
+// wall attributes v nanoseconds of span i (None: the trace's top level),
+// whose density over time is given by pieces, to i itself and its
+// children, and recurses. The integer shares of a span and its children add
+// up to exactly v: fractions are apportioned by largest remainder, ties to
+// the earlier child, so the result is exact and deterministic.
+func (a *Aggregator) wall(t *Trace, i int32, pieces []piece, v int64, depth int) {
+	kids := a.kids(t, i)
+	if len(kids) == 0 {
+		a.frame(t, i, v)
+		return
+	}
+	if depth >= len(a.levels) {
+		a.levels = append(a.levels, level{})
+	}
+	L := &a.levels[depth]
+
+	// Breakpoints: piece boundaries and child starts and ends.
+	bp := L.bp[:0]
+	for _, p := range pieces {
+		bp = append(bp, p.a)
+	}
+	bp = append(bp, pieces[len(pieces)-1].b)
+	for _, c := range kids {
+		bp = append(bp, t.Start[c], t.End[c])
+	}
+	slices.Sort(bp)
+	bp = slices.Compact(bp)
+	L.bp = bp
+	nseg := len(bp) - 1
+
+	// Active children per segment, from +1/-1 at their ends.
+	k := slices.Grow(L.k[:0], nseg+1)[:nseg+1]
+	clear(k)
+	for _, c := range kids {
+		if t.Start[c] < t.End[c] {
+			s, _ := slices.BinarySearch(bp, t.Start[c])
+			e, _ := slices.BinarySearch(bp, t.End[c])
+			k[s]++
+			k[e]--
+		}
+	}
+	dens := slices.Grow(L.dens[:0], nseg)[:nseg]
+	g := slices.Grow(L.g[:0], nseg+1)[:nseg+1]
+	g[0] = 0
+	self := 0.0
+	active := int32(0)
+	pi := 0
+	for j := range nseg {
+		active += k[j]
+		k[j] = active
+		for pi < len(pieces)-1 && pieces[pi].b <= bp[j] {
+			pi++
+		}
+		d := pieces[pi].d
+		dens[j] = d
+		w := float64(bp[j+1]-bp[j]) * d
+		if active == 0 {
+			self += w
+			g[j+1] = g[j]
+		} else {
+			g[j+1] = g[j] + w/float64(active)
+		}
+	}
+	L.k, L.dens, L.g = k, dens, g
+
+	f := append(L.f[:0], self)
+	for _, c := range kids {
+		s, _ := slices.BinarySearch(bp, t.Start[c])
+		e, _ := slices.BinarySearch(bp, t.End[c])
+		f = append(f, g[e]-g[s])
+	}
+	L.f = f
+	L.v, L.order = apportion(v, f, L.v, L.order)
+	vals := L.v
+
+	a.frame(t, i, vals[0])
+	for ci, c := range kids {
+		a.stack = append(a.stack, a.lab.label(&t.Spans[c]))
+		if len(t.Children(c)) == 0 || t.Start[c] == t.End[c] {
+			a.frame(t, c, vals[ci+1])
+		} else {
+			L = &a.levels[depth]
+			s, _ := slices.BinarySearch(L.bp, t.Start[c])
+			e, _ := slices.BinarySearch(L.bp, t.End[c])
+			ps := L.pieces[:0]
+			for j := s; j < e; j++ {
+				ps = append(ps, piece{L.bp[j], L.bp[j+1], L.dens[j] / float64(L.k[j])})
+			}
+			L.pieces = ps
+			// The child's pieces are copied: the recursion may grow levels.
+			a.wall(t, c, slices.Clone(ps), vals[ci+1], depth+1)
+			L = &a.levels[depth]
+		}
+		a.stack = a.stack[:len(a.stack)-1]
+	}
+}
+
+// apportion splits v into integers proportional to f by largest remainder:
+// each gets the floor of its share, and the units left go to the largest
+// fractional parts, ties to the lower index. The result sums to exactly v.
+// When f sums to zero, everything goes to f[0].
+func apportion(v int64, f []float64, out []int64, order []int32) ([]int64, []int32) {
+	out = slices.Grow(out[:0], len(f))[:len(f)]
+	clear(out)
+	total := 0.0
+	for _, x := range f {
+		total += x
+	}
+	if total <= 0 || v == 0 {
+		out[0] = v
+		return out, order
+	}
+	rem := v
+	order = order[:0]
+	frac := func(i int32) float64 {
+		x := f[i] * float64(v) / total
+		return x - float64(out[i])
+	}
+	for i, x := range f {
+		share := int64(x * float64(v) / total)
+		share = min(max(share, 0), rem)
+		out[i] = share
+		rem -= share
+		order = append(order, int32(i))
+	}
+	if rem > 0 {
+		slices.SortStableFunc(order, func(x, y int32) int { return cmp.Compare(frac(y), frac(x)) })
+		for j := 0; rem > 0; j = (j + 1) % len(order) {
+			out[order[j]]++
+			rem--
+		}
+	}
+	return out, order
+}
+
+// sum weights each span by its own duration, widened to hold its children.
+func (a *Aggregator) sum(t *Trace) {
+	n := len(t.Spans)
+	a.totals = slices.Grow(a.totals[:0], n)[:n]
+	var post func(i int32) int64
+	post = func(i int32) int64 {
+		var kids int64
+		for _, c := range t.Children(i) {
+			kids += post(c)
+		}
+		a.totals[i] = max(t.Spans[i].Duration(), kids)
+		return a.totals[i]
+	}
+	var top int64
+	for _, r := range t.Roots() {
+		top += post(r)
+	}
+	a.frame(t, None, 0)
+	var pre func(i int32)
+	pre = func(i int32) {
+		a.stack = append(a.stack, a.lab.label(&t.Spans[i]))
+		self := a.totals[i]
+		for _, c := range t.Children(i) {
+			self -= a.totals[c]
+		}
+		a.frame(t, i, self)
+		for _, c := range t.Children(i) {
+			pre(c)
+		}
+		a.stack = a.stack[:len(a.stack)-1]
+	}
+	for _, r := range t.Roots() {
+		pre(r)
+	}
+	_ = top
+}

@@ -1,0 +1,154 @@
+package spans
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracekit-go/tracekit/internal/spans/internal/gen"
+)
+
+var benchSpans = flag.Int("spans.bench", 1_000_000, "spans in the generated benchmark input (traces of 20 spans)")
+
+var (
+	benchOnce sync.Once
+	benchFile string
+	benchErr  error
+)
+
+// benchInput writes the generated OTLP JSON file once per test binary.
+func benchInput(b *testing.B) string {
+	b.Helper()
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "spansbench")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchFile = filepath.Join(dir, fmt.Sprintf("traces-%d.jsonl", *benchSpans))
+		f, err := os.Create(benchFile)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		traces := gen.Traces(1, *benchSpans/20, 20)
+		if err := gen.WriteOTLP(f, traces, 512); err != nil {
+			benchErr = err
+		}
+		if err := f.Close(); err != nil && benchErr == nil {
+			benchErr = err
+		}
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchFile
+}
+
+// peakHeap samples memory every millisecond while fn runs and reports the
+// largest live heap and the largest memory mapped by the runtime (less what
+// it returned to the OS), in MB.
+func peakHeap(b *testing.B, fn func()) {
+	b.Helper()
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	var peak, peakTotal uint64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	go func() {
+		defer close(stopped)
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			peakTotal = max(peakTotal, sample[1].Value.Uint64()-sample[2].Value.Uint64())
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	fn()
+	close(done)
+	<-stopped
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peakTotal)/(1<<20), "peak-runtime-MB")
+}
+
+// BenchmarkReadFile is the baseline: reading the generated file and doing
+// nothing with it.
+func BenchmarkReadFile(b *testing.B) {
+	path := benchInput(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, bufio.NewReaderSize(f, 1<<20))
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(n)
+	}
+}
+
+// BenchmarkDecode decodes the file into a Set.
+func BenchmarkDecode(b *testing.B) {
+	path := benchInput(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		peakHeap(b, func() {
+			f, err := os.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			set, err := Read(f, path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if set.Len() != *benchSpans/20*20 {
+				b.Fatalf("%d spans", set.Len())
+			}
+		})
+	}
+}
+
+// BenchmarkAggregate decodes the file and aggregates every trace with
+// wall-clock attribution: the whole data side of "flamegen traces.jsonl".
+func BenchmarkAggregate(b *testing.B) {
+	path := benchInput(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		peakHeap(b, func() {
+			f, err := os.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			set, err := Read(f, path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			agg := NewAggregator(WithGroupIDs())
+			if err := set.Each(func(t *Trace) error { agg.Add(t); return nil }); err != nil {
+				b.Fatal(err)
+			}
+			if agg.Traces() != *benchSpans/20 {
+				b.Fatalf("%d traces", agg.Traces())
+			}
+		})
+	}
+}

@@ -1,0 +1,309 @@
+package spans
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+)
+
+// DefaultMaxValueBytes is the largest single JSON value (one line of OTLP
+// JSON lines, or a whole pretty-printed request) accepted unless
+// [WithMaxValueBytes] says otherwise: 1 GiB.
+const DefaultMaxValueBytes = 1 << 30
+
+// Option configures [Decode] and [Read].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	attrs    bool
+	trace    TraceID
+	oneTrace bool
+	maxValue int
+}
+
+func newConfig(opts []Option) config {
+	c := config{maxValue: DefaultMaxValueBytes}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+// WithAttributes keeps every span attribute as text in [Span.Attrs], for
+// tooltips. Off by default: aggregation needs only tracekit.kind and the
+// status, and skipping the rest is several times faster.
+func WithAttributes() Option {
+	return optionFunc(func(c *config) { c.attrs = true })
+}
+
+// WithTrace keeps only the spans of one trace. By default every span is kept.
+func WithTrace(id TraceID) Option {
+	return optionFunc(func(c *config) { c.trace, c.oneTrace = id, true })
+}
+
+// WithMaxValueBytes bounds one JSON value of the input (default
+// [DefaultMaxValueBytes]); a larger one is an error, not an allocation.
+func WithMaxValueBytes(n int) Option {
+	return optionFunc(func(c *config) { c.maxValue = n })
+}
+
+// Decode reads spans from r and calls fn for each, in input order. The
+// format is found from the content, never from the name:
+//
+//   - OTLP JSON: one ExportTraceServiceRequest per line (tracekit's file
+//     exporter, the Collector's file exporter), or pretty-printed requests
+//     one after another; camelCase and snake_case field names; ids in hex;
+//     the {"result": ...} wrapper of Jaeger's /api/v3/traces.
+//   - Jaeger JSON: {"data": [trace, ...]} as the Jaeger UI's "Download JSON"
+//     and the /api/traces endpoints return it; times in microseconds.
+//   - either of them gzip-compressed.
+//
+// name names the input in errors. Bad input yields a [*flame.ParseError]
+// naming the line, the byte offset and what was expected, wrapping
+// [flame.ErrSyntax], [flame.ErrFormat] or [flame.ErrEmpty] (no value at
+// all). Errors from r are returned wrapped, and an error from fn stops
+// decoding and is returned as it is.
+//
+// The *Span passed to fn, and its Attrs, are valid only during the call:
+// copy what must be kept (the strings may be kept; they are never reused).
+func Decode(r io.Reader, name string, fn func(*Span) error, opts ...Option) error {
+	d := &decoder{name: name, cfg: newConfig(opts), fn: fn, intern: make(map[string]string)}
+	return d.run(r)
+}
+
+type decoder struct {
+	name   string
+	cfg    config
+	fn     func(*Span) error
+	sc     scanner
+	intern map[string]string
+	out    []Span // spans of the current value, emitted once it parses
+	attrs  []Attr // backing store of out's Attrs
+	jaeger jaegerState
+
+	line, off int64 // line and byte offset of the current value's start
+}
+
+func (d *decoder) str(b []byte) string {
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s
+}
+
+func (d *decoder) run(r io.Reader) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return &flame.ParseError{Input: d.name, Offset: 0, Expected: "a gzip header", Err: fmt.Errorf("%w: %v", flame.ErrCorrupt, err)}
+		}
+		br = bufio.NewReaderSize(zr, 1<<20)
+	}
+	if head, err := br.Peek(1); err == nil && head[0] != '{' && head[0] != ' ' && head[0] != '\n' && head[0] != '\r' && head[0] != '\t' && head[0] != '[' {
+		return &flame.ParseError{Input: d.name, Line: 1, Err: flame.ErrFormat,
+			Expected: "OTLP JSON (resourceSpans) or Jaeger JSON (data)"}
+	}
+	var (
+		buf    []byte
+		lineNo int64 = 1 // line of the next byte read
+		off    int64     // offset of the next byte read
+		values int
+	)
+	for {
+		// Gather one physical line into buf.
+		buf = buf[:0]
+		startLine, startOff := lineNo, off
+		for {
+			chunk, err := br.ReadSlice('\n')
+			buf = append(buf, chunk...)
+			off += int64(len(chunk))
+			if len(buf) > d.cfg.maxValue {
+				return &flame.ParseError{Input: d.name, Line: startLine, Offset: startOff, Err: flame.ErrSyntax,
+					Expected: "a JSON value of at most " + strconv.Itoa(d.cfg.maxValue) + " bytes"}
+			}
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err != nil && err != io.EOF {
+				return d.readErr(err, startLine, off)
+			}
+			if err == io.EOF && len(buf) == 0 {
+				if values == 0 {
+					return &flame.ParseError{Input: d.name, Line: startLine, Offset: startOff, Err: flame.ErrEmpty,
+						Expected: "OTLP JSON or Jaeger JSON"}
+				}
+				return nil
+			}
+			break
+		}
+		lineNo++
+		if len(bytes.TrimSpace(buf)) == 0 {
+			continue
+		}
+		// Most inputs hold one value per line. A value that does not close
+		// on its line (pretty-printed JSON) gathers lines until its
+		// brackets balance, and is parsed again.
+		d.line, d.off = startLine, startOff
+		err, incomplete := d.value(buf)
+		if incomplete {
+			var depth depthState
+			if depth.feed(buf) != 0 {
+				for {
+					chunk, rerr := br.ReadSlice('\n')
+					buf = append(buf, chunk...)
+					off += int64(len(chunk))
+					if len(buf) > d.cfg.maxValue {
+						return &flame.ParseError{Input: d.name, Line: startLine, Offset: startOff, Err: flame.ErrSyntax,
+							Expected: "a JSON value of at most " + strconv.Itoa(d.cfg.maxValue) + " bytes"}
+					}
+					if rerr != nil && rerr != io.EOF && rerr != bufio.ErrBufferFull {
+						return d.readErr(rerr, startLine, off)
+					}
+					if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+						lineNo++
+					}
+					if depth.feed(chunk) == 0 || rerr == io.EOF {
+						break
+					}
+				}
+				err, _ = d.value(buf)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		values++
+	}
+}
+
+// depthState follows bracket depth across chunks of a JSON text, outside
+// strings, to find where a multi-line value ends. It never judges validity;
+// the parser does.
+type depthState struct {
+	depth    int
+	inString bool
+	escape   bool
+	started  bool
+}
+
+// feed consumes b and returns the depth after it: 0 once a complete
+// top-level value has been seen.
+func (s *depthState) feed(b []byte) int {
+	for _, c := range b {
+		if s.inString {
+			switch {
+			case s.escape:
+				s.escape = false
+			case c == '\\':
+				s.escape = true
+			case c == '"':
+				s.inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			s.inString = true
+		case '{', '[':
+			s.depth++
+			s.started = true
+		case '}', ']':
+			s.depth--
+		}
+	}
+	if !s.started || s.inString {
+		return max(s.depth, 1)
+	}
+	return s.depth
+}
+
+func (d *decoder) readErr(err error, line, off int64) error {
+	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &flame.ParseError{Input: d.name, Line: line, Offset: off, Expected: "the rest of the gzip stream",
+			Err: fmt.Errorf("%w: %v", flame.ErrCorrupt, err)}
+	}
+	return fmt.Errorf("read %s: %w", d.name, err)
+}
+
+// value parses one top-level JSON value and emits its spans. incomplete
+// reports a syntax error at the very end of buf, which more input may cure.
+func (d *decoder) value(buf []byte) (err error, incomplete bool) {
+	d.sc = scanner{buf: buf, scratch: d.sc.scratch}
+	d.out = d.out[:0]
+	d.attrs = d.attrs[:0]
+	d.jaeger.reset()
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(syntaxPanic); !ok {
+					panic(r)
+				}
+				incomplete = d.sc.errPos >= len(bytes.TrimRight(buf, " \t\r\n"))
+				err = d.syntaxErr()
+			}
+		}()
+		d.top()
+		if d.sc.peek() != 0 {
+			d.sc.fail("end of line after the JSON value")
+		}
+	}()
+	if err != nil {
+		return err, incomplete
+	}
+	for i := range d.out {
+		if err := d.fn(&d.out[i]); err != nil {
+			return err, false
+		}
+	}
+	return nil, false
+}
+
+func (d *decoder) syntaxErr() error {
+	pos := min(d.sc.errPos, len(d.sc.buf))
+	line := d.line + int64(bytes.Count(d.sc.buf[:pos], []byte{'\n'}))
+	what := d.sc.expected
+	if pos >= len(bytes.TrimRight(d.sc.buf, " \t\r\n")) && what != "end of line after the JSON value" {
+		what += " before the end of the input"
+	}
+	return &flame.ParseError{Input: d.name, Line: line, Offset: d.off + int64(pos), Err: flame.ErrSyntax,
+		Expected: fmt.Sprintf("%s at byte %d", what, d.off+int64(pos))}
+}
+
+// top reads a request: an object whose resourceSpans are OTLP, whose data
+// are Jaeger traces, or whose result wraps either.
+func (d *decoder) top() {
+	s := &d.sc
+	if !s.open('{', "'{' opening an OTLP or Jaeger JSON object") {
+		return
+	}
+	for first := true; s.more('}', &first); {
+		switch string(s.key()) {
+		case "resourceSpans", "resource_spans":
+			d.resourceSpansList()
+		case "data":
+			d.jaegerData()
+		case "result":
+			d.top()
+		default:
+			s.skip()
+		}
+	}
+}
+
+// keep reports whether a trace filter lets sp through.
+func (d *decoder) keep(sp *Span) bool {
+	return !d.cfg.oneTrace || sp.TraceID == d.cfg.trace
+}

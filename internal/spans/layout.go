@@ -1,0 +1,141 @@
+package spans
+
+// Bar is one span of a per-trace flame chart.
+type Bar struct {
+	Span int32 // index into Trace.Spans
+	// Row is the bar's row, 0 for the top level; a child is always below
+	// its parent and within its parent's [Start, End).
+	Row        int32
+	Start, End int64 // clamped times, Unix nanoseconds
+	// Self is the time no child of the span covers, in nanoseconds.
+	Self int64
+	// Critical reports whether the span is on the trace's critical path.
+	Critical bool
+	Class    Class
+}
+
+// Chart is the layout of one trace's flame chart (x = time): every span at
+// its real (clamped) start and end, siblings that overlap in time in
+// separate lanes, so that no two bars overlap and no child leaves its
+// parent. Bars are in depth-first order, parents before children, siblings
+// by start time.
+type Chart struct {
+	Trace         *Trace
+	Begin, Finish int64 // the time axis
+	Rows          int32 // rows used
+	Bars          []Bar
+	// Critical is the trace's critical path, in time order.
+	Critical []Segment
+}
+
+// Layout lays out one trace. Each span's children are packed into lanes:
+// a child goes into the first lane whose last child ended at or before its
+// start (zero-length children take one nanosecond for this test, so that
+// two of them at the same instant do not share a lane). A lane is as tall
+// as the tallest subtree in it, and lanes stack below the parent, so the
+// subtree of a span occupies rows that no sibling overlapping it in time
+// uses.
+func Layout(t *Trace) *Chart {
+	ch := &Chart{Trace: t, Begin: t.Begin, Finish: t.Finish}
+	ch.Critical = CriticalPath(t)
+	crit := make([]bool, len(t.Spans))
+	for _, s := range ch.Critical {
+		for j := s.Span; j != None && !crit[j]; j = t.Parent[j] {
+			crit[j] = true
+		}
+	}
+	n := len(t.Spans)
+	height := make([]int32, n)
+	offset := make([]int32, n) // row of a child relative to its parent's row+1
+	// Heights bottom-up: reverse of a pre-order.
+	order := make([]int32, 0, n)
+	stack := append([]int32(nil), t.Roots()...)
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		order = append(order, i)
+		stack = append(stack, t.Children(i)...)
+	}
+	var lanes []lane
+	for k := len(order) - 1; k >= 0; k-- {
+		i := order[k]
+		h := packLanes(t, t.Children(i), height, offset, &lanes)
+		height[i] = 1 + h
+	}
+	ch.Rows = packLanes(t, t.Roots(), height, offset, &lanes)
+
+	row := make([]int32, n)
+	var visit func(i int32)
+	visit = func(i int32) {
+		bar := Bar{Span: i, Row: row[i], Start: t.Start[i], End: t.End[i], Critical: crit[i], Class: ClassOf(t.Spans[i].Kind)}
+		bar.Self = bar.End - bar.Start - covered(t, t.Children(i))
+		ch.Bars = append(ch.Bars, bar)
+		for _, c := range t.Children(i) {
+			row[c] = row[i] + 1 + offset[c]
+			visit(c)
+		}
+	}
+	for _, r := range t.Roots() {
+		row[r] = offset[r]
+		visit(r)
+	}
+	return ch
+}
+
+type lane struct {
+	end    int64
+	height int32
+	top    int32
+}
+
+// packLanes assigns the spans kids (sorted by start) to lanes, sets each
+// one's offset to its lane's top row, and returns the rows the lanes use.
+func packLanes(t *Trace, kids []int32, height, offset []int32, lanes *[]lane) int32 {
+	ls := (*lanes)[:0]
+	which := make([]int32, len(kids))
+	for ki, c := range kids {
+		end := max(t.End[c], t.Start[c]+1)
+		j := 0
+		for j < len(ls) && ls[j].end > t.Start[c] {
+			j++
+		}
+		if j == len(ls) {
+			ls = append(ls, lane{})
+		}
+		ls[j].end = end
+		ls[j].height = max(ls[j].height, height[c])
+		which[ki] = int32(j)
+	}
+	var top int32
+	for j := range ls {
+		ls[j].top = top
+		top += ls[j].height
+	}
+	for ki, c := range kids {
+		offset[c] = ls[which[ki]].top
+	}
+	*lanes = ls
+	return top
+}
+
+// covered returns the length of the union of the kids' intervals (sorted by
+// start).
+func covered(t *Trace, kids []int32) int64 {
+	var total, curS, curE int64
+	open := false
+	for _, c := range kids {
+		s, e := t.Start[c], t.End[c]
+		if !open || s > curE {
+			if open {
+				total += curE - curS
+			}
+			curS, curE, open = s, e, true
+			continue
+		}
+		curE = max(curE, e)
+	}
+	if open {
+		total += curE - curS
+	}
+	return total
+}
