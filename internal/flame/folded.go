@@ -126,10 +126,15 @@ func (p *foldedParser) parseLine(b []byte) (bool, error) {
 	stack := b[:sp]
 	var base int64 = -1
 	// "stack before after": a differential line.
-	if sp2 := bytes.LastIndexByte(stack, ' '); sp2 >= 0 && isDigits(stack[sp2+1:]) {
-		if v, err := parseCount(stack[sp2+1:]); err == nil {
+	// Only the digits at the end are looked at, not the whole stack.
+	d := len(stack)
+	for d > 0 && stack[d-1] >= '0' && stack[d-1] <= '9' {
+		d--
+	}
+	if d > 0 && d < len(stack) && stack[d-1] == ' ' {
+		if v, err := parseCount(stack[d:]); err == nil {
 			base = v
-			stack = stack[:sp2]
+			stack = stack[:d-1]
 		}
 	}
 	for len(stack) > 0 && stack[len(stack)-1] == ';' {

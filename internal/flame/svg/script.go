@@ -5,13 +5,17 @@ package svg
 // width. Frames are kept in depth-first order, so the frames above a frame
 // are the contiguous range up to end[i]; a render visits only the zoomed
 // frame's range and skips whole subtrees that are narrower than the minimum
-// width. Names reach the document only through textContent, never as markup.
+// width (--minwidth, and never less than 0.1 px). Names reach the document
+// only through textContent, never as markup.
 // The global object flamegen (search, clear, zoom, reset, matched) exists for
 // keyboard-free automation.
 const script = `(function () {
 "use strict";
 var D = FLAMEGEN_DATA, NS = "http://www.w3.org/2000/svg", S = 7, F = D.f;
 var n = F.length / S, W = D.width, XP = D.xpad, FH = D.fh, CW = D.fs * 0.59;
+// A frame under a tenth of a pixel is invisible: never draw one, whatever
+// --minwidth kept in the data for zooming.
+var DRAWMIN = Math.max(D.minw, 0.1);
 var parent = new Int32Array(n), end = new Int32Array(n), st = [];
 for (var i = 0; i < n; i++) {
   var d = F[i * S + 1];
@@ -50,7 +54,12 @@ function yOf(depth) {
 function label(name, w) {
   var fit = Math.floor((w - 6) / CW);
   if (fit < 3) return "";
-  return name.length <= fit ? name : name.substring(0, fit - 2) + "..";
+  if (name.length <= fit) return name;
+  // Too long: drop the import path first ("net/http.(*conn).serve" shows
+  // as "http.(*conn).serve"), then cut.
+  var short = name.substring(name.lastIndexOf("/") + 1);
+  if (short.length <= fit) return short;
+  return short.substring(0, fit - 2) + "..";
 }
 function draw(frag, i, x, w, anc) {
   var r = document.createElementNS(NS, "rect");
@@ -84,7 +93,7 @@ function render() {
     for (var a = parent[z]; a >= 0; a = parent[a]) draw(frag, a, XP, W - 2 * XP, true);
     for (var i = z; i < end[z];) {
       var w = F[i * S + 3] * scale;
-      if (w < D.minw) { i = end[i]; continue; }
+      if (w < DRAWMIN) { i = end[i]; continue; }
       draw(frag, i, XP + (F[i * S + 2] - x0) * scale, w, false);
       i++;
     }

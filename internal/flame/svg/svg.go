@@ -69,7 +69,10 @@ func WithWidth(px int) Option {
 }
 
 // WithMinWidth leaves out frames narrower than px pixels at full view
-// (default [DefaultMinWidth]); it bounds the size of the file.
+// (default [DefaultMinWidth], as flamegraph.pl); it bounds the size of the
+// file. The page never draws a frame narrower than 0.1 px at the current
+// zoom, so a smaller value keeps detail for zooming in without drawing
+// invisible slivers.
 func WithMinWidth(px float64) Option {
 	return optionFunc(func(c *config) {
 		if px >= 0 {
