@@ -80,6 +80,9 @@ func WithEventLevel(level slog.Leveler) LogOption {
 //   - sends the record to the OpenTelemetry logs pipeline (the global
 //     logger provider unless [WithLoggerProvider] or [WithoutLogExport] say
 //     otherwise), where the trace and span IDs are fields of the log record.
+//     [Start] installs a provider there when OTEL_LOGS_EXPORTER or
+//     [WithLogsExporter] asks for logs; a handler made before Start follows
+//     it. Until then records go nowhere, at the cost of one check.
 //
 // It keeps the slog.Handler contract: Enabled is true when next, the logs
 // pipeline, or the span event wants the record; WithAttrs and WithGroup
