@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -22,6 +23,14 @@ func handNamed(ctx context.Context, tracer trace.Tracer, opts ...trace.SpanStart
 }
 
 var errBench = errors.New("bench")
+
+//go:noinline
+func handNamedErr(ctx context.Context, tracer trace.Tracer, opts ...trace.SpanStartOption) {
+	_, span := tracer.Start(ctx, "tracekit.spannedErr", opts...)
+	span.RecordError(errBench)
+	span.SetStatus(codes.Error, errBench.Error())
+	span.End()
+}
 
 //go:noinline
 func spannedErr(ctx context.Context) (err error) {
@@ -56,6 +65,15 @@ func BenchmarkSpan(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			_ = spanned(ctx)
+		}
+	})
+	// The error path by hand: the same span, RecordError and SetStatus.
+	b.Run("baseline=tracer.Start+same-attrs+error", func(b *testing.B) {
+		ctx, tracer := benchProvider(b)
+		attrs := trace.WithAttributes(siteOf(0, KindFunction).attrs...)
+		b.ReportAllocs()
+		for b.Loop() {
+			handNamedErr(ctx, tracer, attrs)
 		}
 	})
 	b.Run("tracekit.Span+error", func(b *testing.B) {
