@@ -105,6 +105,7 @@ func (d *decoder) jaegerSpan() {
 	pid := ""
 	attrStart := len(d.attrs)
 	var startUS, durUS int64
+	timeAt := s.pos
 	var childOf, followsFrom, parentField SpanID
 	var hasChildOf, hasFollows bool
 	errTag, statusCode := false, ""
@@ -122,6 +123,8 @@ func (d *decoder) jaegerSpan() {
 				sp.Name = d.str(s.str())
 			}
 		case "startTime":
+			s.ws()
+			timeAt = s.pos
 			startUS = s.int64()
 		case "duration":
 			durUS = s.int64()
@@ -208,6 +211,7 @@ func (d *decoder) jaegerSpan() {
 	}
 	const maxUS = math.MaxInt64 / 1000
 	if startUS > maxUS || startUS < -maxUS || durUS > maxUS || durUS < -maxUS || startUS+durUS > maxUS {
+		s.pos = timeAt
 		s.fail("startTime and duration in microseconds that fit in int64 nanoseconds")
 	}
 	sp.Start = startUS * 1000

@@ -326,6 +326,7 @@ func (s *scanner) skip() {
 // two forms protobuf JSON allows for 64-bit fields. null reads as 0.
 func (s *scanner) int64() int64 {
 	var txt []byte
+	at := s.pos
 	switch s.peek() {
 	case '"':
 		txt = s.str()
@@ -337,6 +338,8 @@ func (s *scanner) int64() int64 {
 	}
 	v, ok := parseInt(txt)
 	if !ok {
+		s.pos = at
+		s.ws()
 		s.fail("an integer")
 	}
 	return v
