@@ -365,14 +365,11 @@ func (p *progressReader) done() {
 	}
 }
 
-// isTerminal reports whether w is a character device (a terminal).
+// isTerminal reports whether w is a terminal: a file that answers the
+// terminal-attributes ioctl (a character device such as /dev/null does not).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0 && st.Mode()&os.ModeDevice != 0
+	return ok && isTTY(f.Fd())
 }
 
 // writeFileAtomic writes through a temporary file in the destination's

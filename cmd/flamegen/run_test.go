@@ -217,3 +217,22 @@ func TestContextCancel(t *testing.T) {
 		t.Error("cancellation reported as bad input")
 	}
 }
+
+func TestIsTerminal(t *testing.T) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if isTerminal(null) {
+		t.Error("/dev/null (a character device) taken for a terminal")
+	}
+	pt, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer pt.Close()
+	if !isTerminal(pt) {
+		t.Error("a pseudo-terminal not taken for a terminal")
+	}
+}
