@@ -94,7 +94,7 @@ func (f Format) String() string {
 var legacyPrefixes = [][]byte{
 	[]byte("heap profile:"), []byte("--- contention"), []byte("--- mutex"),
 	[]byte("goroutine profile:"), []byte("--- threadcreate"), []byte("threadcreate profile:"),
-	[]byte("--- heapz"), []byte("--- heap"), []byte("%"),
+	[]byte("--- heapz"), []byte("--- heap"),
 }
 
 // Detect names the format of an input from its first bytes (after any gzip

@@ -20,6 +20,13 @@ type Frame struct {
 // narrower than minWidth pixels is left out with everything above it,
 // exactly as flamegraph.pl's --minwidth prunes (its 10-pixel margins
 // included).
+//
+// With [flame.Alphabetical] the frames are flamegraph.pl's: identical stacks
+// merged, siblings in byte order. One corner differs on purpose:
+// flamegraph.pl sorts whole input lines and merges only adjacent ones, so
+// when a sibling's name sorts between "name " and "name;" (for example "b"
+// and "b.x", because '.' sorts before ';') it draws "b" as two frames on
+// either side of "b.x". Layout draws one "b" with all its samples.
 func Layout(t *flame.Tree, width int, minWidth float64, o flame.Order) []Frame {
 	var out []Frame
 	layout(t, width, minWidth, o, func(f Frame) { out = append(out, f) })

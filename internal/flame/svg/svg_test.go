@@ -241,3 +241,19 @@ func TestEmptyTree(t *testing.T) {
 	got := render(t, flame.NewTree("samples"))
 	wellFormed(t, got)
 }
+
+// The one place where flamegen knowingly differs from flamegraph.pl: a name
+// that sorts between "b " and "b;" does not split "b" in two.
+func TestLayoutMergesAcrossInterleavedSibling(t *testing.T) {
+	tr, err := flame.Decode(strings.NewReader("a;b;c 1\na;b 2\na;b.x 3\n"), "in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range Layout(tr, 1200, 0.1, flame.Alphabetical) {
+		got = append(got, fmt.Sprintf("%d:%s@%d+%d", f.Depth, f.Name, f.X, f.Value))
+	}
+	if want := "0:all@0+6 1:a@0+6 2:b@0+3 3:c@0+1 2:b.x@3+3"; strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
