@@ -17,7 +17,7 @@ FUZZTIME   ?= 20s
 BENCHCOUNT ?= 6
 BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: demo test unit vet e2e tools bench fuzz clean
+.PHONY: demo test unit vet e2e tools chromium bench fuzz clean
 
 demo:
 	@mkdir -p $(DEMO_DIR)
@@ -42,10 +42,16 @@ unit:
 
 # Builds the real components the end-to-end tests run, once: Jaeger (about
 # 17 minutes on two cores the first time) and an OpenTelemetry Collector
-# (a few minutes). Both are cached in ~/.cache/tracekit.
-tools:
+# (a few minutes), both cached in ~/.cache/tracekit, and installs Chromium.
+tools: chromium
 	@sh e2e/jaegerbin.sh >/dev/null
 	@sh e2e/collectorbin.sh >/dev/null
+
+# The browser tests drive Debian's Chromium.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Chromium for the browser tests (Debian package)..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 e2e: tools
 	cd e2e && $(GO) test -race -count=1 -timeout 15m ./...
