@@ -93,7 +93,7 @@ func WithEventLevel(level slog.Leveler) LogOption {
 // A record passes to next untouched when its context holds no span. With a
 // span and no open group the IDs are appended to the record; inside groups
 // the record is rebuilt so that the IDs stay at the top level, which costs
-// a few allocations per record.
+// one allocation per open group.
 func LogHandler(next slog.Handler, opts ...LogOption) slog.Handler {
 	if h, ok := next.(*logHandler); ok {
 		return h
@@ -205,20 +205,24 @@ func idAttrs(sc trace.SpanContext) [2]slog.Attr {
 // WithAttrs inside it. Empty groups are left for next to drop, as the slog
 // contract asks of every handler.
 func (h *logHandler) regroup(sc trace.SpanContext, r slog.Record) slog.Record {
-	inner := make([]slog.Attr, 0, r.NumAttrs())
+	last := len(h.groups) - 1
+	g := h.groups[last]
+	members := make([]slog.Attr, len(g.attrs), len(g.attrs)+r.NumAttrs())
+	copy(members, g.attrs)
 	r.Attrs(func(a slog.Attr) bool {
-		inner = append(inner, a)
+		members = append(members, a)
 		return true
 	})
-	for i := len(h.groups) - 1; i >= 0; i-- {
+	attr := slog.Attr{Key: g.name, Value: slog.GroupValue(members...)}
+	for i := last - 1; i >= 0; i-- {
 		g := h.groups[i]
-		members := append(slices.Clip(g.attrs), inner...)
-		inner = []slog.Attr{{Key: g.name, Value: slog.GroupValue(members...)}}
+		outer := make([]slog.Attr, len(g.attrs), len(g.attrs)+1)
+		copy(outer, g.attrs)
+		attr = slog.Attr{Key: g.name, Value: slog.GroupValue(append(outer, attr)...)}
 	}
 	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 	ids := idAttrs(sc)
-	out.AddAttrs(ids[:]...)
-	out.AddAttrs(inner...)
+	out.AddAttrs(ids[0], ids[1], attr)
 	return out
 }
 
