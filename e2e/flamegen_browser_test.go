@@ -164,7 +164,7 @@ func TestFlamegenBrowser(t *testing.T) {
 					const i = +r.getAttribute("data-i");
 					const b = r.getBoundingClientRect();
 					if (+r.getAttribute("y") === FLAMEGEN_DATA.top + (FLAMEGEN_DATA.maxdepth - 3) * FLAMEGEN_DATA.fh && (!best || b.width > best.w))
-						best = {i: i, x: b.x + b.width / 2, y: b.y + b.height / 2, w: b.width, name: FLAMEGEN_DATA.names[FLAMEGEN_DATA.f[i * 7]]};
+						best = {i: i, x: b.x + b.width / 2, y: b.y + b.height / 2, w: b.width, name: flamegen.name(i)};
 				}
 				return best;
 			})()`)

@@ -36,11 +36,11 @@ func FuzzWrite(f *testing.F) {
 			t.Fatalf("%d CDATA ends", n)
 		}
 		d := embedded(t, out)
-		if len(d.F)%7 != 0 || (tr.Total() > 0 && len(d.F) == 0) {
+		if len(d.F)%stride != 0 || (tr.Total() > 0 && len(d.F) == 0) {
 			t.Fatalf("frame table of %d numbers for total %d", len(d.F), tr.Total())
 		}
-		for i := 0; i < len(d.F); i += 7 {
-			if d.F[i] < 0 || int(d.F[i]) >= len(d.Names) || int(d.F[i+5]) >= len(d.Colors) {
+		for i := 0; i < len(d.F); i += stride {
+			if d.F[i] < 0 || int(d.F[i]) >= len(d.Names) || d.NC[d.F[i]] >= len(d.Colors) || d.F[i+4] < 0 {
 				t.Fatalf("frame %d refers outside the tables", i/7)
 			}
 		}

@@ -11,25 +11,35 @@ package svg
 // keyboard-free automation.
 const script = `(function () {
 "use strict";
-var D = FLAMEGEN_DATA, NS = "http://www.w3.org/2000/svg", S = 7, F = D.f;
+var D = FLAMEGEN_DATA, NS = "http://www.w3.org/2000/svg", S = 5, F = D.f;
 var n = F.length / S, W = D.width, XP = D.xpad, FH = D.fh, CW = D.fs * 0.59;
 // A frame under a tenth of a pixel is invisible: never draw one, whatever
 // --minwidth kept in the data for zooming.
 var DRAWMIN = Math.max(D.minw, 0.1);
-var parent = new Int32Array(n), end = new Int32Array(n), st = [];
+// Record i: name F[i*S], depth F[i*S+1], width F[i*S+2], self F[i*S+3],
+// dx F[i*S+4]. X, parent and end (one past the last frame above i) are
+// derived here once.
+var X = new Float64Array(n), parent = new Int32Array(n), end = new Int32Array(n);
+var next = new Float64Array(D.maxdepth + 2), st = [];
 for (var i = 0; i < n; i++) {
   var d = F[i * S + 1];
+  X[i] = next[d] + F[i * S + 4];
+  next[d] = X[i] + F[i * S + 2];
+  next[d + 1] = X[i];
   while (st.length && F[st[st.length - 1] * S + 1] >= d) end[st.pop()] = i;
   parent[i] = st.length ? st[st.length - 1] : -1;
   st.push(i);
 }
 while (st.length) end[st.pop()] = n;
+var FL = new Uint8Array(n), k;
+for (k = 0; k < D.hl.length; k++) FL[D.hl[k]] |= 1;
+for (k = 0; k < D.topf.length; k++) FL[D.topf[k]] |= 2;
 function el(id) { return document.getElementById(id); }
 var frames = el("frames"), details = el("details"), matchedText = el("matched");
 var resetBtn = el("reset"), searchBtn = el("search"), clearBtn = el("clear");
 var tip = el("tip"), tip1 = el("tip1"), tip2 = el("tip2"), tipRect = tip.firstChild;
 var zoomed = 0, matches = null, term = "", matchedPct = 0;
-var total = n ? F[3] : 0;
+var total = n ? F[2] : 0;
 
 function fmt(v) {
   var u = D.unit;
@@ -63,7 +73,7 @@ function label(name, w) {
 }
 function draw(frag, i, x, w, anc) {
   var r = document.createElementNS(NS, "rect");
-  var y = yOf(F[i * S + 1]), fl = F[i * S + 6];
+  var y = yOf(F[i * S + 1]), fl = FL[i];
   r.setAttribute("x", x.toFixed(1));
   r.setAttribute("y", y);
   r.setAttribute("width", Math.max(w - 0.5, 0.1).toFixed(1));
@@ -71,7 +81,7 @@ function draw(frag, i, x, w, anc) {
   r.setAttribute("rx", 2);
   r.setAttribute("data-i", i);
   var m = matches && matches[F[i * S]];
-  r.setAttribute("fill", m ? "rgb(230,0,230)" : D.colors[F[i * S + 5]]);
+  r.setAttribute("fill", m ? "rgb(230,0,230)" : D.colors[D.fc ? D.fc[i] : D.nc[F[i * S]]]);
   var cls = anc ? "anc" : "";
   if (fl & 2) cls += " top"; else if (fl & 1) cls += " hl";
   if (m) cls += " match";
@@ -89,12 +99,12 @@ function draw(frag, i, x, w, anc) {
 function render() {
   var frag = document.createDocumentFragment();
   if (n) {
-    var z = zoomed, x0 = F[z * S + 2], scale = (W - 2 * XP) / F[z * S + 3];
+    var z = zoomed, x0 = X[z], scale = (W - 2 * XP) / F[z * S + 2];
     for (var a = parent[z]; a >= 0; a = parent[a]) draw(frag, a, XP, W - 2 * XP, true);
     for (var i = z; i < end[z];) {
-      var w = F[i * S + 3] * scale;
+      var w = F[i * S + 2] * scale;
       if (w < DRAWMIN) { i = end[i]; continue; }
-      draw(frag, i, XP + (F[i * S + 2] - x0) * scale, w, false);
+      draw(frag, i, XP + (X[i] - x0) * scale, w, false);
       i++;
     }
   }
@@ -103,10 +113,10 @@ function render() {
   resetBtn.style.opacity = zoomed ? 1 : 0;
 }
 function describe(i) {
-  var v = F[i * S + 3], name = D.names[F[i * S]];
+  var v = F[i * S + 2], name = D.names[F[i * S]];
   var line = fmt(v) + ", " + pct(v, total) + " of all";
-  if (zoomed && i !== zoomed) line += ", " + pct(v, F[zoomed * S + 3]) + " of zoom";
-  line += "; self " + fmt(F[i * S + 4]);
+  if (zoomed && i !== zoomed) line += ", " + pct(v, F[zoomed * S + 2]) + " of zoom";
+  line += "; self " + fmt(F[i * S + 3]);
   if (D.base) {
     var b = D.base[i], dv = v - b;
     line = "before " + fmt(b) + ", after " + fmt(v) + ", delta " + (dv >= 0 ? "+" : "") + fmt(dv) +
@@ -173,7 +183,7 @@ function search(re) {
   // (recursion) are not counted twice.
   var sum = 0;
   for (var i = 1; i < n;) {
-    if (matches[F[i * S]]) { sum += F[i * S + 3]; i = end[i]; } else i++;
+    if (matches[F[i * S]]) { sum += F[i * S + 2]; i = end[i]; } else i++;
   }
   matchedPct = total ? 100 * sum / total : 0;
   matchedText.textContent = "Matched: " + matchedPct.toFixed(2) + "%";
@@ -201,6 +211,8 @@ window.flamegen = {
   search: search, clear: clear, zoom: zoom, reset: reset,
   matched: function () { return matchedPct; },
   zoomed: function () { return zoomed; },
+  name: function (i) { return D.names[F[i * S]]; },
+  x: function (i) { return X[i]; },
   frames: function () { return n; }
 };
 render();

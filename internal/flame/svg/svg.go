@@ -107,13 +107,22 @@ func WithTopSelf(n int) Option {
 	})
 }
 
-// data is what the embedded script draws from. F holds stride-7 records in
-// depth-first order: name index, depth, x, width, self, colour index, flags
-// (1 = highlighted, 2 = top self).
+// data is what the embedded script draws from. F holds stride-5 records in
+// depth-first order: name index, depth, width, self, and dx, the frame's x
+// minus where it would start if it directly followed its left sibling (or
+// its parent's left edge) — zero except after a frame left out by
+// --minwidth, so the column costs one character per frame. A name's colour
+// is NC[name]; diff graphs colour each frame (FC). HL lists the
+// highlighted frames, TopF the frames with the most self value, largest
+// first.
 type data struct {
 	Names    []string `json:"names"`
 	Colors   []string `json:"colors"`
+	NC       []int    `json:"nc,omitempty"`
+	FC       []int    `json:"fc,omitempty"`
 	F        []int64  `json:"f"`
+	HL       []int    `json:"hl"`
+	TopF     []int    `json:"topf"`
 	Base     []int64  `json:"base,omitempty"`
 	Unit     string   `json:"unit"`
 	Width    int      `json:"width"`
@@ -126,10 +135,8 @@ type data struct {
 	Inverted bool     `json:"inverted"`
 }
 
-const (
-	flagHighlight = 1
-	flagTop       = 2
-)
+// stride is the number of values per frame in data.F.
+const stride = 5
 
 // Write draws t as one self-contained interactive SVG: no external assets,
 // works offline. The frames are embedded as a compact table that a small
@@ -145,8 +152,17 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	d := data{Unit: t.Unit, Width: c.width, Xpad: xpad, FH: frameHeight, FS: fontSize, MinW: c.minWidth, Inverted: c.inverted}
 
-	nameIdx := map[int]int{}
+	nameIdx := map[uint64]int{}
 	colorIdx := map[string]int{}
+	color := func(col string) int {
+		ci, ok := colorIdx[col]
+		if !ok {
+			ci = len(d.Colors)
+			colorIdx[col] = ci
+			d.Colors = append(d.Colors, col)
+		}
+		return ci
+	}
 	diff := t.IsDiff()
 	var maxAbs int64
 	if diff {
@@ -164,36 +180,38 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 		self int64
 	}
 	var tops []selfFrame
+	var next []int64 // next[d]: where a frame at depth d starts if it follows its left sibling
+	d.HL, d.TopF = []int{}, []int{}
 	nf := 0
 	layout(t, c.width, c.minWidth, c.order, func(f Frame) {
-		ni, ok := nameIdx[t.NameIndex(f.Node)]
+		key := uint64(t.NameIndex(f.Node)) | uint64(t.Kind(f.Node))<<32
+		ni, ok := nameIdx[key]
 		if !ok {
 			ni = len(d.Names)
-			nameIdx[t.NameIndex(f.Node)] = ni
+			nameIdx[key] = ni
 			d.Names = append(d.Names, xmlSafe(f.Name))
+			if !diff {
+				d.NC = append(d.NC, color(frameColor(c.palette, f.Name, t.Kind(f.Node))))
+			}
 		}
-		var col string
 		if diff {
-			col = diffColor(t.Value(f.Node)-t.Base(f.Node), maxAbs)
+			d.FC = append(d.FC, color(diffColor(t.Value(f.Node)-t.Base(f.Node), maxAbs)))
 			d.Base = append(d.Base, t.Base(f.Node))
-		} else {
-			col = frameColor(c.palette, f.Name, t.Kind(f.Node))
 		}
-		ci, ok := colorIdx[col]
-		if !ok {
-			ci = len(d.Colors)
-			colorIdx[col] = ci
-			d.Colors = append(d.Colors, col)
-		}
-		var flags int64
 		if c.highlight != nil && f.Node != flame.Root && c.highlight.MatchString(f.Name) {
-			flags |= flagHighlight
+			d.HL = append(d.HL, nf)
 		}
 		self := t.Self(f.Node)
 		if f.Node != flame.Root && self > 0 {
 			tops = append(tops, selfFrame{nf, self})
 		}
-		d.F = append(d.F, int64(ni), int64(f.Depth), f.X, f.Value, self, int64(ci), flags)
+		for len(next) < f.Depth+2 {
+			next = append(next, 0)
+		}
+		dx := f.X - next[f.Depth]
+		next[f.Depth] = f.X + f.Value
+		next[f.Depth+1] = f.X
+		d.F = append(d.F, int64(ni), int64(f.Depth), f.Value, self, dx)
 		if f.Depth > d.MaxDepth {
 			d.MaxDepth = f.Depth
 		}
@@ -211,10 +229,9 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	if len(tops) > c.topSelf {
 		tops = tops[:c.topSelf]
 	}
-	const stride = 7
 	var legend []string
 	for k, tf := range tops {
-		d.F[tf.i*stride+6] |= flagTop
+		d.TopF = append(d.TopF, tf.i)
 		name := d.Names[d.F[tf.i*stride]]
 		legend = append(legend, fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(name, 60), formatValue(tf.self, t.Unit), pct(tf.self, t.Total())))
 	}

@@ -119,8 +119,8 @@ func TestDiffSVG(t *testing.T) {
 	wellFormed(t, got)
 	dd := embedded(t, got)
 	colors := map[string]string{}
-	for i := 0; i < len(dd.F)/7; i++ {
-		colors[dd.Names[dd.F[i*7]]] = dd.Colors[dd.F[i*7+5]]
+	for i := 0; i < len(dd.F)/stride; i++ {
+		colors[dd.Names[dd.F[i*stride]]] = dd.Colors[dd.FC[i]]
 	}
 	// Normalised to 120 samples: parse changed most (60 -> 20): full blue;
 	// layout grew 24 -> 60 (36/40 of that): red; render grew 60 -> 90;
@@ -128,7 +128,7 @@ func TestDiffSVG(t *testing.T) {
 	if colors["parse"] != "rgb(0,0,255)" || colors["layout"] != "rgb(255,21,21)" || colors["render"] != "rgb(255,53,53)" || colors["main"] != "rgb(250,250,250)" {
 		t.Errorf("diff colours: %v", colors)
 	}
-	if !bytes.Contains(got, []byte("Differential Flame Graph")) || len(dd.Base) != len(dd.F)/7 {
+	if !bytes.Contains(got, []byte("Differential Flame Graph")) || len(dd.Base) != len(dd.F)/stride {
 		t.Error("diff graph lacks its title or its baseline values")
 	}
 }
@@ -222,10 +222,8 @@ func TestTopSelfLegend(t *testing.T) {
 	got := render(t, load(t, "exact.folded"), WithTopSelf(2))
 	d := embedded(t, got)
 	var top []string
-	for i := 0; i < len(d.F)/7; i++ {
-		if d.F[i*7+6]&flagTop != 0 {
-			top = append(top, d.Names[d.F[i*7]])
-		}
+	for _, i := range d.TopF {
+		top = append(top, d.Names[d.F[i*stride]])
 	}
 	if strings.Join(top, ",") != "compute,read" {
 		t.Errorf("outlined %v, want compute and read", top)
@@ -255,5 +253,29 @@ func TestLayoutMergesAcrossInterleavedSibling(t *testing.T) {
 	}
 	if want := "0:all@0+6 1:a@0+6 2:b@0+3 3:c@0+1 2:b.x@3+3"; strings.Join(got, " ") != want {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+// The script rebuilds each frame's x from the dx column; doing the same here
+// must give Layout's x, also after a frame left out by --minwidth (main;tiny
+// at 12 px, which shifts work and its children by one sample).
+func TestEmbeddedPositions(t *testing.T) {
+	tr := load(t, "exact.folded")
+	for _, mw := range []float64{0.1, 12} {
+		d := embedded(t, render(t, tr, WithMinWidth(mw)))
+		frames := Layout(tr, DefaultWidth, mw, flame.Alphabetical)
+		if len(d.F)/stride != len(frames) {
+			t.Fatalf("minwidth %g: %d frames embedded, %d laid out", mw, len(d.F)/stride, len(frames))
+		}
+		next := make([]int64, d.MaxDepth+2)
+		for i, f := range frames {
+			r := d.F[i*stride : (i+1)*stride]
+			depth := int(r[1])
+			x := next[depth] + r[4]
+			next[depth], next[depth+1] = x+r[2], x
+			if d.Names[r[0]] != f.Name || depth != f.Depth || x != f.X || r[2] != f.Value || r[3] != tr.Self(f.Node) {
+				t.Errorf("minwidth %g frame %d: %s d%d x%d w%d, want %s d%d x%d w%d", mw, i, d.Names[r[0]], depth, x, r[2], f.Name, f.Depth, f.X, f.Value)
+			}
+		}
 	}
 }
