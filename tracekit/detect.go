@@ -51,6 +51,7 @@ type detectorConfig struct {
 	maxEdges  int    // lock-order graph bound; 0: defaultMaxEdges
 	meter     metric.Meter
 	onError   func(error)
+	logger    *slog.Logger // nil: slog.Default()
 }
 
 // detector holds a Kit's lock and channel instrumentation: thresholds, the
@@ -275,7 +276,11 @@ func (d *detector) emit(ctx context.Context, r Report) {
 	if r.TraceFile != "" {
 		args = append(args, "trace_file", r.TraceFile)
 	}
-	slog.Default().Warn("tracekit: "+r.Message, args...)
+	logger := d.cfg.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.Warn("tracekit: "+r.Message, args...)
 	if d.cfg.onReport != nil {
 		d.cfg.onReport(r)
 	}

@@ -1,0 +1,175 @@
+package tracekit
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// reports collects what a test detector reports.
+type reports struct {
+	mu   sync.Mutex
+	list []Report
+	log  bytes.Buffer // the slog records
+}
+
+func (r *reports) add(rep Report) {
+	r.mu.Lock()
+	r.list = append(r.list, rep)
+	r.mu.Unlock()
+}
+
+func (r *reports) all() []Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Report(nil), r.list...)
+}
+
+func (r *reports) kinds() []ReportKind {
+	var out []ReportKind
+	for _, rep := range r.all() {
+		out = append(out, rep.Kind)
+	}
+	return out
+}
+
+func (r *reports) logged() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.log.String()
+}
+
+type reportLogWriter struct{ r *reports }
+
+func (w reportLogWriter) Write(p []byte) (int, error) {
+	w.r.mu.Lock()
+	defer w.r.mu.Unlock()
+	return w.r.log.Write(p)
+}
+
+// testDetector makes a detector the way Start would, with the test's own
+// report sink, logger and (if reader is not nil) meter. Inside a synctest
+// bubble, call it in the bubble and close it before the bubble ends.
+func testDetector(cfg detectorConfig, reader sdkmetric.Reader) (*detector, *reports) {
+	r := &reports{}
+	cfg.onReport = r.add
+	cfg.logger = slog.New(slog.NewTextHandler(reportLogWriter{r}, nil))
+	if reader != nil {
+		cfg.meter = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter(ScopeName)
+	}
+	return newDetector(cfg), r
+}
+
+// histCount returns the number of recordings of a histogram with the given
+// name attribute value.
+func histCount(t *testing.T, reader *sdkmetric.ManualReader, metric string, key, value string) uint64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != metric {
+				continue
+			}
+			h, ok := m.Data.(metricdata.Histogram[float64])
+			if !ok {
+				t.Fatalf("%s is %T", metric, m.Data)
+			}
+			for _, dp := range h.DataPoints {
+				if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.Emit() == value {
+					n += dp.Count
+				}
+			}
+		}
+	}
+	return n
+}
+
+func sumCounter(t *testing.T, reader *sdkmetric.ManualReader, metric string) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if s, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == metric {
+				for _, dp := range s.DataPoints {
+					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
+}
+
+func TestReportString(t *testing.T) {
+	r := Report{Kind: ReportLongHold, Message: `"db" was held for 2s`, Stacks: []Stack{{Label: "released here", PC: callers(0)}}, TraceFile: "x.trace"}
+	s := r.String()
+	for _, want := range []string{"tracekit long-hold: \"db\" was held for 2s", "execution trace: x.trace", "released here:", "TestReportString", "detect_test.go:"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Report.String() lacks %q:\n%s", want, s)
+		}
+	}
+	for k, want := range map[ReportKind]string{ReportLockOrder: "lock-order", ReportRecursiveLock: "recursive-lock", ReportLockTimeout: "lock-timeout", ReportLongHold: "long-hold", 0: "ReportKind(0)"} {
+		if k.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int(k), k.String(), want)
+		}
+	}
+}
+
+// A Kit installs its detector for the zero-value locks and removes it on
+// Shutdown; one started WithoutGlobals does not.
+func TestStartInstallsDetector(t *testing.T) {
+	t.Setenv("TRACEKIT_SLOW", "5ms")
+	t.Setenv("TRACEKIT_HANG_TIMEOUT", "soon")
+	t.Setenv("TRACEKIT_DEADLOCK", "1")
+	var errs []error
+	kit, err := Start(context.Background(), WithTracesExporter(ExporterNone), WithMetricsExporter(ExporterNone),
+		WithoutGlobals(), WithLongHold(0), WithErrorHandler(func(err error) { errs = append(errs, err) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if activeDetector.Load() == kit.det {
+		t.Error("a Kit started WithoutGlobals installed its detector")
+	}
+	d := kit.det
+	if d.cfg.slow != 5*time.Millisecond || d.cfg.hang != DefaultHangTimeout || d.cfg.longHold != 0 || d.order == nil {
+		t.Errorf("config = slow %v hang %v long %v order %v", d.cfg.slow, d.cfg.hang, d.cfg.longHold, d.order != nil)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "TRACEKIT_HANG_TIMEOUT") {
+		t.Errorf("errors = %v, want one about TRACEKIT_HANG_TIMEOUT", errs)
+	}
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	kit, err = Start(context.Background(), WithTracesExporter(ExporterNone), WithMetricsExporter(ExporterNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if activeDetector.Load() != kit.det {
+		t.Error("Start did not install its detector")
+	}
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if activeDetector.Load() != nil {
+		t.Error("Shutdown left its detector installed")
+	}
+}

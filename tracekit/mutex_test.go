@@ -1,0 +1,435 @@
+//go:build !tracekit_nosync
+
+package tracekit
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+func pinned(d *detector, name string) *Mutex {
+	m := &Mutex{}
+	m.det = d
+	if name != "" {
+		m.SetName(name)
+	}
+	return m
+}
+
+// The lock is a lock, with no Kit, with one, and with lock-order detection,
+// whichever way it is taken.
+func TestMutexExclusion(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  *detectorConfig
+	}{
+		{"no kit", nil},
+		{"kit", &detectorConfig{slow: time.Millisecond, hang: time.Minute, longHold: time.Minute}},
+		{"kit+order", &detectorConfig{slow: time.Millisecond, order: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var m Mutex
+			var rw RWMutex
+			var r *reports
+			if tt.cfg != nil {
+				var d *detector
+				d, r = testDetector(*tt.cfg, nil)
+				defer d.close()
+				m.det, rw.det = d, d
+			}
+			const goroutines, rounds = 8, 300
+			n, rn := 0, 0
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Go(func() {
+					for i := range rounds {
+						switch (g + i) % 3 {
+						case 0:
+							m.Lock()
+						case 1:
+							for !m.TryLock() {
+							}
+						case 2:
+							if err := m.LockContext(context.Background()); err != nil {
+								t.Error(err)
+								return
+							}
+						}
+						n++
+						m.Unlock()
+						if i%4 == 0 {
+							rw.Lock()
+							rn++
+							rw.Unlock()
+						} else {
+							rw.RLock()
+							_ = rn
+							rw.RUnlock()
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if n != goroutines*rounds {
+				t.Errorf("n = %d, want %d", n, goroutines*rounds)
+			}
+			if r != nil && len(r.all()) != 0 {
+				t.Errorf("reports on a correct program: %v", r.all())
+			}
+		})
+	}
+}
+
+func TestLockContextCanceled(t *testing.T) {
+	cause := errors.New("client went away")
+	for _, withKit := range []bool{false, true} {
+		var m Mutex
+		var rw RWMutex
+		if withKit {
+			d, _ := testDetector(detectorConfig{}, nil)
+			defer d.close()
+			m.det, rw.det = d, d
+		}
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(cause)
+		m.Lock()
+		rw.Lock()
+		for what, err := range map[string]error{"Mutex.LockContext": m.LockContext(ctx), "RWMutex.LockContext": rw.LockContext(ctx), "RWMutex.RLockContext": rw.RLockContext(ctx)} {
+			if !errors.Is(err, context.Canceled) || !errors.Is(err, cause) {
+				t.Errorf("kit=%v: %s = %v, want context.Canceled with the cause", withKit, what, err)
+			}
+		}
+		m.Unlock()
+		rw.Unlock()
+		if err := m.LockContext(ctx); err != nil {
+			t.Errorf("LockContext on a free lock with a done context = %v, want the lock (as TryLock)", err)
+		}
+		m.Unlock()
+	}
+}
+
+// A LockContext waiter gives up at its deadline, and one that does not
+// still gets the lock when the holder lets go.
+func TestLockContextDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, _ := testDetector(detectorConfig{slow: 10 * time.Millisecond}, nil)
+		defer d.close()
+		m := pinned(d, "db")
+		m.Lock()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		got := make(chan error, 1)
+		go func() { got <- m.LockContext(ctx) }()
+		second := make(chan error, 1)
+		go func() {
+			err := m.LockContext(cancelable(t))
+			if err == nil {
+				m.Unlock()
+			}
+			second <- err
+		}()
+		time.Sleep(2 * time.Second)
+		if err := <-got; !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("LockContext = %v, want DeadlineExceeded", err)
+		}
+		m.Unlock()
+		if err := <-second; err != nil {
+			t.Errorf("second waiter: %v", err)
+		}
+	})
+}
+
+// A wait past the slow threshold is a lock.wait span under ctx's span,
+// timed exactly (the bubble's clock is fake).
+func TestSlowWaitSpan(t *testing.T) {
+	rec := newRecorder(t)
+	synctest.Test(t, func(t *testing.T) {
+		reader := sdkmetric.NewManualReader()
+		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond}, reader)
+		defer d.close()
+		m := pinned(d, "orders")
+		ctx, root := rec.root(cancelable(t))
+
+		m.Lock()
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			m.Unlock()
+		}()
+		if err := m.LockContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m.Unlock()
+		// A short wait: measured, no span.
+		m.Lock()
+		go func() {
+			time.Sleep(time.Millisecond)
+			m.Unlock()
+		}()
+		if err := m.LockContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m.Unlock()
+		root.End()
+
+		s := rec.span("lock.wait orders")
+		if s.Parent().SpanID() != root.SpanContext().SpanID() {
+			t.Error("lock.wait span is not a child of ctx's span")
+		}
+		if v, _ := attr(s, KeyKind); v.AsString() != string(KindLockWait) {
+			t.Errorf("kind = %q", v.AsString())
+		}
+		if v, _ := attr(s, KeyLockName); v.AsString() != "orders" {
+			t.Errorf("lock name = %q", v.AsString())
+		}
+		if v, _ := attr(s, KeyWaitNS); v.AsInt64() != int64(50*time.Millisecond) {
+			t.Errorf("wait = %v, want 50ms", time.Duration(v.AsInt64()))
+		}
+		if got := s.EndTime().Sub(s.StartTime()); got != 50*time.Millisecond {
+			t.Errorf("span covers %v, want 50ms", got)
+		}
+		if n := histCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "orders"); n != 2 {
+			t.Errorf("tracekit.lock.wait count = %d, want 2", n)
+		}
+		if len(r.all()) != 0 {
+			t.Errorf("reports: %v", r.all())
+		}
+	})
+}
+
+// A hold past the slow threshold inside a task is a lock.hold span under the
+// task's span; past the long-hold threshold it is also a report.
+func TestHoldSpanAndLongHold(t *testing.T) {
+	if !fastGoroutineKey {
+		t.Skip("tasks do not register their goroutine on this platform")
+	}
+	rec := newRecorder(t)
+	synctest.Test(t, func(t *testing.T) {
+		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond, longHold: time.Second}, nil)
+		defer d.close()
+		m := pinned(d, "cache")
+		ctx, root := rec.root(context.Background())
+		task := Go(ctx, "refresh", func(context.Context) error {
+			m.Lock()
+			time.Sleep(1500 * time.Millisecond)
+			m.Unlock()
+			m.Lock() // a short hold: no span, no report
+			m.Unlock()
+			return nil
+		})
+		if err := task.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		root.End()
+
+		s := rec.span("lock.hold cache")
+		if s.Parent().SpanID() != task.SpanContext().SpanID() {
+			t.Error("lock.hold span is not a child of the task's span")
+		}
+		hold, _ := attr(s, KeyHoldNS)
+		if got := time.Duration(hold.AsInt64()); got > 1500*time.Millisecond || got < 1500*time.Millisecond-d.tick {
+			t.Errorf("hold = %v, want 1.5s to within the %v tick", got, d.tick)
+		}
+		reps := r.all()
+		if len(reps) != 1 || reps[0].Kind != ReportLongHold || reps[0].Lock != "cache" {
+			t.Fatalf("reports = %v, want one long hold of cache", reps)
+		}
+		if reps[0].SpanContext.SpanID() != task.SpanContext().SpanID() {
+			t.Error("the report does not name the task's span")
+		}
+		if !strings.Contains(reps[0].Stacks[0].String(), "TestHoldSpanAndLongHold") {
+			t.Errorf("release stack:\n%s", reps[0].Stacks[0])
+		}
+		var event sdktrace.Event
+		for _, e := range rec.span("refresh").Events() {
+			if e.Name == "tracekit.report" {
+				event = e
+			}
+		}
+		if eventAttr(event, KeyReportKind) != "long-hold" {
+			t.Errorf("the task span has no long-hold report event: %v", rec.span("refresh").Events())
+		}
+		if log := r.logged(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "kind=long-hold") {
+			t.Errorf("slog record: %q", log)
+		}
+	})
+}
+
+// A wait past the hang timeout is reported once, with the waiter's stack
+// and, with lock-order detection on, the holder's acquisition stack; the
+// wait goes on and succeeds.
+func TestHangReport(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, r := testDetector(detectorConfig{hang: 30 * time.Second, order: true}, nil)
+		defer d.close()
+		m := pinned(d, "ledger")
+		release := make(chan struct{})
+		held := make(chan struct{})
+		go holdUntil(m, held, release)
+		<-held
+		done := make(chan error)
+		go func() {
+			err := m.LockContext(cancelable(t))
+			if err == nil {
+				m.Unlock()
+			}
+			done <- err
+		}()
+		time.Sleep(45 * time.Second)
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		reps := r.all()
+		if len(reps) != 1 || reps[0].Kind != ReportLockTimeout || reps[0].Lock != "ledger" || reps[0].Duration != 30*time.Second {
+			t.Fatalf("reports = %v, want one 30s lock timeout on ledger", reps)
+		}
+		text := reps[0].String()
+		for _, want := range []string{"waiter (lock ledger)", "TestHangReport.func", "holder acquired \"ledger\" here", "holdUntil"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("report lacks %q:\n%s", want, text)
+			}
+		}
+	})
+}
+
+func holdUntil(m *Mutex, held, release chan struct{}) {
+	m.Lock()
+	close(held)
+	<-release
+	m.Unlock()
+}
+
+// A plain Lock blocks in sync.Mutex, which a synctest bubble cannot see
+// through, so this one runs on the real clock.
+func TestHangReportPlainLock(t *testing.T) {
+	d, r := testDetector(detectorConfig{hang: 20 * time.Millisecond}, nil)
+	defer d.close()
+	m := pinned(d, "")
+	m.Lock()
+	done := make(chan struct{})
+	go func() {
+		m.Lock()
+		m.Unlock()
+		close(done)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.all()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	m.Unlock()
+	<-done
+	reps := r.all()
+	if len(reps) != 1 || reps[0].Kind != ReportLockTimeout {
+		t.Fatalf("reports = %v", reps)
+	}
+	// An unnamed lock is named after the function that waited on it.
+	if !strings.Contains(reps[0].Lock, "TestHangReportPlainLock.func1") {
+		t.Errorf("unnamed lock reported as %q", reps[0].Lock)
+	}
+}
+
+// A plain Lock that waits inside a task attaches its span to the task's.
+func TestPlainLockAttachesToTask(t *testing.T) {
+	if !fastGoroutineKey {
+		t.Skip("tasks do not register their goroutine on this platform")
+	}
+	rec := newRecorder(t)
+	d, _ := testDetector(detectorConfig{slow: time.Millisecond}, nil)
+	defer d.close()
+	m := pinned(d, "pool")
+	ctx, root := rec.root(context.Background())
+	m.Lock()
+	task := Go(ctx, "borrow", func(context.Context) error {
+		m.Lock()
+		m.Unlock()
+		return nil
+	})
+	time.Sleep(20 * time.Millisecond)
+	m.Unlock()
+	if err := task.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	root.End()
+	if s := rec.span("lock.wait pool"); s.Parent().SpanID() != task.SpanContext().SpanID() {
+		t.Error("lock.wait span is not a child of the task span")
+	}
+}
+
+// Metrics: every contended wait, a 1-in-16 sample of holds, acquisitions.
+func TestLockMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	d, _ := testDetector(detectorConfig{}, reader)
+	defer d.close()
+	m := pinned(d, "counters")
+	for range 64 {
+		m.Lock()
+		m.Unlock()
+	}
+	if n := histCount(t, reader, "tracekit.lock.hold", "tracekit.lock.name", "counters"); n != 64/sampleEvery {
+		t.Errorf("hold samples = %d, want %d", n, 64/sampleEvery)
+	}
+	if n := sumCounter(t, reader, "tracekit.lock.acquisitions"); n != 64 {
+		t.Errorf("acquisitions = %d, want 64", n)
+	}
+}
+
+func TestRWMutex(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond, order: true}, nil)
+		defer d.close()
+		rw := &RWMutex{}
+		rw.det = d
+		rw.SetName("config")
+		rl := rw.RLocker()
+		rl.Lock()
+		if !rw.TryRLock() {
+			t.Error("TryRLock failed beside a reader")
+		}
+		if rw.TryLock() {
+			t.Error("TryLock succeeded beside readers")
+		}
+		rw.RUnlock()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		writer := make(chan error)
+		go func() {
+			err := rw.LockContext(cancelable(t))
+			if err == nil {
+				rw.Unlock()
+			}
+			writer <- err
+		}()
+		time.Sleep(time.Second)
+		rl.Unlock()
+		if err := <-writer; err != nil {
+			t.Fatal(err)
+		}
+		if err := rw.RLockContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rw.RUnlock()
+		if got := r.all(); len(got) != 0 {
+			t.Errorf("reports: %v", got)
+		}
+		if _, g := d.order.size(); g != 0 {
+			t.Errorf("%d goroutines still listed as holding locks", g)
+		}
+	})
+}
+
+// cancelable returns a context that has a Done channel, so that LockContext
+// waits in its channel loop, which a synctest bubble sees as durably
+// blocked (a wait without one blocks in sync.Mutex, which it does not).
+func cancelable(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx
+}
