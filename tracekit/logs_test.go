@@ -102,6 +102,18 @@ func TestLogsOTLP(t *testing.T) {
 		traceID := logUnderSpan(t, kit, "payment declined")
 		checkLogs(t, recv, "grpc", traceID, "payment declined")
 	})
+	// Only the standard environment, as a deployment sets it.
+	t.Run("environment", func(t *testing.T) {
+		recv := &otlpLogs{}
+		srv := httptest.NewServer(recv)
+		defer srv.Close()
+		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+		t.Setenv("OTEL_LOGS_EXPORTER", "otlp")
+		t.Setenv("OTEL_METRICS_EXPORTER", "none")
+		kit := startKit(t)
+		traceID := logUnderSpan(t, kit, "from the environment")
+		checkLogs(t, recv, "/v1/logs", traceID, "from the environment")
+	})
 	// OTEL_EXPORTER_OTLP_LOGS_* send logs elsewhere than the traces.
 	t.Run("logs endpoint", func(t *testing.T) {
 		recv := &otlpLogs{}
