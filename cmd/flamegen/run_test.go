@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -234,5 +235,28 @@ func TestIsTerminal(t *testing.T) {
 	defer pt.Close()
 	if !isTerminal(pt) {
 		t.Error("a pseudo-terminal not taken for a terminal")
+	}
+}
+
+type repeatReader byte
+
+var xs = bytes.Repeat([]byte{'x'}, 1<<16)
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		n += copy(p[n:], xs)
+	}
+	return n, nil
+}
+
+// A 2 GB line is refused after reading the line limit, with a one-line
+// error and status 2.
+func TestHugeLine(t *testing.T) {
+	in := io.MultiReader(strings.NewReader("main;"), io.LimitReader(repeatReader('x'), 2<<30))
+	var o, e bytes.Buffer
+	err := Run(context.Background(), []string{"-"}, in, &o, &e)
+	if ExitCode(err) != 2 || !strings.Contains(e.String(), "-: line 1: line too long: longer than 67108864 bytes: expected") || o.Len() != 0 {
+		t.Errorf("exit %d, stderr %q", ExitCode(err), e.String())
 	}
 }

@@ -69,6 +69,7 @@ func TestParseFolded(t *testing.T) {
 		{"spaces in names", "main;func (x) 1\n", "main;func (x) 1\n", 1},
 		{"zero count", "a 0\nb 1\n", "b 1\n", 1},
 		{"prefix reuse after divergence", "a;b;c 1\na;b;d 1\na;e;c 1\na;b;c 1\n", "a;b;c 2\na;b;d 1\na;e;c 1\n", 4},
+		{"byte-order mark", "\xef\xbb\xbfa;b 1\n", "a;b 1\n", 1},
 		{"shorter then longer", "a;b;c 1\na 1\na;b;c 1\n", "a 1\na;b;c 2\n", 3},
 	}
 	for _, tt := range tests {

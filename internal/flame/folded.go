@@ -70,6 +70,13 @@ func (p *foldedParser) run(r io.Reader) error {
 			}
 			b = long
 		}
+		if p.line == 0 && p.offset == 0 {
+			// A byte-order mark some editors put first is not part of a frame.
+			if bom := []byte("\xef\xbb\xbf"); bytes.HasPrefix(b, bom) {
+				b = b[len(bom):]
+				p.offset += int64(len(bom))
+			}
+		}
 		if len(b) > 0 {
 			p.line++
 			if len(b) > p.max+1 {
