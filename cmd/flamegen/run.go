@@ -59,7 +59,7 @@ Flags:
 `
 
 type options struct {
-	out, format, title, subtitle, sampleType, palette, sort, highlight string
+	out, format, title, subtitle, sampleType, palette, sort, highlight, unit string
 	width, top, topSelf                                                int
 	minWidth                                                           float64
 	inverted, reverse, lines, markdown, quiet, version, help, noNorm   bool
@@ -89,6 +89,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.sampleType, "sample-type", "", "pprof sample `TYPE` (default: the profile's default)")
 	fs.Var(&o.tags, "tag", "keep pprof samples whose label `KEY=VALUE` matches (repeatable)")
 	fs.BoolVar(&o.lines, "lines", false, "pprof frames as function:line")
+	fs.StringVar(&o.unit, "unit", "", "unit of folded counts: samples (default), nanoseconds, bytes, or any word")
 	fs.IntVar(&o.top, "top", 20, "rows of --format top")
 	fs.BoolVar(&o.markdown, "markdown", false, "--format top as a Markdown table")
 	fs.BoolVar(&o.noNorm, "no-normalize", false, "diff: compare raw values instead of scaling before to after's total")
@@ -236,6 +237,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		trees = append(trees, t)
+	}
+	if o.unit != "" {
+		for _, tr := range trees {
+			if tr.SampleType == "" { // folded input: counts have no unit of their own
+				tr.Unit = o.unit
+			}
+		}
 	}
 	t := trees[0]
 	if diffMode {

@@ -260,3 +260,10 @@ func TestHugeLine(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", ExitCode(err), e.String())
 	}
 }
+
+func TestUnit(t *testing.T) {
+	out, _, code := flamegen(t, "main;sleep 1500000000\nmain 500000000\n", "--unit", "nanoseconds", "--format", "top", "-")
+	if code != 0 || !strings.Contains(out, "1.50 s  75.00%") {
+		t.Errorf("exit %d, output\n%s", code, out)
+	}
+}
