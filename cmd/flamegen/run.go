@@ -60,10 +60,10 @@ Flags:
 
 type options struct {
 	out, format, title, subtitle, sampleType, palette, sort, highlight, unit string
-	width, top, topSelf                                                int
-	minWidth                                                           float64
-	inverted, reverse, lines, markdown, quiet, version, help, noNorm   bool
-	tags                                                               tagFlags
+	width, top, topSelf                                                      int
+	minWidth                                                                 float64
+	inverted, reverse, lines, markdown, quiet, version, help, noNorm         bool
+	tags                                                                     tagFlags
 }
 
 type tagFlags []string
