@@ -174,7 +174,7 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 // stack grow, and the copy costs more the more frames lie below it. The
 // panic path is in the deferred recoverPanic.
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
-	ctx = taskLabels(ctx, span, t.name) // pprof labels for the span, when profiling is on
+	ctx = taskLabels(ctx, span, t.name)        // pprof labels for the span, when profiling is on
 	defer unbindGoroutine(bindGoroutine(span)) // a slow Lock here attaches to span (detect_goroutine.go)
 	defer t.recoverPanic(ctx, span, repanic, onDone)
 	t.err = fn(ctx)
