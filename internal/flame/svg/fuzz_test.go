@@ -40,7 +40,16 @@ func FuzzWrite(f *testing.F) {
 			t.Fatalf("frame table of %d numbers for total %d", len(d.F), tr.Total())
 		}
 		for i := 0; i < len(d.F); i += stride {
-			if d.F[i] < 0 || int(d.F[i]) >= len(d.Names) || d.NC[d.F[i]] >= len(d.Colors) || d.F[i+4] < 0 {
+			if d.F[i] < 0 || int(d.F[i]) >= len(d.Names) || d.F[i+4] < 0 {
+				t.Fatalf("frame %d refers outside the tables", i/stride)
+			}
+			col := 0
+			if tr.IsDiff() {
+				col = d.FC[i/stride]
+			} else {
+				col = d.NC[d.F[i]]
+			}
+			if col >= len(d.Colors) {
 				t.Fatalf("frame %d refers outside the tables", i/7)
 			}
 		}
