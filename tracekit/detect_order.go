@@ -136,6 +136,13 @@ func (o *orderGraph) before(ctx context.Context, id uint64, name string, read bo
 	return stack
 }
 
+// tried records a TryLock that succeeded: the lock is now held, so later
+// blocking acquisitions order after it, but a TryLock never blocks and so
+// adds no edge itself.
+func (o *orderGraph) tried(id uint64, name string, read bool) uintptr {
+	return o.after(id, name, read, callers(2))
+}
+
 // after records that the calling goroutine now holds lock id. It returns
 // the goroutine's key for release.
 func (o *orderGraph) after(id uint64, name string, read bool, stack []uintptr) uintptr {

@@ -178,12 +178,7 @@ func (m *Mutex) TryLock() bool {
 		return false
 	}
 	if d := m.detector(); d != nil {
-		st := m.state()
-		var stack []uintptr
-		if d.order != nil {
-			stack = d.order.before(context.Background(), st.id, st.nameFor(1), false)
-		}
-		m.acquired(d, st, false, stack)
+		m.acquired(d, m.state(), false, nil)
 	}
 	return true
 }
@@ -303,7 +298,11 @@ func (l *lockMeta) acquired(d *detector, st *lockState, contended bool, stack []
 		st.statsFor(d).acquired.Add(1)
 	}
 	if d.order != nil {
-		l.owner = d.order.after(st.id, st.name, false, stack)
+		if stack == nil {
+			l.owner = d.order.tried(st.id, st.nameFor(2), false)
+		} else {
+			l.owner = d.order.after(st.id, st.nameFor(2), false, stack)
+		}
 	}
 }
 

@@ -82,12 +82,7 @@ func (m *RWMutex) TryLock() bool {
 		return false
 	}
 	if d := m.detector(); d != nil {
-		st := m.state()
-		var stack []uintptr
-		if d.order != nil {
-			stack = d.order.before(context.Background(), st.id, st.nameFor(1), false)
-		}
-		m.acquired(d, st, false, stack)
+		m.acquired(d, m.state(), false, nil)
 	}
 	return true
 }
@@ -141,7 +136,7 @@ func (m *RWMutex) rlock(ctx context.Context, d *detector) error {
 		}
 	}
 	if d.order != nil {
-		d.order.after(st.id, st.name, true, stack)
+		d.order.after(st.id, st.nameFor(2), true, stack)
 	}
 	return nil
 }
@@ -153,8 +148,7 @@ func (m *RWMutex) TryRLock() bool {
 	}
 	if d := m.detector(); d != nil && d.order != nil {
 		st := m.state()
-		stack := d.order.before(context.Background(), st.id, st.nameFor(1), true)
-		d.order.after(st.id, st.name, true, stack)
+		d.order.tried(st.id, st.nameFor(1), true)
 	}
 	return true
 }

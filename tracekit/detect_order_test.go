@@ -1,0 +1,295 @@
+//go:build !tracekit_nosync
+
+package tracekit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The seed scenarios and the correct programs that must stay silent.
+func TestLockOrder(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(d *detector)
+		want []ReportKind
+	}{
+		{
+			// Two goroutines take two mutexes in opposite orders. They run
+			// one after the other, so the program never deadlocks, but it
+			// could: that is what is reported, once.
+			name: "opposite order",
+			run: func(d *detector) {
+				a, b := pinned(d, "accounts"), pinned(d, "ledger")
+				for range 2 {
+					inGoroutine(func() { lockBoth(a, b) })
+					inGoroutine(func() { lockBoth(b, a) })
+				}
+			},
+			want: []ReportKind{ReportLockOrder},
+		},
+		{
+			name: "consistent nesting",
+			run: func(d *detector) {
+				a, b, c := pinned(d, "a"), pinned(d, "b"), pinned(d, "c")
+				var wg sync.WaitGroup
+				for range 8 {
+					wg.Go(func() {
+						for range 50 {
+							a.Lock()
+							b.Lock()
+							c.Lock()
+							c.Unlock()
+							b.Unlock()
+							a.Unlock()
+							b.Lock()
+							c.Lock()
+							c.Unlock()
+							b.Unlock()
+						}
+					})
+				}
+				wg.Wait()
+			},
+		},
+		{
+			// Message passing instead of nested locks: each goroutine holds
+			// one lock at a time.
+			name: "message passing",
+			run: func(d *detector) {
+				a, b := pinned(d, "producer"), pinned(d, "consumer")
+				ch := make(chan int)
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for v := range ch {
+						b.Lock()
+						_ = v
+						b.Unlock()
+					}
+				}()
+				for i := range 20 {
+					a.Lock()
+					v := i
+					a.Unlock()
+					ch <- v
+				}
+				close(ch)
+				<-done
+			},
+		},
+		{
+			// Try-lock with retry: the second lock is only tried, and on
+			// failure the first is released; such code cannot deadlock.
+			name: "try-lock with retry",
+			run: func(d *detector) {
+				a, b := pinned(d, "left"), pinned(d, "right")
+				var wg sync.WaitGroup
+				for i := range 4 {
+					first, second := a, b
+					if i%2 == 1 {
+						first, second = b, a
+					}
+					wg.Go(func() {
+						for range 50 {
+							for {
+								first.Lock()
+								if second.TryLock() {
+									break
+								}
+								first.Unlock()
+							}
+							second.Unlock()
+							first.Unlock()
+						}
+					})
+				}
+				wg.Wait()
+			},
+		},
+		{
+			// A lock handed from one goroutine to another, which unlocks
+			// it: the first goroutine no longer holds it.
+			name: "handoff",
+			run: func(d *detector) {
+				a, b := pinned(d, "conn"), pinned(d, "pool")
+				a.Lock()
+				handed := make(chan struct{})
+				go func() { a.Unlock(); close(handed) }()
+				<-handed
+				b.Lock()
+				a.Lock()
+				a.Unlock()
+				b.Unlock()
+			},
+		},
+		{
+			// Many locks of one type taken two at a time in a global order:
+			// identity is per instance, so there is no inversion.
+			name: "many locks of one type",
+			run: func(d *detector) {
+				accounts := make([]*Mutex, 20)
+				for i := range accounts {
+					accounts[i] = pinned(d, fmt.Sprintf("account-%d", i))
+				}
+				var wg sync.WaitGroup
+				for g := range 4 {
+					wg.Go(func() {
+						for i := range 100 {
+							x, y := (g*7+i)%20, (g*3+i*5+1)%20
+							if x == y {
+								continue
+							}
+							lockBoth(accounts[min(x, y)], accounts[max(x, y)])
+						}
+					})
+				}
+				wg.Wait()
+			},
+		},
+		{
+			// Locks freed and reallocated, taken in alternating orders: new
+			// memory at an old address is a new lock.
+			name: "freed and reallocated",
+			run: func(d *detector) {
+				for i := range 500 {
+					x, y := pinned(d, ""), pinned(d, "")
+					if i%2 == 0 {
+						lockBoth(x, y)
+					} else {
+						lockBoth(y, x)
+					}
+				}
+			},
+		},
+		{
+			name: "recursive lock",
+			run: func(d *detector) {
+				m := pinned(d, "session")
+				m.Lock()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+				defer cancel()
+				if err := m.LockContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
+					panic(err)
+				}
+				m.Unlock()
+			},
+			want: []ReportKind{ReportRecursiveLock},
+		},
+		{
+			name: "read lock upgraded",
+			run: func(d *detector) {
+				rw := &RWMutex{}
+				rw.det = d
+				rw.SetName("index")
+				rw.RLock()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+				defer cancel()
+				if err := rw.LockContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
+					panic(err)
+				}
+				rw.RUnlock()
+			},
+			want: []ReportKind{ReportRecursiveLock},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, r := testDetector(detectorConfig{order: true}, nil)
+			defer d.close()
+			tt.run(d)
+			if got := r.kinds(); !slices.Equal(got, tt.want) {
+				t.Errorf("reports = %v, want %v\n%v", got, tt.want, r.all())
+			}
+			if _, g := d.order.size(); g != 0 {
+				t.Errorf("%d goroutines still listed as holding locks", g)
+			}
+		})
+	}
+}
+
+func inGoroutine(f func()) {
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	<-done
+}
+
+func lockBoth(a, b *Mutex) {
+	a.Lock()
+	b.Lock()
+	b.Unlock()
+	a.Unlock()
+}
+
+// The inversion report carries all four acquisition stacks, is an event on
+// the span in ctx, and is logged.
+func TestLockOrderReport(t *testing.T) {
+	rec := newRecorder(t)
+	d, r := testDetector(detectorConfig{order: true}, nil)
+	defer d.close()
+	a, b := pinned(d, "accounts"), pinned(d, "ledger")
+	lockBoth(a, b)
+	ctx, root := rec.root(context.Background())
+	b.Lock()
+	if err := a.LockContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Unlock()
+	b.Unlock()
+	root.End()
+
+	reps := r.all()
+	if len(reps) != 1 {
+		t.Fatalf("reports = %v", reps)
+	}
+	rep := reps[0]
+	if rep.Lock != "accounts" || rep.Other != "ledger" || len(rep.Stacks) != 4 {
+		t.Errorf("report = %+v", rep)
+	}
+	if !strings.Contains(rep.Message, `"ledger" then "accounts" here, "accounts" then "ledger" earlier`) {
+		t.Errorf("message = %q", rep.Message)
+	}
+	for i, s := range rep.Stacks {
+		if !strings.Contains(s.String(), "detect_order_test.go") {
+			t.Errorf("stack %d (%s) does not reach the test:\n%s", i, s.Label, s)
+		}
+	}
+	if rep.SpanContext.SpanID() != root.SpanContext().SpanID() {
+		t.Error("report does not name ctx's span")
+	}
+	if ev := rec.span("root").Events(); len(ev) != 1 || eventAttr(ev[0], KeyReportKind) != "lock-order" {
+		t.Errorf("root events = %v", ev)
+	}
+	if !strings.Contains(r.logged(), "kind=lock-order") {
+		t.Errorf("log = %q", r.logged())
+	}
+}
+
+// The graph stays within its bound on a long-running process that keeps
+// making new locks.
+func TestLockOrderBounded(t *testing.T) {
+	d, r := testDetector(detectorConfig{order: true, maxEdges: 64}, nil)
+	defer d.close()
+	for range 1000 {
+		lockBoth(pinned(d, ""), pinned(d, ""))
+	}
+	if e, g := d.order.size(); e > 64 || g != 0 {
+		t.Errorf("graph has %d edges (bound 64) and %d goroutines", e, g)
+	}
+	if len(r.all()) != 0 {
+		t.Errorf("reports = %v", r.all())
+	}
+	// Detection still works after resets.
+	a, b := pinned(d, "a"), pinned(d, "b")
+	lockBoth(a, b)
+	lockBoth(b, a)
+	if got := r.kinds(); !slices.Equal(got, []ReportKind{ReportLockOrder}) {
+		t.Errorf("after resets: reports = %v", got)
+	}
+}
