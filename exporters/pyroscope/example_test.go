@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log"
 	"runtime/pprof"
-	"time"
 
 	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope/pyroscopetest"
@@ -27,7 +26,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	pprof.Do(context.Background(), pprof.Labels("span_name", "price"), func(context.Context) {
-		burnCPU(200 * time.Millisecond)
+		burnCPU(cpuWork / 2)
 	})
 	if err := p.Shutdown(context.Background()); err != nil {
 		log.Fatal(err)
