@@ -348,10 +348,13 @@ func apportion(v int64, f []float64, out []int64, order []int32) ([]int64, []int
 	}
 	if rem > 0 {
 		slices.SortStableFunc(order, func(x, y int32) int { return cmp.Compare(frac(y), frac(x)) })
-		for j := 0; rem > 0; j = (j + 1) % len(order) {
+		for j := 0; rem > 0 && j < len(order); j++ {
 			out[order[j]]++
 			rem--
 		}
+		// Only float trouble leaves more than one unit per share; it is
+		// self time then, so that the sum stays exact.
+		out[0] += rem
 	}
 	return out, order
 }

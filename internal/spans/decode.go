@@ -103,14 +103,17 @@ func (d *decoder) str(b []byte) string {
 	return s
 }
 
+// readBuffer is the read size; lines longer than it are gathered in pieces.
+const readBuffer = 256 << 10
+
 func (d *decoder) run(r io.Reader) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, readBuffer)
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return &flame.ParseError{Input: d.name, Offset: 0, Expected: "a gzip header", Err: fmt.Errorf("%w: %v", flame.ErrCorrupt, err)}
 		}
-		br = bufio.NewReaderSize(zr, 1<<20)
+		br = bufio.NewReaderSize(zr, readBuffer)
 	}
 	if head, err := br.Peek(1); err == nil && head[0] != '{' && head[0] != ' ' && head[0] != '\n' && head[0] != '\r' && head[0] != '\t' && head[0] != '[' {
 		return &flame.ParseError{Input: d.name, Line: 1, Err: flame.ErrFormat,
@@ -256,7 +259,7 @@ func (d *decoder) value(buf []byte) (err error, incomplete bool) {
 			}
 		}()
 		d.top()
-		if d.sc.peek() != 0 {
+		if d.sc.ws(); d.sc.pos < len(buf) {
 			d.sc.fail("end of line after the JSON value")
 		}
 	}()

@@ -185,7 +185,10 @@ func (d *decoder) jaegerSpan() {
 				case "otel.status_code":
 					statusCode = val
 				case "otel.status_description":
-					sp.Message = d.str([]byte(val))
+					sp.Message = ""
+					if isStr {
+						sp.Message = d.str([]byte(val))
+					}
 				}
 				if d.cfg.attrs {
 					d.attrs = append(d.attrs, Attr{Key: d.str([]byte(key)), Value: val})

@@ -30,8 +30,8 @@ type Chart struct {
 
 // Layout lays out one trace. Each span's children are packed into lanes:
 // a child goes into the first lane whose last child ended at or before its
-// start (zero-length children take one nanosecond for this test, so that
-// two of them at the same instant do not share a lane). A lane is as tall
+// start (zero-length spans take one nanosecond for this test, so that two
+// of them at the same instant do not share a lane, even as descendants). A lane is as tall
 // as the tallest subtree in it, and lanes stack below the parent, so the
 // subtree of a span occupies rows that no sibling overlapping it in time
 // uses.
@@ -56,13 +56,20 @@ func Layout(t *Trace) *Chart {
 		order = append(order, i)
 		stack = append(stack, t.Children(i)...)
 	}
+	// occ is the end of the time a span's subtree occupies on screen: a
+	// zero-length span still takes a nanosecond, even at its parent's end.
+	occ := make([]int64, n)
 	var lanes []lane
 	for k := len(order) - 1; k >= 0; k-- {
 		i := order[k]
-		h := packLanes(t, t.Children(i), height, offset, &lanes)
+		occ[i] = max(t.End[i], t.Start[i]+1)
+		for _, c := range t.Children(i) {
+			occ[i] = max(occ[i], occ[c])
+		}
+		h := packLanes(t, t.Children(i), height, offset, occ, &lanes)
 		height[i] = 1 + h
 	}
-	ch.Rows = packLanes(t, t.Roots(), height, offset, &lanes)
+	ch.Rows = packLanes(t, t.Roots(), height, offset, occ, &lanes)
 
 	row := make([]int32, n)
 	var visit func(i int32)
@@ -90,11 +97,11 @@ type lane struct {
 
 // packLanes assigns the spans kids (sorted by start) to lanes, sets each
 // one's offset to its lane's top row, and returns the rows the lanes use.
-func packLanes(t *Trace, kids []int32, height, offset []int32, lanes *[]lane) int32 {
+func packLanes(t *Trace, kids []int32, height, offset []int32, occ []int64, lanes *[]lane) int32 {
 	ls := (*lanes)[:0]
 	which := make([]int32, len(kids))
 	for ki, c := range kids {
-		end := max(t.End[c], t.Start[c]+1)
+		end := occ[c]
 		j := 0
 		for j < len(ls) && ls[j].end > t.Start[c] {
 			j++
