@@ -88,7 +88,7 @@ type detector struct {
 // clock at Lock and Unlock and records its hold in the tracekit.lock.hold
 // histogram. Counting is done under the lock itself, so the sample is
 // systematic per lock and unbiased by duration.
-const sampleEvery = 16
+const sampleEvery = 64
 
 // newDetector makes a detector and starts its clock. Stop it with stop.
 func newDetector(cfg detectorConfig) *detector {
@@ -163,7 +163,7 @@ func (d *detector) instruments() {
 	d.waitHist, errs[0] = m.Float64Histogram("tracekit.lock.wait",
 		metric.WithDescription("Time contended lock acquisitions waited."), metric.WithUnit("s"), latencyBuckets)
 	d.holdHist, errs[1] = m.Float64Histogram("tracekit.lock.hold",
-		metric.WithDescription("Time locks were held, for a systematic sample of 1 in 16 acquisitions per lock."), metric.WithUnit("s"), latencyBuckets)
+		metric.WithDescription("Time locks were held, for a systematic sample of 1 in 64 acquisitions per lock."), metric.WithUnit("s"), latencyBuckets)
 	d.chanHist, errs[2] = m.Float64Histogram("tracekit.chan.wait",
 		metric.WithDescription("Time channel operations that could not complete at once were blocked."), metric.WithUnit("s"), latencyBuckets)
 	acq, err := m.Int64ObservableCounter("tracekit.lock.acquisitions",
@@ -194,7 +194,7 @@ func (d *detector) instruments() {
 type lockStats struct {
 	d         *detector
 	name      string
-	attrs     metric.MeasurementOption
+	attrs     []metric.RecordOption // made once: a variadic call would allocate the slice
 	acquired  atomic.Int64
 	contended atomic.Int64
 
@@ -206,7 +206,7 @@ func (d *detector) stats(name string) *lockStats {
 		return v.(*lockStats)
 	}
 	set := attribute.NewSet(KeyLockName.String(name))
-	s := &lockStats{d: d, name: name, attrs: metric.WithAttributeSet(set),
+	s := &lockStats{d: d, name: name, attrs: []metric.RecordOption{metric.WithAttributeSet(set)},
 		uncontendedAttr: metric.WithAttributes(KeyLockName.String(name), attribute.Bool("contended", false)),
 		contendedAttr:   metric.WithAttributes(KeyLockName.String(name), attribute.Bool("contended", true)),
 	}
@@ -216,13 +216,13 @@ func (d *detector) stats(name string) *lockStats {
 
 func (d *detector) recordWait(ctx context.Context, s *lockStats, ns int64) {
 	if d.waitHist != nil {
-		d.waitHist.Record(ctx, float64(ns)/1e9, s.attrs)
+		d.waitHist.Record(ctx, float64(ns)/1e9, s.attrs...)
 	}
 }
 
 func (d *detector) recordHold(s *lockStats, ns int64) {
 	if d.holdHist != nil {
-		d.holdHist.Record(context.Background(), float64(ns)/1e9, s.attrs)
+		d.holdHist.Record(context.Background(), float64(ns)/1e9, s.attrs...)
 	}
 }
 

@@ -30,10 +30,10 @@ import (
 //   - Hold time is read from a coarse clock the Kit refreshes every
 //     slow/5 (1ms to 100ms), which costs one atomic load; holds past the
 //     slow threshold become lock.hold spans, holds past the long-hold
-//     threshold a [ReportLongHold]. One acquisition in 16 also reads the
+//     threshold a [ReportLongHold]. One acquisition in 64 also reads the
 //     precise clock and feeds the tracekit.lock.hold histogram.
 //   - Acquisitions are counted in tracekit.lock.acquisitions: contended
-//     ones each time, uncontended ones in steps of 16 per lock.
+//     ones each time, uncontended ones in steps of 64 per lock.
 //   - With lock-order detection on, each acquisition records its stack and
 //     checks the lock-order graph; see [WithDeadlockDetection].
 //

@@ -363,21 +363,21 @@ func TestPlainLockAttachesToTask(t *testing.T) {
 	}
 }
 
-// Metrics: every contended wait, a 1-in-16 sample of holds, acquisitions.
+// Metrics: every contended wait, a 1-in-64 sample of holds, acquisitions.
 func TestLockMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	d, _ := testDetector(detectorConfig{}, reader)
 	defer d.close()
 	m := pinned(d, "counters")
-	for range 64 {
+	for range 128 {
 		m.Lock()
 		m.Unlock()
 	}
-	if n := histCount(t, reader, "tracekit.lock.hold", "tracekit.lock.name", "counters"); n != 64/sampleEvery {
-		t.Errorf("hold samples = %d, want %d", n, 64/sampleEvery)
+	if n := histCount(t, reader, "tracekit.lock.hold", "tracekit.lock.name", "counters"); n != 128/sampleEvery {
+		t.Errorf("hold samples = %d, want %d", n, 128/sampleEvery)
 	}
-	if n := sumCounter(t, reader, "tracekit.lock.acquisitions"); n != 64 {
-		t.Errorf("acquisitions = %d, want 64", n)
+	if n := sumCounter(t, reader, "tracekit.lock.acquisitions"); n != 128 {
+		t.Errorf("acquisitions = %d, want 128", n)
 	}
 }
 

@@ -1,0 +1,167 @@
+//go:build !tracekit_nosync
+
+package tracekit
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+)
+
+// benchDetector is a detector as Start makes it, with a real meter.
+func benchDetector(b *testing.B, order bool) *detector {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	d := newDetector(detectorConfig{slow: DefaultSlowThreshold, hang: DefaultHangTimeout, longHold: DefaultLongHold,
+		order: order, meter: mp.Meter(ScopeName), onReport: func(Report) {}})
+	b.Cleanup(func() { d.close(); _ = mp.Shutdown(context.Background()) })
+	return d
+}
+
+// BenchmarkMutex: uncontended Lock+Unlock beside sync.Mutex in the same
+// run. Compare with benchstat; the README quotes the ratios.
+func BenchmarkMutex(b *testing.B) {
+	b.Run("baseline=sync.Mutex", func(b *testing.B) {
+		var m sync.Mutex
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Lock()
+			m.Unlock() //nolint:staticcheck // an empty critical section is the point
+		}
+	})
+	b.Run("tracekit=no-kit", func(b *testing.B) {
+		var m Mutex
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Lock()
+			m.Unlock()
+		}
+	})
+	b.Run("tracekit=kit", func(b *testing.B) {
+		m := pinned(benchDetector(b, false), "bench")
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Lock()
+			m.Unlock()
+		}
+	})
+	b.Run("tracekit=kit+deadlock", func(b *testing.B) {
+		m := pinned(benchDetector(b, true), "bench")
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Lock()
+			m.Unlock()
+		}
+	})
+	b.Run("tracekit=kit+deadlock-nested", func(b *testing.B) {
+		d := benchDetector(b, true)
+		m1, m2 := pinned(d, "outer"), pinned(d, "inner")
+		b.ReportAllocs()
+		for b.Loop() {
+			m1.Lock()
+			m2.Lock()
+			m2.Unlock()
+			m1.Unlock()
+		}
+	})
+	b.Run("baseline=sync.Mutex-nested", func(b *testing.B) {
+		var m1, m2 sync.Mutex
+		b.ReportAllocs()
+		for b.Loop() {
+			m1.Lock()
+			m2.Lock()
+			m2.Unlock() //nolint:staticcheck
+			m1.Unlock()
+		}
+	})
+}
+
+// BenchmarkRWMutex: uncontended RLock+RUnlock beside sync.RWMutex.
+func BenchmarkRWMutex(b *testing.B) {
+	b.Run("baseline=sync.RWMutex", func(b *testing.B) {
+		var m sync.RWMutex
+		b.ReportAllocs()
+		for b.Loop() {
+			m.RLock()
+			m.RUnlock() //nolint:staticcheck
+		}
+	})
+	b.Run("tracekit=kit", func(b *testing.B) {
+		m := &RWMutex{}
+		m.det = benchDetector(b, false)
+		b.ReportAllocs()
+		for b.Loop() {
+			m.RLock()
+			m.RUnlock()
+		}
+	})
+}
+
+// BenchmarkMutexContended: 8 goroutines on one lock with a short critical
+// section.
+func BenchmarkMutexContended(b *testing.B) {
+	work := func(n *int) {
+		for i := range 20 {
+			*n += i
+		}
+	}
+	b.Run("baseline=sync.Mutex", func(b *testing.B) {
+		var m sync.Mutex
+		n := 0
+		b.ReportAllocs()
+		b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m.Lock()
+				work(&n)
+				m.Unlock()
+			}
+		})
+	})
+	b.Run("tracekit=kit", func(b *testing.B) {
+		m := pinned(benchDetector(b, false), "bench")
+		n := 0
+		b.ReportAllocs()
+		b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m.Lock()
+				work(&n)
+				m.Unlock()
+			}
+		})
+	})
+}
+
+// BenchmarkSendRecv: a send and a receive on a buffered channel that never
+// blocks, beside the raw operations.
+func BenchmarkSendRecv(b *testing.B) {
+	ctx := context.Background()
+	b.Run("baseline=chan", func(b *testing.B) {
+		ch := make(chan int, 1)
+		b.ReportAllocs()
+		for b.Loop() {
+			ch <- 1
+			<-ch
+		}
+	})
+	b.Run("tracekit=Send+Recv", func(b *testing.B) {
+		ch := make(chan int, 1)
+		d := benchDetector(b, false)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = send(ctx, d, "", ch, 1)
+			_, _ = recv(ctx, d, "", ch)
+		}
+	})
+	b.Run("tracekit=Chan", func(b *testing.B) {
+		ch := NewChan[int]("bench", 1)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = ch.Send(ctx, 1)
+			_, _ = ch.Recv(ctx)
+		}
+	})
+}
