@@ -82,7 +82,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.minWidth, "minwidth", svg.DefaultMinWidth, "omit frames narrower than `pixels`")
 	fs.BoolVar(&o.inverted, "inverted", false, "icicle graph: root at the top")
 	fs.BoolVar(&o.reverse, "reverse", false, "reverse stacks: leaf functions become the roots")
-	fs.StringVar(&o.palette, "palette", "hot", "colours: hot, mem, io or bluegreen")
+	fs.StringVar(&o.palette, "palette", "auto", "colours: hot, mem, io, bluegreen, or auto (by what the profile measures: mem for allocations, bluegreen for waits, else hot)")
 	fs.StringVar(&o.sort, "sort", "alpha", "sibling order: alpha (as flamegraph.pl) or heavy (widest first)")
 	fs.StringVar(&o.highlight, "highlight", "", "outline frames whose name matches `REGEX`")
 	fs.IntVar(&o.topSelf, "top-self", svg.DefaultTopSelf, "outline and list the `N` frames with the most self time")
@@ -193,11 +193,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	default:
 		return &UsageError{Msg: fmt.Sprintf("flamegen: --format %q: expected svg, folded or top", o.format)}
 	}
-	pal, err := svg.ParsePalette(o.palette)
-	if err != nil {
-		return &UsageError{Msg: "flamegen: --palette: " + err.Error()}
+	var pal svg.Palette
+	if o.palette != "auto" {
+		if pal, err = svg.ParsePalette(o.palette); err != nil {
+			return &UsageError{Msg: "flamegen: --palette: " + err.Error()}
+		}
+		sopts = append(sopts, svg.WithPalette(pal))
 	}
-	sopts = append(sopts, svg.WithPalette(pal), svg.WithWidth(o.width), svg.WithMinWidth(o.minWidth), svg.WithTopSelf(o.topSelf))
+	sopts = append(sopts, svg.WithWidth(o.width), svg.WithMinWidth(o.minWidth), svg.WithTopSelf(o.topSelf))
 	switch o.sort {
 	case "alpha", "alphabetical":
 		sopts = append(sopts, svg.WithOrder(flame.Alphabetical))
@@ -258,6 +261,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return svg.WriteFolded(w, t)
 		case "top":
 			return svg.WriteTop(w, t, o.top, o.markdown)
+		}
+		if o.palette == "auto" {
+			sopts = append([]svg.Option{svg.WithPalette(svg.PaletteFor(t))}, sopts...)
 		}
 		return svg.Write(w, t, sopts...)
 	}

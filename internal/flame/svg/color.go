@@ -21,6 +21,20 @@ const (
 	BlueGreen                // blue-greens, for off-CPU time (waits)
 )
 
+// PaletteFor picks the palette that suits what t measures: [Mem] for
+// allocations (bytes, objects), [BlueGreen] for time spent waiting (mutex
+// and block delay, contentions, goroutine stacks), [Hot] for the rest.
+func PaletteFor(t *flame.Tree) Palette {
+	st := strings.ToLower(t.SampleType)
+	switch {
+	case t.Unit == "bytes" || strings.Contains(st, "alloc") || strings.Contains(st, "inuse") || strings.Contains(st, "space") || strings.Contains(st, "objects"):
+		return Mem
+	case strings.Contains(st, "delay") || strings.Contains(st, "contention") || strings.Contains(st, "goroutine") || strings.Contains(st, "block"):
+		return BlueGreen
+	}
+	return Hot
+}
+
 // ParsePalette returns the palette named "hot", "mem", "io" or "bluegreen".
 func ParsePalette(s string) (Palette, error) {
 	switch strings.ToLower(s) {

@@ -279,3 +279,30 @@ func TestEmbeddedPositions(t *testing.T) {
 		}
 	}
 }
+
+func TestPaletteFor(t *testing.T) {
+	tests := []struct {
+		file, sampleType string
+		want             Palette
+	}{
+		{"exact.folded", "", Hot},
+		{"cpu.pprof", "", Hot},
+		{"heap.pprof", "", Mem},
+		{"heap.pprof", "alloc_objects", Mem},
+	}
+	for _, tt := range tests {
+		tr := load(t, tt.file)
+		if tt.sampleType != "" {
+			tr.SampleType = tt.sampleType
+			tr.Unit = "count"
+		}
+		if got := PaletteFor(tr); got != tt.want {
+			t.Errorf("%s %s: palette %d, want %d", tt.file, tt.sampleType, got, tt.want)
+		}
+	}
+	tr := flame.NewTree("nanoseconds")
+	tr.SampleType = "delay"
+	if PaletteFor(tr) != BlueGreen {
+		t.Error("mutex delay not drawn in off-CPU colours")
+	}
+}
