@@ -614,3 +614,42 @@ func TestWarningsString(t *testing.T) {
 		t.Error("Any")
 	}
 }
+
+// TestFormatsAgree reads the same generated traces as OTLP JSON lines and
+// as a Jaeger response: the spans and the aggregated trees must be equal.
+func TestFormatsAgree(t *testing.T) {
+	agg := func(path string) (string, int) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		set, err := Read(f, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := NewAggregator(WithGroupIDs())
+		set.Each(func(tr *Trace) error { a.Add(tr); return nil })
+		return folded(a.Tree()), set.Len()
+	}
+	otlp, n1 := agg("testdata/traces.jsonl")
+	jaeger, n2 := agg("testdata/traces-jaeger.json")
+	if n1 != 12*15 || n2 != n1 {
+		t.Fatalf("%d and %d spans, want %d", n1, n2, 12*15)
+	}
+	if otlp != jaeger {
+		t.Errorf("OTLP:\n%s\nJaeger:\n%s", otlp, jaeger)
+	}
+	if !strings.Contains(otlp, "frontend: GET /users/{id};") {
+		t.Errorf("no grouped root frame in\n%s", otlp)
+	}
+	pretty, err := os.Open("testdata/pretty.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pretty.Close()
+	set, err := Read(pretty, "pretty.json")
+	if err != nil || set.NumTraces() != 2 || set.Len() != 30 {
+		t.Fatalf("pretty.json: %v, %d traces", err, set.NumTraces())
+	}
+}
