@@ -229,3 +229,38 @@ func FuzzParseName(f *testing.F) {
 		}
 	})
 }
+
+// TestServerGone checks that a refused upload reaches the error handler
+// and that Shutdown still returns promptly.
+func TestServerGone(t *testing.T) {
+	srv := pyroscopetest.NewServer()
+	addr := srv.URL()
+	srv.Close() // nothing listens there any more
+	errs := make(chan error, 100)
+	p, err := pyroscope.Start(context.Background(), pyroscope.WithServerAddress(addr),
+		pyroscope.WithUploadRate(time.Hour),
+		pyroscope.WithErrorHandler(func(err error) {
+			select {
+			case errs <- err:
+			default:
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	burnCPU(cpuWork / 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Shutdown returns ctx's error if the stop outlives the deadline.
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), "upload") {
+			t.Fatalf("handler got %v, want an upload error", err)
+		}
+	default:
+		t.Fatal("no error reported for uploads to a closed port")
+	}
+}
