@@ -3,6 +3,7 @@ package file
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -240,4 +241,33 @@ func FuzzParseProfileFileName(f *testing.F) {
 			t.Fatalf("accepted %q, which the writer would name %q", name, again)
 		}
 	})
+}
+
+// TestProfilerCPUBusy checks that a CPU profile already running elsewhere in
+// the process skips the window's CPU file, says so, and leaves the
+// snapshots alone.
+func TestProfilerCPUBusy(t *testing.T) {
+	if err := pprof.StartCPUProfile(io.Discard); err != nil {
+		t.Skipf("cannot start a CPU profile here: %v", err)
+	}
+	defer pprof.StopCPUProfile()
+	dir := t.TempDir()
+	var reported []error
+	p, err := StartProfiler(dir, WithProfileWindow(time.Hour), WithProfileErrorHandler(func(err error) { reported = append(reported, err) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	files, err := listProfileFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].kind != ProfileHeap {
+		t.Fatalf("files %v, want one heap snapshot", files)
+	}
+	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "cpu window skipped") {
+		t.Fatalf("reported %v, want the skipped CPU window", reported)
+	}
 }
