@@ -24,26 +24,34 @@ type orderGraph struct {
 	d        *detector
 	maxEdges int
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	edges    map[[2]uint64]*edge
 	reported map[[2]uint64]bool // pairs (low id first) already reported
 	resets   int
 
-	held [64]heldShard
+	// goroutines maps a goroutine key to its *heldList. Entries are kept
+	// when a goroutine's list empties (the runtime reuses goroutine
+	// descriptors, so there are about as many keys as the peak number of
+	// goroutines), which keeps the uncontended path free of allocations.
+	goroutines sync.Map
+}
+
+// heldList is what one goroutine holds. Only that goroutine appends; a
+// release may come from another goroutine (a lock handed over), and reports
+// read it, hence the mutex, which is otherwise uncontended.
+type heldList struct {
+	mu    sync.Mutex
+	locks []heldLock
 }
 
 type edge struct {
 	fromName, toName string
-	from, to         []uintptr // where from was acquired; where to was acquired while from was held
+	from, to         []uintptr // where from was acquired (if known); where to was acquired while from was held
 }
 
-type heldShard struct {
-	mu sync.Mutex
-	m  map[uintptr][]heldLock
-	_  [40]byte
-}
-
-// heldLock is one lock a goroutine holds.
+// heldLock is one lock a goroutine holds. stack is where it was acquired,
+// recorded only when that was worth the cost: a contended acquisition, or
+// one that added an edge to the graph.
 type heldLock struct {
 	id    uint64
 	name  string
@@ -55,22 +63,74 @@ func newOrderGraph(d *detector, maxEdges int) *orderGraph {
 	return &orderGraph{d: d, maxEdges: maxEdges, edges: make(map[[2]uint64]*edge), reported: make(map[[2]uint64]bool)}
 }
 
-func (o *orderGraph) shard(g uintptr) *heldShard { return &o.held[(g>>6)%uintptr(len(o.held))] }
+func (o *orderGraph) list() *heldList {
+	g := goroutineKey()
+	if v, ok := o.goroutines.Load(g); ok {
+		return v.(*heldList)
+	}
+	v, _ := o.goroutines.LoadOrStore(g, &heldList{})
+	return v.(*heldList)
+}
 
-// before runs on the acquiring goroutine before it blocks for lock id. It
+// acquire records that the calling goroutine took lock id without waiting
+// (the common path) and checks the edges from the locks it already holds.
+// It returns the goroutine's list for release.
+func (o *orderGraph) acquire(ctx context.Context, id uint64, name string, read, tried bool) *heldList {
+	hl := o.list()
+	hl.mu.Lock()
+	var stack []uintptr
+	if len(hl.locks) > 0 && !tried && !o.known(hl.locks, id) {
+		held := append([]heldLock(nil), hl.locks...)
+		hl.mu.Unlock()
+		stack = callers(3)
+		o.check(ctx, held, id, name, read, stack)
+		hl.mu.Lock()
+	}
+	hl.locks = append(hl.locks, heldLock{id: id, name: name, read: read, stack: stack})
+	hl.mu.Unlock()
+	return hl
+}
+
+// known reports whether every edge from held to id is in the graph already.
+func (o *orderGraph) known(held []heldLock, id uint64) bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	for _, h := range held {
+		if _, ok := o.edges[[2]uint64{h.id, id}]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// before runs on the slow path, before the goroutine blocks for lock id: it
 // reports a recursive acquisition or a read-to-write upgrade (which would
 // block forever) and any inversion the new edges close. It returns the
 // acquisition stack for after.
 func (o *orderGraph) before(ctx context.Context, id uint64, name string, read bool) []uintptr {
 	stack := callers(2)
-	g := goroutineKey()
-	sh := o.shard(g)
-	sh.mu.Lock()
-	held := append([]heldLock(nil), sh.m[g]...)
-	sh.mu.Unlock()
-	if len(held) == 0 {
-		return stack
+	hl := o.list()
+	hl.mu.Lock()
+	held := append([]heldLock(nil), hl.locks...)
+	hl.mu.Unlock()
+	if len(held) > 0 {
+		o.check(ctx, held, id, name, read, stack)
 	}
+	return stack
+}
+
+// after records that the calling goroutine now holds lock id, acquired on
+// the slow path.
+func (o *orderGraph) after(id uint64, name string, read bool, stack []uintptr) *heldList {
+	hl := o.list()
+	hl.mu.Lock()
+	hl.locks = append(hl.locks, heldLock{id: id, name: name, read: read, stack: stack})
+	hl.mu.Unlock()
+	return hl
+}
+
+// check adds the edges held→id and reports what they reveal.
+func (o *orderGraph) check(ctx context.Context, held []heldLock, id uint64, name string, read bool, stack []uintptr) {
 	var reports []Report
 	o.mu.Lock()
 	for _, h := range held {
@@ -88,10 +148,10 @@ func (o *orderGraph) before(ctx context.Context, id uint64, name string, read bo
 				msg = fmt.Sprintf("read lock upgraded to write lock: %q is read-locked by this goroutine, which now asks for the write lock", name)
 			}
 			reports = append(reports, Report{Kind: ReportRecursiveLock, Message: msg, Lock: name,
-				Stacks: []Stack{
-					{Label: fmt.Sprintf("%q acquired here first", name), PC: h.stack},
-					{Label: fmt.Sprintf("%q requested again here", name), PC: stack},
-				}})
+				Stacks: nonEmpty(
+					Stack{Label: fmt.Sprintf("%q acquired here first", name), PC: h.stack},
+					Stack{Label: fmt.Sprintf("%q requested again here", name), PC: stack},
+				)})
 			continue
 		}
 		key := [2]uint64{h.id, id}
@@ -118,12 +178,12 @@ func (o *orderGraph) before(ctx context.Context, id uint64, name string, read bo
 				h.name, name, rev.fromName, rev.toName),
 			Lock:  name,
 			Other: h.name,
-			Stacks: []Stack{
-				{Label: fmt.Sprintf("earlier: %q acquired here", rev.fromName), PC: rev.from},
-				{Label: fmt.Sprintf("earlier: then %q acquired here", rev.toName), PC: rev.to},
-				{Label: fmt.Sprintf("now: %q acquired here", h.name), PC: h.stack},
-				{Label: fmt.Sprintf("now: then %q requested here", name), PC: stack},
-			},
+			Stacks: nonEmpty(
+				Stack{Label: fmt.Sprintf("earlier: %q acquired here", rev.fromName), PC: rev.from},
+				Stack{Label: fmt.Sprintf("earlier: %q acquired here while %q was held", rev.toName, rev.fromName), PC: rev.to},
+				Stack{Label: fmt.Sprintf("now: %q acquired here", h.name), PC: h.stack},
+				Stack{Label: fmt.Sprintf("now: %q requested here while %q is held", name, h.name), PC: stack},
+			),
 		})
 	}
 	if len(o.reported) > o.maxEdges {
@@ -133,72 +193,42 @@ func (o *orderGraph) before(ctx context.Context, id uint64, name string, read bo
 	for _, r := range reports {
 		o.d.emit(ctx, r)
 	}
-	return stack
 }
 
-// tried records a TryLock that succeeded: the lock is now held, so later
-// blocking acquisitions order after it, but a TryLock never blocks and so
-// adds no edge itself.
-func (o *orderGraph) tried(id uint64, name string, read bool) uintptr {
-	return o.after(id, name, read, callers(2))
-}
-
-// after records that the calling goroutine now holds lock id. It returns
-// the goroutine's key for release.
-func (o *orderGraph) after(id uint64, name string, read bool, stack []uintptr) uintptr {
-	g := goroutineKey()
-	sh := o.shard(g)
-	sh.mu.Lock()
-	if sh.m == nil {
-		sh.m = make(map[uintptr][]heldLock)
-	}
-	sh.m[g] = append(sh.m[g], heldLock{id: id, name: name, read: read, stack: stack})
-	sh.mu.Unlock()
-	return g
-}
-
-// release forgets one hold of lock id by goroutine g (the acquirer, which
-// need not be the caller: a lock may be unlocked by another goroutine). If
-// g is 0 or does not hold it, the calling goroutine and then every
-// goroutine is searched.
-func (o *orderGraph) release(id uint64, g uintptr) {
-	if g != 0 && o.releaseFrom(id, g) {
-		return
-	}
-	if o.releaseFrom(id, goroutineKey()) {
-		return
-	}
-	for i := range o.held {
-		sh := &o.held[i]
-		sh.mu.Lock()
-		for g, list := range sh.m {
-			if j := indexHeld(list, id); j >= 0 {
-				sh.m[g] = removeHeld(list, j)
-				if len(sh.m[g]) == 0 {
-					delete(sh.m, g)
-				}
-				sh.mu.Unlock()
-				return
-			}
+// nonEmpty drops the stacks that were not recorded.
+func nonEmpty(stacks ...Stack) []Stack {
+	out := stacks[:0]
+	for _, s := range stacks {
+		if len(s.PC) > 0 {
+			out = append(out, s)
 		}
-		sh.mu.Unlock()
 	}
+	return out
 }
 
-func (o *orderGraph) releaseFrom(id uint64, g uintptr) bool {
-	sh := o.shard(g)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	list := sh.m[g]
-	j := indexHeld(list, id)
+// release forgets one hold of lock id. hl is the acquirer's list when
+// known (a lock may be unlocked by another goroutine); otherwise the
+// calling goroutine's list and then every list is searched.
+func (o *orderGraph) release(id uint64, hl *heldList) {
+	if hl != nil && hl.remove(id) {
+		return
+	}
+	if o.list().remove(id) {
+		return
+	}
+	o.goroutines.Range(func(_, v any) bool {
+		return !v.(*heldList).remove(id)
+	})
+}
+
+func (hl *heldList) remove(id uint64) bool {
+	hl.mu.Lock()
+	defer hl.mu.Unlock()
+	j := indexHeld(hl.locks, id)
 	if j < 0 {
 		return false
 	}
-	if list = removeHeld(list, j); len(list) == 0 {
-		delete(sh.m, g)
-	} else {
-		sh.m[g] = list
-	}
+	hl.locks = removeHeld(hl.locks, j)
 	return true
 }
 
@@ -218,39 +248,45 @@ func removeHeld(list []heldLock, j int) []heldLock {
 	return list[:len(list)-1]
 }
 
-// holderStacks returns where the current holders of lock id acquired it.
+// holderStacks returns where the current holders of lock id acquired it,
+// where that was recorded.
 func (o *orderGraph) holderStacks(id uint64, name string) []Stack {
 	var out []Stack
-	for i := range o.held {
-		sh := &o.held[i]
-		sh.mu.Lock()
-		for _, list := range sh.m {
-			for _, h := range list {
-				if h.id == id {
-					label := fmt.Sprintf("holder acquired %q here", name)
-					if h.read {
-						label = fmt.Sprintf("reader acquired %q here", name)
-					}
-					out = append(out, Stack{Label: label, PC: h.stack})
+	o.goroutines.Range(func(_, v any) bool {
+		hl := v.(*heldList)
+		hl.mu.Lock()
+		for _, h := range hl.locks {
+			if h.id == id {
+				label := fmt.Sprintf("holder acquired %q here", name)
+				if h.read {
+					label = fmt.Sprintf("reader acquired %q here", name)
 				}
+				if len(h.stack) == 0 {
+					label += " (not recorded: it did not wait and held no other lock)"
+				}
+				out = append(out, Stack{Label: label, PC: h.stack})
 			}
 		}
-		sh.mu.Unlock()
-	}
+		hl.mu.Unlock()
+		return true
+	})
 	return out
 }
 
-// size reports the number of edges and goroutines with held locks, for
+// size reports the number of edges and of goroutines holding locks, for
 // tests of the memory bound.
 func (o *orderGraph) size() (edges, goroutines int) {
-	o.mu.Lock()
+	o.mu.RLock()
 	edges = len(o.edges)
-	o.mu.Unlock()
-	for i := range o.held {
-		sh := &o.held[i]
-		sh.mu.Lock()
-		goroutines += len(sh.m)
-		sh.mu.Unlock()
-	}
+	o.mu.RUnlock()
+	o.goroutines.Range(func(_, v any) bool {
+		hl := v.(*heldList)
+		hl.mu.Lock()
+		if len(hl.locks) > 0 {
+			goroutines++
+		}
+		hl.mu.Unlock()
+		return true
+	})
 	return edges, goroutines
 }

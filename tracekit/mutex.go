@@ -70,7 +70,7 @@ type lockMeta struct {
 	since   int64     // coarse clock at acquisition
 	precise int64     // precise clock at acquisition when sampled, else 0
 	n       uint32    // acquisitions, for sampling
-	owner   uintptr   // acquiring goroutine, with lock-order detection
+	owner   *heldList // acquiring goroutine's locks, with lock-order detection
 }
 
 // lockState is made the first time a lock is named or used while a Kit
@@ -178,7 +178,7 @@ func (m *Mutex) TryLock() bool {
 		return false
 	}
 	if d := m.detector(); d != nil {
-		m.acquired(d, m.state(), false, nil)
+		m.acquired(context.Background(), d, m.state(), false, nil, true)
 	}
 	return true
 }
@@ -197,18 +197,18 @@ func (m *Mutex) Unlock() {
 
 func (m *Mutex) lock(ctx context.Context, d *detector) error {
 	st := m.state()
+	if m.mu.TryLock() {
+		m.acquired(ctx, d, st, false, nil, false)
+		return nil
+	}
 	var stack []uintptr
 	if d.order != nil {
 		stack = d.order.before(ctx, st.id, st.nameFor(2), false)
 	}
-	contended := false
-	if !m.mu.TryLock() {
-		contended = true
-		if err := m.wait(ctx, d, st, m.mu.Lock, m.mu.TryLock, false); err != nil {
-			return err
-		}
+	if err := m.wait(ctx, d, st, m.mu.Lock, m.mu.TryLock, false); err != nil {
+		return err
 	}
-	m.acquired(d, st, contended, stack)
+	m.acquired(ctx, d, st, true, stack, false)
 	return nil
 }
 
@@ -283,8 +283,10 @@ func lockMode(read bool) attribute.KeyValue {
 	return KeyLockMode.String("write")
 }
 
-// acquired starts timing a write hold; the caller holds the lock.
-func (l *lockMeta) acquired(d *detector, st *lockState, contended bool, stack []uintptr) {
+// acquired starts timing a write hold and records it for lock-order
+// detection; the caller holds the lock. stack is the slow path's
+// acquisition stack; tried marks a TryLock, which adds no edge.
+func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, contended bool, stack []uintptr, tried bool) {
 	l.hd = d
 	l.since = d.coarse.Load()
 	l.n++
@@ -298,10 +300,10 @@ func (l *lockMeta) acquired(d *detector, st *lockState, contended bool, stack []
 		st.statsFor(d).acquired.Add(1)
 	}
 	if d.order != nil {
-		if stack == nil {
-			l.owner = d.order.tried(st.id, st.nameFor(2), false)
-		} else {
+		if contended {
 			l.owner = d.order.after(st.id, st.nameFor(2), false, stack)
+		} else {
+			l.owner = d.order.acquire(ctx, st.id, st.nameFor(2), false, tried)
 		}
 	}
 }
@@ -319,7 +321,7 @@ func (l *lockMeta) released(d *detector, read bool) {
 	}
 	if d.order != nil {
 		d.order.release(st.id, l.owner)
-		l.owner = 0
+		l.owner = nil
 	}
 	if (d.cfg.slow > 0 && hold >= int64(d.cfg.slow)) || (d.cfg.longHold > 0 && hold >= int64(d.cfg.longHold)) {
 		l.slowHold(d, st, hold, read)

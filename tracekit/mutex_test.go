@@ -272,7 +272,10 @@ func TestHangReport(t *testing.T) {
 		m := pinned(d, "ledger")
 		release := make(chan struct{})
 		held := make(chan struct{})
-		go holdUntil(m, held, release)
+		// The holder takes the lock inside another one, so its acquisition
+		// added an edge and its stack was recorded (an uncontended
+		// acquisition of a lock alone records none, to stay cheap).
+		go holdUntil(pinned(d, "books"), m, held, release)
 		<-held
 		done := make(chan error)
 		go func() {
@@ -300,11 +303,13 @@ func TestHangReport(t *testing.T) {
 	})
 }
 
-func holdUntil(m *Mutex, held, release chan struct{}) {
+func holdUntil(outer, m *Mutex, held, release chan struct{}) {
+	outer.Lock()
 	m.Lock()
 	close(held)
 	<-release
 	m.Unlock()
+	outer.Unlock()
 }
 
 // A plain Lock blocks in sync.Mutex, which a synctest bubble cannot see

@@ -126,11 +126,19 @@ func (s Stack) String() string {
 }
 
 // callers captures the stack of the calling goroutine, skipping skip frames
-// above the caller of callers.
+// above the caller of callers and then tracekit's own lock and channel
+// frames, so that the stack starts in the user's code.
 func callers(skip int) []uintptr {
 	var pcs [stackDepth]uintptr
 	n := runtime.Callers(skip+2, pcs[:])
-	return append([]uintptr(nil), pcs[:n]...)
+	i := 0
+	for ; i < n-1; i++ {
+		f := runtime.FuncForPC(pcs[i] - 1)
+		if f == nil || !isSyncFrame(f.Name()) {
+			break
+		}
+	}
+	return append([]uintptr(nil), pcs[i:n]...)
 }
 
 // stackDepth bounds every captured stack.
@@ -153,7 +161,7 @@ func callerFunc(skip int) string {
 // isSyncFrame reports whether fn is one of tracekit's lock or channel
 // functions (which a user's stack has between its own code and the runtime).
 func isSyncFrame(fn string) bool {
-	rest, ok := strings.CutPrefix(fn, "github.com/tracekit-go/tracekit.")
+	rest, ok := strings.CutPrefix(fn, "github.com/tracekit-go/tracekit/tracekit.")
 	if !ok {
 		return false
 	}

@@ -61,18 +61,18 @@ func (m *RWMutex) LockContext(ctx context.Context) error {
 
 func (m *RWMutex) lock(ctx context.Context, d *detector) error {
 	st := m.state()
+	if m.rw.TryLock() {
+		m.acquired(ctx, d, st, false, nil, false)
+		return nil
+	}
 	var stack []uintptr
 	if d.order != nil {
 		stack = d.order.before(ctx, st.id, st.nameFor(2), false)
 	}
-	contended := false
-	if !m.rw.TryLock() {
-		contended = true
-		if err := m.wait(ctx, d, st, m.rw.Lock, m.rw.TryLock, false); err != nil {
-			return err
-		}
+	if err := m.wait(ctx, d, st, m.rw.Lock, m.rw.TryLock, false); err != nil {
+		return err
 	}
-	m.acquired(d, st, contended, stack)
+	m.acquired(ctx, d, st, true, stack, false)
 	return nil
 }
 
@@ -82,7 +82,7 @@ func (m *RWMutex) TryLock() bool {
 		return false
 	}
 	if d := m.detector(); d != nil {
-		m.acquired(d, m.state(), false, nil)
+		m.acquired(context.Background(), d, m.state(), false, nil, true)
 	}
 	return true
 }
@@ -122,7 +122,11 @@ func (m *RWMutex) RLockContext(ctx context.Context) error {
 }
 
 func (m *RWMutex) rlock(ctx context.Context, d *detector) error {
-	if d.order == nil && m.rw.TryRLock() {
+	if m.rw.TryRLock() {
+		if d.order != nil {
+			st := m.state()
+			d.order.acquire(ctx, st.id, st.nameFor(2), true, false)
+		}
 		return nil
 	}
 	st := m.state()
@@ -130,10 +134,8 @@ func (m *RWMutex) rlock(ctx context.Context, d *detector) error {
 	if d.order != nil {
 		stack = d.order.before(ctx, st.id, st.nameFor(2), true)
 	}
-	if !m.rw.TryRLock() {
-		if err := m.wait(ctx, d, st, m.rw.RLock, m.rw.TryRLock, true); err != nil {
-			return err
-		}
+	if err := m.wait(ctx, d, st, m.rw.RLock, m.rw.TryRLock, true); err != nil {
+		return err
 	}
 	if d.order != nil {
 		d.order.after(st.id, st.nameFor(2), true, stack)
@@ -148,7 +150,7 @@ func (m *RWMutex) TryRLock() bool {
 	}
 	if d := m.detector(); d != nil && d.order != nil {
 		st := m.state()
-		d.order.tried(st.id, st.nameFor(1), true)
+		d.order.acquire(context.Background(), st.id, st.nameFor(1), true, true)
 	}
 	return true
 }
@@ -156,7 +158,7 @@ func (m *RWMutex) TryRLock() bool {
 // RUnlock undoes one RLock, like sync.RWMutex.RUnlock.
 func (m *RWMutex) RUnlock() {
 	if d := m.detector(); d != nil && d.order != nil {
-		d.order.release(m.state().id, 0)
+		d.order.release(m.state().id, nil)
 	}
 	m.rw.RUnlock()
 	if m.waiters.Load() > 0 {
