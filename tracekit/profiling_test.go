@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -328,5 +329,47 @@ func TestAppName(t *testing.T) {
 		if got := appName(in); got != want {
 			t.Errorf("appName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestPyroscopeAndProfileDir checks that with both destinations Pyroscope
+// gets the CPU profile and the files hold heap snapshots, instead of the
+// two fighting over the process's one CPU profile.
+func TestPyroscopeAndProfileDir(t *testing.T) {
+	srv := pyroscopetest.NewServer()
+	defer srv.Close()
+	dir := t.TempDir()
+	var (
+		mu       sync.Mutex
+		reported []error
+	)
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}),
+		WithErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }),
+		WithPyroscope(pyroscope.WithServerAddress(srv.URL()), pyroscope.WithUploadRate(time.Hour)),
+		WithProfileDir(dir, file.WithProfileKinds(file.ProfileCPU, file.ProfileHeap)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	files, err := file.ProfileFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || !strings.HasPrefix(filepath.Base(files[0]), "heap-") {
+		t.Fatalf("files %v, want one heap snapshot", files)
+	}
+	var cpu bool
+	for _, u := range srv.Uploads() {
+		cpu = cpu || u.Profile.SampleType[0].Type == "samples"
+	}
+	if !cpu {
+		t.Fatal("no CPU profile uploaded")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reported) > 0 {
+		t.Fatalf("errors reported: %v", reported)
 	}
 }
