@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"regexp"
 	"slices"
@@ -652,4 +653,84 @@ func TestFormatsAgree(t *testing.T) {
 	if err != nil || set.NumTraces() != 2 || set.Len() != 30 {
 		t.Fatalf("pretty.json: %v, %d traces", err, set.NumTraces())
 	}
+}
+
+// TestWallBruteForce compares wall-clock attribution on generated traces
+// (times in whole microseconds) with its definition applied literally:
+// every microsecond of the trace split equally among the spans active
+// through it, level by level, in exact rationals.
+func TestWallBruteForce(t *testing.T) {
+	f, err := os.Open("testdata/traces-jaeger.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	set, err := Read(f, "traces-jaeger.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		tr := set.Trace(i)
+		agg := NewAggregator()
+		agg.Add(tr)
+		tree := agg.Tree()
+		want := bruteForceWall(tr)
+		tree.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
+			path := strings.Join(tree.Stack(n), ";")
+			w := want[path]
+			if w == nil {
+				t.Errorf("frame %q not in the trace", path)
+				return true
+			}
+			diff := new(big.Rat).Sub(new(big.Rat).SetInt64(tree.Value(n)), w)
+			if diff.Abs(diff).Cmp(big.NewRat(1, 1)) >= 0 {
+				t.Errorf("%s: %d, want %s", path, tree.Value(n), w.FloatString(3))
+			}
+			return true
+		})
+	}
+}
+
+func bruteForceWall(tr *Trace) map[string]*big.Rat {
+	out := map[string]*big.Rat{"": new(big.Rat)}
+	label := func(i int32) string { return tr.Spans[i].Service + ": " + tr.Spans[i].Name }
+	var visit func(kids []int32, at int64, w *big.Rat, path string)
+	visit = func(kids []int32, at int64, w *big.Rat, path string) {
+		var active []int32
+		for _, c := range kids {
+			if tr.Start[c] <= at && at+1000 <= tr.End[c] {
+				active = append(active, c)
+			}
+		}
+		if len(active) == 0 {
+			return
+		}
+		share := new(big.Rat).Quo(w, big.NewRat(int64(len(active)), 1))
+		for _, c := range active {
+			p := label(c)
+			if path != "" {
+				p = path + ";" + p
+			}
+			if out[p] == nil {
+				out[p] = new(big.Rat)
+			}
+			out[p].Add(out[p], share)
+			visit(tr.Children(c), at, share, p)
+		}
+	}
+	for i := range tr.Spans {
+		var parts []string
+		for j := int32(i); j != None; j = tr.Parent[j] {
+			parts = append(parts, label(j))
+		}
+		slices.Reverse(parts)
+		if p := strings.Join(parts, ";"); out[p] == nil {
+			out[p] = new(big.Rat)
+		}
+	}
+	for at := tr.Begin; at < tr.Finish; at += 1000 {
+		out[""].Add(out[""], big.NewRat(1000, 1))
+		visit(tr.Roots(), at, big.NewRat(1000, 1), "")
+	}
+	return out
 }
