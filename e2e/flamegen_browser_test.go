@@ -190,8 +190,8 @@ func TestFlamegenBrowser(t *testing.T) {
 			}
 			zoomMs := eval[float64](t, ctx, fmt.Sprintf(`(() => { const t0 = performance.now(); flamegen.zoom(%d); return performance.now() - t0; })()`, fb.I))
 			resetMs := eval[float64](t, ctx, `(() => { const t0 = performance.now(); flamegen.reset(); return performance.now() - t0; })()`)
-			t.Logf("%d MB SVG, %d frames (%d drawn): open %v, search %v (in page %.1f ms, matched %.2f%%), click-zoom %v (in page %.1f ms), reset %.1f ms",
-				st.Size()>>20, total, drawn, open.Round(time.Millisecond), search.Round(time.Millisecond), sr.Ms, sr.Pct,
+			t.Logf("%d KB SVG, %d frames (%d drawn): open %v, search %v (in page %.1f ms, matched %.2f%%), click-zoom %v (in page %.1f ms), reset %.1f ms",
+				st.Size()>>10, total, drawn, open.Round(time.Millisecond), search.Round(time.Millisecond), sr.Ms, sr.Pct,
 				zoom.Round(time.Millisecond), zoomMs, resetMs)
 		})
 	}

@@ -150,7 +150,7 @@ const stride = 5
 func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	c := newConfig(opts)
 	bw := bufio.NewWriterSize(w, 256<<10)
-	d := data{Unit: t.Unit, Width: c.width, Xpad: xpad, FH: frameHeight, FS: fontSize, MinW: c.minWidth, Inverted: c.inverted}
+	d := data{Unit: xmlSafe(t.Unit), Width: c.width, Xpad: xpad, FH: frameHeight, FS: fontSize, MinW: c.minWidth, Inverted: c.inverted}
 
 	nameIdx := map[uint64]int{}
 	colorIdx := map[string]int{}
@@ -315,10 +315,16 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 		bw.WriteString("</g>\n")
 	}
 	bw.WriteString(`<g id="tip" visibility="hidden" pointer-events="none"><rect rx="3" ry="3" x="0" y="0" width="10" height="10"/><text id="tip1" x="6" y="15"> </text><text id="tip2" x="6" y="31"> </text></g>
-<script type="text/ecmascript"><![CDATA[
-var FLAMEGEN_DATA = `)
+<metadata id="flamegen-data">`)
+	// The JSON encoder escapes <, > and & (and U+2028/U+2029), so the data
+	// is plain XML text: no CDATA section for a name to end early. Browsers
+	// parse it with JSON.parse, much faster than the same data as a script
+	// literal.
 	bw.Write(js)
-	bw.WriteString(";\n")
+	bw.WriteString(`</metadata>
+<script type="text/ecmascript"><![CDATA[
+var FLAMEGEN_DATA = JSON.parse(document.getElementById("flamegen-data").textContent);
+`)
 	bw.WriteString(script)
 	bw.WriteString("]]></script>\n</svg>\n")
 	return bw.Flush()

@@ -151,11 +151,18 @@ func wellFormed(t *testing.T, b []byte) {
 
 func embedded(t *testing.T, svg []byte) data {
 	t.Helper()
-	const start = "var FLAMEGEN_DATA = "
+	const start, end = `<metadata id="flamegen-data">`, "</metadata>"
 	i := bytes.Index(svg, []byte(start))
-	j := bytes.Index(svg[i:], []byte(";\n"))
+	j := bytes.Index(svg[i:], []byte(end))
+	if i < 0 || j < 0 {
+		t.Fatal("no embedded data")
+	}
+	raw := svg[i+len(start) : i+j]
+	if bytes.ContainsAny(raw, "<>&") {
+		t.Fatal("embedded data holds markup characters")
+	}
 	var d data
-	if err := json.Unmarshal(svg[i+len(start):i+j], &d); err != nil {
+	if err := json.Unmarshal(raw, &d); err != nil {
 		t.Fatal(err)
 	}
 	return d
