@@ -247,6 +247,36 @@ func TestFlamegenBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("diff tooltips", func(t *testing.T) {
+		out := filepath.Join(dir, "diff.svg")
+		runCmd(t, "", flamegen, "diff", "../internal/flame/testdata/before.folded", "../internal/flame/testdata/after.folded", "-o", out)
+		if err := chromedp.Do(ctx, chromedp.Navigate("file://"+out)); err != nil {
+			t.Fatal(err)
+		}
+		type frame struct {
+			Details string `json:"details"`
+			Fill    string `json:"fill"`
+		}
+		frames := eval[[]frame](t, ctx, `Array.from(document.querySelectorAll("#frames rect")).map(r => {
+			r.dispatchEvent(new MouseEvent("mouseover", {bubbles: true}));
+			return {details: document.getElementById("details").textContent, fill: r.getAttribute("fill")};
+		})`)
+		// Before is scaled from 100 to 120 samples: parse 60 -> 20 (full
+		// blue), layout 24 -> 60 (red).
+		want := map[string]string{
+			"parse (before 60 samples, after 20 samples, delta -40 samples (-66.7%))":   "rgb(0,0,255)",
+			"layout (before 24 samples, after 60 samples, delta +36 samples (+150.0%))": "rgb(255,21,21)",
+		}
+		for _, f := range frames {
+			if fill, ok := want[f.Details]; ok && fill == f.Fill {
+				delete(want, f.Details)
+			}
+		}
+		if len(want) > 0 {
+			t.Errorf("diff frames not shown as expected: %v\ngot %+v", want, frames)
+		}
+	})
+
 	t.Run("screenshot", func(t *testing.T) {
 		// A real profile: the CPU time of this process decoding and drawing
 		// the 100,000-stack file.
