@@ -4,7 +4,7 @@
 // HTTP endpoint. The format is found from the content, gzipped or not.
 //
 //	flamegen cpu.pprof -o cpu.svg
-//	go tool pprof -raw cpu.pprof | stackcollapse-go.pl | flamegen - > cpu.svg
+//	perf script | stackcollapse-perf.pl | flamegen - > perf.svg
 //	flamegen --format folded cpu.pprof > cpu.folded
 //	flamegen --format top --top 20 heap.pprof
 //	flamegen diff before.pprof after.pprof -o diff.svg

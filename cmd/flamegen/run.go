@@ -48,7 +48,7 @@ or not) is found from the content, never from the file name.
 
 Examples:
   flamegen cpu.pprof -o cpu.svg
-  go tool pprof -raw cpu.pprof | stackcollapse-go.pl | flamegen - > cpu.svg
+  perf script | stackcollapse-perf.pl | flamegen - > perf.svg     (folded stacks on stdin)
   flamegen --format folded cpu.pprof > cpu.folded
   flamegen --format top --top 20 --markdown heap.pprof
   flamegen --sample-type alloc_space --tag span_name=checkout heap.pprof -o heap.svg
