@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -284,8 +285,8 @@ func bruteForce(tr *spans.Trace) map[string]*big.Rat {
 }
 
 // TestSpansFromCollectorJSON decodes what the OpenTelemetry Collector's own
-// JSON marshaler (its file exporter's format) writes, resource attributes
-// after the spans' ids and all, and checks every field the analyses use.
+// marshalers (its file exporter's formats) write, JSON and protobuf, and
+// checks every field the analyses use.
 func TestSpansFromCollectorJSON(t *testing.T) {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
@@ -349,6 +350,28 @@ func TestSpansFromCollectorJSON(t *testing.T) {
 	}
 	if !slices.Equal(got, wantSpans) {
 		t.Errorf("spans\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantSpans, "\n"))
+	}
+	// The same data as protobuf, as an OTLP/HTTP body and as the file
+	// exporter's proto format (each request after its 4-byte length).
+	pb, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	framed := binary.BigEndian.AppendUint32(nil, uint32(len(pb)))
+	framed = append(framed, pb...)
+	for name, in := range map[string][]byte{"body.pb": pb, "collector.pb": framed} {
+		set, err := spans.Read(bytes.NewReader(in), name, spans.WithAttributes())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got2 []string
+		for _, s := range set.Trace(0).Spans {
+			got2 = append(got2, s.Service+"|"+s.Name+"|"+s.Parent.String()+"|"+s.Kind+"|"+s.Message+"|"+
+				time.Duration(s.Duration()).String()+"|"+spans.ClassOf(s.Kind).String())
+		}
+		if !slices.Equal(got2, wantSpans) {
+			t.Errorf("%s: spans\n%s", name, strings.Join(got2, "\n"))
+		}
 	}
 	if a := tr.Spans[0].Attrs; len(a) != 2 || a[0] != (spans.Attr{Key: "code.line.number", Value: "7"}) || a[1].Value != `["a"]` {
 		t.Errorf("attributes %v", a)

@@ -66,7 +66,10 @@ func WithMaxValueBytes(n int) Option {
 //     the {"result": ...} wrapper of Jaeger's /api/v3/traces.
 //   - Jaeger JSON: {"data": [trace, ...]} as the Jaeger UI's "Download JSON"
 //     and the /api/traces endpoints return it; times in microseconds.
-//   - either of them gzip-compressed.
+//   - OTLP protobuf: one ExportTraceServiceRequest (an OTLP/HTTP request
+//     body saved to a file), or the Collector file exporter's proto format
+//     (each request preceded by its length, 4 bytes big-endian).
+//   - any of them gzip-compressed.
 //
 // name names the input in errors. Bad input yields a [*flame.ParseError]
 // naming the line, the byte offset and what was expected, wrapping
@@ -115,9 +118,13 @@ func (d *decoder) run(r io.Reader) error {
 		}
 		br = bufio.NewReaderSize(zr, readBuffer)
 	}
-	if head, err := br.Peek(1); err == nil && head[0] != '{' && head[0] != ' ' && head[0] != '\n' && head[0] != '\r' && head[0] != '\t' && head[0] != '[' {
+	head, _ := br.Peek(readBuffer)
+	if !looksJSON(head) && isProtobuf(head) {
+		return d.protobuf(br)
+	}
+	if !looksJSON(head) {
 		return &flame.ParseError{Input: d.name, Line: 1, Err: flame.ErrFormat,
-			Expected: "OTLP JSON (resourceSpans) or Jaeger JSON (data)"}
+			Expected: "OTLP JSON (resourceSpans), OTLP protobuf or Jaeger JSON (data)"}
 	}
 	var (
 		buf    []byte
@@ -190,6 +197,23 @@ func (d *decoder) run(r io.Reader) error {
 		}
 		values++
 	}
+}
+
+// looksJSON reports whether the input's first bytes after JSON white space
+// open an object or a list, or are all white space. A protobuf request also
+// starts with '\n' (0x0a); it would have to hold only white-space bytes up
+// to a '{' or '[' to be mistaken for JSON.
+func looksJSON(head []byte) bool {
+	for _, c := range head {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 // depthState follows bracket depth across chunks of a JSON text, outside

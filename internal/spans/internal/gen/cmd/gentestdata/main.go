@@ -1,6 +1,7 @@
 // Command gentestdata writes the span decoders' test inputs: the same
 // generated traces as OTLP JSON lines, as one pretty-printed OTLP request,
-// and as a Jaeger /api/traces response (times in whole microseconds, so
+// as OTLP protobuf (one raw request, and length-prefixed requests), and as
+// a Jaeger /api/traces response (times in whole microseconds, so
 // that every format holds exactly the same data).
 //
 //	go run ./internal/gen/cmd/gentestdata -dir testdata
@@ -51,7 +52,16 @@ func run(dir string) error {
 	if err := gen.WriteJaeger(&jaeger, traces); err != nil {
 		return err
 	}
+	var raw, framed bytes.Buffer
+	if err := gen.WriteProto(&raw, traces, 0, false); err != nil {
+		return err
+	}
+	if err := gen.WriteProto(&framed, traces, 40, true); err != nil {
+		return err
+	}
 	for name, b := range map[string][]byte{
+		"traces.pb":          raw.Bytes(),
+		"traces-framed.pb":   framed.Bytes(),
 		"traces.jsonl":       lines.Bytes(),
 		"pretty.json":        pretty.Bytes(),
 		"traces-jaeger.json": jaeger.Bytes(),
