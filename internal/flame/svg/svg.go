@@ -183,6 +183,8 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	var next []int64 // next[d]: where a frame at depth d starts if it follows its left sibling
 	d.HL, d.TopF = []int{}, []int{}
 	nf := 0
+	var hlSum int64
+	hlDepth := -1 // depth of the highlighted frame the walk is above, or -1
 	layout(t, c.width, c.minWidth, c.order, func(f Frame) {
 		key := uint64(t.NameIndex(f.Node)) | uint64(t.Kind(f.Node))<<32
 		ni, ok := nameIdx[key]
@@ -198,8 +200,15 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 			d.FC = append(d.FC, color(diffColor(t.Value(f.Node)-t.Base(f.Node), maxAbs)))
 			d.Base = append(d.Base, t.Base(f.Node))
 		}
+		if hlDepth >= 0 && f.Depth <= hlDepth {
+			hlDepth = -1
+		}
 		if c.highlight != nil && f.Node != flame.Root && c.highlight.MatchString(f.Name) {
 			d.HL = append(d.HL, nf)
+			if hlDepth < 0 { // nested matches are inside this one's share
+				hlSum += f.Value
+				hlDepth = f.Depth
+			}
 		}
 		self := t.Self(f.Node)
 		if f.Node != flame.Root && self > 0 {
@@ -229,11 +238,25 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	if len(tops) > c.topSelf {
 		tops = tops[:c.topSelf]
 	}
-	var legend []string
+	type legendLine struct {
+		text   string
+		indent bool
+	}
+	var legend []legendLine
+	if c.highlight != nil {
+		frames := "frames"
+		if len(d.HL) == 1 {
+			frames = "frame"
+		}
+		legend = append(legend, legendLine{fmt.Sprintf("Outlined thin: %d %s matching /%s/, %s of all", len(d.HL), frames, truncate(c.highlight.String(), 60), pct(hlSum, t.Total())), false})
+	}
+	if len(tops) > 0 {
+		legend = append(legend, legendLine{"Most self time (outlined thick):", false})
+	}
 	for k, tf := range tops {
 		d.TopF = append(d.TopF, tf.i)
 		name := d.Names[d.F[tf.i*stride]]
-		legend = append(legend, fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(name, 60), formatValue(tf.self, t.Unit), pct(tf.self, t.Total())))
+		legend = append(legend, legendLine{fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(name, 60), formatValue(tf.self, t.Unit), pct(tf.self, t.Total())), true})
 	}
 
 	title := c.title
@@ -261,7 +284,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	top := 2*fontSize + 3*fontSize
 	legendH := 0
 	if len(legend) > 0 {
-		legendH = (len(legend) + 1) * (fontSize + 4)
+		legendH = len(legend) * (fontSize + 4)
 	}
 	d.Top = top
 	height := top + (d.MaxDepth+1)*frameHeight + 2*fontSize + 10 + legendH
@@ -308,9 +331,13 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 <text id="matched" x="%d" y="%d" text-anchor="end"> </text>
 `, xpad, frBottom+2*fontSize, c.width-xpad, frBottom+2*fontSize)
 	if len(legend) > 0 {
-		fmt.Fprintf(bw, `<g id="legend"><text x="%d" y="%d">Most self time (outlined):</text>`, xpad, frBottom+3*fontSize+8)
+		bw.WriteString(`<g id="legend">`)
 		for i, l := range legend {
-			fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`, xpad+12, frBottom+3*fontSize+8+(i+1)*(fontSize+4), xmlText(l))
+			x := xpad
+			if l.indent {
+				x += 12
+			}
+			fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`, x, frBottom+3*fontSize+8+i*(fontSize+4), xmlText(l.text))
 		}
 		bw.WriteString("</g>\n")
 	}

@@ -235,7 +235,7 @@ func TestTopSelfLegend(t *testing.T) {
 	if strings.Join(top, ",") != "compute,read" {
 		t.Errorf("outlined %v, want compute and read", top)
 	}
-	for _, s := range []string{"1. compute 50 samples (50.00%)", "2. read 25 samples (25.00%)"} {
+	for _, s := range []string{"Most self time (outlined thick):", "1. compute 50 samples (50.00%)", "2. read 25 samples (25.00%)"} {
 		if !bytes.Contains(got, []byte(s)) {
 			t.Errorf("legend lacks %q", s)
 		}
@@ -311,5 +311,17 @@ func TestPaletteFor(t *testing.T) {
 	tr.SampleType = "delay"
 	if PaletteFor(tr) != BlueGreen {
 		t.Error("mutex delay not drawn in off-CPU colours")
+	}
+}
+
+func TestHighlightLegend(t *testing.T) {
+	// work (80 samples) holds the other three matches, which count once.
+	got := render(t, load(t, "exact.folded"), WithHighlight(regexp.MustCompile("^(work|compute|io|read)$")))
+	d := embedded(t, got)
+	if len(d.HL) != 4 {
+		t.Errorf("%d frames highlighted, want work, compute, io, read", len(d.HL))
+	}
+	if want := "Outlined thin: 4 frames matching /^(work|compute|io|read)$/, 80.00% of all"; !bytes.Contains(got, []byte(want)) {
+		t.Errorf("legend lacks %q", want)
 	}
 }
