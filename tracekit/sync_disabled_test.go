@@ -1,0 +1,40 @@
+//go:build tracekit_nosync
+
+package tracekit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// With tracekit_nosync the types are sync's, with the extra methods still
+// doing what they promise.
+func TestNoSync(t *testing.T) {
+	var _ *sync.Mutex = &(&Mutex{}).Mutex
+	var _ *sync.RWMutex = &(&RWMutex{}).RWMutex
+	m := NewMutex("x")
+	m.Lock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer cancel()
+	if err := m.LockContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("LockContext on a held lock = %v", err)
+	}
+	go func() { time.Sleep(time.Millisecond); m.Unlock() }()
+	if err := m.LockContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m.Unlock()
+	rw := NewRWMutex("y")
+	rw.Lock()
+	if err := rw.RLockContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("RLockContext on a write-locked lock = %v", err)
+	}
+	rw.Unlock()
+	if err := rw.RLockContext(ctx); err != nil {
+		t.Errorf("RLockContext on a free lock = %v", err)
+	}
+	rw.RUnlock()
+}
