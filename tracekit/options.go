@@ -61,6 +61,7 @@ type config struct {
 	profileOpts   []file.ProfileOption
 	pyroscopeOn   bool
 	pyroscopeOpts []pyroscope.Option
+	rootProfiles  bool
 
 	// Logs pipeline (logs.go).
 	logs []Exporter

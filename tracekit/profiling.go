@@ -74,10 +74,13 @@ type labelingProvider struct {
 	embedded.TracerProvider
 	tp  trace.TracerProvider
 	own *labelingTracer // tracekit's scope, asked for on every task start
+	// rootOnly labels local root spans only: their descendants in the
+	// process keep the root's labels ([WithRootSpanProfiles]).
+	rootOnly bool
 }
 
-func newLabelingProvider(tp trace.TracerProvider) *labelingProvider {
-	p := &labelingProvider{tp: tp}
+func newLabelingProvider(tp trace.TracerProvider, rootOnly bool) *labelingProvider {
+	p := &labelingProvider{tp: tp, rootOnly: rootOnly}
 	p.own = &labelingTracer{tracer: tp.Tracer(ScopeName), p: p, own: true}
 	return p
 }
@@ -101,6 +104,13 @@ func (t *labelingTracer) Start(ctx context.Context, name string, opts ...trace.S
 	sc := span.SpanContext()
 	if !sc.IsSampled() || (t.own && runsElsewhere(span)) {
 		return sctx, span
+	}
+	if t.p.rootOnly && isLocal(trace.SpanContextFromContext(ctx)) {
+		// Not a local root: the goroutine keeps the root's labels, and
+		// the span hands out the labelling provider for what starts
+		// below it.
+		ls := &labeledSpan{Span: span, p: t.p, restore: nil}
+		return trace.ContextWithSpan(sctx, ls), ls
 	}
 	spanID, traceID := idStrings(sc)
 	lctx := withSpanLabels(sctx, spanID, name, traceID)
@@ -155,8 +165,13 @@ type labeledSpan struct {
 
 func (s *labeledSpan) End(opts ...trace.SpanEndOption) {
 	s.Span.End(opts...)
-	pprof.SetGoroutineLabels(s.restore)
+	if s.restore != nil {
+		pprof.SetGoroutineLabels(s.restore)
+	}
 }
+
+// isLocal reports whether sc is a span of this process.
+func isLocal(sc trace.SpanContext) bool { return sc.IsValid() && !sc.IsRemote() }
 
 func (s *labeledSpan) TracerProvider() trace.TracerProvider { return s.p }
 
@@ -181,11 +196,19 @@ func taskLabels(ctx context.Context, span trace.Span, name string) context.Conte
 	if !ok {
 		return ctx
 	}
+	lp := v.(*labelingProvider)
+	if lp.rootOnly {
+		if ro, ok := span.(sdktrace.ReadOnlySpan); ok && isLocal(ro.Parent()) {
+			// The goroutine inherited the labels of the goroutine that
+			// called Go, and ctx carries the root's.
+			return trace.ContextWithSpan(ctx, &labeledSpan{Span: span, p: lp})
+		}
+	}
 	spanID, traceID := idStrings(sc)
 	lctx := withSpanLabels(ctx, spanID, name, traceID)
 	pprof.SetGoroutineLabels(lctx)
 	span.SetAttributes(KeyProfileID.String(spanID))
-	return trace.ContextWithSpan(lctx, &labeledSpan{Span: span, p: v.(*labelingProvider), restore: lctx})
+	return trace.ContextWithSpan(lctx, &labeledSpan{Span: span, p: lp, restore: lctx})
 }
 
 // DefaultProfileDir is where profiles go when profiling is on without a
@@ -231,6 +254,18 @@ func WithPyroscope(opts ...pyroscope.Option) Option {
 		c.pyroscopeOn = true
 		c.pyroscopeOpts = append(c.pyroscopeOpts, opts...)
 	})
+}
+
+// WithRootSpanProfiles labels goroutines with local root spans only (the
+// first span of a trace in this process, or one whose parent came from
+// another process), as Grafana's own OpenTelemetry integration does by
+// default: the spans below a root, tasks started by [Go] included, keep
+// the root's labels, and only roots get [KeyProfileID], so a root's
+// profile in Grafana holds the CPU of the whole request in this process.
+// Without it (the default) every sampled span labels its goroutine and its
+// profile holds its own code's CPU. It has effect only with profiling on.
+func WithRootSpanProfiles() Option {
+	return optionFunc(func(c *config) { c.rootProfiles = true })
 }
 
 // profiling is what a Kit runs for profiling.
@@ -283,7 +318,7 @@ func (k *Kit) startProfiling(ctx context.Context, cfg *config) error {
 		}
 		p.files = fp
 	}
-	lp := newLabelingProvider(k.sdkTP)
+	lp := newLabelingProvider(k.sdkTP, cfg.rootProfiles)
 	registerLabeler(k.sdkTP, lp)
 	k.tp = lp
 	k.prof = p

@@ -31,7 +31,7 @@ func profilingBench(b *testing.B, labels bool) (context.Context, trace.TracerPro
 	b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
 	var tp trace.TracerProvider = sdk
 	if labels {
-		lp := newLabelingProvider(sdk)
+		lp := newLabelingProvider(sdk, false)
 		registerLabeler(sdk, lp)
 		b.Cleanup(func() { unregisterLabeler(sdk) })
 		tp = lp

@@ -118,15 +118,20 @@ func profileID(s sdktrace.ReadOnlySpan) string {
 
 // labelledWork is the workload of the profiling tests: a user span with a
 // child span, a task started under it, and work after the spans ended. It
-// returns the span contexts of handler, child and worker.
-func labelledWork(t *testing.T, kit *Kit) (handler, child, worker trace.SpanContext) {
+// returns the span contexts of handler, child and worker. rootOnly says
+// whether the Kit labels local roots only.
+func labelledWork(t *testing.T, kit *Kit, rootOnly bool) (handler, child, worker trace.SpanContext) {
 	t.Helper()
 	ctx, span := kit.TracerProvider().Tracer("app").Start(context.Background(), "handler")
 	handler = span.SpanContext()
 	cctx, cspan := trace.SpanFromContext(ctx).TracerProvider().Tracer("app").Start(ctx, "child")
 	child = cspan.SpanContext()
-	if got, _ := pprof.Label(cctx, LabelSpanID); got != child.SpanID().String() {
-		t.Errorf("child context has span_id %q", got)
+	want := child.SpanID().String()
+	if rootOnly {
+		want = handler.SpanID().String()
+	}
+	if got, _ := pprof.Label(cctx, LabelSpanID); got != want {
+		t.Errorf("child context has span_id %q, want %s", got, want)
 	}
 	burnChild(spinWork)
 	cspan.End()
@@ -169,7 +174,7 @@ func TestProfileDirSpanLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, child, worker := labelledWork(t, kit)
+	handler, child, worker := labelledWork(t, kit, false)
 	if err := kit.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +215,7 @@ func TestPyroscopeSpanLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler, child, worker := labelledWork(t, kit)
+	handler, child, worker := labelledWork(t, kit, false)
 	if err := kit.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -371,5 +376,48 @@ func TestPyroscopeAndProfileDir(t *testing.T) {
 	defer mu.Unlock()
 	if len(reported) > 0 {
 		t.Fatalf("errors reported: %v", reported)
+	}
+}
+
+// TestRootSpanProfiles checks Grafana's default labelling: the local root
+// labels its goroutine, and its child span and the task under it keep the
+// root's labels, so the root's profile holds the whole request.
+func TestRootSpanProfiles(t *testing.T) {
+	dir := t.TempDir()
+	exp := &keeper{}
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(exp), WithRootSpanProfiles(),
+		WithProfileDir(dir, file.WithProfileWindow(time.Hour), file.WithProfileKinds(file.ProfileCPU)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, _, _ := labelledWork(t, kit, true)
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	files, err := file.ProfileFiles(dir)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("files %v, %v; want one CPU profile", files, err)
+	}
+	fh, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu, err := profile.Parse(fh)
+	fh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{"burnChild", "burnHandler", "burnWorker"} {
+		wantOnly(t, cpu, fn, handler, "handler")
+	}
+	wantOnly(t, cpu, "burnOutside", trace.SpanContext{}, "")
+	spans := exp.got()
+	if got := profileID(spanByName(t, spans, "handler")); got != handler.SpanID().String() {
+		t.Errorf("root span has %s=%q, want %s", KeyProfileID, got, handler.SpanID())
+	}
+	for _, name := range []string{"child", "worker"} {
+		if got := profileID(spanByName(t, spans, name)); got != "" {
+			t.Errorf("span %s has %s=%q; only roots should", name, KeyProfileID, got)
+		}
 	}
 }
