@@ -5,6 +5,8 @@ package tracekit
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -437,4 +439,45 @@ func cancelable(t *testing.T) context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// With the flight recorder on, a hang report names a runtime/trace file
+// holding the last seconds of execution.
+func TestHangFlightRecorder(t *testing.T) {
+	dir := t.TempDir()
+	d, r := testDetector(detectorConfig{hang: 20 * time.Millisecond, flightDir: dir}, nil)
+	defer d.close()
+	if d.flight == nil {
+		t.Skip("flight recorder unavailable (another one runs in this process)")
+	}
+	m := pinned(d, "slow")
+	m.Lock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error)
+	go func() {
+		err := m.LockContext(ctx)
+		if err == nil {
+			m.Unlock()
+		}
+		done <- err
+	}()
+	for len(r.all()) == 0 && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	m.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	reps := r.all()
+	if len(reps) != 1 || reps[0].TraceFile == "" || filepath.Dir(reps[0].TraceFile) != dir {
+		t.Fatalf("reports = %+v, want one naming a trace file in %s", reps, dir)
+	}
+	fi, err := os.Stat(reps[0].TraceFile)
+	if err != nil || fi.Size() == 0 {
+		t.Fatalf("trace file: %v, %v", fi, err)
+	}
+	if !strings.Contains(reps[0].String(), "execution trace: "+reps[0].TraceFile) {
+		t.Errorf("report text does not name the file:\n%s", reps[0])
+	}
 }
