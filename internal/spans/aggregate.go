@@ -111,6 +111,8 @@ type Aggregator struct {
 	class    []Class
 	count    []int64
 	errs     []int64
+	maxDur   []int64
+	sumDur   []int64
 	warnings Warnings
 	traces   int
 
@@ -165,6 +167,15 @@ func (a *Aggregator) Count(n flame.NodeID) int64 { return a.count[n] }
 // Errors returns how many spans of frame n had status Error.
 func (a *Aggregator) Errors(n flame.NodeID) int64 { return a.errs[n] }
 
+// MaxDuration returns the longest duration of a span of frame n, in
+// nanoseconds (its own duration, not its share): what a --slow threshold
+// compares.
+func (a *Aggregator) MaxDuration(n flame.NodeID) int64 { return a.maxDur[n] }
+
+// TotalDuration returns the summed durations of the spans of frame n;
+// divided by [Aggregator.Count] it is their mean.
+func (a *Aggregator) TotalDuration(n flame.NodeID) int64 { return a.sumDur[n] }
+
 // Warnings returns the assembly warnings of the traces added.
 func (a *Aggregator) Warnings() Warnings { return a.warnings }
 
@@ -176,6 +187,8 @@ func (a *Aggregator) grow() {
 		a.class = append(a.class, ClassWork)
 		a.count = append(a.count, 0)
 		a.errs = append(a.errs, 0)
+		a.maxDur = append(a.maxDur, 0)
+		a.sumDur = append(a.sumDur, 0)
 	}
 }
 
@@ -193,6 +206,9 @@ func (a *Aggregator) frame(t *Trace, i int32, v int64) {
 		a.class[n] = ClassOf(sp.Kind)
 	}
 	a.count[n]++
+	d := sp.Duration()
+	a.maxDur[n] = max(a.maxDur[n], d)
+	a.sumDur[n] += d
 	if sp.Error() {
 		a.errs[n]++
 	}

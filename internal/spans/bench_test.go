@@ -2,12 +2,13 @@ package spans
 
 import (
 	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"testing"
@@ -58,7 +59,7 @@ func benchInput(b *testing.B) string {
 // it returned to the OS), in MB.
 func peakHeap(b *testing.B, fn func()) {
 	b.Helper()
-	runtime.GC()
+	debug.FreeOSMemory() // start from what is live, not from earlier garbage
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	var peak, peakTotal uint64
 	done := make(chan struct{})
@@ -150,5 +151,69 @@ func BenchmarkAggregate(b *testing.B) {
 				b.Fatalf("%d traces", agg.Traces())
 			}
 		})
+	}
+}
+
+// stdRequest is the part of an OTLP JSON request the decoder reads, for
+// the encoding/json baseline.
+type stdRequest struct {
+	ResourceSpans []struct {
+		Resource struct {
+			Attributes []stdKeyValue `json:"attributes"`
+		} `json:"resource"`
+		ScopeSpans []struct {
+			Spans []struct {
+				TraceID      string        `json:"traceId"`
+				SpanID       string        `json:"spanId"`
+				ParentSpanID string        `json:"parentSpanId"`
+				Name         string        `json:"name"`
+				Start        string        `json:"startTimeUnixNano"`
+				End          string        `json:"endTimeUnixNano"`
+				Attributes   []stdKeyValue `json:"attributes"`
+				Status       struct {
+					Code    int    `json:"code"`
+					Message string `json:"message"`
+				} `json:"status"`
+			} `json:"spans"`
+		} `json:"scopeSpans"`
+	} `json:"resourceSpans"`
+}
+
+type stdKeyValue struct {
+	Key   string `json:"key"`
+	Value struct {
+		StringValue *string `json:"stringValue"`
+	} `json:"value"`
+}
+
+// BenchmarkDecodeEncodingJSON is the other baseline: the same file read
+// line by line with encoding/json into structs holding only the fields the
+// decoder needs (and no conversion of ids or times).
+func BenchmarkDecodeEncodingJSON(b *testing.B) {
+	path := benchInput(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<30)
+		n := 0
+		for sc.Scan() {
+			var req stdRequest
+			if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+				b.Fatal(err)
+			}
+			for _, rs := range req.ResourceSpans {
+				for _, ss := range rs.ScopeSpans {
+					n += len(ss.Spans)
+				}
+			}
+		}
+		f.Close()
+		if n != *benchSpans/20*20 {
+			b.Fatalf("%d spans", n)
+		}
 	}
 }

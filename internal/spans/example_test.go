@@ -69,3 +69,38 @@ func Example() {
 	//   row 2 fetch        30–70 ms critical=true
 	//   row 3 lock cart.mu 40–60 ms critical=true
 }
+
+func ExampleGroupIDs() {
+	for _, name := range []string{"GET /users/123", "GET /orders/3f2b1c9e-5d7a-4f1e-9a0b-1c2d3e4f5a6b/items", "GET /v2/health"} {
+		fmt.Println(spans.GroupIDs(name))
+	}
+	// Output:
+	// GET /users/{id}
+	// GET /orders/{id}/items
+	// GET /v2/health
+}
+
+func ExampleAssemble() {
+	span := func(id, parent byte, name string, start, end int64) spans.Span {
+		s := spans.Span{Name: name, Start: start, End: end}
+		s.TraceID[15], s.ID[7], s.Parent[7] = 1, id, parent
+		return s
+	}
+	tr := spans.Assemble([]spans.Span{
+		span(1, 0, "root", 0, 100),
+		span(2, 1, "late", 90, 120),    // ends after its parent: clamped to 100
+		span(3, 9, "orphan", 10, 20),   // parent 9 was never exported
+		span(2, 1, "duplicate", 0, 10), // id 2 again: dropped
+		span(4, 5, "loop-a", 30, 40),   // 4 → 5 → 4: a cycle, broken at 4
+		span(5, 4, "loop-b", 30, 40),
+	})
+	for _, r := range tr.Roots() {
+		fmt.Println("top level:", tr.Spans[r].Name)
+	}
+	fmt.Println(tr.Warnings)
+	// Output:
+	// top level: root
+	// top level: orphan
+	// top level: loop-a
+	// 1 orphan span (parent missing), 1 duplicate span id, 1 parent cycle broken, 1 span outside its parent (clamped)
+}

@@ -384,21 +384,21 @@ func TestGrouping(t *testing.T) {
 
 func TestClasses(t *testing.T) {
 	spans := []Span{withKind(sp(1, 0, "R", 0, 100), "goroutine"), withKind(sp(2, 1, "lock mu", 0, 50), "lock.wait"),
-		withKind(sp(3, 1, "recv", 50, 100), "chan.recv")}
+		withKind(sp(3, 1, "recv", 50, 100), "chan.recv"), withKind(sp(4, 1, "lock mu", 80, 90), "lock.wait")}
 	spans[1].Status = StatusError
 	agg := NewAggregator()
 	agg.Add(Assemble(spans))
 	got := map[string]string{}
 	agg.Tree().Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
 		if n != flame.Root {
-			got[agg.Tree().Name(n)] = fmt.Sprintf("%s offcpu=%v count=%d errors=%d", agg.Class(n), agg.Class(n).OffCPU(), agg.Count(n), agg.Errors(n))
+			got[agg.Tree().Name(n)] = fmt.Sprintf("%s offcpu=%v count=%d errors=%d max=%d total=%d", agg.Class(n), agg.Class(n).OffCPU(), agg.Count(n), agg.Errors(n), agg.MaxDuration(n), agg.TotalDuration(n))
 		}
 		return true
 	})
 	want := map[string]string{
-		"svc: R":       "goroutine offcpu=false count=1 errors=0",
-		"svc: lock mu": "lock wait offcpu=true count=1 errors=1",
-		"svc: recv":    "channel block offcpu=true count=1 errors=0",
+		"svc: R":       "goroutine offcpu=false count=1 errors=0 max=100 total=100",
+		"svc: lock mu": "lock wait offcpu=true count=2 errors=1 max=50 total=60",
+		"svc: recv":    "channel block offcpu=true count=1 errors=0 max=50 total=50",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v\nwant %v", got, want)
