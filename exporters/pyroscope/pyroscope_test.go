@@ -133,6 +133,18 @@ func TestUploadCarriesLabels(t *testing.T) {
 		}
 	}
 
+	// With GOEXPERIMENT=goroutineleakprofile the leak profile is a
+	// default type (make unit runs the package so too).
+	if pyroscope.GoroutineLeakSupported() {
+		var leak bool
+		for _, u := range ups {
+			leak = leak || strings.Contains(string(u.SampleTypeConfig), `"goroutine_leak"`)
+		}
+		if !leak {
+			t.Errorf("runtime has the goroutine leak profile but none was uploaded")
+		}
+	}
+
 	cpu := cpuUpload(t, ups)
 	if cpu.SampleRate != 100 || cpu.Units != "samples" || cpu.AggregationType != "sum" {
 		t.Errorf("cpu upload: sampleRate %d units %q aggregationType %q; want 100, samples, sum", cpu.SampleRate, cpu.Units, cpu.AggregationType)
