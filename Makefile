@@ -17,7 +17,7 @@ FUZZTIME   ?= 20s
 BENCHCOUNT ?= 6
 BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: demo test unit vet e2e tools chromium bench fuzz clean
+.PHONY: demo test unit vet e2e tools chromium bench fuzz screenshot clean
 
 demo:
 	@mkdir -p $(DEMO_DIR)
@@ -60,11 +60,21 @@ bench:
 	@mkdir -p $(OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./tracekit/ | tee $(OUT)/bench.txt
 	$(GO) run $(BENCHSTAT) $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count $(BENCHCOUNT) ./internal/flame/ ./internal/flame/svg/ | tee $(OUT)/bench-flame.txt
+	$(GO) run $(BENCHSTAT) $(OUT)/bench-flame.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendRequest$$' -fuzztime $(FUZZTIME) ./exporters/file/
 	$(GO) test -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME) ./internal/env/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/gostack/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/flame/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFolded$$' -fuzztime $(FUZZTIME) ./internal/flame/
+	$(GO) test -run '^$$' -fuzz '^FuzzWrite$$' -fuzztime $(FUZZTIME) ./internal/flame/svg/
 	cd e2e && $(GO) test -run '^$$' -fuzz '^FuzzFileCompat$$' -fuzztime $(FUZZTIME) .
+
+# Refreshes docs/images/flamegraph.png from the browser test.
+screenshot: tools
+	cd e2e && $(GO) test -count=1 -run TestFlamegenBrowser . -args -flamegen.screenshot
 
 clean:
 	rm -rf $(OUT)
