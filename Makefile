@@ -17,7 +17,7 @@ FUZZTIME   ?= 20s
 BENCHCOUNT ?= 6
 BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: demo test unit vet e2e tools chromium bench fuzz screenshot clean
+.PHONY: demo test fuzz-short unit vet e2e tools chromium bench fuzz screenshot clean
 
 demo:
 	@mkdir -p $(DEMO_DIR)
@@ -28,7 +28,11 @@ demo:
 	  $(GO) run ./examples/service -orders 200
 	@echo "Each line of $(DEMO_DIR)/traces.jsonl is one OTLP JSON ExportTraceServiceRequest."
 
-test: vet unit e2e
+test: vet unit e2e fuzz-short
+
+# Every fuzz target for a few seconds, beyond the seed corpora the unit tests run.
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=4s
 
 vet:
 	$(GO) vet ./...
