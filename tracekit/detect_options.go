@@ -3,6 +3,8 @@ package tracekit
 import (
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/tracekit-go/tracekit/internal/env"
 )
 
@@ -10,6 +12,10 @@ import (
 // inversions, recursive locks, hangs, long holds), on the goroutine that
 // found it; f must be safe for concurrent use and should not block. The
 // reports are also span events and slog WARN records. Default: none.
+//
+// The detectors, and this and the options below, belong to the Kit that
+// installs the globals: a Kit started [WithoutGlobals] leaves tracekit's
+// locks and channel helpers alone.
 func WithReportHandler(f func(Report)) Option {
 	return optionFunc(func(c *config) { c.onReport = f })
 }
@@ -56,18 +62,27 @@ func WithFlightRecorder(dir string) Option {
 }
 
 // startDetectors makes the Kit's lock and channel detector from the options
-// and the TRACEKIT_* environment. Unless the Kit was started WithoutGlobals
-// it becomes the detector tracekit's locks and channel helpers report to,
-// as the Kit's providers become the OpenTelemetry globals; a Kit started
-// WithoutGlobals leaves them alone.
+// and the TRACEKIT_* environment, and makes it the detector tracekit's locks
+// and channel helpers report to, as the Kit's providers become the
+// OpenTelemetry globals. A Kit started WithoutGlobals leaves the locks alone
+// and makes no detector (its clock goroutine would serve nobody).
 func (k *Kit) startDetectors(cfg *config) {
+	if cfg.noGlobals {
+		return
+	}
+	k.det = newDetector(detectorFromConfig(cfg, k.mp.Meter(ScopeName)))
+	activeDetector.Store(k.det)
+}
+
+// detectorFromConfig applies the defaults, the environment and the options.
+func detectorFromConfig(cfg *config, meter metric.Meter) detectorConfig {
 	dc := detectorConfig{
 		slow:      DefaultSlowThreshold,
 		hang:      DefaultHangTimeout,
 		longHold:  DefaultLongHold,
 		onReport:  cfg.onReport,
 		flightDir: cfg.flightDir,
-		meter:     k.mp.Meter(ScopeName),
+		meter:     meter,
 		onError:   cfg.onError,
 	}
 	dur := func(name string, opt *time.Duration, dst *time.Duration) {
@@ -91,10 +106,7 @@ func (k *Kit) startDetectors(cfg *config) {
 	} else if ok {
 		dc.order = on
 	}
-	k.det = newDetector(dc)
-	if !cfg.noGlobals {
-		activeDetector.Store(k.det)
-	}
+	return dc
 }
 
 // stopDetectors detaches and stops the Kit's detector. Safe to call twice.

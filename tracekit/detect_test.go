@@ -130,30 +130,40 @@ func TestReportString(t *testing.T) {
 	}
 }
 
-// A Kit installs its detector for the zero-value locks and removes it on
-// Shutdown; one started WithoutGlobals does not.
-func TestStartInstallsDetector(t *testing.T) {
+// The detector's configuration: defaults < TRACEKIT_* < options; a bad
+// value is reported and ignored.
+func TestDetectorConfig(t *testing.T) {
 	t.Setenv("TRACEKIT_SLOW", "5ms")
 	t.Setenv("TRACEKIT_HANG_TIMEOUT", "soon")
 	t.Setenv("TRACEKIT_DEADLOCK", "1")
+	t.Setenv("TRACEKIT_LONG_HOLD", "2s")
 	var errs []error
-	kit, err := Start(context.Background(), WithTracesExporter(ExporterNone), WithMetricsExporter(ExporterNone),
-		WithoutGlobals(), WithLongHold(0), WithErrorHandler(func(err error) { errs = append(errs, err) }))
-	if err != nil {
-		t.Fatal(err)
+	cfg := &config{onError: func(err error) { errs = append(errs, err) }}
+	for _, o := range []Option{WithLongHold(0), WithReportHandler(func(Report) {}), WithFlightRecorder("dir")} {
+		o.apply(cfg)
 	}
-	if activeDetector.Load() == kit.det {
-		t.Error("a Kit started WithoutGlobals installed its detector")
-	}
-	d := kit.det
-	if d.cfg.slow != 5*time.Millisecond || d.cfg.hang != DefaultHangTimeout || d.cfg.longHold != 0 || d.order == nil {
-		t.Errorf("config = slow %v hang %v long %v order %v", d.cfg.slow, d.cfg.hang, d.cfg.longHold, d.order != nil)
+	dc := detectorFromConfig(cfg, nil)
+	if dc.slow != 5*time.Millisecond || dc.hang != DefaultHangTimeout || dc.longHold != 0 || !dc.order || dc.onReport == nil || dc.flightDir != "dir" {
+		t.Errorf("config = %+v", dc)
 	}
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "TRACEKIT_HANG_TIMEOUT") {
 		t.Errorf("errors = %v, want one about TRACEKIT_HANG_TIMEOUT", errs)
 	}
-	if err := kit.Shutdown(context.Background()); err != nil {
+	WithDeadlockDetection(false).apply(cfg)
+	if detectorFromConfig(cfg, nil).order {
+		t.Error("WithDeadlockDetection(false) did not override TRACEKIT_DEADLOCK=1")
+	}
+}
+
+// A Kit installs its detector for the zero-value locks and removes it on
+// Shutdown; one started WithoutGlobals does not.
+func TestStartInstallsDetector(t *testing.T) {
+	kit, err := Start(context.Background(), WithTracesExporter(ExporterNone), WithMetricsExporter(ExporterNone), WithoutGlobals())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if kit.det != nil {
+		t.Error("a Kit started WithoutGlobals made or installed a detector")
 	}
 	if err := kit.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -163,13 +173,16 @@ func TestStartInstallsDetector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if activeDetector.Load() != kit.det {
+	if kit.det == nil || activeDetector.Load() != kit.det {
 		t.Error("Start did not install its detector")
 	}
 	if err := kit.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if activeDetector.Load() != nil {
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := activeDetector.Load(); d != nil && d == kit.det {
 		t.Error("Shutdown left its detector installed")
 	}
 }
