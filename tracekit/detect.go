@@ -343,11 +343,12 @@ func (d *detector) watchHang(ctx context.Context, what, name string, startNS int
 			stacks = append(stacks, holder()...)
 		}
 		d.emit(ctx, Report{
-			Kind:     ReportLockTimeout,
-			Message:  fmt.Sprintf("%s %q has waited %v (hang timeout %v)", what, name, wait.Round(time.Millisecond), d.cfg.hang),
-			Lock:     name,
-			Duration: wait,
-			Stacks:   stacks,
+			Kind:       ReportLockTimeout,
+			Message:    fmt.Sprintf("%s %q has waited %v (hang timeout %v)", what, name, wait.Round(time.Millisecond), d.cfg.hang),
+			Lock:       name,
+			Duration:   wait,
+			Stacks:     stacks,
+			Goroutines: allGoroutines(),
 		})
 	})
 	return h

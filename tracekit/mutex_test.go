@@ -296,6 +296,9 @@ func TestHangReport(t *testing.T) {
 		if len(reps) != 1 || reps[0].Kind != ReportLockTimeout || reps[0].Lock != "ledger" || reps[0].Duration != 30*time.Second {
 			t.Fatalf("reports = %v, want one 30s lock timeout on ledger", reps)
 		}
+		if !strings.Contains(string(reps[0].Goroutines), "tracekit.holdUntil(") {
+			t.Errorf("the goroutine dump does not show the holder:\n%s", reps[0].Goroutines)
+		}
 		text := reps[0].String()
 		for _, want := range []string{"waiter (lock ledger)", "TestHangReport.func", "holder acquired \"ledger\" here", "holdUntil"} {
 			if !strings.Contains(text, want) {

@@ -70,6 +70,10 @@ type Report struct {
 	// TraceFile is the runtime/trace file written for this report by the
 	// flight recorder ([WithFlightRecorder]), or "".
 	TraceFile string
+	// Goroutines is, for ReportLockTimeout, every goroutine's stack when the
+	// report was made, as runtime.Stack prints them (at most 1 MiB): it
+	// shows where the holder is stuck now. [Report.String] leaves it out.
+	Goroutines []byte
 	// Time is when the report was made.
 	Time time.Time
 }
@@ -171,4 +175,17 @@ func isSyncFrame(fn string) bool {
 		}
 	}
 	return false
+}
+
+// allGoroutines dumps every goroutine's stack, up to maxDump bytes.
+func allGoroutines() []byte {
+	const maxDump = 1 << 20
+	buf := make([]byte, 64<<10)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) || len(buf) >= maxDump {
+			return buf[:n]
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
