@@ -16,7 +16,10 @@ import (
 // and how long the lock is held, records a span when either passes the slow
 // threshold, and feeds the deadlock, hang and long-hold detectors. The zero
 // value is an unlocked, unnamed mutex; [Mutex.SetName] names it for spans,
-// metrics and reports. A Mutex must not be copied after first use.
+// metrics and reports (unnamed locks share one metric series with an empty
+// name, and their spans and reports name the function that first waited on
+// them). A Mutex must not be copied after first use; its methods are safe
+// for concurrent use.
 //
 // With no [Kit] running (or one started [WithoutGlobals]) it is a
 // sync.Mutex plus one atomic load per Lock and Unlock. While a Kit runs:
