@@ -12,10 +12,12 @@ import (
 	"github.com/tracekit-go/tracekit/internal/flame"
 )
 
-// DefaultMaxValueBytes is the largest single JSON value (one line of OTLP
-// JSON lines, or a whole pretty-printed request) accepted unless
-// [WithMaxValueBytes] says otherwise: 1 GiB.
-const DefaultMaxValueBytes = 1 << 30
+// DefaultMaxValueBytes is the largest single value (one line of OTLP JSON
+// lines, a whole pretty-printed request or Jaeger response, one protobuf
+// request) accepted unless [WithMaxValueBytes] says otherwise: 256 MiB,
+// several times a Jaeger response for a thousand large traces, and small
+// enough that a hostile input cannot make the decoder hold gigabytes.
+const DefaultMaxValueBytes = 256 << 20
 
 // Option configures [Decode] and [Read].
 type Option interface{ apply(*config) }

@@ -14,15 +14,38 @@ import (
 	"testing"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
+	"github.com/tracekit-go/tracekit/internal/spans/internal/gen"
 )
 
+// seedTestdata seeds small inputs: the fuzzer spends its time minimizing
+// large ones, and the large generated files are read by the unit tests.
 func seedTestdata(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*")
+	files, _ := filepath.Glob("testdata/*.*")
 	files = append(files, "../../exporters/file/testdata/fixture.golden.json")
 	for _, p := range files {
-		if b, err := os.ReadFile(p); err == nil && len(b) < 1<<20 {
+		if b, err := os.ReadFile(p); err == nil && len(b) <= 8<<10 {
 			f.Add(b)
 		}
+	}
+	traces := gen.Traces(3, 2, 3)
+	var lines, jaeger, framed, raw bytes.Buffer
+	for _, err := range []error{
+		gen.WriteOTLP(&lines, traces, 4),
+		gen.WriteJaeger(&jaeger, traces),
+		gen.WriteProto(&framed, traces, 4, true),
+		gen.WriteProto(&raw, traces, 0, false),
+	} {
+		if err != nil {
+			f.Fatal(err)
+		}
+	}
+	var pretty bytes.Buffer
+	first, _, _ := bytes.Cut(lines.Bytes(), []byte("\n"))
+	if err := json.Indent(&pretty, first, "", " "); err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range [][]byte{lines.Bytes(), jaeger.Bytes(), framed.Bytes(), raw.Bytes(), pretty.Bytes()} {
+		f.Add(b)
 	}
 	f.Add([]byte(jaegerDoc))
 	f.Add([]byte(`{"result":{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"0102030405060708090a0b0c0d0e0f10","span_id":"0102030405060708","start_time_unix_nano":5,"status":{"code":"STATUS_CODE_ERROR"}}]}],"resource":{"attributes":[{"key":"service.name","value":{"string_value":"s\u00e9"}}]}}]}}`))
