@@ -3,6 +3,8 @@ package tracekit
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -26,7 +28,8 @@ type orderGraph struct {
 
 	mu       sync.RWMutex
 	edges    map[[2]uint64]*edge
-	reported map[[2]uint64]bool // pairs (low id first) already reported
+	next     map[uint64][]uint64 // adjacency of edges, for cycles longer than two
+	reported map[[2]uint64]bool  // pairs (low id first) already reported
 	resets   int
 
 	// goroutines maps a goroutine key to its *heldList. Entries are kept
@@ -60,7 +63,7 @@ type heldLock struct {
 }
 
 func newOrderGraph(d *detector, maxEdges int) *orderGraph {
-	return &orderGraph{d: d, maxEdges: maxEdges, edges: make(map[[2]uint64]*edge), reported: make(map[[2]uint64]bool)}
+	return &orderGraph{d: d, maxEdges: maxEdges, edges: make(map[[2]uint64]*edge), next: make(map[uint64][]uint64), reported: make(map[[2]uint64]bool)}
 }
 
 func (o *orderGraph) list() *heldList {
@@ -160,11 +163,16 @@ func (o *orderGraph) check(ctx context.Context, held []heldLock, id uint64, name
 		}
 		if len(o.edges) >= o.maxEdges {
 			clear(o.edges)
+			clear(o.next)
 			o.resets++
 		}
 		o.edges[key] = &edge{fromName: h.name, toName: name, from: h.stack, to: stack}
+		o.next[h.id] = append(o.next[h.id], id)
 		rev, ok := o.edges[[2]uint64{id, h.id}]
 		if !ok {
+			if r, found := o.cycle(h, id, name, stack); found {
+				reports = append(reports, r)
+			}
 			continue
 		}
 		pair := [2]uint64{min(id, h.id), max(id, h.id)}
@@ -193,6 +201,68 @@ func (o *orderGraph) check(ctx context.Context, held []heldLock, id uint64, name
 	for _, r := range reports {
 		o.d.emit(ctx, r)
 	}
+}
+
+// cycle looks for a path id ⇝ h.id in the graph, which with the new edge
+// h.id→id closes a cycle of three or more locks (the two-lock case is the
+// reverse edge). It is called only for new edges, under o.mu.
+func (o *orderGraph) cycle(h heldLock, id uint64, name string, stack []uintptr) (Report, bool) {
+	path := o.path(id, h.id)
+	if len(path) < 3 {
+		return Report{}, false
+	}
+	key := [2]uint64{min(id, h.id), max(id, h.id)}
+	if o.reported[key] {
+		return Report{}, false
+	}
+	o.reported[key] = true
+	names := []string{fmt.Sprintf("%q", h.name)}
+	var stacks []Stack
+	for i := 0; i+1 < len(path); i++ {
+		e := o.edges[[2]uint64{path[i], path[i+1]}]
+		if i == 0 {
+			names = append(names, fmt.Sprintf("%q", e.fromName))
+		}
+		names = append(names, fmt.Sprintf("%q", e.toName))
+		stacks = append(stacks, Stack{Label: fmt.Sprintf("earlier: %q acquired here while %q was held", e.toName, e.fromName), PC: e.to})
+	}
+	stacks = append(stacks, Stack{Label: fmt.Sprintf("now: %q requested here while %q is held", name, h.name), PC: stack})
+	return Report{
+		Kind: ReportLockOrder,
+		Message: fmt.Sprintf("lock order cycle: %s; goroutines taking these paths at once deadlock",
+			strings.Join(names, " then ")),
+		Lock:   name,
+		Other:  h.name,
+		Stacks: nonEmpty(stacks...),
+	}, true
+}
+
+// path returns the lock ids of a path from one lock to another in the
+// graph (breadth first, so the shortest), or nil.
+func (o *orderGraph) path(from, to uint64) []uint64 {
+	prev := map[uint64]uint64{from: from}
+	queue := []uint64{from}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, m := range o.next[n] {
+			if _, seen := prev[m]; seen {
+				continue
+			}
+			prev[m] = n
+			if m == to {
+				var p []uint64
+				for x := to; x != from; x = prev[x] {
+					p = append(p, x)
+				}
+				p = append(p, from)
+				slices.Reverse(p)
+				return p
+			}
+			queue = append(queue, m)
+		}
+	}
+	return nil
 }
 
 // nonEmpty drops the stacks that were not recorded.

@@ -35,6 +35,19 @@ func TestLockOrder(t *testing.T) {
 			want: []ReportKind{ReportLockOrder},
 		},
 		{
+			// Three locks, three paths, each pair in a consistent order,
+			// together a cycle: A then B, B then C, C then A.
+			name: "three-lock cycle",
+			run: func(d *detector) {
+				a, b, c := pinned(d, "a"), pinned(d, "b"), pinned(d, "c")
+				inGoroutine(func() { lockBoth(a, b) })
+				inGoroutine(func() { lockBoth(b, c) })
+				inGoroutine(func() { lockBoth(c, a) })
+				inGoroutine(func() { lockBoth(c, a) })
+			},
+			want: []ReportKind{ReportLockOrder},
+		},
+		{
 			name: "consistent nesting",
 			run: func(d *detector) {
 				a, b, c := pinned(d, "a"), pinned(d, "b"), pinned(d, "c")
@@ -293,5 +306,24 @@ func TestLockOrderBounded(t *testing.T) {
 	lockBoth(b, a)
 	if got := r.kinds(); !slices.Equal(got, []ReportKind{ReportLockOrder}) {
 		t.Errorf("after resets: reports = %v", got)
+	}
+}
+
+func TestLockOrderCycleReport(t *testing.T) {
+	d, r := testDetector(detectorConfig{order: true}, nil)
+	defer d.close()
+	a, b, c := pinned(d, "a"), pinned(d, "b"), pinned(d, "c")
+	lockBoth(a, b)
+	lockBoth(b, c)
+	lockBoth(c, a)
+	reps := r.all()
+	if len(reps) != 1 {
+		t.Fatalf("reports = %v", reps)
+	}
+	if want := `lock order cycle: "c" then "a" then "b" then "c"`; !strings.HasPrefix(reps[0].Message, want) {
+		t.Errorf("message = %q, want it to start with %q", reps[0].Message, want)
+	}
+	if len(reps[0].Stacks) != 3 {
+		t.Errorf("%d stacks, want one per edge:\n%s", len(reps[0].Stacks), reps[0])
 	}
 }
