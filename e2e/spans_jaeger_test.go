@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/big"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -195,15 +195,22 @@ func TestSpansFromJaeger(t *testing.T) {
 		t.Errorf("rows %v: children must be below their parents", rows)
 	}
 
-	// The search endpoint (what --service uses) returns the same trace.
-	q := url.Values{"service": {service}, "limit": {"20"}, "lookback": {"1h"}}
-	search := httpGet(ctx, t, srv.QueryURL()+"/api/traces?"+q.Encode())
-	found, err := spans.Read(bytes.NewReader(search), "/api/traces?"+q.Encode(), spans.WithTrace(id))
+	// The query client: a search by service (what --service uses) and a
+	// fetch by id both return the same trace; a missing trace is an error
+	// naming Jaeger's answer.
+	found, err := spans.ReadJaeger(ctx, nil, srv.QueryURL(), spans.JaegerQuery{Service: service, Lookback: time.Hour, Limit: 20}, spans.WithTrace(id))
 	if err != nil {
-		t.Fatalf("decode search response: %v", err)
+		t.Fatalf("search: %v", err)
 	}
 	if found.NumTraces() != 1 || found.Len() != nspans {
 		t.Errorf("search found %d traces, %d spans", found.NumTraces(), found.Len())
+	}
+	byID, err := spans.ReadJaeger(ctx, nil, srv.QueryURL(), spans.JaegerQuery{Trace: res.TraceID})
+	if err != nil || byID.Len() != nspans {
+		t.Errorf("fetch by id: %v", err)
+	}
+	if _, err := spans.ReadJaeger(ctx, nil, srv.QueryURL(), spans.JaegerQuery{Trace: "0123456789abcdef0123456789abcdef"}); !errors.Is(err, spans.ErrJaegerQuery) {
+		t.Errorf("missing trace: %v, want ErrJaegerQuery", err)
 	}
 }
 

@@ -5,8 +5,10 @@
 // ExportTraceServiceRequest per line; pretty-printed requests work too) and
 // Jaeger JSON (the UI's "Download JSON" and the /api/traces responses),
 // gzipped or not, finding the format from the content. It is a purpose-built
-// scanner, several times faster than encoding/json, fuzzed against it. [Read]
-// collects the spans into a [Set] grouped by trace.
+// scanner, several times faster than encoding/json, fuzzed against it. OTLP
+// protobuf (a request body, or the Collector file exporter's proto format)
+// is read too. [Read] collects the spans into a [Set] grouped by trace, and
+// [ReadJaeger] does the same from a live Jaeger's query API.
 //
 // Assembly: [Assemble] (or [Set.Each]) builds each trace's tree and repairs
 // what real data gets wrong — missing parents, duplicate span ids, parent
