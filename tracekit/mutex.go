@@ -163,6 +163,12 @@ func (m *Mutex) Lock() {
 // LockContext locks m, or returns an error if ctx is done first: ctx.Err()
 // wrapped with context.Cause(ctx). A wait past the slow threshold becomes a
 // span under ctx's span. It works without a running Kit too.
+//
+// A ctx that can be done (one with a Done channel) waits in a loop that
+// Unlock wakes, retrying TryLock, instead of in sync.Mutex's queue, so it
+// does not get sync.Mutex's protection from starvation: under heavy
+// contention, Lock callers can overtake it. A context.Background() waits in
+// sync.Mutex's queue like Lock.
 func (m *Mutex) LockContext(ctx context.Context) error {
 	d := m.detector()
 	if d == nil {
