@@ -67,7 +67,8 @@ func WithMaxValueBytes(n int) Option {
 //     one after another; camelCase and snake_case field names; ids in hex;
 //     the {"result": ...} wrapper of Jaeger's /api/v3/traces.
 //   - Jaeger JSON: {"data": [trace, ...]} as the Jaeger UI's "Download JSON"
-//     and the /api/traces endpoints return it; times in microseconds.
+//     and the /api/traces endpoints return it, or one bare trace object
+//     {"traceID", "spans", "processes"}; times in microseconds.
 //   - OTLP protobuf: one ExportTraceServiceRequest (an OTLP/HTTP request
 //     body saved to a file), or the Collector file exporter's proto format
 //     (each request preceded by its length, 4 bytes big-endian).
@@ -315,11 +316,20 @@ func (d *decoder) syntaxErr() error {
 // are Jaeger traces, or whose result wraps either.
 func (d *decoder) top() {
 	s := &d.sc
+	s.ws()
+	start, depth, out := s.pos, s.depth, len(d.out)
 	if !s.open('{', "'{' opening an OTLP or Jaeger JSON object") {
 		return
 	}
 	for first := true; s.more('}', &first); {
 		switch string(s.key()) {
+		case "spans":
+			// A bare Jaeger trace object, as some tools save one trace:
+			// read the whole object again as a trace.
+			s.pos, s.depth = start, depth
+			d.out = d.out[:out]
+			d.jaegerTrace()
+			return
 		case "resourceSpans", "resource_spans":
 			d.resourceSpansList()
 		case "data":

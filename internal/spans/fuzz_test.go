@@ -281,6 +281,10 @@ func oTop(v any, out *[]string) (ok bool) {
 
 func oRequest(v any, out *[]string) {
 	m := oObj(v)
+	if _, ok := m["spans"]; ok {
+		oJaegerTrace(m, out)
+		return
+	}
 	if rs, ok := field(m, "resourceSpans", "resource_spans"); ok {
 		for _, r := range oArr(rs) {
 			oResourceSpans(r, out)

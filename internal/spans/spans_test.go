@@ -759,3 +759,19 @@ func bruteForceWall(tr *Trace) map[string]*big.Rat {
 	}
 	return out
 }
+
+// TestBareJaegerTrace reads one Jaeger trace object saved without the
+// {"data": [...]} envelope; keys before "spans" are read again as the
+// trace's.
+func TestBareJaegerTrace(t *testing.T) {
+	in := `{"traceID":"1","resourceSpans":[{}],"spans":[{"traceID":"1","spanID":"0102030405060708","operationName":"a","startTime":2,"duration":3,"processID":"p"}],` +
+		`"processes":{"p":{"serviceName":"s"}}}`
+	set, err := Read(strings.NewReader(in), "trace.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := set.Spans(nil, 0)
+	if len(got) != 1 || got[0].Service != "s" || got[0].Name != "a" || got[0].Start != 2000 || got[0].End != 5000 {
+		t.Errorf("spans %+v", got)
+	}
+}
