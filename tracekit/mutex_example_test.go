@@ -146,3 +146,37 @@ func ExampleWithReportHandler() {
 	b.Unlock()
 	// Output: lock-order a b 2
 }
+
+// A wait longer than the hang timeout is reported while it goes on; a hold
+// longer than the long-hold threshold is reported when it ends.
+func ExampleWithHangTimeout() {
+	kit, err := tracekit.Start(context.Background(),
+		tracekit.WithTracesExporter(tracekit.ExporterNone),
+		tracekit.WithMetricsExporter(tracekit.ExporterNone),
+		tracekit.WithHangTimeout(20*time.Millisecond),
+		tracekit.WithLongHold(50*time.Millisecond),
+		tracekit.WithReportHandler(func(r tracekit.Report) {
+			fmt.Println(r.Kind, r.Lock, len(r.Goroutines) > 0)
+		}),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer kit.Shutdown(context.Background())
+
+	db := tracekit.NewMutex("db")
+	db.Lock()
+	done := make(chan struct{})
+	go func() {
+		db.Lock() // waits 100ms: past the hang timeout
+		db.Unlock()
+		close(done)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	db.Unlock() // held 100ms: past the long-hold threshold
+	<-done
+	// Output:
+	// lock-timeout db true
+	// long-hold db false
+}
