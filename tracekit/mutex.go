@@ -255,9 +255,10 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 	return nil
 }
 
-// waitLoop calls try until it succeeds or ctx is done. Unlock sends a token to st.wake when waiters is positive; a
-// waiter adds itself before its last TryLock, so a release between that
-// TryLock and the select still leaves the token in the channel.
+// waitLoop calls try until it succeeds or ctx is done. Unlock sends a token
+// to st.wake when waiters is positive; a waiter adds itself before its last
+// TryLock, so a release between that TryLock and the select still leaves the
+// token in the channel.
 func (l *lockMeta) waitLoop(ctx context.Context, tryFn func() bool) error {
 	st := l.state()
 	l.waiters.Add(1)
