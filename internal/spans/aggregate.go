@@ -43,6 +43,7 @@ func (f analysisOptionFunc) applyAnalysis(c *analysisConfig) { f(c) }
 type analysisConfig struct {
 	weight Weight
 	group  grouper
+	cpu    *SpanCPU
 }
 
 func newAnalysisConfig(opts []AnalysisOption) analysisConfig {
@@ -73,6 +74,13 @@ func WithGroupPattern(re *regexp.Regexp, repl string) AnalysisOption {
 	return analysisOptionFunc(func(c *analysisConfig) {
 		c.group.rules = append(c.group.rules, groupRule{re, repl})
 	})
+}
+
+// WithSpanCPU attributes the samples of a profile to the frames of the
+// spans they ran in, for [Aggregator.CPU]: how much of a frame's time was
+// spent on CPU. Without it CPU reads 0.
+func WithSpanCPU(c *SpanCPU) AnalysisOption {
+	return analysisOptionFunc(func(cfg *analysisConfig) { cfg.cpu = c })
 }
 
 // labeler turns spans into frame names, "service: name", caching them.
@@ -113,6 +121,7 @@ type Aggregator struct {
 	errs     []int64
 	maxDur   []int64
 	sumDur   []int64
+	cpu      []int64
 	warnings Warnings
 	traces   int
 
@@ -176,6 +185,11 @@ func (a *Aggregator) MaxDuration(n flame.NodeID) int64 { return a.maxDur[n] }
 // divided by [Aggregator.Count] it is their mean.
 func (a *Aggregator) TotalDuration(n flame.NodeID) int64 { return a.sumDur[n] }
 
+// CPU returns the profile value (CPU time, with a CPU profile) of the
+// samples that ran in the spans of frame n itself, not in its children's
+// spans; see [WithSpanCPU].
+func (a *Aggregator) CPU(n flame.NodeID) int64 { return a.cpu[n] }
+
 // Warnings returns the assembly warnings of the traces added.
 func (a *Aggregator) Warnings() Warnings { return a.warnings }
 
@@ -189,6 +203,7 @@ func (a *Aggregator) grow() {
 		a.errs = append(a.errs, 0)
 		a.maxDur = append(a.maxDur, 0)
 		a.sumDur = append(a.sumDur, 0)
+		a.cpu = append(a.cpu, 0)
 	}
 }
 
@@ -209,6 +224,9 @@ func (a *Aggregator) frame(t *Trace, i int32, v int64) {
 	d := sp.Duration()
 	a.maxDur[n] = max(a.maxDur[n], d)
 	a.sumDur[n] += d
+	if a.cfg.cpu != nil {
+		a.cpu[n] += a.cfg.cpu.Of(sp.ID)
+	}
 	if sp.Error() {
 		a.errs[n]++
 	}

@@ -1,0 +1,63 @@
+package spans
+
+import (
+	"fmt"
+
+	"github.com/google/pprof/profile"
+)
+
+// SpanCPU is a profile's sample values summed by the span they ran in: the
+// span_id pprof label that tracekit (and Grafana's span profiles) put on
+// samples taken while a span was the goroutine's current one.
+type SpanCPU struct {
+	// Unit is the unit of the values ("nanoseconds" for CPU profiles).
+	Unit string
+	// Total is the value of every sample; NoSpan of those without a
+	// usable span_id label.
+	Total, NoSpan int64
+	bySpan        map[SpanID]int64
+}
+
+// ReadSpanCPU sums p's samples by span_id. sampleType picks the value
+// ("cpu", "samples", ...); empty means the profile's default sample type,
+// or its last one.
+func ReadSpanCPU(p *profile.Profile, sampleType string) (*SpanCPU, error) {
+	idx := len(p.SampleType) - 1
+	want := sampleType
+	if want == "" {
+		want = p.DefaultSampleType
+	}
+	if want != "" {
+		idx = -1
+		for i, st := range p.SampleType {
+			if st.Type == want {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return nil, fmt.Errorf("profile has no sample type %q", want)
+		}
+	}
+	if idx < 0 {
+		return nil, fmt.Errorf("profile has no sample types")
+	}
+	c := &SpanCPU{Unit: p.SampleType[idx].Unit, bySpan: make(map[SpanID]int64)}
+	for _, s := range p.Sample {
+		v := s.Value[idx]
+		c.Total += v
+		ids := s.Label["span_id"]
+		var id SpanID
+		if len(ids) != 1 || len(ids[0]) != 16 || !hexID(id[:], []byte(ids[0])) || id.IsZero() {
+			c.NoSpan += v
+			continue
+		}
+		c.bySpan[id] += v
+	}
+	return c, nil
+}
+
+// Of returns the value of the samples that ran in span id.
+func (c *SpanCPU) Of(id SpanID) int64 { return c.bySpan[id] }
+
+// Spans returns how many distinct spans have samples.
+func (c *SpanCPU) Spans() int { return len(c.bySpan) }
