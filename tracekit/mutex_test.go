@@ -484,3 +484,49 @@ func TestHangFlightRecorder(t *testing.T) {
 		t.Errorf("report text does not name the file:\n%s", reps[0])
 	}
 }
+
+// Through Start: the zero-value locks report to the Kit's meter and spans
+// go to its tracer provider.
+func TestStartLockMetricsAndSpans(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	exp := &keeper{}
+	kit, err := Start(context.Background(), WithSpanExporter(exp), WithMetricReader(reader),
+		WithSlowThreshold(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kit.Shutdown(context.Background())
+	ctx, root := kit.Tracer().Start(context.Background(), "request")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var m Mutex
+	m.SetName("inventory")
+	m.Lock()
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		m.Unlock()
+		close(released)
+	}()
+	if err := m.LockContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.Unlock()
+	<-released
+	root.End()
+	if n := histCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "inventory"); n != 1 {
+		t.Errorf("tracekit.lock.wait count = %d, want 1", n)
+	}
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, s := range exp.got() {
+		if s.Name() == "lock.wait inventory" && s.Parent().SpanID() == root.SpanContext().SpanID() {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no lock.wait span under the request span; have %v", names(exp.got()))
+	}
+}
