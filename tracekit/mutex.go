@@ -195,12 +195,17 @@ func (m *Mutex) TryLock() bool {
 // Unlock unlocks m, like sync.Mutex.Unlock. As with sync.Mutex, another
 // goroutine may unlock it.
 func (m *Mutex) Unlock() {
-	if d := m.hd; d != nil {
-		m.released(d, false)
+	d := m.hd
+	var slow int64
+	if d != nil {
+		slow = m.released(d)
 	}
 	m.mu.Unlock()
 	if m.waiters.Load() > 0 {
 		m.wakeOne()
+	}
+	if slow != 0 {
+		m.slowHold(d, m.st.Load(), slow, false)
 	}
 }
 
@@ -319,7 +324,10 @@ func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, con
 }
 
 // released ends timing a write hold; the caller still holds the lock.
-func (l *lockMeta) released(d *detector, read bool) {
+// It returns the hold when it was slow enough to record, for slowHold to
+// record after the lock is released (so a report handler never runs while
+// the lock is held), and 0 otherwise.
+func (l *lockMeta) released(d *detector) int64 {
 	l.hd = nil
 	st := l.st.Load()
 	hold := d.coarse.Load() - l.since
@@ -334,8 +342,9 @@ func (l *lockMeta) released(d *detector, read bool) {
 		l.owner = nil
 	}
 	if (d.cfg.slow > 0 && hold >= int64(d.cfg.slow)) || (d.cfg.longHold > 0 && hold >= int64(d.cfg.longHold)) {
-		l.slowHold(d, st, hold, read)
+		return hold
 	}
+	return 0
 }
 
 // slowHold records a hold past the slow threshold, and reports it if it
@@ -348,7 +357,7 @@ func (l *lockMeta) slowHold(d *detector, st *lockState, hold int64, read bool) {
 		d.span(ctx, KindLockHold, name, end-hold, end, KeyLockName.String(name), KeyHoldNS.Int64(hold), lockMode(read))
 	}
 	if d.cfg.longHold > 0 && hold >= int64(d.cfg.longHold) {
-		stacks := []Stack{{Label: fmt.Sprintf("%q released here", name), PC: callers(3)}}
+		stacks := []Stack{{Label: fmt.Sprintf("%q released here", name), PC: callers(0)}}
 		d.emit(ctx, Report{
 			Kind:     ReportLongHold,
 			Message:  fmt.Sprintf("%q was held for %v (long-hold threshold %v)", name, time.Duration(hold).Round(time.Millisecond), d.cfg.longHold),

@@ -89,12 +89,17 @@ func (m *RWMutex) TryLock() bool {
 
 // Unlock unlocks m for writing, like sync.RWMutex.Unlock.
 func (m *RWMutex) Unlock() {
-	if d := m.hd; d != nil {
-		m.released(d, false)
+	d := m.hd
+	var slow int64
+	if d != nil {
+		slow = m.released(d)
 	}
 	m.rw.Unlock()
 	if m.waiters.Load() > 0 {
 		m.wakeOne()
+	}
+	if slow != 0 {
+		m.slowHold(d, m.st.Load(), slow, false)
 	}
 }
 
