@@ -775,3 +775,34 @@ func TestBareJaegerTrace(t *testing.T) {
 		t.Errorf("spans %+v", got)
 	}
 }
+
+func TestReport(t *testing.T) {
+	// Trace 1: R [0,100) with A [10,50) and a lock wait W [30,70): wall
+	// R 40, A 30, W 30 (as in TestWallAttribution); critical path
+	// R [0,30) W [30,70) R [70,100). Trace 2: R [0,10) alone.
+	tr1 := []Span{sp(1, 0, "R", 0, 100), sp(2, 1, "A", 10, 50), withKind(sp(3, 1, "W", 30, 70), "lock.wait")}
+	tr2 := []Span{sp(1, 0, "R", 0, 10)}
+	tr2[0].TraceID[15] = 2
+	agg, cp := NewAggregator(), NewCriticalPaths()
+	for _, tr := range [][]Span{tr1, tr2} {
+		a := Assemble(tr)
+		agg.Add(a)
+		cp.Add(a)
+	}
+	var got []string
+	for _, r := range Report(agg, cp) {
+		got = append(got, fmt.Sprintf("%s self=%d total=%d spans=%d max=%d mean=%d crit=%d/%d %s",
+			strings.Join(r.Stack, ";"), r.Self, r.Total, r.Spans, r.MaxDuration, r.MeanDuration, r.Critical, r.CriticalTraces, r.Class))
+	}
+	want := []string{
+		"svc: R self=50 total=110 spans=2 max=100 mean=55 crit=70/2 work",
+		"svc: R;svc: A self=30 total=30 spans=1 max=40 mean=40 crit=0/0 work",
+		"svc: R;svc: W self=30 total=30 spans=1 max=40 mean=40 crit=40/1 lock wait",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if w := Waits(Report(agg, nil)); len(w) != 1 || w[0].Stack[1] != "svc: W" || w[0].Critical != 0 {
+		t.Errorf("waits %+v", w)
+	}
+}

@@ -1,0 +1,90 @@
+package spans
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+)
+
+// Row is one frame of an aggregated span flame graph with everything known
+// about it, for a text or markdown report. Times are nanoseconds.
+type Row struct {
+	Frame flame.NodeID // the frame in the Aggregator's tree
+	Stack []string     // "service: name" from the top level down
+	Class Class
+	// Self and Total are the frame's wall-clock attribution: its own time,
+	// and its time with its children's.
+	Self, Total  int64
+	Spans        int64 // spans that make up the frame
+	Errors       int64 // of those, spans with status Error
+	MaxDuration  int64 // the longest of those spans
+	MeanDuration int64
+	CPU          int64 // profile samples that ran in those spans (WithSpanCPU)
+	// Critical is the frame's own time on the traces' critical paths, and
+	// CriticalTraces the number of traces whose path went through it.
+	Critical       int64
+	CriticalTraces int
+}
+
+// Report lists every frame of agg (the root excepted) with the critical
+// path numbers of the same frames in cp, which may be nil, sorted by self
+// time, longest first, ties by stack. Both must have been built with the
+// same grouping options, so that their frames have the same names.
+func Report(agg *Aggregator, cp *CriticalPaths) []Row {
+	crit := map[string]flame.NodeID{}
+	if cp != nil {
+		ct := cp.Tree()
+		ct.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
+			crit[strings.Join(ct.Stack(n), "\x00")] = n
+			return true
+		})
+	}
+	t := agg.Tree()
+	var rows []Row
+	t.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
+		if n == flame.Root {
+			return true
+		}
+		r := Row{
+			Frame: n, Stack: t.Stack(n), Class: agg.Class(n),
+			Self: t.Self(n), Total: t.Value(n),
+			Spans: agg.Count(n), Errors: agg.Errors(n), MaxDuration: agg.MaxDuration(n), CPU: agg.CPU(n),
+		}
+		if r.Spans > 0 {
+			r.MeanDuration = agg.TotalDuration(n) / r.Spans
+		}
+		if c, ok := crit[strings.Join(r.Stack, "\x00")]; ok {
+			r.Critical = cp.Tree().Self(c)
+			r.CriticalTraces = cp.Traces(c)
+		}
+		rows = append(rows, r)
+		return true
+	})
+	slices.SortStableFunc(rows, func(a, b Row) int {
+		if c := cmp.Compare(b.Self, a.Self); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Stack, b.Stack)
+	})
+	return rows
+}
+
+// Waits returns the rows of lock waits and channel blocks, longest single
+// wait first, ties by stack.
+func Waits(rows []Row) []Row {
+	var out []Row
+	for _, r := range rows {
+		if r.Class.OffCPU() {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Row) int {
+		if c := cmp.Compare(b.MaxDuration, a.MaxDuration); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Stack, b.Stack)
+	})
+	return out
+}
