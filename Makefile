@@ -36,10 +36,12 @@ fuzz-short:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags tracekit_nosync ./tracekit/
 	cd e2e && $(GO) vet ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -tags tracekit_nosync ./tracekit/
 	@# Again with the runtime's goroutine leak profile (Go 1.26 experiment),
 	@# which lets the leak checks prove a goroutine can never wake up.
 	GOEXPERIMENT=goroutineleakprofile $(GO) test -count=1 -run 'Leak' ./tracekit/...
@@ -64,12 +66,15 @@ bench:
 	@mkdir -p $(OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./tracekit/ | tee $(OUT)/bench.txt
 	$(GO) run $(BENCHSTAT) $(OUT)/bench.txt
+	cd e2e && $(GO) test -run '^$$' -bench BenchmarkDeadlockDetection -benchmem -count $(BENCHCOUNT) . | tee ../$(OUT)/bench-deadlock.txt
+	$(GO) run $(BENCHSTAT) $(OUT)/bench-deadlock.txt
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count $(BENCHCOUNT) ./internal/flame/ ./internal/flame/svg/ | tee $(OUT)/bench-flame.txt
 	$(GO) run $(BENCHSTAT) $(OUT)/bench-flame.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendRequest$$' -fuzztime $(FUZZTIME) ./exporters/file/
 	$(GO) test -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME) ./internal/env/
+	$(GO) test -run '^$$' -fuzz '^FuzzDuration$$' -fuzztime $(FUZZTIME) ./internal/env/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/gostack/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/flame/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFolded$$' -fuzztime $(FUZZTIME) ./internal/flame/
