@@ -254,7 +254,7 @@ func spanFor(ctx context.Context) trace.Span {
 }
 
 // emit delivers a report: to the handler, as an event on the current span,
-// and as a slog WARN record.
+// and as a slog WARN record carrying that span's trace_id and span_id.
 func (d *detector) emit(ctx context.Context, r Report) {
 	r.Time = time.Now()
 	if d.flight != nil && r.Kind == ReportLockTimeout {
@@ -276,11 +276,9 @@ func (d *detector) emit(ctx context.Context, r Report) {
 	if r.TraceFile != "" {
 		args = append(args, "trace_file", r.TraceFile)
 	}
-	logger := d.cfg.logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.Warn("tracekit: "+r.Message, args...)
+	// Through the trace-carrying handler: the record names the trace and
+	// span the report happened in.
+	TraceLogger(d.cfg.logger).WarnContext(trace.ContextWithSpan(ctx, sp), "tracekit: "+r.Message, args...)
 	if d.cfg.onReport != nil {
 		d.cfg.onReport(r)
 	}

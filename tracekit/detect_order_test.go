@@ -281,8 +281,11 @@ func TestLockOrderReport(t *testing.T) {
 	if ev := rec.span("root").Events(); len(ev) != 1 || eventAttr(ev[0], KeyReportKind) != "lock-order" {
 		t.Errorf("root events = %v", ev)
 	}
-	if !strings.Contains(r.logged(), "kind=lock-order") {
-		t.Errorf("log = %q", r.logged())
+	log := r.logged()
+	if !strings.Contains(log, "kind=lock-order") ||
+		!strings.Contains(log, "trace_id="+root.SpanContext().TraceID().String()) ||
+		!strings.Contains(log, "span_id="+root.SpanContext().SpanID().String()) {
+		t.Errorf("log record does not carry the report and its span: %q", log)
 	}
 }
 
