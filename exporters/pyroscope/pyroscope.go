@@ -222,6 +222,10 @@ type Profiler struct {
 	block   bool
 	prevMut int
 	client  *http.Client
+	// cpu: ProfileCPU is collected. pyroscope-go's flush waits for its
+	// CPU collector, which only runs when it is, so without it there is
+	// no flush.
+	cpu bool
 
 	mu      sync.Mutex // serialises Flush and Shutdown
 	stopped bool
@@ -246,9 +250,11 @@ func Start(ctx context.Context, opts ...Option) (*Profiler, error) {
 		c.app = "tracekit"
 	}
 	types := make([]pyro.ProfileType, 0, len(c.types))
-	mutex, block := false, false
+	mutex, block, cpu := false, false, false
 	for _, t := range c.types {
 		switch t {
+		case ProfileCPU:
+			cpu = true
 		case ProfileGoroutineLeak:
 			if !GoroutineLeakSupported() {
 				continue
@@ -286,7 +292,7 @@ func Start(ctx context.Context, opts ...Option) (*Profiler, error) {
 		}
 	}
 	cfg.HTTPClient = client
-	pr := &Profiler{address: c.address, app: c.app, mutex: mutex, block: block, client: client, done: make(chan struct{})}
+	pr := &Profiler{address: c.address, app: c.app, mutex: mutex, block: block, cpu: cpu, client: client, done: make(chan struct{})}
 	if mutex {
 		pr.prevMut = runtime.SetMutexProfileFraction(MutexProfileFraction)
 	}
@@ -314,9 +320,18 @@ func (p *Profiler) restoreRates() {
 	}
 }
 
+// ErrNoFlush is returned by [Profiler.Flush] when [ProfileCPU] is not among
+// the profile types: the client can flush only while it collects CPU
+// profiles.
+var ErrNoFlush = errors.New("pyroscope: flush needs the cpu profile type")
+
 // Flush ends the current upload period at once and waits, within ctx, for
-// its profiles to be uploaded. After Shutdown it does nothing.
+// its profiles to be uploaded. After Shutdown it does nothing. Without
+// [ProfileCPU] it returns [ErrNoFlush].
 func (p *Profiler) Flush(ctx context.Context) error {
+	if !p.cpu {
+		return ErrNoFlush
+	}
 	p.mu.Lock()
 	if p.stopped {
 		p.mu.Unlock()
@@ -338,8 +353,9 @@ func (p *Profiler) Flush(ctx context.Context) error {
 
 // Shutdown uploads the profiles of the current period and stops, within
 // ctx: when ctx ends first it returns ctx's error and the stop completes in
-// the background. Rates set for mutex and block profiles are put back. It
-// is safe to call more than once.
+// the background. Without [ProfileCPU] the current period is not uploaded
+// (see [ErrNoFlush]). Rates set for mutex and block profiles are put back.
+// It is safe to call more than once.
 func (p *Profiler) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	if p.stopped {
@@ -349,7 +365,9 @@ func (p *Profiler) Shutdown(ctx context.Context) error {
 		go func() {
 			defer close(p.done)
 			defer p.mu.Unlock()
-			p.p.Flush(true)
+			if p.cpu {
+				p.p.Flush(true)
+			}
 			_ = p.p.Stop()
 			p.client.CloseIdleConnections()
 			p.restoreRates()

@@ -276,3 +276,24 @@ func TestServerGone(t *testing.T) {
 		t.Fatal("no error reported for uploads to a closed port")
 	}
 }
+
+// TestWithoutCPU checks that a client without the CPU profile still shuts
+// down (the client's flush would wait forever for a CPU collector that
+// never ran) and that Flush says it cannot flush.
+func TestWithoutCPU(t *testing.T) {
+	srv := pyroscopetest.NewServer()
+	defer srv.Close()
+	p, err := pyroscope.Start(context.Background(), pyroscope.WithServerAddress(srv.URL()),
+		pyroscope.WithProfileTypes(pyroscope.ProfileGoroutines, pyroscope.ProfileInuseSpace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Flush(ctx); !errors.Is(err, pyroscope.ErrNoFlush) {
+		t.Fatalf("Flush without cpu: %v, want ErrNoFlush", err)
+	}
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown without cpu: %v", err)
+	}
+}
