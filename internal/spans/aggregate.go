@@ -128,6 +128,8 @@ type Aggregator struct {
 	stack  []string
 	levels []level
 	totals []int64
+	walk   []int32
+	sizes  []int32 // spans in each span's subtree, itself included
 }
 
 // level is the scratch of one depth of the wall-clock recursion.
@@ -140,6 +142,7 @@ type level struct {
 	v      []int64   // apportioned integer shares
 	order  []int32
 	pieces []piece // pieces handed to one child
+	times  []int64 // that child's subtree's start and end times
 }
 
 // piece is a stretch [a, b) of a span over which one nanosecond of wall
@@ -244,8 +247,31 @@ func (a *Aggregator) Add(t *Trace) {
 		a.sum(t)
 		return
 	}
-	wall := t.Wall()
-	a.wall(t, None, []piece{{t.Begin, t.Finish, 1}}, wall, 0)
+	a.subtreeSizes(t)
+	a.wall(t, None, []piece{{t.Begin, t.Finish, 1}}, t.Wall(), 0)
+}
+
+// subtreeSizes fills a.sizes for t: children are counted before their
+// parents by walking a pre-order backwards.
+func (a *Aggregator) subtreeSizes(t *Trace) {
+	n := len(t.Spans)
+	a.sizes = slices.Grow(a.sizes[:0], n)[:n]
+	order := a.walk[:0]
+	stack := append([]int32(nil), t.Roots()...)
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		order = append(order, i)
+		stack = append(stack, t.Children(i)...)
+	}
+	for k := len(order) - 1; k >= 0; k-- {
+		i := order[k]
+		a.sizes[i] = 1
+		for _, c := range t.Children(i) {
+			a.sizes[i] += a.sizes[c]
+		}
+	}
+	a.walk = order
 }
 
 func (a *Aggregator) kids(t *Trace, i int32) []int32 {
@@ -337,19 +363,68 @@ func (a *Aggregator) wall(t *Trace, i int32, pieces []piece, v int64, depth int)
 			a.frame(t, c, vals[ci+1])
 		} else {
 			L = &a.levels[depth]
+			// The parent's segments inside c, or one piece per stretch
+			// between c's subtree's times: whichever is fewer.
 			s, _ := slices.BinarySearch(L.bp, t.Start[c])
 			e, _ := slices.BinarySearch(L.bp, t.End[c])
-			ps := L.pieces[:0]
-			for j := s; j < e; j++ {
-				ps = append(ps, piece{L.bp[j], L.bp[j+1], L.dens[j] / float64(L.k[j])})
+			var ps []piece
+			if e-s <= 2*int(a.sizes[c])+1 {
+				ps = L.pieces[:0]
+				for j := s; j < e; j++ {
+					ps = append(ps, piece{L.bp[j], L.bp[j+1], L.dens[j] / float64(L.k[j])})
+				}
+				L.pieces = ps
+			} else {
+				ps = a.childPieces(t, c, L)
 			}
-			L.pieces = ps
 			// The child's pieces are copied: the recursion may grow levels.
 			a.wall(t, c, slices.Clone(ps), vals[ci+1], depth+1)
 			L = &a.levels[depth]
 		}
 		a.stack = a.stack[:len(a.stack)-1]
 	}
+}
+
+// childPieces returns child c's density over time as pieces. Only the
+// integral of the density between two consecutive start or end times of c's
+// subtree matters below c (no descendant's set of active children changes
+// inside such a stretch), so c gets one piece per stretch, with the mean
+// density there. Handing c the parent's own segments instead would cost, for
+// n overlapping siblings, O(n) pieces each and O(n²) in all; this costs the
+// size of c's subtree, which [Aggregator.wall] uses when it is smaller.
+func (a *Aggregator) childPieces(t *Trace, c int32, L *level) []piece {
+	times := append(L.times[:0], t.Start[c], t.End[c])
+	stack := append(a.walk[:0], t.Children(c)...)
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		times = append(times, t.Start[i], t.End[i])
+		stack = append(stack, t.Children(i)...)
+	}
+	a.walk = stack
+	slices.Sort(times)
+	times = slices.Compact(times)
+	L.times = times
+	// at integrates the child's share of the parent's density from the
+	// parent's first breakpoint to x: prefix sums at breakpoints, linear
+	// within a segment (where c is active, so k > 0).
+	at := func(x int64) float64 {
+		j, found := slices.BinarySearch(L.bp, x)
+		if found || j == 0 {
+			return L.g[j]
+		}
+		j--
+		return L.g[j] + float64(x-L.bp[j])*L.dens[j]/float64(L.k[j])
+	}
+	ps := L.pieces[:0]
+	prev := at(times[0])
+	for i := 1; i < len(times); i++ {
+		cur := at(times[i])
+		ps = append(ps, piece{times[i-1], times[i], (cur - prev) / float64(times[i]-times[i-1])})
+		prev = cur
+	}
+	L.pieces = ps
+	return ps
 }
 
 // apportion splits v into integers proportional to f by largest remainder:

@@ -508,6 +508,7 @@ func FuzzAnalyses(f *testing.F) {
 			spans = append(spans, sp(in[i]%16, in[i+1]%17, "s"+strconv.Itoa(int(in[i]%5)), int64(in[i+2]), int64(in[i+3])))
 		}
 		tr := Assemble(spans)
+		checkWall(t, tr)
 		agg := NewAggregator()
 		agg.Add(tr)
 		if agg.Tree().Total() != tr.Wall() {

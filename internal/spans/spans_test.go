@@ -135,6 +135,7 @@ func TestWallAttribution(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := Assemble(slices.Clone(tt.spans))
+			checkWall(t, tr)
 			if tr.Warnings != tt.warn {
 				t.Errorf("warnings %+v, want %+v", tr.Warnings, tt.warn)
 			}
@@ -699,7 +700,7 @@ func TestWallBruteForce(t *testing.T) {
 		agg := NewAggregator()
 		agg.Add(tr)
 		tree := agg.Tree()
-		want := bruteForceWall(tr)
+		want := bruteForceWall(tr, 1000)
 		tree.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
 			path := strings.Join(tree.Stack(n), ";")
 			w := want[path]
@@ -716,14 +717,16 @@ func TestWallBruteForce(t *testing.T) {
 	}
 }
 
-func bruteForceWall(tr *Trace) map[string]*big.Rat {
+// bruteForceWall sweeps the trace step nanoseconds at a time; every span
+// boundary must be a multiple of step.
+func bruteForceWall(tr *Trace, step int64) map[string]*big.Rat {
 	out := map[string]*big.Rat{"": new(big.Rat)}
 	label := func(i int32) string { return tr.Spans[i].Service + ": " + tr.Spans[i].Name }
 	var visit func(kids []int32, at int64, w *big.Rat, path string)
 	visit = func(kids []int32, at int64, w *big.Rat, path string) {
 		var active []int32
 		for _, c := range kids {
-			if tr.Start[c] <= at && at+1000 <= tr.End[c] {
+			if tr.Start[c] <= at && at+step <= tr.End[c] {
 				active = append(active, c)
 			}
 		}
@@ -753,9 +756,9 @@ func bruteForceWall(tr *Trace) map[string]*big.Rat {
 			out[p] = new(big.Rat)
 		}
 	}
-	for at := tr.Begin; at < tr.Finish; at += 1000 {
-		out[""].Add(out[""], big.NewRat(1000, 1))
-		visit(tr.Roots(), at, big.NewRat(1000, 1), "")
+	for at := tr.Begin; at < tr.Finish; at += step {
+		out[""].Add(out[""], big.NewRat(step, 1))
+		visit(tr.Roots(), at, big.NewRat(step, 1), "")
 	}
 	return out
 }
@@ -805,4 +808,43 @@ func TestReport(t *testing.T) {
 	if w := Waits(Report(agg, nil)); len(w) != 1 || w[0].Stack[1] != "svc: W" || w[0].Critical != 0 {
 		t.Errorf("waits %+v", w)
 	}
+}
+
+// checkWall compares wall-clock attribution of tr with bruteForceWall at
+// one-nanosecond steps. Each span's integer share is within a nanosecond of
+// its exact share of its parent's integer share, so it is within depth
+// nanoseconds of its exact value, and a frame within spans×depth.
+func checkWall(t *testing.T, tr *Trace) {
+	t.Helper()
+	agg := NewAggregator()
+	agg.Add(tr)
+	tree := agg.Tree()
+	want := bruteForceWall(tr, 1)
+	tree.Walk(flame.Alphabetical, func(n flame.NodeID, depth int) bool {
+		path := strings.Join(tree.Stack(n), ";")
+		w := want[path]
+		if w == nil {
+			t.Fatalf("frame %q not in the trace", path)
+		}
+		diff := new(big.Rat).Sub(new(big.Rat).SetInt64(tree.Value(n)), w)
+		if tol := max(agg.Count(n), 1) * int64(max(depth, 1)); diff.Abs(diff).Cmp(big.NewRat(tol, 1)) >= 0 {
+			t.Fatalf("%s: %d, want %s", path, tree.Value(n), w.FloatString(3))
+		}
+		return true
+	})
+}
+
+// TestWallWide checks wall-clock attribution on many overlapping siblings
+// with children of their own, where each child's density is handed down as
+// one piece per stretch of its subtree rather than the parent's segments.
+func TestWallWide(t *testing.T) {
+	spans := []Span{sp(1, 0, "R", 0, 400)}
+	for i := range 40 {
+		id := byte(2 + 2*i)
+		s := int64(3 * i)
+		// Distinct names keep one span per frame, so that rounding does
+		// not add up across merged spans.
+		spans = append(spans, sp(id, 1, fmt.Sprint("C", i), s, s+150+int64(i)), sp(id+1, id, fmt.Sprint("G", i), s+5, s+7+int64(i%5)))
+	}
+	checkWall(t, Assemble(spans))
 }
