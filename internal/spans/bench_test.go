@@ -25,21 +25,27 @@ var (
 	benchErr  error
 )
 
-// benchInput writes the generated OTLP JSON file once per test binary.
+// benchInput returns the generated OTLP JSON file, writing it the first
+// time. The generator is deterministic, so the file is kept between runs
+// in the temporary directory (about 470 MiB for a million spans) under a
+// name that says what it holds; a new generator must change benchVersion.
 func benchInput(b *testing.B) string {
 	b.Helper()
 	benchOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "spansbench")
+		dir := filepath.Join(os.TempDir(), "tracekit-spans-bench")
+		if benchErr = os.MkdirAll(dir, 0o755); benchErr != nil {
+			return
+		}
+		benchFile = filepath.Join(dir, fmt.Sprintf("traces-%d-v%d.jsonl", *benchSpans, benchVersion))
+		if _, err := os.Stat(benchFile); err == nil {
+			return
+		}
+		f, err := os.CreateTemp(dir, "gen-*")
 		if err != nil {
 			benchErr = err
 			return
 		}
-		benchFile = filepath.Join(dir, fmt.Sprintf("traces-%d.jsonl", *benchSpans))
-		f, err := os.Create(benchFile)
-		if err != nil {
-			benchErr = err
-			return
-		}
+		defer os.Remove(f.Name())
 		traces := gen.Traces(1, *benchSpans/20, 20)
 		if err := gen.WriteOTLP(f, traces, 512); err != nil {
 			benchErr = err
@@ -47,12 +53,17 @@ func benchInput(b *testing.B) string {
 		if err := f.Close(); err != nil && benchErr == nil {
 			benchErr = err
 		}
+		if benchErr == nil {
+			benchErr = os.Rename(f.Name(), benchFile)
+		}
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
 	return benchFile
 }
+
+const benchVersion = 1
 
 // peakHeap samples memory every millisecond while fn runs and reports the
 // largest live heap and the largest memory mapped by the runtime (less what
