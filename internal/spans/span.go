@@ -93,9 +93,10 @@ const (
 	ClassLockWait               // tracekit.kind = lock.wait: blocked acquiring a lock
 	ClassLockHold               // tracekit.kind = lock.hold: holding a lock (on CPU or not)
 	ClassChanBlock              // tracekit.kind = chan.send or chan.recv: blocked on a channel
+	ClassFunction               // tracekit.kind = function: a call traced with tracekit.Span
 )
 
-var classNames = [...]string{"work", "goroutine", "group", "lock wait", "lock hold", "channel block"}
+var classNames = [...]string{"work", "goroutine", "group", "lock wait", "lock hold", "channel block", "function"}
 
 // String names the class.
 func (c Class) String() string {
@@ -131,6 +132,8 @@ func ClassOf(kind string) Class {
 		return ClassLockHold
 	case "chan.send", "chan.recv":
 		return ClassChanBlock
+	case "function":
+		return ClassFunction
 	}
 	return ClassWork
 }
