@@ -71,14 +71,28 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count $(BENCHCOUNT) ./internal/flame/ ./internal/flame/svg/ | tee $(OUT)/bench-flame.txt
 	$(GO) run $(BENCHSTAT) $(OUT)/bench-flame.txt
 
+# Every native fuzz target, as package:Function.
+FUZZ_TARGETS := \
+	./exporters/file:FuzzAppendRequest \
+	./exporters/file:FuzzParseProfileFileName \
+	./exporters/pyroscope:FuzzParseName \
+	./exporters/pyroscope/pyroscopetest:FuzzDecode \
+	./internal/env:FuzzParsers \
+	./internal/env:FuzzDuration \
+	./internal/gostack:FuzzParse \
+	./internal/flame:FuzzDecode \
+	./internal/flame:FuzzParseFolded \
+	./internal/flame/svg:FuzzWrite \
+	./internal/spans:FuzzDecode \
+	./internal/spans:FuzzAnalyses
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzAppendRequest$$' -fuzztime $(FUZZTIME) ./exporters/file/
-	$(GO) test -run '^$$' -fuzz '^FuzzParsers$$' -fuzztime $(FUZZTIME) ./internal/env/
-	$(GO) test -run '^$$' -fuzz '^FuzzDuration$$' -fuzztime $(FUZZTIME) ./internal/env/
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/gostack/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/flame/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseFolded$$' -fuzztime $(FUZZTIME) ./internal/flame/
-	$(GO) test -run '^$$' -fuzz '^FuzzWrite$$' -fuzztime $(FUZZTIME) ./internal/flame/svg/
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+	  out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || \
+	    { printf '%s\n' "$$out"; exit 1; }; \
+	done
 	cd e2e && $(GO) test -run '^$$' -fuzz '^FuzzFileCompat$$' -fuzztime $(FUZZTIME) .
 
 # Refreshes docs/images/flamegraph.png from the browser test.
