@@ -15,13 +15,14 @@ import (
 	"github.com/tracekit-go/tracekit/tracekit"
 )
 
+// burn does n dependent multiplications: a fixed amount of CPU time
+// (about a nanosecond each), however busy the machine is.
+//
 //go:noinline
-func burn(d time.Duration) uint64 {
+func burn(n int) uint64 {
 	var x uint64 = 1
-	for end := time.Now().Add(d); time.Now().Before(end); {
-		for range 100_000 {
-			x = x*6364136223846793005 + 1442695040888963407
-		}
+	for range n {
+		x = x*6364136223846793005 + 1442695040888963407
 	}
 	return x
 }
@@ -44,12 +45,12 @@ func TestTracekitFiles(t *testing.T) {
 	}
 	ctx, root := kit.Tracer().Start(ctx, "GET /cart/42")
 	_, busy := kit.Tracer().Start(ctx, "compute")
-	burn(300 * time.Millisecond)
+	burn(300_000_000)
 	busy.End()
 	_, idle := kit.Tracer().Start(ctx, "sleep")
 	time.Sleep(100 * time.Millisecond)
 	idle.End()
-	task := tracekit.Go(ctx, "fetch", func(context.Context) error { burn(50 * time.Millisecond); return nil })
+	task := tracekit.Go(ctx, "fetch", func(context.Context) error { burn(50_000_000); return nil })
 	if err := task.Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +116,9 @@ func TestTracekitFiles(t *testing.T) {
 	if agg.Class(fetchF) != ClassGoroutine {
 		t.Errorf("fetch: class %v, want goroutine", agg.Class(fetchF))
 	}
-	// The profiler samples at 100 Hz: 300 ms of burning is about 30
-	// samples; demand a third of that, and that the sleeping span got at
-	// most a couple.
+	// The profiler samples at 100 Hz: 300 million multiplications are
+	// about 30 samples; demand a third of that, and that the sleeping span
+	// got at most a few.
 	const sample = 10 * time.Millisecond
 	if got := time.Duration(agg.CPU(computeF)); got < 100*time.Millisecond || got > time.Duration(tree.Value(computeF))+5*sample {
 		t.Errorf("compute: %v on CPU in %v", got, time.Duration(tree.Value(computeF)))
