@@ -2,6 +2,7 @@ package spans
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -225,6 +226,45 @@ func BenchmarkDecodeEncodingJSON(b *testing.B) {
 		f.Close()
 		if n != *benchSpans/20*20 {
 			b.Fatalf("%d spans", n)
+		}
+	}
+}
+
+// shapeSpan makes span id (parent -1: none) of a one-trace benchmark shape.
+func shapeSpan(id, parent int, s, e int64) Span {
+	sp := Span{Name: "x", Service: "s", Start: s, End: e}
+	sp.TraceID[0] = 1
+	binary.BigEndian.PutUint32(sp.ID[4:], uint32(id+1))
+	if parent >= 0 {
+		binary.BigEndian.PutUint32(sp.Parent[4:], uint32(parent+1))
+	}
+	return sp
+}
+
+// BenchmarkShapes times wall-clock attribution of one trace of extreme
+// shape: n goroutine spans that all overlap, each with a child of its own
+// (wide), and a chain of n nested spans (deep).
+func BenchmarkShapes(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		wide := []Span{shapeSpan(0, -1, 0, 10*int64(n)+10)}
+		for i := 1; i <= n; i++ {
+			wide = append(wide, shapeSpan(2*i, 0, int64(i), int64(i)+5*int64(n)), shapeSpan(2*i+1, 2*i, int64(i), int64(i)+1))
+		}
+		var deep []Span
+		for i := range n {
+			deep = append(deep, shapeSpan(i, i-1, int64(i), 2*int64(n)-int64(i)))
+		}
+		for _, shape := range []struct {
+			name  string
+			spans []Span
+		}{{"wide", wide}, {"deep", deep}} {
+			tr := Assemble(shape.spans)
+			b.Run(fmt.Sprintf("%s-%d", shape.name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					NewAggregator().Add(tr)
+				}
+			})
 		}
 	}
 }
