@@ -5,6 +5,7 @@ package env
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -99,8 +100,8 @@ func parseMillis(name, v string) (d time.Duration, ok bool, err error) {
 		return 0, false, nil
 	}
 	n, perr := strconv.ParseInt(v, 10, 64)
-	if perr != nil || n < 0 {
-		return 0, false, &Error{Name: name, Value: v, Reason: "want a whole number of milliseconds"}
+	if perr != nil || n < 0 || n > math.MaxInt64/int64(time.Millisecond) {
+		return 0, false, &Error{Name: name, Value: v, Reason: "want a whole number of milliseconds (at most 292 years)"}
 	}
 	return time.Duration(n) * time.Millisecond, true, nil
 }
