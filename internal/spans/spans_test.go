@@ -848,3 +848,31 @@ func TestWallWide(t *testing.T) {
 	}
 	checkWall(t, Assemble(spans))
 }
+
+// TestDiffSpanTrees compares two days of traces with flame.Diff, as
+// "flamegen diff --spans" does: the same requests, where the database call
+// doubled in the second set.
+func TestDiffSpanTrees(t *testing.T) {
+	day := func(db int64) *flame.Tree {
+		agg := NewAggregator()
+		for i := range 3 {
+			spans := []Span{sp(1, 0, "GET /a", 0, 100+db), sp(2, 1, "render", 0, 50), sp(3, 1, "db", 50, 50+db)}
+			for j := range spans {
+				spans[j].TraceID[0] = byte(i)
+			}
+			agg.Add(Assemble(spans))
+		}
+		return agg.Tree()
+	}
+	d := flame.Diff(day(20), day(40), false)
+	got := map[string]string{}
+	d.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
+		got[strings.Join(d.Stack(n), ";")] = fmt.Sprintf("%d→%d", d.Base(n), d.Value(n))
+		return true
+	})
+	// Per trace: GET /a self 50, render 50, db 20 then 40; three traces.
+	want := map[string]string{"": "360→420", "svc: GET /a": "360→420", "svc: GET /a;svc: render": "150→150", "svc: GET /a;svc: db": "60→120"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("diff %v, want %v", got, want)
+	}
+}
