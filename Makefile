@@ -21,12 +21,24 @@ BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
 demo:
 	@mkdir -p $(DEMO_DIR)
-	@rm -f $(DEMO_DIR)/traces.jsonl
-	@echo "Running the example order service with the file exporter..."
+	@rm -rf $(DEMO_DIR)/traces.jsonl $(DEMO_DIR)/profiles $(DEMO_DIR)/*.svg
+	@echo "Running the example order service with the file exporter and local CPU profiles..."
 	@OTEL_SERVICE_NAME=order-service OTEL_TRACES_EXPORTER=file \
-	  TRACEKIT_FILE_PATH=$(DEMO_DIR)/traces.jsonl \
-	  $(GO) run ./examples/service -orders 200
-	@echo "Each line of $(DEMO_DIR)/traces.jsonl is one OTLP JSON ExportTraceServiceRequest."
+	  TRACEKIT_FILE_PATH=$(DEMO_DIR)/traces.jsonl TRACEKIT_PROFILE_DIR=$(DEMO_DIR)/profiles \
+	  $(GO) run ./examples/service -orders 400 2>$(DEMO_DIR)/service.log
+	@echo "Drawing the CPU flame graph (samples carry the span they ran in)..."
+	@cpu=$$(ls -S $(DEMO_DIR)/profiles/cpu-*.pb.gz | head -1); \
+	  $(GO) run ./cmd/flamegen "$$cpu" --title "order-service CPU" -o $(DEMO_DIR)/cpu.svg && \
+	  $(GO) run ./cmd/flamegen "$$cpu" --tag span_name=compute-recommendations \
+	    --title "order-service CPU inside compute-recommendations spans" -o $(DEMO_DIR)/cpu-recommendations.svg && \
+	  $(GO) run ./cmd/flamegen "$$cpu" --format top --top 5
+	@echo
+	@echo "Output:"
+	@echo "  $(DEMO_DIR)/traces.jsonl            spans, one OTLP JSON ExportTraceServiceRequest per line"
+	@echo "  $(DEMO_DIR)/profiles/               rotating gzip pprof files with span labels"
+	@echo "  $(DEMO_DIR)/cpu.svg                 CPU flame graph (open in a browser)"
+	@echo "  $(DEMO_DIR)/cpu-recommendations.svg CPU flame graph of one span's samples"
+	@echo "  $(DEMO_DIR)/service.log             JSON logs of failed orders, with trace and span ids"
 
 test: vet unit e2e fuzz-short
 

@@ -12,6 +12,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -158,7 +160,7 @@ func handleOrder(ctx context.Context, logger *slog.Logger, o order) (err error) 
 	})
 	if o.slow {
 		g.Go("compute-recommendations", func(ctx context.Context) error {
-			return sleep(ctx, 15*time.Millisecond) // the deliberately slow section
+			return scoreCandidates(ctx, o.id) // the deliberately slow, CPU-bound section
 		})
 	}
 	if o.bug {
@@ -192,6 +194,22 @@ func applyCoupon(ctx context.Context) (err error) {
 	defer span.End(&err)
 	var coupons map[string]int
 	coupons["SPRING"]++ // a nil-map write
+	return nil
+}
+
+// scoreCandidates burns a fixed amount of CPU (20,000 SHA-256 blocks, about
+// 10 ms on one core) standing for a recommendation model, so that CPU
+// profiles of the workload have a hot spot inside a span.
+func scoreCandidates(ctx context.Context, seed int) error {
+	var buf [1024]byte
+	binary.LittleEndian.PutUint64(buf[:], uint64(seed))
+	for i := range 20000 {
+		if i%256 == 0 && ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		sum := sha256.Sum256(buf[:])
+		copy(buf[:], sum[:])
+	}
 	return nil
 }
 
