@@ -305,6 +305,9 @@ func spanExporters(ctx context.Context, cfg *config) ([]namedExporter, error) {
 	if kinds == nil {
 		kinds = exportersFromEnv(env.TracesExporter, cfg.onError, true)
 	}
+	if kinds == nil && cfg.filePath != "" {
+		kinds = []Exporter{ExporterFile} // a file path with no exporter named means the file
+	}
 	if kinds == nil {
 		kinds = []Exporter{ExporterOTLP}
 	}

@@ -188,6 +188,19 @@ func TestFileExporterOptionBeatsEnv(t *testing.T) {
 	}
 }
 
+func TestFilePathAloneSelectsTheFile(t *testing.T) {
+	t.Setenv("OTEL_TRACES_EXPORTER", "")
+	path := filepath.Join(t.TempDir(), "spans.jsonl")
+	kit := startKit(t, WithFilePath(path))
+	runTask(t, kit, "x")
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown: %v (spans went somewhere other than the file?)", err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Errorf("file %s not written: %v", path, err)
+	}
+}
+
 func TestConsoleAndNoneExporters(t *testing.T) {
 	t.Setenv("OTEL_TRACES_EXPORTER", "console")
 	var buf bytes.Buffer

@@ -130,7 +130,9 @@ func WithOTLP(opts ...otlp.Option) Option {
 }
 
 // WithFilePath sets the file [ExporterFile] appends to. Overrides
-// TRACEKIT_FILE_PATH; default [DefaultFilePath].
+// TRACEKIT_FILE_PATH; default [DefaultFilePath]. Given without
+// [WithTracesExporter] and without OTEL_TRACES_EXPORTER, it also selects
+// [ExporterFile].
 func WithFilePath(path string) Option {
 	return optionFunc(func(c *config) { c.filePath = path })
 }
