@@ -37,14 +37,17 @@ func ExitCode(err error) int {
 	return 1
 }
 
-const usage = `flamegen draws flame graphs from folded stacks and pprof profiles.
+const usage = `flamegen draws flame graphs from folded stacks, pprof profiles and traces.
 
 Usage:
   flamegen [flags] INPUT             INPUT is a file, - for standard input, or an http(s) URL
   flamegen diff [flags] BEFORE AFTER differential graph: red grew, blue shrank
 
-The input format (folded text, pprof protobuf, legacy text profile, gzipped
-or not) is found from the content, never from the file name.
+The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
+or Jaeger JSON traces, gzipped or not) is found from the content, never from
+the file name. Traces are aggregated into one graph of "service: span name"
+frames whose widths are wall-clock time: each instant of a span is shared
+among the children running then (--weight sum: every span's full duration).
 
 Examples:
   flamegen cpu.pprof -o cpu.svg
@@ -54,12 +57,16 @@ Examples:
   flamegen --sample-type alloc_space --tag span_name=checkout heap.pprof -o heap.svg
   flamegen diff before.pprof after.pprof -o diff.svg
   flamegen http://127.0.0.1:6060/debug/pprof/profile?seconds=10 -o live.svg
+  flamegen traces.jsonl -o spans.svg                               (tracekit's or the Collector's span file)
+  flamegen --group-ids --format top traces.jsonl
 
 Flags:
 `
 
 type options struct {
 	out, format, title, subtitle, sampleType, palette, sort, highlight, unit string
+	weight                                                                   string
+	groupIDs                                                                 bool
 	width, top, topSelf                                                      int
 	minWidth                                                                 float64
 	inverted, reverse, lines, markdown, quiet, version, help, noNorm         bool
@@ -89,6 +96,8 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.sampleType, "sample-type", "", "pprof sample `TYPE` (default: the profile's default)")
 	fs.Var(&o.tags, "tag", "keep pprof samples whose label `KEY=VALUE` matches (repeatable)")
 	fs.BoolVar(&o.lines, "lines", false, "pprof frames as function:line")
+	fs.StringVar(&o.weight, "weight", "wall", "trace input: wall (each instant of a span shared among its children running then) or sum (every span's full duration)")
+	fs.BoolVar(&o.groupIDs, "group-ids", false, "trace input: merge span names that differ only by ids (/users/123 and /users/456 become /users/{id})")
 	fs.StringVar(&o.unit, "unit", "", "unit of folded counts: samples (default), nanoseconds, bytes, or any word")
 	fs.IntVar(&o.top, "top", 20, "rows of --format top")
 	fs.BoolVar(&o.markdown, "markdown", false, "--format top as a Markdown table")
@@ -234,8 +243,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	progress := !o.quiet && isTerminal(stderr)
 	var trees []*flame.Tree
+	sp, err := o.spanOptions()
+	if err != nil {
+		return err
+	}
 	for _, in := range pos {
-		t, err := load(ctx, in, stdin, stderr, progress, fopts)
+		t, err := load(ctx, in, stdin, stderr, progress, fopts, sp)
 		if err != nil {
 			return err
 		}
@@ -281,7 +294,7 @@ func version() string {
 }
 
 // load reads and decodes one input.
-func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, progress bool, opts []flame.Option) (*flame.Tree, error) {
+func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, progress bool, opts []flame.Option, sp spanOptions) (*flame.Tree, error) {
 	var r io.Reader
 	var size int64 = -1
 	switch {
@@ -322,7 +335,16 @@ func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, pro
 		p = &progressReader{r: r, w: stderr, name: in, size: size}
 		r = p
 	}
-	t, err := flame.Decode(r, in, opts...)
+	br, isTraces := sniffTraces(r)
+	var (
+		t   *flame.Tree
+		err error
+	)
+	if isTraces {
+		t, err = loadTraces(br, in, stderr, sp)
+	} else {
+		t, err = flame.Decode(br, in, opts...)
+	}
 	if p != nil {
 		p.done()
 	}

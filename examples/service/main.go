@@ -150,10 +150,9 @@ func handleOrder(ctx context.Context, logger *slog.Logger, o order) (err error) 
 		currency := tracekit.Go(ctx, "lookup-currency", func(ctx context.Context) error {
 			return sleep(ctx, time.Millisecond)
 		})
-		if err := sleep(ctx, o.priceLatency); err != nil {
-			return err
-		}
-		return currency.Wait()
+		err := sleep(ctx, o.priceLatency)
+		// Wait for the lookup on every path, so it never outlives this span.
+		return errors.Join(err, currency.Wait())
 	})
 	g.Go("reserve-stock", func(ctx context.Context) error {
 		return stock.reserve(ctx, o)
