@@ -26,6 +26,8 @@ demo:
 	@OTEL_SERVICE_NAME=order-service OTEL_TRACES_EXPORTER=file \
 	  TRACEKIT_FILE_PATH=$(DEMO_DIR)/traces.jsonl TRACEKIT_PROFILE_DIR=$(DEMO_DIR)/profiles \
 	  $(GO) run ./examples/service -orders 400 2>$(DEMO_DIR)/service.log
+	@echo "Drawing the span flame graph (wall-clock time of every order, by span)..."
+	@$(GO) run ./cmd/flamegen $(DEMO_DIR)/traces.jsonl --title "order-service wall time by span" -o $(DEMO_DIR)/spans.svg
 	@echo "Drawing the CPU flame graph (samples carry the span they ran in)..."
 	@cpu=$$(ls -S $(DEMO_DIR)/profiles/cpu-*.pb.gz | head -1); \
 	  $(GO) run ./cmd/flamegen "$$cpu" --title "order-service CPU" -o $(DEMO_DIR)/cpu.svg && \
@@ -36,6 +38,7 @@ demo:
 	@echo "Output:"
 	@echo "  $(DEMO_DIR)/traces.jsonl            spans, one OTLP JSON ExportTraceServiceRequest per line"
 	@echo "  $(DEMO_DIR)/profiles/               rotating gzip pprof files with span labels"
+	@echo "  $(DEMO_DIR)/spans.svg               span flame graph: where the orders' wall time went"
 	@echo "  $(DEMO_DIR)/cpu.svg                 CPU flame graph (open in a browser)"
 	@echo "  $(DEMO_DIR)/cpu-recommendations.svg CPU flame graph of one span's samples"
 	@echo "  $(DEMO_DIR)/service.log             JSON logs of failed orders, with trace and span ids"
