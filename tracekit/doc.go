@@ -14,6 +14,19 @@
 // [Group] does the same for a set of goroutines, errgroup style, with an
 // optional concurrency limit.
 //
+// [Mutex] and [RWMutex] are drop-ins for the sync types whose slow waits and
+// long holds become spans and metrics; [Send], [Recv] and [Chan] do the same
+// for channel operations and return [ErrClosed] instead of panicking. With
+// [WithDeadlockDetection] the locks also report lock-order inversions,
+// recursive locking, hangs and long holds as typed [Report] values
+// ([WithReportHandler]).
+//
+// [Span] starts a span named after the calling function in one line;
+// [LogHandler] makes slog records carry the trace and span they were logged
+// in. [Leaks] finds goroutines that outlived their work (package
+// tracekittest wraps it for tests). [WithProfiling] profiles the process
+// continuously with every CPU sample labelled by the span it ran in.
+//
 // Spans go to an OTLP endpoint (Jaeger, any OpenTelemetry Collector), to a
 // local file of OTLP JSON lines (OTEL_TRACES_EXPORTER=file, read back by
 // cmd/flamegen), or to the console. Exporting never blocks the traced code.
