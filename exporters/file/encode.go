@@ -210,22 +210,7 @@ func appendSpan(dst []byte, s sdktrace.ReadOnlySpan) []byte {
 	sc := s.SpanContext()
 	parent := s.Parent()
 	dst = append(dst, '{')
-	first := true
-	if tid := sc.TraceID(); tid.IsValid() {
-		dst = appendKey(dst, first, "traceId")
-		dst = appendHex(dst, tid[:])
-		first = false
-	}
-	if sid := sc.SpanID(); sid.IsValid() {
-		dst = appendKey(dst, first, "spanId")
-		dst = appendHex(dst, sid[:])
-		first = false
-	}
-	if ts := sc.TraceState().String(); ts != "" {
-		dst = appendKey(dst, first, "traceState")
-		dst = appendString(dst, ts)
-		first = false
-	}
+	dst, first := appendSpanContext(dst, sc)
 	if psid := parent.SpanID(); psid.IsValid() {
 		dst = appendKey(dst, first, "parentSpanId")
 		dst = appendHex(dst, psid[:])
@@ -302,9 +287,10 @@ func appendEvent(dst []byte, e *sdktrace.Event) []byte {
 	return append(dst, '}')
 }
 
-func appendLink(dst []byte, l *sdktrace.Link) []byte {
-	sc := l.SpanContext
-	dst = append(dst, '{')
+// appendSpanContext writes the traceId, spanId and traceState fields of sc
+// that are set, as the first fields of an object, and reports whether it
+// wrote none (so the next field needs no comma).
+func appendSpanContext(dst []byte, sc trace.SpanContext) ([]byte, bool) {
 	first := true
 	if tid := sc.TraceID(); tid.IsValid() {
 		dst = appendKey(dst, first, "traceId")
@@ -321,6 +307,13 @@ func appendLink(dst []byte, l *sdktrace.Link) []byte {
 		dst = appendString(dst, ts)
 		first = false
 	}
+	return dst, first
+}
+
+func appendLink(dst []byte, l *sdktrace.Link) []byte {
+	sc := l.SpanContext
+	dst = append(dst, '{')
+	dst, first := appendSpanContext(dst, sc)
 	if len(l.Attributes) > 0 {
 		dst = appendKey(dst, first, "attributes")
 		dst = appendKeyValues(dst, l.Attributes)
