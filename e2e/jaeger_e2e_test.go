@@ -43,6 +43,32 @@ func spawnLines(t *testing.T) map[string]int {
 	return lines
 }
 
+// runTracedProg runs the instrumented program, configured by the standard
+// environment only, against an OTLP endpoint and returns what it printed.
+func runTracedProg(ctx context.Context, t *testing.T, prog, service, protocol, endpoint string, env ...string) progResult {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, prog)
+	cmd.Env = append(os.Environ(),
+		"OTEL_SERVICE_NAME="+service,
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_METRICS_EXPORTER=none",
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint,
+		"OTEL_EXPORTER_OTLP_PROTOCOL="+protocol,
+	)
+	cmd.Env = append(cmd.Env, env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tracedprog: %v\n%s", err, stderr.String())
+	}
+	var res progResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("tracedprog printed %q: %v", out, err)
+	}
+	return res
+}
+
 type progResult struct {
 	TraceID  string `json:"trace_id"`
 	Exported uint64 `json:"exported"`
@@ -76,25 +102,8 @@ func TestJaeger(t *testing.T) {
 	} {
 		t.Run(strings.ReplaceAll(tc.protocol, "/", "-"), func(t *testing.T) {
 			service := "e2e-" + strings.ReplaceAll(tc.protocol, "/", "-")
-			cmd := exec.CommandContext(ctx, prog)
-			cmd.Env = append(os.Environ(),
-				"OTEL_SERVICE_NAME="+service,
-				"OTEL_TRACES_EXPORTER=otlp",
-				"OTEL_METRICS_EXPORTER=none",
-				"OTEL_EXPORTER_OTLP_ENDPOINT="+tc.endpoint,
-				"OTEL_EXPORTER_OTLP_PROTOCOL="+tc.protocol,
-				"OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=e2e",
-			)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("tracedprog: %v\n%s", err, stderr.String())
-			}
-			var res progResult
-			if err := json.Unmarshal(out, &res); err != nil {
-				t.Fatalf("tracedprog printed %q: %v", out, err)
-			}
+			res := runTracedProg(ctx, t, prog, service, tc.protocol, tc.endpoint,
+				"OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=e2e")
 			const spans = 6 // checkout, workers, fetch-prices, lookup-currency, reserve-stock, explode
 			if res.Exported != spans || res.Dropped+res.Failed != 0 {
 				t.Fatalf("program stats %+v, want %d exported and none lost", res, spans)

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
 	"net/http"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -45,24 +42,7 @@ func TestSpansFromJaeger(t *testing.T) {
 	})
 
 	const service = "e2e-spans"
-	cmd := exec.CommandContext(ctx, prog)
-	cmd.Env = append(os.Environ(),
-		"OTEL_SERVICE_NAME="+service,
-		"OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_METRICS_EXPORTER=none",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://"+srv.OTLPGRPCEndpoint(),
-		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
-	)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tracedprog: %v\n%s", err, stderr.String())
-	}
-	var res progResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("tracedprog printed %q: %v", out, err)
-	}
+	res := runTracedProg(ctx, t, prog, service, "grpc", "http://"+srv.OTLPGRPCEndpoint())
 	const nspans = 6
 	if _, err := srv.TraceWithSpans(ctx, res.TraceID, nspans); err != nil {
 		t.Fatal(err)
