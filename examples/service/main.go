@@ -8,6 +8,13 @@
 // error is also an event on the order's span. It is configured by the
 // standard OTEL_* environment (OTEL_LOGS_EXPORTER=otlp also sends the log
 // records over OTLP); `make demo` runs it with the file exporter.
+//
+// With -listen it is an HTTP service instead: POST /orders places an order
+// and GET /orders counts them, behind otelhttp. Requests queue on a bounded
+// tracekit.Chan that a worker pool (a tracekit.Group with a limit) drains,
+// prices come from a cache whose one tracekit.Mutex is held across slow
+// refreshes (the deliberately contended lock), and -load N makes the
+// service send itself N requests and print their latency percentiles.
 package main
 
 import (
@@ -21,6 +28,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -29,8 +38,13 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+	// An interrupt ends the HTTP mode cleanly: requests in flight finish,
+	// the queue drains, and the spans are flushed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "service:", err)
+		stop()
 		os.Exit(1)
 	}
 }
@@ -40,6 +54,12 @@ type options struct {
 	workers int
 	seed    uint64
 	logPath string
+
+	// The HTTP mode.
+	listen      string
+	load        int
+	loop        bool
+	concurrency int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -49,11 +69,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.workers, "workers", 8, "orders processed at once")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the simulated latencies and failures")
 	fs.StringVar(&o.logPath, "log", "", "append the JSON log here instead of standard error")
+	fs.StringVar(&o.listen, "listen", "", "serve POST/GET /orders on this address (e.g. 127.0.0.1:8080) instead of running a batch")
+	fs.IntVar(&o.load, "load", 0, "with -listen: send this many requests to the service itself, print their latency percentiles and stop")
+	fs.BoolVar(&o.loop, "loop", false, "with -load: repeat the rounds of requests until interrupted")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "with -load: requests in flight at once")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.orders < 1 || o.workers < 1 {
-		return fmt.Errorf("-orders and -workers must be at least 1 (got %d and %d)", o.orders, o.workers)
+	if o.orders < 1 || o.workers < 1 || o.concurrency < 1 {
+		return fmt.Errorf("-orders, -workers and -concurrency must be at least 1 (got %d, %d and %d)", o.orders, o.workers, o.concurrency)
+	}
+	if o.listen == "" && (o.load != 0 || o.loop) {
+		return errors.New("-load and -loop need -listen")
+	}
+	if o.load < 0 || (o.loop && o.load == 0) {
+		return fmt.Errorf("-load must be positive with -loop and never negative (got %d)", o.load)
 	}
 
 	kit, err := tracekit.Start(ctx, tracekit.WithServiceName("order-service"))
@@ -71,20 +101,27 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	logger := slog.New(kit.LogHandler(slog.NewJSONHandler(logOut, nil)))
 
-	began := time.Now()
-	failed := processAll(ctx, logger, o)
-	elapsed := time.Since(began)
+	var runErr error
+	var summary string
+	if o.listen != "" {
+		runErr = serve(ctx, logger, o, out)
+	} else {
+		began := time.Now()
+		failed := processAll(ctx, logger, o)
+		elapsed := time.Since(began)
+		summary = fmt.Sprintf("processed %d orders (%d failed) in %v\n", o.orders, failed, elapsed.Round(time.Millisecond))
+	}
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	shutdownErr := kit.Shutdown(shutdownCtx)
 	st := kit.Stats()
-	fmt.Fprintf(out, "processed %d orders (%d failed) in %v\n", o.orders, failed, elapsed.Round(time.Millisecond))
+	fmt.Fprint(out, summary)
 	fmt.Fprintf(out, "spans: %d exported, %d dropped, %d failed\n", st.Exported, st.Dropped, st.Failed)
 	if path, ok := os.LookupEnv("TRACEKIT_FILE_PATH"); ok && os.Getenv("OTEL_TRACES_EXPORTER") == "file" {
 		fmt.Fprintf(out, "traces: %s\n", path)
 	}
-	return shutdownErr
+	return errors.Join(runErr, shutdownErr)
 }
 
 // processAll handles the orders, o.workers at a time, and returns how many
@@ -96,7 +133,7 @@ func processAll(ctx context.Context, logger *slog.Logger, o options) int {
 	for i := range o.orders {
 		order := newOrder(i, rng)
 		g.Go("order", func(ctx context.Context) error {
-			results[i] = handleOrder(ctx, logger, order)
+			results[i] = handleOrder(ctx, logger, order, nil)
 			return nil // one failed order must not cancel the others
 		})
 	}
@@ -134,7 +171,9 @@ var errOutOfStock = errors.New("out of stock")
 
 // handleOrder runs the steps of one order under a span named handle-order
 // (a name of our choosing instead of main.handleOrder) and logs a failure.
-func handleOrder(ctx context.Context, logger *slog.Logger, o order) (err error) {
+// With a price cache (the HTTP mode) prices come from it; without one (the
+// batch mode) fetching them is a plain wait.
+func handleOrder(ctx context.Context, logger *slog.Logger, o order, prices *priceCache) (err error) {
 	ctx, span := tracekit.Span(ctx, tracekit.WithSpanName("handle-order"),
 		tracekit.WithSpanAttributes(attribute.Int("order.id", o.id)))
 	defer span.End(&err)
@@ -150,7 +189,12 @@ func handleOrder(ctx context.Context, logger *slog.Logger, o order) (err error) 
 		currency := tracekit.Go(ctx, "lookup-currency", func(ctx context.Context) error {
 			return sleep(ctx, time.Millisecond)
 		})
-		err := sleep(ctx, o.priceLatency)
+		var err error
+		if prices != nil {
+			err = prices.lookup(ctx, o)
+		} else {
+			err = sleep(ctx, o.priceLatency)
+		}
 		// Wait for the lookup on every path, so it never outlives this span.
 		return errors.Join(err, currency.Wait())
 	})

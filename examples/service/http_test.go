@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
+)
+
+// fileSpan is what the tests read of a span in the OTLP JSON file.
+type fileSpan struct {
+	Name         string
+	TraceID      string `json:"traceId"`
+	SpanID       string `json:"spanId"`
+	ParentSpanID string `json:"parentSpanId"`
+	Kind         int
+	Status       struct{ Code int }
+	Attributes   []struct {
+		Key   string
+		Value struct {
+			StringValue string `json:"stringValue"`
+		}
+	}
+}
+
+func (s fileSpan) attr(key string) string {
+	for _, a := range s.Attributes {
+		if a.Key == key {
+			return a.Value.StringValue
+		}
+	}
+	return ""
+}
+
+// readSpans reads the span file the file exporter wrote, keyed by trace and
+// span ID.
+func readSpans(t *testing.T, path string) map[string]fileSpan {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	spans := map[string]fileSpan{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var req struct {
+			ResourceSpans []struct {
+				ScopeSpans []struct{ Spans []fileSpan }
+			}
+		}
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			t.Fatalf("bad line: %v", err)
+		}
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					spans[s.TraceID+"/"+s.SpanID] = s
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return spans
+}
+
+// parent returns the parent of s in spans, if it was recorded.
+func parent(spans map[string]fileSpan, s fileSpan) (fileSpan, bool) {
+	p, ok := spans[s.TraceID+"/"+s.ParentSpanID]
+	return p, ok
+}
+
+// TestHTTPMode drives the service's handler end to end through a real HTTP
+// server: concurrent orders contend on the price cache, and every order's
+// spans hang under its request's server span.
+func TestHTTPMode(t *testing.T) {
+	defer tracekittest.VerifyNoLeaks(t)
+	path := filepath.Join(t.TempDir(), "traces.jsonl")
+	t.Setenv("OTEL_TRACES_EXPORTER", "file")
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	t.Setenv("OTEL_LOGS_EXPORTER", "none")
+	t.Setenv("TRACEKIT_FILE_PATH", path)
+	// Waits on the price cache last a refresh (1-3 ms) or more; a low slow
+	// threshold makes each of them a lock.wait span.
+	t.Setenv("TRACEKIT_SLOW", "500us")
+	ctx := context.Background()
+	kit, err := tracekit.Start(ctx, tracekit.WithServiceName("order-service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, orders = 4, 16
+	s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), options{workers: workers, seed: 3})
+	workDone := make(chan error, 1)
+	go func() { workDone <- s.work(ctx, workers) }()
+	ts := httptest.NewServer(s.handler())
+
+	codes := make([]int, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		wg.Go(func() {
+			resp, err := ts.Client().Post(ts.URL+"/orders", "application/json", strings.NewReader(`{"id": `+strconv.Itoa(i)+`}`))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var res orderResult
+			if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || res.ID != i {
+				t.Errorf("order %d: response %+v, %v", i, res, err)
+			}
+			codes[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusOK && c != http.StatusConflict && c != http.StatusInternalServerError {
+			t.Errorf("order %d: status %d", i, c)
+		}
+	}
+	resp, err := ts.Client().Get(ts.URL + "/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts map[string]int
+	err = json.NewDecoder(resp.Body).Decode(&counts)
+	resp.Body.Close()
+	if err != nil || counts["processed"] != orders {
+		t.Errorf("GET /orders = %v, %v; want %d processed", counts, err, orders)
+	}
+	bad, err := ts.Client().Post(ts.URL+"/orders", "application/json", strings.NewReader(`{"id": "x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Body.Close()
+	if bad.StatusCode != http.StatusBadRequest {
+		t.Errorf("POST a bad body: status %d, want 400", bad.StatusCode)
+	}
+
+	ts.Close()
+	s.queue.Close()
+	if err := <-workDone; err != nil {
+		t.Errorf("workers: %v", err)
+	}
+	if err := kit.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	spans := readSpans(t, path)
+	count := map[string]int{}
+	for _, sp := range spans {
+		count[sp.Name]++
+		name := sp.Name
+		if kind := sp.attr("tracekit.kind"); kind == "lock.wait" {
+			name = kind
+			count[kind]++
+		}
+		switch name {
+		case "handle-order":
+			p, ok := parent(spans, sp)
+			if !ok || p.Name != "POST /orders" || p.Kind != 2 { // 2: SPAN_KIND_SERVER
+				t.Errorf("handle-order's parent is %+v (found %v), want the POST /orders server span", p.Name, ok)
+			}
+		case "fetch-prices", "reserve-stock":
+			if p, _ := parent(spans, sp); p.Name != "order-steps" {
+				t.Errorf("%s's parent is %q, want order-steps", sp.Name, p.Name)
+			}
+		case "lock.wait":
+			if sp.attr("tracekit.lock.name") != "price-cache" {
+				t.Errorf("lock.wait on %q, want price-cache", sp.attr("tracekit.lock.name"))
+			}
+			if p, _ := parent(spans, sp); p.Name != "fetch-prices" {
+				t.Errorf("lock.wait's parent is %q, want fetch-prices", p.Name)
+			}
+		}
+	}
+	for name, want := range map[string]int{"POST /orders": orders + 1, "GET /orders": 1, "handle-order": orders, "fetch-prices": orders, "order-workers": 1, "order-worker": workers} {
+		if count[name] != want {
+			t.Errorf("%d %q spans, want %d (all: %v)", count[name], name, want, count)
+		}
+	}
+	// Four workers refreshing prices under one lock: some order waits.
+	if count["lock.wait"] == 0 {
+		t.Errorf("no lock.wait span on the contended price cache (all: %v)", count)
+	}
+}
+
+// TestLoadGenerator runs the HTTP mode with -load as a user would: the
+// service sends itself the requests through an instrumented client, prints
+// their latency percentiles, and shuts down; every request's trace starts at
+// the client span and reaches handle-order.
+func TestLoadGenerator(t *testing.T) {
+	defer tracekittest.VerifyNoLeaks(t)
+	path := filepath.Join(t.TempDir(), "traces.jsonl")
+	t.Setenv("OTEL_TRACES_EXPORTER", "file")
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	t.Setenv("OTEL_LOGS_EXPORTER", "none")
+	t.Setenv("TRACEKIT_FILE_PATH", path)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-load", "40", "-concurrency", "8", "-workers", "4", "-log", filepath.Join(t.TempDir(), "log")}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	round := regexp.MustCompile(`load round 1: 40 requests in \S+ \(\d+/s\), (\d+) failed; latency p50 (\S+) p90 (\S+) p99 (\S+) max (\S+); status( \d+:\d+)+\n`)
+	if !round.MatchString(out.String()) || !strings.Contains(out.String(), "served 40 orders") {
+		t.Fatalf("output does not report the round and the orders:\n%s", out.String())
+	}
+
+	spans := readSpans(t, path)
+	orders := 0
+	for _, sp := range spans {
+		if sp.Name != "handle-order" {
+			continue
+		}
+		orders++
+		server, ok := parent(spans, sp)
+		if !ok || server.Name != "POST /orders" {
+			t.Fatalf("handle-order's parent is %q", server.Name)
+		}
+		client, ok := parent(spans, server)
+		if !ok || client.Kind != 3 { // 3: SPAN_KIND_CLIENT
+			t.Fatalf("the server span's parent is %+v, want the load generator's client span", client)
+		}
+	}
+	if orders != 40 {
+		t.Errorf("%d handle-order spans, want 40", orders)
+	}
+}
+
+func TestHTTPFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-load", "5"},
+		{"-listen", "127.0.0.1:0", "-loop"},
+		{"-listen", "127.0.0.1:0", "-load", "-1"},
+		{"-listen", "127.0.0.1:0", "-concurrency", "0"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if err := run(context.Background(), args, io.Discard); err == nil {
+				t.Errorf("run(%q) = nil, want a usage error", args)
+			}
+		})
+	}
+}
