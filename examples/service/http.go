@@ -241,13 +241,16 @@ func serve(ctx context.Context, logger *slog.Logger, o options, out io.Writer) e
 		defer transport.CloseIdleConnections()
 		client := &http.Client{Transport: otelhttp.NewTransport(transport, traceContext), Timeout: 30 * time.Second}
 		for round := 1; ; round++ {
+			began := time.Now()
 			st, err := generateLoad(ctx, client, base+"/orders", o.load, o.concurrency)
 			if err != nil {
-				loadErr = err
+				if ctx.Err() == nil { // an interrupt between rounds is the way to stop -loop
+					loadErr = err
+				}
 				break
 			}
 			fmt.Fprintf(out, "load round %d: %s\n", round, st)
-			if !o.loop || ctx.Err() != nil {
+			if !o.loop || sleep(ctx, time.Until(began.Add(o.every))) != nil {
 				break
 			}
 		}

@@ -243,12 +243,51 @@ func TestLoadGenerator(t *testing.T) {
 	}
 }
 
+// cancelAfter cancels a context once what was written to it contains want.
+type cancelAfter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	want   string
+	cancel context.CancelFunc
+}
+
+func (w *cancelAfter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestLoadLoop runs rounds of load until interrupted, as the compose stack
+// does, and checks that the interrupt ends the service cleanly.
+func TestLoadLoop(t *testing.T) {
+	defer tracekittest.VerifyNoLeaks(t)
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	t.Setenv("OTEL_LOGS_EXPORTER", "none")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelAfter{want: "load round 3:", cancel: cancel}
+	err := run(ctx, []string{"-listen", "127.0.0.1:0", "-load", "5", "-loop", "-every", "10ms", "-log", filepath.Join(t.TempDir(), "log")}, out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.buf.String())
+	}
+	if got := out.buf.String(); !strings.Contains(got, "load round 2: 5 requests") || !strings.Contains(got, "served ") {
+		t.Errorf("output:\n%s", got)
+	}
+}
+
 func TestHTTPFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-load", "5"},
 		{"-listen", "127.0.0.1:0", "-loop"},
 		{"-listen", "127.0.0.1:0", "-load", "-1"},
 		{"-listen", "127.0.0.1:0", "-concurrency", "0"},
+		{"-listen", "127.0.0.1:0", "-load", "5", "-every", "1s"},
+		{"-listen", "127.0.0.1:0", "-load", "5", "-loop", "-every", "-1s"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			if err := run(context.Background(), args, io.Discard); err == nil {

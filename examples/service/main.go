@@ -60,6 +60,7 @@ type options struct {
 	load        int
 	loop        bool
 	concurrency int
+	every       time.Duration
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.load, "load", 0, "with -listen: send this many requests to the service itself, print their latency percentiles and stop")
 	fs.BoolVar(&o.loop, "loop", false, "with -load: repeat the rounds of requests until interrupted")
 	fs.IntVar(&o.concurrency, "concurrency", 16, "with -load: requests in flight at once")
+	fs.DurationVar(&o.every, "every", 0, "with -loop: start a round at most this often (0: back to back)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,8 +84,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if o.listen == "" && (o.load != 0 || o.loop) {
 		return errors.New("-load and -loop need -listen")
 	}
-	if o.load < 0 || (o.loop && o.load == 0) {
-		return fmt.Errorf("-load must be positive with -loop and never negative (got %d)", o.load)
+	if o.every != 0 && !o.loop {
+		return errors.New("-every needs -loop")
+	}
+	if o.load < 0 || (o.loop && o.load == 0) || o.every < 0 {
+		return fmt.Errorf("-load must be positive with -loop and never negative (got %d), -every not negative (got %v)", o.load, o.every)
 	}
 
 	kit, err := tracekit.Start(ctx, tracekit.WithServiceName("order-service"))
