@@ -344,3 +344,44 @@ func TestWideParent(t *testing.T) {
 		t.Errorf("frames %d, want 39", tr.Len())
 	}
 }
+
+// AddUnder and Descend build the same tree as Add: below a span frame, a
+// wait of another kind and CPU frames of the code that ran.
+func TestAddUnderAndDescend(t *testing.T) {
+	const want = "checkout 40\ncheckout;lock mu 25\ncheckout;main.f;runtime.memmove 35\n"
+
+	cases := []struct {
+		name  string
+		build func(tr *Tree)
+	}{
+		{"AddUnder", func(tr *Tree) {
+			span := tr.AddUnder(Root, []string{"checkout"}, KindSpan, 40)
+			tr.AddUnder(span, []string{"lock mu"}, KindOffCPU, 25)
+			tr.AddUnder(span, []string{"main.f", "runtime.memmove"}, KindCPU, 35)
+		}},
+		{"Descend", func(tr *Tree) {
+			tr.AddUnder(Root, nil, KindSpan, 100)
+			span := tr.Descend(Root, "checkout", KindSpan, 100)
+			tr.Descend(span, "lock mu", KindOffCPU, 25)
+			f := tr.Descend(span, "main.f", KindCPU, 35)
+			tr.Descend(f, "runtime.memmove", KindCPU, 35)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := NewTree("nanoseconds")
+			tc.build(tr)
+			if got := folded(tr); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+			if tr.Total() != 100 || tr.Len() != 5 {
+				t.Errorf("total %d frames %d, want 100 and 5", tr.Total(), tr.Len())
+			}
+			kinds := map[string]Kind{}
+			tr.Walk(Alphabetical, func(n NodeID, _ int) bool { kinds[tr.Name(n)] = tr.Kind(n); return true })
+			if kinds["checkout"] != KindSpan || kinds["lock mu"] != KindOffCPU || kinds["runtime.memmove"] != KindCPU {
+				t.Errorf("kinds %v", kinds)
+			}
+		})
+	}
+}

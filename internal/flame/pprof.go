@@ -66,23 +66,31 @@ func ParsePprof(data []byte, input string, opts ...Option) (*Tree, error) {
 		if v < 0 {
 			return nil, &ParseError{Input: input, Expected: "non-negative sample values (use flamegen diff to compare profiles)", Err: fmt.Errorf("%w: sample %d has value %d", ErrCorrupt, si, v)}
 		}
-		stack = stack[:0]
-		for i := len(s.Location) - 1; i >= 0; i-- {
-			loc := s.Location[i]
-			if loc == nil {
-				continue
-			}
-			if len(loc.Line) == 0 {
-				stack = append(stack, unsymbolized(loc))
-				continue
-			}
-			for j := len(loc.Line) - 1; j >= 0; j-- {
-				stack = append(stack, frameName(loc.Line[j], c.lines))
-			}
-		}
+		stack = PprofStack(stack[:0], s, c.lines)
 		t.Add(stack, KindCPU, v)
 	}
 	return t, nil
+}
+
+// PprofStack appends the frame names of sample s to dst, outermost caller
+// first, as [ParsePprof] names them: inlined calls are frames of their own,
+// a location without symbols is named by its mapping and offset, and with
+// lines each name ends in ":line".
+func PprofStack(dst []string, s *profile.Sample, lines bool) []string {
+	for i := len(s.Location) - 1; i >= 0; i-- {
+		loc := s.Location[i]
+		if loc == nil {
+			continue
+		}
+		if len(loc.Line) == 0 {
+			dst = append(dst, unsymbolized(loc))
+			continue
+		}
+		for j := len(loc.Line) - 1; j >= 0; j-- {
+			dst = append(dst, frameName(loc.Line[j], lines))
+		}
+	}
+	return dst
 }
 
 func frameName(l profile.Line, lines bool) string {

@@ -174,6 +174,36 @@ func (t *Tree) Add(stack []string, k Kind, value int64) NodeID {
 	return n
 }
 
+// AddUnder is [Tree.Add] starting below an existing frame: it adds value to
+// parent and every frame above it, and to the frames of stack (of kind k)
+// below parent, creating them, and returns the last one (parent when stack
+// is empty). Add(stack, k, v) is AddUnder([Root], stack, k, v). Frames of
+// different kinds on one path are added by chaining calls.
+func (t *Tree) AddUnder(parent NodeID, stack []string, k Kind, value int64) NodeID {
+	for m := parent; m != none; m = t.at(m).parent {
+		t.at(m).total += value
+	}
+	n := parent
+	for _, s := range stack {
+		n = t.child(n, t.internString(s)|uint32(k)<<kindShift)
+		t.at(n).total += value
+	}
+	return n
+}
+
+// Descend returns the child of parent named name of kind k, creating it,
+// and adds value to that child alone, not to parent or above. It is for
+// builders that walk a tree of known subtree totals top-down: a frame's
+// total is added when the walk enters it, so its children's values are
+// already part of it, and entering a frame costs no walk up to the root.
+// The caller keeps every frame's total at least the sum of its children's
+// (what [Tree.Self] derives stays non-negative).
+func (t *Tree) Descend(parent NodeID, name string, k Kind, value int64) NodeID {
+	n := t.child(parent, t.internString(name)|uint32(k)<<kindShift)
+	t.at(n).total += value
+	return n
+}
+
 // Len returns the number of frames, the root included.
 func (t *Tree) Len() int { return t.count }
 

@@ -44,6 +44,7 @@ type analysisConfig struct {
 	weight Weight
 	group  grouper
 	cpu    *SpanCPU
+	stacks bool
 }
 
 func newAnalysisConfig(opts []AnalysisOption) analysisConfig {
@@ -83,6 +84,13 @@ func WithSpanCPU(c *SpanCPU) AnalysisOption {
 	return analysisOptionFunc(func(cfg *analysisConfig) { cfg.cpu = c })
 }
 
+// WithCPUStacks makes [Aggregator.NestCPU] available: the stacks of the
+// [WithSpanCPU] profile's samples are kept to be nested under the frames of
+// the spans they ran in. Off by default.
+func WithCPUStacks() AnalysisOption {
+	return analysisOptionFunc(func(c *analysisConfig) { c.stacks = true })
+}
+
 // labeler turns spans into frame names, "service: name", caching them.
 type labeler struct {
 	group  *grouper
@@ -108,8 +116,9 @@ func (l *labeler) label(sp *Span) string {
 
 // Aggregator builds one flame graph over many traces: a frame per distinct
 // path of "service: span name" from the root, weighted as [WithWeight] says,
-// in nanoseconds. Its tree's frames are all [flame.KindSpan]; [Aggregator.Class]
-// says which frames are lock waits or channel blocks.
+// in nanoseconds. Lock waits and channel blocks are [flame.KindOffCPU]
+// frames (drawn in the off-CPU palette), every other span a [flame.KindSpan]
+// frame; [Aggregator.Class] says which class a frame's spans are.
 //
 // An Aggregator is not safe for concurrent use.
 type Aggregator struct {
@@ -125,11 +134,22 @@ type Aggregator struct {
 	warnings Warnings
 	traces   int
 
-	stack  []string
 	levels []level
 	totals []int64
 	walk   []int32
 	sizes  []int32 // spans in each span's subtree, itself included
+
+	// With WithCPUStacks: the frame of every span that has samples, and
+	// every span seen.
+	cpuFrames []cpuFrame
+	seen      map[SpanID]bool
+	nested    bool
+}
+
+// cpuFrame is a span with CPU samples and the frame it went to.
+type cpuFrame struct {
+	n  flame.NodeID
+	id SpanID
 }
 
 // level is the scratch of one depth of the wall-clock recursion.
@@ -210,29 +230,40 @@ func (a *Aggregator) grow() {
 	}
 }
 
-// frame adds v to the current stack and records span i of t there.
-func (a *Aggregator) frame(t *Trace, i int32, v int64) {
-	kind := flame.KindSpan
-	n := a.tree.Add(a.stack, kind, v)
-	if i == None {
-		return
-	}
+// enter returns the frame of span i below frame parent with v added to it
+// (its whole subtree's value: frames are entered top-down, so entering
+// costs no walk up to the root however deep the trace), and records the
+// span there.
+func (a *Aggregator) enter(parent flame.NodeID, t *Trace, i int32, v int64) flame.NodeID {
+	sp := &t.Spans[i]
+	cls := ClassOf(sp.Kind)
+	n := a.tree.Descend(parent, a.lab.label(sp), cls.FrameKind(), v)
 	fresh := int(n) >= len(a.class)
 	a.grow()
-	sp := &t.Spans[i]
 	if fresh {
-		a.class[n] = ClassOf(sp.Kind)
+		a.class[n] = cls
 	}
 	a.count[n]++
 	d := sp.Duration()
 	a.maxDur[n] = max(a.maxDur[n], d)
 	a.sumDur[n] += d
 	if a.cfg.cpu != nil {
-		a.cpu[n] += a.cfg.cpu.Of(sp.ID)
+		c := a.cfg.cpu.Of(sp.ID)
+		a.cpu[n] += c
+		if a.cfg.stacks {
+			if a.seen == nil {
+				a.seen = make(map[SpanID]bool)
+			}
+			if c != 0 && !a.seen[sp.ID] {
+				a.cpuFrames = append(a.cpuFrames, cpuFrame{n, sp.ID})
+			}
+			a.seen[sp.ID] = true
+		}
 	}
 	if sp.Error() {
 		a.errs[n]++
 	}
+	return n
 }
 
 // Add adds one assembled trace.
@@ -242,13 +273,13 @@ func (a *Aggregator) Add(t *Trace) {
 	if len(t.Spans) == 0 {
 		return
 	}
-	a.stack = a.stack[:0]
 	if a.cfg.weight == WeightSum {
 		a.sum(t)
 		return
 	}
 	a.subtreeSizes(t)
-	a.wall(t, None, []piece{{t.Begin, t.Finish, 1}}, t.Wall(), 0)
+	a.tree.AddUnder(flame.Root, nil, flame.KindSpan, t.Wall())
+	a.wall(t, None, flame.Root, []piece{{t.Begin, t.Finish, 1}}, t.Wall(), 0)
 }
 
 // subtreeSizes fills a.sizes for t: children are counted before their
@@ -282,14 +313,13 @@ func (a *Aggregator) kids(t *Trace, i int32) []int32 {
 }
 
 // wall attributes v nanoseconds of span i (None: the trace's top level),
-// whose density over time is given by pieces, to i itself and its
-// children, and recurses. The integer shares of a span and its children add
+// whose frame n already holds v and whose density over time is given by
+// pieces, to i itself and its children, and recurses. The integer shares of a span and its children add
 // up to exactly v: fractions are apportioned by largest remainder, ties to
 // the earlier child, so the result is exact and deterministic.
-func (a *Aggregator) wall(t *Trace, i int32, pieces []piece, v int64, depth int) {
+func (a *Aggregator) wall(t *Trace, i int32, n flame.NodeID, pieces []piece, v int64, depth int) {
 	kids := a.kids(t, i)
 	if len(kids) == 0 {
-		a.frame(t, i, v)
 		return
 	}
 	if depth >= len(a.levels) {
@@ -356,11 +386,16 @@ func (a *Aggregator) wall(t *Trace, i int32, pieces []piece, v int64, depth int)
 	L.v, L.order = apportion(v, f, L.v, L.order)
 	vals := L.v
 
-	a.frame(t, i, vals[0])
+	// vals[0], i's self time, is what its frame keeps of v once the
+	// children's shares are entered below it.
 	for ci, c := range kids {
-		a.stack = append(a.stack, a.lab.label(&t.Spans[c]))
+		cn := a.enter(n, t, c, vals[ci+1])
 		if len(t.Children(c)) == 0 || t.Start[c] == t.End[c] {
-			a.frame(t, c, vals[ci+1])
+			if len(t.Children(c)) > 0 {
+				// A zero-length span with children: they get no time,
+				// but their frames exist.
+				a.zero(cn, t, c)
+			}
 		} else {
 			L = &a.levels[depth]
 			// The parent's segments inside c, or one piece per stretch
@@ -378,10 +413,16 @@ func (a *Aggregator) wall(t *Trace, i int32, pieces []piece, v int64, depth int)
 				ps = a.childPieces(t, c, L)
 			}
 			// The child's pieces are copied: the recursion may grow levels.
-			a.wall(t, c, slices.Clone(ps), vals[ci+1], depth+1)
+			a.wall(t, c, cn, slices.Clone(ps), vals[ci+1], depth+1)
 			L = &a.levels[depth]
 		}
-		a.stack = a.stack[:len(a.stack)-1]
+	}
+}
+
+// zero enters the descendants of span i (frame n) with no value.
+func (a *Aggregator) zero(n flame.NodeID, t *Trace, i int32) {
+	for _, c := range t.Children(i) {
+		a.zero(a.enter(n, t, c, 0), t, c)
 	}
 }
 
@@ -485,22 +526,98 @@ func (a *Aggregator) sum(t *Trace) {
 	for _, r := range t.Roots() {
 		top += post(r)
 	}
-	a.frame(t, None, 0)
-	var pre func(i int32)
-	pre = func(i int32) {
-		a.stack = append(a.stack, a.lab.label(&t.Spans[i]))
-		self := a.totals[i]
+	a.tree.AddUnder(flame.Root, nil, flame.KindSpan, top)
+	var pre func(parent flame.NodeID, i int32)
+	pre = func(parent flame.NodeID, i int32) {
+		n := a.enter(parent, t, i, a.totals[i])
 		for _, c := range t.Children(i) {
-			self -= a.totals[c]
+			pre(n, c)
 		}
-		a.frame(t, i, self)
-		for _, c := range t.Children(i) {
-			pre(c)
-		}
-		a.stack = a.stack[:len(a.stack)-1]
 	}
 	for _, r := range t.Roots() {
-		pre(r)
+		pre(flame.Root, r)
 	}
-	_ = top
+}
+
+// NoSpan is the name of the top-level frame [Aggregator.NestCPU] puts the
+// samples under that ran in no span of the traces.
+const NoSpan = "(no span)"
+
+// NestCPU nests the stacks of the [WithSpanCPU] profile under the frames of
+// the spans they ran in, as [flame.KindCPU] frames, once every trace has
+// been added; it needs [WithCPUStacks] and does nothing the second time.
+//
+// A span frame's CPU stacks take up part of its self time: with their
+// values when they fit, scaled down to fill the self time exactly when the
+// samples add up to more (a span's goroutines can run on several cores at
+// once, and child goroutines inherit its labels), so that a frame's width
+// stays its share of wall time. [Aggregator.CPU] keeps the real value.
+// Samples with no span_id, or whose span is not in the traces, go with their
+// own values under one top-level [NoSpan] frame, which adds their CPU time
+// to the root.
+func (a *Aggregator) NestCPU() {
+	c := a.cfg.cpu
+	if c == nil || !a.cfg.stacks || a.nested {
+		return
+	}
+	a.nested = true
+	t := a.tree
+	byFrame := map[flame.NodeID][]cpuSample{}
+	var frames []flame.NodeID
+	for _, f := range a.cpuFrames {
+		if _, ok := byFrame[f.n]; !ok {
+			frames = append(frames, f.n)
+		}
+		byFrame[f.n] = append(byFrame[f.n], c.stacks[f.id]...)
+	}
+	slices.Sort(frames)
+	for _, n := range frames {
+		ss := byFrame[n]
+		self := t.Self(n)
+		var sum int64
+		for _, s := range ss {
+			sum += s.v
+		}
+		for _, s := range ss {
+			v := s.v
+			if sum > self {
+				v = int64(float64(s.v) * float64(self) / float64(sum))
+			}
+			nestStack(t, n, s.stack, v)
+		}
+	}
+	// Samples of spans not in the traces, in a fixed order.
+	var outside []cpuSample
+	outside = append(outside, c.noSpanSt...)
+	var ids []SpanID
+	for id := range c.stacks {
+		if !a.seen[id] {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(x, y SpanID) int { return slices.Compare(x[:], y[:]) })
+	for _, id := range ids {
+		outside = append(outside, c.stacks[id]...)
+	}
+	if len(outside) > 0 {
+		var sum int64
+		for _, s := range outside {
+			sum += s.v
+		}
+		ns := t.AddUnder(flame.Root, []string{NoSpan}, flame.KindSpan, sum)
+		for _, s := range outside {
+			nestStack(t, ns, s.stack, s.v)
+		}
+	}
+	a.grow()
+}
+
+// nestStack adds stack below n with value v, n's own total untouched.
+func nestStack(t *flame.Tree, n flame.NodeID, stack []string, v int64) {
+	if v <= 0 {
+		return
+	}
+	for _, f := range stack {
+		n = t.Descend(n, f, flame.KindCPU, v)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
 )
 
 // SpanCPU is a profile's sample values summed by the span they ran in: the
@@ -16,6 +18,16 @@ type SpanCPU struct {
 	// usable span_id label.
 	Total, NoSpan int64
 	bySpan        map[SpanID]int64
+	// The samples' stacks, for [WithCPUStacks]: by span, and those
+	// without a usable span_id.
+	stacks   map[SpanID][]cpuSample
+	noSpanSt []cpuSample
+}
+
+// cpuSample is one sample's stack (outermost caller first) and value.
+type cpuSample struct {
+	stack []string
+	v     int64
 }
 
 // ReadSpanCPU sums p's samples by span_id. sampleType picks the value
@@ -41,17 +53,26 @@ func ReadSpanCPU(p *profile.Profile, sampleType string) (*SpanCPU, error) {
 	if idx < 0 {
 		return nil, fmt.Errorf("profile has no sample types")
 	}
-	c := &SpanCPU{Unit: p.SampleType[idx].Unit, bySpan: make(map[SpanID]int64)}
+	c := &SpanCPU{Unit: p.SampleType[idx].Unit, bySpan: make(map[SpanID]int64), stacks: make(map[SpanID][]cpuSample)}
 	for _, s := range p.Sample {
+		if idx >= len(s.Value) {
+			return nil, fmt.Errorf("sample has %d values, expected %d", len(s.Value), len(p.SampleType))
+		}
 		v := s.Value[idx]
+		if v == 0 {
+			continue
+		}
 		c.Total += v
 		ids := s.Label["span_id"]
+		st := cpuSample{flame.PprofStack(nil, s, false), v}
 		var id SpanID
 		if len(ids) != 1 || len(ids[0]) != 16 || !hexID(id[:], []byte(ids[0])) || id.IsZero() {
 			c.NoSpan += v
+			c.noSpanSt = append(c.noSpanSt, st)
 			continue
 		}
 		c.bySpan[id] += v
+		c.stacks[id] = append(c.stacks[id], st)
 	}
 	return c, nil
 }

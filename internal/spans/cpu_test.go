@@ -2,6 +2,7 @@ package spans
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/google/pprof/profile"
@@ -58,5 +59,102 @@ func TestSpanCPU(t *testing.T) {
 	})
 	if got["svc: R"] != 5_000_000 || got["svc: A"] != 30_000_000 {
 		t.Errorf("CPU by frame %v", got)
+	}
+}
+
+// cpuProfile returns a profile of CPU samples (nanoseconds), each with a
+// stack (root first, comma-separated) and an optional span_id.
+func cpuProfile(t *testing.T, samples []struct {
+	stack, span string
+	v           int64
+}) *SpanCPU {
+	t.Helper()
+	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "cpu", Unit: "nanoseconds"}}}
+	fns := map[string]*profile.Location{}
+	for _, s := range samples {
+		var locs []*profile.Location
+		for _, name := range strings.Split(s.stack, ",") {
+			loc, ok := fns[name]
+			if !ok {
+				fn := &profile.Function{ID: uint64(len(fns) + 1), Name: name}
+				loc = &profile.Location{ID: fn.ID, Line: []profile.Line{{Function: fn}}}
+				fns[name] = loc
+				p.Function = append(p.Function, fn)
+				p.Location = append(p.Location, loc)
+			}
+			locs = append([]*profile.Location{loc}, locs...) // leaf first
+		}
+		ps := &profile.Sample{Location: locs, Value: []int64{s.v}}
+		if s.span != "" {
+			ps.Label = map[string][]string{"span_id": {s.span}}
+		}
+		p.Sample = append(p.Sample, ps)
+	}
+	var buf bytes.Buffer
+	if err := p.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadSpanCPU(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestNestCPU(t *testing.T) {
+	// R runs 0-100, A 10-50 under it. R's 5 of CPU fit in its self time
+	// (60); A's 60 of CPU (parallel goroutines) are scaled into its 40.
+	cpu := cpuProfile(t, []struct {
+		stack, span string
+		v           int64
+	}{
+		{"main.main,main.serve", "0000000000000001", 5},
+		{"main.main,main.work,main.hash", "0000000000000002", 45},
+		{"main.main,main.work", "0000000000000002", 15},
+		{"runtime.gcBgMarkWorker", "", 7},
+		{"main.other", "00000000000000ff", 3}, // a span not in the traces
+	})
+	for _, w := range []Weight{WeightWall, WeightSum} {
+		t.Run(w.String(), func(t *testing.T) {
+			agg := NewAggregator(WithWeight(w), WithSpanCPU(cpu), WithCPUStacks())
+			agg.Add(Assemble([]Span{sp(1, 0, "R", 0, 100), sp(2, 1, "A", 10, 50)}))
+			agg.NestCPU()
+			agg.NestCPU() // the second call does nothing
+			want := strings.Join([]string{
+				"total 110 self 0\n(no span) 0",
+				"(no span);main.other 3",
+				"(no span);runtime.gcBgMarkWorker 7",
+				"svc: R 55",
+				"svc: R;main.main 0",
+				"svc: R;main.main;main.serve 5",
+				"svc: R;svc: A 0",
+				"svc: R;svc: A;main.main 0",
+				"svc: R;svc: A;main.main;main.work 10",
+				"svc: R;svc: A;main.main;main.work;main.hash 30",
+			}, "\n")
+			tr := agg.Tree()
+			if got := folded(tr); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+			if tr.Total() != 110 {
+				t.Errorf("root %d, want 100 of wall time and 10 of CPU outside spans", tr.Total())
+			}
+			tr.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
+				if n != flame.Root && tr.Self(n) < 0 {
+					t.Errorf("%s: negative self %d", tr.Name(n), tr.Self(n))
+				}
+				if tr.Name(n) == "svc: A" && (agg.CPU(n) != 60 || tr.Kind(n) != flame.KindSpan) {
+					t.Errorf("A: CPU %d kind %d", agg.CPU(n), tr.Kind(n))
+				}
+				if tr.Name(n) == "main.hash" && tr.Kind(n) != flame.KindCPU {
+					t.Errorf("main.hash kind %d", tr.Kind(n))
+				}
+				return true
+			})
+		})
 	}
 }

@@ -28,7 +28,7 @@ type Row struct {
 	CriticalTraces int
 }
 
-// Report lists every frame of agg (the root excepted) with the critical
+// Report lists every span frame of agg (the root and CPU frames excepted) with the critical
 // path numbers of the same frames in cp, which may be nil, sorted by self
 // time, longest first, ties by stack. Both must have been built with the
 // same grouping options, so that their frames have the same names.
@@ -46,6 +46,9 @@ func Report(agg *Aggregator, cp *CriticalPaths) []Row {
 	t.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
 		if n == flame.Root {
 			return true
+		}
+		if t.Kind(n) == flame.KindCPU { // stacks nested by NestCPU: not spans
+			return false
 		}
 		r := Row{
 			Frame: n, Stack: t.Stack(n), Class: agg.Class(n),

@@ -876,3 +876,33 @@ func TestDiffSpanTrees(t *testing.T) {
 		t.Errorf("diff %v, want %v", got, want)
 	}
 }
+
+// Lock waits and channel blocks are off-CPU frames, in both weights, and a
+// wait and a span of the same name under one parent stay two frames.
+func TestOffCPUFrameKinds(t *testing.T) {
+	spans := []Span{sp(1, 0, "R", 0, 100), withKind(sp(2, 1, "lock mu", 0, 50), "lock.wait"),
+		withKind(sp(3, 1, "recv", 50, 90), "chan.recv"), sp(4, 1, "lock mu", 90, 100)}
+	for _, w := range []Weight{WeightWall, WeightSum} {
+		t.Run(w.String(), func(t *testing.T) {
+			agg := NewAggregator(WithWeight(w))
+			agg.Add(Assemble(spans))
+			tr := agg.Tree()
+			var got []string
+			tr.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
+				if n != flame.Root {
+					got = append(got, fmt.Sprintf("%s kind=%d class=%s value=%d", tr.Name(n), tr.Kind(n), agg.Class(n), tr.Value(n)))
+				}
+				return true
+			})
+			want := []string{
+				"svc: R kind=2 class=work value=100",
+				"svc: lock mu kind=1 class=lock wait value=50",
+				"svc: lock mu kind=2 class=work value=10",
+				"svc: recv kind=1 class=channel block value=40",
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
