@@ -34,6 +34,8 @@ while (st.length) end[st.pop()] = n;
 var FL = new Uint8Array(n), k;
 for (k = 0; k < D.hl.length; k++) FL[D.hl[k]] |= 1;
 for (k = 0; k < D.topf.length; k++) FL[D.topf[k]] |= 2;
+var NOTE = {};
+if (D.fn) for (k = 0; k + 1 < D.fn.length; k += 2) NOTE[D.fn[k]] = D.notes[D.fn[k + 1]];
 function el(id) { return document.getElementById(id); }
 var frames = el("frames"), details = el("details"), matchedText = el("matched");
 var resetBtn = el("reset"), searchBtn = el("search"), clearBtn = el("clear");
@@ -122,6 +124,7 @@ function describe(i) {
     line = "before " + fmt(b) + ", after " + fmt(v) + ", delta " + (dv >= 0 ? "+" : "") + fmt(dv) +
       (b ? " (" + (dv >= 0 ? "+" : "") + (100 * dv / b).toFixed(1) + "%)" : "");
   }
+  if (NOTE[i] !== undefined) line += "; " + NOTE[i];
   return [name, line];
 }
 function frameOf(e) {

@@ -41,6 +41,8 @@ type config struct {
 	order           flame.Order
 	highlight       *regexp.Regexp
 	topSelf         int
+	notes           func(flame.NodeID) string
+	legend          []string
 }
 
 func newConfig(opts []Option) config {
@@ -107,6 +109,20 @@ func WithTopSelf(n int) Option {
 	})
 }
 
+// WithNotes adds note(n), when not empty, to the tooltip and details line
+// of frame n: what the tree's values alone do not say, such as how much of
+// a span frame's time was on CPU. None by default.
+func WithNotes(note func(n flame.NodeID) string) Option {
+	return optionFunc(func(c *config) { c.notes = note })
+}
+
+// WithLegend adds lines to the legend under the frames, before the lines
+// [WithHighlight] and [WithTopSelf] write, for example what a colour means.
+// Repeated options add more lines.
+func WithLegend(lines ...string) Option {
+	return optionFunc(func(c *config) { c.legend = append(c.legend, lines...) })
+}
+
 // data is what the embedded script draws from. F holds stride-5 records in
 // depth-first order: name index, depth, width, self, and dx, the frame's x
 // minus where it would start if it directly followed its left sibling (or
@@ -124,6 +140,8 @@ type data struct {
 	HL       []int    `json:"hl"`
 	TopF     []int    `json:"topf"`
 	Base     []int64  `json:"base,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+	FN       []int    `json:"fn,omitempty"` // pairs: frame, note index`
 	Unit     string   `json:"unit"`
 	Width    int      `json:"width"`
 	Xpad     int      `json:"xpad"`
@@ -153,6 +171,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	d := data{Unit: xmlSafe(t.Unit), Width: c.width, Xpad: xpad, FH: frameHeight, FS: fontSize, MinW: c.minWidth, Inverted: c.inverted}
 
 	nameIdx := map[uint64]int{}
+	noteIdx := map[string]int{}
 	colorIdx := map[string]int{}
 	color := func(col string) int {
 		ci, ok := colorIdx[col]
@@ -210,6 +229,17 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 				hlDepth = f.Depth
 			}
 		}
+		if c.notes != nil {
+			if note := c.notes(f.Node); note != "" {
+				ni, ok := noteIdx[note]
+				if !ok {
+					ni = len(d.Notes)
+					noteIdx[note] = ni
+					d.Notes = append(d.Notes, xmlSafe(note))
+				}
+				d.FN = append(d.FN, nf, ni)
+			}
+		}
 		self := t.Self(f.Node)
 		if f.Node != flame.Root && self > 0 {
 			tops = append(tops, selfFrame{nf, self})
@@ -243,6 +273,9 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 		indent bool
 	}
 	var legend []legendLine
+	for _, l := range c.legend {
+		legend = append(legend, legendLine{truncate(l, 160), false})
+	}
 	if c.highlight != nil {
 		frames := "frames"
 		if len(d.HL) == 1 {

@@ -325,3 +325,39 @@ func TestHighlightLegend(t *testing.T) {
 		t.Errorf("legend lacks %q", want)
 	}
 }
+
+// Notes reach the embedded data once per distinct text, escaped, paired
+// with their frames; legend lines come before the self-time list.
+func TestNotesAndLegend(t *testing.T) {
+	tr := flame.NewTree("nanoseconds")
+	a := tr.Add([]string{"svc: A"}, flame.KindSpan, 100)
+	b := tr.Add([]string{"svc: A", "main.work"}, flame.KindCPU, 40)
+	c := tr.Add([]string{"svc: B<&>"}, flame.KindSpan, 50)
+	notes := map[flame.NodeID]string{a: "on CPU 40 ns", c: "on CPU <1 & 2>"}
+	var buf bytes.Buffer
+	err := Write(&buf, tr, WithNotes(func(n flame.NodeID) string { return notes[n] }), WithLegend("Blue-green: waits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	meta := out[strings.Index(out, `<metadata id="flamegen-data">`):strings.Index(out, "</metadata>")]
+	var d data
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(meta, `<metadata id="flamegen-data">`)), &d); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for k := 0; k+1 < len(d.FN); k += 2 {
+		got[d.Names[d.F[d.FN[k]*stride]]] = d.Notes[d.FN[k+1]]
+	}
+	if len(got) != 2 || got["svc: A"] != "on CPU 40 ns" || got["svc: B<&>"] != "on CPU <1 & 2>" {
+		t.Errorf("notes by frame %v", got)
+	}
+	if strings.Contains(meta, "<1") {
+		t.Error("note not escaped in the data")
+	}
+	legend := out[strings.Index(out, `<g id="legend">`):]
+	if i, j := strings.Index(legend, "Blue-green: waits"), strings.Index(legend, "Most self time"); i < 0 || j < i {
+		t.Errorf("legend order: %s", legend[:min(len(legend), 300)])
+	}
+	_ = b
+}
