@@ -41,6 +41,8 @@ const usage = `flamegen draws flame graphs from folded stacks, pprof profiles an
 
 Usage:
   flamegen [flags] INPUT             INPUT is a file, - for standard input, or an http(s) URL
+  flamegen [flags] TRACES PROFILE... CPU stacks of pprof profiles with span_id labels nested
+                                     under the span frames they ran in
   flamegen diff [flags] BEFORE AFTER differential graph: red grew, blue shrank
 
 The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
@@ -59,6 +61,7 @@ Examples:
   flamegen http://127.0.0.1:6060/debug/pprof/profile?seconds=10 -o live.svg
   flamegen traces.jsonl -o spans.svg                               (tracekit's or the Collector's span file)
   flamegen --group-ids --format top traces.jsonl
+  flamegen traces.jsonl cpu.pb.gz -o merged.svg                    (span + CPU in one graph)
 
 Flags:
 `
@@ -176,7 +179,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if diffMode {
 		want = 2
 	}
-	if len(pos) != want {
+	merge := !diffMode && len(pos) > 1 // traces, then profiles to nest under their spans
+	if len(pos) != want && !merge {
 		if diffMode {
 			return &UsageError{Msg: "flamegen diff: expected two inputs, BEFORE and AFTER (see flamegen --help)"}
 		}
@@ -247,7 +251,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	if merge {
+		t, extra, err := loadMerged(ctx, pos, stdin, stderr, progress, o.sampleType, sp)
+		if err != nil {
+			return err
+		}
+		trees = append(trees, t)
+		sopts = append(sopts, extra...)
+	}
 	for _, in := range pos {
+		if merge {
+			break
+		}
 		t, err := load(ctx, in, stdin, stderr, progress, fopts, sp)
 		if err != nil {
 			return err
@@ -295,6 +310,27 @@ func version() string {
 
 // load reads and decodes one input.
 func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, progress bool, opts []flame.Option, sp spanOptions) (*flame.Tree, error) {
+	r, done, err := openInput(ctx, in, stdin, stderr, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	br, isTraces := sniffTraces(r)
+	if isTraces {
+		return loadTraces(br, in, stderr, sp)
+	}
+	return flame.Decode(br, in, opts...)
+}
+
+// openInput opens a file, - (stdin) or an http(s) URL for reading; done
+// closes it and ends the progress line.
+func openInput(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, progress bool) (_ io.Reader, done func(), _ error) {
+	var closers []func()
+	done = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
 	var r io.Reader
 	var size int64 = -1
 	switch {
@@ -303,52 +339,41 @@ func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, pro
 	case strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://"):
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, in, nil)
 		if err != nil {
-			return nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: %v", in, err)}
+			return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: %v", in, err)}
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", in, err)
+			return nil, nil, fmt.Errorf("fetch %s: %w", in, err)
 		}
-		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-			return nil, fmt.Errorf("fetch %s: %s: %s", in, resp.Status, strings.TrimSpace(string(msg)))
+			resp.Body.Close()
+			return nil, nil, fmt.Errorf("fetch %s: %s: %s", in, resp.Status, strings.TrimSpace(string(msg)))
 		}
+		closers = append(closers, func() { resp.Body.Close() })
 		r, size = resp.Body, resp.ContentLength
 	default:
 		f, err := os.Open(in)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		defer f.Close()
 		if st, err := f.Stat(); err == nil {
 			if st.IsDir() {
-				return nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s is a directory: expected a profile file", in)}
+				f.Close()
+				return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s is a directory: expected a profile file", in)}
 			}
 			size = st.Size()
 		}
+		closers = append(closers, func() { f.Close() })
 		r = f
 	}
 	r = &ctxReader{ctx: ctx, r: r}
-	var p *progressReader
 	if progress {
-		p = &progressReader{r: r, w: stderr, name: in, size: size}
+		p := &progressReader{r: r, w: stderr, name: in, size: size}
+		closers = append([]func(){p.done}, closers...)
 		r = p
 	}
-	br, isTraces := sniffTraces(r)
-	var (
-		t   *flame.Tree
-		err error
-	)
-	if isTraces {
-		t, err = loadTraces(br, in, stderr, sp)
-	} else {
-		t, err = flame.Decode(br, in, opts...)
-	}
-	if p != nil {
-		p.done()
-	}
-	return t, err
+	return r, done, nil
 }
 
 // ctxReader stops reading when ctx is done, so that an interrupt ends a long

@@ -4,10 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/pprof/profile"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
+	"github.com/tracekit-go/tracekit/internal/flame/svg"
 	"github.com/tracekit-go/tracekit/internal/spans"
 )
 
@@ -69,4 +76,118 @@ func loadTraces(r io.Reader, name string, stderr io.Writer, sp spanOptions) (*fl
 		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", name, w)
 	}
 	return agg.Tree(), nil
+}
+
+// loadMerged reads the traces of pos[0] and the pprof profiles of pos[1:]
+// (merged into one) and nests each sample's stack under the frame of the
+// span it ran in (its span_id label); see [spans.Aggregator.NestCPU]. The
+// SVG options it returns put each span frame's CPU time in its tooltip and
+// say what the colours mean.
+func loadMerged(ctx context.Context, pos []string, stdin io.Reader, stderr io.Writer, progress bool, sampleType string, sp spanOptions) (*flame.Tree, []svg.Option, error) {
+	var profs []*profile.Profile
+	for _, in := range pos[1:] {
+		r, done, err := openInput(ctx, in, stdin, stderr, progress)
+		if err != nil {
+			return nil, nil, err
+		}
+		br, isTraces := sniffTraces(r)
+		if isTraces {
+			done()
+			return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: expected a pprof profile: with several inputs the first is the traces and the others are profiles", in)}
+		}
+		p, err := profile.Parse(br)
+		done()
+		if err != nil {
+			return nil, nil, &flame.ParseError{Input: in, Expected: "a pprof profile (protobuf, gzipped or not) with span_id labels", Err: err}
+		}
+		profs = append(profs, p)
+	}
+	p := profs[0]
+	if len(profs) > 1 {
+		var err error
+		if p, err = profile.Merge(profs); err != nil {
+			return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: profiles cannot be merged: %v", strings.Join(pos[1:], ", "), err)}
+		}
+	}
+	cpu, err := spans.ReadSpanCPU(p, sampleType)
+	if err != nil {
+		return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: %v", pos[1], err)}
+	}
+
+	in := pos[0]
+	r, done, err := openInput(ctx, in, stdin, stderr, progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer done()
+	br, isTraces := sniffTraces(r)
+	if !isTraces {
+		return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: expected traces (OTLP or Jaeger JSON): with several inputs the first is the traces and the others are profiles", in)}
+	}
+	set, err := spans.Read(br, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	agg := spans.NewAggregator(append(slices.Clip(sp.analysis), spans.WithSpanCPU(cpu), spans.WithCPUStacks())...)
+	if err := set.Each(func(t *spans.Trace) error { agg.Add(t); return nil }); err != nil {
+		return nil, nil, err
+	}
+	agg.NestCPU()
+	if w := agg.Warnings(); w.Any() && !sp.quiet {
+		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", in, w)
+	}
+	t := agg.Tree()
+	inSpans := cpu.Total - outsideCPU(t)
+	note := func(n flame.NodeID) string {
+		if n == flame.Root || t.Kind(n) == flame.KindCPU || agg.Count(n) == 0 {
+			return ""
+		}
+		c, d := agg.CPU(n), agg.TotalDuration(n)
+		if c == 0 {
+			return "no CPU samples"
+		}
+		s := "on CPU " + formatNs(c, cpu.Unit)
+		if cpu.Unit == "nanoseconds" && d > 0 {
+			s += fmt.Sprintf(", %.1f%% of its spans' %s", 100*float64(c)/float64(d), formatNs(d, "nanoseconds"))
+		}
+		if self := t.Self(n) + cpuChildren(t, n); c > self {
+			s += " (stacks scaled into its self time)"
+		}
+		return s
+	}
+	legend := []string{
+		fmt.Sprintf("Span frames: wall time; above a span: the CPU stacks sampled in it (%s of %s sampled ran in these traces' spans).", formatNs(inSpans, cpu.Unit), formatNs(cpu.Total, cpu.Unit)),
+		"Blue-green: lock waits and channel blocks (off CPU). " + spans.NoSpan + ": samples outside the traces' spans.",
+	}
+	return t, []svg.Option{svg.WithNotes(note), svg.WithLegend(legend...)}, nil
+}
+
+// outsideCPU is the value of the NoSpan frame, if any.
+func outsideCPU(t *flame.Tree) int64 {
+	for _, c := range t.Children(nil, flame.Root, flame.Alphabetical) {
+		if t.Name(c) == spans.NoSpan && t.Kind(c) == flame.KindSpan {
+			return t.Value(c)
+		}
+	}
+	return 0
+}
+
+// cpuChildren is the value of n's CPU children: the part of n's self time
+// its nested stacks took.
+func cpuChildren(t *flame.Tree, n flame.NodeID) int64 {
+	var v int64
+	for _, c := range t.Children(nil, n, flame.Alphabetical) {
+		if t.Kind(c) == flame.KindCPU {
+			v += t.Value(c)
+		}
+	}
+	return v
+}
+
+// formatNs formats a profile value: a duration for nanoseconds.
+func formatNs(v int64, unit string) string {
+	if unit == "nanoseconds" {
+		return time.Duration(v).Round(10 * time.Microsecond).String()
+	}
+	return fmt.Sprintf("%d %s", v, unit)
 }
