@@ -18,6 +18,11 @@ type Frame struct {
 	Func string // fully qualified function, e.g. "net/http.(*conn).serve"
 	File string // absolute source path, "" when the dump did not give one
 	Line int
+	// Args is the argument list the runtime printed, without the
+	// parentheses: "0xc000123450, {0x1, 0x2}, ...". The runtime prints
+	// words, not typed values, and marks a possibly stale one with "?";
+	// "..." for an inlined call.
+	Args string
 }
 
 func (f Frame) String() string {
@@ -152,7 +157,8 @@ func Parse(dump []byte) ([]Goroutine, error) {
 		case strings.HasPrefix(line, "\t"):
 			return nil, &SyntaxError{Line: n, Text: line, Want: "a function call, not a file:line without one"}
 		default:
-			cur.Frames = append(cur.Frames, Frame{Func: funcName(line)})
+			fn := funcName(line)
+			cur.Frames = append(cur.Frames, Frame{Func: fn, Args: funcArgs(line, fn)})
 			next = 1
 		}
 	}
@@ -216,6 +222,14 @@ func funcName(line string) string {
 		return line[:i]
 	}
 	return line
+}
+
+// funcArgs returns the argument list of a frame line whose function is fn.
+func funcArgs(line, fn string) string {
+	if len(line) < len(fn)+2 {
+		return ""
+	}
+	return line[len(fn)+1 : len(line)-1]
 }
 
 // parseFileLine reads "\t/path/file.go:123 +0x1d".

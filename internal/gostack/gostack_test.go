@@ -41,18 +41,21 @@ func TestParse(t *testing.T) {
 	if g.ID != 18 || g.State != "chan receive" || g.Waiting != 3*time.Minute || !g.LockedToThread || g.Leaked {
 		t.Errorf("goroutine 18 header = %+v", g)
 	}
-	want := []Frame{{"main.worker", "/src/app/worker.go", 12}, {"main.(*Pool).run.func1", "/src/app/pool.go", 40}}
+	want := []Frame{
+		{Func: "main.worker", File: "/src/app/worker.go", Line: 12, Args: "0xc000012345, {0x4a5f40?, 0xc0000a0000?}"},
+		{Func: "main.(*Pool).run.func1", File: "/src/app/pool.go", Line: 40, Args: "..."},
+	}
 	if len(g.Frames) != 2 || g.Frames[0] != want[0] || g.Frames[1] != want[1] {
 		t.Errorf("frames = %+v, want %+v", g.Frames, want)
 	}
-	if g.CreatedBy != (Frame{"main.(*Pool).Start", "/src/app/pool.go", 39}) || g.CreatorID != 1 {
+	if g.CreatedBy != (Frame{Func: "main.(*Pool).Start", File: "/src/app/pool.go", Line: 39}) || g.CreatorID != 1 {
 		t.Errorf("created by = %+v in %d", g.CreatedBy, g.CreatorID)
 	}
 	l := gs[2]
-	if !l.Leaked || l.State != "select" || !l.Elided || l.Top().Func != "main.wait[...]" {
+	if !l.Leaked || l.State != "select" || !l.Elided || l.Top().Func != "main.wait[...]" || l.Top().Args != "0x1" {
 		t.Errorf("goroutine 19 = %+v", l)
 	}
-	if !gs[0].HasFunc("main.main") || gs[0].CreatedBy.Func != "" {
+	if !gs[0].HasFunc("main.main") || gs[0].CreatedBy.Func != "" || gs[0].Top().Args != "" {
 		t.Errorf("goroutine 1 = %+v", gs[0])
 	}
 }
