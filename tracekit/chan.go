@@ -66,12 +66,14 @@ func sendSlow[T any](ctx context.Context, d *detector, name string, ch chan<- T,
 	}
 	start := d.now()
 	hw := d.watchHang(ctx, "send on", name, start, nil)
+	tw := beginWait("send on", name) // the registry shows what the task waits on
 	var err error
 	select {
 	case ch <- v:
 	case <-ctx.Done():
 		err = cancelError("send", ctx)
 	}
+	tw.endWait()
 	hw.stop()
 	d.chanDone(ctx, KindChanSend, name, start)
 	return err
@@ -106,6 +108,7 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 	}
 	start := d.now()
 	hw := d.watchHang(ctx, "receive from", name, start, nil)
+	tw := beginWait("receive from", name) // the registry shows what the task waits on
 	select {
 	case got, ok := <-ch:
 		if !ok {
@@ -115,6 +118,7 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 	case <-ctx.Done():
 		err = cancelError("receive", ctx)
 	}
+	tw.endWait()
 	hw.stop()
 	d.chanDone(ctx, KindChanRecv, name, start)
 	return v, err

@@ -2,36 +2,42 @@ package tracekit
 
 import (
 	"sync"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
 )
 
-// goroutineSpans maps a goroutine to the span of the tracekit task running
-// on it, so that a plain Lock that turns out slow can attach its span to
-// the task without the fast path carrying a context. Tasks register at start
-// and remove themselves when they end; the table holds only running tasks.
-var goroutineSpans [64]struct {
+// liveTasks is the registry of running tasks, keyed by the goroutine each
+// runs on. It serves two readers: a plain Lock that turns out slow finds the
+// span of the task on its goroutine there (so the fast path carries no
+// context), and [Snapshot], the console and the leak report list what is
+// running. Tasks register at start and remove themselves when they end; the
+// table holds only running tasks. Where identifying a goroutine is slow
+// (fastGoroutineKey is false) a task is keyed by its own address instead:
+// it is still listed, but a goroutine cannot find its task.
+var liveTasks [64]struct {
 	mu sync.Mutex
-	m  map[uintptr]trace.Span
+	m  map[uintptr]*Task
 	_  [40]byte // keep shards on separate cache lines
 }
 
-func spanShard(g uintptr) int { return int((g >> 6) % uintptr(len(goroutineSpans))) }
+func spanShard(g uintptr) int { return int((g >> 6) % uintptr(len(liveTasks))) }
 
-// bindGoroutine records span as the task span of the calling goroutine and
-// returns the key to pass to unbindGoroutine. It does nothing (and returns
-// 0) where identifying a goroutine is slow.
-func bindGoroutine(span trace.Span) uintptr {
-	if !fastGoroutineKey || !span.SpanContext().IsValid() {
-		return 0
+// bindGoroutine records t as the task of the calling goroutine and returns
+// the key to pass to unbindGoroutine.
+func bindGoroutine(t *Task) uintptr {
+	var g uintptr
+	if fastGoroutineKey {
+		g = goroutineKey()
+	} else {
+		g = uintptr(unsafe.Pointer(t))
 	}
-	g := goroutineKey()
-	sh := &goroutineSpans[spanShard(g)]
+	sh := &liveTasks[spanShard(g)]
 	sh.mu.Lock()
 	if sh.m == nil {
-		sh.m = make(map[uintptr]trace.Span)
+		sh.m = make(map[uintptr]*Task)
 	}
-	sh.m[g] = span
+	sh.m[g] = t
 	sh.mu.Unlock()
 	return g
 }
@@ -40,22 +46,44 @@ func unbindGoroutine(g uintptr) {
 	if g == 0 {
 		return
 	}
-	sh := &goroutineSpans[spanShard(g)]
+	sh := &liveTasks[spanShard(g)]
 	sh.mu.Lock()
 	delete(sh.m, g)
 	sh.mu.Unlock()
 }
 
-// goroutineSpan returns the span of the task running on the calling
-// goroutine, or nil.
-func goroutineSpan() trace.Span {
+// goroutineTask returns the task running on the calling goroutine, or nil.
+func goroutineTask() *Task {
 	if !fastGoroutineKey {
 		return nil
 	}
 	g := goroutineKey()
-	sh := &goroutineSpans[spanShard(g)]
+	sh := &liveTasks[spanShard(g)]
 	sh.mu.Lock()
-	sp := sh.m[g]
+	t := sh.m[g]
 	sh.mu.Unlock()
-	return sp
+	return t
+}
+
+// goroutineSpan returns the span of the task running on the calling
+// goroutine, or nil.
+func goroutineSpan() trace.Span {
+	if t := goroutineTask(); t != nil && t.sc.IsValid() {
+		return t.span
+	}
+	return nil
+}
+
+// liveTaskList returns every registered task, in no order.
+func liveTaskList() []*Task {
+	var out []*Task
+	for i := range liveTasks {
+		sh := &liveTasks[i]
+		sh.mu.Lock()
+		for _, t := range sh.m {
+			out = append(out, t)
+		}
+		sh.mu.Unlock()
+	}
+	return out
 }

@@ -17,7 +17,7 @@ func TestGoroutineSpan(t *testing.T) {
 	if goroutineSpan() != nil {
 		t.Fatal("a span before binding")
 	}
-	g := bindGoroutine(sp)
+	g := bindGoroutine(&Task{span: sp, sc: sp.SpanContext()})
 	if goroutineSpan() != sp {
 		t.Error("bound span not found")
 	}
@@ -36,8 +36,9 @@ func TestGoroutineSpan(t *testing.T) {
 // can find its span.
 func BenchmarkBindGoroutine(b *testing.B) {
 	sp := trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: [16]byte{1}, SpanID: [8]byte{1}})))
+	t := &Task{span: sp, sc: sp.SpanContext()}
 	b.ReportAllocs()
 	for b.Loop() {
-		unbindGoroutine(bindGoroutine(sp))
+		unbindGoroutine(bindGoroutine(t))
 	}
 }

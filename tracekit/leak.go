@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
 )
@@ -40,6 +43,16 @@ type LeakedGoroutine struct {
 	// Stack is its stack as the runtime prints it.
 	Stack  string
 	Method LeakMethod
+	// Task, TaskID, SpawnSite, TraceID and SpanID describe the tracked
+	// task ([Go], [Group.Go]) the goroutine runs, found in the registry
+	// that [Snapshot] reads; they are zero for an untracked goroutine,
+	// whose CreatedBy is then the only clue. SpawnSite is
+	// "function (file:line)" of the call to Go.
+	Task      string
+	TaskID    uint64
+	SpawnSite string
+	TraceID   trace.TraceID
+	SpanID    trace.SpanID
 }
 
 // LeakError lists leaked goroutines. Leaks and the tracekittest helpers
@@ -55,16 +68,25 @@ func (e *LeakError) Error() string {
 	type shape struct {
 		state, stack, createdBy string
 		method                  LeakMethod
+		task, site              string
 	}
 	var order []shape
 	ids := map[shape][]string{}
 	waits := map[shape]time.Duration{}
+	tasks := map[shape][]string{}
 	for _, g := range e.Goroutines {
-		k := shape{g.State, g.Stack, g.CreatedBy, g.Method}
+		k := shape{g.State, g.Stack, g.CreatedBy, g.Method, g.Task, g.SpawnSite}
 		if _, ok := ids[k]; !ok {
 			order = append(order, k)
 		}
 		ids[k] = append(ids[k], fmt.Sprint(g.ID))
+		if g.TaskID != 0 {
+			t := fmt.Sprintf("#%d", g.TaskID)
+			if g.TraceID.IsValid() {
+				t += fmt.Sprintf(" (trace %s span %s)", g.TraceID, g.SpanID)
+			}
+			tasks[k] = append(tasks[k], t)
+		}
 		waits[k] = max(waits[k], g.Waiting)
 	}
 	for _, k := range order {
@@ -73,6 +95,9 @@ func (e *LeakError) Error() string {
 			fmt.Fprintf(&b, ", %v", waits[k])
 		}
 		fmt.Fprintf(&b, "] found by %s: goroutine %s\n", k.method, strings.Join(ids[k], ", "))
+		if len(tasks[k]) > 0 {
+			fmt.Fprintf(&b, "tracked task %q spawned at %s: task %s\n", k.task, k.site, strings.Join(tasks[k], ", "))
+		}
 		b.WriteString(k.stack) // ends with the go statement that started them
 	}
 	return b.String()
@@ -196,6 +221,10 @@ func Leaks(ctx context.Context, opts ...LeakOption) error {
 func newLeakError(gs []gostack.Goroutine) *LeakError {
 	slices.SortFunc(gs, func(a, b gostack.Goroutine) int { return cmp.Compare(a.ID, b.ID) })
 	proven := provenLeaks()
+	byAddr := map[uint64]*Task{}
+	for _, t := range liveTaskList() {
+		byAddr[uint64(uintptr(unsafe.Pointer(t)))] = t
+	}
 	e := &LeakError{}
 	for _, g := range gs {
 		var stack bytes.Buffer
@@ -213,6 +242,11 @@ func newLeakError(gs []gostack.Goroutine) *LeakError {
 		}
 		if proven[g.ID] {
 			lg.Method = LeakProvenByRuntime
+		}
+		if t := taskOf(&g, byAddr); t != nil {
+			ti := t.info()
+			lg.Task, lg.TaskID, lg.SpawnSite = ti.Name, ti.ID, ti.SpawnSite()
+			lg.TraceID, lg.SpanID = ti.TraceID, ti.SpanID
 		}
 		e.Goroutines = append(e.Goroutines, lg)
 	}

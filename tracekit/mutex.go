@@ -240,12 +240,14 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 		holder = func() []Stack { return d.order.holderStacks(st.id, name) }
 	}
 	hw := d.watchHang(ctx, what, name, start, holder)
+	tw := beginWait(what, name) // the registry shows what the task waits on
 	var err error
 	if ctx.Done() == nil {
 		lock() // sync's own queue: fair, and no wake-ups to pay for
 	} else {
 		err = l.waitLoop(ctx, try)
 	}
+	tw.endWait()
 	hw.stop()
 	if err != nil {
 		return err

@@ -49,6 +49,40 @@ type Task struct {
 	err  error // written once before done is closed
 
 	returned bool // fn returned normally; only the task's goroutine uses it
+
+	// What the registry lists (registry.go). All but wait are set before
+	// the goroutine starts and never change.
+	parent uint64    // the ID of the task whose context started this one, or 0
+	site   *callSite // where Go was called
+	start  time.Time
+	span   trace.Span
+	wait   atomic.Pointer[taskWait] // what the task is blocked on, nil while it runs
+	tctx   taskContext              // the context fn receives carries the task
+	g      uintptr                  // its registry key; only the task's goroutine uses it
+}
+
+// taskContext is the context a task's function receives: it carries the
+// task, so that tasks started from it know their parent. It lives inside the
+// Task so that carrying it costs no allocation.
+type taskContext struct {
+	context.Context
+	t *Task
+}
+
+type taskContextKey struct{}
+
+func (c *taskContext) Value(key any) any {
+	if key == (taskContextKey{}) {
+		return c.t
+	}
+	return c.Context.Value(key)
+}
+
+// taskFrom returns the task whose function received ctx (or a context made
+// from it), or nil.
+func taskFrom(ctx context.Context) *Task {
+	t, _ := ctx.Value(taskContextKey{}).(*Task)
+	return t
 }
 
 // ErrGoexit is what [Task.Wait] returns when the task's function called
@@ -145,7 +179,10 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 	if len(opts) > 0 {
 		cfg = newTaskConfig(opts)
 	}
-	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{})}
+	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{}), site: site, start: time.Now()}
+	if p := taskFrom(ctx); p != nil {
+		t.parent = p.id
+	}
 
 	// The options are made once per call site and per group; only the
 	// caller's own attributes are converted here.
@@ -164,8 +201,10 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 		ctx, span = tracer.Start(ctx, name, site.opt)
 	}
 	t.sc = span.SpanContext()
+	t.span = span
+	t.tctx = taskContext{Context: ctx, t: t}
 
-	go t.run(ctx, span, fn, cfg.repanic, onDone)
+	go t.run(&t.tctx, span, fn, cfg.repanic, onDone)
 	return t
 }
 
@@ -174,8 +213,8 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 // stack grow, and the copy costs more the more frames lie below it. The
 // panic path is in the deferred recoverPanic.
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
-	ctx = taskLabels(ctx, span, t.name)        // pprof labels for the span, when profiling is on
-	defer unbindGoroutine(bindGoroutine(span)) // a slow Lock here attaches to span (detect_goroutine.go)
+	ctx = taskLabels(ctx, span, t.name) // pprof labels for the span, when profiling is on
+	t.g = bindGoroutine(t) // listed by Snapshot until release; a slow Lock here attaches to span (detect_goroutine.go)
 	defer t.recoverPanic(ctx, span, repanic, onDone)
 	t.err = fn(ctx)
 	t.returned = true
@@ -186,8 +225,11 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 	t.release(onDone)
 }
 
-// release lets Wait return and tells the group, if any.
+// release takes the task out of the registry, so that a Snapshot after
+// Wait returns no longer lists it, lets Wait return and tells the group, if
+// any.
 func (t *Task) release(onDone func(error)) {
+	unbindGoroutine(t.g)
 	close(t.done)
 	if onDone != nil {
 		onDone(t.err)
