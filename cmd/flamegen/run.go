@@ -184,7 +184,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if diffMode {
 			return &UsageError{Msg: "flamegen diff: expected two inputs, BEFORE and AFTER (see flamegen --help)"}
 		}
-		return &UsageError{Msg: "flamegen: expected one input: a file, - for standard input, or a URL (see flamegen --help)"}
+		return &UsageError{Msg: "flamegen: expected one input: a file, - for standard input, or a URL; or traces followed by pprof profiles (see flamegen --help)"}
 	}
 	var fopts []flame.Option
 	if o.sampleType != "" {
