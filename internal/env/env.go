@@ -59,6 +59,10 @@ const (
 	// LongHold is the hold time past which a lock hold is reported, as a Go
 	// duration (default 1s; 0 turns it off).
 	LongHold = "TRACEKIT_LONG_HOLD"
+	// TraceURL is the console's link to a trace viewer: an http or https
+	// URL in which {trace_id} (and optionally {span_id}) is replaced, e.g.
+	// http://localhost:16686/trace/{trace_id} for Jaeger.
+	TraceURL = "TRACEKIT_TRACE_URL"
 )
 
 // Pyroscope client variables, as Grafana's documentation spells them.
