@@ -214,7 +214,7 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 // panic path is in the deferred recoverPanic.
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
 	ctx = taskLabels(ctx, span, t.name) // pprof labels for the span, when profiling is on
-	t.g = bindGoroutine(t) // listed by Snapshot until release; a slow Lock here attaches to span (detect_goroutine.go)
+	t.g = bindGoroutine(t)              // listed by Snapshot until release; a slow Lock here attaches to span (detect_goroutine.go)
 	defer t.recoverPanic(ctx, span, repanic, onDone)
 	t.err = fn(ctx)
 	t.returned = true

@@ -1,0 +1,315 @@
+package tracekit
+
+import (
+	"cmp"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracekit-go/tracekit/internal/env"
+)
+
+//go:embed console
+var consoleFiles embed.FS
+
+var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	"dur": func(d time.Duration) string {
+		switch {
+		case d >= time.Second:
+			return d.Round(10 * time.Millisecond).String()
+		case d >= time.Millisecond:
+			return d.Round(10 * time.Microsecond).String()
+		}
+		return d.String()
+	},
+}).ParseFS(consoleFiles, "console/*.html", "console/*.css"))
+
+// ConsoleOption configures [Handler].
+type ConsoleOption interface{ applyConsole(*consoleConfig) }
+
+type consoleConfig struct {
+	traceURL     string
+	refresh      time.Duration
+	blockedAfter time.Duration
+	now          func() time.Time
+}
+
+type consoleOptionFunc func(*consoleConfig)
+
+func (f consoleOptionFunc) applyConsole(c *consoleConfig) { f(c) }
+
+// WithTraceURL makes each traced task link to its trace in a trace viewer:
+// {trace_id} and {span_id} in template are replaced with the task's IDs in
+// hex, e.g. "http://localhost:16686/trace/{trace_id}" for Jaeger. The
+// default comes from TRACEKIT_TRACE_URL; without either there is no link.
+// A template that is not an http or https URL containing {trace_id} is
+// ignored.
+func WithTraceURL(template string) ConsoleOption {
+	return consoleOptionFunc(func(c *consoleConfig) { c.traceURL = template })
+}
+
+// WithRefresh sets how often the console's pages reload themselves
+// (default 2s); zero or less turns reloading off.
+func WithRefresh(d time.Duration) ConsoleOption {
+	return consoleOptionFunc(func(c *consoleConfig) { c.refresh = d })
+}
+
+// WithBlockedWarning sets how long a task may wait on a lock or channel
+// before the console warns about it (default 1s).
+func WithBlockedWarning(d time.Duration) ConsoleOption {
+	return consoleOptionFunc(func(c *consoleConfig) { c.blockedAfter = d })
+}
+
+func validTraceURL(t string) error {
+	u, err := url.Parse(t)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("an http or https URL")
+	}
+	if !strings.Contains(t, "{trace_id}") {
+		return fmt.Errorf("a URL containing {trace_id}")
+	}
+	return nil
+}
+
+// Handler returns the live console: an HTML page listing the running tasks
+// started by [Go] and [Group.Go], like tokio-console's task list (ID, name,
+// state, total time, what it waits on, spawn site, warnings), sortable by
+// any column and reloading itself, with a page per task that adds its
+// goroutine's stack and a link to its trace. Mount it under a path of its
+// own, e.g. mux.Handle("/debug/tracekit/", tracekit.Handler()): its links
+// are relative query strings.
+//
+// Queries: sort=id|name|state|total|waiting|site|warnings and desc=1 order
+// the list; task=ID shows one task; format=json returns the same data as
+// JSON ({"time":..., "tasks":[...]}, or one task with task=ID). Warnings
+// name a task waiting on a lock or channel for longer than
+// [WithBlockedWarning] and a task whose parent task has ended.
+//
+// Task names and everything else shown are escaped; the page loads no
+// external assets. The trace link template comes from [WithTraceURL] or
+// TRACEKIT_TRACE_URL (a bad value is logged through slog.Default and
+// ignored). The handler is safe for concurrent use; the list reads the
+// registry only ([Snapshot]), a task page also dumps goroutines.
+func Handler(opts ...ConsoleOption) http.Handler {
+	cfg := consoleConfig{refresh: 2 * time.Second, blockedAfter: time.Second, now: time.Now}
+	if v, ok := env.String(env.TraceURL); ok {
+		if err := validTraceURL(v); err != nil {
+			slog.Default().Warn((&env.Error{Name: env.TraceURL, Value: v, Reason: "want " + err.Error()}).Error())
+		} else {
+			cfg.traceURL = v
+		}
+	}
+	for _, o := range opts {
+		o.applyConsole(&cfg)
+	}
+	if cfg.traceURL != "" && validTraceURL(cfg.traceURL) != nil {
+		slog.Default().Warn("tracekit: ignoring trace URL template " + strconv.Quote(cfg.traceURL))
+		cfg.traceURL = ""
+	}
+	return &console{cfg: cfg}
+}
+
+type console struct{ cfg consoleConfig }
+
+// consoleTask is one task as the console shows it, in HTML and JSON.
+type consoleTask struct {
+	ID             uint64        `json:"id"`
+	Name           string        `json:"name"`
+	Parent         uint64        `json:"parent,omitempty"`
+	State          TaskState     `json:"state"`
+	Start          time.Time     `json:"start"`
+	Total          time.Duration `json:"-"`
+	TotalSeconds   float64       `json:"total_seconds"`
+	WaitingOn      string        `json:"waiting_on,omitempty"`
+	WaitingSince   *time.Time    `json:"waiting_since,omitempty"`
+	Waiting        time.Duration `json:"-"`
+	WaitingSeconds float64       `json:"waiting_seconds,omitempty"`
+	SpawnSite      string        `json:"spawn_site,omitempty"`
+	SpawnFunction  string        `json:"spawn_function,omitempty"`
+	SpawnFile      string        `json:"spawn_file,omitempty"`
+	SpawnLine      int           `json:"spawn_line,omitempty"`
+	TraceID        string        `json:"trace_id,omitempty"`
+	SpanID         string        `json:"span_id,omitempty"`
+	TraceURL       string        `json:"trace_url,omitempty"`
+	Warnings       []string      `json:"warnings,omitempty"`
+	Goroutine      uint64        `json:"goroutine,omitempty"`
+	Stack          string        `json:"stack,omitempty"`
+}
+
+func (c *console) tasks(infos []TaskInfo, now time.Time) []consoleTask {
+	running := make(map[uint64]bool, len(infos))
+	for _, ti := range infos {
+		running[ti.ID] = true
+	}
+	out := make([]consoleTask, len(infos))
+	for i, ti := range infos {
+		ct := consoleTask{
+			ID: ti.ID, Name: ti.Name, Parent: ti.Parent, State: ti.State,
+			Start: ti.Start, Total: now.Sub(ti.Start),
+			WaitingOn: ti.WaitingOn,
+			SpawnSite: ti.SpawnSite(), SpawnFunction: ti.SpawnFunction, SpawnFile: ti.SpawnFile, SpawnLine: ti.SpawnLine,
+			Goroutine: ti.Goroutine, Stack: ti.Stack,
+		}
+		ct.TotalSeconds = ct.Total.Seconds()
+		if ti.State == TaskWaiting {
+			since := ti.WaitingSince
+			ct.WaitingSince = &since
+			ct.Waiting = now.Sub(since)
+			ct.WaitingSeconds = ct.Waiting.Seconds()
+			if c.cfg.blockedAfter > 0 && ct.Waiting >= c.cfg.blockedAfter {
+				ct.Warnings = append(ct.Warnings, fmt.Sprintf("blocked for %v on %s", ct.Waiting.Round(time.Millisecond), ti.WaitingOn))
+			}
+		}
+		if ti.Parent != 0 && !running[ti.Parent] {
+			ct.Warnings = append(ct.Warnings, fmt.Sprintf("parent task %d has ended", ti.Parent))
+		}
+		if ti.TraceID.IsValid() {
+			ct.TraceID, ct.SpanID = ti.TraceID.String(), ti.SpanID.String()
+			if c.cfg.traceURL != "" {
+				ct.TraceURL = strings.NewReplacer("{trace_id}", ct.TraceID, "{span_id}", ct.SpanID).Replace(c.cfg.traceURL)
+			}
+		}
+		out[i] = ct
+	}
+	return out
+}
+
+// consoleColumns are the list's columns: query name and heading.
+var consoleColumns = []struct{ Key, Title string }{
+	{"id", "ID"}, {"name", "Name"}, {"state", "State"}, {"total", "Total"},
+	{"waiting", "Waiting on"}, {"site", "Spawn site"}, {"warnings", "Warnings"},
+}
+
+func sortTasks(ts []consoleTask, key string, desc bool) {
+	slices.SortStableFunc(ts, func(a, b consoleTask) int {
+		var r int
+		switch key {
+		case "name":
+			r = strings.Compare(a.Name, b.Name)
+		case "state":
+			r = strings.Compare(string(a.State), string(b.State))
+		case "total":
+			r = cmp.Compare(a.Total, b.Total)
+		case "waiting":
+			r = cmp.Or(cmp.Compare(a.Waiting, b.Waiting), strings.Compare(a.WaitingOn, b.WaitingOn))
+		case "site":
+			r = strings.Compare(a.SpawnSite, b.SpawnSite)
+		case "warnings":
+			r = cmp.Compare(len(a.Warnings), len(b.Warnings))
+		}
+		if r == 0 {
+			r = cmp.Compare(a.ID, b.ID)
+		}
+		if desc {
+			r = -r
+		}
+		return r
+	})
+}
+
+func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	q := r.URL.Query()
+	asJSON := q.Get("format") == "json"
+	now := c.cfg.now()
+	w.Header().Set("Cache-Control", "no-store")
+	if id := q.Get("task"); id != "" {
+		c.serveTask(w, id, asJSON, now)
+		return
+	}
+	ts := c.tasks(Snapshot(), now)
+	key, desc := q.Get("sort"), q.Get("desc") == "1"
+	if !slices.ContainsFunc(consoleColumns, func(col struct{ Key, Title string }) bool { return col.Key == key }) {
+		key = "id"
+	}
+	sortTasks(ts, key, desc)
+	if asJSON {
+		writeJSON(w, struct {
+			Time  time.Time     `json:"time"`
+			Tasks []consoleTask `json:"tasks"`
+		}{now, ts})
+		return
+	}
+	type column struct {
+		Title, Href, Mark string
+	}
+	var cols []column
+	for _, col := range consoleColumns {
+		h := column{Title: col.Title, Href: "?sort=" + col.Key}
+		if col.Key == key {
+			h.Mark = "▲"
+			if desc {
+				h.Mark = "▼"
+			} else {
+				h.Href += "&desc=1"
+			}
+		}
+		cols = append(cols, h)
+	}
+	waiting := 0
+	for _, t := range ts {
+		if t.State == TaskWaiting {
+			waiting++
+		}
+	}
+	c.render(w, "list.html", map[string]any{
+		"Tasks": ts, "Columns": cols, "Waiting": waiting, "Now": now,
+		"Refresh": int(c.cfg.refresh.Round(time.Second) / time.Second),
+	})
+}
+
+func (c *console) serveTask(w http.ResponseWriter, idText string, asJSON bool, now time.Time) {
+	id, err := strconv.ParseUint(idText, 10, 64)
+	if err != nil {
+		http.Error(w, "task: want a task ID, got "+strconv.Quote(idText), http.StatusBadRequest)
+		return
+	}
+	infos, err := SnapshotStacks()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	ts := c.tasks(infos, now)
+	i := slices.IndexFunc(ts, func(t consoleTask) bool { return t.ID == id })
+	if i < 0 {
+		http.Error(w, fmt.Sprintf("task %d is not running", id), http.StatusNotFound)
+		return
+	}
+	if asJSON {
+		writeJSON(w, ts[i])
+		return
+	}
+	c.render(w, "task.html", map[string]any{
+		"Task": ts[i], "Now": now,
+		"Refresh": int(c.cfg.refresh.Round(time.Second) / time.Second),
+	})
+}
+
+func (c *console) render(w http.ResponseWriter, name string, data map[string]any) {
+	var b strings.Builder
+	if err := consoleTemplates.ExecuteTemplate(&b, name, data); err != nil {
+		http.Error(w, "tracekit console: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
