@@ -12,9 +12,11 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
 	"github.com/tracekit-go/tracekit/internal/flame/svg"
+	"github.com/tracekit-go/tracekit/internal/spans"
 )
 
 // UsageError reports bad command-line usage; it exits with status 2.
@@ -62,6 +64,9 @@ Examples:
   flamegen traces.jsonl -o spans.svg                               (tracekit's or the Collector's span file)
   flamegen --group-ids --format top traces.jsonl
   flamegen traces.jsonl cpu.pb.gz -o merged.svg                    (span + CPU in one graph)
+  flamegen --trace 4bf92f3577b34da6a3ce929d0e0e4736 traces.jsonl -o one.svg   (one trace, x = time)
+  flamegen --jaeger http://127.0.0.1:16686 --trace 4bf92f3577b34da6 -o one.svg
+  flamegen --jaeger http://127.0.0.1:16686 --service checkout --limit 200 -o checkout.svg
 
 Flags:
 `
@@ -69,6 +74,9 @@ Flags:
 type options struct {
 	out, format, title, subtitle, sampleType, palette, sort, highlight, unit string
 	weight                                                                   string
+	trace, jaeger, service, operation                                        string
+	lookback                                                                 time.Duration
+	limit                                                                    int
 	groupIDs                                                                 bool
 	width, top, topSelf                                                      int
 	minWidth                                                                 float64
@@ -101,6 +109,12 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.lines, "lines", false, "pprof frames as function:line")
 	fs.StringVar(&o.weight, "weight", "wall", "trace input: wall (each instant of a span shared among its children running then) or sum (every span's full duration)")
 	fs.BoolVar(&o.groupIDs, "group-ids", false, "trace input: merge span names that differ only by ids (/users/123 and /users/456 become /users/{id})")
+	fs.StringVar(&o.trace, "trace", "", "draw the one trace with this `ID` as a flame chart with a time axis (lanes for parallel spans, critical path, errors, span tooltips)")
+	fs.StringVar(&o.jaeger, "jaeger", "", "read traces from the Jaeger query service at `URL` (with --trace, or --service)")
+	fs.StringVar(&o.service, "service", "", "--jaeger: the `SERVICE` whose traces to aggregate")
+	fs.StringVar(&o.operation, "operation", "", "--jaeger: only traces with this `OPERATION`")
+	fs.DurationVar(&o.lookback, "lookback", time.Hour, "--jaeger: how far back to search")
+	fs.IntVar(&o.limit, "limit", 20, "--jaeger: at most `N` traces")
 	fs.StringVar(&o.unit, "unit", "", "unit of folded counts: samples (default), nanoseconds, bytes, or any word")
 	fs.IntVar(&o.top, "top", 20, "rows of --format top")
 	fs.BoolVar(&o.markdown, "markdown", false, "--format top as a Markdown table")
@@ -179,8 +193,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if diffMode {
 		want = 2
 	}
-	merge := !diffMode && len(pos) > 1 // traces, then profiles to nest under their spans
-	if len(pos) != want && !merge {
+	merge := !diffMode && len(pos) > 1 && o.trace == "" && o.jaeger == "" // traces, then profiles to nest under their spans
+	if len(pos) != want && !merge && o.trace == "" && o.jaeger == "" {
 		if diffMode {
 			return &UsageError{Msg: "flamegen diff: expected two inputs, BEFORE and AFTER (see flamegen --help)"}
 		}
@@ -251,7 +265,39 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if merge {
+	if o.trace != "" || o.jaeger != "" {
+		if diffMode {
+			return &UsageError{Msg: "flamegen diff: --trace and --jaeger draw one input"}
+		}
+		set, name, err := readTraceSet(ctx, &o, pos, stdin, stderr, progress)
+		if err != nil {
+			return err
+		}
+		if o.trace != "" {
+			tr, err := findTrace(set, name, o.trace)
+			if err != nil {
+				return err
+			}
+			if o.format == "svg" {
+				write := func(w io.Writer) error { return writeTraceChart(w, tr, sopts) }
+				if o.out == "" || o.out == "-" {
+					return write(stdout)
+				}
+				return writeFileAtomic(o.out, write)
+			}
+			one := spans.NewSet()
+			for k := range tr.Spans {
+				one.Add(&tr.Spans[k])
+			}
+			set = one
+		}
+		t, err := aggregateSet(set, name, stderr, sp)
+		if err != nil {
+			return err
+		}
+		trees = append(trees, t)
+		merge = true // the inputs are read
+	} else if merge {
 		t, extra, err := loadMerged(ctx, pos, stdin, stderr, progress, o.sampleType, sp)
 		if err != nil {
 			return err

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+	"github.com/tracekit-go/tracekit/internal/flame/svg"
+	"github.com/tracekit-go/tracekit/internal/spans"
+)
+
+// maxTooltipAttrs bounds the attributes listed in a bar's tooltip.
+const maxTooltipAttrs = 24
+
+// readTraceSet reads the traces a --trace or --jaeger run draws: from
+// Jaeger's query API when --jaeger is set, else from the one input.
+func readTraceSet(ctx context.Context, o *options, pos []string, stdin io.Reader, stderr io.Writer, progress bool) (*spans.Set, string, error) {
+	opts := []spans.Option{spans.WithAttributes()}
+	if o.jaeger != "" {
+		if len(pos) != 0 {
+			return nil, "", &UsageError{Msg: "flamegen: --jaeger reads from Jaeger: expected no input files"}
+		}
+		q := spans.JaegerQuery{Trace: o.trace, Service: o.service, Operation: o.operation, Lookback: o.lookback, Limit: o.limit}
+		if _, err := q.URL(o.jaeger); err != nil {
+			return nil, "", &UsageError{Msg: "flamegen: --jaeger: " + err.Error()}
+		}
+		set, err := spans.ReadJaeger(ctx, nil, o.jaeger, q, opts...)
+		return set, o.jaeger, err
+	}
+	if len(pos) != 1 {
+		return nil, "", &UsageError{Msg: "flamegen: --trace: expected one trace input (OTLP or Jaeger JSON), or --jaeger URL"}
+	}
+	r, done, err := openInput(ctx, pos[0], stdin, stderr, progress)
+	if err != nil {
+		return nil, "", err
+	}
+	defer done()
+	br, isTraces := sniffTraces(r)
+	if !isTraces {
+		return nil, "", &UsageError{Msg: fmt.Sprintf("flamegen: %s: --trace expects traces (OTLP or Jaeger JSON), not a profile", pos[0])}
+	}
+	set, err := spans.Read(br, pos[0], opts...)
+	return set, pos[0], err
+}
+
+// findTrace returns the trace of set with the id (up to 32 hex digits).
+func findTrace(set *spans.Set, name, id string) (*spans.Trace, error) {
+	tid, ok := spans.ParseTraceID(id)
+	if !ok {
+		return nil, &UsageError{Msg: fmt.Sprintf("flamegen: --trace %q: expected a trace id of up to 32 hex digits", id)}
+	}
+	i, ok := set.Lookup(tid)
+	if !ok {
+		return nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: no trace %s among its %d traces", name, tid, set.NumTraces())}
+	}
+	return set.Trace(i), nil
+}
+
+// traceChart lays out one trace (spans.Layout) as a time-axis flame chart:
+// a bar per span labelled "service: name", off-CPU waits in the off-CPU
+// palette, the critical path outlined and underlined, errors marked, and a
+// tooltip with the span's name, service, duration, self time, status and
+// attributes.
+func traceChart(t *spans.Trace) svg.Chart {
+	ch := spans.Layout(t)
+	c := svg.Chart{Begin: ch.Begin, End: ch.Finish, Rows: int(ch.Rows), MarkLabel: "the critical path (the spans that set the trace's end time)"}
+	row := make(map[int32]int, len(ch.Bars))
+	for _, b := range ch.Bars {
+		sp := &t.Spans[b.Span]
+		row[b.Span] = int(b.Row)
+		label := sp.Name
+		if sp.Service != "" {
+			label = sp.Service + ": " + sp.Name
+		}
+		tip := []string{label,
+			fmt.Sprintf("duration %s, self %s, starts at +%s", dur(b.End-b.Start), dur(b.Self), dur(b.Start-ch.Begin))}
+		if sp.Service != "" {
+			tip = append(tip, "service: "+sp.Service)
+		}
+		if b.Class != spans.ClassWork {
+			tip = append(tip, "kind: "+b.Class.String())
+		}
+		switch sp.Status {
+		case spans.StatusError:
+			s := "status: Error"
+			if sp.Message != "" {
+				s += ": " + sp.Message
+			}
+			tip = append(tip, s)
+		case spans.StatusOK:
+			tip = append(tip, "status: OK")
+		}
+		if b.Critical {
+			tip = append(tip, "on the critical path")
+		}
+		for k, a := range sp.Attrs {
+			if k == maxTooltipAttrs {
+				tip = append(tip, fmt.Sprintf("… %d more attributes", len(sp.Attrs)-k))
+				break
+			}
+			tip = append(tip, a.Key+" = "+a.Value)
+		}
+		c.Bars = append(c.Bars, svg.ChartBar{
+			Row: int(b.Row), Start: b.Start, End: b.End, Label: label, Kind: b.Class.FrameKind(),
+			Tooltip: tip, Outlined: b.Critical, Error: sp.Status == spans.StatusError,
+		})
+	}
+	for _, s := range ch.Critical {
+		if s.Span == spans.None || s.End <= s.Start {
+			continue
+		}
+		c.Marks = append(c.Marks, svg.ChartMark{Row: row[s.Span], Start: s.Start, End: s.End})
+	}
+	return c
+}
+
+// dur formats nanoseconds for a tooltip.
+func dur(ns int64) string { return time.Duration(ns).String() }
+
+// writeTraceChart draws trace t as a flame chart with the run's SVG options.
+func writeTraceChart(w io.Writer, t *spans.Trace, sopts []svg.Option) error {
+	title := "Trace " + t.Spans[0].TraceID.String()
+	opts := append([]svg.Option{svg.WithTitle(title), svg.WithSubtitle(chartSubtitle(t))}, sopts...)
+	return svg.WriteChart(w, traceChart(t), opts...)
+}
+
+func chartSubtitle(t *spans.Trace) string {
+	s := fmt.Sprintf("%s wall time · %d spans", dur(t.Wall()), len(t.Spans))
+	if t.Warnings.Any() {
+		s += " · repaired: " + t.Warnings.String()
+	}
+	return s
+}
+
+// aggregateSet aggregates every trace of set, as loadTraces does for a file.
+func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions) (*flame.Tree, error) {
+	agg := spans.NewAggregator(sp.analysis...)
+	if err := set.Each(func(t *spans.Trace) error { agg.Add(t); return nil }); err != nil {
+		return nil, err
+	}
+	if w := agg.Warnings(); w.Any() && !sp.quiet {
+		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", name, w)
+	}
+	return agg.Tree(), nil
+}

@@ -1,0 +1,171 @@
+package svg
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+)
+
+// Chart is a flame chart with a time axis: bars at their real start and
+// end, in rows laid out by the caller (for traces, spans.Layout), so that
+// no two bars of a row overlap. It is what [WriteChart] draws.
+type Chart struct {
+	// Begin and End bound the time axis, in nanoseconds.
+	Begin, End int64
+	// Rows is the number of rows; row 0 is drawn at the top.
+	Rows int
+	Bars []ChartBar
+	// Marks are stretches drawn as a thick line under the bars of their
+	// row, such as the segments of a critical path.
+	Marks []ChartMark
+	// MarkLabel names what the marks are in the legend ("critical path").
+	MarkLabel string
+}
+
+// ChartBar is one bar of a [Chart].
+type ChartBar struct {
+	Row        int
+	Start, End int64
+	Label      string
+	// Kind picks the colour: [flame.KindOffCPU] bars are drawn in the
+	// off-CPU palette.
+	Kind flame.Kind
+	// Tooltip is shown on hover, one line per entry; the first line is
+	// the bar's title.
+	Tooltip []string
+	// Outlined draws a thick outline (e.g. a span on the critical path);
+	// Error a red one, and a red corner mark.
+	Outlined, Error bool
+}
+
+// ChartMark is a stretch of a row to mark.
+type ChartMark struct {
+	Row        int
+	Start, End int64
+}
+
+// WriteChart draws c as one self-contained SVG with a time ruler at the top,
+// one row per [frameHeight] pixels below it, a native tooltip on every bar
+// and a legend. It uses no script, so that it works wherever SVG is shown;
+// the output depends only on c and the options ([WithTitle], [WithSubtitle],
+// [WithWidth], [WithPalette], [WithLegend]; others are ignored).
+func WriteChart(w io.Writer, c Chart, opts ...Option) error {
+	cfg := newConfig(opts)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	span := c.End - c.Begin
+	if span <= 0 {
+		span = 1
+	}
+	plot := float64(cfg.width - 2*xpad)
+	x := func(t int64) float64 { return float64(xpad) + plot*float64(t-c.Begin)/float64(span) }
+
+	title := cfg.title
+	if title == "" {
+		title = "Flame Chart"
+	}
+	subtitle := cfg.subtitle
+	if subtitle == "" {
+		subtitle = fmt.Sprintf("%s · %d bars", formatValue(c.End-c.Begin, "nanoseconds"), len(c.Bars))
+	}
+	legend := append([]string(nil), cfg.legend...)
+	if len(c.Marks) > 0 && c.MarkLabel != "" {
+		legend = append(legend, "Dark red line, thick outline: "+c.MarkLabel)
+	}
+	errs := 0
+	for _, b := range c.Bars {
+		if b.Error {
+			errs++
+		}
+	}
+	if errs > 0 {
+		legend = append(legend, fmt.Sprintf("Red outline and corner: status Error (%d)", errs))
+	}
+	legend = append(legend, "Blue-green: lock waits and channel blocks (off CPU). Hover a bar for its details.")
+
+	rulerTop := 2*fontSize + 3*fontSize
+	barsTop := rulerTop + 2*fontSize
+	rows := max(c.Rows, 1)
+	height := barsTop + rows*frameHeight + fontSize + len(legend)*(fontSize+4) + 10
+
+	fmt.Fprintf(bw, `<?xml version="1.0" standalone="no"?>
+<svg version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">
+<style type="text/css">
+text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill: rgb(0,0,0); }
+#bars rect:hover { stroke: rgb(0,0,0); stroke-width: 0.5; }
+#bars rect.crit { stroke: rgb(120,0,0); stroke-width: 2; }
+#bars rect.err { stroke: rgb(230,0,0); stroke-width: 2; stroke-dasharray: 4,2; }
+#bars text { pointer-events: none; }
+#title { font-size: 17px; text-anchor: middle; }
+#subtitle, #legend text, #ruler text { fill: rgb(60,60,60); }
+#subtitle { text-anchor: middle; }
+#ruler line { stroke: rgb(160,160,160); stroke-width: 1; }
+</style>
+<rect x="0" y="0" width="%d" height="%d" fill="rgb(248,248,248)"/>
+<text id="title" x="%d" y="%d">%s</text>
+<text id="subtitle" x="%d" y="%d">%s</text>
+`, cfg.width, height, cfg.width, height, cfg.width, height,
+		cfg.width/2, 2*fontSize, xmlText(title), cfg.width/2, 3*fontSize+6, xmlText(subtitle))
+
+	// Ruler: about ten ticks at a round step, labelled from the start.
+	step := niceStep(span / 10)
+	bw.WriteString(`<g id="ruler">`)
+	for t := int64(0); t <= span; t += step {
+		px := x(c.Begin + t)
+		fmt.Fprintf(bw, `<line x1="%.2f" y1="%d" x2="%.2f" y2="%d"/>`, px, rulerTop+fontSize/2, px, barsTop+rows*frameHeight)
+		anchor := "middle"
+		if t == 0 {
+			anchor = "start"
+		}
+		fmt.Fprintf(bw, `<text x="%.2f" y="%d" text-anchor="%s">%s</text>`, px, rulerTop, anchor, formatValue(t, "nanoseconds"))
+	}
+	bw.WriteString("</g>\n<g id=\"bars\">\n")
+
+	charW := float64(fontSize) * 0.59
+	for _, b := range c.Bars {
+		x0, x1 := x(b.Start), x(b.End)
+		w := math.Max(x1-x0, 0.5) // a zero-length span stays visible
+		y := barsTop + b.Row*frameHeight
+		class := ""
+		switch {
+		case b.Error:
+			class = ` class="err"`
+		case b.Outlined:
+			class = ` class="crit"`
+		}
+		fmt.Fprintf(bw, `<g><title>%s</title><rect x="%.2f" y="%d" width="%.2f" height="%d" rx="2" ry="2" fill="%s"%s/>`,
+			xmlText(strings.Join(b.Tooltip, "\n")), x0, y, w, frameHeight-1, frameColor(cfg.palette, b.Label, b.Kind), class)
+		if b.Error {
+			fmt.Fprintf(bw, `<path d="M%.2f %dh6l-6 6z" fill="rgb(230,0,0)"/>`, x0, y)
+		}
+		if fit := int((w - 6) / charW); fit >= 3 {
+			fmt.Fprintf(bw, `<text x="%.2f" y="%d">%s</text>`, x0+3, y+fontSize, xmlText(truncate(b.Label, fit)))
+		}
+		bw.WriteString("</g>\n")
+	}
+	for _, m := range c.Marks {
+		y := barsTop + m.Row*frameHeight + frameHeight - 4
+		fmt.Fprintf(bw, `<rect x="%.2f" y="%d" width="%.2f" height="3" fill="rgb(120,0,0)" pointer-events="none"/>`+"\n", x(m.Start), y, math.Max(x(m.End)-x(m.Start), 0.5))
+	}
+	bw.WriteString("</g>\n<g id=\"legend\">")
+	for i, l := range legend {
+		fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`, xpad, barsTop+rows*frameHeight+2*fontSize+i*(fontSize+4), xmlText(truncate(l, 180)))
+	}
+	bw.WriteString("</g>\n</svg>\n")
+	return bw.Flush()
+}
+
+// niceStep returns the smallest 1, 2 or 5 times a power of ten that is at
+// least d (and at least 1).
+func niceStep(d int64) int64 {
+	for p := int64(1); ; p *= 10 {
+		for _, m := range []int64{1, 2, 5} {
+			if m*p >= d || p > math.MaxInt64/100 {
+				return m * p
+			}
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package svg
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tracekit-go/tracekit/internal/flame"
+)
+
+func TestNiceStep(t *testing.T) {
+	for _, tt := range []struct{ in, want int64 }{{0, 1}, {1, 1}, {3, 5}, {7, 10}, {12, 20}, {46_795_729, 50_000_000}, {100, 100}} {
+		if got := niceStep(tt.in); got != tt.want {
+			t.Errorf("niceStep(%d) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestWriteChart(t *testing.T) {
+	c := Chart{Begin: 1000, End: 1000 + 100e6, Rows: 2, MarkLabel: "the critical path",
+		Bars: []ChartBar{
+			{Row: 0, Start: 1000, End: 1000 + 100e6, Label: "svc: <root> & co", Tooltip: []string{"svc: <root> & co", "duration 100ms"}, Outlined: true},
+			{Row: 1, Start: 1000 + 10e6, End: 1000 + 60e6, Label: "svc: lock mu", Kind: flame.KindOffCPU, Tooltip: []string{"lock"}, Error: true},
+			{Row: 1, Start: 1000 + 70e6, End: 1000 + 70e6, Label: "svc: instant", Tooltip: []string{"instant"}},
+		},
+		Marks: []ChartMark{{Row: 0, Start: 1000, End: 1000 + 100e6}},
+	}
+	var a, b bytes.Buffer
+	if err := WriteChart(&a, c, WithWidth(1020)); err != nil {
+		t.Fatal(err)
+	}
+	WriteChart(&b, c, WithWidth(1020))
+	out := a.String()
+	if out != b.String() {
+		t.Error("two writes differ")
+	}
+	for _, want := range []string{
+		`<title>svc: &lt;root&gt; &amp; co&#xA;duration 100ms</title><rect x="10.00" y="84" width="1000.00"`,
+		`class="crit"`, `class="err"`, `fill="rgb(0,`, // the wait is off-CPU blue-green
+		`<rect x="710.00" y="100" width="0.50"`, // a zero-length span stays visible
+		`>50.00 ms</text>`, `>100.00 ms</text>`,
+		"Dark red line, thick outline: the critical path", "status Error (1)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("chart lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "<root>") || strings.Contains(out, "<script") {
+		t.Error("unescaped name or a script in the chart")
+	}
+}
