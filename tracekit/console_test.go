@@ -187,6 +187,7 @@ func TestConsoleParentEnded(t *testing.T) {
 	_ = parent.Wait()
 	child := <-childc
 	defer func() { close(release); _ = child.Wait() }()
+	waitFor(t, "orphan listed", func(s []TaskInfo) bool { _, ok := taskByID(s, child.ID()); return ok })
 	_, page := get(t, Handler(), "/")
 	if !strings.Contains(page, "⚠ parent task "+strconv.FormatUint(parent.ID(), 10)+" has ended") {
 		t.Errorf("no parent-ended warning:\n%s", page)

@@ -87,7 +87,8 @@ func (t *Task) endWait() {
 }
 
 // Snapshot returns the tasks started by [Go] and [Group.Go] that are
-// running now, sorted by ID. It takes each registry shard's lock briefly
+// running now, sorted by ID. A task is listed from the moment its goroutine
+// starts until just before [Task.Wait] returns. It takes each registry shard's lock briefly
 // and reads no stacks, so it is cheap enough to poll. Safe for concurrent
 // use.
 func Snapshot() []TaskInfo {
