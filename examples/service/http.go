@@ -53,7 +53,7 @@ func newServer(logger *slog.Logger, o options) *server {
 		logger: logger,
 		seed:   o.seed,
 		queue:  tracekit.NewChan[job]("order-queue", o.workers),
-		prices: newPriceCache(),
+		prices: newPriceCache(o.fixedCache),
 	}
 }
 
@@ -170,6 +170,7 @@ func (s *server) getOrders(w http.ResponseWriter, _ *http.Request) {
 type priceCache struct {
 	mu      *tracekit.Mutex
 	ttl     time.Duration
+	fixed   bool               // refresh outside the lock
 	entries map[int]priceEntry // by product; guarded by mu
 }
 
@@ -178,9 +179,10 @@ type priceEntry struct {
 	fetched time.Time
 }
 
-func newPriceCache() *priceCache {
+func newPriceCache(fixed bool) *priceCache {
 	return &priceCache{
 		mu:      tracekit.NewMutex("price-cache"),
+		fixed:   fixed,
 		ttl:     20 * time.Millisecond,
 		entries: map[int]priceEntry{},
 	}
@@ -190,21 +192,32 @@ func newPriceCache() *priceCache {
 const products = 8
 
 // lookup returns once the price of o's product is fresh. A refresh takes
-// o.priceLatency and happens under the lock — the mistake this example
-// makes on purpose, for the traces to show.
+// o.priceLatency and, unless the cache is fixed, happens under the lock —
+// the mistake this example makes on purpose, for the traces to show.
 func (c *priceCache) lookup(ctx context.Context, o order) error {
 	if err := c.mu.LockContext(ctx); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
 	product := o.id % products
 	if e, ok := c.entries[product]; ok && time.Since(e.fetched) < c.ttl {
+		c.mu.Unlock()
 		return nil
 	}
-	if err := sleep(ctx, o.priceLatency); err != nil {
+	if c.fixed {
+		// The fix: fetch without the lock, take it again only to store.
+		c.mu.Unlock()
+		if err := sleep(ctx, o.priceLatency); err != nil {
+			return err
+		}
+		if err := c.mu.LockContext(ctx); err != nil {
+			return err
+		}
+	} else if err := sleep(ctx, o.priceLatency); err != nil {
+		c.mu.Unlock()
 		return err
 	}
 	c.entries[product] = priceEntry{cents: 100 + 7*product, fetched: time.Now()}
+	c.mu.Unlock()
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
@@ -292,6 +294,42 @@ func TestHTTPFlags(t *testing.T) {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			if err := run(context.Background(), args, io.Discard); err == nil {
 				t.Errorf("run(%q) = nil, want a usage error", args)
+			}
+		})
+	}
+}
+
+// TestPriceCacheContention shows the contended lock and its fix directly:
+// while one order refreshes a price, an order for another product can take
+// the lock only when the refresh happens outside it.
+func TestPriceCacheContention(t *testing.T) {
+	for _, fixed := range []bool{false, true} {
+		t.Run("fixed="+strconv.FormatBool(fixed), func(t *testing.T) {
+			defer tracekittest.VerifyNoLeaks(t)
+			c := newPriceCache(fixed)
+			c.ttl = time.Hour
+			c.entries[1] = priceEntry{fetched: time.Now()} // product 1 is fresh
+			refreshing := make(chan error, 1)
+			go func() {
+				refreshing <- c.lookup(context.Background(), order{id: 0, priceLatency: 300 * time.Millisecond})
+			}()
+			// Wait until the refresh has started: product 0 is then absent
+			// and the lock is either held (the bug) or free (the fix).
+			time.Sleep(50 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			err := c.lookup(ctx, order{id: 1})
+			if fixed && err != nil {
+				t.Errorf("a fresh price waited for another product's refresh: %v", err)
+			}
+			if !fixed && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("lookup during a refresh under the lock = %v, want it to wait past its deadline", err)
+			}
+			if err := <-refreshing; err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := c.entries[0]; !ok {
+				t.Error("the refresh stored nothing")
 			}
 		})
 	}

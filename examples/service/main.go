@@ -61,6 +61,7 @@ type options struct {
 	loop        bool
 	concurrency int
 	every       time.Duration
+	fixedCache  bool
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.load, "load", 0, "with -listen: send this many requests to the service itself, print their latency percentiles and stop")
 	fs.BoolVar(&o.loop, "loop", false, "with -load: repeat the rounds of requests until interrupted")
 	fs.IntVar(&o.concurrency, "concurrency", 16, "with -load: requests in flight at once")
+	fs.BoolVar(&o.fixedCache, "fixed-cache", false, "with -listen: refresh prices outside the cache's lock (the fix for its contention)")
 	fs.DurationVar(&o.every, "every", 0, "with -loop: start a round at most this often (0: back to back)")
 	if err := fs.Parse(args); err != nil {
 		return err
