@@ -63,16 +63,22 @@ func (s *server) work(ctx context.Context, workers int) error {
 	for range workers {
 		pool.Go("order-worker", func(ctx context.Context) error {
 			for {
-				// Recv, not the request context: a worker stops only when
-				// the queue is closed and empty, so no accepted job is lost.
-				j, err := s.queue.Recv(ctx)
-				if err != nil {
-					if errors.Is(err, tracekit.ErrClosed) {
+				// A worker stops only when the queue is closed and empty, so
+				// no accepted job is lost. Waiting for work is a plain
+				// receive: an idle worker is not a slow operation, and
+				// tracing it would hang a chan.recv span per idle spell under
+				// a task span that lives as long as the server.
+				var j job
+				select {
+				case next, ok := <-s.queue.C():
+					if !ok {
 						return nil
 					}
-					return err
+					j = next
+				case <-ctx.Done():
+					return context.Cause(ctx)
 				}
-				err = handleOrder(j.ctx, s.logger, j.order, s.prices)
+				err := handleOrder(j.ctx, s.logger, j.order, s.prices)
 				s.processed.Add(1)
 				if err != nil {
 					s.failed.Add(1)

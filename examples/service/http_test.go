@@ -179,6 +179,12 @@ func TestHTTPMode(t *testing.T) {
 			if !ok || p.Name != "POST /orders" || p.Kind != 2 { // 2: SPAN_KIND_SERVER
 				t.Errorf("handle-order's parent is %+v (found %v), want the POST /orders server span", p.Name, ok)
 			}
+		case "chan.recv order-reply":
+			// Every order takes over a millisecond (its currency lookup
+			// alone), so every request's wait for it is a span.
+			if p, _ := parent(spans, sp); p.Name != "POST /orders" {
+				t.Errorf("chan.recv order-reply's parent is %q, want POST /orders", p.Name)
+			}
 		case "fetch-prices", "reserve-stock":
 			if p, _ := parent(spans, sp); p.Name != "order-steps" {
 				t.Errorf("%s's parent is %q, want order-steps", sp.Name, p.Name)
@@ -192,7 +198,7 @@ func TestHTTPMode(t *testing.T) {
 			}
 		}
 	}
-	for name, want := range map[string]int{"POST /orders": orders + 1, "GET /orders": 1, "handle-order": orders, "fetch-prices": orders, "order-workers": 1, "order-worker": workers} {
+	for name, want := range map[string]int{"POST /orders": orders + 1, "GET /orders": 1, "handle-order": orders, "chan.recv order-reply": orders, "chan.recv order-queue": 0, "fetch-prices": orders, "order-workers": 1, "order-worker": workers} {
 		if count[name] != want {
 			t.Errorf("%d %q spans, want %d (all: %v)", count[name], name, want, count)
 		}
