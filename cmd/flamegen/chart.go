@@ -116,8 +116,17 @@ func traceChart(t *spans.Trace) svg.Chart {
 	return c
 }
 
-// dur formats nanoseconds for a tooltip.
-func dur(ns int64) string { return time.Duration(ns).String() }
+// dur formats nanoseconds for people, to about four significant digits.
+func dur(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d >= time.Second:
+		d = d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		d = d.Round(time.Microsecond)
+	}
+	return d.String()
+}
 
 // writeTraceChart draws trace t as a flame chart with the run's SVG options.
 func writeTraceChart(w io.Writer, t *spans.Trace, sopts []svg.Option) error {

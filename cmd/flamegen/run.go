@@ -46,6 +46,8 @@ Usage:
   flamegen [flags] TRACES PROFILE... CPU stacks of pprof profiles with span_id labels nested
                                      under the span frames they ran in
   flamegen diff [flags] BEFORE AFTER differential graph: red grew, blue shrank
+  flamegen report [flags] TRACES     slowest sections of traces: self time, lock waits and
+                                     channel blocks, critical-path share (--markdown, --top N)
 
 The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
 or Jaeger JSON traces, gzipped or not) is found from the content, never from
@@ -67,6 +69,7 @@ Examples:
   flamegen --trace 4bf92f3577b34da6a3ce929d0e0e4736 traces.jsonl -o one.svg   (one trace, x = time)
   flamegen --jaeger http://127.0.0.1:16686 --trace 4bf92f3577b34da6 -o one.svg
   flamegen --jaeger http://127.0.0.1:16686 --service checkout --limit 200 -o checkout.svg
+  flamegen report --markdown --top 10 traces.jsonl
 
 Flags:
 `
@@ -169,7 +172,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o options
 	diffMode := len(args) > 0 && args[0] == "diff"
-	if diffMode {
+	reportMode := len(args) > 0 && args[0] == "report"
+	if diffMode || reportMode {
 		args = args[1:]
 	}
 	fs := newFlagSet(&o, stderr)
@@ -188,6 +192,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.version {
 		_, err := fmt.Fprintf(stdout, "flamegen %s\n", version())
 		return err
+	}
+	if reportMode {
+		sp, err := o.spanOptions()
+		if err != nil {
+			return err
+		}
+		return runReport(ctx, &o, pos, stdin, stdout, stderr, !o.quiet && isTerminal(stderr), sp)
 	}
 	want := 1
 	if diffMode {

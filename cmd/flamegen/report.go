@@ -1,0 +1,194 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tracekit-go/tracekit/internal/spans"
+)
+
+// runReport is "flamegen report TRACES": the slowest sections of the traces
+// as text or markdown, from spans.Report — frames by self time, the longest
+// lock waits and channel blocks, and each frame's share of the critical
+// paths.
+func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, stdout, stderr io.Writer, progress bool, sp spanOptions) error {
+	var (
+		set  *spans.Set
+		name string
+		err  error
+	)
+	if o.jaeger != "" || o.trace != "" {
+		set, name, err = readTraceSet(ctx, o, pos, stdin, stderr, progress)
+	} else {
+		if len(pos) != 1 {
+			return &UsageError{Msg: "flamegen report: expected one trace input (OTLP or Jaeger JSON), or --jaeger URL (see flamegen --help)"}
+		}
+		r, done, oerr := openInput(ctx, pos[0], stdin, stderr, progress)
+		if oerr != nil {
+			return oerr
+		}
+		defer done()
+		br, isTraces := sniffTraces(r)
+		if !isTraces {
+			return &UsageError{Msg: fmt.Sprintf("flamegen report: %s: expected traces (OTLP or Jaeger JSON), not a profile", pos[0])}
+		}
+		name = pos[0]
+		set, err = spans.Read(br, name)
+	}
+	if err != nil {
+		return err
+	}
+	if o.trace != "" {
+		tr, err := findTrace(set, name, o.trace)
+		if err != nil {
+			return err
+		}
+		one := spans.NewSet()
+		for k := range tr.Spans {
+			one.Add(&tr.Spans[k])
+		}
+		set = one
+	}
+	agg := spans.NewAggregator(sp.analysis...)
+	cp := spans.NewCriticalPaths(sp.analysis...)
+	if err := set.Each(func(t *spans.Trace) error { agg.Add(t); cp.Add(t); return nil }); err != nil {
+		return err
+	}
+	if w := agg.Warnings(); w.Any() && !sp.quiet {
+		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", name, w)
+	}
+	rows := spans.Report(agg, cp)
+	wall := agg.Tree().Total()
+	rep := reportWriter{w: stdout, markdown: o.markdown}
+	rep.heading(fmt.Sprintf("%s: %d traces, %s of wall time (%s weight)", name, agg.Traces(), dur(wall), o.weight))
+
+	n := min(o.top, len(rows))
+	rep.section("Slowest sections: frames by self time (time no child span covers)",
+		[]string{"self", "of wall", "spans", "mean", "max", "errors", "on critical path", "frame"})
+	for _, r := range rows[:n] {
+		if r.Self == 0 {
+			break
+		}
+		rep.row(dur(r.Self), pctOf(r.Self, wall), fmt.Sprint(r.Spans), dur(r.MeanDuration), dur(r.MaxDuration),
+			fmt.Sprint(r.Errors), pctOf(r.Critical, wall), path(r.Stack))
+	}
+	rep.end()
+
+	waits := spans.Waits(rows)
+	const waitsTitle = "Longest lock waits and channel blocks"
+	if len(waits) == 0 {
+		rep.printf("\n%s\n\nnone: no spans with tracekit.kind lock.wait, chan.send or chan.recv\n", title(rep.markdown, waitsTitle))
+	} else {
+		rep.section(waitsTitle, []string{"longest", "mean", "spans", "wall share", "kind", "frame"})
+		for _, r := range waits[:min(o.top, len(waits))] {
+			rep.row(dur(r.MaxDuration), dur(r.MeanDuration), fmt.Sprint(r.Spans), dur(r.Total), r.Class.String(), path(r.Stack))
+		}
+		rep.end()
+	}
+
+	crit := slices.Clone(rows)
+	slices.SortStableFunc(crit, func(a, b spans.Row) int {
+		if c := cmp.Compare(b.Critical, a.Critical); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Stack, b.Stack)
+	})
+	rep.section("Critical path: each frame's own time on the chain of spans that set each trace's end",
+		[]string{"on path", "of wall", "traces", "frame"})
+	for _, r := range crit[:min(o.top, len(crit))] {
+		if r.Critical == 0 {
+			break
+		}
+		rep.row(dur(r.Critical), pctOf(r.Critical, wall), fmt.Sprintf("%d of %d", r.CriticalTraces, agg.Traces()), path(r.Stack))
+	}
+	rep.end()
+	return rep.err
+}
+
+func pctOf(v, of int64) string {
+	if of == 0 {
+		return "0%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(v)/float64(of))
+}
+
+// path joins a frame's stack for a report line; long stacks keep their
+// ends.
+func path(stack []string) string {
+	if len(stack) > 6 {
+		stack = append(append(slices.Clone(stack[:2]), "…"), stack[len(stack)-3:]...)
+	}
+	return strings.Join(stack, " › ")
+}
+
+func title(markdown bool, s string) string {
+	if markdown {
+		return "## " + s
+	}
+	return s
+}
+
+// reportWriter writes sections as aligned text or markdown tables.
+type reportWriter struct {
+	w        io.Writer
+	markdown bool
+	tw       *tabwriter.Writer
+	err      error
+}
+
+func (r *reportWriter) printf(format string, a ...any) {
+	if r.err == nil {
+		_, r.err = fmt.Fprintf(r.w, format, a...)
+	}
+}
+
+func (r *reportWriter) heading(s string) {
+	if r.markdown {
+		r.printf("# %s\n", mdEscape(s))
+	} else {
+		r.printf("%s\n", s)
+	}
+}
+
+func (r *reportWriter) section(title string, cols []string) {
+	if r.markdown {
+		r.printf("\n## %s\n\n| %s |\n|%s\n", title, strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+		return
+	}
+	r.printf("\n%s\n", title)
+	r.tw = tabwriter.NewWriter(r.w, 0, 0, 2, ' ', 0)
+	r.row(cols...)
+}
+
+func (r *reportWriter) row(cells ...string) {
+	if r.markdown {
+		for i, c := range cells {
+			cells[i] = mdEscape(c)
+		}
+		r.printf("| %s |\n", strings.Join(cells, " | "))
+		return
+	}
+	if r.err == nil {
+		_, r.err = fmt.Fprintf(r.tw, "  %s\n", strings.Join(cells, "\t"))
+	}
+}
+
+func (r *reportWriter) end() {
+	if r.tw != nil {
+		if err := r.tw.Flush(); err != nil && r.err == nil {
+			r.err = err
+		}
+		r.tw = nil
+	}
+}
+
+// mdEscape keeps a cell in its table: pipes and newlines would end it, and
+// angle brackets would be read as HTML.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`").Replace(s)
+}

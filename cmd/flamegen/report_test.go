@@ -1,0 +1,70 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// The spans package's generated traces have lock waits and channel blocks
+// (tracekit.kind) under spans whose names hold ids.
+const reportInput = "../../internal/spans/testdata/traces.jsonl"
+
+func TestReport(t *testing.T) {
+	out, errOut, code := flamegen(t, "", "report", "--top", "3", "--group-ids", reportInput)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	again, _, _ := flamegen(t, "", "report", "--top", "3", "--group-ids", reportInput)
+	if again != out {
+		t.Error("two runs differ")
+	}
+	sections := strings.Split(out, "\n\n")
+	if len(sections) != 4 {
+		t.Fatalf("%d sections, want a heading and 3:\n%s", len(sections), out)
+	}
+	if !strings.HasPrefix(sections[0], reportInput+": 12 traces, ") {
+		t.Errorf("heading %q", sections[0])
+	}
+	for i, want := range []string{"Slowest sections", "Longest lock waits and channel blocks", "Critical path"} {
+		lines := strings.Split(strings.TrimSpace(sections[i+1]), "\n")
+		if !strings.HasPrefix(lines[0], want) || len(lines) != 2+3 {
+			t.Errorf("section %d: want %q with a header and 3 rows:\n%s", i+1, want, sections[i+1])
+		}
+	}
+	waits := strings.Split(sections[2], "\n")
+	if !strings.Contains(waits[2], "lock wait") || !strings.Contains(waits[2], "GET /users/{id} › frontend: publish › frontend: lock cart.mu") {
+		t.Errorf("the longest wait is the 6 ms lock wait on cart.mu:\n%s", sections[2])
+	}
+	if !strings.Contains(sections[3], "of 12") {
+		t.Errorf("critical path rows count traces:\n%s", sections[3])
+	}
+
+	md, errOut, code := flamegen(t, "", "report", "--markdown", "--top", "2", reportInput)
+	if code != 0 {
+		t.Fatalf("markdown: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"# " + reportInput, "\n## Slowest sections", "| self | of wall |", "|---|", "\n## Critical path"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestReportErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no input", []string{"report"}, "expected one trace input"},
+		{"a profile", []string{"report", "-"}, "expected traces"},
+		{"bad weight", []string{"report", "--weight", "max", reportInput}, `--weight "max"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := flamegen(t, "main;f 3\n", tt.args...)
+			if code != 2 || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tt.want)
+			}
+		})
+	}
+}
