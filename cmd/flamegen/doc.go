@@ -10,6 +10,15 @@
 //	flamegen diff before.pprof after.pprof -o diff.svg
 //	flamegen http://127.0.0.1:6060/debug/pprof/profile?seconds=10 -o live.svg
 //
+// Traces (OTLP JSON or protobuf, Jaeger JSON, or Jaeger's query API with
+// --jaeger) are drawn too:
+//
+//	flamegen traces.jsonl -o spans.svg                 every trace, x = share of wall time
+//	flamegen traces.jsonl cpu.pb.gz -o merged.svg      CPU stacks nested under the spans they ran in
+//	flamegen --trace ID traces.jsonl -o one.svg        one trace, x = time, critical path marked
+//	flamegen --jaeger http://127.0.0.1:16686 --service checkout -o checkout.svg
+//	flamegen report --markdown traces.jsonl            slowest sections, waits, critical path
+//
 // The SVG is a single self-contained file with hover details, click to zoom,
 // regular-expression search with the matched share, and the frames with the
 // most self time outlined. Output is deterministic.

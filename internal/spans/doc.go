@@ -26,7 +26,12 @@
 //   - [Layout]: a per-trace flame chart on a time axis, overlapping siblings
 //     in separate lanes.
 //   - [ClassOf]: lock waits and channel blocks, from tracekit's
-//     tracekit.kind attribute, so they can be drawn as off-CPU time.
+//     tracekit.kind attribute, so they can be drawn as off-CPU time (the
+//     Aggregator makes them [flame.KindOffCPU] frames).
+//   - [ReadSpanCPU], [WithSpanCPU], [WithCPUStacks] and
+//     [Aggregator.NestCPU]: a profile whose samples carry span_id labels,
+//     summed per frame and its stacks nested under the spans they ran in.
+//   - [Report] and [Waits]: the rows of a text report.
 //
 // See the package Example.
 package spans
