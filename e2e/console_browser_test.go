@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tracekit-go/tracekit/e2e/internal/browser"
+	"github.com/tracekit-go/tracekit/tracekit"
+)
+
+var updateConsoleScreenshot = flag.Bool("console.screenshot", false, "rewrite docs/images/console.png from the browser test")
+
+// TestConsoleInBrowser serves tracekit's console from a program with a
+// deliberately blocked task (waiting on a lock another task holds) and a
+// leaking one (receiving from a channel nobody sends on), loads it in
+// headless Chromium, and checks what a user sees: both tasks with their
+// waits and warnings, sorting, the task page with its stack and trace link.
+func TestConsoleInBrowser(t *testing.T) {
+	ctx := browser.Start(t, 1300, 520)
+
+	kit, err := tracekit.Start(context.Background(),
+		tracekit.WithServiceName("console-e2e"),
+		tracekit.WithFilePath(filepath.Join(t.TempDir(), "spans.jsonl")),
+	) // with the globals: the Kit's detector is what shows waits in the console
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kit.Shutdown(context.Background())
+	tctx, root := kit.Tracer().Start(context.Background(), "handle order")
+	defer root.End()
+
+	var orders tracekit.Mutex
+	orders.SetName("orders")
+	jobs := tracekit.NewChan[int]("jobs", 0)
+	locked, release := make(chan struct{}), make(chan struct{})
+	holder := tracekit.Go(tctx, "hold orders", func(context.Context) error {
+		orders.Lock()
+		close(locked)
+		<-release
+		orders.Unlock()
+		return nil
+	})
+	<-locked
+	blocked := tracekit.Go(tctx, "update <order> 42", func(context.Context) error {
+		orders.Lock()
+		orders.Unlock()
+		return nil
+	})
+	leaking := tracekit.Go(tctx, "wait for job", func(ctx context.Context) error {
+		_, err := jobs.Recv(ctx)
+		return err
+	})
+	defer func() {
+		close(release)
+		jobs.Close()
+		for _, tk := range []*tracekit.Task{holder, blocked, leaking} {
+			_ = tk.Wait()
+		}
+	}()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/tracekit/", tracekit.Handler(
+		tracekit.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
+		tracekit.WithBlockedWarning(200*time.Millisecond),
+		tracekit.WithRefresh(time.Second),
+	))
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String() + "/debug/tracekit/"
+
+	// The page reloads itself every second: wait until a reload shows the
+	// blocked task's wait long enough to be warned about.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"?sort=warnings&desc=1")); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var err error
+		row, err = chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const r = [...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("update <order> 42"));
+			return r ? r.innerText : "";
+		})()`))
+		if err == nil && strings.Contains(row, "blocked for") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the blocked task's row never warned: %q (err %v)", row, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, want := range []string{"waiting", `lock "orders"`, "console_browser_test.go:"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("blocked task's row %q lacks %q", row, want)
+		}
+	}
+	leakRow := eval[string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("wait for job")).innerText`)
+	if !strings.Contains(leakRow, `receive from "jobs"`) || !strings.Contains(leakRow, "blocked for") {
+		t.Errorf("leaking task's row %q", leakRow)
+	}
+	// Sorted by warnings, most first: the running holder comes last.
+	names := eval[[]string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr td:nth-child(2)")].map(td => td.innerText)`)
+	if len(names) < 3 || names[len(names)-1] != "hold orders" {
+		t.Errorf("tasks sorted by warnings: %q", names)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#tasks script, #tasks b").length`); n != 0 {
+		t.Errorf("a task name became %d elements", n)
+	}
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(png) < 1000 {
+		t.Fatalf("screenshot of %d bytes", len(png))
+	}
+	dst := filepath.Join(t.TempDir(), "console.png")
+	if *updateConsoleScreenshot {
+		dst = filepath.Join("..", "docs", "images", "console.png")
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+	}
+	if err := os.WriteFile(dst, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", dst)
+
+	// The task page, reached by clicking the name.
+	eval[bool](t, ctx, `(() => {
+		[...document.querySelectorAll("#tasks a")].find(a => a.textContent === "update <order> 42").click();
+		return true;
+	})()`)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("stack") !== null`))
+		if err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the task page never showed a stack (err %v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stack := eval[string](t, ctx, `document.getElementById("stack").innerText`)
+	if !strings.Contains(stack, "(*Mutex).Lock") {
+		t.Errorf("task page stack:\n%s", stack)
+	}
+	link := eval[string](t, ctx, `document.getElementById("trace-link").href`)
+	if want := "http://localhost:16686/trace/" + root.SpanContext().TraceID().String(); link != want {
+		t.Errorf("trace link %q, want %q", link, want)
+	}
+}
