@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
@@ -71,10 +72,33 @@ type HangError struct {
 	// Dump lists every goroutine at the timeout, grouped by identical
 	// stacks, largest group first.
 	Dump string
+	// Tasks are the tracked tasks (tracekit.Go, Group.Go) started since
+	// the run began and still running at the timeout, with what each waits
+	// on, as tracekit.Snapshot saw them.
+	Tasks []tracekit.TaskInfo
 }
 
 func (e *HangError) Error() string {
-	return fmt.Sprintf("tracekittest: the test did not finish within %v; goroutines at that moment, grouped by stack:\n\n%s", e.Timeout, e.Dump)
+	var tasks strings.Builder
+	if len(e.Tasks) > 0 {
+		tasks.WriteString("; tracked tasks still running:\n")
+		now := time.Now()
+		for _, ti := range e.Tasks {
+			fmt.Fprintf(&tasks, "  task %d %q: %s", ti.ID, ti.Name, ti.State)
+			if ti.WaitingOn != "" {
+				fmt.Fprintf(&tasks, " on %s for %v", ti.WaitingOn, now.Sub(ti.WaitingSince).Round(time.Millisecond))
+			}
+			fmt.Fprintf(&tasks, ", spawned at %s", ti.SpawnSite())
+			if ti.TraceID.IsValid() {
+				fmt.Fprintf(&tasks, ", trace %s span %s", ti.TraceID, ti.SpanID)
+			}
+			tasks.WriteString("\n")
+		}
+		tasks.WriteString("\ngoroutines")
+	} else {
+		tasks.WriteString("; goroutines")
+	}
+	return fmt.Sprintf("tracekittest: the test did not finish within %v%s at that moment, grouped by stack:\n\n%s", e.Timeout, tasks.String(), e.Dump)
 }
 
 // ErrHang matches a [*HangError] with errors.Is.
@@ -84,9 +108,11 @@ var ErrHang = errors.New("tracekittest: test hung")
 func (e *HangError) Is(target error) bool { return target == ErrHang }
 
 // RunWithTimeout runs fn with a context that is canceled after timeout. If fn
-// has not returned by then, the test fails at once with a [*HangError]: a
-// dump of every goroutine grouped by identical stacks, each group with its
-// states (which channel operation, which lock) and how long it has waited.
+// has not returned by then, the test fails at once with a [*HangError]: the
+// tracked tasks started since fn began that are still running (name, what
+// they wait on, spawn site, trace), then a dump of every goroutine grouped
+// by identical stacks, each group with its states (which channel
+// operation, which lock) and how long it has waited.
 // fn keeps running in the background after such a failure; the test binary
 // ends when the test does.
 func RunWithTimeout(t TestingT, timeout time.Duration, fn func(ctx context.Context)) {
@@ -97,6 +123,7 @@ func RunWithTimeout(t TestingT, timeout time.Duration, fn func(ctx context.Conte
 }
 
 func runWithTimeout(timeout time.Duration, fn func(ctx context.Context)) error {
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	done := make(chan struct{})
@@ -111,11 +138,17 @@ func runWithTimeout(timeout time.Duration, fn func(ctx context.Context)) error {
 		return nil
 	case <-timer.C:
 	}
+	var tasks []tracekit.TaskInfo
+	for _, ti := range tracekit.Snapshot() {
+		if !ti.Start.Before(began) {
+			tasks = append(tasks, ti)
+		}
+	}
 	gs, err := gostack.Snapshot()
 	if err != nil {
-		return &HangError{Timeout: timeout, Dump: string(gostack.Dump())}
+		return &HangError{Timeout: timeout, Dump: string(gostack.Dump()), Tasks: tasks}
 	}
 	var buf bytes.Buffer
 	_ = gostack.Write(&buf, gostack.GroupByStack(gs))
-	return &HangError{Timeout: timeout, Dump: buf.String()}
+	return &HangError{Timeout: timeout, Dump: buf.String(), Tasks: tasks}
 }

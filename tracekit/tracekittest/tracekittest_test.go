@@ -91,7 +91,9 @@ func TestRunWithTimeoutDumpsGroupedStacks(t *testing.T) {
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); mu.Lock(); mu.Unlock() }()
+		stuck := tracekit.Go(ctx, "stuck <task>", func(context.Context) error { <-release; return nil })
 		wg.Wait()
+		_ = stuck.Wait()
 	})
 	close(release)
 	mu.Unlock()
@@ -103,6 +105,13 @@ func TestRunWithTimeoutDumpsGroupedStacks(t *testing.T) {
 		if !strings.Contains(he.Dump, want) {
 			t.Errorf("dump lacks %q:\n%s", want, he.Dump)
 		}
+	}
+	if len(he.Tasks) != 1 || he.Tasks[0].Name != "stuck <task>" {
+		t.Errorf("tracked tasks at the timeout: %+v", he.Tasks)
+	}
+	if msg := err.Error(); !strings.Contains(msg, `tracked tasks still running:`) || !strings.Contains(msg, `"stuck <task>": running, spawned at `) ||
+		!strings.Contains(msg, "TestRunWithTimeoutDumpsGroupedStacks") {
+		t.Errorf("message lacks the tracked task:\n%s", msg)
 	}
 
 	ft := &fakeT{}
