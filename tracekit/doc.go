@@ -24,7 +24,9 @@
 // [Span] starts a span named after the calling function in one line;
 // [LogHandler] makes slog records carry the trace and span they were logged
 // in. [Leaks] finds goroutines that outlived their work (package
-// tracekittest wraps it for tests). [WithProfiling] profiles the process
+// tracekittest wraps it for tests) and names the task each one runs.
+// [Snapshot] lists the running tasks with what each waits on, and [Handler]
+// serves them as a live console page (see ExampleHandler). [WithProfiling] profiles the process
 // continuously with every CPU sample labelled by the span it ran in.
 //
 // Spans go to an OTLP endpoint (Jaeger, any OpenTelemetry Collector), to a
