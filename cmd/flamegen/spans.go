@@ -156,10 +156,10 @@ func loadMerged(ctx context.Context, pos []string, stdin io.Reader, stderr io.Wr
 		return s
 	}
 	legend := []string{
-		fmt.Sprintf("Span frames: wall time; above a span: the CPU stacks sampled in it (%s of %s sampled ran in these traces' spans).", formatNs(inSpans, cpu.Unit), formatNs(cpu.Total, cpu.Unit)),
+		fmt.Sprintf("Blue-grey: span frames (wall time); warm colours above a span: the CPU stacks sampled in it (%s of %s sampled ran in these traces' spans).", formatNs(inSpans, cpu.Unit), formatNs(cpu.Total, cpu.Unit)),
 		"Blue-green: lock waits and channel blocks (off CPU). " + spans.NoSpan + ": samples outside the traces' spans.",
 	}
-	return t, []svg.Option{svg.WithNotes(note), svg.WithLegend(legend...)}, nil
+	return t, []svg.Option{svg.WithNotes(note), svg.WithLegend(legend...), svg.WithSpanPalette(svg.IO)}, nil
 }
 
 // outsideCPU is the value of the NoSpan frame, if any.

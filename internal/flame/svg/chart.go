@@ -52,7 +52,8 @@ type ChartMark struct {
 // one row per [frameHeight] pixels below it, a native tooltip on every bar
 // and a legend. It uses no script, so that it works wherever SVG is shown;
 // the output depends only on c and the options ([WithTitle], [WithSubtitle],
-// [WithWidth], [WithPalette], [WithLegend]; others are ignored).
+// [WithWidth], [WithPalette], [WithSpanPalette], [WithLegend]; others are
+// ignored).
 func WriteChart(w io.Writer, c Chart, opts ...Option) error {
 	cfg := newConfig(opts)
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -137,7 +138,7 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 			class = ` class="crit"`
 		}
 		fmt.Fprintf(bw, `<g><title>%s</title><rect x="%.2f" y="%d" width="%.2f" height="%d" rx="2" ry="2" fill="%s"%s/>`,
-			xmlText(strings.Join(b.Tooltip, "\n")), x0, y, w, frameHeight-1, frameColor(cfg.palette, b.Label, b.Kind), class)
+			xmlText(strings.Join(b.Tooltip, "\n")), x0, y, w, frameHeight-1, cfg.colorOf(b.Label, b.Kind), class)
 		if b.Error {
 			fmt.Fprintf(bw, `<path d="M%.2f %dh6l-6 6z" fill="rgb(230,0,0)"/>`, x0, y)
 		}

@@ -43,6 +43,16 @@ type config struct {
 	topSelf         int
 	notes           func(flame.NodeID) string
 	legend          []string
+	spanPalette     Palette
+	spanPaletteSet  bool
+}
+
+// colorOf is the fill of a frame named name of kind k.
+func (c *config) colorOf(name string, k flame.Kind) string {
+	if k == flame.KindSpan && c.spanPaletteSet {
+		return frameColor(c.spanPalette, name, k)
+	}
+	return frameColor(c.palette, name, k)
 }
 
 func newConfig(opts []Option) config {
@@ -114,6 +124,13 @@ func WithTopSelf(n int) Option {
 // a span frame's time was on CPU. None by default.
 func WithNotes(note func(n flame.NodeID) string) Option {
 	return optionFunc(func(c *config) { c.notes = note })
+}
+
+// WithSpanPalette draws [flame.KindSpan] frames in p, so that spans stand
+// apart from the CPU frames nested in them; by default every frame but the
+// off-CPU ones uses the [WithPalette] palette.
+func WithSpanPalette(p Palette) Option {
+	return optionFunc(func(c *config) { c.spanPalette, c.spanPaletteSet = p, true })
 }
 
 // WithLegend adds lines to the legend under the frames, before the lines
@@ -212,7 +229,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 			nameIdx[key] = ni
 			d.Names = append(d.Names, xmlSafe(f.Name))
 			if !diff {
-				d.NC = append(d.NC, color(frameColor(c.palette, f.Name, t.Kind(f.Node))))
+				d.NC = append(d.NC, color(c.colorOf(f.Name, t.Kind(f.Node))))
 			}
 		}
 		if diff {

@@ -361,3 +361,16 @@ func TestNotesAndLegend(t *testing.T) {
 	}
 	_ = b
 }
+
+func TestSpanPalette(t *testing.T) {
+	c := newConfig([]Option{WithSpanPalette(IO)})
+	if got, want := c.colorOf("svc: A", flame.KindSpan), frameColor(IO, "svc: A", flame.KindSpan); got != want {
+		t.Errorf("span frame %s, want %s", got, want)
+	}
+	if got, want := c.colorOf("main.f", flame.KindCPU), frameColor(Hot, "main.f", flame.KindCPU); got != want {
+		t.Errorf("CPU frame %s, want %s", got, want)
+	}
+	if got := c.colorOf("lock", flame.KindOffCPU); !strings.HasPrefix(got, "rgb(0,") {
+		t.Errorf("off-CPU frame %s, want blue-green", got)
+	}
+}
