@@ -181,6 +181,9 @@ func BenchmarkSnapshot(b *testing.B) {
 	for range 1000 {
 		tasks = append(tasks, Go(context.Background(), "idle", func(context.Context) error { <-release; return nil }))
 	}
+	for len(Snapshot()) < 1000 { // until every goroutine has started
+		time.Sleep(time.Millisecond)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if len(Snapshot()) < 1000 {
