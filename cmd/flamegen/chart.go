@@ -103,7 +103,7 @@ func traceChart(t *spans.Trace) svg.Chart {
 			tip = append(tip, a.Key+" = "+a.Value)
 		}
 		c.Bars = append(c.Bars, svg.ChartBar{
-			Row: int(b.Row), Start: b.Start, End: b.End, Label: label, Kind: b.Class.FrameKind(),
+			Row: int(b.Row), Start: b.Start, End: b.End, Label: label, Short: sp.Name, Kind: b.Class.FrameKind(),
 			Tooltip: tip, Outlined: b.Critical, Error: sp.Status == spans.StatusError,
 		})
 	}

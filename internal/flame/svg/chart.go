@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
 )
@@ -31,6 +32,9 @@ type ChartBar struct {
 	Row        int
 	Start, End int64
 	Label      string
+	// Short, when set, is drawn instead of a Label that does not fit,
+	// e.g. the span name without its service.
+	Short string
 	// Kind picks the colour: [flame.KindOffCPU] bars are drawn in the
 	// off-CPU palette.
 	Kind flame.Kind
@@ -143,7 +147,11 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 			fmt.Fprintf(bw, `<path d="M%.2f %dh6l-6 6z" fill="rgb(230,0,0)"/>`, x0, y)
 		}
 		if fit := int((w - 6) / charW); fit >= 3 {
-			fmt.Fprintf(bw, `<text x="%.2f" y="%d">%s</text>`, x0+3, y+fontSize, xmlText(truncate(b.Label, fit)))
+			label := b.Label
+			if b.Short != "" && utf8.RuneCountInString(label) > fit {
+				label = b.Short
+			}
+			fmt.Fprintf(bw, `<text x="%.2f" y="%d">%s</text>`, x0+3, y+fontSize, xmlText(truncate(label, fit)))
 		}
 		bw.WriteString("</g>\n")
 	}

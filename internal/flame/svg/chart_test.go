@@ -22,6 +22,7 @@ func TestWriteChart(t *testing.T) {
 			{Row: 0, Start: 1000, End: 1000 + 100e6, Label: "svc: <root> & co", Tooltip: []string{"svc: <root> & co", "duration 100ms"}, Outlined: true},
 			{Row: 1, Start: 1000 + 10e6, End: 1000 + 60e6, Label: "svc: lock mu", Kind: flame.KindOffCPU, Tooltip: []string{"lock"}, Error: true},
 			{Row: 1, Start: 1000 + 70e6, End: 1000 + 70e6, Label: "svc: instant", Tooltip: []string{"instant"}},
+			{Row: 1, Start: 1000 + 80e6, End: 1000 + 85e6, Label: "a-long-service: step", Short: "step", Tooltip: []string{"step"}},
 		},
 		Marks: []ChartMark{{Row: 0, Start: 1000, End: 1000 + 100e6}},
 	}
@@ -40,6 +41,7 @@ func TestWriteChart(t *testing.T) {
 		`<rect x="710.00" y="100" width="0.50"`, // a zero-length span stays visible
 		`>50.00 ms</text>`, `>100.00 ms</text>`,
 		"Dark red line, thick outline: the critical path", "status Error (1)",
+		`>step</text>`, // 50 px hold "step", not "a-long-service: step"
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("chart lacks %q", want)
