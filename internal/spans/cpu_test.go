@@ -2,6 +2,7 @@ package spans
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -64,7 +65,7 @@ func TestSpanCPU(t *testing.T) {
 
 // cpuProfile returns a profile of CPU samples (nanoseconds), each with a
 // stack (root first, comma-separated) and an optional span_id.
-func cpuProfile(t *testing.T, samples []struct {
+func cpuProfile(t testing.TB, samples []struct {
 	stack, span string
 	v           int64
 }) *SpanCPU {
@@ -155,6 +156,56 @@ func TestNestCPU(t *testing.T) {
 				}
 				return true
 			})
+		})
+	}
+}
+
+// BenchmarkNestCPU aggregates 1,000 traces of 20 spans with a profile of
+// three 8-frame samples per span, nesting the stacks (nest) beside the same
+// aggregation with the CPU sums only (sums), the baseline.
+func BenchmarkNestCPU(b *testing.B) {
+	var traces []*Trace
+	var samples []struct {
+		stack, span string
+		v           int64
+	}
+	for tr := range 1000 {
+		var ss []Span
+		for i := range 20 {
+			parent := -1
+			if i > 0 {
+				parent = (i - 1) / 3
+			}
+			sp := shapeSpan(tr*20+i, -1, int64(i), 100)
+			if parent >= 0 {
+				sp = shapeSpan(tr*20+i, tr*20+parent, int64(i), 100-int64(i))
+			}
+			sp.Name = fmt.Sprintf("step %d", i)
+			sp.TraceID[1], sp.TraceID[2] = byte(tr), byte(tr>>8)
+			ss = append(ss, sp)
+			for k := range 3 {
+				samples = append(samples, struct {
+					stack, span string
+					v           int64
+				}{fmt.Sprintf("main.main,main.serve,main.handle%d,lib.a,lib.b,lib.c%d,runtime.x,runtime.y%d", i%5, k, i), sp.ID.String(), 1})
+			}
+		}
+		traces = append(traces, Assemble(ss))
+	}
+	cpu := cpuProfile(b, samples)
+	for _, bc := range []struct {
+		name string
+		opts []AnalysisOption
+	}{{"sums", []AnalysisOption{WithSpanCPU(cpu)}}, {"nest", []AnalysisOption{WithSpanCPU(cpu), WithCPUStacks()}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				agg := NewAggregator(bc.opts...)
+				for _, t := range traces {
+					agg.Add(t)
+				}
+				agg.NestCPU()
+			}
 		})
 	}
 }
