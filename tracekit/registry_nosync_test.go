@@ -1,0 +1,10 @@
+//go:build tracekit_nosync
+
+package tracekit
+
+// locksTracked says a task blocked on a tracekit lock shows as waiting: with
+// tracekit_nosync, locks are plain sync locks and record nothing.
+const locksTracked = false
+
+// detectedMutex returns a plain Mutex: there is no detector to report to.
+func detectedMutex(*detector, string) *Mutex { return &Mutex{} }
