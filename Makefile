@@ -110,9 +110,10 @@ fuzz:
 	done
 	cd e2e && $(GO) test -run '^$$' -fuzz '^FuzzFileCompat$$' -fuzztime $(FUZZTIME) .
 
-# Refreshes docs/images/flamegraph.png from the browser test.
+# Refreshes docs/images/flamegraph.png and docs/images/console.png from the browser tests.
 screenshot: tools
 	cd e2e && $(GO) test -count=1 -run TestFlamegenBrowser . -args -flamegen.screenshot
+	cd e2e && $(GO) test -count=1 -run TestConsoleInBrowser . -args -console.screenshot
 
 clean:
 	rm -rf $(OUT)
