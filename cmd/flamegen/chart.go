@@ -144,13 +144,14 @@ func chartSubtitle(t *spans.Trace) string {
 }
 
 // aggregateSet aggregates every trace of set, as loadTraces does for a file.
-func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions) (*flame.Tree, error) {
+// It returns the SVG options tied to the tree's frames (frameOptions).
+func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions) (*flame.Tree, []svg.Option, error) {
 	agg := spans.NewAggregator(sp.analysis...)
 	if err := set.Each(func(t *spans.Trace) error { agg.Add(t); return nil }); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if w := agg.Warnings(); w.Any() && !sp.quiet {
 		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", name, w)
 	}
-	return agg.Tree(), nil
+	return agg.Tree(), frameOptions(agg, sp, nil), nil
 }

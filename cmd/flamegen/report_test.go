@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -66,5 +67,31 @@ func TestReportErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tt.want)
 			}
 		})
+	}
+}
+
+// Aggregated trace graphs say in each span frame's tooltip how many spans
+// it holds and how long they ran, and --slow outlines the frames with a
+// span at least that long. A reversed graph has other frames: neither
+// applies there, and nothing breaks.
+func TestSpanNotesAndSlow(t *testing.T) {
+	out, errOut, code := flamegen(t, "", "--group-ids", "--slow", "35ms", reportInput)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{`"notes":[`, "spans, mean ", "lock wait: 1 span of 6.007ms", "Outlined thin: 1 frame with a span of 35ms or longer (--slow)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`"hl":\[\d+\]`).MatchString(out) {
+		t.Error("the slow frame is not in the outlined list")
+	}
+	rev, errOut, code := flamegen(t, "", "--reverse", "--slow", "35ms", reportInput)
+	if code != 0 || strings.Contains(rev, `"notes"`) || strings.Contains(rev, "--slow") {
+		t.Errorf("reversed: exit %d %s; notes or outlines of the unreversed frames leaked in", code, errOut)
+	}
+	if _, errOut, code := flamegen(t, "", "--slow", "-1s", reportInput); code != 2 || !strings.Contains(errOut, "--slow") {
+		t.Errorf("negative --slow: exit %d %s", code, errOut)
 	}
 }

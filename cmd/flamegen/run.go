@@ -78,7 +78,7 @@ type options struct {
 	out, format, title, subtitle, sampleType, palette, sort, highlight, unit string
 	weight                                                                   string
 	trace, jaeger, service, operation                                        string
-	lookback                                                                 time.Duration
+	lookback, slow                                                           time.Duration
 	limit                                                                    int
 	groupIDs                                                                 bool
 	width, top, topSelf                                                      int
@@ -118,6 +118,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.operation, "operation", "", "--jaeger: only traces with this `OPERATION`")
 	fs.DurationVar(&o.lookback, "lookback", time.Hour, "--jaeger: how far back to search")
 	fs.IntVar(&o.limit, "limit", 20, "--jaeger: at most `N` traces")
+	fs.DurationVar(&o.slow, "slow", 0, "trace input: outline frames with a span of this `DURATION` or longer (e.g. 100ms)")
 	fs.StringVar(&o.unit, "unit", "", "unit of folded counts: samples (default), nanoseconds, bytes, or any word")
 	fs.IntVar(&o.top, "top", 20, "rows of --format top")
 	fs.BoolVar(&o.markdown, "markdown", false, "--format top as a Markdown table")
@@ -272,6 +273,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	progress := !o.quiet && isTerminal(stderr)
 	var trees []*flame.Tree
+	// extra holds SVG options tied to the frames of trees[0] (tooltip
+	// notes, --slow outlines): a diff or a reversed tree has other frames.
+	var extra []svg.Option
 	sp, err := o.spanOptions()
 	if err != nil {
 		return err
@@ -302,27 +306,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			set = one
 		}
-		t, err := aggregateSet(set, name, stderr, sp)
+		t, ex, err := aggregateSet(set, name, stderr, sp)
 		if err != nil {
 			return err
 		}
 		trees = append(trees, t)
+		extra = ex
 		merge = true // the inputs are read
 	} else if merge {
-		t, extra, err := loadMerged(ctx, pos, stdin, stderr, progress, o.sampleType, sp)
+		t, ex, err := loadMerged(ctx, pos, stdin, stderr, progress, o.sampleType, sp)
 		if err != nil {
 			return err
 		}
 		trees = append(trees, t)
-		sopts = append(sopts, extra...)
+		extra = ex
 	}
 	for _, in := range pos {
 		if merge {
 			break
 		}
-		t, err := load(ctx, in, stdin, stderr, progress, fopts, sp)
+		t, ex, err := load(ctx, in, stdin, stderr, progress, fopts, sp)
 		if err != nil {
 			return err
+		}
+		if len(trees) == 0 {
+			extra = ex
 		}
 		trees = append(trees, t)
 	}
@@ -339,6 +347,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if o.reverse {
 		t = t.Reverse()
+	}
+	if !diffMode && !o.reverse {
+		sopts = append(sopts, extra...)
 	}
 	write := func(w io.Writer) error {
 		switch o.format {
@@ -366,17 +377,19 @@ func version() string {
 }
 
 // load reads and decodes one input.
-func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, progress bool, opts []flame.Option, sp spanOptions) (*flame.Tree, error) {
+// Trace input also gives the SVG options tied to its tree's frames.
+func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, progress bool, opts []flame.Option, sp spanOptions) (*flame.Tree, []svg.Option, error) {
 	r, done, err := openInput(ctx, in, stdin, stderr, progress)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer done()
 	br, isTraces := sniffTraces(r)
 	if isTraces {
 		return loadTraces(br, in, stderr, sp)
 	}
-	return flame.Decode(br, in, opts...)
+	t, err := flame.Decode(br, in, opts...)
+	return t, nil, err
 }
 
 // openInput opens a file, - (stdin) or an http(s) URL for reading; done

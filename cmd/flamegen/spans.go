@@ -22,6 +22,7 @@ import (
 type spanOptions struct {
 	analysis []spans.AnalysisOption
 	quiet    bool
+	slow     time.Duration // outline frames with a span at least this long; 0: none
 }
 
 func (o *options) spanOptions() (spanOptions, error) {
@@ -38,6 +39,10 @@ func (o *options) spanOptions() (spanOptions, error) {
 		sp.analysis = append(sp.analysis, spans.WithGroupIDs())
 	}
 	sp.quiet = o.quiet
+	if o.slow < 0 {
+		return sp, &UsageError{Msg: fmt.Sprintf("flamegen: --slow %v: expected a positive duration", o.slow)}
+	}
+	sp.slow = o.slow
 	return sp, nil
 }
 
@@ -63,19 +68,50 @@ func sniffTraces(r io.Reader) (*bufio.Reader, bool) {
 // loadTraces aggregates every trace of r into one flame graph of span
 // frames ("service: span name"), valued in nanoseconds of wall time.
 // Repairs of broken traces are reported on stderr.
-func loadTraces(r io.Reader, name string, stderr io.Writer, sp spanOptions) (*flame.Tree, error) {
+func loadTraces(r io.Reader, name string, stderr io.Writer, sp spanOptions) (*flame.Tree, []svg.Option, error) {
 	set, err := spans.Read(r, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	agg := spans.NewAggregator(sp.analysis...)
-	if err := set.Each(func(t *spans.Trace) error { agg.Add(t); return nil }); err != nil {
-		return nil, err
+	return aggregateSet(set, name, stderr, sp)
+}
+
+// frameOptions are the SVG options tied to the frames of agg's tree: a
+// tooltip note per span frame (its spans, their mean and longest duration,
+// errors, and what extra adds) and the --slow outlines. They are only valid
+// for that tree, not for a diff or a reversed one.
+func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.NodeID) string) []svg.Option {
+	t := agg.Tree()
+	note := func(n flame.NodeID) string {
+		if n == flame.Root || t.Kind(n) == flame.KindCPU || agg.Count(n) == 0 {
+			return ""
+		}
+		c := agg.Count(n)
+		s := fmt.Sprintf("%d spans, mean %s, max %s", c, dur(agg.TotalDuration(n)/c), dur(agg.MaxDuration(n)))
+		if c == 1 {
+			s = "1 span of " + dur(agg.MaxDuration(n))
+		}
+		if cls := agg.Class(n); cls.OffCPU() {
+			s = cls.String() + ": " + s
+		}
+		if e := agg.Errors(n); e > 0 {
+			s += fmt.Sprintf(", %d with status Error", e)
+		}
+		if extra != nil {
+			if x := extra(n); x != "" {
+				s += "; " + x
+			}
+		}
+		return s
 	}
-	if w := agg.Warnings(); w.Any() && !sp.quiet {
-		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", name, w)
+	opts := []svg.Option{svg.WithNotes(note)}
+	if sp.slow > 0 {
+		slow := int64(sp.slow)
+		opts = append(opts, svg.WithMarked(func(n flame.NodeID) bool {
+			return t.Kind(n) != flame.KindCPU && agg.Count(n) > 0 && agg.MaxDuration(n) >= slow
+		}, "with a span of "+dur(slow)+" or longer (--slow)"))
 	}
-	return agg.Tree(), nil
+	return opts
 }
 
 // loadMerged reads the traces of pos[0] and the pprof profiles of pos[1:]
@@ -139,9 +175,6 @@ func loadMerged(ctx context.Context, pos []string, stdin io.Reader, stderr io.Wr
 	t := agg.Tree()
 	inSpans := cpu.Total - outsideCPU(t)
 	note := func(n flame.NodeID) string {
-		if n == flame.Root || t.Kind(n) == flame.KindCPU || agg.Count(n) == 0 {
-			return ""
-		}
 		c, d := agg.CPU(n), agg.TotalDuration(n)
 		if c == 0 {
 			return "no CPU samples"
@@ -159,7 +192,7 @@ func loadMerged(ctx context.Context, pos []string, stdin io.Reader, stderr io.Wr
 		fmt.Sprintf("Blue-grey: span frames (wall time); warm colours above a span: the CPU stacks sampled in it (%s of %s sampled ran in these traces' spans).", formatNs(inSpans, cpu.Unit), formatNs(cpu.Total, cpu.Unit)),
 		"Blue-green: lock waits and channel blocks (off CPU). " + spans.NoSpan + ": samples outside the traces' spans.",
 	}
-	return t, []svg.Option{svg.WithNotes(note), svg.WithLegend(legend...), svg.WithSpanPalette(svg.IO)}, nil
+	return t, append(frameOptions(agg, sp, note), svg.WithLegend(legend...), svg.WithSpanPalette(svg.IO)), nil
 }
 
 // outsideCPU is the value of the NoSpan frame, if any.

@@ -45,6 +45,8 @@ type config struct {
 	legend          []string
 	spanPalette     Palette
 	spanPaletteSet  bool
+	marked          func(flame.NodeID) bool
+	markedWhat      string
 }
 
 // colorOf is the fill of a frame named name of kind k.
@@ -131,6 +133,13 @@ func WithNotes(note func(n flame.NodeID) string) Option {
 // off-CPU ones uses the [WithPalette] palette.
 func WithSpanPalette(p Palette) Option {
 	return optionFunc(func(c *config) { c.spanPalette, c.spanPaletteSet = p, true })
+}
+
+// WithMarked outlines (thin, as [WithHighlight] does) every frame for
+// which marked returns true, and says in the legend how many there are,
+// followed by what, e.g. "with a span over 100ms". None by default.
+func WithMarked(marked func(n flame.NodeID) bool, what string) Option {
+	return optionFunc(func(c *config) { c.marked, c.markedWhat = marked, what })
 }
 
 // WithLegend adds lines to the legend under the frames, before the lines
@@ -220,6 +229,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	d.HL, d.TopF = []int{}, []int{}
 	nf := 0
 	var hlSum int64
+	nMarked := 0
 	hlDepth := -1 // depth of the highlighted frame the walk is above, or -1
 	layout(t, c.width, c.minWidth, c.order, func(f Frame) {
 		key := uint64(t.NameIndex(f.Node)) | uint64(t.Kind(f.Node))<<32
@@ -256,6 +266,10 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 				}
 				d.FN = append(d.FN, nf, ni)
 			}
+		}
+		if c.marked != nil && f.Node != flame.Root && c.marked(f.Node) {
+			d.HL = append(d.HL, nf)
+			nMarked++
 		}
 		self := t.Self(f.Node)
 		if f.Node != flame.Root && self > 0 {
@@ -299,6 +313,13 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 			frames = "frame"
 		}
 		legend = append(legend, legendLine{fmt.Sprintf("Outlined thin: %d %s matching /%s/, %s of all", len(d.HL), frames, truncate(c.highlight.String(), 60), pct(hlSum, t.Total())), false})
+	}
+	if c.marked != nil {
+		frames := "frames"
+		if nMarked == 1 {
+			frames = "frame"
+		}
+		legend = append(legend, legendLine{fmt.Sprintf("Outlined thin: %d %s %s", nMarked, frames, truncate(c.markedWhat, 100)), false})
 	}
 	if len(tops) > 0 {
 		legend = append(legend, legendLine{"Most self time (outlined thick):", false})

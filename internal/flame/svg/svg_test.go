@@ -374,3 +374,19 @@ func TestSpanPalette(t *testing.T) {
 		t.Errorf("off-CPU frame %s, want blue-green", got)
 	}
 }
+
+func TestMarked(t *testing.T) {
+	tr := flame.NewTree("nanoseconds")
+	a := tr.Add([]string{"a"}, flame.KindSpan, 10)
+	tr.Add([]string{"a", "b"}, flame.KindSpan, 5)
+	c := tr.Add([]string{"c"}, flame.KindSpan, 5)
+	var buf bytes.Buffer
+	if err := Write(&buf, tr, WithMarked(func(n flame.NodeID) bool { return n == a || n == c }, "slow")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	// Depth-first, alphabetical: root 0, a 1, b 2, c 3.
+	if !strings.Contains(out, `"hl":[1,3]`) || !strings.Contains(out, "Outlined thin: 2 frames slow") {
+		t.Errorf("marked frames or legend missing:\n%s", out[strings.Index(out, "<g id=\"legend\">"):strings.Index(out, "<g id=\"tip\"")])
+	}
+}
