@@ -147,11 +147,44 @@ func chartSubtitle(t *spans.Trace) string {
 // It returns the SVG options tied to the tree's frames (frameOptions).
 func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions) (*flame.Tree, []svg.Option, error) {
 	agg := spans.NewAggregator(sp.analysis...)
-	if err := set.Each(func(t *spans.Trace) error { agg.Add(t); return nil }); err != nil {
+	var cp *spans.CriticalPaths
+	if sp.critical {
+		cp = spans.NewCriticalPaths(sp.analysis...)
+	}
+	if err := set.Each(func(t *spans.Trace) error {
+		agg.Add(t)
+		if cp != nil {
+			cp.Add(t)
+		}
+		return nil
+	}); err != nil {
 		return nil, nil, err
 	}
 	if w := agg.Warnings(); w.Any() && !sp.quiet {
 		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", name, w)
 	}
-	return agg.Tree(), frameOptions(agg, sp, nil), nil
+	var note func(flame.NodeID) string
+	if cp != nil {
+		note = criticalNotes(agg, cp)
+	}
+	return agg.Tree(), frameOptions(agg, sp, note), nil
+}
+
+// criticalNotes says for each span frame how long and in how many traces
+// it was on the critical path (its own time on it, as spans.Report counts).
+func criticalNotes(agg *spans.Aggregator, cp *spans.CriticalPaths) func(flame.NodeID) string {
+	byFrame := map[flame.NodeID]spans.Row{}
+	for _, r := range spans.Report(agg, cp) {
+		if r.CriticalTraces > 0 {
+			byFrame[r.Frame] = r
+		}
+	}
+	traces := agg.Traces()
+	return func(n flame.NodeID) string {
+		r, ok := byFrame[n]
+		if !ok {
+			return ""
+		}
+		return fmt.Sprintf("on the critical path %s in %d of %d traces", dur(r.Critical), r.CriticalTraces, traces)
+	}
 }

@@ -79,10 +79,13 @@ func TestSpanNotesAndSlow(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{`"notes":[`, "spans, mean ", "lock wait: 1 span of 6.007ms", "Outlined thin: 1 frame with a span of 35ms or longer (--slow)"} {
+	for _, want := range []string{`"notes":[`, "spans, mean ", "lock wait: 1 span of 6.007ms", "of 12 traces", "Outlined thin: 1 frame with a span of 35ms or longer (--slow)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("SVG lacks %q", want)
 		}
+	}
+	if !regexp.MustCompile(`; on the critical path [0-9.]+m?s in 1[0-2]? of 12 traces"`).MatchString(out) {
+		t.Error("no tooltip says a frame's critical-path time")
 	}
 	if !regexp.MustCompile(`"hl":\[\d+\]`).MatchString(out) {
 		t.Error("the slow frame is not in the outlined list")

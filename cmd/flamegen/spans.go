@@ -23,6 +23,7 @@ type spanOptions struct {
 	analysis []spans.AnalysisOption
 	quiet    bool
 	slow     time.Duration // outline frames with a span at least this long; 0: none
+	critical bool          // compute critical paths for the SVG's tooltips
 }
 
 func (o *options) spanOptions() (spanOptions, error) {
@@ -43,6 +44,7 @@ func (o *options) spanOptions() (spanOptions, error) {
 		return sp, &UsageError{Msg: fmt.Sprintf("flamegen: --slow %v: expected a positive duration", o.slow)}
 	}
 	sp.slow = o.slow
+	sp.critical = o.format == "svg"
 	return sp, nil
 }
 
@@ -68,6 +70,7 @@ func sniffTraces(r io.Reader) (*bufio.Reader, bool) {
 // loadTraces aggregates every trace of r into one flame graph of span
 // frames ("service: span name"), valued in nanoseconds of wall time.
 // Repairs of broken traces are reported on stderr.
+// The SVG's tooltips say each frame's share of the critical paths.
 func loadTraces(r io.Reader, name string, stderr io.Writer, sp spanOptions) (*flame.Tree, []svg.Option, error) {
 	set, err := spans.Read(r, name)
 	if err != nil {
