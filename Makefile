@@ -34,6 +34,13 @@ demo:
 	  $(GO) run ./cmd/flamegen "$$cpu" --tag span_name=compute-recommendations \
 	    --title "order-service CPU inside compute-recommendations spans" -o $(DEMO_DIR)/cpu-recommendations.svg && \
 	  $(GO) run ./cmd/flamegen "$$cpu" --format top --top 5
+	@echo "Drawing spans and CPU in one graph, one trace on a time axis, and the report..."
+	@cpu=$$(ls -S $(DEMO_DIR)/profiles/cpu-*.pb.gz | head -1); \
+	  $(GO) run ./cmd/flamegen $(DEMO_DIR)/traces.jsonl "$$cpu" --slow 20ms \
+	    --title "order-service: spans with the CPU stacks that ran in them" -o $(DEMO_DIR)/merged.svg
+	@id=$$(head -c 4096 $(DEMO_DIR)/traces.jsonl | grep -o '"traceId":"[0-9a-f]*"' | head -1 | cut -d'"' -f4); \
+	  $(GO) run ./cmd/flamegen --trace $$id $(DEMO_DIR)/traces.jsonl -o $(DEMO_DIR)/trace.svg
+	@$(GO) run ./cmd/flamegen report --top 5 $(DEMO_DIR)/traces.jsonl > $(DEMO_DIR)/report.txt
 	@echo
 	@echo "Output:"
 	@echo "  $(DEMO_DIR)/traces.jsonl            spans, one OTLP JSON ExportTraceServiceRequest per line"
@@ -41,6 +48,9 @@ demo:
 	@echo "  $(DEMO_DIR)/spans.svg               span flame graph: where the orders' wall time went"
 	@echo "  $(DEMO_DIR)/cpu.svg                 CPU flame graph (open in a browser)"
 	@echo "  $(DEMO_DIR)/cpu-recommendations.svg CPU flame graph of one span's samples"
+	@echo "  $(DEMO_DIR)/merged.svg              spans with the CPU stacks that ran in them"
+	@echo "  $(DEMO_DIR)/trace.svg               one trace on a time axis (lanes, critical path, errors)"
+	@echo "  $(DEMO_DIR)/report.txt              slowest sections, waits, critical-path share"
 	@echo "  $(DEMO_DIR)/service.log             JSON logs of failed orders, with trace and span ids"
 
 test: vet unit e2e fuzz-short
