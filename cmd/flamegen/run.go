@@ -80,7 +80,7 @@ type options struct {
 	trace, jaeger, service, operation                                        string
 	lookback, slow                                                           time.Duration
 	limit                                                                    int
-	groupIDs                                                                 bool
+	groupIDs, spansOnly                                                      bool
 	width, top, topSelf                                                      int
 	minWidth                                                                 float64
 	inverted, reverse, lines, markdown, quiet, version, help, noNorm         bool
@@ -111,6 +111,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&o.tags, "tag", "keep pprof samples whose label `KEY=VALUE` matches (repeatable)")
 	fs.BoolVar(&o.lines, "lines", false, "pprof frames as function:line")
 	fs.StringVar(&o.weight, "weight", "wall", "trace input: wall (each instant of a span shared among its children running then) or sum (every span's full duration)")
+	fs.BoolVar(&o.spansOnly, "spans", false, "expect trace inputs: fail on a profile instead of drawing it (for diff --spans monday.jsonl tuesday.jsonl)")
 	fs.BoolVar(&o.groupIDs, "group-ids", false, "trace input: merge span names that differ only by ids (/users/123 and /users/456 become /users/{id})")
 	fs.StringVar(&o.trace, "trace", "", "draw the one trace with this `ID` as a flame chart with a time axis (lanes for parallel spans, critical path, errors, span tooltips)")
 	fs.StringVar(&o.jaeger, "jaeger", "", "read traces from the Jaeger query service at `URL` (with --trace, or --service)")
@@ -387,6 +388,10 @@ func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, pro
 	br, isTraces := sniffTraces(r)
 	if isTraces {
 		return loadTraces(br, in, stderr, sp)
+	}
+	if sp.spansOnly {
+		return nil, nil, &flame.ParseError{Input: in, Line: 1, Err: flame.ErrFormat,
+			Expected: "trace data (OTLP JSON or Jaeger JSON), as --spans asks"}
 	}
 	t, err := flame.Decode(br, in, opts...)
 	return t, nil, err

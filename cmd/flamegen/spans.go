@@ -20,14 +20,16 @@ import (
 
 // spanOptions are the flags that shape a flame graph of traces.
 type spanOptions struct {
-	analysis []spans.AnalysisOption
-	quiet    bool
-	slow     time.Duration // outline frames with a span at least this long; 0: none
-	critical bool          // compute critical paths for the SVG's tooltips
+	analysis  []spans.AnalysisOption
+	quiet     bool
+	slow      time.Duration // outline frames with a span at least this long; 0: none
+	critical  bool          // compute critical paths for the SVG's tooltips
+	spansOnly bool          // --spans: every input must be trace data
 }
 
 func (o *options) spanOptions() (spanOptions, error) {
 	var sp spanOptions
+	sp.spansOnly = o.spansOnly
 	switch o.weight {
 	case "wall":
 		sp.analysis = append(sp.analysis, spans.WithWeight(spans.WeightWall))

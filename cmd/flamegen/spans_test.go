@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +98,29 @@ func TestTraceInputErrors(t *testing.T) {
 	_, errOut, code = flamegen(t, `{"resourceSpans": [`, "-")
 	if code != 2 || !strings.Contains(errOut, "line 1") {
 		t.Errorf("truncated JSON: exit %d, %q", code, errOut)
+	}
+}
+
+func TestDiffSpans(t *testing.T) {
+	dir := t.TempDir()
+	before, after := dir+"/monday.jsonl", dir+"/tuesday.jsonl"
+	for _, p := range []string{before, after} {
+		if err := os.WriteFile(p, []byte(traceFile(t)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut, code := flamegen(t, "", "diff", "--spans", "--format", "folded", before, after)
+	if code != 0 || !strings.Contains(out, ": prices") {
+		t.Fatalf("diff --spans: exit %d, %q\n%s", code, errOut, out)
+	}
+	// Each line carries the before and after values of a span path.
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) < 3 {
+			t.Errorf("diff line %q lacks two counts", line)
+		}
+	}
+	_, errOut, code = flamegen(t, "a;b 1\n", "--spans", "-")
+	if code != 2 || !strings.Contains(errOut, "as --spans asks") {
+		t.Errorf("--spans with folded input: exit %d, %q", code, errOut)
 	}
 }
