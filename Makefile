@@ -17,7 +17,7 @@ FUZZTIME   ?= 20s
 BENCHCOUNT ?= 6
 BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: demo test fuzz-short unit vet e2e tools chromium bench fuzz screenshot clean
+.PHONY: demo load test fuzz-short unit vet e2e tools chromium bench fuzz screenshot clean
 
 demo:
 	@mkdir -p $(DEMO_DIR)
@@ -52,6 +52,14 @@ demo:
 	@echo "  $(DEMO_DIR)/trace.svg               one trace on a time axis (lanes, critical path, errors)"
 	@echo "  $(DEMO_DIR)/report.txt              slowest sections, waits, critical-path share"
 	@echo "  $(DEMO_DIR)/service.log             JSON logs of failed orders, with trace and span ids"
+
+# The example service in HTTP mode under 2,000 requests, then where the wall time went.
+load:
+	@mkdir -p $(OUT)/load
+	@rm -f $(OUT)/load/traces.jsonl
+	@OTEL_TRACES_EXPORTER=file TRACEKIT_FILE_PATH=$(OUT)/load/traces.jsonl OTEL_METRICS_EXPORTER=none \
+	  $(GO) run ./examples/service -listen 127.0.0.1:0 -load 2000 -log $(OUT)/load/service.log
+	@$(GO) run ./cmd/flamegen --format top --top 15 $(OUT)/load/traces.jsonl
 
 test: vet unit e2e fuzz-short
 
