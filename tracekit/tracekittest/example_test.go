@@ -11,12 +11,12 @@ import (
 )
 
 // The helpers in a test: a leak check, a timeout with a grouped goroutine
-// dump, and recorded spans to assert on.
+// dump, and recorded spans to assert on. (Compiled, not run: it is a test.)
 func Example() {
 	// In a _test.go file:
 	//
 	//	func TestMain(m *testing.M) { tracekittest.VerifyTestMain(m) }
-	test := func(t *testing.T) {
+	_ = func(t *testing.T) {
 		defer tracekittest.VerifyNoLeaks(t)
 		rec := tracekittest.NewRecorder(t)
 		tracekittest.RunWithTimeout(t, 5*time.Second, func(ctx context.Context) {
@@ -29,9 +29,9 @@ func Example() {
 				t.Error(err)
 			}
 		})
-		fmt.Println(len(rec.Named("workers")), len(rec.Ended()))
+		if got := len(rec.Named("workers")); got != 1 {
+			t.Errorf("%d group spans, want 1", got)
+		}
+		fmt.Println(len(rec.Ended()), "spans recorded")
 	}
-	testing.RunTests(func(pat, str string) (bool, error) { return true, nil },
-		[]testing.InternalTest{{Name: "TestWorkers", F: test}})
-	// Output: 1 4
 }
