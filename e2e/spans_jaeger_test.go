@@ -119,11 +119,8 @@ func TestSpansFromJaeger(t *testing.T) {
 	if tree.Total() != root.Duration() || tr.Wall() != root.Duration() {
 		t.Errorf("root %d, wall %d, want checkout's duration %d", tree.Total(), tr.Wall(), root.Duration())
 	}
-	want := bruteForce(tr)
+	want := spans.WallSweep(tr, 1000) // Jaeger's times are whole microseconds
 	tree.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
-		if n == flame.Root {
-			return true
-		}
 		path := strings.Join(tree.Stack(n), ";")
 		w, ok := want[path]
 		if !ok {
@@ -221,54 +218,6 @@ func httpGet(ctx context.Context, t *testing.T, u string) []byte {
 		t.Fatalf("GET %s: %v %s: %s", u, err, resp.Status, body)
 	}
 	return body
-}
-
-// bruteForce attributes the trace's wall time one microsecond at a time:
-// each microsecond starts at the top level and is split equally among the
-// spans active through it, level by level. Values are exact rationals of
-// nanoseconds, keyed by the frames' "service: name" paths.
-func bruteForce(tr *spans.Trace) map[string]*big.Rat {
-	out := map[string]*big.Rat{}
-	label := func(i int32) string { return tr.Spans[i].Service + ": " + tr.Spans[i].Name }
-	var visit func(kids []int32, at int64, w *big.Rat, path string)
-	visit = func(kids []int32, at int64, w *big.Rat, path string) {
-		var active []int32
-		for _, c := range kids {
-			if tr.Start[c] <= at && at+1000 <= tr.End[c] {
-				active = append(active, c)
-			}
-		}
-		if len(active) == 0 {
-			return
-		}
-		share := new(big.Rat).Quo(w, big.NewRat(int64(len(active)), 1))
-		for _, c := range active {
-			p := label(c)
-			if path != "" {
-				p = path + ";" + p
-			}
-			if out[p] == nil {
-				out[p] = new(big.Rat)
-			}
-			out[p].Add(out[p], share)
-			visit(tr.Children(c), at, share, p)
-		}
-	}
-	// Make sure every frame exists even with no time.
-	for i := range tr.Spans {
-		var parts []string
-		for j := int32(i); j != spans.None; j = tr.Parent[j] {
-			parts = append(parts, label(j))
-		}
-		slices.Reverse(parts)
-		if p := strings.Join(parts, ";"); out[p] == nil {
-			out[p] = new(big.Rat)
-		}
-	}
-	for at := tr.Begin; at < tr.Finish; at += 1000 {
-		visit(tr.Roots(), at, big.NewRat(1000, 1), "")
-	}
-	return out
 }
 
 // TestSpansFromCollectorJSON decodes what the OpenTelemetry Collector's own

@@ -700,7 +700,7 @@ func TestWallBruteForce(t *testing.T) {
 		agg := NewAggregator()
 		agg.Add(tr)
 		tree := agg.Tree()
-		want := bruteForceWall(tr, 1000)
+		want := WallSweep(tr, 1000)
 		tree.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
 			path := strings.Join(tree.Stack(n), ";")
 			w := want[path]
@@ -715,52 +715,6 @@ func TestWallBruteForce(t *testing.T) {
 			return true
 		})
 	}
-}
-
-// bruteForceWall sweeps the trace step nanoseconds at a time; every span
-// boundary must be a multiple of step.
-func bruteForceWall(tr *Trace, step int64) map[string]*big.Rat {
-	out := map[string]*big.Rat{"": new(big.Rat)}
-	label := func(i int32) string { return tr.Spans[i].Service + ": " + tr.Spans[i].Name }
-	var visit func(kids []int32, at int64, w *big.Rat, path string)
-	visit = func(kids []int32, at int64, w *big.Rat, path string) {
-		var active []int32
-		for _, c := range kids {
-			if tr.Start[c] <= at && at+step <= tr.End[c] {
-				active = append(active, c)
-			}
-		}
-		if len(active) == 0 {
-			return
-		}
-		share := new(big.Rat).Quo(w, big.NewRat(int64(len(active)), 1))
-		for _, c := range active {
-			p := label(c)
-			if path != "" {
-				p = path + ";" + p
-			}
-			if out[p] == nil {
-				out[p] = new(big.Rat)
-			}
-			out[p].Add(out[p], share)
-			visit(tr.Children(c), at, share, p)
-		}
-	}
-	for i := range tr.Spans {
-		var parts []string
-		for j := int32(i); j != None; j = tr.Parent[j] {
-			parts = append(parts, label(j))
-		}
-		slices.Reverse(parts)
-		if p := strings.Join(parts, ";"); out[p] == nil {
-			out[p] = new(big.Rat)
-		}
-	}
-	for at := tr.Begin; at < tr.Finish; at += step {
-		out[""].Add(out[""], big.NewRat(step, 1))
-		visit(tr.Roots(), at, big.NewRat(step, 1), "")
-	}
-	return out
 }
 
 // TestBareJaegerTrace reads one Jaeger trace object saved without the
@@ -819,7 +773,7 @@ func checkWall(t *testing.T, tr *Trace) {
 	agg := NewAggregator()
 	agg.Add(tr)
 	tree := agg.Tree()
-	want := bruteForceWall(tr, 1)
+	want := WallSweep(tr, 1)
 	tree.Walk(flame.Alphabetical, func(n flame.NodeID, depth int) bool {
 		path := strings.Join(tree.Stack(n), ";")
 		w := want[path]
