@@ -233,29 +233,9 @@ func appendSpan(dst []byte, s sdktrace.ReadOnlySpan) []byte {
 		dst = appendKeyValues(dst, attrs)
 	}
 	dst = appendCount(dst, "droppedAttributesCount", s.DroppedAttributes())
-	if events := s.Events(); len(events) > 0 {
-		dst = appendKey(dst, false, "events")
-		dst = append(dst, '[')
-		for i := range events {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendEvent(dst, &events[i])
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendList(dst, "events", s.Events(), appendEvent)
 	dst = appendCount(dst, "droppedEventsCount", s.DroppedEvents())
-	if links := s.Links(); len(links) > 0 {
-		dst = appendKey(dst, false, "links")
-		dst = append(dst, '[')
-		for i := range links {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendLink(dst, &links[i])
-		}
-		dst = append(dst, ']')
-	}
+	dst = appendList(dst, "links", s.Links(), appendLink)
 	dst = appendCount(dst, "droppedLinksCount", s.DroppedLinks())
 	dst = appendKey(dst, false, "status")
 	dst = appendStatus(dst, s.Status())
@@ -285,6 +265,24 @@ func appendEvent(dst []byte, e *sdktrace.Event) []byte {
 		dst = strconv.AppendUint(dst, uint64(n), 10)
 	}
 	return append(dst, '}')
+}
+
+// appendList writes a non-first field key holding items as a JSON array,
+// each encoded by each; nothing when items is empty, as protobuf JSON omits
+// empty repeated fields.
+func appendList[T any](dst []byte, key string, items []T, each func([]byte, *T) []byte) []byte {
+	if len(items) == 0 {
+		return dst
+	}
+	dst = appendKey(dst, false, key)
+	dst = append(dst, '[')
+	for i := range items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = each(dst, &items[i])
+	}
+	return append(dst, ']')
 }
 
 // appendSpanContext writes the traceId, spanId and traceState fields of sc
