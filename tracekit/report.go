@@ -30,6 +30,21 @@ const (
 	// ReportLongHold: a lock was held longer than the long-hold threshold
 	// ([WithLongHold], TRACEKIT_LONG_HOLD). Reported when it is released.
 	ReportLongHold
+	// ReportMemory: the heap passed a fraction of the memory limit, or kept
+	// growing across consecutive samples; see [WithMemoryWatch]. Made once
+	// per episode, not on every sample.
+	ReportMemory
+	// ReportBlocked: a tracked task ([Go], [Group.Go]) has been waiting on
+	// a tracekit lock or channel for longer than the blocked threshold, and
+	// still waits. Made once per wait.
+	ReportBlocked
+	// ReportSpawnGrowth: the number of live tasks started at one spawn site
+	// kept rising across consecutive samples: a leak in progress. Made once
+	// per episode.
+	ReportSpawnGrowth
+	// ReportOrphanTask: a tracked task is still running well after the task
+	// that started it ended. Made once per task.
+	ReportOrphanTask
 )
 
 func (k ReportKind) String() string {
@@ -42,6 +57,14 @@ func (k ReportKind) String() string {
 		return "lock-timeout"
 	case ReportLongHold:
 		return "long-hold"
+	case ReportMemory:
+		return "memory"
+	case ReportBlocked:
+		return "blocked"
+	case ReportSpawnGrowth:
+		return "spawn-growth"
+	case ReportOrphanTask:
+		return "orphan-task"
 	}
 	return fmt.Sprintf("ReportKind(%d)", int(k))
 }
