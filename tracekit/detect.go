@@ -269,7 +269,10 @@ func (d *detector) emit(ctx context.Context, r Report) {
 			attribute.String("stacks", stacksText(r.Stacks)),
 		))
 	}
-	args := []any{"kind", r.Kind.String(), "lock", r.Lock}
+	args := []any{"kind", r.Kind.String()}
+	if r.Lock != "" {
+		args = append(args, "lock", r.Lock)
+	}
 	if r.Other != "" {
 		args = append(args, "other", r.Other)
 	}
