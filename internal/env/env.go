@@ -63,6 +63,20 @@ const (
 	// URL in which {trace_id} (and optionally {span_id}) is replaced, e.g.
 	// http://localhost:16686/trace/{trace_id} for Jaeger.
 	TraceURL = "TRACEKIT_TRACE_URL"
+
+	// MemoryWatch turns the memory watch off ("0" or "false") or on (the
+	// default).
+	MemoryWatch = "TRACEKIT_MEMORY_WATCH"
+	// MemoryFraction is the share of the memory limit past which memory use
+	// is reported, from 0 to 1 (default 0.8; 0 turns the limit check off).
+	MemoryFraction = "TRACEKIT_MEMORY_FRACTION"
+	// MemoryInterval is how often the memory watch samples, as a Go
+	// duration (default 10s).
+	MemoryInterval = "TRACEKIT_MEMORY_INTERVAL"
+	// MemoryGrowthSamples is how many consecutive samples the live heap
+	// must rise in before growth is reported (default 10; 0 turns the
+	// growth check off).
+	MemoryGrowthSamples = "TRACEKIT_MEMORY_GROWTH_SAMPLES"
 )
 
 // Pyroscope client variables, as Grafana's documentation spells them.
@@ -195,4 +209,38 @@ func parseFlag(name, v string) (b bool, ok bool, err error) {
 		return false, true, nil
 	}
 	return false, false, &Error{Name: name, Value: v, Reason: `want "1", "true", "0" or "false"`}
+}
+
+// Fraction reads a share from 0 to 1, such as "0.8".
+func Fraction(name string) (f float64, ok bool, err error) {
+	v, _ := String(name)
+	return parseFraction(name, v)
+}
+
+func parseFraction(name, v string) (f float64, ok bool, err error) {
+	if v == "" {
+		return 0, false, nil
+	}
+	f, perr := strconv.ParseFloat(v, 64)
+	if perr != nil || !(f >= 0 && f <= 1) {
+		return 0, false, &Error{Name: name, Value: v, Reason: "want a fraction from 0 to 1, such as 0.8"}
+	}
+	return f, true, nil
+}
+
+// Count reads a whole number that may be 0.
+func Count(name string) (n int, ok bool, err error) {
+	v, _ := String(name)
+	return parseCount(name, v)
+}
+
+func parseCount(name, v string) (n int, ok bool, err error) {
+	if v == "" {
+		return 0, false, nil
+	}
+	n, perr := strconv.Atoi(v)
+	if perr != nil || n < 0 {
+		return 0, false, &Error{Name: name, Value: v, Reason: "want a whole number, 0 or more"}
+	}
+	return n, true, nil
 }

@@ -124,3 +124,70 @@ func FuzzDuration(f *testing.F) {
 		}
 	})
 }
+
+func TestFractionAndCount(t *testing.T) {
+	fractions := []struct {
+		v      string
+		f      float64
+		ok     bool
+		hasErr bool
+	}{
+		{"", 0, false, false},
+		{"0.8", 0.8, true, false},
+		{" 1 ", 1, true, false},
+		{"0", 0, true, false},
+		{"80%", 0, false, true},
+		{"1.5", 0, false, true},
+		{"-0.1", 0, false, true},
+		{"NaN", 0, false, true},
+	}
+	for _, tt := range fractions {
+		t.Run("fraction/"+tt.v, func(t *testing.T) {
+			t.Setenv("T_FR", tt.v)
+			f, ok, err := Fraction("T_FR")
+			if f != tt.f || ok != tt.ok || (err != nil) != tt.hasErr {
+				t.Errorf("Fraction(%q) = %v %v %v", tt.v, f, ok, err)
+			}
+		})
+	}
+	counts := []struct {
+		v      string
+		n      int
+		ok     bool
+		hasErr bool
+	}{
+		{"", 0, false, false},
+		{"0", 0, true, false},
+		{"12", 12, true, false},
+		{"-1", 0, false, true},
+		{"ten", 0, false, true},
+	}
+	for _, tt := range counts {
+		t.Run("count/"+tt.v, func(t *testing.T) {
+			t.Setenv("T_C", tt.v)
+			n, ok, err := Count("T_C")
+			if n != tt.n || ok != tt.ok || (err != nil) != tt.hasErr {
+				t.Errorf("Count(%q) = %v %v %v", tt.v, n, ok, err)
+			}
+		})
+	}
+}
+
+func FuzzFraction(f *testing.F) {
+	for _, s := range []string{"", "0", "0.8", "1", "1.0000001", "-0", "NaN", "Inf", "0x1p-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		v = strings.TrimSpace(v)
+		fr, ok, err := parseFraction("X", v)
+		switch {
+		case ok && (err != nil || !(fr >= 0 && fr <= 1)):
+			t.Errorf("parseFraction(%q) = %v, %v", v, fr, err)
+		case !ok && err == nil && v != "":
+			t.Errorf("parseFraction(%q): not ok and no error", v)
+		}
+		if n, ok, err := parseCount("X", v); ok && (err != nil || n < 0) {
+			t.Errorf("parseCount(%q) = %d, %v", v, n, err)
+		}
+	})
+}
