@@ -54,6 +54,14 @@ func send[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T
 
 func sendSlow[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T) error {
 	if d == nil {
+		// No Kit: time nothing, but let the registry show the wait.
+		if t := goroutineTask(); t != nil {
+			if name == "" {
+				name = callerFunc(2)
+			}
+			t.beginWait("send on", name)
+			defer t.endWait()
+		}
 		select {
 		case ch <- v:
 			return nil
@@ -93,6 +101,13 @@ func recv[T any](ctx context.Context, d *detector, name string, ch <-chan T) (T,
 
 func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T) (v T, err error) {
 	if d == nil {
+		if t := goroutineTask(); t != nil {
+			if name == "" {
+				name = callerFunc(2)
+			}
+			t.beginWait("receive from", name)
+			defer t.endWait()
+		}
 		select {
 		case v, ok := <-ch:
 			if !ok {

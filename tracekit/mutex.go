@@ -22,7 +22,9 @@ import (
 // for concurrent use.
 //
 // With no [Kit] running (or one started [WithoutGlobals]) it is a
-// sync.Mutex plus one atomic load per Lock and Unlock. While a Kit runs:
+// sync.Mutex plus one atomic load per Lock and Unlock; a Lock that has to
+// wait marks the waiting [Go] task in the registry, so that [Snapshot] and
+// the console say which lock it waits on. While a Kit runs:
 //
 //   - Wait time is measured only when the first TryLock fails, so an
 //     uncontended Lock reads no clock. Every contended wait is recorded in
@@ -154,7 +156,9 @@ func (m *Mutex) SetName(name string) { m.setName(name) }
 func (m *Mutex) Lock() {
 	d := m.detector()
 	if d == nil {
-		m.mu.Lock()
+		if !m.mu.TryLock() {
+			_ = m.waitUntracked(context.Background(), false, m.mu.Lock, m.mu.TryLock)
+		}
 		return
 	}
 	_ = m.lock(context.Background(), d)
@@ -175,7 +179,7 @@ func (m *Mutex) LockContext(ctx context.Context) error {
 		if m.mu.TryLock() {
 			return nil
 		}
-		return m.waitLoop(ctx, m.mu.TryLock)
+		return m.waitUntracked(ctx, false, m.mu.Lock, m.mu.TryLock)
 	}
 	return m.lock(ctx, d)
 }
@@ -260,6 +264,26 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 		d.span(ctx, KindLockWait, name, start, end, KeyLockName.String(name), KeyWaitNS.Int64(end-start), lockMode(read))
 	}
 	return nil
+}
+
+// waitUntracked is the slow path of an acquisition while no Kit runs: it
+// times nothing and reports nothing, but a task waiting here shows in the
+// registry as waiting on this lock, so that Snapshot, the console and hang
+// reports say what it is blocked on.
+func (l *lockMeta) waitUntracked(ctx context.Context, read bool, lock func(), try func() bool) error {
+	if t := goroutineTask(); t != nil {
+		what := "lock"
+		if read {
+			what = "read lock"
+		}
+		t.beginWait(what, l.state().nameFor(3))
+		defer t.endWait()
+	}
+	if ctx.Done() == nil {
+		lock()
+		return nil
+	}
+	return l.waitLoop(ctx, try)
 }
 
 // waitLoop calls try until it succeeds or ctx is done. Unlock sends a token

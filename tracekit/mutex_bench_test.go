@@ -88,6 +88,14 @@ func BenchmarkRWMutex(b *testing.B) {
 			m.RUnlock() //nolint:staticcheck
 		}
 	})
+	b.Run("tracekit=no-kit", func(b *testing.B) {
+		m := &RWMutex{}
+		b.ReportAllocs()
+		for b.Loop() {
+			m.RLock()
+			m.RUnlock()
+		}
+	})
 	b.Run("tracekit=kit", func(b *testing.B) {
 		m := &RWMutex{}
 		m.det = benchDetector(b, false)
@@ -96,6 +104,39 @@ func BenchmarkRWMutex(b *testing.B) {
 			m.RLock()
 			m.RUnlock()
 		}
+	})
+}
+
+// BenchmarkRWMutexReaders: readers on every P at once, with and without a
+// Kit.
+func BenchmarkRWMutexReaders(b *testing.B) {
+	b.Run("baseline=sync.RWMutex", func(b *testing.B) {
+		var m sync.RWMutex
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m.RLock()
+				m.RUnlock() //nolint:staticcheck
+			}
+		})
+	})
+	b.Run("tracekit=no-kit", func(b *testing.B) {
+		m := &RWMutex{}
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m.RLock()
+				m.RUnlock()
+			}
+		})
+	})
+	b.Run("tracekit=kit", func(b *testing.B) {
+		m := &RWMutex{}
+		m.det = benchDetector(b, false)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m.RLock()
+				m.RUnlock()
+			}
+		})
 	})
 }
 
@@ -109,6 +150,19 @@ func BenchmarkMutexContended(b *testing.B) {
 	}
 	b.Run("baseline=sync.Mutex", func(b *testing.B) {
 		var m sync.Mutex
+		n := 0
+		b.ReportAllocs()
+		b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				m.Lock()
+				work(&n)
+				m.Unlock()
+			}
+		})
+	})
+	b.Run("tracekit=no-kit", func(b *testing.B) {
+		m := NewMutex("bench")
 		n := 0
 		b.ReportAllocs()
 		b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))

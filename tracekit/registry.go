@@ -74,9 +74,14 @@ type taskWait struct {
 func beginWait(what, name string) *Task {
 	t := goroutineTask()
 	if t != nil {
-		t.wait.Store(&taskWait{what: what, name: name, since: time.Now()})
+		t.beginWait(what, name)
 	}
 	return t
+}
+
+// beginWait marks t waiting on what name from now on.
+func (t *Task) beginWait(what, name string) {
+	t.wait.Store(&taskWait{what: what, name: name, since: time.Now()})
 }
 
 // endWait marks t running again; t may be nil.

@@ -40,7 +40,9 @@ func (m *RWMutex) SetName(name string) { m.setName(name) }
 func (m *RWMutex) Lock() {
 	d := m.detector()
 	if d == nil {
-		m.rw.Lock()
+		if !m.rw.TryLock() {
+			_ = m.waitUntracked(context.Background(), false, m.rw.Lock, m.rw.TryLock)
+		}
 		return
 	}
 	_ = m.lock(context.Background(), d)
@@ -54,7 +56,7 @@ func (m *RWMutex) LockContext(ctx context.Context) error {
 		if m.rw.TryLock() {
 			return nil
 		}
-		return m.waitLoop(ctx, m.rw.TryLock)
+		return m.waitUntracked(ctx, false, m.rw.Lock, m.rw.TryLock)
 	}
 	return m.lock(ctx, d)
 }
@@ -107,6 +109,9 @@ func (m *RWMutex) Unlock() {
 func (m *RWMutex) RLock() {
 	d := m.detector()
 	if d == nil {
+		// Not TryRLock first, as Lock does: under many concurrent readers
+		// its compare-and-swap loop costs twice RLock's atomic add, so a
+		// task blocked here shows as running while no Kit runs.
 		m.rw.RLock()
 		return
 	}
@@ -121,7 +126,7 @@ func (m *RWMutex) RLockContext(ctx context.Context) error {
 		if m.rw.TryRLock() {
 			return nil
 		}
-		return m.waitLoop(ctx, m.rw.TryRLock)
+		return m.waitUntracked(ctx, true, m.rw.RLock, m.rw.TryRLock)
 	}
 	return m.rlock(ctx, d)
 }
