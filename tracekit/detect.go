@@ -236,8 +236,17 @@ func (d *detector) span(ctx context.Context, kind Kind, name string, startNS, en
 	}
 	ctx = trace.ContextWithSpan(ctx, parent)
 	attrs = append(attrs, kind.attr())
+	start := d.wall(startNS)
+	// A hold's start comes from the coarse clock, up to a tick early: never
+	// let it begin before its parent (the task may have started within that
+	// tick).
+	if ps, ok := parent.(interface{ StartTime() time.Time }); ok {
+		if pst := ps.StartTime(); start.Before(pst) {
+			start = pst
+		}
+	}
 	_, sp := tracerFor(ctx).Start(ctx, string(kind)+" "+name,
-		trace.WithTimestamp(d.wall(startNS)), trace.WithAttributes(attrs...))
+		trace.WithTimestamp(start), trace.WithAttributes(attrs...))
 	sp.End(trace.WithTimestamp(d.wall(endNS)))
 }
 

@@ -206,6 +206,43 @@ func TestSlowWaitSpan(t *testing.T) {
 	})
 }
 
+// A hold timed by the coarse clock never starts before the task span it
+// belongs to, even when the clock ticked less recently at the acquisition
+// than at the release.
+func TestHoldSpanStartsInsideItsParent(t *testing.T) {
+	if !fastGoroutineKey {
+		t.Skip("tasks do not register their goroutine on this platform")
+	}
+	rec := newRecorder(t)
+	synctest.Test(t, func(t *testing.T) {
+		d, _ := testDetector(detectorConfig{slow: 10 * time.Millisecond}, nil)
+		defer d.close()
+		m := pinned(d, "cache")
+		ctx, root := rec.root(context.Background())
+		// The clock ticks every 2ms: lock 1ms after a tick, release 0.5ms
+		// after one, so the measured hold ends 0.5ms later than the real one
+		// and would start 0.5ms before the lock was taken.
+		time.Sleep(time.Millisecond)
+		task := Go(ctx, "refresh", func(context.Context) error {
+			m.Lock()
+			time.Sleep(49*time.Millisecond + 500*time.Microsecond)
+			m.Unlock()
+			return nil
+		})
+		if err := task.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		root.End()
+		hold, parent := rec.span("lock.hold cache"), rec.span("refresh")
+		if hold.StartTime().Before(parent.StartTime()) {
+			t.Errorf("lock.hold starts %v before its parent", parent.StartTime().Sub(hold.StartTime()))
+		}
+		if hold.EndTime().After(parent.EndTime()) {
+			t.Errorf("lock.hold ends %v after its parent", hold.EndTime().Sub(parent.EndTime()))
+		}
+	})
+}
+
 // A hold past the slow threshold inside a task is a lock.hold span under the
 // task's span; past the long-hold threshold it is also a report.
 func TestHoldSpanAndLongHold(t *testing.T) {
