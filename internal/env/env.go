@@ -77,6 +77,31 @@ const (
 	// must rise in before growth is reported (default 10; 0 turns the
 	// growth check off).
 	MemoryGrowthSamples = "TRACEKIT_MEMORY_GROWTH_SAMPLES"
+
+	// LintInterval is how often the task lints sweep the registry, as a Go
+	// duration (default 1s; 0 turns the sweep off).
+	LintInterval = "TRACEKIT_LINT_INTERVAL"
+	// LintBlocked is how long a task may wait on a lock or channel before
+	// it is reported, as a Go duration (default 10s; 0 turns it off).
+	LintBlocked = "TRACEKIT_LINT_BLOCKED"
+	// LintLockHeld is how long a task may wait on a lock before the lock is
+	// reported as held too long, as a Go duration (default 1s; 0 turns it
+	// off).
+	LintLockHeld = "TRACEKIT_LINT_LOCK_HELD"
+	// LintOrphanGrace is how long a task may outlive the task that started
+	// it before it is reported, as a Go duration (default 30s; 0 turns it
+	// off).
+	LintOrphanGrace = "TRACEKIT_LINT_ORPHAN_GRACE"
+	// LintGrowthSamples is how many samples of each spawn site's live task
+	// count the growth lint looks at (default 12; 0 turns it off, at least
+	// 3 otherwise).
+	LintGrowthSamples = "TRACEKIT_LINT_GROWTH_SAMPLES"
+	// LintGrowthInterval is how often the growth lint samples, as a Go
+	// duration (default 5s).
+	LintGrowthInterval = "TRACEKIT_LINT_GROWTH_INTERVAL"
+	// LintGrowthMinRise is the least net rise in live tasks across the
+	// samples that counts as growth (default 10).
+	LintGrowthMinRise = "TRACEKIT_LINT_GROWTH_MIN_RISE"
 )
 
 // Pyroscope client variables, as Grafana's documentation spells them.
