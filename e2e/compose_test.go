@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,13 +11,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/google/pprof/profile"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
@@ -87,6 +91,9 @@ func TestComposeFile(t *testing.T) {
 	}
 	if got := env("order-service", "OTEL_EXPORTER_OTLP_PROTOCOL"); got != "grpc" {
 		t.Errorf("order-service protocol = %q", got)
+	}
+	if got := env("order-service", "OTEL_LOGS_EXPORTER"); got != "otlp" {
+		t.Errorf("order-service logs exporter = %q, want otlp (the Collector's logs pipeline)", got)
 	}
 	if got := env("otel-collector", "JAEGER_OTLP_GRPC_ENDPOINT"); got != "jaeger:4317" {
 		t.Errorf("collector forwards to %q, want jaeger:4317", got)
@@ -193,7 +200,7 @@ func TestCollectorPipelineToJaeger(t *testing.T) {
 	t.Cleanup(func() { _ = jg.Stop() })
 
 	grpcPort, httpPort, healthPort, metricsPort := freePort(t), freePort(t), freePort(t), freePort(t)
-	var collectorLog bytes.Buffer
+	var collectorLog syncBuffer
 	col := exec.CommandContext(ctx, collectorBin, "--config=file:"+filepath.Join(repoRoot, "deploy", "otel-collector.yaml"))
 	col.Env = append(os.Environ(),
 		"COLLECTOR_OTLP_GRPC_ENDPOINT=127.0.0.1:"+grpcPort,
@@ -257,6 +264,97 @@ func TestCollectorPipelineToJaeger(t *testing.T) {
 	if !strings.Contains(metrics, "otelcol_receiver_accepted_spans") || !strings.Contains(metrics, "otelcol_exporter_sent_spans") {
 		t.Errorf("collector metrics lack span counters:\n%.2000s", metrics)
 	}
+
+	// The logs pipeline: the failed order's slog record reached the
+	// Collector over OTLP and its debug exporter printed it, with the trace
+	// and span of the handle-order span Jaeger holds.
+	spans := map[string]string{} // trace ID/span ID → operation
+	for _, tr := range traces {
+		for _, s := range tr.Spans {
+			spans[s.TraceID+"/"+s.SpanID] = s.OperationName
+		}
+	}
+	records := waitLogRecords(t, ctx, &collectorLog, 1)
+	var failed int
+	for _, r := range records {
+		if r.body != "order failed" {
+			continue
+		}
+		failed++
+		if op := spans[r.traceID+"/"+r.spanID]; op != "handle-order" {
+			t.Errorf("log record %q names span %s/%s, which Jaeger holds as %q, want a handle-order span", r.body, r.traceID, r.spanID, op)
+		}
+	}
+	if failed == 0 {
+		t.Errorf("the Collector printed no \"order failed\" log record:\n%s", collectorLog.String())
+	}
+	if m := get(t, ctx, "http://127.0.0.1:"+metricsPort+"/metrics"); !strings.Contains(m, `otelcol_exporter_sent_log_records{exporter="debug/logs"}`) {
+		t.Errorf("collector metrics lack the logs exporter's counter:\n%.2000s", m)
+	}
+}
+
+// logRecord is one log record as the Collector's debug exporter prints it
+// with verbosity detailed.
+type logRecord struct{ body, traceID, spanID string }
+
+// parseLogRecords reads the log records out of the debug exporter's
+// detailed output: a "LogRecord #N" line, then "Body: Str(...)", "Trace ID:"
+// and "Span ID:" lines among others.
+func parseLogRecords(out string) []logRecord {
+	var recs []logRecord
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "LogRecord #"):
+			recs = append(recs, logRecord{})
+		case len(recs) == 0:
+		case strings.HasPrefix(line, "Body: Str(") && strings.HasSuffix(line, ")"):
+			recs[len(recs)-1].body = strings.TrimSuffix(strings.TrimPrefix(line, "Body: Str("), ")")
+		case strings.HasPrefix(line, "Trace ID: "):
+			recs[len(recs)-1].traceID = strings.TrimPrefix(line, "Trace ID: ")
+		case strings.HasPrefix(line, "Span ID: "):
+			recs[len(recs)-1].spanID = strings.TrimPrefix(line, "Span ID: ")
+		}
+	}
+	return recs
+}
+
+// waitLogRecords waits until the Collector has printed at least n log
+// records (the batch processor holds them for its timeout first).
+func waitLogRecords(t *testing.T, ctx context.Context, out *syncBuffer, n int) []logRecord {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		if recs := parseLogRecords(out.String()); len(recs) >= n {
+			return recs
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %d log records: %v\n%s", n, ctx.Err(), out.String())
+		case <-deadline:
+			t.Fatalf("the Collector printed fewer than %d log records in 30 s:\n%s", n, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a running process writes to while the
+// test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func waitHTTP(t *testing.T, ctx context.Context, url string) {
@@ -290,4 +388,180 @@ func get(t *testing.T, ctx context.Context, url string) string {
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// grafanaDatasources is the part of a Grafana data source provisioning file
+// the checks read.
+type grafanaDatasources struct {
+	APIVersion  int `yaml:"apiVersion"`
+	Datasources []struct {
+		Name     string         `yaml:"name"`
+		UID      string         `yaml:"uid"`
+		Type     string         `yaml:"type"`
+		URL      string         `yaml:"url"`
+		JSONData map[string]any `yaml:"jsonData"`
+	} `yaml:"datasources"`
+}
+
+// The jsonData keys the Jaeger data source reads. tracesToLogsV2,
+// tracesToMetrics, nodeGraph, traceIdTimeParams and spanBar are the ones
+// Grafana's documentation lists for Jaeger ("Configure the Jaeger data
+// source", provisioning example); tracesToProfiles is read from the jsonData
+// of whichever tracing data source feeds the trace view, which then embeds
+// a span's flame graph from Pyroscope for spans that carry
+// pyroscope.profile.id (Grafana's "Profiles for this span" button is built
+// by the Tempo data source alone). Its editor has no form for it, so it can
+// only be provisioned.
+var (
+	jaegerJSONData           = []string{"nodeGraph", "spanBar", "traceIdTimeParams", "tracesToLogsV2", "tracesToMetrics", "tracesToProfiles"}
+	tracesToProfilesJSONData = []string{"customQuery", "datasourceUid", "profileTypeId", "query", "tags"}
+)
+
+// checkDatasources returns what is wrong with a provisioning file for the
+// stack: a Jaeger and a Pyroscope data source at the compose services'
+// addresses, and traces-to-profiles from the first to the second with keys
+// Grafana reads.
+func checkDatasources(data []byte) []error {
+	var doc grafanaDatasources
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return []error{err}
+	}
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if doc.APIVersion != 1 {
+		fail("apiVersion = %d, want 1", doc.APIVersion)
+	}
+	kinds := map[string]string{} // uid → type
+	var jaegerData map[string]any
+	for _, ds := range doc.Datasources {
+		kinds[ds.UID] = ds.Type
+		switch ds.Type {
+		case "jaeger":
+			if ds.URL != "http://jaeger:16686" {
+				fail("Jaeger data source URL %q, want the jaeger service's query port http://jaeger:16686", ds.URL)
+			}
+			jaegerData = ds.JSONData
+		case "grafana-pyroscope-datasource":
+			if ds.URL != "http://pyroscope:4040" {
+				fail("Pyroscope data source URL %q, want http://pyroscope:4040", ds.URL)
+			}
+		default:
+			fail("data source %q has type %q, want jaeger or grafana-pyroscope-datasource", ds.Name, ds.Type)
+		}
+	}
+	if jaegerData == nil {
+		return append(errs, errors.New("no Jaeger data source with jsonData"))
+	}
+	for key := range jaegerData {
+		if !slices.Contains(jaegerJSONData, key) {
+			fail("Jaeger jsonData key %q is not one Grafana reads (%v)", key, jaegerJSONData)
+		}
+	}
+	ttp, ok := jaegerData["tracesToProfiles"].(map[string]any)
+	if !ok {
+		return append(errs, errors.New("Jaeger jsonData has no tracesToProfiles section"))
+	}
+	for key := range ttp {
+		if !slices.Contains(tracesToProfilesJSONData, key) {
+			fail("tracesToProfiles key %q is not one Grafana reads (%v)", key, tracesToProfilesJSONData)
+		}
+	}
+	if uid, _ := ttp["datasourceUid"].(string); kinds[uid] != "grafana-pyroscope-datasource" {
+		fail("tracesToProfiles.datasourceUid %q is not a provisioned Pyroscope data source", uid)
+	}
+	// The embedded flame graph selects profiles by these labels (mapped
+	// from the span's resource) and by span_id; pyroscope-go's uploads are
+	// labelled service_name with the service name.
+	tags, _ := ttp["tags"].([]any)
+	var mapsService bool
+	for _, tag := range tags {
+		if m, ok := tag.(map[string]any); ok && m["key"] == "service.name" && m["value"] == "service_name" {
+			mapsService = true
+		}
+	}
+	if !mapsService {
+		fail("tracesToProfiles.tags %v do not map service.name to service_name", tags)
+	}
+	if custom, _ := ttp["customQuery"].(bool); custom {
+		fail("tracesToProfiles.customQuery is on, so the tags are not used")
+	}
+	return errs
+}
+
+// TestGrafanaDatasources checks the Grafana provisioning statically: data
+// sources at the services' addresses, traces-to-profiles keys that Grafana
+// reads, and a profile type that is the one Go's CPU profiles have.
+func TestGrafanaDatasources(t *testing.T) {
+	path := filepath.Join(repoRoot, "deploy", "grafana", "provisioning", "datasources", "datasources.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range checkDatasources(data) {
+		t.Error(err)
+	}
+
+	// The checks have teeth: a misspelt section name, a key
+	// the section does not have, and a link to a data source that is not
+	// provisioned are each refused.
+	for _, c := range []struct{ name, from, to string }{
+		{"section name", "tracesToProfiles:", "traceToProfiles:"},
+		{"unknown key", "profileTypeId:", "profileType:"},
+		{"dangling uid", "datasourceUid: pyroscope", "datasourceUid: pyro"},
+	} {
+		if !bytes.Contains(data, []byte(c.from)) {
+			t.Errorf("%s: %q is not in %s", c.name, c.from, path)
+			continue
+		}
+		if errs := checkDatasources(bytes.Replace(data, []byte(c.from), []byte(c.to), 1)); len(errs) == 0 {
+			t.Errorf("%s: replacing %q with %q passed the checks", c.name, c.from, c.to)
+		}
+	}
+
+	// A profile type ID is name:sample type:sample unit:period type:period
+	// unit. The name is the profiling server's (Pyroscope calls CPU
+	// profiles process_cpu, which only the server can confirm); the other
+	// four must be those of the CPU profiles the Go runtime writes, which
+	// is what pyroscope-go uploads.
+	var doc grafanaDatasources
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, ds := range doc.Datasources {
+		if ttp, ok := ds.JSONData["tracesToProfiles"].(map[string]any); ok {
+			id, _ = ttp["profileTypeId"].(string)
+		}
+	}
+	parts := strings.Split(id, ":")
+	if len(parts) != 5 || parts[0] != "process_cpu" {
+		t.Fatalf("profileTypeId %q, want process_cpu:<sample type>:<unit>:<period type>:<unit>", id)
+	}
+	p := cpuProfile(t)
+	var sampleTypes []string
+	for _, st := range p.SampleType {
+		sampleTypes = append(sampleTypes, st.Type+":"+st.Unit)
+	}
+	if !slices.Contains(sampleTypes, parts[1]+":"+parts[2]) {
+		t.Errorf("profileTypeId %q: a Go CPU profile's sample types are %v", id, sampleTypes)
+	}
+	if got := p.PeriodType.Type + ":" + p.PeriodType.Unit; got != parts[3]+":"+parts[4] {
+		t.Errorf("profileTypeId %q: a Go CPU profile's period type is %s", id, got)
+	}
+}
+
+// cpuProfile records a short CPU profile of this process.
+func cpuProfile(t *testing.T) *profile.Profile {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := pprof.StartCPUProfile(&buf); err != nil {
+		t.Skipf("CPU profiler busy: %v", err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	pprof.StopCPUProfile()
+	p, err := profile.Parse(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
