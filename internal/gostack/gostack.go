@@ -47,6 +47,11 @@ type Goroutine struct {
 	// goroutineleakprofile): the garbage collector proved the goroutine
 	// can never be woken.
 	Leaked bool
+	// Bubble is the ID of the testing/synctest bubble the goroutine belongs
+	// to, 0 outside any; Durable reports that it is durably blocked in it
+	// (only a goroutine of the bubble can wake it). State carries neither.
+	Bubble  uint64
+	Durable bool
 	// Frames lists the calls, innermost first.
 	Frames []Frame
 	// Elided reports that the runtime left frames out of a deep stack.
@@ -187,6 +192,10 @@ func parseHeader(line string) (Goroutine, error) {
 	for i, part := range strings.Split(rest[open+1:close], ", ") {
 		switch {
 		case i == 0:
+			if s, ok := strings.CutSuffix(part, " (durable)"); ok {
+				g.Durable = true
+				part = s
+			}
 			if s, ok := strings.CutSuffix(part, " (leaked)"); ok {
 				g.Leaked = true
 				part = s
@@ -194,6 +203,8 @@ func parseHeader(line string) (Goroutine, error) {
 			g.State = part
 		case part == "locked to thread":
 			g.LockedToThread = true
+		case strings.HasPrefix(part, "synctest bubble "):
+			g.Bubble, _ = strconv.ParseUint(strings.TrimPrefix(part, "synctest bubble "), 10, 64)
 		case strings.HasSuffix(part, " minutes"):
 			if m, err := strconv.Atoi(strings.TrimSuffix(part, " minutes")); err == nil {
 				g.Waiting = time.Duration(m) * time.Minute

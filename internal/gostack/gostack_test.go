@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -158,5 +159,38 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("groups hold %d goroutines, parsed %d", n, len(gs))
 		}
 		_ = Write(&bytes.Buffer{}, groups)
+	})
+}
+
+// A goroutine blocked in a testing/synctest bubble: the runtime prints
+// "[chan receive (durable), synctest bubble N]".
+func TestParseSynctestBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ch := make(chan int)
+		go func() { <-ch }()
+		synctest.Wait()
+		gs, err := Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		self := Current()
+		var bubble uint64
+		var blocked *Goroutine
+		for i := range gs {
+			switch {
+			case gs[i].ID == self:
+				bubble = gs[i].Bubble
+			case gs[i].CreatorID == self:
+				blocked = &gs[i]
+			}
+		}
+		if bubble == 0 || blocked == nil {
+			t.Fatalf("bubble %d, blocked goroutine %+v", bubble, blocked)
+		}
+		if blocked.Bubble != bubble || !blocked.Durable || blocked.State != "chan receive" {
+			t.Errorf("blocked goroutine: bubble %d durable %v state %q, want bubble %d, durable, chan receive",
+				blocked.Bubble, blocked.Durable, blocked.State, bubble)
+		}
+		close(ch)
 	})
 }
