@@ -39,6 +39,7 @@ type consoleConfig struct {
 	traceURL     string
 	refresh      time.Duration
 	blockedAfter time.Duration
+	blockedSet   bool // WithBlockedWarning was given
 	now          func() time.Time
 }
 
@@ -63,9 +64,38 @@ func WithRefresh(d time.Duration) ConsoleOption {
 }
 
 // WithBlockedWarning sets how long a task may wait on a lock or channel
-// before the console warns about it (default 1s).
+// before the console warns about it, overriding the running Kit's
+// [WithBlockedLint] threshold. Default: the Kit's threshold while a Kit
+// with the globals runs, 1s otherwise; 0 turns the warning off.
 func WithBlockedWarning(d time.Duration) ConsoleOption {
-	return consoleOptionFunc(func(c *consoleConfig) { c.blockedAfter = d })
+	return consoleOptionFunc(func(c *consoleConfig) { c.blockedAfter, c.blockedSet = d, true })
+}
+
+// consoleLintConfig is what the console warns about while no Kit's lint
+// sweep runs: a task blocked for 1s, a lock waited on for
+// [DefaultLockHeldLint], a task whose parent has ended (at once), and the
+// spawn-growth lint's defaults, sampled as the console is viewed.
+func consoleLintConfig() lintConfig {
+	lc := defaultLintConfig()
+	lc.interval = 0
+	lc.blocked = time.Second
+	lc.orphan, lc.orphanOn = 0, true
+	return lc
+}
+
+// warnings runs the task lints for the console: with the running Kit's
+// sweep's thresholds and what it has seen, or else with the console's own.
+func (c *console) warnings(now time.Time) map[uint64][]string {
+	ts := appendLiveTasks(nil)
+	l, d, update := c.own, activeDetector.Load(), true
+	if s := activeLint.Load(); s != nil {
+		l, d, update = s.l, s.d, false
+	}
+	cfg := l.cfg
+	if c.cfg.blockedSet {
+		cfg.blocked = c.cfg.blockedAfter
+	}
+	return lintWarnings(l.pass(cfg, now, ts, d, update), ts)
 }
 
 func validTraceURL(t string) error {
@@ -89,9 +119,18 @@ func validTraceURL(t string) error {
 //
 // Queries: sort=id|name|state|total|waiting|site|warnings and desc=1 order
 // the list; task=ID shows one task; format=json returns the same data as
-// JSON ({"time":..., "tasks":[...]}, or one task with task=ID). Warnings
-// name a task waiting on a lock or channel for longer than
-// [WithBlockedWarning] and a task whose parent task has ended.
+// JSON ({"time":..., "tasks":[...]}, or one task with task=ID).
+//
+// Warnings are the task lints the running [Kit] reports (see
+// [WithLintInterval]), with the Kit's thresholds: a task waiting on a lock
+// or channel for longer than [WithBlockedLint] (or [WithBlockedWarning]), a
+// lock some task has waited on for [WithLockHeldLint] (on the waiters, and
+// on the holder when lock-order detection knows it), a task still running
+// [WithOrphanLint] after its parent task ended, and every task of a spawn
+// site whose live task count keeps rising ([WithSpawnGrowthLint]). With no
+// Kit's sweep running, the console uses its own defaults: blocked for 1s,
+// a lock waited on for [DefaultLockHeldLint], a parent that has ended at
+// once, and spawn growth sampled as the console is viewed.
 //
 // Task names and everything else shown are escaped; the page loads no
 // external assets. The trace link template comes from [WithTraceURL] or
@@ -99,7 +138,7 @@ func validTraceURL(t string) error {
 // ignored). The handler is safe for concurrent use; the list reads the
 // registry only ([Snapshot]), a task page also dumps goroutines.
 func Handler(opts ...ConsoleOption) http.Handler {
-	cfg := consoleConfig{refresh: 2 * time.Second, blockedAfter: time.Second, now: time.Now}
+	cfg := consoleConfig{refresh: 2 * time.Second, now: time.Now}
 	if v, ok := env.String(env.TraceURL); ok {
 		if err := validTraceURL(v); err != nil {
 			slog.Default().Warn((&env.Error{Name: env.TraceURL, Value: v, Reason: "want " + err.Error()}).Error())
@@ -114,10 +153,13 @@ func Handler(opts ...ConsoleOption) http.Handler {
 		slog.Default().Warn("tracekit: ignoring trace URL template " + strconv.Quote(cfg.traceURL))
 		cfg.traceURL = ""
 	}
-	return &console{cfg: cfg}
+	return &console{cfg: cfg, own: newLinter(consoleLintConfig())}
 }
 
-type console struct{ cfg consoleConfig }
+type console struct {
+	cfg consoleConfig
+	own *linter // the lints' state while no Kit's sweep runs
+}
 
 // consoleTask is one task as the console shows it, in HTML and JSON.
 type consoleTask struct {
@@ -145,10 +187,7 @@ type consoleTask struct {
 }
 
 func (c *console) tasks(infos []TaskInfo, now time.Time) []consoleTask {
-	running := make(map[uint64]bool, len(infos))
-	for _, ti := range infos {
-		running[ti.ID] = true
-	}
+	warnings := c.warnings(now)
 	out := make([]consoleTask, len(infos))
 	for i, ti := range infos {
 		ct := consoleTask{
@@ -164,13 +203,8 @@ func (c *console) tasks(infos []TaskInfo, now time.Time) []consoleTask {
 			ct.WaitingSince = &since
 			ct.Waiting = now.Sub(since)
 			ct.WaitingSeconds = ct.Waiting.Seconds()
-			if c.cfg.blockedAfter > 0 && ct.Waiting >= c.cfg.blockedAfter {
-				ct.Warnings = append(ct.Warnings, fmt.Sprintf("blocked for %v on %s", ct.Waiting.Round(time.Millisecond), ti.WaitingOn))
-			}
 		}
-		if ti.Parent != 0 && !running[ti.Parent] {
-			ct.Warnings = append(ct.Warnings, fmt.Sprintf("parent task %d has ended", ti.Parent))
-		}
+		ct.Warnings = warnings[ti.ID]
 		if ti.TraceID.IsValid() {
 			ct.TraceID, ct.SpanID = ti.TraceID.String(), ti.SpanID.String()
 			if c.cfg.traceURL != "" {

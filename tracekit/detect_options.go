@@ -111,6 +111,7 @@ func detectorFromConfig(cfg *config, meter metric.Meter) detectorConfig {
 
 // stopDetectors detaches and stops the Kit's detector. Safe to call twice.
 func (k *Kit) stopDetectors() {
+	k.stopLints()
 	if k.det == nil {
 		return
 	}

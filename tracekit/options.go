@@ -54,6 +54,7 @@ type config struct {
 	longHold    *time.Duration
 	onReport    func(Report)
 	flightDir   string
+	lint        lintSettings // task lints (lint.go)
 
 	// Profiling (profiling.go).
 	profiling     bool

@@ -43,7 +43,8 @@ const (
 	// per episode.
 	ReportSpawnGrowth
 	// ReportOrphanTask: a tracked task is still running well after the task
-	// that started it ended. Made once per task.
+	// that started it ended ([WithOrphanLint],
+	// TRACEKIT_LINT_ORPHAN_GRACE). Made once per task.
 	ReportOrphanTask
 )
 

@@ -1,0 +1,741 @@
+package tracekit
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/env"
+)
+
+// Defaults of the task lints, the checks a background sweep of the task
+// registry makes while a [Kit] runs (see [WithLintInterval]). The console
+// ([Handler]) shows the same lints.
+const (
+	// DefaultLintInterval is how often the lints sweep the registry
+	// ([WithLintInterval], TRACEKIT_LINT_INTERVAL).
+	DefaultLintInterval = time.Second
+	// DefaultBlockedLint is how long a task may wait on a tracekit lock or
+	// channel before a [ReportBlocked] is made ([WithBlockedLint],
+	// TRACEKIT_LINT_BLOCKED). Idle workers waiting for jobs on a channel
+	// are blocked too, so the default is well above a normal wait.
+	DefaultBlockedLint = 10 * time.Second
+	// DefaultLockHeldLint is how long a task may wait on a lock before the
+	// lock is reported as held too long ([WithLockHeldLint],
+	// TRACEKIT_LINT_LOCK_HELD); it is [DefaultLongHold], so that a hold
+	// reported while it lasts and one reported at release are long by the
+	// same measure.
+	DefaultLockHeldLint = DefaultLongHold
+	// DefaultOrphanGrace is how long a task may outlive the task that
+	// started it before a [ReportOrphanTask] is made ([WithOrphanLint],
+	// TRACEKIT_LINT_ORPHAN_GRACE).
+	DefaultOrphanGrace = 30 * time.Second
+	// DefaultGrowthSamples, DefaultGrowthInterval and DefaultGrowthMinRise
+	// configure the spawn-growth lint ([WithSpawnGrowthLint]): 12 samples
+	// 5s apart, a minute of history, and a net rise of at least 10 tasks.
+	DefaultGrowthSamples  = 12
+	DefaultGrowthInterval = 5 * time.Second
+	DefaultGrowthMinRise  = 10
+)
+
+// lintSettings are the lint options given to [Start]; nil means not set.
+type lintSettings struct {
+	interval, blocked, held, orphan, growthEvery *time.Duration
+	growthSamples, growthMinRise                 *int
+}
+
+// WithLintInterval sets how often a background sweep of the task registry
+// runs the task lints, overriding TRACEKIT_LINT_INTERVAL. Default
+// [DefaultLintInterval] (1s); 0 turns the sweep off. The sweep runs while
+// the Kit that installed the globals runs (not for a Kit started
+// [WithoutGlobals]) and stops in [Kit.Shutdown]. It reads the registry
+// only, never goroutine stacks, and makes each report once per episode:
+// once per wait ([ReportBlocked]), once per stretch of time a lock stays
+// held with tasks waiting on it ([ReportLongHold]), once per task
+// ([ReportOrphanTask]) and once per growth episode ([ReportSpawnGrowth]).
+// Reports go where the detectors' go ([WithReportHandler], a
+// "tracekit.report" event on the affected task's span, slog WARN). A sweep
+// costs about 0.1 ms per 1,000 live tasks.
+func WithLintInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.lint.interval = &d })
+}
+
+// WithBlockedLint sets how long a tracked task ([Go], [Group.Go]) may wait
+// on a tracekit lock or channel before a [ReportBlocked] is made (once per
+// wait, while it still waits), overriding TRACEKIT_LINT_BLOCKED. Default
+// [DefaultBlockedLint] (10s); 0 turns the lint off. The hang timeout
+// ([WithHangTimeout]) covers every goroutine, tracked or not, with a full
+// goroutine dump; this lint is the cheap, earlier warning about tasks.
+func WithBlockedLint(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.lint.blocked = &d })
+}
+
+// WithLockHeldLint sets how long a task may wait on a tracekit lock before
+// the lock is reported as held too long, overriding TRACEKIT_LINT_LOCK_HELD.
+// Default [DefaultLockHeldLint] (1s); 0 turns the lint off.
+//
+// A lock that a task has waited on for d has been held (by one holder or a
+// succession of them) for at least d. The lint reports it while it is still
+// held, as a [ReportLongHold] whose message says "still held", whose
+// Duration is that lower bound and whose Tasks are the holders (first, when
+// known) and the waiters, longest first. The holder is known only with
+// lock-order detection on ([WithDeadlockDetection]), which tracks what each
+// goroutine holds. A hold that then ends past the long-hold threshold
+// ([WithLongHold]) is reported again at release, with its full length and
+// without Tasks: the first report says a hold is going on, the second how
+// long it lasted. Holds nobody waits on are reported only at release.
+func WithLockHeldLint(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.lint.held = &d })
+}
+
+// WithOrphanLint sets how long a tracked task may keep running after the
+// task that started it ended before a [ReportOrphanTask] is made (once per
+// task), overriding TRACEKIT_LINT_ORPHAN_GRACE. Default [DefaultOrphanGrace]
+// (30s); 0 turns the lint off. The end of the parent is noticed by the
+// sweep, so the report comes up to one sweep interval late. Tasks detached
+// on purpose that finish within the grace are never reported.
+func WithOrphanLint(grace time.Duration) Option {
+	return optionFunc(func(c *config) { c.lint.orphan = &grace })
+}
+
+// WithSpawnGrowthLint configures the spawn-growth lint, which looks for a
+// leak in progress: every interval it counts the live tasks of each spawn
+// site (where [Go] or [Group.Go] was called), and makes a
+// [ReportSpawnGrowth] when, across the last samples counts, the count rose
+// in at least three quarters of the steps, ends at its highest, and rose
+// by at least minRise tasks and 5% in all. A pool that grows for a few
+// samples and then stays the same size is not growth. The report is made
+// once per episode; the episode ends when the count is no higher than it
+// was samples ago. Overrides TRACEKIT_LINT_GROWTH_SAMPLES,
+// TRACEKIT_LINT_GROWTH_INTERVAL and TRACEKIT_LINT_GROWTH_MIN_RISE.
+// Defaults [DefaultGrowthSamples] (12), [DefaultGrowthInterval] (5s) and
+// [DefaultGrowthMinRise] (10); samples 0 turns the lint off, other values
+// below 3 count as 3, and an interval shorter than the sweep's is the
+// sweep's.
+func WithSpawnGrowthLint(samples int, interval time.Duration, minRise int) Option {
+	return optionFunc(func(c *config) {
+		c.lint.growthSamples, c.lint.growthEvery, c.lint.growthMinRise = &samples, &interval, &minRise
+	})
+}
+
+// lintConfig holds the lints' thresholds; a zero threshold turns its lint
+// off.
+type lintConfig struct {
+	interval      time.Duration // sweep period
+	blocked       time.Duration
+	held          time.Duration
+	orphan        time.Duration
+	orphanOn      bool // orphan 0 with orphanOn: at once (the console's default)
+	growthSamples int
+	growthEvery   time.Duration
+	growthMinRise int
+}
+
+// defaultLintConfig is the lints' configuration before the environment
+// and the options.
+func defaultLintConfig() lintConfig {
+	return lintConfig{
+		interval: DefaultLintInterval, blocked: DefaultBlockedLint, held: DefaultLockHeldLint,
+		orphan: DefaultOrphanGrace, orphanOn: true,
+		growthSamples: DefaultGrowthSamples, growthEvery: DefaultGrowthInterval, growthMinRise: DefaultGrowthMinRise,
+	}
+}
+
+// lintFromConfig applies the defaults, the environment and the options; a
+// bad environment value goes to cfg.onError and is ignored.
+func lintFromConfig(cfg *config) lintConfig {
+	lc := defaultLintConfig()
+	report := func(err error) {
+		if cfg.onError != nil {
+			cfg.onError(err)
+		}
+	}
+	dur := func(name string, opt *time.Duration, dst *time.Duration) {
+		if opt != nil {
+			*dst = max(*opt, 0)
+			return
+		}
+		if v, ok, err := env.Duration(name); err != nil {
+			report(err)
+		} else if ok {
+			*dst = v
+		}
+	}
+	count := func(name string, opt *int, dst *int, least int) {
+		if opt != nil {
+			*dst = max(*opt, 0)
+			return
+		}
+		if v, ok, err := env.Count(name); err != nil {
+			report(err)
+		} else if ok && v != 0 && v < least {
+			report(&env.Error{Name: name, Value: strconv.Itoa(v), Reason: fmt.Sprintf("want 0 or at least %d", least)})
+		} else if ok {
+			*dst = v
+		}
+	}
+	s := &cfg.lint
+	dur(env.LintInterval, s.interval, &lc.interval)
+	dur(env.LintBlocked, s.blocked, &lc.blocked)
+	dur(env.LintLockHeld, s.held, &lc.held)
+	dur(env.LintOrphanGrace, s.orphan, &lc.orphan)
+	lc.orphanOn = lc.orphan > 0
+	count(env.LintGrowthSamples, s.growthSamples, &lc.growthSamples, 3)
+	if lc.growthSamples > 0 {
+		lc.growthSamples = max(lc.growthSamples, 3)
+	}
+	dur(env.LintGrowthInterval, s.growthEvery, &lc.growthEvery)
+	count(env.LintGrowthMinRise, s.growthMinRise, &lc.growthMinRise, 0)
+	lc.growthEvery = max(lc.growthEvery, lc.interval)
+	return lc
+}
+
+// lintFinding is what one lint found in one pass.
+type lintFinding struct {
+	kind ReportKind
+	// task is the task concerned: the blocked task, the orphan, the
+	// longest waiter on a held lock, the newest task of a growing site.
+	task *Task
+	// dur is the wait (blocked), the longest wait on the lock (held), the
+	// time since the parent was seen gone (orphan), or the time the growth
+	// samples span.
+	dur  time.Duration
+	lock string // blocked, held: what is waited on
+	// held: the tasks waiting on the lock, longest first, and the tasks
+	// holding it, when known; heldUntracked counts holders that are not
+	// tracked tasks.
+	waiters, holders []*Task
+	heldUntracked    int
+	// growth: the site, its live tasks now and at the first sample.
+	site       *callSite
+	count, was int
+	// isNew: the first pass that found this episode.
+	isNew bool
+}
+
+// linter runs the lints over the task registry and remembers what it has
+// reported, so that each episode is reported once. It is shared by the
+// sweep and the console; its methods are safe for concurrent use.
+type linter struct {
+	cfg lintConfig // fixed at creation
+
+	mu         sync.Mutex
+	waits      map[*taskWait]struct{} // blocked waits reported
+	heldLocks  map[string]struct{}    // locks reported held, while waited on
+	orphans    map[uint64]orphanMark  // tasks seen without their parent
+	sites      map[*callSite]*siteTrend
+	lastSample time.Time
+
+	// scratch, reused under mu
+	live   map[uint64]struct{}
+	next   map[*taskWait]struct{}
+	counts map[*callSite]int
+}
+
+// orphanMark is when the lint first saw a task's parent gone.
+type orphanMark struct {
+	since    time.Time
+	reported bool
+}
+
+// siteTrend keeps the last samples of one spawn site's live task count.
+type siteTrend struct {
+	ring     []int // the last samples, oldest at head once full
+	head, n  int
+	growing  bool // in a growth episode
+	reported bool
+	from     time.Time // when the first sample of the window was taken
+	times    []time.Time
+}
+
+func newLinter(cfg lintConfig) *linter {
+	return &linter{
+		cfg:   cfg,
+		waits: map[*taskWait]struct{}{}, heldLocks: map[string]struct{}{},
+		orphans: map[uint64]orphanMark{}, sites: map[*callSite]*siteTrend{},
+		live: map[uint64]struct{}{}, next: map[*taskWait]struct{}{}, counts: map[*callSite]int{},
+	}
+}
+
+// isLockWait says whether a wait (taskWait.what) is on a lock rather than a
+// channel.
+func isLockWait(what string) bool { return what == "lock" || what == "read lock" }
+
+// pass runs the lints with cfg's thresholds over ts, the tasks running at
+// now. With update it records what it found, so that the next pass marks
+// only new episodes isNew, and takes a growth sample when one is due;
+// without, it reads the state as the last update left it (a task whose
+// parent it has not seen gone before counts as orphaned since now). d, if
+// not nil, names the holders of held locks when it tracks lock order.
+func (l *linter) pass(cfg lintConfig, now time.Time, ts []*Task, d *detector, update bool) []lintFinding {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []lintFinding
+
+	// 1. Tasks blocked on a lock or channel; 2. locks waited on too long.
+	var heldNames map[string]struct{}
+	clear(l.next)
+	for _, t := range ts {
+		w := t.wait.Load()
+		if w == nil {
+			continue
+		}
+		waited := now.Sub(w.since)
+		if cfg.blocked > 0 && waited >= cfg.blocked {
+			_, seen := l.waits[w]
+			out = append(out, lintFinding{kind: ReportBlocked, task: t, dur: waited, lock: w.what + " " + strconv.Quote(w.name), isNew: !seen})
+			l.next[w] = struct{}{}
+		}
+		if cfg.held > 0 && waited >= cfg.held && isLockWait(w.what) {
+			if heldNames == nil {
+				heldNames = map[string]struct{}{}
+			}
+			heldNames[w.name] = struct{}{}
+		}
+	}
+	if update {
+		l.waits, l.next = l.next, l.waits
+	}
+	if len(heldNames) > 0 {
+		out = append(out, l.heldFindings(heldNames, ts, now, d, update)...)
+	} else if update {
+		clear(l.heldLocks)
+	}
+
+	// 4. Tasks that outlive their parent.
+	if cfg.orphanOn {
+		clear(l.live)
+		for _, t := range ts {
+			l.live[t.id] = struct{}{}
+		}
+		for _, t := range ts {
+			if t.parent == 0 {
+				continue
+			}
+			if _, ok := l.live[t.parent]; ok {
+				continue
+			}
+			m, ok := l.orphans[t.id]
+			if !ok {
+				m.since = now
+			}
+			if age := now.Sub(m.since); age >= cfg.orphan {
+				out = append(out, lintFinding{kind: ReportOrphanTask, task: t, dur: age, isNew: !m.reported})
+				m.reported = true
+			}
+			if update {
+				l.orphans[t.id] = m
+			}
+		}
+		if update {
+			for id := range l.orphans {
+				if _, ok := l.live[id]; !ok {
+					delete(l.orphans, id)
+				}
+			}
+		}
+	}
+
+	// 3. Spawn sites whose live task count keeps rising.
+	if cfg.growthSamples >= 3 {
+		if update && (l.lastSample.IsZero() || now.Sub(l.lastSample) >= cfg.growthEvery-cfg.interval/2) {
+			l.sample(cfg, now, ts)
+		}
+		out = append(out, l.growing(now, ts, update)...)
+	}
+	return out
+}
+
+// heldFindings makes one finding per lock in names, which some task has
+// waited on past the held threshold.
+func (l *linter) heldFindings(names map[string]struct{}, ts []*Task, now time.Time, d *detector, update bool) []lintFinding {
+	byName := map[string]*lintFinding{}
+	for _, t := range ts {
+		w := t.wait.Load()
+		if w == nil || !isLockWait(w.what) {
+			continue
+		}
+		if _, ok := names[w.name]; !ok {
+			continue
+		}
+		f := byName[w.name]
+		if f == nil {
+			f = &lintFinding{kind: ReportLongHold, lock: w.name}
+			byName[w.name] = f
+		}
+		f.waiters = append(f.waiters, t)
+	}
+	out := make([]lintFinding, 0, len(byName))
+	for name, f := range byName {
+		since := func(t *Task) time.Time {
+			if w := t.wait.Load(); w != nil {
+				return w.since
+			}
+			return now // no longer waiting
+		}
+		slices.SortFunc(f.waiters, func(a, b *Task) int { return cmp.Or(since(a).Compare(since(b)), cmp.Compare(a.id, b.id)) })
+		f.task = f.waiters[0]
+		f.dur = now.Sub(since(f.task))
+		f.holders, f.heldUntracked = lockHolders(d, name)
+		_, seen := l.heldLocks[name]
+		f.isNew = !seen
+		out = append(out, *f)
+	}
+	if update {
+		clear(l.heldLocks)
+		for name := range byName {
+			l.heldLocks[name] = struct{}{}
+		}
+	}
+	slices.SortFunc(out, func(a, b lintFinding) int { return cmp.Compare(a.lock, b.lock) })
+	return out
+}
+
+// lockHolders returns the tracked tasks holding a lock named name, and how
+// many other goroutines hold one, as far as d's lock-order detection knows;
+// without it nothing is known.
+func lockHolders(d *detector, name string) (tasks []*Task, untracked int) {
+	if d == nil || d.order == nil || !fastGoroutineKey {
+		return nil, 0
+	}
+	d.order.goroutines.Range(func(k, v any) bool {
+		hl := v.(*heldList)
+		hl.mu.Lock()
+		held := slices.ContainsFunc(hl.locks, func(h heldLock) bool { return h.name == name })
+		hl.mu.Unlock()
+		if !held {
+			return true
+		}
+		if t := taskOnGoroutine(k.(uintptr)); t != nil {
+			tasks = append(tasks, t)
+		} else {
+			untracked++
+		}
+		return true
+	})
+	slices.SortFunc(tasks, func(a, b *Task) int { return cmp.Compare(a.id, b.id) })
+	return tasks, untracked
+}
+
+// taskOnGoroutine returns the task registered for goroutine key g, or nil.
+func taskOnGoroutine(g uintptr) *Task {
+	sh := &liveTasks[spanShard(g)]
+	sh.mu.Lock()
+	t := sh.m[g]
+	sh.mu.Unlock()
+	return t
+}
+
+// sample records each spawn site's live task count and starts or ends
+// growth episodes.
+func (l *linter) sample(cfg lintConfig, now time.Time, ts []*Task) {
+	l.lastSample = now
+	clear(l.counts)
+	for _, t := range ts {
+		if t.site != nil {
+			l.counts[t.site]++
+		}
+	}
+	for site := range l.counts {
+		if l.sites[site] == nil {
+			l.sites[site] = &siteTrend{ring: make([]int, cfg.growthSamples), times: make([]time.Time, cfg.growthSamples)}
+		}
+	}
+	window := make([]int, cfg.growthSamples)
+	for site, tr := range l.sites {
+		n := l.counts[site]
+		tr.ring[tr.head], tr.times[tr.head] = n, now
+		tr.head = (tr.head + 1) % len(tr.ring)
+		tr.n = min(tr.n+1, len(tr.ring))
+		if tr.n < len(tr.ring) {
+			continue
+		}
+		for i := range window {
+			window[i] = tr.ring[(tr.head+i)%len(tr.ring)]
+		}
+		if !slices.ContainsFunc(window, func(c int) bool { return c != 0 }) {
+			delete(l.sites, site) // no task there for a whole window
+			continue
+		}
+		tr.from = tr.times[tr.head]
+		switch {
+		case !tr.growing && rising(window, cfg.growthMinRise):
+			tr.growing, tr.reported = true, false
+		case tr.growing && window[len(window)-1] <= window[0]:
+			tr.growing = false
+		}
+	}
+}
+
+// rising says whether counts, successive samples, show steady growth: up
+// in at least three quarters of the steps, ending at the highest count,
+// and up by at least minRise and 5% in all.
+func rising(counts []int, minRise int) bool {
+	steps, ups := len(counts)-1, 0
+	for i := 1; i < len(counts); i++ {
+		if counts[i] > counts[i-1] {
+			ups++
+		}
+	}
+	first, last := counts[0], counts[len(counts)-1]
+	return steps >= 2 && ups*4 >= steps*3 && last == slices.Max(counts) &&
+		last-first >= max(minRise, 1) && (last-first)*20 >= first
+}
+
+// growing makes one finding per site in a growth episode.
+func (l *linter) growing(now time.Time, ts []*Task, update bool) []lintFinding {
+	var out []lintFinding
+	for site, tr := range l.sites {
+		if !tr.growing {
+			continue
+		}
+		f := lintFinding{kind: ReportSpawnGrowth, site: site, isNew: !tr.reported, dur: now.Sub(tr.from),
+			count: tr.ring[(tr.head+len(tr.ring)-1)%len(tr.ring)], was: tr.ring[tr.head]}
+		for _, t := range ts {
+			if t.site == site && (f.task == nil || t.id > f.task.id) {
+				f.task = t
+			}
+		}
+		if update {
+			tr.reported = true
+		}
+		if f.task != nil {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b lintFinding) int { return cmp.Compare(a.task.id, b.task.id) })
+	return out
+}
+
+// siteText is "function (file:line)" of a spawn site.
+func siteText(s *callSite) string {
+	if s == nil || len(s.attrs) < 4 {
+		return ""
+	}
+	return fmt.Sprintf("%s (%s:%d)", s.attrs[1].Value.AsString(), s.attrs[2].Value.AsString(), s.attrs[3].Value.AsInt64())
+}
+
+// taskText names a task for messages: task 7 "flush".
+func taskText(t *Task) string { return fmt.Sprintf("task %d %q", t.id, t.name) }
+
+// report turns a finding into the Report the sweep emits; cfg gives the
+// thresholds it names.
+func (f *lintFinding) report(cfg lintConfig, ts []*Task) Report {
+	r := Report{Kind: f.kind, Duration: f.dur}
+	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	switch f.kind {
+	case ReportBlocked:
+		r.Message = fmt.Sprintf("%s has waited %v on %s (blocked threshold %v)", taskText(f.task), round(f.dur), f.lock, cfg.blocked)
+		if w := f.task.wait.Load(); w != nil {
+			r.Lock = w.name
+		}
+		r.Tasks = []TaskInfo{f.task.info()}
+	case ReportLongHold:
+		r.Lock = f.lock
+		r.Message = fmt.Sprintf("lock %q is still held after at least %v: %s has waited that long for it (%d waiting); %s",
+			f.lock, round(f.dur), taskText(f.task), len(f.waiters), f.holderText())
+		for _, t := range f.holders {
+			r.Tasks = append(r.Tasks, t.info())
+		}
+		for _, t := range f.waiters {
+			r.Tasks = append(r.Tasks, t.info())
+		}
+	case ReportOrphanTask:
+		r.Message = fmt.Sprintf("%s is still running %v after its parent task %d ended (grace %v)", taskText(f.task), round(f.dur), f.task.parent, cfg.orphan)
+		r.Tasks = []TaskInfo{f.task.info()}
+	case ReportSpawnGrowth:
+		r.SpawnSite = siteText(f.site)
+		r.Count = f.count
+		r.Message = fmt.Sprintf("live tasks started at %s rose from %d to %d over %v (%d samples): a leak in progress?",
+			r.SpawnSite, f.was, f.count, round(f.dur), cfg.growthSamples)
+		// The newest tasks of the site, newest first.
+		var site []*Task
+		for _, t := range ts {
+			if t.site == f.site {
+				site = append(site, t)
+			}
+		}
+		slices.SortFunc(site, func(a, b *Task) int { return cmp.Compare(b.id, a.id) })
+		for _, t := range site[:min(len(site), maxReportTasks)] {
+			r.Tasks = append(r.Tasks, t.info())
+		}
+	}
+	return r
+}
+
+// maxReportTasks bounds the tasks a spawn-growth report lists.
+const maxReportTasks = 5
+
+// holderText says who holds a lock, as far as is known.
+func (f *lintFinding) holderText() string {
+	switch {
+	case len(f.holders) == 1 && f.heldUntracked == 0:
+		return "held by " + taskText(f.holders[0])
+	case len(f.holders) > 0:
+		s := "held by " + taskText(f.holders[0])
+		if n := len(f.holders) - 1 + f.heldUntracked; n > 0 {
+			s += fmt.Sprintf(" and %d other goroutine(s)", n)
+		}
+		return s
+	case f.heldUntracked > 0:
+		return "held by a goroutine that is not a tracked task"
+	}
+	return "holder unknown (lock-order detection names it)"
+}
+
+// lintWarnings turns findings about ts into the console's warnings, by
+// task ID.
+func lintWarnings(fs []lintFinding, ts []*Task) map[uint64][]string {
+	out := map[uint64][]string{}
+	add := func(t *Task, s string) { out[t.id] = append(out[t.id], s) }
+	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	for i := range fs {
+		f := &fs[i]
+		switch f.kind {
+		case ReportBlocked:
+			add(f.task, fmt.Sprintf("blocked for %v on %s", round(f.dur), f.lock))
+		case ReportLongHold:
+			by := ""
+			if len(f.holders) > 0 {
+				by = fmt.Sprintf(" by task %d", f.holders[0].id)
+			}
+			for _, t := range f.waiters {
+				add(t, fmt.Sprintf("lock %q held for at least %v%s", f.lock, round(f.dur), by))
+			}
+			for _, t := range f.holders {
+				add(t, fmt.Sprintf("holds lock %q, which task %d has waited %v for", f.lock, f.task.id, round(f.dur)))
+			}
+		case ReportOrphanTask:
+			s := fmt.Sprintf("parent task %d has ended", f.task.parent)
+			if f.dur >= time.Second {
+				s += fmt.Sprintf(" (seen %v ago)", f.dur.Round(time.Second))
+			}
+			add(f.task, s)
+		case ReportSpawnGrowth:
+			// Every task of the site carries it: the leak is the site's.
+			s := fmt.Sprintf("spawn site growing: %d live tasks, up from %d in %v", f.count, f.was, f.dur.Round(time.Second))
+			for _, t := range ts {
+				if t.site == f.site {
+					add(t, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// lintSweep is the background sweep of a Kit: every interval it runs the
+// lints over the registry and emits the new findings through the Kit's
+// detector.
+type lintSweep struct {
+	l    *linter
+	d    *detector
+	quit chan struct{}
+	done chan struct{}
+	stop sync.Once
+	buf  []*Task
+}
+
+// activeLint is the sweep of the Kit that installed the globals, which the
+// console reads; like activeDetector it is set by Start and cleared by
+// Shutdown.
+var activeLint atomic.Pointer[lintSweep]
+
+// lintSweeps maps each running Kit's detector to its sweep, so that
+// Shutdown stops that Kit's sweep even when a later Kit replaced it in
+// activeLint.
+var lintSweeps sync.Map // *detector -> *lintSweep
+
+func newLintSweep(cfg lintConfig, d *detector) *lintSweep {
+	return &lintSweep{l: newLinter(cfg), d: d, quit: make(chan struct{}), done: make(chan struct{})}
+}
+
+// startLints starts the Kit's lint sweep, next to its detector.
+func (k *Kit) startLints(cfg *config) {
+	if k.det == nil {
+		return
+	}
+	lc := lintFromConfig(cfg)
+	if lc.interval <= 0 {
+		return
+	}
+	s := newLintSweep(lc, k.det)
+	lintSweeps.Store(k.det, s)
+	activeLint.Store(s)
+	go s.run()
+}
+
+// stopLints stops the Kit's lint sweep and waits for it. Safe to call twice.
+func (k *Kit) stopLints() {
+	if k.det == nil {
+		return
+	}
+	if v, ok := lintSweeps.LoadAndDelete(k.det); ok {
+		s := v.(*lintSweep)
+		activeLint.CompareAndSwap(s, nil)
+		s.close()
+	}
+}
+
+func (s *lintSweep) run() {
+	defer close(s.done)
+	t := time.NewTicker(s.l.cfg.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.sweep(time.Now())
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+func (s *lintSweep) close() {
+	s.stop.Do(func() {
+		close(s.quit)
+		<-s.done
+	})
+}
+
+// sweep runs the lints once and emits what is new.
+func (s *lintSweep) sweep(now time.Time) {
+	s.buf = appendLiveTasks(s.buf[:0])
+	fs := s.l.pass(s.l.cfg, now, s.buf, s.d, true)
+	for i := range fs {
+		f := &fs[i]
+		if !f.isNew {
+			continue
+		}
+		ctx := context.Background()
+		if f.task != nil && f.task.span != nil {
+			sp := f.task.span
+			if len(f.holders) > 0 && f.holders[0].span != nil {
+				sp = f.holders[0].span
+			}
+			ctx = trace.ContextWithSpan(ctx, sp)
+		}
+		s.d.emit(ctx, f.report(s.l.cfg, s.buf))
+	}
+	clear(s.buf) // drop the references to ended tasks
+}
+
+// appendLiveTasks appends every registered task to buf, in no order.
+func appendLiveTasks(buf []*Task) []*Task {
+	for i := range liveTasks {
+		sh := &liveTasks[i]
+		sh.mu.Lock()
+		for _, t := range sh.m {
+			buf = append(buf, t)
+		}
+		sh.mu.Unlock()
+	}
+	return buf
+}
