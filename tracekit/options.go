@@ -55,6 +55,7 @@ type config struct {
 	onReport    func(Report)
 	flightDir   string
 	lint        lintSettings // task lints (lint.go)
+	lint        lintSettings // task lints (lint.go)
 
 	// Profiling (profiling.go).
 	profiling     bool

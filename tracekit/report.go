@@ -28,7 +28,9 @@ const (
 	// the report is made once per wait.
 	ReportLockTimeout
 	// ReportLongHold: a lock was held longer than the long-hold threshold
-	// ([WithLongHold], TRACEKIT_LONG_HOLD). Reported when it is released.
+	// ([WithLongHold], TRACEKIT_LONG_HOLD). Reported when it is released,
+	// and by the task lints while it lasts when a task has waited on it
+	// for [WithLockHeldLint]: see there for how the two relate.
 	ReportLongHold
 	// ReportMemory: the heap passed a fraction of the memory limit, or kept
 	// growing across consecutive samples; see [WithMemoryWatch]. Made once
@@ -36,11 +38,12 @@ const (
 	ReportMemory
 	// ReportBlocked: a tracked task ([Go], [Group.Go]) has been waiting on
 	// a tracekit lock or channel for longer than the blocked threshold, and
-	// still waits. Made once per wait.
+	// still waits ([WithBlockedLint], TRACEKIT_LINT_BLOCKED). Made once per
+	// wait.
 	ReportBlocked
 	// ReportSpawnGrowth: the number of live tasks started at one spawn site
-	// kept rising across consecutive samples: a leak in progress. Made once
-	// per episode.
+	// kept rising across consecutive samples: a leak in progress
+	// ([WithSpawnGrowthLint]). Made once per episode.
 	ReportSpawnGrowth
 	// ReportOrphanTask: a tracked task is still running well after the task
 	// that started it ended ([WithOrphanLint],
@@ -100,6 +103,16 @@ type Report struct {
 	Goroutines []byte
 	// Time is when the report was made.
 	Time time.Time
+	// Tasks are, for the task lints, the tasks concerned: the blocked task
+	// (ReportBlocked), the orphan (ReportOrphanTask), the newest tasks of
+	// the spawn site, newest first and at most 5 (ReportSpawnGrowth), or
+	// for a lock still held (ReportLongHold made by the lint) its holders,
+	// when known, then the tasks waiting on it, longest first.
+	Tasks []TaskInfo
+	// SpawnSite is, for ReportSpawnGrowth, the spawn site as
+	// [TaskInfo.SpawnSite] spells it, and Count its live tasks.
+	SpawnSite string
+	Count     int
 }
 
 // String formats the report with its stacks, for logs and terminals.
