@@ -113,7 +113,6 @@ func detectorFromConfig(cfg *config, meter metric.Meter) detectorConfig {
 // stopDetectors detaches and stops the Kit's detector. Safe to call twice.
 func (k *Kit) stopDetectors() {
 	k.stopLints()
-	k.stopLints()
 	if k.det == nil {
 		return
 	}

@@ -55,7 +55,6 @@ type config struct {
 	onReport    func(Report)
 	flightDir   string
 	lint        lintSettings // task lints (lint.go)
-	lint        lintSettings // task lints (lint.go)
 
 	// Profiling (profiling.go).
 	profiling     bool
