@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -53,6 +52,42 @@ type LeakedGoroutine struct {
 	SpawnSite string
 	TraceID   trace.TraceID
 	SpanID    trace.SpanID
+	// Attribution says whether the goroutine descends from the goroutine
+	// that ran the check, and through what; Lineage is the chain the check
+	// followed, from the leaked goroutine up, e.g. `goroutine 51 ← task #7
+	// "fetch" (goroutine 50, ended) ← goroutine 34 (the checker)`.
+	Attribution LeakAttribution
+	Lineage     string
+}
+
+// LeakAttribution says how a leak check tied a leaked goroutine to the
+// goroutine that ran it (in a test, the test's goroutine). See
+// [StartedByCaller].
+type LeakAttribution string
+
+const (
+	// AttributedDirectly: the checking goroutine started it, with a go
+	// statement or [Go].
+	AttributedDirectly LeakAttribution = "started by the checking goroutine"
+	// AttributedThroughTasks: a chain of tracked tasks, which may have
+	// ended, leads from it to the checking goroutine.
+	AttributedThroughTasks LeakAttribution = "started through tracked tasks"
+	// AttributedThroughGoroutines: a chain of untracked goroutines, each
+	// created by the next and all still running, leads to the checking
+	// goroutine.
+	AttributedThroughGoroutines LeakAttribution = "started through the goroutines that created it"
+	// AttributedElsewhere: its lineage leads to a goroutine other than the
+	// checking one: another test, main, init or the runtime.
+	AttributedElsewhere LeakAttribution = "started elsewhere"
+	// Untraceable: its lineage breaks at an untracked goroutine that has
+	// exited (or a task so long ended that its record was dropped), so
+	// whose it is cannot be told.
+	Untraceable LeakAttribution = "untraceable"
+)
+
+// ours reports an attribution to the checking goroutine.
+func (a LeakAttribution) ours() bool {
+	return a == AttributedDirectly || a == AttributedThroughTasks || a == AttributedThroughGoroutines
 }
 
 // LeakError lists leaked goroutines. Leaks and the tracekittest helpers
@@ -74,10 +109,14 @@ func (e *LeakError) Error() string {
 	ids := map[shape][]string{}
 	waits := map[shape]time.Duration{}
 	tasks := map[shape][]string{}
+	lineages := map[shape][]string{}
 	for _, g := range e.Goroutines {
 		k := shape{g.State, g.Stack, g.CreatedBy, g.Method, g.Task, g.SpawnSite}
 		if _, ok := ids[k]; !ok {
 			order = append(order, k)
+		}
+		if g.Attribution != "" {
+			lineages[k] = append(lineages[k], fmt.Sprintf("%s: %s", g.Attribution, g.Lineage))
 		}
 		ids[k] = append(ids[k], fmt.Sprint(g.ID))
 		if g.TaskID != 0 {
@@ -95,6 +134,13 @@ func (e *LeakError) Error() string {
 			fmt.Fprintf(&b, ", %v", waits[k])
 		}
 		fmt.Fprintf(&b, "] found by %s: goroutine %s\n", k.method, strings.Join(ids[k], ", "))
+		for i, l := range lineages[k] {
+			if i == 3 {
+				fmt.Fprintf(&b, "(and %d more)\n", len(lineages[k])-i)
+				break
+			}
+			b.WriteString(l + "\n")
+		}
 		if len(tasks[k]) > 0 {
 			fmt.Fprintf(&b, "tracked task %q spawned at %s: task %s\n", k.task, k.site, strings.Join(tasks[k], ", "))
 		}
@@ -107,9 +153,11 @@ func (e *LeakError) Error() string {
 type LeakOption interface{ applyLeak(*leakConfig) }
 
 type leakConfig struct {
-	ignoreTop []string
-	ignoreAny []string
-	ignoreIDs map[uint64]bool
+	callerOnly  bool // StartedByCaller
+	untraceable bool // IncludeUntraceable
+	ignoreTop   []string
+	ignoreAny   []string
+	ignoreIDs   map[uint64]bool
 }
 
 type leakOptionFunc func(*leakConfig)
@@ -126,6 +174,36 @@ func IgnoreTopFunction(fn string) LeakOption {
 // the function that started them.
 func IgnoreAnyFunction(fn string) LeakOption {
 	return leakOptionFunc(func(c *leakConfig) { c.ignoreAny = append(c.ignoreAny, fn) })
+}
+
+// StartedByCaller limits the check to goroutines that descend from the
+// goroutine calling [Leaks]: started by it, by goroutines it started that
+// are still running, or through any chain of tasks ([Go], [Group.Go]) that
+// began in it, even when the intermediate tasks have ended (tasks record
+// their lineage when they start). In a test that calls t.Parallel, this is
+// what keeps other tests' goroutines out of the report; each leak says how
+// it was attributed ([LeakedGoroutine.Attribution]).
+//
+// What cannot be attributed is left out unless [IncludeUntraceable] is
+// also given: a goroutine whose creator was an untracked goroutine that
+// has exited (the runtime keeps no record of it), or whose chain passes
+// through a task that ended more than a few thousand task ends ago.
+func StartedByCaller() LeakOption {
+	return leakOptionFunc(func(c *leakConfig) { c.callerOnly = true })
+}
+
+// IncludeUntraceable makes a check limited by [StartedByCaller] also report
+// goroutines whose lineage cannot be traced (their Attribution is
+// [Untraceable]). Use it when nothing else runs concurrently that could
+// have started them.
+func IncludeUntraceable() LeakOption {
+	return leakOptionFunc(func(c *leakConfig) { c.untraceable = true })
+}
+
+// covers reports whether a goroutine with attribution a is in the check's
+// scope.
+func (c *leakConfig) covers(a LeakAttribution) bool {
+	return !c.callerOnly || a.ours() || (c.untraceable && a == Untraceable)
 }
 
 // IgnoreCurrent ignores every goroutine running when IgnoreCurrent is
@@ -188,6 +266,16 @@ func (c *leakConfig) ignored(g *gostack.Goroutine, self uint64) bool {
 // In a binary built with GOEXPERIMENT=goroutineleakprofile, the runtime's
 // goroutineleak profile is consulted at the end: goroutines it proves can
 // never wake up are marked [LeakProvenByRuntime].
+//
+// Every leak says whether it descends from the calling goroutine and
+// through what ([LeakedGoroutine.Attribution]); [StartedByCaller] limits
+// the check to those that do.
+//
+// Called from inside a testing/synctest bubble, Leaks covers only the
+// goroutines of that bubble, and its pauses and ctx's deadline run on the
+// bubble's fake clock: the clock advances (and sleeping goroutines wake)
+// whenever every goroutine of the bubble is durably blocked, so a check
+// whose leaks are all durably blocked returns at once in real time.
 func Leaks(ctx context.Context, opts ...LeakOption) error {
 	var cfg leakConfig
 	for _, o := range opts {
@@ -200,10 +288,16 @@ func Leaks(ctx context.Context, opts ...LeakOption) error {
 		if err != nil {
 			return fmt.Errorf("tracekit: read goroutines: %w", err)
 		}
-		var left []gostack.Goroutine
-		for _, g := range gs {
-			if !cfg.ignored(&g, self) {
-				left = append(left, g)
+		lin := newLineage(gs, self)
+		var left []leaked
+		for i := range gs {
+			g := &gs[i]
+			if cfg.ignored(g, self) || (lin.bubble != 0 && g.Bubble != lin.bubble) {
+				continue
+			}
+			attr, path := lin.trace(g)
+			if cfg.covers(attr) {
+				left = append(left, leaked{g: *g, attr: attr, lineage: path})
 			}
 		}
 		if len(left) == 0 {
@@ -211,22 +305,26 @@ func Leaks(ctx context.Context, opts ...LeakOption) error {
 		}
 		select {
 		case <-ctx.Done():
-			return newLeakError(left)
+			return newLeakError(left, lin.tasks)
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 100*time.Millisecond)
 	}
 }
 
-func newLeakError(gs []gostack.Goroutine) *LeakError {
-	slices.SortFunc(gs, func(a, b gostack.Goroutine) int { return cmp.Compare(a.ID, b.ID) })
+// leaked is a goroutine a check found, with its attribution.
+type leaked struct {
+	g       gostack.Goroutine
+	attr    LeakAttribution
+	lineage string
+}
+
+func newLeakError(ls []leaked, tasks map[uint64]*Task) *LeakError {
+	slices.SortFunc(ls, func(a, b leaked) int { return cmp.Compare(a.g.ID, b.g.ID) })
 	proven := provenLeaks()
-	byAddr := map[uint64]*Task{}
-	for _, t := range liveTaskList() {
-		byAddr[uint64(uintptr(unsafe.Pointer(t)))] = t
-	}
 	e := &LeakError{}
-	for _, g := range gs {
+	for _, l := range ls {
+		g := l.g
 		var stack bytes.Buffer
 		_ = gostack.WriteStack(&stack, &g)
 		lg := LeakedGoroutine{
@@ -236,6 +334,9 @@ func newLeakError(gs []gostack.Goroutine) *LeakError {
 			Function: g.Top().Func,
 			Stack:    stack.String(),
 			Method:   LeakFoundByStacks,
+
+			Attribution: l.attr,
+			Lineage:     l.lineage,
 		}
 		if g.CreatedBy.Func != "" {
 			lg.CreatedBy = fmt.Sprintf("%s at %s:%d", g.CreatedBy.Func, g.CreatedBy.File, g.CreatedBy.Line)
@@ -243,7 +344,7 @@ func newLeakError(gs []gostack.Goroutine) *LeakError {
 		if proven[g.ID] {
 			lg.Method = LeakProvenByRuntime
 		}
-		if t := taskOf(&g, byAddr); t != nil {
+		if t := tasks[g.ID]; t != nil {
 			ti := t.info()
 			lg.Task, lg.TaskID, lg.SpawnSite = ti.Name, ti.ID, ti.SpawnSite()
 			lg.TraceID, lg.SpanID = ti.TraceID, ti.SpanID

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/gostack"
 )
 
 func leakCheck(t *testing.T, opts ...LeakOption) error {
@@ -101,5 +103,157 @@ func TestLeaksIgnoreOptions(t *testing.T) {
 	go blockForever(ch)
 	if err := leakCheck(t, ignore); err == nil {
 		t.Error("IgnoreCurrent hid a goroutine started after it")
+	}
+}
+
+func TestGoid(t *testing.T) {
+	if fastGoroutineKey && goidOffset() == 0 {
+		t.Error("no offset of the goroutine ID found in the goroutine descriptor")
+	}
+	ids := make(chan [2]uint64)
+	for range 4 {
+		go func() { ids <- [2]uint64{goid(), gostack.Current()} }()
+	}
+	seen := map[uint64]bool{}
+	for range 4 {
+		p := <-ids
+		if p[0] != p[1] || seen[p[0]] {
+			t.Errorf("goid() = %d, stack trace says %d", p[0], p[1])
+		}
+		seen[p[0]] = true
+	}
+}
+
+//go:noinline
+func leakDirect(ch chan int) { <-ch }
+
+//go:noinline
+func leakDeep(ch chan int) { <-ch }
+
+//go:noinline
+func leakFromTask(ch chan int) { <-ch }
+
+//go:noinline
+func leakChain(ch chan int) { <-ch }
+
+//go:noinline
+func leakOrphan(ch chan int) { <-ch }
+
+// startLeaks leaks one goroutine of each lineage from the calling goroutine
+// and returns once all are parked.
+func startLeaks(t *testing.T, ch chan int) {
+	t.Helper()
+	go leakDirect(ch)
+	// Two tasks deep, the intermediate task ended.
+	outer := Go(context.Background(), "outer", func(ctx context.Context) error {
+		Go(ctx, "inner", func(context.Context) error { leakDeep(ch); return nil })
+		return nil
+	})
+	// Untracked, started by a task that ended.
+	spawner := Go(context.Background(), "spawner", func(context.Context) error {
+		go leakFromTask(ch)
+		return nil
+	})
+	// Through a running untracked goroutine.
+	go func() {
+		go leakChain(ch)
+		<-ch
+	}()
+	// Untracked, its untracked creator exited: untraceable.
+	orphaned := make(chan struct{})
+	go func() {
+		go leakOrphan(ch)
+		close(orphaned)
+	}()
+	_ = outer.Wait()
+	_ = spawner.Wait()
+	<-orphaned
+	waitParked(t, "leakDirect", "leakDeep", "leakFromTask", "leakChain", "leakOrphan")
+}
+
+// waitParked waits until a goroutine is blocked in each of fns.
+func waitParked(t *testing.T, fns ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		gs, _ := gostack.Snapshot()
+		parked := 0
+		for _, fn := range fns {
+			for _, g := range gs {
+				if strings.HasSuffix(g.Top().Func, "."+fn) && g.State == "chan receive" {
+					parked++
+					break
+				}
+			}
+		}
+		if parked == len(fns) {
+			return
+		}
+	}
+	t.Fatalf("%v not all parked", fns)
+}
+
+func byFunction(t *testing.T, err error) map[string]LeakedGoroutine {
+	t.Helper()
+	out := map[string]LeakedGoroutine{}
+	var le *LeakError
+	if err != nil && !errors.As(err, &le) {
+		t.Fatalf("Leaks = %v", err)
+	}
+	if le != nil {
+		for _, g := range le.Goroutines {
+			out[g.Function[strings.LastIndexByte(g.Function, '.')+1:]] = g
+		}
+	}
+	return out
+}
+
+func TestLeaksAttribution(t *testing.T) {
+	ch := make(chan int)
+	defer close(ch)
+	startLeaks(t, ch)
+	want := map[string]LeakAttribution{
+		"leakDirect":   AttributedDirectly,
+		"leakDeep":     AttributedThroughTasks,
+		"leakFromTask": AttributedThroughTasks,
+		"leakChain":    AttributedThroughGoroutines,
+	}
+	got := byFunction(t, leakCheck(t, StartedByCaller()))
+	for fn, attr := range want {
+		if got[fn].Attribution != attr {
+			t.Errorf("%s: attribution %q (lineage %s), want %q", fn, got[fn].Attribution, got[fn].Lineage, attr)
+		}
+	}
+	if g, ok := got["leakOrphan"]; ok {
+		t.Errorf("StartedByCaller reported an untraceable goroutine: %+v", g)
+	}
+	if len(got) != len(want)+1 { // and the chain's intermediate goroutine
+		t.Errorf("reported %d goroutines, want %d: %v", len(got), len(want)+1, got)
+	}
+	if l := got["leakDeep"].Lineage; !strings.Contains(l, `"inner" (goroutine `) || !strings.Contains(l, "started by task #") || !strings.HasSuffix(l, "(the checker)") {
+		t.Errorf("leakDeep lineage %q", l)
+	}
+	if l := got["leakFromTask"].Lineage; !strings.Contains(l, "(ended) ← goroutine ") {
+		t.Errorf("leakFromTask lineage %q", l)
+	}
+
+	all := byFunction(t, leakCheck(t, StartedByCaller(), IncludeUntraceable()))
+	if g := all["leakOrphan"]; g.Attribution != Untraceable || !strings.Contains(g.Lineage, "exited, untracked") {
+		t.Errorf("leakOrphan with IncludeUntraceable: %q %q", g.Attribution, g.Lineage)
+	}
+
+	// Seen from another goroutine, none of them is its own.
+	other := make(chan map[string]LeakedGoroutine)
+	go func() { other <- byFunction(t, leakCheck(t)) }()
+	for fn, g := range <-other {
+		if fn == "leakOrphan" {
+			continue
+		}
+		if g.Attribution != AttributedElsewhere || !strings.HasSuffix(g.Lineage, "the runtime") {
+			t.Errorf("from another goroutine, %s is %q (%s), want %q", fn, g.Attribution, g.Lineage, AttributedElsewhere)
+		}
+	}
+	go func() { other <- byFunction(t, leakCheck(t, StartedByCaller())) }()
+	if got := <-other; len(got) != 0 {
+		t.Errorf("another goroutine's StartedByCaller check reported %v", got)
 	}
 }

@@ -53,6 +53,7 @@ type Task struct {
 	// What the registry lists (registry.go). All but wait are set before
 	// the goroutine starts and never change.
 	parent uint64    // the ID of the task whose context started this one, or 0
+	origin uint64    // the goroutine its chain of tasks began in (leak_lineage.go)
 	site   *callSite // where Go was called
 	start  time.Time
 	span   trace.Span
@@ -181,7 +182,9 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 	}
 	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{}), site: site, start: time.Now()}
 	if p := taskFrom(ctx); p != nil {
-		t.parent = p.id
+		t.parent, t.origin = p.id, p.origin
+	} else {
+		t.origin = goid()
 	}
 
 	// The options are made once per call site and per group; only the
@@ -230,6 +233,7 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 // any.
 func (t *Task) release(onDone func(error)) {
 	unbindGoroutine(t.g)
+	recordEnded(goid(), t.origin)
 	close(t.done)
 	if onDone != nil {
 		onDone(t.err)

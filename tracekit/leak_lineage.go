@@ -1,0 +1,170 @@
+package tracekit
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/tracekit-go/tracekit/internal/gostack"
+)
+
+// Lineage: which goroutine a leaked goroutine descends from.
+//
+// A goroutine dump says, for every live goroutine, which goroutine ran the
+// go statement that created it ("created by F in goroutine N"). That chain
+// breaks as soon as a goroutine in it exits. Tasks keep their own chain at
+// spawn time so that it survives the end of intermediate tasks:
+//
+//   - Task.origin is the goroutine ID the task's chain of tasks began in:
+//     its parent task's origin when ctx carries one, otherwise the goroutine
+//     that called Go. It is set before the task's goroutine starts and never
+//     changes.
+//   - When a task ends, its goroutine's ID and origin go into endedTasks, a
+//     ring of the last endedShards*endedPerShard tasks, so that goroutines
+//     it created untracked (their dump says "created by ... in goroutine
+//     <the task's>") still lead back to the origin after it is gone.
+//
+// The leak check walks from a leaked goroutine to its creator, from a task
+// to its origin, and from an ended task's goroutine through endedTasks,
+// until it reaches the checking goroutine (the leak is the caller's), a
+// goroutine without a creator (the leak belongs to someone else), or a
+// goroutine that has exited without a record (an untracked goroutine whose
+// creator died, or an ended task that aged out of the ring: untraceable).
+
+const (
+	endedShards   = 16
+	endedPerShard = 256
+)
+
+// endedTasks is sharded by goroutine ID; each shard is a ring written under
+// its lock, so recording costs one uncontended lock in the ending task's
+// goroutine.
+var endedTasks [endedShards]struct {
+	mu   sync.Mutex
+	next int
+	ring [endedPerShard]endedTask
+	_    [40]byte
+}
+
+type endedTask struct{ goroutine, origin uint64 }
+
+// recordEnded remembers that the goroutine with ID g, which ran a task whose
+// chain began in goroutine origin, has ended.
+func recordEnded(g, origin uint64) {
+	if g == 0 || origin == 0 {
+		return
+	}
+	sh := &endedTasks[g%endedShards]
+	sh.mu.Lock()
+	sh.ring[sh.next] = endedTask{g, origin}
+	sh.next = (sh.next + 1) % endedPerShard
+	sh.mu.Unlock()
+}
+
+// endedOrigins returns goroutine ID → origin for the ended tasks still in
+// the ring.
+func endedOrigins() map[uint64]uint64 {
+	out := map[uint64]uint64{}
+	for i := range endedTasks {
+		sh := &endedTasks[i]
+		sh.mu.Lock()
+		for _, e := range sh.ring {
+			if e.goroutine != 0 {
+				out[e.goroutine] = e.origin
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// slowGoid reads the calling goroutine's ID from its stack trace.
+func slowGoid() uint64 { return gostack.Current() }
+
+// lineage answers, for one goroutine dump, whom a goroutine descends from.
+type lineage struct {
+	self   uint64 // the checking goroutine
+	bubble uint64 // its synctest bubble, 0 outside any
+	live   map[uint64]*gostack.Goroutine
+	tasks  map[uint64]*Task  // live goroutine ID → the task it runs
+	ended  map[uint64]uint64 // goroutine ID of an ended task → its origin
+}
+
+func newLineage(gs []gostack.Goroutine, self uint64) *lineage {
+	l := &lineage{
+		self:  self,
+		live:  make(map[uint64]*gostack.Goroutine, len(gs)),
+		tasks: map[uint64]*Task{},
+		ended: endedOrigins(),
+	}
+	byAddr := map[uint64]*Task{}
+	for _, t := range liveTaskList() {
+		byAddr[uint64(uintptr(unsafe.Pointer(t)))] = t
+	}
+	for i := range gs {
+		g := &gs[i]
+		l.live[g.ID] = g
+		if g.ID == self {
+			l.bubble = g.Bubble
+		}
+		if t := taskOf(g, byAddr); t != nil {
+			l.tasks[g.ID] = t
+		}
+	}
+	return l
+}
+
+// trace walks from g up its lineage: from an untracked goroutine to its
+// creator, from a task to the goroutine its chain of tasks began in, from
+// an ended task's goroutine to its recorded origin. It returns how g is
+// attributed and the path it walked.
+func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
+	var path []string
+	viaTask, deep := false, false
+	seen := map[uint64]bool{}
+	for cur := g.ID; ; {
+		if seen[cur] {
+			// IDs are never reused, so this only guards against a corrupt
+			// record.
+			return Untraceable, strings.Join(append(path, "a loop"), " ← ")
+		}
+		seen[cur] = true
+		var next uint64
+		if lg := l.live[cur]; lg != nil {
+			if t := l.tasks[cur]; t != nil {
+				if t.parent != 0 {
+					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d, started by task #%d)", t.id, t.name, cur, t.parent))
+					deep = true
+				} else {
+					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d)", t.id, t.name, cur))
+				}
+				next, viaTask = t.origin, true
+			} else {
+				path = append(path, fmt.Sprintf("goroutine %d", cur))
+				next = lg.CreatorID
+			}
+		} else if origin, ok := l.ended[cur]; ok {
+			path = append(path, fmt.Sprintf("task in goroutine %d (ended)", cur))
+			next, viaTask = origin, true
+		} else {
+			path = append(path, fmt.Sprintf("goroutine %d (exited, untracked: no record of its creator)", cur))
+			return Untraceable, strings.Join(path, " ← ")
+		}
+		switch next {
+		case l.self:
+			path = append(path, fmt.Sprintf("goroutine %d (the checker)", next))
+			attr := AttributedThroughGoroutines
+			switch {
+			case len(path) == 2 && !deep:
+				attr = AttributedDirectly
+			case viaTask:
+				attr = AttributedThroughTasks
+			}
+			return attr, strings.Join(path, " ← ")
+		case 0:
+			return AttributedElsewhere, strings.Join(append(path, "the runtime"), " ← ")
+		}
+		cur = next
+	}
+}
