@@ -128,10 +128,12 @@ fuzz:
 	done
 	cd e2e && $(GO) test -run '^$$' -fuzz '^FuzzFileCompat$$' -fuzztime $(FUZZTIME) .
 
-# Refreshes docs/images/flamegraph.png and docs/images/console.png from the browser tests.
+# Refreshes docs/images/flamegraph.png, console.png, and the troubleshooting
+# guide's trace-chart.png and diff-lock.png from the browser tests.
 screenshot: tools
 	cd e2e && $(GO) test -count=1 -run TestFlamegenBrowser . -args -flamegen.screenshot
 	cd e2e && $(GO) test -count=1 -run TestConsoleInBrowser . -args -console.screenshot
+	cd e2e && $(GO) test -count=1 -run TestGuideScreenshots . -args -guide.screenshot
 
 clean:
 	rm -rf $(OUT)
