@@ -73,6 +73,7 @@ func (k *Kit) startDetectors(cfg *config) {
 	k.det = newDetector(detectorFromConfig(cfg, k.mp.Meter(ScopeName)))
 	activeDetector.Store(k.det)
 	k.startLints(cfg)
+	k.mem.start(k.det)
 }
 
 // detectorFromConfig applies the defaults, the environment and the options.
@@ -113,6 +114,7 @@ func detectorFromConfig(cfg *config, meter metric.Meter) detectorConfig {
 // stopDetectors detaches and stops the Kit's detector. Safe to call twice.
 func (k *Kit) stopDetectors() {
 	k.stopLints()
+	k.mem.stop()
 	if k.det == nil {
 		return
 	}

@@ -40,6 +40,7 @@ type Kit struct {
 	processors []*batch.Processor
 	resource   *resource.Resource
 	det        *detector // locks and channels: detect_options.go
+	mem        *memWatch // the memory watch (memwatch.go); nil when off
 	// logs is the OpenTelemetry logs pipeline (logs.go).
 	logs logPipeline
 
@@ -117,6 +118,9 @@ func Start(ctx context.Context, opts ...Option) (*Kit, error) {
 		p := batch.New(e.exp, e.name, bcfg)
 		k.processors = append(k.processors, p)
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
+	}
+	if k.mem = newMemWatch(cfg); k.mem != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(k.mem.roots))
 	}
 	k.sdkTP = sdktrace.NewTracerProvider(tpOpts...)
 	k.tp = k.sdkTP

@@ -56,6 +56,13 @@ type config struct {
 	flightDir   string
 	lint        lintSettings // task lints (lint.go)
 
+	// Memory watch (memwatch.go).
+	memWatch         *bool
+	memFraction      *float64
+	memInterval      *time.Duration
+	memGrowthSamples *int
+	memGrowthMin     *uint64
+
 	// Profiling (profiling.go).
 	profiling     bool
 	profileDir    string

@@ -113,6 +113,9 @@ type Report struct {
 	// [TaskInfo.SpawnSite] spells it, and Count its live tasks.
 	SpawnSite string
 	Count     int
+	// Memory is, for ReportMemory, what the memory watch saw; nil for the
+	// other kinds.
+	Memory *MemoryUsage
 }
 
 // String formats the report with its stacks, for logs and terminals.

@@ -1,0 +1,759 @@
+package tracekit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/env"
+)
+
+// Defaults of the memory watch.
+const (
+	// DefaultMemoryFraction is the share of the memory limit past which
+	// memory use is reported ([WithMemoryFraction],
+	// TRACEKIT_MEMORY_FRACTION).
+	DefaultMemoryFraction = 0.8
+	// DefaultMemoryInterval is how often the memory watch samples
+	// ([WithMemoryInterval], TRACEKIT_MEMORY_INTERVAL).
+	DefaultMemoryInterval = 10 * time.Second
+	// DefaultMemoryGrowthSamples is how many consecutive samples the live
+	// heap must rise in before growth is reported ([WithMemoryGrowth],
+	// TRACEKIT_MEMORY_GROWTH_SAMPLES).
+	DefaultMemoryGrowthSamples = 10
+	// DefaultMemoryGrowthMin is the least the live heap must have grown
+	// over such a run, in bytes ([WithMemoryGrowth]); a run must also have
+	// added a tenth of the live heap it started from.
+	DefaultMemoryGrowthMin = 16 << 20
+)
+
+// memoryRearm is how far below the fraction (as a share of the limit)
+// memory use must fall before the limit warning can be made again, so that
+// use hovering around the threshold makes one report, not one per crossing.
+const memoryRearm = 0.05
+
+// maxRootSpans bounds the local root spans the memory watch keeps track of.
+const maxRootSpans = 1024
+
+// WithMemoryWatch turns the memory watch on or off, overriding
+// TRACEKIT_MEMORY_WATCH. Default on, for a Kit that installs the globals.
+//
+// The watch samples the Go runtime every [DefaultMemoryInterval] (see
+// [WithMemoryInterval]) and makes a [ReportMemory] when
+//   - the memory the runtime holds from the operating system (what
+//     GOMEMLIMIT counts: runtime/metrics /memory/classes/total:bytes minus
+//     /memory/classes/heap/released:bytes) passes a fraction of the memory
+//     limit ([WithMemoryFraction]). The limit is GOMEMLIMIT (or
+//     debug.SetMemoryLimit) when set, else the cgroup v2 memory.max of the
+//     process's cgroup and of its ancestors, the smallest; [MemoryUsage]
+//     says which. With no limit only the growth check runs. The warning is
+//     made again only after use has fallen 5 points of the limit below the
+//     fraction;
+//   - the live heap after GC rose in each of [DefaultMemoryGrowthSamples]
+//     consecutive samples in which a GC completed, by at least
+//     [DefaultMemoryGrowthMin] and a tenth of where it started (see
+//     [WithMemoryGrowth]). Samples without a completed GC are skipped. The
+//     warning is made again when the live heap has doubled since it, or,
+//     after growth has stopped (as many samples without a rise, or a fall
+//     below where the growing run began), for a new run.
+//
+// A report goes to the [WithReportHandler] handler, to slog at WARN, and
+// as a "tracekit.report" event on the active local root span of the Kit's
+// tracer provider that started first: the longest-running request is the
+// likeliest to hold the memory, and it is still running when the report is
+// read. With no active root span there is no event. One sample costs about
+// a microsecond, without allocating (BenchmarkMemorySample).
+func WithMemoryWatch(on bool) Option {
+	return optionFunc(func(c *config) { c.memWatch = &on })
+}
+
+// WithMemoryFraction sets the share of the memory limit (from 0 to 1) past
+// which memory use is reported, overriding TRACEKIT_MEMORY_FRACTION.
+// Default [DefaultMemoryFraction] (0.8); 0 turns the limit check off. A
+// value outside [0, 1] is reported to the error handler and ignored.
+func WithMemoryFraction(f float64) Option {
+	return optionFunc(func(c *config) { c.memFraction = &f })
+}
+
+// WithMemoryInterval sets how often the memory watch samples, overriding
+// TRACEKIT_MEMORY_INTERVAL. Default [DefaultMemoryInterval] (10s); a value
+// of 0 or less keeps the default.
+func WithMemoryInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.memInterval = &d })
+}
+
+// WithMemoryGrowth sets how many consecutive samples with a completed GC
+// the live heap must rise in, and by how many bytes at least over the run,
+// before growth is reported; samples overrides
+// TRACEKIT_MEMORY_GROWTH_SAMPLES. Defaults [DefaultMemoryGrowthSamples]
+// (10) and [DefaultMemoryGrowthMin] (16 MiB); samples 0 turns the growth
+// check off. A run must also add a tenth of the live heap it started from,
+// so that the usual ups and downs of a steady service never qualify.
+func WithMemoryGrowth(samples int, minBytes uint64) Option {
+	return optionFunc(func(c *config) {
+		c.memGrowthSamples = &samples
+		c.memGrowthMin = &minBytes
+	})
+}
+
+// MemoryCause says which check of the memory watch made a [ReportMemory].
+type MemoryCause int
+
+const (
+	// MemoryNearLimit: memory use passed the fraction of the limit.
+	MemoryNearLimit MemoryCause = iota + 1
+	// MemoryGrowing: the live heap kept rising across samples.
+	MemoryGrowing
+)
+
+func (c MemoryCause) String() string {
+	switch c {
+	case MemoryNearLimit:
+		return "near-limit"
+	case MemoryGrowing:
+		return "growing"
+	}
+	return fmt.Sprintf("MemoryCause(%d)", int(c))
+}
+
+// MemoryLimitKind says where the memory limit came from.
+type MemoryLimitKind int
+
+const (
+	// MemoryLimitNone: neither GOMEMLIMIT nor a cgroup limits the process.
+	MemoryLimitNone MemoryLimitKind = iota
+	// MemoryLimitGo: the Go runtime's limit, GOMEMLIMIT or
+	// debug.SetMemoryLimit.
+	MemoryLimitGo
+	// MemoryLimitCgroup: a cgroup v2 memory.max file.
+	MemoryLimitCgroup
+)
+
+func (k MemoryLimitKind) String() string {
+	switch k {
+	case MemoryLimitNone:
+		return "none"
+	case MemoryLimitGo:
+		return "GOMEMLIMIT"
+	case MemoryLimitCgroup:
+		return "cgroup"
+	}
+	return fmt.Sprintf("MemoryLimitKind(%d)", int(k))
+}
+
+// MemoryUsage is what the memory watch saw when it made a [ReportMemory]
+// ([Report.Memory]).
+type MemoryUsage struct {
+	Cause MemoryCause
+	// Used is the memory the Go runtime holds from the operating system,
+	// what GOMEMLIMIT counts: every runtime memory class except heap
+	// memory released to the OS.
+	Used uint64
+	// Limit is the memory limit in bytes, 0 when there is none.
+	Limit     uint64
+	LimitKind MemoryLimitKind
+	// LimitSource names where the limit was read: the runtime metric for
+	// GOMEMLIMIT, the path of the memory.max file for a cgroup.
+	LimitSource string
+	// Fraction is the share of the limit past which use is reported.
+	Fraction float64
+	// LiveHeap is the heap that survived the last GC
+	// (runtime/metrics /gc/heap/live:bytes).
+	LiveHeap uint64
+	// GrowthFrom is, for MemoryGrowing, the live heap when the rising run
+	// began, and GrowthSamples the number of rises in the run.
+	GrowthFrom    uint64
+	GrowthSamples int
+}
+
+// CgroupError says a file the memory watch reads to find the cgroup
+// memory limit could not be understood. It goes to the error handler
+// ([WithErrorHandler]) once; the watch then goes on without that limit.
+type CgroupError struct {
+	Path   string // the file, e.g. /proc/self/cgroup
+	Line   int    // 1-based line, 0 when the file is one value
+	Text   string // the line or value that was not understood
+	Reason string // what was expected
+}
+
+func (e *CgroupError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("tracekit: memory watch: %s line %d: %q: %s", e.Path, e.Line, e.Text, e.Reason)
+	}
+	return fmt.Sprintf("tracekit: memory watch: %s: %q: %s", e.Path, e.Text, e.Reason)
+}
+
+// memConfig is the resolved configuration of a memory watch.
+type memConfig struct {
+	interval      time.Duration
+	fraction      float64 // 0: no limit check
+	growthSamples int     // 0: no growth check
+	growthMin     uint64
+}
+
+// memConfigFrom applies the defaults, the environment and the options;
+// ok is false when the watch is off.
+func memConfigFrom(cfg *config) (mc memConfig, ok bool) {
+	on := true
+	if cfg.memWatch != nil {
+		on = *cfg.memWatch
+	} else if v, set, err := env.Flag(env.MemoryWatch); err != nil {
+		cfg.onError(err)
+	} else if set {
+		on = v
+	}
+	if !on {
+		return memConfig{}, false
+	}
+	mc = memConfig{interval: DefaultMemoryInterval, fraction: DefaultMemoryFraction,
+		growthSamples: DefaultMemoryGrowthSamples, growthMin: DefaultMemoryGrowthMin}
+	switch f := cfg.memFraction; {
+	case f != nil && *f >= 0 && *f <= 1:
+		mc.fraction = *f
+	case f != nil:
+		cfg.onError(fmt.Errorf("tracekit: ignoring WithMemoryFraction(%v): want a fraction from 0 to 1", *f))
+	default:
+		if v, set, err := env.Fraction(env.MemoryFraction); err != nil {
+			cfg.onError(err)
+		} else if set {
+			mc.fraction = v
+		}
+	}
+	switch d := cfg.memInterval; {
+	case d != nil:
+		if *d > 0 {
+			mc.interval = *d
+		}
+	default:
+		if v, set, err := env.Duration(env.MemoryInterval); err != nil {
+			cfg.onError(err)
+		} else if set && v <= 0 {
+			cfg.onError(&env.Error{Name: env.MemoryInterval, Value: os.Getenv(env.MemoryInterval), Reason: "want a positive Go duration such as 10s"})
+		} else if set {
+			mc.interval = v
+		}
+	}
+	if cfg.memGrowthSamples != nil {
+		mc.growthSamples = max(*cfg.memGrowthSamples, 0)
+		mc.growthMin = *cfg.memGrowthMin
+	} else if v, set, err := env.Count(env.MemoryGrowthSamples); err != nil {
+		cfg.onError(err)
+	} else if set {
+		mc.growthSamples = v
+	}
+	return mc, true
+}
+
+// memSample is one reading of the runtime's memory.
+type memSample struct {
+	total    uint64 // /memory/classes/total:bytes
+	released uint64 // /memory/classes/heap/released:bytes
+	live     uint64 // /gc/heap/live:bytes, as of the last completed GC
+	gcCycles uint64 // /gc/cycles/total:gc-cycles
+	goLimit  int64  // /gc/gomemlimit:bytes; math.MaxInt64 when unset
+}
+
+// used is what GOMEMLIMIT counts.
+func (s memSample) used() uint64 {
+	if s.released > s.total {
+		return 0
+	}
+	return s.total - s.released
+}
+
+// memMetricNames are read by runtimeSampler, in memSample's field order.
+var memMetricNames = [...]string{
+	"/memory/classes/total:bytes",
+	"/memory/classes/heap/released:bytes",
+	"/gc/heap/live:bytes",
+	"/gc/cycles/total:gc-cycles",
+	"/gc/gomemlimit:bytes",
+}
+
+// runtimeSampler returns a function that reads a memSample from
+// runtime/metrics into a buffer of its own. It is not safe for concurrent
+// use: the watch goroutine alone calls it.
+func runtimeSampler() func() memSample {
+	buf := make([]metrics.Sample, len(memMetricNames))
+	for i, n := range memMetricNames {
+		buf[i].Name = n
+	}
+	u := func(i int) uint64 {
+		if buf[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return buf[i].Value.Uint64()
+	}
+	return func() memSample {
+		metrics.Read(buf)
+		s := memSample{total: u(0), released: u(1), live: u(2), gcCycles: u(3), goLimit: math.MaxInt64}
+		if v := u(4); v < math.MaxInt64 {
+			s.goLimit = int64(v)
+		}
+		return s
+	}
+}
+
+// memLimit is a memory limit and where it came from.
+type memLimit struct {
+	bytes  uint64 // 0: none
+	kind   MemoryLimitKind
+	source string
+}
+
+// goMemLimitSource names where a GOMEMLIMIT limit is read.
+const goMemLimitSource = "runtime/metrics /gc/gomemlimit:bytes"
+
+// memWatch samples memory on a goroutine of its own and reports through
+// the Kit's detector. Its state belongs to that goroutine; start and stop
+// may be called from any goroutine.
+type memWatch struct {
+	cfg    memConfig
+	roots  *rootSpans
+	sample func() memSample
+	// cgroupFS is the file system the cgroup files are read from (the
+	// root directory; a fstest.MapFS in tests). nil: no cgroup limit.
+	cgroupFS fs.FS
+
+	det     *detector
+	quit    chan struct{}
+	done    chan struct{}
+	started bool
+	stopper sync.Once
+
+	// Owned by the watch goroutine.
+	cgroupFiles []string // memory.max candidates, innermost first, relative to cgroupFS
+	cgroupErr   bool     // a cgroup error was reported: not again
+	overLimit   bool     // the limit warning was made and not re-armed
+
+	haveGC   bool
+	lastGC   uint64
+	lastLive uint64
+	lastAt   time.Time // when the last sample with a completed GC was taken
+	run      int       // consecutive rises of the live heap
+	runFrom  uint64    // live heap before the first rise of the run
+	runStart time.Time
+	flat     int // consecutive samples without a rise
+	grew     bool
+	grewFrom uint64 // runFrom of the reported run
+	grewAt   uint64 // live heap at the last growth report
+}
+
+// newMemWatch makes the memory watch the configuration asks for, or nil
+// when it is off or the Kit installs no globals (and so has no detector).
+func newMemWatch(cfg *config) *memWatch {
+	if cfg.noGlobals {
+		return nil
+	}
+	mc, ok := memConfigFrom(cfg)
+	if !ok {
+		return nil
+	}
+	return &memWatch{cfg: mc, roots: newRootSpans(), sample: runtimeSampler(), cgroupFS: os.DirFS("/")}
+}
+
+// start runs the watch, reporting through det. Safe on a nil watch.
+func (w *memWatch) start(det *detector) {
+	if w == nil || det == nil {
+		return
+	}
+	w.det = det
+	w.quit, w.done = make(chan struct{}), make(chan struct{})
+	w.started = true
+	go w.loop()
+}
+
+// stop ends the watch and waits for its goroutine. Safe on a nil watch,
+// one never started, and twice.
+func (w *memWatch) stop() {
+	if w == nil || !w.started {
+		return
+	}
+	w.stopper.Do(func() {
+		close(w.quit)
+		<-w.done
+	})
+}
+
+func (w *memWatch) loop() {
+	defer close(w.done)
+	w.findCgroup()
+	w.check(w.sample())
+	t := time.NewTicker(w.cfg.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			w.check(w.sample())
+		case <-w.quit:
+			return
+		}
+	}
+}
+
+// findCgroup finds the memory.max files that may limit the process.
+func (w *memWatch) findCgroup() {
+	if w.cgroupFS == nil || w.cfg.fraction == 0 {
+		return
+	}
+	files, err := cgroupMemoryFiles(w.cgroupFS)
+	if err != nil {
+		w.cgroupError(err)
+	}
+	w.cgroupFiles = files
+}
+
+func (w *memWatch) cgroupError(err error) {
+	if !w.cgroupErr {
+		w.cgroupErr = true
+		w.det.error(err)
+	}
+}
+
+// limit is GOMEMLIMIT when set, else the smallest cgroup memory.max.
+func (w *memWatch) limit(s memSample) memLimit {
+	if s.goLimit > 0 && s.goLimit < math.MaxInt64 {
+		return memLimit{bytes: uint64(s.goLimit), kind: MemoryLimitGo, source: goMemLimitSource}
+	}
+	var best memLimit
+	for _, f := range w.cgroupFiles {
+		data, err := fs.ReadFile(w.cgroupFS, f)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				w.cgroupError(fmt.Errorf("tracekit: memory watch: %w", err))
+			}
+			continue
+		}
+		n, ok, err := parseMemoryMax("/"+f, data)
+		if err != nil {
+			w.cgroupError(err)
+			continue
+		}
+		if ok && (best.bytes == 0 || n < best.bytes) {
+			best = memLimit{bytes: n, kind: MemoryLimitCgroup, source: "/" + f}
+		}
+	}
+	return best
+}
+
+// check runs both checks on one sample.
+func (w *memWatch) check(s memSample) {
+	if w.cfg.fraction > 0 {
+		w.checkLimit(s)
+	}
+	if w.cfg.growthSamples > 0 {
+		w.checkGrowth(s)
+	}
+}
+
+func (w *memWatch) checkLimit(s memSample) {
+	lim := w.limit(s)
+	if lim.bytes == 0 {
+		return
+	}
+	used := float64(s.used())
+	frac := w.cfg.fraction
+	switch {
+	case !w.overLimit && used >= frac*float64(lim.bytes):
+		w.overLimit = true
+		what := "GOMEMLIMIT"
+		if lim.kind == MemoryLimitCgroup {
+			what = "cgroup memory limit (" + lim.source + ")"
+		}
+		w.report(fmt.Sprintf("memory in use %s is %.0f%% of the %s %s (warns at %.0f%%)",
+			formatBytes(s.used()), 100*used/float64(lim.bytes), what, formatBytes(lim.bytes), 100*frac),
+			MemoryUsage{Cause: MemoryNearLimit, Used: s.used(), Limit: lim.bytes, LimitKind: lim.kind,
+				LimitSource: lim.source, Fraction: frac, LiveHeap: s.live})
+	case w.overLimit && used < (frac-min(memoryRearm, frac/2))*float64(lim.bytes):
+		w.overLimit = false
+	}
+}
+
+// checkGrowth looks at the live heap of samples in which a GC completed.
+func (w *memWatch) checkGrowth(s memSample) {
+	if s.gcCycles == 0 || (w.haveGC && s.gcCycles == w.lastGC) {
+		return // no GC since the last sample: the live heap says nothing new
+	}
+	now := time.Now()
+	if !w.haveGC {
+		w.haveGC, w.lastGC, w.lastLive, w.lastAt = true, s.gcCycles, s.live, now
+		return
+	}
+	w.lastGC = s.gcCycles
+	prev, prevAt := w.lastLive, w.lastAt
+	w.lastLive, w.lastAt = s.live, now
+	n := w.cfg.growthSamples
+	if s.live > prev {
+		if w.run == 0 {
+			w.runFrom, w.runStart = prev, prevAt
+		}
+		w.run++
+		w.flat = 0
+	} else {
+		w.run = 0
+		w.flat++
+		if w.grew && (w.flat >= n || s.live < w.grewFrom) {
+			w.grew = false // growth stopped: the episode is over
+		}
+	}
+	var msg string
+	switch {
+	case w.grew && s.live >= 2*w.grewAt:
+		msg = fmt.Sprintf("live heap after GC has doubled since the last report, to %s", formatBytes(s.live))
+	case !w.grew && w.run >= n && s.live-w.runFrom >= max(w.cfg.growthMin, w.runFrom/10):
+		w.grew, w.grewFrom = true, w.runFrom
+		msg = fmt.Sprintf("live heap after GC rose in %d consecutive samples, from %s to %s in %v",
+			w.run, formatBytes(w.runFrom), formatBytes(s.live), now.Sub(w.runStart).Round(time.Second))
+	default:
+		return
+	}
+	w.grewAt = s.live
+	lim := w.limit(s)
+	w.report(msg, MemoryUsage{Cause: MemoryGrowing, Used: s.used(), Limit: lim.bytes, LimitKind: lim.kind,
+		LimitSource: lim.source, Fraction: w.cfg.fraction, LiveHeap: s.live, GrowthFrom: w.grewFrom, GrowthSamples: w.run})
+}
+
+// report emits a ReportMemory on the oldest active local root span.
+func (w *memWatch) report(msg string, u MemoryUsage) {
+	ctx := context.Background()
+	if sp := w.roots.oldest(); sp != nil {
+		ctx = trace.ContextWithSpan(ctx, sp)
+	}
+	w.det.emit(ctx, Report{Kind: ReportMemory, Message: msg, Memory: &u})
+}
+
+// formatBytes prints n in binary units with three significant digits or
+// so: "812 B", "1.50 KiB", "96.0 MiB", "1.25 GiB".
+func formatBytes(n uint64) string {
+	const units = "KMGTPE"
+	if n < 1024 {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	f, i := float64(n)/1024, 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	prec := 2
+	if f >= 100 {
+		prec = 0
+	} else if f >= 10 {
+		prec = 1
+	}
+	return strconv.FormatFloat(f, 'f', prec, 64) + " " + units[i:i+1] + "iB"
+}
+
+// rootSpans tracks the sampled local root spans of a tracer provider that
+// have started and not ended (the first span of a trace in the process, or
+// one whose parent came from another process), up to maxRootSpans, so the
+// memory watch can put its event on one. Spans with a local parent cost one
+// comparison; roots one map insert and delete under a mutex.
+type rootSpans struct {
+	mu    sync.Mutex
+	spans map[trace.SpanID]sdktrace.ReadWriteSpan
+}
+
+func newRootSpans() *rootSpans {
+	return &rootSpans{spans: make(map[trace.SpanID]sdktrace.ReadWriteSpan)}
+}
+
+var _ sdktrace.SpanProcessor = (*rootSpans)(nil)
+
+func (r *rootSpans) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
+	if isLocal(s.Parent()) || !s.SpanContext().IsSampled() {
+		return
+	}
+	r.mu.Lock()
+	if len(r.spans) < maxRootSpans {
+		r.spans[s.SpanContext().SpanID()] = s
+	}
+	r.mu.Unlock()
+}
+
+func (r *rootSpans) OnEnd(s sdktrace.ReadOnlySpan) {
+	if isLocal(s.Parent()) || !s.SpanContext().IsSampled() {
+		return
+	}
+	r.mu.Lock()
+	delete(r.spans, s.SpanContext().SpanID())
+	r.mu.Unlock()
+}
+
+func (r *rootSpans) Shutdown(context.Context) error   { return nil }
+func (r *rootSpans) ForceFlush(context.Context) error { return nil }
+
+// oldest returns the active root span that started first, or nil. Safe on
+// a nil tracker.
+func (r *rootSpans) oldest() trace.Span {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var best sdktrace.ReadWriteSpan
+	for _, s := range r.spans {
+		if best == nil || s.StartTime().Before(best.StartTime()) ||
+			(s.StartTime().Equal(best.StartTime()) && bytes.Compare(idBytes(s), idBytes(best)) < 0) {
+			best = s
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best
+}
+
+func idBytes(s sdktrace.ReadWriteSpan) []byte {
+	id := s.SpanContext().SpanID()
+	return id[:]
+}
+
+// cgroupMemoryFiles finds the memory.max files that limit the process
+// under cgroup v2: its own cgroup's and its ancestors' up to the cgroup2
+// mount, innermost first, as paths relative to fsys (the root directory).
+// No cgroup v2 (another OS, or cgroup v1 only) gives none and no error.
+func cgroupMemoryFiles(fsys fs.FS) ([]string, error) {
+	const procCgroup, mountinfo = "proc/self/cgroup", "proc/self/mountinfo"
+	data, err := fs.ReadFile(fsys, procCgroup)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("tracekit: memory watch: %w", err)
+	}
+	cg, ok, err := parseProcCgroup("/"+procCgroup, data)
+	if err != nil || !ok {
+		return nil, err
+	}
+	data, err = fs.ReadFile(fsys, mountinfo)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("tracekit: memory watch: %w", err)
+	}
+	mnt, root, ok, err := parseCgroup2Mount("/"+mountinfo, data)
+	if err != nil || !ok {
+		return nil, err
+	}
+	// The cgroup path is relative to the hierarchy's root; the mount shows
+	// the hierarchy from root down.
+	rel := cg
+	if root != "/" {
+		r, found := strings.CutPrefix(cg, root)
+		if !found || (r != "" && r[0] != '/') {
+			return nil, nil // our cgroup is not visible under the mount
+		}
+		rel = r
+	}
+	rel = path.Clean("/" + rel)
+	var files []string
+	for dir := rel; ; dir = path.Dir(dir) {
+		files = append(files, strings.TrimPrefix(path.Join(mnt, dir, "memory.max"), "/"))
+		if dir == "/" {
+			return files, nil
+		}
+	}
+}
+
+// parseProcCgroup returns the cgroup v2 path in a /proc/self/cgroup file
+// (the "0::/path" line); ok is false when there is none (cgroup v1 only).
+func parseProcCgroup(name string, data []byte) (cgroup string, ok bool, err error) {
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		id, rest, found := strings.Cut(line, ":")
+		ctrl, p, found2 := strings.Cut(rest, ":")
+		if !found || !found2 {
+			return "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want hierarchy-ID:controllers:path"}
+		}
+		if id != "0" || ctrl != "" {
+			continue
+		}
+		if !strings.HasPrefix(p, "/") {
+			return "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want an absolute cgroup path after 0::"}
+		}
+		return p, true, nil
+	}
+	return "", false, nil
+}
+
+// parseCgroup2Mount finds the cgroup2 mount in a /proc/self/mountinfo file
+// and returns its mount point and the hierarchy root it shows; ok is false
+// when there is none.
+func parseCgroup2Mount(name string, data []byte) (mountPoint, root string, ok bool, err error) {
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		fields := strings.Fields(line)
+		sep := -1
+		for j, f := range fields {
+			if f == "-" {
+				sep = j
+				break
+			}
+		}
+		if sep < 5 || sep+1 >= len(fields) {
+			return "", "", false, &CgroupError{Path: name, Line: i + 1, Text: line,
+				Reason: "want ID, parent ID, major:minor, root, mount point, options, optional fields, \"-\", file system type"}
+		}
+		if fields[sep+1] != "cgroup2" {
+			continue
+		}
+		mnt, root := unescapeMount(fields[4]), unescapeMount(fields[3])
+		if !strings.HasPrefix(mnt, "/") || !strings.HasPrefix(root, "/") {
+			return "", "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want absolute root and mount point"}
+		}
+		return path.Clean(mnt), path.Clean(root), true, nil
+	}
+	return "", "", false, nil
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// parseMemoryMax reads a cgroup v2 memory.max file: a number of bytes, or
+// "max" for no limit (ok false).
+func parseMemoryMax(name string, data []byte) (limit uint64, ok bool, err error) {
+	v := strings.TrimSpace(string(data))
+	if v == "max" {
+		return 0, false, nil
+	}
+	n, perr := strconv.ParseUint(v, 10, 64)
+	if perr != nil {
+		return 0, false, &CgroupError{Path: name, Text: v, Reason: `want a number of bytes or "max"`}
+	}
+	if n == 0 {
+		return 0, false, nil // a zero limit cannot be a fraction's base
+	}
+	return n, true, nil
+}

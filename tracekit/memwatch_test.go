@@ -1,0 +1,642 @@
+package tracekit
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"testing/synctest"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+const mib = 1 << 20
+
+// fakeMem is a sampling function whose next reading the test sets.
+type fakeMem struct {
+	mu sync.Mutex
+	s  memSample
+	n  int // readings taken
+}
+
+func (f *fakeMem) sample() memSample {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	return f.s
+}
+
+func (f *fakeMem) set(s memSample) {
+	f.mu.Lock()
+	f.s = s
+	f.mu.Unlock()
+}
+
+// memTest runs a memory watch on synthetic samples inside a synctest
+// bubble: step sets the next reading and advances the fake clock by one
+// interval, so the watch takes exactly that reading.
+type memTest struct {
+	t   *testing.T
+	w   *memWatch
+	det *detector
+	rep *reports
+	mem *fakeMem
+	gc  uint64
+	err []error
+}
+
+// startMemTest starts the watch with first as its initial reading. Call it
+// inside the bubble and stop it before the bubble ends.
+func startMemTest(t *testing.T, cfg memConfig, first memSample, setup func(*memWatch)) *memTest {
+	t.Helper()
+	mt := &memTest{t: t, mem: &fakeMem{}}
+	// A slow threshold of 1s makes the detector's clock tick every 100ms
+	// of the bubble's time, not every millisecond.
+	mt.det, mt.rep = testDetector(detectorConfig{slow: time.Second, onError: func(err error) { mt.err = append(mt.err, err) }}, nil)
+	mt.w = &memWatch{cfg: cfg, sample: mt.mem.sample}
+	if setup != nil {
+		setup(mt.w)
+	}
+	mt.mem.set(first)
+	mt.w.start(mt.det)
+	synctest.Wait()
+	return mt
+}
+
+func (mt *memTest) step(s memSample) {
+	mt.mem.set(s)
+	time.Sleep(mt.w.cfg.interval)
+	synctest.Wait()
+}
+
+// live returns a sample after a new GC with the given live heap.
+func (mt *memTest) live(bytes uint64) memSample {
+	mt.gc++
+	return memSample{total: bytes * 2, live: bytes, gcCycles: mt.gc, goLimit: math.MaxInt64}
+}
+
+func (mt *memTest) stop() {
+	mt.w.stop()
+	mt.det.close()
+}
+
+func (mt *memTest) memReports() []Report {
+	var out []Report
+	for _, r := range mt.rep.all() {
+		if r.Kind != ReportMemory || r.Memory == nil {
+			mt.t.Fatalf("report %v without memory numbers", r.Kind)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+var testMemConfig = memConfig{interval: 10 * time.Second, fraction: DefaultMemoryFraction,
+	growthSamples: DefaultMemoryGrowthSamples, growthMin: DefaultMemoryGrowthMin}
+
+func withLimit(used uint64, limit int64) memSample {
+	return memSample{total: used + 50*mib, released: 50 * mib, goLimit: limit}
+}
+
+func TestMemoryLimitOncePerEpisode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const limit = 1000 * mib
+		mt := startMemTest(t, testMemConfig, withLimit(500*mib, limit), nil)
+		defer mt.stop()
+		steps := []struct {
+			used uint64
+			want int // reports so far
+		}{
+			{700 * mib, 0},
+			{810 * mib, 1}, // crosses 80%
+			{950 * mib, 1}, // stays above: no repeat
+			{790 * mib, 1}, // below 80% but above the re-arm point (75%)
+			{820 * mib, 1}, // so this is the same episode
+			{740 * mib, 1}, // below 75%: re-armed
+			{760 * mib, 1},
+			{801 * mib, 2}, // a new episode
+		}
+		for i, s := range steps {
+			mt.step(withLimit(s.used, limit))
+			if got := len(mt.memReports()); got != s.want {
+				t.Fatalf("step %d (%d MiB used): %d reports, want %d", i, s.used/mib, got, s.want)
+			}
+		}
+		r := mt.memReports()[0]
+		u := r.Memory
+		if u.Cause != MemoryNearLimit || u.Used != 810*mib || u.Limit != limit || u.LimitKind != MemoryLimitGo ||
+			u.LimitSource != goMemLimitSource || u.Fraction != 0.8 {
+			t.Errorf("memory = %+v", *u)
+		}
+		if want := "memory in use 810 MiB is 81% of the GOMEMLIMIT 1000 MiB (warns at 80%)"; r.Message != want {
+			t.Errorf("message = %q, want %q", r.Message, want)
+		}
+		if log := mt.rep.logged(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "kind=memory") {
+			t.Errorf("slog got %q", log)
+		}
+	})
+}
+
+func TestMemoryFractionOffAndNoLimit(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   memConfig
+		limit int64
+	}{
+		{"fraction 0", memConfig{interval: time.Second, fraction: 0}, 100 * mib},
+		{"no limit", memConfig{interval: time.Second, fraction: 0.5}, math.MaxInt64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				mt := startMemTest(t, tt.cfg, withLimit(99*mib, tt.limit), nil)
+				defer mt.stop()
+				for range 5 {
+					mt.step(withLimit(4096*mib, tt.limit))
+				}
+				if r := mt.memReports(); len(r) != 0 {
+					t.Errorf("reports %v", r)
+				}
+			})
+		})
+	}
+}
+
+func TestMemoryGrowth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mt := startMemTest(t, testMemConfig, memSample{goLimit: math.MaxInt64}, nil)
+		defer mt.stop()
+		mt.step(mt.live(100 * mib))
+		// Nine rises are not enough, whatever their size.
+		for i := range 9 {
+			mt.step(mt.live(uint64(104+4*i) * mib))
+		}
+		// A sample without a completed GC neither counts nor breaks the run.
+		mt.step(memSample{live: 136 * mib, gcCycles: mt.gc, goLimit: math.MaxInt64})
+		if n := len(mt.memReports()); n != 0 {
+			t.Fatalf("%d reports after 9 rises", n)
+		}
+		mt.step(mt.live(140 * mib))
+		reps := mt.memReports()
+		if len(reps) != 1 {
+			t.Fatalf("%d reports after 10 rises, want 1", len(reps))
+		}
+		u := reps[0].Memory
+		if u.Cause != MemoryGrowing || u.LiveHeap != 140*mib || u.GrowthFrom != 100*mib || u.GrowthSamples != 10 ||
+			u.LimitKind != MemoryLimitNone || u.Limit != 0 {
+			t.Errorf("memory = %+v", *u)
+		}
+		if want := "live heap after GC rose in 10 consecutive samples, from 100 MiB to 140 MiB in 1m50s"; reps[0].Message != want {
+			t.Errorf("message = %q, want %q", reps[0].Message, want)
+		}
+		// Still growing: the same episode until the live heap doubles.
+		for live := uint64(144); live < 280; live += 4 {
+			mt.step(mt.live(live * mib))
+		}
+		if n := len(mt.memReports()); n != 1 {
+			t.Fatalf("%d reports while the same growth went on, want 1", n)
+		}
+		mt.step(mt.live(280 * mib))
+		reps = mt.memReports()
+		if len(reps) != 2 || !strings.Contains(reps[1].Message, "doubled") {
+			t.Fatalf("after doubling: %d reports, last %q", len(reps), reps[len(reps)-1].Message)
+		}
+		// Growth stops (ten samples without a rise); a new run is a new
+		// episode.
+		for range 10 {
+			mt.step(mt.live(270 * mib))
+		}
+		for i := range 10 {
+			mt.step(mt.live(uint64(272+2*i) * mib))
+		}
+		if n := len(mt.memReports()); n != 2 {
+			t.Fatalf("%d reports: the new run has not yet added a tenth of 270 MiB", n)
+		}
+		for i := range 4 {
+			mt.step(mt.live(uint64(292+2*i) * mib))
+		}
+		if n := len(mt.memReports()); n != 3 {
+			t.Fatalf("%d reports after a new run of 14 rises by 28 MiB, want 3", n)
+		}
+	})
+}
+
+func TestMemoryGrowthFallRearms(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testMemConfig
+		cfg.growthSamples = 3
+		mt := startMemTest(t, cfg, memSample{goLimit: math.MaxInt64}, nil)
+		defer mt.stop()
+		for _, live := range []uint64{100, 110, 120, 130} {
+			mt.step(mt.live(live * mib))
+		}
+		if n := len(mt.memReports()); n != 1 {
+			t.Fatalf("%d reports, want 1", n)
+		}
+		// Freed below where the run began: the episode is over at once.
+		for _, live := range []uint64{90, 100, 110, 120} {
+			mt.step(mt.live(live * mib))
+		}
+		if n := len(mt.memReports()); n != 2 {
+			t.Fatalf("%d reports, want 2", n)
+		}
+	})
+}
+
+// A steady service: the live heap after GC goes up and down with the work
+// in flight, and warms up slowly (a cache filling to 10 MiB). Nothing is
+// reported in a day's samples (8,640 at the default interval) at the
+// default settings.
+func TestMemorySteadyChurnNoReport(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testMemConfig
+		cfg.interval = 100 * time.Millisecond // the checks count samples, not seconds
+		mt := startMemTest(t, cfg, memSample{goLimit: math.MaxInt64}, nil)
+		defer mt.stop()
+		rng := rand.New(rand.NewPCG(1, 2))
+		base := 200.0 * mib
+		for i := range 8640 {
+			if i < 50 {
+				base += 200 << 10 // warm-up: 50 rises of 200 KiB
+			}
+			live := base + rng.NormFloat64()*4*mib
+			if i < 50 {
+				live = base
+			}
+			if rng.IntN(10) == 0 {
+				// No GC in this interval.
+				mt.step(memSample{live: mt.lastLive(), gcCycles: mt.gc, goLimit: math.MaxInt64})
+				continue
+			}
+			mt.step(mt.live(uint64(live)))
+		}
+		if n := mt.mem.n; n != 8641 {
+			t.Errorf("%d samples taken, want 8641", n)
+		}
+		if r := mt.memReports(); len(r) != 0 {
+			t.Errorf("steady service: %d reports, first %q", len(r), r[0].Message)
+		}
+	})
+}
+
+func (mt *memTest) lastLive() uint64 {
+	mt.mem.mu.Lock()
+	defer mt.mem.mu.Unlock()
+	return mt.mem.s.live
+}
+
+func TestMemoryReportOnOldestRootSpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	roots := newRootSpans()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(roots), sdktrace.WithSpanProcessor(rec))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	tracer := tp.Tracer("test")
+
+	synctest.Test(t, func(t *testing.T) {
+		const limit = 100 * mib
+		mt := startMemTest(t, memConfig{interval: time.Second, fraction: 0.5}, withLimit(10*mib, limit),
+			func(w *memWatch) { w.roots = roots })
+		defer mt.stop()
+
+		// No active root: the report is made without an event.
+		mt.step(withLimit(60*mib, limit))
+		if r := mt.memReports(); len(r) != 1 || r[0].SpanContext.IsValid() {
+			t.Fatalf("reports %v", r)
+		}
+		mt.step(withLimit(10*mib, limit))
+
+		_, old := tracer.Start(context.Background(), "old")
+		time.Sleep(time.Millisecond)
+		nctx, newer := tracer.Start(context.Background(), "new")
+		_, child := tracer.Start(nctx, "child")
+		mt.step(withLimit(60*mib, limit))
+		r := mt.memReports()
+		if len(r) != 2 || r[1].SpanContext.SpanID() != old.SpanContext().SpanID() {
+			t.Fatalf("report on %v, want the oldest root %v", r[len(r)-1].SpanContext.SpanID(), old.SpanContext().SpanID())
+		}
+		old.End()
+		mt.step(withLimit(10*mib, limit))
+		mt.step(withLimit(60*mib, limit))
+		if r := mt.memReports(); len(r) != 3 || r[2].SpanContext.SpanID() != newer.SpanContext().SpanID() {
+			t.Fatalf("after the oldest ended: %d reports", len(r))
+		}
+		child.End()
+		newer.End()
+	})
+	events := map[string]int{}
+	for _, s := range rec.Ended() {
+		for _, e := range s.Events() {
+			if e.Name == "tracekit.report" && eventAttr(e, KeyReportKind) == "memory" {
+				events[s.Name()]++
+			}
+		}
+	}
+	if events["old"] != 1 || events["new"] != 1 || events["child"] != 0 {
+		t.Errorf("memory events by span: %v", events)
+	}
+	if n := len(roots.spans); n != 0 {
+		t.Errorf("%d root spans still tracked after all ended", n)
+	}
+}
+
+func TestRootSpansBounded(t *testing.T) {
+	roots := newRootSpans()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(roots))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	tracer := tp.Tracer("test")
+	first := ""
+	t0 := time.Now()
+	for i := range maxRootSpans + 10 {
+		_, s := tracer.Start(context.Background(), "r", trace.WithTimestamp(t0.Add(time.Duration(i)*time.Millisecond)))
+		if i == 0 {
+			first = s.SpanContext().SpanID().String()
+		}
+		defer s.End()
+	}
+	if n := len(roots.spans); n != maxRootSpans {
+		t.Errorf("%d tracked, want the bound %d", n, maxRootSpans)
+	}
+	if got := roots.oldest().SpanContext().SpanID().String(); got != first {
+		t.Errorf("oldest = %s, want the first started %s", got, first)
+	}
+}
+
+func TestMemoryCgroupLimit(t *testing.T) {
+	const mountinfo = "24 1 0:22 / /proc rw - proc proc rw\n" +
+		"31 23 0:28 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+	fsys := fstest.MapFS{
+		"proc/self/cgroup":                          {Data: []byte("0::/kubepods/pod1/c1\n")},
+		"proc/self/mountinfo":                       {Data: []byte(mountinfo)},
+		"sys/fs/cgroup/kubepods/pod1/c1/memory.max": {Data: []byte("max\n")},
+		"sys/fs/cgroup/kubepods/pod1/memory.max":    {Data: []byte("1048576000\n")},
+		"sys/fs/cgroup/kubepods/memory.max":         {Data: []byte("4194304000\n")},
+	}
+	synctest.Test(t, func(t *testing.T) {
+		mt := startMemTest(t, testMemConfig, withLimit(100*mib, math.MaxInt64), func(w *memWatch) { w.cgroupFS = fsys })
+		defer mt.stop()
+		mt.step(withLimit(900*mib, math.MaxInt64))
+		r := mt.memReports()
+		if len(r) != 1 {
+			t.Fatalf("%d reports, want 1", len(r))
+		}
+		u := r[0].Memory
+		if u.LimitKind != MemoryLimitCgroup || u.Limit != 1000*mib || u.LimitSource != "/sys/fs/cgroup/kubepods/pod1/memory.max" {
+			t.Errorf("memory = %+v", *u)
+		}
+		if !strings.Contains(r[0].Message, "cgroup memory limit (/sys/fs/cgroup/kubepods/pod1/memory.max) 1000 MiB") {
+			t.Errorf("message %q", r[0].Message)
+		}
+		// GOMEMLIMIT, when set, wins over the cgroup.
+		mt.step(withLimit(100*mib, math.MaxInt64))
+		mt.step(withLimit(900*mib, 1000*mib))
+		if r := mt.memReports(); len(r) != 2 || r[1].Memory.LimitKind != MemoryLimitGo {
+			t.Errorf("with GOMEMLIMIT: %d reports", len(r))
+		}
+		if len(mt.err) != 0 {
+			t.Errorf("errors %v", mt.err)
+		}
+	})
+}
+
+func TestMemoryCgroupBadFileReportedOnce(t *testing.T) {
+	fsys := fstest.MapFS{
+		"proc/self/cgroup":         {Data: []byte("0::/\n")},
+		"proc/self/mountinfo":      {Data: []byte("31 23 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")},
+		"sys/fs/cgroup/memory.max": {Data: []byte("1G\n")},
+	}
+	synctest.Test(t, func(t *testing.T) {
+		mt := startMemTest(t, testMemConfig, withLimit(100*mib, math.MaxInt64), func(w *memWatch) { w.cgroupFS = fsys })
+		defer mt.stop()
+		for range 3 {
+			mt.step(withLimit(900*mib, math.MaxInt64))
+		}
+		if len(mt.err) != 1 {
+			t.Fatalf("errors %v, want one", mt.err)
+		}
+		var ce *CgroupError
+		if !errors.As(mt.err[0], &ce) || ce.Path != "/sys/fs/cgroup/memory.max" || ce.Text != "1G" {
+			t.Errorf("error %v", mt.err[0])
+		}
+		if want := `tracekit: memory watch: /sys/fs/cgroup/memory.max: "1G": want a number of bytes or "max"`; mt.err[0].Error() != want {
+			t.Errorf("error %q, want %q", mt.err[0], want)
+		}
+		if r := mt.memReports(); len(r) != 0 {
+			t.Errorf("reports %v without a limit", r)
+		}
+	})
+}
+
+func TestCgroupMemoryFiles(t *testing.T) {
+	tests := []struct {
+		name      string
+		cgroup    string
+		mountinfo string
+		want      []string
+		errLine   int // >0: a *CgroupError on this line of errFile
+		errFile   string
+	}{
+		{
+			name:      "unified",
+			cgroup:    "0::/system.slice/app.service\n",
+			mountinfo: "31 23 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+			want:      []string{"sys/fs/cgroup/system.slice/app.service/memory.max", "sys/fs/cgroup/system.slice/memory.max", "sys/fs/cgroup/memory.max"},
+		},
+		{
+			name: "hybrid",
+			cgroup: "4:memory:/process_api/73da\n" +
+				"1:cpu:/\n0::/\n",
+			mountinfo: "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n" +
+				"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n",
+			want: []string{"sys/fs/cgroup/unified/memory.max"},
+		},
+		{
+			name:      "mount shows a subtree",
+			cgroup:    "0::/kubepods/pod1/c1\n",
+			mountinfo: "31 23 0:28 /kubepods/pod1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+			want:      []string{"sys/fs/cgroup/c1/memory.max", "sys/fs/cgroup/memory.max"},
+		},
+		{
+			name:      "escaped mount point",
+			cgroup:    "0::/a\n",
+			mountinfo: `31 23 0:28 / /mnt/my\040cgroup rw shared:9 - cgroup2 none rw` + "\n",
+			want:      []string{"mnt/my cgroup/a/memory.max", "mnt/my cgroup/memory.max"},
+		},
+		{
+			name:      "cgroup v1 only",
+			cgroup:    "4:memory:/x\n1:cpu:/x\n",
+			mountinfo: "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
+		},
+		{
+			name:      "no cgroup2 mount",
+			cgroup:    "0::/x\n",
+			mountinfo: "24 1 0:22 / /proc rw - proc proc rw\n",
+		},
+		{
+			name:      "cgroup outside the mount",
+			cgroup:    "0::/other\n",
+			mountinfo: "31 23 0:28 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+		},
+		{
+			name:    "bad cgroup line",
+			cgroup:  "4:memory:/x\nnonsense\n0::/\n",
+			errFile: "/proc/self/cgroup", errLine: 2,
+		},
+		{
+			name:    "relative cgroup path",
+			cgroup:  "0::x\n",
+			errFile: "/proc/self/cgroup", errLine: 1,
+		},
+		{
+			name:      "bad mountinfo line",
+			cgroup:    "0::/\n",
+			mountinfo: "24 1 0:22 / /proc rw - proc proc rw\n31 23 cgroup2\n",
+			errFile:   "/proc/self/mountinfo", errLine: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"proc/self/cgroup": {Data: []byte(tt.cgroup)}}
+			if tt.mountinfo != "" {
+				fsys["proc/self/mountinfo"] = &fstest.MapFile{Data: []byte(tt.mountinfo)}
+			}
+			got, err := cgroupMemoryFiles(fsys)
+			if tt.errLine > 0 {
+				var ce *CgroupError
+				if !errors.As(err, &ce) || ce.Path != tt.errFile || ce.Line != tt.errLine {
+					t.Fatalf("error %v, want a *CgroupError for %s line %d", err, tt.errFile, tt.errLine)
+				}
+				if !strings.Contains(err.Error(), "want ") {
+					t.Errorf("error %q does not say what was expected", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("files %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if got, err := cgroupMemoryFiles(fstest.MapFS{}); got != nil || err != nil {
+		t.Errorf("no /proc: %v %v", got, err)
+	}
+}
+
+func TestParseMemoryMax(t *testing.T) {
+	tests := []struct {
+		in    string
+		want  uint64
+		ok    bool
+		isErr bool
+	}{
+		{"max\n", 0, false, false},
+		{"1073741824\n", 1 << 30, true, false},
+		{"0\n", 0, false, false},
+		{"", 0, false, true},
+		{"1G", 0, false, true},
+		{"-1", 0, false, true},
+		{"99999999999999999999999", 0, false, true},
+	}
+	for _, tt := range tests {
+		n, ok, err := parseMemoryMax("/m", []byte(tt.in))
+		if n != tt.want || ok != tt.ok || (err != nil) != tt.isErr {
+			t.Errorf("parseMemoryMax(%q) = %d %v %v", tt.in, n, ok, err)
+		}
+	}
+}
+
+func FuzzCgroupFiles(f *testing.F) {
+	f.Add("0::/a/b\n", "31 23 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "max\n")
+	f.Add("4:memory:/x\n0::/\n", "41 31 0:38 /k /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n", "1073741824")
+	f.Add("0::/k/p\n", `31 23 0:28 /k /mnt/a\040b rw shared:1 - cgroup2 none rw`, "1G")
+	f.Add("nonsense", "- - -", "")
+	f.Fuzz(func(t *testing.T, cgroup, mountinfo, memMax string) {
+		fsys := fstest.MapFS{
+			"proc/self/cgroup":    {Data: []byte(cgroup)},
+			"proc/self/mountinfo": {Data: []byte(mountinfo)},
+		}
+		files, err := cgroupMemoryFiles(fsys)
+		if err != nil {
+			var ce *CgroupError
+			if !errors.As(err, &ce) || ce.Line < 1 || ce.Reason == "" {
+				t.Fatalf("error %v is not a *CgroupError naming a line", err)
+			}
+			if files != nil {
+				t.Errorf("files %q with an error", files)
+			}
+		}
+		for _, p := range files {
+			if !fs.ValidPath(p) || !strings.HasSuffix(p, "/memory.max") && p != "memory.max" {
+				t.Errorf("file %q", p)
+			}
+		}
+		n, ok, err := parseMemoryMax("/m", []byte(memMax))
+		switch {
+		case err != nil && ok:
+			t.Errorf("parseMemoryMax(%q): ok with error", memMax)
+		case ok && n == 0:
+			t.Errorf("parseMemoryMax(%q): ok with 0", memMax)
+		case err != nil && !strings.Contains(err.Error(), `"max"`):
+			t.Errorf("error %q does not say what was expected", err)
+		}
+	})
+}
+
+func TestMemConfigFrom(t *testing.T) {
+	def := memConfig{interval: DefaultMemoryInterval, fraction: DefaultMemoryFraction,
+		growthSamples: DefaultMemoryGrowthSamples, growthMin: DefaultMemoryGrowthMin}
+	tests := []struct {
+		name   string
+		env    map[string]string
+		opts   []Option
+		want   memConfig
+		off    bool
+		errors int
+	}{
+		{name: "defaults", want: def},
+		{name: "env", env: map[string]string{"TRACEKIT_MEMORY_FRACTION": "0.9", "TRACEKIT_MEMORY_INTERVAL": "1m", "TRACEKIT_MEMORY_GROWTH_SAMPLES": "0"},
+			want: memConfig{interval: time.Minute, fraction: 0.9, growthMin: DefaultMemoryGrowthMin}},
+		{name: "options win", env: map[string]string{"TRACEKIT_MEMORY_FRACTION": "0.9", "TRACEKIT_MEMORY_WATCH": "0"},
+			opts: []Option{WithMemoryWatch(true), WithMemoryFraction(0.5), WithMemoryInterval(time.Second), WithMemoryGrowth(3, 1<<20)},
+			want: memConfig{interval: time.Second, fraction: 0.5, growthSamples: 3, growthMin: 1 << 20}},
+		{name: "env off", env: map[string]string{"TRACEKIT_MEMORY_WATCH": "false"}, off: true},
+		{name: "option off", opts: []Option{WithMemoryWatch(false)}, off: true},
+		{name: "bad env", env: map[string]string{"TRACEKIT_MEMORY_FRACTION": "80%", "TRACEKIT_MEMORY_INTERVAL": "0", "TRACEKIT_MEMORY_GROWTH_SAMPLES": "-2", "TRACEKIT_MEMORY_WATCH": "maybe"},
+			want: def, errors: 4},
+		{name: "bad option", opts: []Option{WithMemoryFraction(1.5)}, want: def, errors: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var errs []error
+			cfg := &config{onError: func(err error) { errs = append(errs, err) }}
+			for _, o := range tt.opts {
+				o.apply(cfg)
+			}
+			got, on := memConfigFrom(cfg)
+			if on == tt.off || (on && got != tt.want) || len(errs) != tt.errors {
+				t.Errorf("got %+v on=%v errors %v; want %+v off=%v and %d errors", got, on, errs, tt.want, tt.off, tt.errors)
+			}
+		})
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[uint64]string{0: "0 B", 1023: "1023 B", 1536: "1.50 KiB", 96 * mib: "96.0 MiB",
+		810 * mib: "810 MiB", 5 << 30: "5.00 GiB", math.MaxUint64: "16.0 EiB"} {
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
