@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -214,4 +215,57 @@ func TestConsoleTraceURLFromEnv(t *testing.T) {
 			t.Errorf("env %q option %q: template %q, want %q…", tc.env, tc.opt, got, tc.want)
 		}
 	}
+}
+
+// TestConsoleLints shows the task lints in the console with no Kit
+// running: the console's own thresholds, and spawn growth sampled as the
+// page is viewed.
+func TestConsoleLints(t *testing.T) {
+	if !fastGoroutineKey || !locksTracked {
+		t.Skip("waits are not listed here")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		d, _ := testDetector(detectorConfig{}, nil)
+		defer d.close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		mu := detectedMutex(d, "orders")
+		mu.Lock()
+		waiter := Go(ctx, "waiter", func(ctx context.Context) error {
+			if err := mu.LockContext(ctx); err != nil {
+				return err
+			}
+			mu.Unlock()
+			return nil
+		})
+		release := make(chan struct{})
+		var leaked []*Task
+		h := Handler(WithRefresh(0))
+		var page string
+		for range 13 {
+			for range 3 {
+				leaked = append(leaked, spawnLeak(ctx, release))
+			}
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			_, page = get(t, h, "/")
+		}
+		for _, w := range []string{
+			"⚠ blocked for 1m5s on lock &#34;orders&#34;",
+			"⚠ lock &#34;orders&#34; held for at least 1m5s",
+			"⚠ spawn site growing: 39 live tasks, up from 6 in 55s",
+		} {
+			if !strings.Contains(page, w) {
+				t.Errorf("page lacks %q:\n%s", w, page)
+			}
+		}
+		if n := strings.Count(page, "spawn site growing"); n != len(leaked) {
+			t.Errorf("%d tasks carry the growth warning, want every one of the site's %d", n, len(leaked))
+		}
+		mu.Unlock()
+		close(release)
+		for _, tk := range append(leaked, waiter) {
+			_ = tk.Wait()
+		}
+	})
 }
