@@ -3,6 +3,7 @@ package tracekit
 import (
 	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -26,12 +27,39 @@ var (
 )
 
 // callSite is what is cached per spawn site. Its fields are never modified
-// after it is published.
+// after it is published, except started, which only grows, atomically.
 type callSite struct {
 	attrs []attribute.KeyValue
 	// opt is trace.WithAttributes(attrs...), made once: converting the
 	// attributes to a SpanStartOption allocates.
 	opt trace.SpanStartOption
+	// where is the code.* attributes (attrs without the kind) as a set:
+	// the attributes of the site's tracekit.task.started point.
+	where attribute.Set
+
+	// started counts the tasks started from this site by [Go], [Group.Go]
+	// and [Group.TryGo]: one uncontended atomic add per task. The padding
+	// keeps it off the cache line of the fields above, which every start
+	// reads, so that tasks started from one site on several cores do not
+	// slow each other's reads.
+	_       [64]byte
+	started atomic.Uint64
+}
+
+// countStart adds a started task to the site's count; s may be nil.
+func (s *callSite) countStart() {
+	if s != nil {
+		s.started.Add(1)
+	}
+}
+
+// eachSite calls f for every spawn site cached so far, in no order.
+func eachSite(f func(*callSite)) {
+	if m := callSites.Load(); m != nil {
+		for _, site := range *m {
+			f(site)
+		}
+	}
 }
 
 // siteOf returns kind and the code.* attributes of the caller skip frames
@@ -66,7 +94,7 @@ func addSite(pc uintptr, kind Kind) *callSite {
 		semconv.CodeFilePath(frame.File),
 		semconv.CodeLineNumber(frame.Line),
 	}
-	site := &callSite{attrs: attrs, opt: trace.WithAttributes(attrs...)}
+	site := &callSite{attrs: attrs, opt: trace.WithAttributes(attrs...), where: attribute.NewSet(slices.Clone(attrs[1:])...)} // NewSet sorts its argument in place
 	next := make(map[uintptr]*callSite)
 	if old != nil {
 		maps.Copy(next, *old)

@@ -1,14 +1,23 @@
 package tracekit
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"math"
+	"reflect"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 )
 
 func TestRuntimeMetrics(t *testing.T) {
@@ -73,4 +82,363 @@ func TestRuntimeMetrics(t *testing.T) {
 	if _, ok := got["tracekit.sync.mutex.wait"].(metricdata.Sum[float64]); !ok {
 		t.Errorf("tracekit.sync.mutex.wait missing: %T", got["tracekit.sync.mutex.wait"])
 	}
+}
+
+// collect reads every metric of reader by name.
+func collect(t *testing.T, reader sdkmetric.Reader) map[string]metricdata.Aggregation {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]metricdata.Aggregation{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			got[m.Name] = m.Data
+		}
+	}
+	return got
+}
+
+// histogram returns the single point of the named histogram.
+func histogram(t *testing.T, got map[string]metricdata.Aggregation, name string) metricdata.HistogramDataPoint[float64] {
+	t.Helper()
+	h, ok := got[name].(metricdata.Histogram[float64])
+	if !ok {
+		t.Fatalf("%s: %T, want a float64 histogram", name, got[name])
+	}
+	if h.Temporality != metricdata.CumulativeTemporality || len(h.DataPoints) != 1 {
+		t.Fatalf("%s: %v temporality, %d points; want cumulative, 1", name, h.Temporality, len(h.DataPoints))
+	}
+	return h.DataPoints[0]
+}
+
+func TestRuntimeProducer(t *testing.T) {
+	reader := sdkmetric.NewManualReader(sdkmetric.WithProducer(NewRuntimeProducer()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+
+	before := collect(t, reader)
+	for _, name := range []string{"go.schedule.duration", "tracekit.gc.pause.duration", "tracekit.gc.pause.stopping.duration", "tracekit.stw.pause.duration"} {
+		dp := histogram(t, before, name)
+		if len(dp.Bounds) != len(histogramBounds) || len(dp.BucketCounts) != len(dp.Bounds)+1 {
+			t.Fatalf("%s: %d bounds, %d buckets; want %d, %d", name, len(dp.Bounds), len(dp.BucketCounts), len(histogramBounds), len(histogramBounds)+1)
+		}
+		for i, b := range dp.Bounds {
+			// At or just above the round number: the runtime has four
+			// buckets per power of two, and 64 ns ones below 1 µs.
+			if want := histogramBounds[i]; b < want || b > want*1.3 {
+				t.Errorf("%s: bound %d = %g, want in [%g, %g]", name, i, b, want, want*1.3)
+			}
+		}
+		var n uint64
+		for _, c := range dp.BucketCounts {
+			n += c
+		}
+		if n != dp.Count {
+			t.Errorf("%s: buckets sum to %d, count is %d", name, n, dp.Count)
+		}
+		if !dp.StartTime.Equal(processStart) || !dp.Time.After(dp.StartTime) {
+			t.Errorf("%s: start %v, time %v", name, dp.StartTime, dp.Time)
+		}
+	}
+
+	// Real scheduling: goroutines that wake one another in turn, each
+	// waiting runnable before it runs.
+	const hops = 1000
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+		close(pong)
+	}()
+	for i := range hops {
+		ping <- i
+		<-pong
+	}
+	close(ping)
+	<-pong
+	// Real collections: each has stop-the-world pauses.
+	const gcs = 3
+	for range gcs {
+		runtime.GC()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms) // stops the world, not for the collector
+
+	after := collect(t, reader)
+	grew := func(name string, atLeast uint64) {
+		t.Helper()
+		b, a := histogram(t, before, name), histogram(t, after, name)
+		if a.Count < b.Count+atLeast {
+			t.Errorf("%s: count %d then %d, want it to grow by at least %d", name, b.Count, a.Count, atLeast)
+		}
+		if a.Sum <= b.Sum {
+			t.Errorf("%s: sum %g then %g, want it to grow", name, b.Sum, a.Sum)
+		}
+		// The estimated sum lies between the least and the greatest a
+		// count could stand for.
+		if mean := a.Sum / float64(a.Count); mean <= 0 || mean > 10 {
+			t.Errorf("%s: mean %g s", name, mean)
+		}
+	}
+	grew("go.schedule.duration", hops/10) // the runtime times 1 wake-up in 8 per goroutine
+	grew("tracekit.gc.pause.duration", gcs) // two pauses per cycle
+	grew("tracekit.gc.pause.stopping.duration", gcs)
+	grew("tracekit.stw.pause.duration", 1)
+}
+
+// TestHistogramLayout places counts in chosen runtime buckets and checks
+// where they land and what sum they make.
+func TestHistogramLayout(t *testing.T) {
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	rb := s[0].Value.Float64Histogram().Buckets
+	l := newHistogramLayout(rb)
+	// bucketAt is the runtime bucket [rb[i], rb[i+1]) that starts at v.
+	bucketAt := func(v float64) int {
+		i, ok := slices.BinarySearch(rb, v)
+		if !ok {
+			t.Fatalf("%g is not a runtime boundary", v)
+		}
+		return i
+	}
+	last := len(l.bounds)
+	tests := []struct {
+		name    string
+		runtime int // runtime bucket holding the counts
+		want    int // exported bucket
+		sum     float64
+	}{
+		{"negative", 0, 0, 0},
+		{"from zero", bucketAt(0), 0, rb[bucketAt(0)+1] / 2},
+		{"just below the first bound", bucketAt(l.bounds[0]) - 1, 0, (rb[bucketAt(l.bounds[0])-1] + l.bounds[0]) / 2},
+		{"at the first bound", bucketAt(l.bounds[0]), 1, (l.bounds[0] + rb[bucketAt(l.bounds[0])+1]) / 2},
+		{"at a middle bound", bucketAt(l.bounds[10]), 11, (l.bounds[10] + rb[bucketAt(l.bounds[10])+1]) / 2},
+		{"at the last bound", bucketAt(l.bounds[last-1]), last, (l.bounds[last-1] + rb[bucketAt(l.bounds[last-1])+1]) / 2},
+		{"to infinity", len(rb) - 2, last, rb[len(rb)-2]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &metrics.Float64Histogram{Buckets: rb, Counts: make([]uint64, len(rb)-1)}
+			h.Counts[tt.runtime] = 3
+			dp := l.point(h, time.Now())
+			if dp.Count != 3 || dp.BucketCounts[tt.want] != 3 {
+				t.Errorf("count %d, buckets %v; want 3 in bucket %d", dp.Count, dp.BucketCounts, tt.want)
+			}
+			if math.Abs(dp.Sum-3*tt.sum) > 1e-9*math.Abs(tt.sum) {
+				t.Errorf("sum %g, want %g", dp.Sum, 3*tt.sum)
+			}
+		})
+	}
+	// Every runtime bucket lies inside its exported bucket.
+	for i, k := range l.bucket {
+		lo, hi := rb[i], rb[i+1]
+		if k > 0 && lo < l.bounds[k-1] || k < last && hi > l.bounds[k] {
+			t.Errorf("runtime bucket [%g, %g) in exported bucket %d", lo, hi, k)
+		}
+	}
+}
+
+// sum returns the int64 sum metric name's point with exactly attrs, and
+// whether there is one.
+func point(t *testing.T, got map[string]metricdata.Aggregation, name string, attrs ...attribute.KeyValue) (int64, bool) {
+	t.Helper()
+	s, ok := got[name].(metricdata.Sum[int64])
+	if !ok {
+		if got[name] == nil {
+			return 0, false
+		}
+		t.Fatalf("%s: %T, want an int64 sum", name, got[name])
+	}
+	want := attribute.NewSet(attrs...)
+	for _, dp := range s.DataPoints {
+		if dp.Attributes.Equals(&want) {
+			return dp.Value, true
+		}
+	}
+	return 0, false
+}
+
+func TestTaskMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	if err := registerRuntimeMetrics(mp.Meter(ScopeName)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	release := make(chan struct{})
+	block := func(context.Context) error { <-release; return nil }
+	nameA, nameB := t.Name()+"/a", t.Name()+"/b"
+
+	before := collect(t, reader)
+	var tasks []*Task
+	_, _, line, _ := runtime.Caller(0)
+	goLine := line + 3 // the Go call below
+	for range 3 {
+		tasks = append(tasks, Go(ctx, nameA, block))
+	}
+	g := NewGroup(ctx, "g", WithLimit(3))
+	groupLine := line + 8 // the g.Go call below
+	for range 2 {
+		g.Go(nameB, block)
+	}
+	tryLine := line + 12 // the g.TryGo call below
+	for range 2 {
+		g.TryGo(nameB, block) // one starts, one is refused: the limit is 3
+	}
+	want := map[string]int{nameA: 3, nameB: 3}
+	waitListed(t, want)
+
+	got := collect(t, reader)
+	for name, n := range want {
+		if v, _ := point(t, got, "tracekit.task.count", keyTaskName.String(name)); v != int64(n) {
+			t.Errorf("tracekit.task.count{%s} = %d, want %d", name, v, n)
+		}
+	}
+	fn := semconv.CodeFunctionName(runtime.FuncForPC(reflect.ValueOf(TestTaskMetrics).Pointer()).Name())
+	_, file, _, _ := runtime.Caller(0)
+	for _, site := range []struct {
+		line int
+		n    int64
+	}{{goLine, 3}, {groupLine, 2}, {tryLine, 1}} {
+		attrs := []attribute.KeyValue{fn, semconv.CodeFilePath(file), semconv.CodeLineNumber(site.line)}
+		b, _ := point(t, before, "tracekit.task.started", attrs...) // earlier runs with -count
+		a, _ := point(t, got, "tracekit.task.started", attrs...)
+		if a-b != site.n {
+			t.Errorf("tracekit.task.started at line %d grew by %d, want %d", site.line, a-b, site.n)
+		}
+	}
+
+	close(release)
+	for _, task := range tasks {
+		_ = task.Wait()
+	}
+	_ = g.Wait()
+	got = collect(t, reader)
+	for name := range want {
+		if v, _ := point(t, got, "tracekit.task.count", keyTaskName.String(name)); v != 0 {
+			t.Errorf("after the tasks ended: tracekit.task.count{%s} = %d, want none", name, v)
+		}
+	}
+}
+
+// waitListed waits until the registry lists at least the given number of
+// tasks of each name (a task is listed once its goroutine runs).
+func waitListed(t *testing.T, want map[string]int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := map[string]int{}
+		for _, ti := range Snapshot() {
+			n[ti.Name]++
+		}
+		ok := true
+		for name, c := range want {
+			ok = ok && n[name] >= c
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listed %v, want %v", n, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestTasksByNameLimit(t *testing.T) {
+	release := make(chan struct{})
+	block := func(context.Context) error { <-release; return nil }
+	var tasks []*Task
+	want := map[string]int{}
+	for i, n := range []int{40, 30, 20, 1, 1, 1, 1, 1} {
+		name := fmt.Sprintf("%s/%d", t.Name(), i)
+		want[name] = n
+		for range n {
+			tasks = append(tasks, Go(context.Background(), name, block))
+		}
+	}
+	defer func() {
+		close(release)
+		for _, task := range tasks {
+			_ = task.Wait()
+		}
+	}()
+	waitListed(t, want)
+
+	top, other := tasksByName(3)
+	if len(top) != 3 {
+		t.Fatalf("%d names, want 3", len(top))
+	}
+	for i, nc := range top {
+		if name := fmt.Sprintf("%s/%d", t.Name(), i); nc.name != name || nc.n != int64(want[name]) {
+			t.Errorf("top[%d] = %s: %d, want %s: %d", i, nc.name, nc.n, name, want[name])
+		}
+	}
+	if other < 5 {
+		t.Errorf("other = %d, want at least the 5 single tasks", other)
+	}
+}
+
+// TestKitRuntimeHistograms: the readers Start builds carry the runtime
+// producer, so its histograms reach the exporter.
+func TestKitRuntimeHistograms(t *testing.T) {
+	var out bytes.Buffer
+	k, err := Start(context.Background(), WithoutGlobals(), WithTracesExporter(ExporterNone),
+		WithMetricsExporter(ExporterConsole), WithConsoleWriter(&out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	task := Go(context.Background(), t.Name(), func(context.Context) error { <-release; return nil })
+	waitListed(t, map[string]int{t.Name(): 1})
+	runtime.GC()
+	err = k.Shutdown(context.Background())
+	close(release)
+	_ = task.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{`"go.schedule.duration"`, `"tracekit.gc.pause.duration"`, `"tracekit.task.count"`, `"tracekit.task.started"`, `"go.goroutine.count"`, `"` + t.Name() + `"`} {
+		if !strings.Contains(out.String(), name) {
+			t.Errorf("console metrics have no %s", name)
+		}
+	}
+}
+
+// BenchmarkSpawnCount is what counting starts per spawn site adds to
+// tracekit.Go: the cached site lookup every start does, alone and with the
+// count, on one goroutine and on every core from one site.
+func BenchmarkSpawnCount(b *testing.B) {
+	b.Run("baseline=site-lookup", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = siteOf(0, KindGoroutine)
+		}
+	})
+	b.Run("site-lookup+count", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			siteOf(0, KindGoroutine).countStart()
+		}
+	})
+	b.Run("baseline=site-lookup/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_ = siteOf(0, KindGoroutine)
+			}
+		})
+	})
+	b.Run("site-lookup+count/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				siteOf(0, KindGoroutine).countStart()
+			}
+		})
+	})
 }

@@ -181,6 +181,7 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 		cfg = newTaskConfig(opts)
 	}
 	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{}), site: site, start: time.Now()}
+	site.countStart() // tracekit.task.started (runtime_metrics.go)
 	if p := taskFrom(ctx); p != nil {
 		t.parent, t.origin = p.id, p.origin
 	} else {
