@@ -62,7 +62,9 @@ type lintSettings struct {
 // ([ReportOrphanTask]) and once per growth episode ([ReportSpawnGrowth]).
 // Reports go where the detectors' go ([WithReportHandler], a
 // "tracekit.report" event on the affected task's span, slog WARN). A sweep
-// costs about 0.1 ms per 1,000 live tasks.
+// costs about 30 µs per 1,000 live tasks and allocates nothing in the
+// steady state (BenchmarkLintSweep: 0.3 ms for 10,000, a seventh of a
+// [Snapshot]).
 func WithLintInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.lint.interval = &d })
 }

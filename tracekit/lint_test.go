@@ -436,3 +436,61 @@ func TestLintKit(t *testing.T) {
 		t.Error("the sweep is still the active one after Shutdown")
 	}
 }
+
+// BenchmarkLintSweep measures one sweep of the lints over 1,000 and 10,000
+// live tasks (children of one running task, one in ten waiting on a
+// channel), beside Snapshot, the registry listing the console makes on
+// every view. "sample" takes a spawn-growth sample in every sweep, which
+// the default configuration does in one sweep in five.
+func BenchmarkLintSweep(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		d := newDetector(detectorConfig{})
+		release := make(chan struct{})
+		ready := make(chan struct{})
+		parent := Go(context.Background(), "parent", func(ctx context.Context) error {
+			var kids []*Task
+			for i := range n {
+				kids = append(kids, Go(ctx, "child", func(ctx context.Context) error {
+					if i%10 == 0 {
+						_, err := recv(ctx, d, "jobs", release)
+						return err
+					}
+					<-release
+					return nil
+				}))
+			}
+			close(ready)
+			for _, k := range kids {
+				_ = k.Wait()
+			}
+			return nil
+		})
+		<-ready
+		for len(appendLiveTasks(nil)) < n+1 {
+			time.Sleep(time.Millisecond)
+		}
+		b.Run(fmt.Sprintf("tasks=%d/Snapshot", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = Snapshot()
+			}
+		})
+		for _, sample := range []bool{false, true} {
+			name := "sweep"
+			cfg := defaultLintConfig()
+			if sample {
+				name, cfg.growthEvery, cfg.interval = "sweep+sample", 0, 0
+			}
+			b.Run(fmt.Sprintf("tasks=%d/%s", n, name), func(b *testing.B) {
+				s := newLintSweep(cfg, d)
+				b.ReportAllocs()
+				for b.Loop() {
+					s.sweep(time.Now())
+				}
+			})
+		}
+		close(release)
+		_ = parent.Wait()
+		d.close()
+	}
+}
