@@ -208,8 +208,10 @@ type lintFinding struct {
 	// dur is the wait (blocked), the longest wait on the lock (held), the
 	// time since the parent was seen gone (orphan), or the time the growth
 	// samples span.
-	dur  time.Duration
-	lock string // blocked, held: what is waited on
+	dur time.Duration
+	// blocked, held: the lock or channel waited on, and how ("lock",
+	// "receive from", ...; blocked only).
+	lock, what string
 	// held: the tasks waiting on the lock, longest first, and the tasks
 	// holding it, when known; heldUntracked counts holders that are not
 	// tracked tasks.
@@ -292,7 +294,7 @@ func (l *linter) pass(cfg lintConfig, now time.Time, ts []*Task, d *detector, up
 		waited := now.Sub(w.since)
 		if cfg.blocked > 0 && waited >= cfg.blocked {
 			_, seen := l.waits[w]
-			out = append(out, lintFinding{kind: ReportBlocked, task: t, dur: waited, lock: w.what + " " + strconv.Quote(w.name), isNew: !seen})
+			out = append(out, lintFinding{kind: ReportBlocked, task: t, dur: waited, lock: w.name, what: w.what, isNew: !seen})
 			l.next[w] = struct{}{}
 		}
 		if cfg.held > 0 && waited >= cfg.held && isLockWait(w.what) {
@@ -534,10 +536,8 @@ func (f *lintFinding) report(cfg lintConfig, ts []*Task) Report {
 	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	switch f.kind {
 	case ReportBlocked:
-		r.Message = fmt.Sprintf("%s has waited %v on %s (blocked threshold %v)", taskText(f.task), round(f.dur), f.lock, cfg.blocked)
-		if w := f.task.wait.Load(); w != nil {
-			r.Lock = w.name
-		}
+		r.Message = fmt.Sprintf("%s has waited %v on %s %q (blocked threshold %v)", taskText(f.task), round(f.dur), f.what, f.lock, cfg.blocked)
+		r.Lock = f.lock
 		r.Tasks = []TaskInfo{f.task.info()}
 	case ReportLongHold:
 		r.Lock = f.lock
@@ -602,7 +602,7 @@ func lintWarnings(fs []lintFinding, ts []*Task) map[uint64][]string {
 		f := &fs[i]
 		switch f.kind {
 		case ReportBlocked:
-			add(f.task, fmt.Sprintf("blocked for %v on %s", round(f.dur), f.lock))
+			add(f.task, fmt.Sprintf("blocked for %v on %s %q", round(f.dur), f.what, f.lock))
 		case ReportLongHold:
 			by := ""
 			if len(f.holders) > 0 {
