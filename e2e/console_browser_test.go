@@ -108,6 +108,15 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("blocked task's row %q lacks %q", row, want)
 		}
 	}
+	// Once the task has waited the Kit's lock-held threshold (1s), the
+	// lock lint says the lock is still held.
+	for !strings.Contains(row, `lock "orders" held for at least`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the blocked task's row never said the lock is held: %q", row)
+		}
+		time.Sleep(200 * time.Millisecond)
+		row = eval[string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("update <order> 42")).innerText`)
+	}
 	leakRow := eval[string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("wait for job")).innerText`)
 	if !strings.Contains(leakRow, `receive from "jobs"`) || !strings.Contains(leakRow, "blocked for") {
 		t.Errorf("leaking task's row %q", leakRow)
