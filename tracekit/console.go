@@ -83,19 +83,48 @@ func consoleLintConfig() lintConfig {
 	return lc
 }
 
-// warnings runs the task lints for the console: with the running Kit's
-// sweep's thresholds and what it has seen, or else with the console's own.
-func (c *console) warnings(now time.Time) map[uint64][]string {
-	ts := appendLiveTasks(nil)
-	l, d, update := c.own, activeDetector.Load(), true
+// linter returns the lints the console shows: the running Kit's sweep's,
+// with its thresholds and what it has seen (update false: the sweep keeps
+// the state), or else the console's own; d names lock holders.
+func (c *console) linter() (l *linter, cfg lintConfig, d *detector, update bool) {
+	l, d, update = c.own, activeDetector.Load(), true
 	if s := activeLint.Load(); s != nil {
 		l, d, update = s.l, s.d, false
 	}
-	cfg := l.cfg
+	cfg = l.cfg
 	if c.cfg.blockedSet {
 		cfg.blocked = c.cfg.blockedAfter
 	}
+	return l, cfg, d, update
+}
+
+// warnings runs the task lints for the console.
+func (c *console) warnings(now time.Time) map[uint64][]string {
+	ts := appendLiveTasks(nil)
+	l, cfg, d, update := c.linter()
 	return lintWarnings(l.pass(cfg, now, ts, d, update), ts)
+}
+
+// lintSummary says what the console warns about, for the list page.
+func (c *console) lintSummary() []string {
+	_, cfg, _, _ := c.linter()
+	var out []string
+	if cfg.blocked > 0 {
+		out = append(out, fmt.Sprintf("blocked ≥ %v", cfg.blocked))
+	}
+	if cfg.held > 0 {
+		out = append(out, fmt.Sprintf("lock waited on ≥ %v", cfg.held))
+	}
+	switch {
+	case cfg.orphanOn && cfg.orphan > 0:
+		out = append(out, fmt.Sprintf("parent ended ≥ %v ago", cfg.orphan))
+	case cfg.orphanOn:
+		out = append(out, "parent ended")
+	}
+	if cfg.growthSamples > 0 {
+		out = append(out, fmt.Sprintf("spawn growth over %d samples %v apart", cfg.growthSamples, cfg.growthEvery))
+	}
+	return out
 }
 
 func validTraceURL(t string) error {
@@ -299,7 +328,7 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.render(w, "list.html", map[string]any{
-		"Tasks": ts, "Columns": cols, "Waiting": waiting, "Now": now,
+		"Tasks": ts, "Columns": cols, "Waiting": waiting, "Now": now, "Lints": c.lintSummary(),
 		"Refresh": int(c.cfg.refresh.Round(time.Second) / time.Second),
 	})
 }

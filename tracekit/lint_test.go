@@ -2,6 +2,7 @@ package tracekit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -493,4 +494,73 @@ func BenchmarkLintSweep(b *testing.B) {
 		_ = parent.Wait()
 		d.close()
 	}
+}
+
+// TestLintKitHolder checks that with lock-order detection on, the report
+// and the console name the task holding a lock others wait on.
+func TestLintKitHolder(t *testing.T) {
+	needWaits(t)
+	if !locksTracked {
+		t.Skip("tracekit_nosync: locks are plain sync locks")
+	}
+	got := make(chan Report, 16)
+	kit, err := Start(context.Background(), WithTracesExporter(ExporterNone), WithMetricsExporter(ExporterNone),
+		WithDeadlockDetection(true), WithLintInterval(10*time.Millisecond), WithLockHeldLint(50*time.Millisecond),
+		WithBlockedLint(0), WithOrphanLint(0), WithSpawnGrowthLint(0, 0, 0),
+		WithReportHandler(func(r Report) {
+			if len(r.Tasks) > 0 {
+				select {
+				case got <- r:
+				default:
+				}
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = kit.Shutdown(context.Background()) }()
+	var mu Mutex
+	mu.SetName("orders")
+	locked, release := make(chan struct{}), make(chan struct{})
+	holder := Go(context.Background(), "holder", func(context.Context) error {
+		mu.Lock()
+		close(locked)
+		<-release
+		mu.Unlock()
+		return nil
+	})
+	<-locked
+	waiter := Go(context.Background(), "waiter", func(context.Context) error { mu.Lock(); mu.Unlock(); return nil })
+	select {
+	case r := <-got:
+		if r.Kind != ReportLongHold || r.Lock != "orders" || len(r.Tasks) != 2 || r.Tasks[0].ID != holder.ID() || r.Tasks[1].ID != waiter.ID() {
+			t.Errorf("report %v with tasks %+v", r, r.Tasks)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report")
+	}
+	_, body := get(t, Handler(), "/?format=json")
+	var page struct {
+		Tasks []consoleTask `json:"tasks"`
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	warned := map[uint64]string{}
+	for _, ct := range page.Tasks {
+		warned[ct.ID] = strings.Join(ct.Warnings, "; ")
+	}
+	if w := warned[holder.ID()]; !strings.HasPrefix(w, `holds lock "orders", which task `+fmt.Sprint(waiter.ID())+` has waited`) {
+		t.Errorf("holder's warnings %q", w)
+	}
+	if w := warned[waiter.ID()]; !strings.Contains(w, `lock "orders" held for at least`) || !strings.Contains(w, fmt.Sprintf("by task %d", holder.ID())) {
+		t.Errorf("waiter's warnings %q", w)
+	}
+	_, html := get(t, Handler(), "/")
+	if !strings.Contains(html, "Warnings: lock waited on ≥ 50ms</p>") {
+		t.Errorf("the list does not say the Kit's thresholds:\n%s", html)
+	}
+	close(release)
+	_ = holder.Wait()
+	_ = waiter.Wait()
 }
