@@ -226,14 +226,17 @@ func IgnoreCurrent() LeakOption {
 }
 
 // Test and runtime machinery that is never a leak: goroutines of the
-// testing package waiting for tests or capturing an Example's output, and
-// the signal-handling loop.
+// testing package waiting for tests or capturing an Example's output, the
+// signal-handling loop, and a testing/synctest bubble's own two (the
+// goroutine that called synctest.Test, which belongs to the bubble while it
+// runs, and the one waiting for the bubble's test).
 var (
 	machineryTop = []string{
 		"testing.(*T).Run", "testing.(*F).Fuzz", "testing.runTests", "testing.(*M).Run",
 		"testing.(*T).Parallel", "testing.tRunner.func1", "testing.runFuzzTests", "testing.runFuzzing",
+		"internal/synctest.Run",
 	}
-	machineryAny = []string{"os/signal.signal_recv", "os/signal.loop", "testing.runExample"}
+	machineryAny = []string{"os/signal.signal_recv", "os/signal.loop", "testing.runExample", "testing/synctest.testingSynctestTest"}
 )
 
 func (c *leakConfig) ignored(g *gostack.Goroutine, self uint64) bool {

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
+	"testing/synctest"
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
@@ -30,19 +33,81 @@ type TestingM interface {
 // DefaultLeakWait is how long the leak checks give goroutines to finish.
 const DefaultLeakWait = 2 * time.Second
 
-// VerifyNoLeaks fails t if goroutines other than the test machinery's are
-// still running, after giving them [DefaultLeakWait] to return. Call it
-// deferred at the start of a test; pass tracekit.IgnoreCurrent() to cover
-// only goroutines the test started. The failure names each goroutine's
-// state, its stack, the go statement that started it, and whether the
-// runtime proved it can never wake up.
+// VerifyNoLeaks fails t if goroutines the test started are still running,
+// after giving them [DefaultLeakWait] to return. Call it deferred at the
+// start of a test, on the test's goroutine. The failure names each
+// goroutine's state, its stack, the go statement that started it, whether
+// the runtime proved it can never wake up, and how it was attributed to
+// the test (tracekit.LeakedGoroutine.Attribution and Lineage).
+//
+// It works in tests that call t.Parallel: a goroutine counts as the
+// test's when its lineage leads to the test's goroutine (see
+// tracekit.StartedByCaller): started by it, by goroutines it started that
+// are still running, or through any chain of tracked tasks, ended or not.
+// Goroutines whose lineage leads elsewhere (another test, TestMain, init)
+// are never blamed on the test. A goroutine whose lineage cannot be
+// traced (its untracked creator has exited) is reported only when no
+// other test is running at the time, as goleak would; while other tests
+// run it is left to [VerifyTestMain], which checks every goroutine at the
+// end.
+//
+// Inside a testing/synctest bubble it covers only the bubble's goroutines:
+// it first lets them settle with synctest.Wait, then gives them
+// [DefaultLeakWait] on the bubble's fake clock, which advances as soon as
+// every goroutine of the bubble is durably blocked. See the package
+// documentation and [Synctest].
 func VerifyNoLeaks(t TestingT, opts ...tracekit.LeakOption) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
-	defer cancel()
-	if err := tracekit.Leaks(ctx, opts...); err != nil {
+	if err := checkLeaks(opts); err != nil {
 		t.Errorf("%v", err)
 	}
+}
+
+// checkLeaks is VerifyNoLeaks's check, run on the test's goroutine.
+func checkLeaks(opts []tracekit.LeakOption) error {
+	if bubbleOf() != 0 {
+		synctest.Wait()
+	} else {
+		opts = append(opts, tracekit.StartedByCaller())
+		if gs, err := gostack.Snapshot(); err == nil && !otherTestsRunning(gs, gostack.Current()) {
+			opts = append(opts, tracekit.IncludeUntraceable())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
+	defer cancel()
+	return tracekit.Leaks(ctx, opts...)
+}
+
+// bubbleOf returns the ID of the testing/synctest bubble the calling
+// goroutine runs in, 0 outside any.
+func bubbleOf() uint64 {
+	var buf [256]byte
+	n := runtime.Stack(buf[:], false)
+	header, _, _ := bytes.Cut(buf[:n], []byte("\n"))
+	gs, err := gostack.Parse(header)
+	if err != nil || len(gs) != 1 {
+		return 0
+	}
+	return gs[0].Bubble
+}
+
+// otherTestsRunning reports whether a test other than the one on goroutine
+// self is running its code now: a goroutine of the testing package's test
+// runner that is not paused in t.Parallel, waiting for subtests in t.Run,
+// or waiting for a synctest bubble.
+func otherTestsRunning(gs []gostack.Goroutine, self uint64) bool {
+	for i := range gs {
+		g := &gs[i]
+		if g.ID == self || !g.HasFunc("testing.tRunner") || g.HasFunc("testing.(*T).Parallel") {
+			continue
+		}
+		switch g.Top().Func {
+		case "testing.(*T).Run", "testing.tRunner.func1", "internal/synctest.Run":
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // VerifyTestMain runs the tests and then fails the run, printing the leaks,
@@ -72,9 +137,10 @@ type HangError struct {
 	// Dump lists every goroutine at the timeout, grouped by identical
 	// stacks, largest group first.
 	Dump string
-	// Tasks are the tracked tasks (tracekit.Go, Group.Go) started since
-	// the run began and still running at the timeout, with what each waits
-	// on, as tracekit.Snapshot saw them.
+	// Tasks are the tracked tasks (tracekit.Go, Group.Go) still running at
+	// the timeout that the test's goroutine started, directly or through
+	// fn (tracekit.StartedByCaller tells), with what each waits on, as
+	// tracekit.Snapshot saw them. Other tests' tasks are not listed.
 	Tasks []tracekit.TaskInfo
 }
 
@@ -109,12 +175,22 @@ func (e *HangError) Is(target error) bool { return target == ErrHang }
 
 // RunWithTimeout runs fn with a context that is canceled after timeout. If fn
 // has not returned by then, the test fails at once with a [*HangError]: the
-// tracked tasks started since fn began that are still running (name, what
-// they wait on, spawn site, trace), then a dump of every goroutine grouped
-// by identical stacks, each group with its states (which channel
-// operation, which lock) and how long it has waited.
+// tracked tasks the test started that are still running (name, what they
+// wait on, spawn site, trace), then a dump of every goroutine grouped by
+// identical stacks, each group with its states (which channel operation,
+// which lock) and how long it has waited. Call it on the test's goroutine.
 // fn keeps running in the background after such a failure; the test binary
-// ends when the test does.
+// ends when the test does. fn runs as a tracked task named
+// "tracekittest.RunWithTimeout", so that goroutines it starts stay
+// attributed to the test after it returns; a panic in fn fails the test
+// with the panic's value and stack.
+//
+// Inside a testing/synctest bubble the timeout runs on the bubble's fake
+// clock: when fn and everything it waits for are durably blocked, the
+// clock jumps to the timeout and the hang is reported at once, with a dump
+// of the bubble's goroutines only. (A goroutine blocked on a sync.Mutex or
+// on I/O is not durably blocked and stops the fake clock; the test
+// binary's -timeout catches that.)
 func RunWithTimeout(t TestingT, timeout time.Duration, fn func(ctx context.Context)) {
 	t.Helper()
 	if err := runWithTimeout(timeout, fn); err != nil {
@@ -122,31 +198,59 @@ func RunWithTimeout(t TestingT, timeout time.Duration, fn func(ctx context.Conte
 	}
 }
 
+// runTask names the task RunWithTimeout runs fn in.
+const runTask = "tracekittest.RunWithTimeout"
+
 func runWithTimeout(timeout time.Duration, fn func(ctx context.Context)) error {
-	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	// fn runs as a task so that what it starts stays attributed to the
+	// test's goroutine after fn returns.
+	run := tracekit.Go(ctx, runTask, func(ctx context.Context) error {
 		fn(ctx)
-	}()
+		return nil
+	})
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case <-done:
+	case <-run.Done():
+		var pe *tracekit.PanicError
+		if errors.As(run.Err(), &pe) {
+			return fmt.Errorf("tracekittest: the function passed to RunWithTimeout panicked: %v\n\n%s", pe.Value, pe.Stack)
+		}
 		return nil
 	case <-timer.C:
 	}
+	return hangError(timeout, run)
+}
+
+// hangError describes a hang: the tracked tasks that descend from the
+// test's goroutine (other than run, the task fn runs in), then the
+// goroutines grouped by stack (in a synctest bubble, only the bubble's).
+func hangError(timeout time.Duration, run *tracekit.Task) *HangError {
+	ours := map[uint64]bool{}
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	var le *tracekit.LeakError
+	if errors.As(tracekit.Leaks(expired, tracekit.StartedByCaller()), &le) {
+		for _, g := range le.Goroutines {
+			if g.TaskID != 0 && g.TaskID != run.ID() {
+				ours[g.TaskID] = true
+			}
+		}
+	}
 	var tasks []tracekit.TaskInfo
 	for _, ti := range tracekit.Snapshot() {
-		if !ti.Start.Before(began) {
+		if ours[ti.ID] {
 			tasks = append(tasks, ti)
 		}
 	}
 	gs, err := gostack.Snapshot()
 	if err != nil {
 		return &HangError{Timeout: timeout, Dump: string(gostack.Dump()), Tasks: tasks}
+	}
+	if b := bubbleOf(); b != 0 {
+		gs = slices.DeleteFunc(gs, func(g gostack.Goroutine) bool { return g.Bubble != b })
 	}
 	var buf bytes.Buffer
 	_ = gostack.Write(&buf, gostack.GroupByStack(gs))
