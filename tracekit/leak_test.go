@@ -257,3 +257,42 @@ func TestLeaksAttribution(t *testing.T) {
 		t.Errorf("another goroutine's StartedByCaller check reported %v", got)
 	}
 }
+
+// BenchmarkLineage measures what a task adds for leak attribution: reading
+// its spawner's goroutine ID when ctx carries no parent task (goid, beside
+// goroutineKey, the registry's one-instruction key, and the stack-trace
+// parse it replaces) and recording its end (recordEnded). Compare the
+// sum with BenchmarkGo's tracekit.Go.
+func BenchmarkLineage(b *testing.B) {
+	b.Run("baseline=goroutineKey", func(b *testing.B) {
+		b.ReportAllocs()
+		var k uintptr
+		for b.Loop() {
+			k += goroutineKey()
+		}
+		_ = k
+	})
+	b.Run("goid", func(b *testing.B) {
+		b.ReportAllocs()
+		var k uint64
+		for b.Loop() {
+			k += goid()
+		}
+		_ = k
+	})
+	b.Run("baseline=goid-from-stack", func(b *testing.B) {
+		b.ReportAllocs()
+		var k uint64
+		for b.Loop() {
+			k += slowGoid()
+		}
+		_ = k
+	})
+	b.Run("recordEnded", func(b *testing.B) {
+		b.ReportAllocs()
+		g := goid()
+		for b.Loop() {
+			recordEnded(g, 1)
+		}
+	})
+}
