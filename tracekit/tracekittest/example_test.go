@@ -35,3 +35,25 @@ func Example() {
 		fmt.Println(len(rec.Ended()), "spans recorded")
 	}
 }
+
+// A test of time-dependent code in a testing/synctest bubble, with a leak
+// check of the bubble at its end: a goroutine left blocked fails the test
+// with its stack instead of ending the test binary. (Compiled, not run: it
+// is a test.)
+func ExampleSynctest() {
+	_ = func(t *testing.T) {
+		tracekittest.Synctest(t, func(t *testing.T) {
+			start := time.Now()
+			tracekittest.RunWithTimeout(t, time.Minute, func(ctx context.Context) {
+				task := tracekit.Go(ctx, "poller", func(ctx context.Context) error {
+					time.Sleep(10 * time.Second) // fake time: returns at once
+					return nil
+				})
+				_ = task.Wait()
+			})
+			if d := time.Since(start); d != 10*time.Second {
+				t.Errorf("took %v of fake time", d)
+			}
+		})
+	}
+}
