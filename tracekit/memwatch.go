@@ -516,7 +516,7 @@ func (w *memWatch) checkGrowth(s memSample) {
 	case !w.grew && w.run >= n && s.live-w.runFrom >= max(w.cfg.growthMin, w.runFrom/10):
 		w.grew, w.grewFrom = true, w.runFrom
 		msg = fmt.Sprintf("live heap after GC rose in %d consecutive samples, from %s to %s in %v",
-			w.run, formatBytes(w.runFrom), formatBytes(s.live), now.Sub(w.runStart).Round(time.Second))
+			w.run, formatBytes(w.runFrom), formatBytes(s.live), roundDuration(now.Sub(w.runStart)))
 	default:
 		return
 	}
@@ -533,6 +533,14 @@ func (w *memWatch) report(msg string, u MemoryUsage) {
 		ctx = trace.ContextWithSpan(ctx, sp)
 	}
 	w.det.emit(ctx, Report{Kind: ReportMemory, Message: msg, Memory: &u})
+}
+
+// roundDuration rounds to seconds, or to milliseconds below a second.
+func roundDuration(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 // formatBytes prints n in binary units with three significant digits or

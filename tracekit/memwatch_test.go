@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -639,4 +642,181 @@ func TestFormatBytes(t *testing.T) {
 			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// The real runtime: with GOMEMLIMIT set just above what the process uses,
+// holding more memory makes the watch of a running Kit report it, on the
+// root span that is running.
+func TestMemoryWatchRealLimit(t *testing.T) {
+	got := make(chan Report, 1)
+	exp := &keeper{}
+	kit, err := Start(context.Background(), WithSpanExporter(exp), WithMetricsExporter(ExporterNone),
+		WithMemoryInterval(5*time.Millisecond), WithMemoryGrowth(0, 0),
+		WithReportHandler(func(r Report) {
+			if r.Kind == ReportMemory {
+				select {
+				case got <- r:
+				default:
+				}
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = kit.Shutdown(context.Background()) }()
+	_, root := kit.Tracer().Start(context.Background(), "batch-job")
+
+	debug.FreeOSMemory() // what earlier tests freed no longer counts
+	used := runtimeSampler()().used()
+	limit := int64(float64(used+32*mib) / DefaultMemoryFraction)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
+
+	var held [][]byte
+	timeout := time.After(30 * time.Second)
+	var r Report
+wait:
+	for {
+		select {
+		case r = <-got:
+			break wait
+		case <-timeout:
+			t.Fatalf("no report with %d MiB more held, limit %d MiB", len(held), limit/mib)
+		default:
+		}
+		if len(held) < 256 {
+			b := make([]byte, mib)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1
+			}
+			held = append(held, b)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	runtime.KeepAlive(held)
+	u := r.Memory
+	if u.Cause != MemoryNearLimit || u.LimitKind != MemoryLimitGo || u.Limit != uint64(limit) ||
+		float64(u.Used) < DefaultMemoryFraction*float64(limit) {
+		t.Errorf("memory = %+v, limit %d", *u, limit)
+	}
+	if r.SpanContext.SpanID() != root.SpanContext().SpanID() {
+		t.Errorf("report on span %v, want the root %v", r.SpanContext.SpanID(), root.SpanContext().SpanID())
+	}
+	t.Logf("%s (after holding %d MiB more)", r.Message, len(held))
+	root.End()
+	if err := kit.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var events int
+	for _, s := range exp.got() {
+		for _, e := range s.Events() {
+			if s.Name() == "batch-job" && e.Name == "tracekit.report" && eventAttr(e, KeyReportKind) == "memory" {
+				events++
+			}
+		}
+	}
+	if events != 1 {
+		t.Errorf("%d memory events on the exported root span, want 1", events)
+	}
+}
+
+// realWatch runs a memory watch on the real runtime with the given growth
+// settings and reports what it found after run returns.
+func realWatch(t *testing.T, cfg memConfig, run func(reports func() []Report)) (gcs uint64) {
+	t.Helper()
+	det, rep := testDetector(detectorConfig{}, nil)
+	defer det.close()
+	w := &memWatch{cfg: cfg, sample: runtimeSampler()}
+	before := w.sample().gcCycles
+	w.start(det)
+	run(rep.all)
+	w.stop()
+	return w.sample().gcCycles - before
+}
+
+// A real steady service: workers allocate and drop buffers of every size,
+// keeping a bounded working set. A hundred GCs, no growth report.
+func TestMemoryWatchRealChurnNoReport(t *testing.T) {
+	var reps []Report
+	gcs := realWatch(t, memConfig{interval: 2 * time.Millisecond, growthSamples: DefaultMemoryGrowthSamples,
+		growthMin: DefaultMemoryGrowthMin}, func(reports func() []Report) {
+		churn(2, 100, 10*time.Second)
+		reps = reports()
+	})
+	if gcs < 100 {
+		t.Fatalf("only %d GCs: the test shows nothing", gcs)
+	}
+	if len(reps) != 0 {
+		t.Errorf("%d reports in a steady service (%d GCs), first %q", len(reps), gcs, reps[0].Message)
+	}
+	t.Logf("%d GCs, no report", gcs)
+}
+
+// churn allocates and drops buffers of up to 16 KiB on workers goroutines,
+// with a working set of about 1 MiB each, until gcs GCs have completed or
+// the time is up.
+func churn(workers int, gcs uint64, limit time.Duration) {
+	end := runtimeSamplerGCs() + gcs
+	deadline := time.Now().Add(limit)
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			ring := make([][]byte, 128)
+			for i := 0; ; i++ {
+				ring[rng.IntN(len(ring))] = make([]byte, 1+rng.IntN(16<<10))
+				if i%256 != 0 {
+					continue
+				}
+				if runtimeSamplerGCs() >= end || time.Now().After(deadline) {
+					break
+				}
+			}
+			runtime.KeepAlive(ring)
+		})
+	}
+	wg.Wait()
+}
+
+// runtimeSamplerGCs reads the completed GC count.
+func runtimeSamplerGCs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// A real leak at the default growth settings: 2 MiB held and never
+// released between GCs, beside garbage that each GC takes back. The test
+// runs the GCs itself: on a busy machine the live heap a concurrent GC
+// measures swings by tens of MiB with what is allocated while it marks
+// (TestMemoryWatchRealChurnNoReport shows those swings make no report).
+func TestMemoryWatchRealLeak(t *testing.T) {
+	var (
+		reps   []Report
+		leaked [][]byte
+	)
+	realWatch(t, memConfig{interval: time.Millisecond, growthSamples: DefaultMemoryGrowthSamples, growthMin: DefaultMemoryGrowthMin},
+		func(reports func() []Report) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			var garbage [][]byte
+			for len(reps) == 0 && len(leaked) < 64 {
+				leaked = append(leaked, make([]byte, 2*mib))
+				for range 64 {
+					garbage = append(garbage, make([]byte, rng.IntN(32<<10)))
+				}
+				garbage = nil
+				runtime.GC()
+				time.Sleep(3 * time.Millisecond) // a sample or more
+				reps = reports()
+			}
+			runtime.KeepAlive(garbage)
+		})
+	runtime.KeepAlive(leaked)
+	if len(reps) != 1 || reps[0].Memory.Cause != MemoryGrowing {
+		t.Fatalf("%d growth reports after leaking %d MiB, want 1", len(reps), 2*len(leaked))
+	}
+	u := reps[0].Memory
+	if u.GrowthSamples < DefaultMemoryGrowthSamples || u.LiveHeap-u.GrowthFrom < DefaultMemoryGrowthMin {
+		t.Errorf("memory = %+v", *u)
+	}
+	t.Logf("after leaking %d MiB: %s", 2*len(leaked), reps[0].Message)
 }
