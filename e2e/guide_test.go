@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// guideProgram returns the Go program of the troubleshooting guide's
+// "Stuck requests" section: the code block inside its <details> element.
+func guideProgram(t *testing.T) string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "troubleshooting.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<details><summary>main.go[^\n]*\n+```go\n(.*?)\n```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/troubleshooting.md: no main.go code block in a <details> element")
+	}
+	return string(m[1]) + "\n"
+}
+
+// TestGuideStuckRequest builds and runs the troubleshooting guide's stuck
+// service exactly as printed (only its port changed to a free one) and checks
+// what the guide says it shows: a request that hangs, a hang report for the
+// lock with a flight-recorder file, and the console listing the request's
+// task waiting on the lock behind the refresh task.
+func TestGuideStuckRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	src := guideProgram(t)
+	if !strings.Contains(src, `"127.0.0.1:6060"`) {
+		t.Fatal("the guide's program no longer listens on 127.0.0.1:6060, which its commands use")
+	}
+	port := freePort(t)
+	src = strings.Replace(src, `"127.0.0.1:6060"`, `"127.0.0.1:`+port+`"`, 1)
+
+	dir := t.TempDir()
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := "module guide\n\ngo 1.26\n\nrequire github.com/tracekit-go/tracekit v0.0.0\n\nreplace github.com/tracekit-go/tracekit => " + root + "\n"
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"main.go": []byte(src), "go.mod": []byte(gomod), "go.sum": sum} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "checkout")
+	build := exec.Command("go", "build", "-mod=mod", "-o", bin, ".")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the guide's program: %v\n%s", err, out)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tmp := t.TempDir() // the flight recorder writes to os.TempDir()
+	var stderr syncBuffer
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "TRACEKIT_HANG_TIMEOUT=1s", "TMPDIR="+tmp)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("program's standard error:\n%s", stderr.String())
+		}
+	})
+	base := "http://127.0.0.1:" + port
+	waitHTTP(t, ctx, base+"/debug/tracekit/?format=json")
+
+	// The request hangs: the client gives up, it never gets an answer.
+	answered := make(chan error, 1)
+	go func() {
+		client := &http.Client{Timeout: 8 * time.Second}
+		resp, err := client.Post(base+"/checkout", "text/plain", nil)
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+
+	type task struct {
+		Name      string   `json:"name"`
+		State     string   `json:"state"`
+		WaitingOn string   `json:"waiting_on"`
+		Warnings  []string `json:"warnings"`
+	}
+	var tasks []task
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var page struct {
+			Tasks []task `json:"tasks"`
+		}
+		if err := json.Unmarshal([]byte(get(t, ctx, base+"/debug/tracekit/?format=json")), &page); err != nil {
+			t.Fatal(err)
+		}
+		tasks = page.Tasks
+		var refresh, fetch bool
+		for _, tk := range tasks {
+			refresh = refresh || tk.Name == "refresh-prices" && tk.State == "waiting" && strings.HasPrefix(tk.WaitingOn, "receive from")
+			fetch = fetch || tk.Name == "fetch-price" && tk.WaitingOn == `lock "price-cache"` && len(tk.Warnings) > 0
+		}
+		if refresh && fetch && strings.Contains(stderr.String(), `lock "price-cache" has waited`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console never showed both waits and a hang report for the lock: %+v", tasks)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	select {
+	case err := <-answered:
+		t.Fatalf("the stuck request answered: %v", err)
+	default:
+	}
+
+	out := stderr.String()
+	for _, want := range []string{"kind=lock-timeout lock=price-cache", "tracekit lock-timeout: lock \"price-cache\" has waited", "waiter (lock price-cache):", "main.main.func2.1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("standard error lacks %q", want)
+		}
+	}
+	m := regexp.MustCompile(`execution trace: (\S+)`).FindAllStringSubmatch(out, -1)
+	if len(m) == 0 {
+		t.Fatal("no flight-recorder file named")
+	}
+	for _, f := range m {
+		if st, err := os.Stat(f[1]); err != nil || st.Size() == 0 || filepath.Dir(f[1]) != tmp {
+			t.Errorf("flight-recorder file %s: %v (want a non-empty file in TMPDIR)", f[1], err)
+		}
+	}
+	if g := get(t, ctx, base+"/debug/pprof/goroutine?debug=2"); !strings.Contains(g, "main.(*cache).refreshLoop") {
+		t.Errorf("goroutine dump lacks the refresh goroutine:\n%.2000s", g)
+	}
+}
