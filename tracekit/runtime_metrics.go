@@ -20,7 +20,8 @@ import (
 // the OpenTelemetry semantic conventions for Go where they define one
 // (go.memory.*, go.goroutine.count, go.processor.limit, go.config.gogc) and
 // under tracekit.* where they do not. Reading runtime/metrics does not stop
-// the world.
+// the world. The runtime's distributions are not instruments: the metric API
+// has no asynchronous histogram, so [NewRuntimeProducer] reports them.
 var runtimeSamples = []string{
 	"/memory/classes/total:bytes",
 	"/memory/classes/heap/released:bytes",
@@ -55,7 +56,8 @@ const (
 // with the most running tasks get a point each, the rest share one.
 const maxTaskNames = 100
 
-// registerRuntimeMetrics creates the runtime instruments on m.
+// registerRuntimeMetrics creates the runtime instruments on m, and the
+// task instruments: running tasks by name, tasks started by spawn site.
 func registerRuntimeMetrics(m metric.Meter) error {
 	var (
 		used, limit, goal, goroutines, procs, gogc, states metric.Int64ObservableUpDownCounter

@@ -442,3 +442,39 @@ func BenchmarkSpawnCount(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkTasksByName is the cost of one collection of tracekit.task.count
+// with 10,000 running tasks under 200 names, beside listing the same tasks
+// (liveTaskList, what Snapshot starts with).
+func BenchmarkTasksByName(b *testing.B) {
+	const tasks, names = 10000, 200
+	release := make(chan struct{})
+	block := func(context.Context) error { <-release; return nil }
+	started := make([]*Task, 0, tasks)
+	for i := range tasks {
+		started = append(started, Go(context.Background(), fmt.Sprintf("bench-%d", i%names), block))
+	}
+	b.Cleanup(func() {
+		close(release)
+		for _, t := range started {
+			_ = t.Wait()
+		}
+	})
+	for len(liveTaskList()) < tasks {
+		time.Sleep(time.Millisecond)
+	}
+	b.Run("baseline=list", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = liveTaskList()
+		}
+	})
+	b.Run("by-name", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if top, other := tasksByName(maxTaskNames); len(top) != maxTaskNames || other == 0 {
+				b.Fatalf("%d names, %d other", len(top), other)
+			}
+		}
+	})
+}
