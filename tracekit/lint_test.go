@@ -51,6 +51,7 @@ func needWaits(t *testing.T) {
 func TestLintBlocked(t *testing.T) {
 	needWaits(t)
 	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now() // the waits start now: the bubble's clock stands still until all block
 		d, reps := testDetector(detectorConfig{}, nil)
 		defer d.close()
 		ctx := context.Background()
@@ -89,6 +90,9 @@ func TestLintBlocked(t *testing.T) {
 		} else if r := got[0]; r.Lock != "never" || r.Duration < 10*time.Second || r.Duration > 12*time.Second ||
 			!strings.Contains(r.Message, `receive from "never"`) || r.Tasks[0].Name != "stuck" {
 			t.Errorf("stuck: %+v", r)
+		} else if s := r.String(); !strings.Contains(s, fmt.Sprintf("\ntasks:\n  task %d \"stuck\", waiting on receive from \"never\" since %s, started at ", stuck.ID(), t0.Format("15:04:05.000"))) ||
+			!strings.Contains(s, "TestLintBlocked") {
+			t.Errorf("stuck's report as text:\n%s", s)
 		}
 		if got := about(all, ReportBlocked, quick.ID()); len(got) != 0 {
 			t.Errorf("a 5s wait was reported: %v", got)

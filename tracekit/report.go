@@ -118,7 +118,8 @@ type Report struct {
 	Memory *MemoryUsage
 }
 
-// String formats the report with its stacks, for logs and terminals.
+// String formats the report with its stacks and its tasks, for logs and
+// terminals.
 func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "tracekit %s: %s\n", r.Kind, r.Message)
@@ -129,7 +130,29 @@ func (r Report) String() string {
 		b.WriteString("\n")
 		b.WriteString(s.String())
 	}
+	if len(r.Tasks) > 0 {
+		b.WriteString("\ntasks:\n")
+		for i := range r.Tasks {
+			writeTaskLine(&b, &r.Tasks[i])
+		}
+	}
 	return b.String()
+}
+
+// writeTaskLine writes one line about a task of a report: its ID and name,
+// what it waits on, where it was started and its trace.
+func writeTaskLine(b *strings.Builder, ti *TaskInfo) {
+	fmt.Fprintf(b, "  task %d %q", ti.ID, ti.Name)
+	if ti.WaitingOn != "" {
+		fmt.Fprintf(b, ", waiting on %s since %s", ti.WaitingOn, ti.WaitingSince.Format("15:04:05.000"))
+	}
+	if site := ti.SpawnSite(); site != "" {
+		fmt.Fprintf(b, ", started at %s", site)
+	}
+	if ti.TraceID.IsValid() {
+		fmt.Fprintf(b, ", trace %s", ti.TraceID)
+	}
+	b.WriteString("\n")
 }
 
 // Stack is a goroutine stack captured by a detector.
