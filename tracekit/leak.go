@@ -187,7 +187,12 @@ func IgnoreAnyFunction(fn string) LeakOption {
 // What cannot be attributed is left out unless [IncludeUntraceable] is
 // also given: a goroutine whose creator was an untracked goroutine that
 // has exited (the runtime keeps no record of it), or whose chain passes
-// through a task that ended more than a few thousand task ends ago.
+// through a task that ended more than about sixteen thousand task ends
+// ago (the record of ended tasks is a ring of that size, 256 KiB).
+//
+// Lineage follows the context: a task started with a context that carries
+// another task (the one its function received, or one derived from it)
+// descends from that task's chain, whichever goroutine calls Go.
 func StartedByCaller() LeakOption {
 	return leakOptionFunc(func(c *leakConfig) { c.callerOnly = true })
 }

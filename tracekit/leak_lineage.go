@@ -34,7 +34,7 @@ import (
 
 const (
 	endedShards   = 16
-	endedPerShard = 256
+	endedPerShard = 1024
 )
 
 // endedTasks is sharded by goroutine ID; each shard is a ring written under
