@@ -75,6 +75,8 @@ func WithLintInterval(d time.Duration) Option {
 // [DefaultBlockedLint] (10s); 0 turns the lint off. The hang timeout
 // ([WithHangTimeout]) covers every goroutine, tracked or not, with a full
 // goroutine dump; this lint is the cheap, earlier warning about tasks.
+// A worker that idles until work arrives should wait on the plain channel
+// ([Chan.C]) rather than [Recv], so that idling is not a wait.
 func WithBlockedLint(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.lint.blocked = &d })
 }
