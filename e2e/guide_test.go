@@ -30,9 +30,10 @@ func guideProgram(t *testing.T) string {
 
 // TestGuideStuckRequest builds and runs the troubleshooting guide's stuck
 // service exactly as printed (only its port changed to a free one) and checks
-// what the guide says it shows: a request that hangs, a hang report for the
-// lock with a flight-recorder file, and the console listing the request's
-// task waiting on the lock behind the refresh task.
+// what the guide says it shows with lock-order detection on: a request that
+// hangs, a hang report for the lock with a flight-recorder file, the
+// lock-held lint naming the refresh task as the holder, and the console
+// listing the request's task waiting on the lock the refresh task holds.
 func TestGuideStuckRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a program")
@@ -71,7 +72,7 @@ func TestGuideStuckRequest(t *testing.T) {
 	tmp := t.TempDir() // the flight recorder writes to os.TempDir()
 	var stderr syncBuffer
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "TRACEKIT_HANG_TIMEOUT=1s", "TMPDIR="+tmp)
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "TRACEKIT_HANG_TIMEOUT=1s", "TRACEKIT_DEADLOCK=1", "TMPDIR="+tmp)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -115,14 +116,17 @@ func TestGuideStuckRequest(t *testing.T) {
 		tasks = page.Tasks
 		var refresh, fetch bool
 		for _, tk := range tasks {
-			refresh = refresh || tk.Name == "refresh-prices" && tk.State == "waiting" && strings.HasPrefix(tk.WaitingOn, "receive from")
-			fetch = fetch || tk.Name == "fetch-price" && tk.WaitingOn == `lock "price-cache"` && len(tk.Warnings) > 0
+			warnings := strings.Join(tk.Warnings, "\n")
+			refresh = refresh || tk.Name == "refresh-prices" && tk.State == "waiting" && strings.HasPrefix(tk.WaitingOn, "receive from") &&
+				strings.Contains(warnings, `holds lock "price-cache"`)
+			fetch = fetch || tk.Name == "fetch-price" && tk.WaitingOn == `lock "price-cache"` && strings.Contains(warnings, `lock "price-cache" held for at least`)
 		}
-		if refresh && fetch && strings.Contains(stderr.String(), `lock "price-cache" has waited`) {
+		out := stderr.String()
+		if refresh && fetch && strings.Contains(out, `lock "price-cache" has waited`) && strings.Contains(out, `held by task 1 "refresh-prices"`) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the console never showed both waits and a hang report for the lock: %+v", tasks)
+			t.Fatalf("the console never showed both waits, or no hang report and lock-held report for the lock: %+v", tasks)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -133,7 +137,8 @@ func TestGuideStuckRequest(t *testing.T) {
 	}
 
 	out := stderr.String()
-	for _, want := range []string{"kind=lock-timeout lock=price-cache", "tracekit lock-timeout: lock \"price-cache\" has waited", "waiter (lock price-cache):", "main.main.func2.1"} {
+	for _, want := range []string{"kind=lock-timeout lock=price-cache", "tracekit lock-timeout: lock \"price-cache\" has waited", "waiter (lock price-cache):", "main.main.func2.1",
+		`lock "price-cache" is still held after at least`, `held by task 1 "refresh-prices" kind=long-hold`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("standard error lacks %q", want)
 		}
