@@ -100,9 +100,10 @@ service:
 	}
 
 	// The debug exporter prints each metric's descriptor, then its points.
-	metric := func(name string) string {
+	// metricFrom finds name's first printing at or after offset from.
+	metricFrom := func(from int, name string) string {
 		for {
-			s := out.String()
+			s := out.String()[from:]
 			if i := strings.Index(s, "-> Name: "+name+"\n"); i >= 0 {
 				s = s[i:]
 				if j := strings.Index(s[1:], "-> Name: "); j >= 0 {
@@ -117,6 +118,7 @@ service:
 			}
 		}
 	}
+	metric := func(name string) string { return metricFrom(0, name) }
 	for _, name := range []string{"go.schedule.duration", "tracekit.gc.pause.duration"} {
 		m := metric(name)
 		// 25 bounds (1, 2, 5 × 10ⁿ from 100 ns to 10 s), 26 buckets.
@@ -137,5 +139,23 @@ service:
 	}
 	if m := metric("tracekit.task.started"); !strings.Contains(m, "code.function.name: Str(github.com/tracekit-go/tracekit/e2e.TestRuntimeMetricsThroughCollector)") {
 		t.Errorf("tracekit.task.started lacks this test's spawn site:\n%s", m)
+	}
+
+	// With the delta temporality preference the OTLP exporter asks for, the
+	// histograms are deltas too.
+	mark := len(out.String())
+	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
+	k, err = tracekit.Start(ctx, tracekit.WithoutGlobals(), tracekit.WithServiceName("runtime-metrics-delta"),
+		tracekit.WithTracesExporter(tracekit.ExporterNone), tracekit.WithMetricsExporter(tracekit.ExporterOTLP),
+		tracekit.WithOTLP(otlp.WithEndpoint("127.0.0.1:"+port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	if err := k.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := metricFrom(mark, "tracekit.gc.pause.duration"); !strings.Contains(m, "-> AggregationTemporality: Delta") {
+		t.Errorf("with the delta preference tracekit.gc.pause.duration is not a delta:\n%s", m)
 	}
 }

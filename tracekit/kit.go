@@ -411,7 +411,7 @@ func metricReaders(ctx context.Context, cfg *config, traces []namedExporter) ([]
 			if err != nil {
 				return nil, err
 			}
-			readers = append(readers, sdkmetric.NewPeriodicReader(exp, sdkmetric.WithProducer(NewRuntimeProducer())))
+			readers = append(readers, sdkmetric.NewPeriodicReader(exp, sdkmetric.WithProducer(runtimeProducerFor(exp))))
 		case ExporterConsole:
 			w := cfg.console
 			if w == nil {
@@ -421,7 +421,7 @@ func metricReaders(ctx context.Context, cfg *config, traces []namedExporter) ([]
 			if err != nil {
 				return nil, err
 			}
-			readers = append(readers, sdkmetric.NewPeriodicReader(exp, sdkmetric.WithProducer(NewRuntimeProducer())))
+			readers = append(readers, sdkmetric.NewPeriodicReader(exp, sdkmetric.WithProducer(runtimeProducerFor(exp))))
 		default:
 			return nil, fmt.Errorf("tracekit: unknown metrics exporter %q: want otlp, console or none", kind)
 		}

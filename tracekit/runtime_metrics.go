@@ -242,8 +242,9 @@ var histogramBounds = []float64{
 //   - tracekit.stw.pause.duration (s): other stop-the-world pauses (goroutine
 //     dumps, ReadMemStats), from /sched/pauses/total/other:seconds.
 //
-// Each has one point whose counts run from the start of the process. The
-// runtime's own buckets (about four per power of two) are merged into about
+// Each has one point whose counts run from the start of the process, or
+// with [WithRuntimeTemporality] (metricdata.DeltaTemporality) from the
+// previous Produce. The runtime's own buckets (about four per power of two) are merged into about
 // three per power of ten: the boundaries are the runtime's boundaries
 // nearest above 1, 2 and 5 times each power of ten from 100 ns to 10 s
 // (1.28e-07, 2.56e-07, 5.12e-07, 1.024e-06, ... with Go 1.26), so no
@@ -252,14 +253,22 @@ var histogramBounds = []float64{
 // bucket (its finite bound for the two open-ended ones). Min and max are
 // not reported.
 //
-// [Start] adds one to every metric reader it creates (OTLP, console). For a
-// reader passed to [WithMetricReader], create the reader with
+// [Start] adds one to every metric reader it creates (OTLP, console), with
+// the temporality the reader's exporter chooses for histograms (for OTLP,
+// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE). For a reader passed
+// to [WithMetricReader], create the reader with
 // sdkmetric.WithProducer(tracekit.NewRuntimeProducer()). Reading the
 // runtime's metrics does not stop the world. Safe for concurrent use.
-func NewRuntimeProducer() sdkmetric.Producer {
+func NewRuntimeProducer(opts ...RuntimeProducerOption) sdkmetric.Producer {
 	p := &runtimeProducer{
 		samples: make([]metrics.Sample, len(runtimeHistograms)),
 		layouts: make([]histogramLayout, len(runtimeHistograms)),
+	}
+	for _, o := range opts {
+		o.applyRuntimeProducer(p)
+	}
+	if p.delta {
+		p.prev = make([]metricdata.HistogramDataPoint[float64], len(runtimeHistograms))
 	}
 	for i, h := range runtimeHistograms {
 		p.samples[i].Name = h.sample
@@ -267,10 +276,39 @@ func NewRuntimeProducer() sdkmetric.Producer {
 	return p
 }
 
+// RuntimeProducerOption configures [NewRuntimeProducer].
+type RuntimeProducerOption interface {
+	applyRuntimeProducer(*runtimeProducer)
+}
+
+type runtimeProducerOptionFunc func(*runtimeProducer)
+
+func (f runtimeProducerOptionFunc) applyRuntimeProducer(p *runtimeProducer) { f(p) }
+
+// WithRuntimeTemporality sets the temporality of the runtime producer's
+// histograms. Default metricdata.CumulativeTemporality: counts since the
+// process started. With metricdata.DeltaTemporality each point holds what
+// the runtime counted since the producer's previous Produce, which is why a
+// delta producer must serve one reader only.
+func WithRuntimeTemporality(t metricdata.Temporality) RuntimeProducerOption {
+	return runtimeProducerOptionFunc(func(p *runtimeProducer) { p.delta = t == metricdata.DeltaTemporality })
+}
+
+// runtimeProducerFor makes the runtime producer of a reader that exports
+// through exp, with the temporality exp asks for histograms.
+func runtimeProducerFor(exp sdkmetric.Exporter) sdkmetric.Producer {
+	return NewRuntimeProducer(WithRuntimeTemporality(exp.Temporality(sdkmetric.InstrumentKindHistogram)))
+}
+
 type runtimeProducer struct {
-	mu      sync.Mutex // guards samples and layouts, which every Produce reuses
+	delta bool // report deltas; set before first use
+
+	mu      sync.Mutex // guards what follows, which every Produce reuses
 	samples []metrics.Sample
 	layouts []histogramLayout
+	// prev holds, per histogram, the cumulative point the previous
+	// Produce read (delta only).
+	prev []metricdata.HistogramDataPoint[float64]
 }
 
 // histogramLayout maps a runtime histogram's buckets onto exported ones.
@@ -353,16 +391,41 @@ func (p *runtimeProducer) Produce(context.Context) ([]metricdata.ScopeMetrics, e
 		l := &p.layouts[i]
 		if !slices.Equal(l.runtimeBounds, h.Buckets) {
 			*l = newHistogramLayout(h.Buckets)
+			if p.delta {
+				p.prev[i] = metricdata.HistogramDataPoint[float64]{}
+			}
+		}
+		dp, temporality := l.point(h, now), metricdata.CumulativeTemporality
+		if p.delta {
+			dp, p.prev[i] = since(dp, p.prev[i]), dp
+			temporality = metricdata.DeltaTemporality
 		}
 		out = append(out, metricdata.Metrics{
 			Name:        runtimeHistograms[i].name,
 			Description: runtimeHistograms[i].desc,
 			Unit:        "s",
 			Data: metricdata.Histogram[float64]{
-				Temporality: metricdata.CumulativeTemporality,
-				DataPoints:  []metricdata.HistogramDataPoint[float64]{l.point(h, now)},
+				Temporality: temporality,
+				DataPoints:  []metricdata.HistogramDataPoint[float64]{dp},
 			},
 		})
 	}
 	return []metricdata.ScopeMetrics{{Scope: instrumentation.Scope{Name: ScopeName}, Metrics: out}}, nil
+}
+
+// since returns what cumulative point cur counted after prev, the previous
+// cumulative point of the same histogram (the zero point at first).
+func since(cur, prev metricdata.HistogramDataPoint[float64]) metricdata.HistogramDataPoint[float64] {
+	if prev.Time.IsZero() {
+		return cur
+	}
+	d := cur
+	d.StartTime = prev.Time
+	d.BucketCounts = slices.Clone(cur.BucketCounts)
+	for i := range d.BucketCounts {
+		d.BucketCounts[i] -= prev.BucketCounts[i]
+	}
+	d.Count -= prev.Count
+	d.Sum -= prev.Sum
+	return d
 }

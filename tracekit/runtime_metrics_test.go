@@ -18,6 +18,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/tracekit-go/tracekit/exporters/otlp"
 )
 
 func TestRuntimeMetrics(t *testing.T) {
@@ -187,6 +189,87 @@ func TestRuntimeProducer(t *testing.T) {
 	grew("tracekit.gc.pause.duration", gcs) // two pauses per cycle
 	grew("tracekit.gc.pause.stopping.duration", gcs)
 	grew("tracekit.stw.pause.duration", 1)
+}
+
+// TestRuntimeProducerDelta: a delta producer reports what the runtime
+// counted since its previous Produce, over the interval between them.
+func TestRuntimeProducerDelta(t *testing.T) {
+	cumulative := NewRuntimeProducer()
+	delta := NewRuntimeProducer(WithRuntimeTemporality(metricdata.DeltaTemporality))
+	produce := func(p sdkmetric.Producer) map[string]metricdata.HistogramDataPoint[float64] {
+		t.Helper()
+		sms, err := p.Produce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]metricdata.HistogramDataPoint[float64]{}
+		for _, m := range sms[0].Metrics {
+			h := m.Data.(metricdata.Histogram[float64])
+			want := metricdata.CumulativeTemporality
+			if p == delta {
+				want = metricdata.DeltaTemporality
+			}
+			if h.Temporality != want {
+				t.Errorf("%s: %v, want %v", m.Name, h.Temporality, want)
+			}
+			out[m.Name] = h.DataPoints[0]
+		}
+		return out
+	}
+	const name = "tracekit.gc.pause.duration"
+	runtime.GC()
+	before := produce(cumulative)[name]
+	first := produce(delta)[name]
+	after := produce(cumulative)[name]
+	// The first delta covers the whole run so far.
+	if first.Count < before.Count || first.Count > after.Count || !first.StartTime.Equal(processStart) {
+		t.Errorf("first delta: count %d from %v, want %d to %d from the process start", first.Count, first.StartTime, before.Count, after.Count)
+	}
+
+	const gcs = 3
+	for range gcs {
+		runtime.GC()
+	}
+	second := produce(delta)[name]
+	total := produce(cumulative)[name]
+	if !second.StartTime.Equal(first.Time) || !second.Time.After(second.StartTime) {
+		t.Errorf("second delta from %v to %v, want from the first's time %v", second.StartTime, second.Time, first.Time)
+	}
+	if second.Count < gcs || first.Count+second.Count > total.Count {
+		t.Errorf("second delta counted %d pauses, want at least %d and with the first (%d) at most the total %d", second.Count, gcs, first.Count, total.Count)
+	}
+	var n uint64
+	for i, c := range second.BucketCounts {
+		if c > total.BucketCounts[i] {
+			t.Errorf("bucket %d: delta %d above the cumulative %d", i, c, total.BucketCounts[i])
+		}
+		n += c
+	}
+	if n != second.Count || second.Sum <= 0 || second.Sum > total.Sum {
+		t.Errorf("second delta: buckets sum to %d, count %d, sum %g (total sum %g)", n, second.Count, second.Sum, total.Sum)
+	}
+}
+
+// TestRuntimeProducerForExporter: Start's readers take the histogram
+// temporality their exporter asks for, as OTLP's does from
+// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE.
+func TestRuntimeProducerForExporter(t *testing.T) {
+	for _, tt := range []struct {
+		pref string
+		want bool // delta
+	}{{"", false}, {"cumulative", false}, {"delta", true}, {"lowmemory", true}} {
+		t.Run(tt.pref, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", tt.pref)
+			exp, err := otlp.NewMetricExporter(context.Background(), otlp.WithEndpoint("127.0.0.1:4318"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer exp.Shutdown(context.Background())
+			if p := runtimeProducerFor(exp).(*runtimeProducer); p.delta != tt.want {
+				t.Errorf("delta = %t, want %t", p.delta, tt.want)
+			}
+		})
+	}
 }
 
 // TestHistogramLayout places counts in chosen runtime buckets and checks
