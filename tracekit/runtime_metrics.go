@@ -227,8 +227,8 @@ var histogramBounds = []float64{
 }
 
 // NewRuntimeProducer returns an [sdkmetric.Producer] that reports the Go
-// runtime's latency distributions as cumulative OpenTelemetry histograms
-// (the metric API has no asynchronous histogram, so they cannot be
+// runtime's latency distributions as OpenTelemetry histograms (the metric
+// API has no asynchronous histogram, so they cannot be
 // instruments):
 //
 //   - go.schedule.duration (s): how long goroutines waited runnable before
@@ -244,8 +244,8 @@ var histogramBounds = []float64{
 //
 // Each has one point whose counts run from the start of the process, or
 // with [WithRuntimeTemporality] (metricdata.DeltaTemporality) from the
-// previous Produce. The runtime's own buckets (about four per power of two) are merged into about
-// three per power of ten: the boundaries are the runtime's boundaries
+// previous Produce. The runtime's own buckets (about four per power of
+// two) are merged into three per power of ten: the boundaries are the runtime's boundaries
 // nearest above 1, 2 and 5 times each power of ten from 100 ns to 10 s
 // (1.28e-07, 2.56e-07, 5.12e-07, 1.024e-06, ... with Go 1.26), so no
 // runtime bucket is split. The runtime records no sums: the reported sum
