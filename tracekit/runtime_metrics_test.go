@@ -185,7 +185,7 @@ func TestRuntimeProducer(t *testing.T) {
 			t.Errorf("%s: mean %g s", name, mean)
 		}
 	}
-	grew("go.schedule.duration", hops/10) // the runtime times 1 wake-up in 8 per goroutine
+	grew("go.schedule.duration", hops/10)   // the runtime times 1 wake-up in 8 per goroutine
 	grew("tracekit.gc.pause.duration", gcs) // two pauses per cycle
 	grew("tracekit.gc.pause.stopping.duration", gcs)
 	grew("tracekit.stw.pause.duration", 1)
