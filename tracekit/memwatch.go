@@ -60,7 +60,9 @@ const maxRootSpans = 1024
 //     limit ([WithMemoryFraction]). The limit is GOMEMLIMIT (or
 //     debug.SetMemoryLimit) when set, else the cgroup v2 memory.max of the
 //     process's cgroup and of its ancestors, the smallest; [MemoryUsage]
-//     says which. With no limit only the growth check runs. The warning is
+//     says which (against a cgroup limit, memory outside the Go runtime,
+//     such as cgo allocations and the page cache, is not counted). With no
+//     limit only the growth check runs. The warning is
 //     made again only after use has fallen 5 points of the limit below the
 //     fraction;
 //   - the live heap after GC rose in each of [DefaultMemoryGrowthSamples]
@@ -74,8 +76,8 @@ const maxRootSpans = 1024
 // A report goes to the [WithReportHandler] handler, to slog at WARN, and
 // as a "tracekit.report" event on the active local root span of the Kit's
 // tracer provider that started first: the longest-running request is the
-// likeliest to hold the memory, and it is still running when the report is
-// read. With no active root span there is no event.
+// likeliest to hold the memory (the event is exported when that span ends).
+// With no active root span there is no event.
 //
 // One sample reads runtime/metrics (no stop-the-world): under a
 // microsecond and no allocation with GOMEMLIMIT set, a fifteenth of
