@@ -179,8 +179,7 @@ func TestRuntimeProducer(t *testing.T) {
 		if a.Sum <= b.Sum {
 			t.Errorf("%s: sum %g then %g, want it to grow", name, b.Sum, a.Sum)
 		}
-		// The estimated sum lies between the least and the greatest a
-		// count could stand for.
+		// The estimated mean is a duration a pause or a wait can have.
 		if mean := a.Sum / float64(a.Count); mean <= 0 || mean > 10 {
 			t.Errorf("%s: mean %g s", name, mean)
 		}
@@ -324,8 +323,8 @@ func TestHistogramLayout(t *testing.T) {
 	}
 }
 
-// sum returns the int64 sum metric name's point with exactly attrs, and
-// whether there is one.
+// point returns the value of the int64 sum metric name's point with
+// exactly attrs, and whether there is one.
 func point(t *testing.T, got map[string]metricdata.Aggregation, name string, attrs ...attribute.KeyValue) (int64, bool) {
 	t.Helper()
 	s, ok := got[name].(metricdata.Sum[int64])
@@ -463,6 +462,55 @@ func TestTasksByNameLimit(t *testing.T) {
 	}
 	if other < 5 {
 		t.Errorf("other = %d, want at least the 5 single tasks", other)
+	}
+}
+
+// TestTaskCountOverflow: past 100 names, tracekit.task.count has 100 named
+// points and one overflow point with the rest.
+func TestTaskCountOverflow(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	if err := registerRuntimeMetrics(mp.Meter(ScopeName)); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	block := func(context.Context) error { <-release; return nil }
+	var tasks []*Task
+	want := map[string]int{}
+	for i := range maxTaskNames + 5 {
+		name := fmt.Sprintf("%s/%d", t.Name(), i)
+		want[name] = 1
+		tasks = append(tasks, Go(context.Background(), name, block))
+	}
+	defer func() {
+		close(release)
+		for _, task := range tasks {
+			_ = task.Wait()
+		}
+	}()
+	waitListed(t, want)
+
+	sum, ok := collect(t, reader)["tracekit.task.count"].(metricdata.Sum[int64])
+	if !ok {
+		t.Fatal("no tracekit.task.count")
+	}
+	var named, overflow int
+	var total int64
+	for _, dp := range sum.DataPoints {
+		total += dp.Value
+		if _, ok := dp.Attributes.Value(keyTaskName); ok {
+			named++
+		}
+		if v, ok := dp.Attributes.Value(keyOverflow); ok && v.AsBool() {
+			overflow++
+			if dp.Value < 5 {
+				t.Errorf("overflow point = %d, want at least 5", dp.Value)
+			}
+		}
+	}
+	if named != maxTaskNames || overflow != 1 || total < int64(len(tasks)) {
+		t.Errorf("%d named points, %d overflow points, %d tasks; want %d, 1, at least %d", named, overflow, total, maxTaskNames, len(tasks))
 	}
 }
 
