@@ -820,3 +820,47 @@ func TestMemoryWatchRealLeak(t *testing.T) {
 	}
 	t.Logf("after leaking %d MiB: %s", 2*len(leaked), reps[0].Message)
 }
+
+func TestKitMemoryWatchLifecycle(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		opts []Option
+		on   bool
+	}{
+		{name: "default", on: true},
+		{name: "without globals", opts: []Option{WithoutGlobals()}},
+		{name: "env off", env: "0"},
+		{name: "option off", opts: []Option{WithMemoryWatch(false)}},
+		{name: "option wins over env", env: "0", opts: []Option{WithMemoryWatch(true)}, on: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("TRACEKIT_MEMORY_WATCH", tt.env)
+			}
+			opts := append([]Option{WithTracesExporter(ExporterNone), WithMetricsExporter(ExporterNone)}, tt.opts...)
+			kit, err := Start(context.Background(), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if on := kit.mem != nil && kit.mem.started; on != tt.on {
+				t.Errorf("memory watch running = %v, want %v", on, tt.on)
+			}
+			// Shutdown stops the watch's goroutine (goleak checks at the
+			// end of the package's tests), also when called twice.
+			for range 2 {
+				if err := kit.Shutdown(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.on {
+				select {
+				case <-kit.mem.done:
+				default:
+					t.Error("the memory watch still runs after Shutdown")
+				}
+			}
+		})
+	}
+}
