@@ -102,7 +102,7 @@ func (c *console) linter() (l *linter, cfg lintConfig, d *detector, update bool)
 func (c *console) warnings(now time.Time) map[uint64][]string {
 	ts := appendLiveTasks(nil)
 	l, cfg, d, update := c.linter()
-	return lintWarnings(l.pass(cfg, now, ts, d, update), ts)
+	return lintWarnings(l.pass(cfg, now, ts, d, update))
 }
 
 // lintSummary says what the console warns about, for the list page.

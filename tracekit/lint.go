@@ -219,9 +219,11 @@ type lintFinding struct {
 	// tracked tasks.
 	waiters, holders []*Task
 	heldUntracked    int
-	// growth: the site, its live tasks now and at the first sample.
+	// growth: the site, its live tasks now and at the first sample, and
+	// the tasks running there now.
 	site       *callSite
 	count, was int
+	siteTasks  []*Task
 	// isNew: the first pass that found this episode.
 	isNew bool
 }
@@ -233,16 +235,45 @@ type linter struct {
 	cfg lintConfig // fixed at creation
 
 	mu         sync.Mutex
-	waits      map[*taskWait]struct{} // blocked waits reported
-	heldLocks  map[string]struct{}    // locks reported held, while waited on
-	orphans    map[uint64]orphanMark  // tasks seen without their parent
-	sites      map[*callSite]*siteTrend
+	waits      map[*taskWait]struct{}   // blocked waits reported
+	heldLocks  map[string]struct{}      // locks reported held, while waited on
+	orphans    map[uint64]orphanMark    // tasks seen without their parent
+	sites      map[*callSite]*siteTrend // by canonical site
 	lastSample time.Time
+	// canon maps each spawn site to one canonical *callSite per function,
+	// file and line: a function that calls Go and is inlined into several
+	// callers has a program counter, hence a *callSite, per caller.
+	canon  map[*callSite]*callSite
+	byLine map[siteLine]*callSite
 
 	// scratch, reused under mu
 	live   map[uint64]struct{}
 	next   map[*taskWait]struct{}
 	counts map[*callSite]int
+}
+
+// siteLine identifies a spawn site by its source position.
+type siteLine struct {
+	fn, file string
+	line     int64
+}
+
+// canonical returns the one site that stands for s's source position.
+func (l *linter) canonical(s *callSite) *callSite {
+	if c, ok := l.canon[s]; ok {
+		return c
+	}
+	var k siteLine
+	if len(s.attrs) >= 4 {
+		k = siteLine{s.attrs[1].Value.AsString(), s.attrs[2].Value.AsString(), s.attrs[3].Value.AsInt64()}
+	}
+	c, ok := l.byLine[k]
+	if !ok {
+		c = s
+		l.byLine[k] = s
+	}
+	l.canon[s] = c
+	return c
 }
 
 // orphanMark is when the lint first saw a task's parent gone.
@@ -266,6 +297,7 @@ func newLinter(cfg lintConfig) *linter {
 		cfg:   cfg,
 		waits: map[*taskWait]struct{}{}, heldLocks: map[string]struct{}{},
 		orphans: map[uint64]orphanMark{}, sites: map[*callSite]*siteTrend{},
+		canon: map[*callSite]*callSite{}, byLine: map[siteLine]*callSite{},
 		live: map[uint64]struct{}{}, next: map[*taskWait]struct{}{}, counts: map[*callSite]int{},
 	}
 }
@@ -446,7 +478,7 @@ func (l *linter) sample(cfg lintConfig, now time.Time, ts []*Task) {
 	clear(l.counts)
 	for _, t := range ts {
 		if t.site != nil {
-			l.counts[t.site]++
+			l.counts[l.canonical(t.site)]++
 		}
 	}
 	for site := range l.counts {
@@ -505,8 +537,11 @@ func (l *linter) growing(now time.Time, ts []*Task, update bool) []lintFinding {
 		f := lintFinding{kind: ReportSpawnGrowth, site: site, isNew: !tr.reported, dur: now.Sub(tr.from),
 			count: tr.ring[(tr.head+len(tr.ring)-1)%len(tr.ring)], was: tr.ring[tr.head]}
 		for _, t := range ts {
-			if t.site == site && (f.task == nil || t.id > f.task.id) {
-				f.task = t
+			if t.site != nil && l.canonical(t.site) == site {
+				f.siteTasks = append(f.siteTasks, t)
+				if f.task == nil || t.id > f.task.id {
+					f.task = t
+				}
 			}
 		}
 		if update {
@@ -533,7 +568,7 @@ func taskText(t *Task) string { return fmt.Sprintf("task %d %q", t.id, t.name) }
 
 // report turns a finding into the Report the sweep emits; cfg gives the
 // thresholds it names.
-func (f *lintFinding) report(cfg lintConfig, ts []*Task) Report {
+func (f *lintFinding) report(cfg lintConfig) Report {
 	r := Report{Kind: f.kind, Duration: f.dur}
 	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	switch f.kind {
@@ -560,12 +595,7 @@ func (f *lintFinding) report(cfg lintConfig, ts []*Task) Report {
 		r.Message = fmt.Sprintf("live tasks started at %s rose from %d to %d over %v (%d samples): a leak in progress?",
 			r.SpawnSite, f.was, f.count, round(f.dur), cfg.growthSamples)
 		// The newest tasks of the site, newest first.
-		var site []*Task
-		for _, t := range ts {
-			if t.site == f.site {
-				site = append(site, t)
-			}
-		}
+		site := slices.Clone(f.siteTasks)
 		slices.SortFunc(site, func(a, b *Task) int { return cmp.Compare(b.id, a.id) })
 		for _, t := range site[:min(len(site), maxReportTasks)] {
 			r.Tasks = append(r.Tasks, t.info())
@@ -594,9 +624,8 @@ func (f *lintFinding) holderText() string {
 	return "holder unknown (lock-order detection names it)"
 }
 
-// lintWarnings turns findings about ts into the console's warnings, by
-// task ID.
-func lintWarnings(fs []lintFinding, ts []*Task) map[uint64][]string {
+// lintWarnings turns findings into the console's warnings, by task ID.
+func lintWarnings(fs []lintFinding) map[uint64][]string {
 	out := map[uint64][]string{}
 	add := func(t *Task, s string) { out[t.id] = append(out[t.id], s) }
 	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
@@ -625,10 +654,8 @@ func lintWarnings(fs []lintFinding, ts []*Task) map[uint64][]string {
 		case ReportSpawnGrowth:
 			// Every task of the site carries it: the leak is the site's.
 			s := fmt.Sprintf("spawn site growing: %d live tasks, up from %d in %v", f.count, f.was, f.dur.Round(time.Second))
-			for _, t := range ts {
-				if t.site == f.site {
-					add(t, s)
-				}
+			for _, t := range f.siteTasks {
+				add(t, s)
 			}
 		}
 	}
@@ -726,7 +753,7 @@ func (s *lintSweep) sweep(now time.Time) {
 			}
 			ctx = trace.ContextWithSpan(ctx, sp)
 		}
-		s.d.emit(ctx, f.report(s.l.cfg, s.buf))
+		s.d.emit(ctx, f.report(s.l.cfg))
 	}
 	clear(s.buf) // drop the references to ended tasks
 }

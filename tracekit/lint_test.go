@@ -568,3 +568,51 @@ func TestLintKitHolder(t *testing.T) {
 	_ = holder.Wait()
 	_ = waiter.Wait()
 }
+
+// TestLintSpawnGrowthEpisodes: a site that leaks, recovers (its tasks end)
+// and leaks again is reported once per leak.
+func TestLintSpawnGrowthEpisodes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, reps := testDetector(detectorConfig{}, nil)
+		defer d.close()
+		ctx := context.Background()
+		done := make(chan struct{})
+		// One task of the site runs throughout, so the site stays known
+		// between the leaks.
+		stay := make(chan struct{})
+		keeper := spawnLeak(ctx, stay)
+		go func() {
+			defer close(done)
+			for range 2 {
+				release := make(chan struct{})
+				var tasks []*Task
+				for range 16 { // 80s of growth
+					for range 3 {
+						tasks = append(tasks, spawnLeak(ctx, release))
+					}
+					time.Sleep(5 * time.Second)
+				}
+				close(release)
+				for _, tk := range tasks {
+					_ = tk.Wait()
+				}
+				time.Sleep(70 * time.Second) // more than a window with none
+			}
+		}()
+		cfg := lintTestConfig()
+		cfg.growthSamples, cfg.growthEvery, cfg.growthMinRise = 12, 5*time.Second, 10
+		runSweep(cfg, d, 310*time.Second)
+		<-done
+		close(stay)
+		_ = keeper.Wait()
+		n := 0
+		for _, r := range reps.all() {
+			if r.Kind == ReportSpawnGrowth && strings.Contains(r.SpawnSite, "spawnLeak") {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d reports for two leaks, want 2", n)
+		}
+	})
+}
