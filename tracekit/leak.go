@@ -55,7 +55,7 @@ type LeakedGoroutine struct {
 	// Attribution says whether the goroutine descends from the goroutine
 	// that ran the check, and through what; Lineage is the chain the check
 	// followed, from the leaked goroutine up, e.g. `goroutine 51 ← task #7
-	// "fetch" (goroutine 50, ended) ← goroutine 34 (the checker)`.
+	// (goroutine 50, ended) ← goroutine 34 (the checker)`.
 	Attribution LeakAttribution
 	Lineage     string
 }
@@ -188,7 +188,7 @@ func IgnoreAnyFunction(fn string) LeakOption {
 // also given: a goroutine whose creator was an untracked goroutine that
 // has exited (the runtime keeps no record of it), or whose chain passes
 // through a task that ended more than about sixteen thousand task ends
-// ago (the record of ended tasks is a ring of that size, 256 KiB).
+// ago (the record of ended tasks is a ring of that size, 384 KiB).
 //
 // Lineage follows the context: a task started with a context that carries
 // another task (the one its function received, or one derived from it)

@@ -47,31 +47,31 @@ var endedTasks [endedShards]struct {
 	_    [40]byte
 }
 
-type endedTask struct{ goroutine, origin uint64 }
+type endedTask struct{ goroutine, origin, task uint64 }
 
-// recordEnded remembers that the goroutine with ID g, which ran a task whose
-// chain began in goroutine origin, has ended.
-func recordEnded(g, origin uint64) {
+// recordEnded remembers that the goroutine with ID g, which ran the task
+// with ID task whose chain began in goroutine origin, has ended.
+func recordEnded(g, origin, task uint64) {
 	if g == 0 || origin == 0 {
 		return
 	}
 	sh := &endedTasks[g%endedShards]
 	sh.mu.Lock()
-	sh.ring[sh.next] = endedTask{g, origin}
+	sh.ring[sh.next] = endedTask{g, origin, task}
 	sh.next = (sh.next + 1) % endedPerShard
 	sh.mu.Unlock()
 }
 
-// endedOrigins returns goroutine ID → origin for the ended tasks still in
+// endedOrigins returns goroutine ID → record for the ended tasks still in
 // the ring.
-func endedOrigins() map[uint64]uint64 {
-	out := map[uint64]uint64{}
+func endedOrigins() map[uint64]endedTask {
+	out := map[uint64]endedTask{}
 	for i := range endedTasks {
 		sh := &endedTasks[i]
 		sh.mu.Lock()
 		for _, e := range sh.ring {
 			if e.goroutine != 0 {
-				out[e.goroutine] = e.origin
+				out[e.goroutine] = e
 			}
 		}
 		sh.mu.Unlock()
@@ -87,8 +87,8 @@ type lineage struct {
 	self   uint64 // the checking goroutine
 	bubble uint64 // its synctest bubble, 0 outside any
 	live   map[uint64]*gostack.Goroutine
-	tasks  map[uint64]*Task  // live goroutine ID → the task it runs
-	ended  map[uint64]uint64 // goroutine ID of an ended task → its origin
+	tasks  map[uint64]*Task     // live goroutine ID → the task it runs
+	ended  map[uint64]endedTask // goroutine ID of an ended task → its record
 }
 
 func newLineage(gs []gostack.Goroutine, self uint64) *lineage {
@@ -144,9 +144,9 @@ func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
 				path = append(path, fmt.Sprintf("goroutine %d", cur))
 				next = lg.CreatorID
 			}
-		} else if origin, ok := l.ended[cur]; ok {
-			path = append(path, fmt.Sprintf("task in goroutine %d (ended)", cur))
-			next, viaTask = origin, true
+		} else if e, ok := l.ended[cur]; ok {
+			path = append(path, fmt.Sprintf("task #%d (goroutine %d, ended)", e.task, cur))
+			next, viaTask = e.origin, true
 		} else {
 			path = append(path, fmt.Sprintf("goroutine %d (exited, untracked: no record of its creator)", cur))
 			return Untraceable, strings.Join(path, " ← ")

@@ -232,7 +232,7 @@ func TestLeaksAttribution(t *testing.T) {
 	if l := got["leakDeep"].Lineage; !strings.Contains(l, `"inner" (goroutine `) || !strings.Contains(l, "started by task #") || !strings.HasSuffix(l, "(the checker)") {
 		t.Errorf("leakDeep lineage %q", l)
 	}
-	if l := got["leakFromTask"].Lineage; !strings.Contains(l, "(ended) ← goroutine ") {
+	if l := got["leakFromTask"].Lineage; !strings.Contains(l, ", ended) ← goroutine ") {
 		t.Errorf("leakFromTask lineage %q", l)
 	}
 
@@ -292,7 +292,7 @@ func BenchmarkLineage(b *testing.B) {
 		b.ReportAllocs()
 		g := goid()
 		for b.Loop() {
-			recordEnded(g, 1)
+			recordEnded(g, 1, 1)
 		}
 	})
 }

@@ -67,7 +67,7 @@ var parallelCases = []struct {
 			go parkFromTask(release)
 			return nil
 		}).Wait()
-	}, []string{"1 leaked goroutine(s)", "parkFromTask", string(tracekit.AttributedThroughTasks), "(ended) ← goroutine"}},
+	}, []string{"1 leaked goroutine(s)", "parkFromTask", string(tracekit.AttributedThroughTasks), ", ended) ← goroutine"}},
 	{"chain", func(t *testing.T, release chan int) {
 		go func() {
 			go parkChain(release)
