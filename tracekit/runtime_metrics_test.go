@@ -612,3 +612,32 @@ func BenchmarkTasksByName(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRuntimeProducer is one collection of the runtime histograms
+// beside the runtime/metrics read it starts with.
+func BenchmarkRuntimeProducer(b *testing.B) {
+	b.Run("baseline=metrics.Read", func(b *testing.B) {
+		samples := make([]metrics.Sample, len(runtimeHistograms))
+		for i, h := range runtimeHistograms {
+			samples[i].Name = h.sample
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			metrics.Read(samples)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		t    metricdata.Temporality
+	}{{"cumulative", metricdata.CumulativeTemporality}, {"delta", metricdata.DeltaTemporality}} {
+		b.Run(tt.name, func(b *testing.B) {
+			p := NewRuntimeProducer(WithRuntimeTemporality(tt.t))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Produce(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
