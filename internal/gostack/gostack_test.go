@@ -141,6 +141,9 @@ func TestSnapshotOfRealGoroutines(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(sample))
 	f.Add(Dump())
+	// The header of a goroutine in a testing/synctest bubble, as
+	// TestParseSynctestBubble sees it.
+	f.Add([]byte("goroutine 7 [chan receive (durable), synctest bubble 3]:\nmain.f()\n\t/src/f.go:3 +0x1\ncreated by main.g in goroutine 6\n\t/src/f.go:9 +0x2\n"))
 	f.Fuzz(func(t *testing.T, dump []byte) {
 		gs, err := Parse(dump)
 		if err != nil {
