@@ -137,3 +137,24 @@ func TestRecorderSeesTasks(t *testing.T) {
 		t.Errorf("Named/Ended disagree: %d %d", len(rec.Named("test")), len(rec.Ended()))
 	}
 }
+
+// A goroutine whose untracked creator has exited cannot be attributed; with
+// no other test running, VerifyNoLeaks still reports it, as goleak would,
+// and says so.
+func TestVerifyNoLeaksUntraceableWhenAlone(t *testing.T) {
+	ch := make(chan int)
+	defer close(ch)
+	exited := make(chan struct{})
+	go func() {
+		go stuckOn(ch)
+		close(exited)
+	}()
+	<-exited
+	ft := &fakeT{}
+	VerifyNoLeaks(ft)
+	out := ft.failures()
+	if !strings.Contains(out, "tracekittest.stuckOn") || !strings.Contains(out, string(tracekit.Untraceable)+": goroutine ") ||
+		!strings.Contains(out, "(exited, untracked: no record of its creator)") {
+		t.Errorf("the untraceable leak is not reported as such:\n%s", out)
+	}
+}
