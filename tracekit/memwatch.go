@@ -83,8 +83,9 @@ const maxRootSpans = 1024
 // microsecond and no allocation with GOMEMLIMIT set, a fifteenth of
 // runtime.ReadMemStats; reading the cgroup files when it is not set adds
 // some 20µs (BenchmarkMemorySample). Tracking the root spans adds a map
-// insert and delete under a mutex to each local root span, nothing to
-// other spans (BenchmarkRootSpans).
+// insert and delete under a mutex to each local root span (0.1-0.3µs,
+// beside 1-3µs to start and end the span) and two field reads to other
+// spans (about 30ns), without allocating (BenchmarkRootSpans).
 func WithMemoryWatch(on bool) Option {
 	return optionFunc(func(c *config) { c.memWatch = &on })
 }

@@ -72,8 +72,25 @@ func BenchmarkMemorySample(b *testing.B) {
 }
 
 // BenchmarkRootSpans is what tracking the active local root spans adds to
-// starting and ending a span, beside the same provider without it.
+// starting and ending a span, beside the same provider without it, and the
+// tracker's own OnStart and OnEnd for a root span and a child span.
 func BenchmarkRootSpans(b *testing.B) {
+	tp := sdktrace.NewTracerProvider()
+	ctx, root := tp.Tracer("bench").Start(context.Background(), "root")
+	_, child := tp.Tracer("bench").Start(ctx, "child")
+	for name, s := range map[string]sdktrace.ReadWriteSpan{"processor/root": root.(sdktrace.ReadWriteSpan), "processor/child": child.(sdktrace.ReadWriteSpan)} {
+		b.Run(name, func(b *testing.B) {
+			r := newRootSpans()
+			b.ReportAllocs()
+			for b.Loop() {
+				r.OnStart(ctx, s)
+				r.OnEnd(s)
+			}
+		})
+	}
+	child.End()
+	root.End()
+
 	for _, tracked := range []bool{false, true} {
 		name := "sdk"
 		opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(batch.New(discard{}, "discard", batch.Config{}))}
