@@ -13,38 +13,25 @@ import (
 	"time"
 )
 
-// guideProgram returns the Go program of the troubleshooting guide's
-// "Stuck requests" section: the code block inside its <details> element.
-func guideProgram(t *testing.T) string {
+// guideProgram returns a Go program of the troubleshooting guide: the code
+// block inside the <details> element summarised "main.go (summary)".
+func guideProgram(t *testing.T, summary string) string {
 	t.Helper()
 	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "troubleshooting.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?s)<details><summary>main.go[^\n]*\n+```go\n(.*?)\n```").FindSubmatch(doc)
+	m := regexp.MustCompile("(?s)<details><summary>main.go \\(" + regexp.QuoteMeta(summary) + "\\)</summary>\n+```go\n(.*?)\n```").FindSubmatch(doc)
 	if m == nil {
-		t.Fatal("docs/troubleshooting.md: no main.go code block in a <details> element")
+		t.Fatalf("docs/troubleshooting.md: no main.go (%s) code block in a <details> element", summary)
 	}
 	return string(m[1]) + "\n"
 }
 
-// TestGuideStuckRequest builds and runs the troubleshooting guide's stuck
-// service exactly as printed (only its port changed to a free one) and checks
-// what the guide says it shows with lock-order detection on: a request that
-// hangs, a hang report for the lock with a flight-recorder file, the
-// lock-held lint naming the refresh task as the holder, and the console
-// listing the request's task waiting on the lock the refresh task holds.
-func TestGuideStuckRequest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs a program")
-	}
-	src := guideProgram(t)
-	if !strings.Contains(src, `"127.0.0.1:6060"`) {
-		t.Fatal("the guide's program no longer listens on 127.0.0.1:6060, which its commands use")
-	}
-	port := freePort(t)
-	src = strings.Replace(src, `"127.0.0.1:6060"`, `"127.0.0.1:`+port+`"`, 1)
-
+// buildGuideProgram builds src as the main package of a module that
+// requires this repository's tracekit, and returns the binary.
+func buildGuideProgram(t *testing.T, src string) string {
+	t.Helper()
 	dir := t.TempDir()
 	root, err := filepath.Abs(repoRoot)
 	if err != nil {
@@ -60,12 +47,71 @@ func TestGuideStuckRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bin := filepath.Join(dir, "checkout")
+	bin := filepath.Join(dir, "prog")
 	build := exec.Command("go", "build", "-mod=mod", "-o", bin, ".")
 	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the guide's program: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// TestGuideReportPrograms runs the guide's leaking service and its service
+// that never lets go of memory, with the environment the guide gives, and
+// checks each makes the report the guide shows.
+func TestGuideReportPrograms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs programs")
+	}
+	for _, c := range []struct {
+		summary string
+		env     []string
+		want    []string
+	}{
+		{"a service leaking fetch-price tasks",
+			[]string{"TRACEKIT_LINT_GROWTH_INTERVAL=250ms", "TRACEKIT_LINT_INTERVAL=250ms"},
+			[]string{"WARN tracekit: live tasks started at main.fetch (", "a leak in progress? kind=spawn-growth"}},
+		{"a service that never lets go",
+			[]string{"GOMEMLIMIT=64MiB", "TRACEKIT_MEMORY_INTERVAL=100ms"},
+			[]string{"of the GOMEMLIMIT 64.0 MiB (warns at 80%) kind=memory", "live heap after GC rose in 10 consecutive samples"}},
+	} {
+		t.Run(c.summary, func(t *testing.T) {
+			bin := buildGuideProgram(t, guideProgram(t, c.summary))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin)
+			cmd.Env = append(append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none"), c.env...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestGuideStuckRequest builds and runs the troubleshooting guide's stuck
+// service exactly as printed (only its port changed to a free one) and checks
+// what the guide says it shows with lock-order detection on: a request that
+// hangs, a hang report for the lock with a flight-recorder file, the
+// lock-held lint naming the refresh task as the holder, and the console
+// listing the request's task waiting on the lock the refresh task holds.
+func TestGuideStuckRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	src := guideProgram(t, "the stuck service")
+	if !strings.Contains(src, `"127.0.0.1:6060"`) {
+		t.Fatal("the guide's program no longer listens on 127.0.0.1:6060, which its commands use")
+	}
+	port := freePort(t)
+	src = strings.Replace(src, `"127.0.0.1:6060"`, `"127.0.0.1:`+port+`"`, 1)
+
+	bin := buildGuideProgram(t, src)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
