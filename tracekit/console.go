@@ -148,7 +148,8 @@ func validTraceURL(t string) error {
 //
 // Queries: sort=id|name|state|total|waiting|site|warnings and desc=1 order
 // the list; task=ID shows one task; format=json returns the same data as
-// JSON ({"time":..., "tasks":[...]}, or one task with task=ID).
+// JSON ({"time":..., "lints":[...], "tasks":[...]}, or one task with
+// task=ID; "lints" says what the warnings are about, with what thresholds).
 //
 // Warnings are the task lints the running [Kit] reports (see
 // [WithLintInterval]), with the Kit's thresholds: a task waiting on a lock
@@ -301,8 +302,9 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if asJSON {
 		writeJSON(w, struct {
 			Time  time.Time     `json:"time"`
+			Lints []string      `json:"lints"`
 			Tasks []consoleTask `json:"tasks"`
-		}{now, ts})
+		}{now, c.lintSummary(), ts})
 		return
 	}
 	type column struct {

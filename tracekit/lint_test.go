@@ -425,7 +425,7 @@ func TestLintKit(t *testing.T) {
 	// The console warns with the Kit's threshold (50ms, not its own 1s),
 	// unless told otherwise.
 	_, page := get(t, Handler(), "/?format=json")
-	if !strings.Contains(page, "blocked for") {
+	if !strings.Contains(page, "blocked for") || !strings.Contains(page, `"blocked ≥ 50ms"`) {
 		t.Errorf("console without the Kit's warning:\n%s", page)
 	}
 	_, page = get(t, Handler(WithBlockedWarning(time.Hour)), "/?format=json")
