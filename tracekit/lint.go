@@ -91,7 +91,8 @@ func WithBlockedLint(d time.Duration) Option {
 // Duration is that lower bound and whose Tasks are the holders (first, when
 // known) and the waiters, longest first. The holder is known only with
 // lock-order detection on ([WithDeadlockDetection]), which tracks what each
-// goroutine holds. A hold that then ends past the long-hold threshold
+// goroutine holds; it is found by the lock's name, so locks that share a
+// name name each other's holders. A hold that then ends past the long-hold threshold
 // ([WithLongHold]) is reported again at release, with its full length and
 // without Tasks: the first report says a hold is going on, the second how
 // long it lasted. Holds nobody waits on are reported only at release.
@@ -621,7 +622,7 @@ func (f *lintFinding) holderText() string {
 	case f.heldUntracked > 0:
 		return "held by a goroutine that is not a tracked task"
 	}
-	return "holder unknown (lock-order detection names it)"
+	return "holder unknown (WithDeadlockDetection names it)"
 }
 
 // lintWarnings turns findings into the console's warnings, by task ID.
