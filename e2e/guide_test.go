@@ -13,17 +13,17 @@ import (
 	"time"
 )
 
-// guideProgram returns a Go program of the troubleshooting guide: the code
-// block inside the <details> element summarised "main.go (summary)".
+// guideProgram returns a Go file of the troubleshooting guide: the code
+// block inside the <details> element summarised "NAME.go (summary)".
 func guideProgram(t *testing.T, summary string) string {
 	t.Helper()
 	doc, err := os.ReadFile(filepath.Join(repoRoot, "docs", "troubleshooting.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?s)<details><summary>main.go \\(" + regexp.QuoteMeta(summary) + "\\)</summary>\n+```go\n(.*?)\n```").FindSubmatch(doc)
+	m := regexp.MustCompile("(?s)<details><summary>\\w+\\.go \\(" + regexp.QuoteMeta(summary) + "\\)</summary>\n+```go\n(.*?)\n```").FindSubmatch(doc)
 	if m == nil {
-		t.Fatalf("docs/troubleshooting.md: no main.go (%s) code block in a <details> element", summary)
+		t.Fatalf("docs/troubleshooting.md: no Go file (%s) in a <details> element", summary)
 	}
 	return string(m[1]) + "\n"
 }
@@ -54,6 +54,50 @@ func buildGuideProgram(t *testing.T, src string) string {
 		t.Fatalf("build the guide's program: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// TestGuideHangingTest runs the guide's checkout_test.go as printed and
+// checks that it fails the way the guide shows: within its timeout, naming
+// the refresh task and what it waits on, with the goroutine dump.
+func TestGuideHangingTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on the guide's test")
+	}
+	src := guideProgram(t, "the same bug in a test")
+	dir := t.TempDir()
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := "module checkout\n\ngo 1.26\n\nrequire github.com/tracekit-go/tracekit v0.0.0\n\nreplace github.com/tracekit-go/tracekit => " + root + "\n"
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"checkout_test.go": []byte(src), "go.mod": []byte(gomod), "go.sum": sum} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("go", "test", "-mod=mod", "-count=1", ".")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the guide's hanging test passed:\n%s", out)
+	}
+	for _, want := range []string{
+		"--- FAIL: TestCheckout (2.0",
+		"tracekittest: the test did not finish within 2s; tracked tasks still running:",
+		`"refresh-prices": waiting on receive from "checkout.(*cache).refreshLoop"`,
+		"goroutines at that moment, grouped by stack:",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("go test output lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`checkout\.\(\*cache\)\.refreshLoop\n\s+\S*/checkout_test\.go:22\n`).Match(out) {
+		t.Errorf("the goroutine dump lacks refreshLoop at checkout_test.go:22:\n%s", out)
+	}
 }
 
 // TestGuideReportPrograms runs the guide's leaking service and its service
