@@ -13,6 +13,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tracekit-go/tracekit/internal/gostack"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
@@ -182,8 +184,9 @@ func (e *HangError) Is(target error) bool { return target == ErrHang }
 // fn keeps running in the background after such a failure; the test binary
 // ends when the test does. fn runs as a tracked task named
 // "tracekittest.RunWithTimeout", so that goroutines it starts stay
-// attributed to the test after it returns; a panic in fn fails the test
-// with the panic's value and stack.
+// attributed to the test after it returns (with a global tracer provider
+// set, that task's span is recorded, alone: fn's context does not carry
+// it); a panic in fn fails the test with the panic's value and stack.
 //
 // Inside a testing/synctest bubble the timeout runs on the bubble's fake
 // clock: when fn and everything it waits for are durably blocked, the
@@ -205,9 +208,11 @@ func runWithTimeout(timeout time.Duration, fn func(ctx context.Context)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	// fn runs as a task so that what it starts stays attributed to the
-	// test's goroutine after fn returns.
+	// test's goroutine after fn returns. Its context carries the task but
+	// not the task's span: spans fn starts are roots, as they would be
+	// without the task.
 	run := tracekit.Go(ctx, runTask, func(ctx context.Context) error {
-		fn(ctx)
+		fn(trace.ContextWithSpanContext(ctx, trace.SpanContext{}))
 		return nil
 	})
 	timer := time.NewTimer(timeout)
