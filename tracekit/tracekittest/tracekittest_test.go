@@ -158,3 +158,11 @@ func TestVerifyNoLeaksUntraceableWhenAlone(t *testing.T) {
 		t.Errorf("the untraceable leak is not reported as such:\n%s", out)
 	}
 }
+
+func TestRunWithTimeoutPanic(t *testing.T) {
+	ft := &fakeT{}
+	RunWithTimeout(ft, time.Minute, func(context.Context) { panic("boom") })
+	if out := ft.failures(); !ft.fatal || !strings.Contains(out, "panicked: boom") || !strings.Contains(out, "TestRunWithTimeoutPanic") {
+		t.Errorf("a panic in fn is not a fatal failure with its value and stack:\n%s", out)
+	}
+}
