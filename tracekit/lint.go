@@ -622,7 +622,7 @@ func (f *lintFinding) holderText() string {
 	case f.heldUntracked > 0:
 		return "held by a goroutine that is not a tracked task"
 	}
-	return "holder unknown (WithDeadlockDetection names it)"
+	return "holder unknown (lock-order detection names it)"
 }
 
 // lintWarnings turns findings into the console's warnings, by task ID.
