@@ -83,7 +83,7 @@ func checkLeaks(opts []tracekit.LeakOption) error {
 // bubbleOf returns the ID of the testing/synctest bubble the calling
 // goroutine runs in, 0 outside any.
 func bubbleOf() uint64 {
-	var buf [256]byte
+	var buf [4096]byte // the header line, with room for pprof labels (GODEBUG=tracebacklabels=1)
 	n := runtime.Stack(buf[:], false)
 	header, _, _ := bytes.Cut(buf[:n], []byte("\n"))
 	gs, err := gostack.Parse(header)
