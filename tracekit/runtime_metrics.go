@@ -155,11 +155,32 @@ func observeTasks(o metric.Observer, tasks metric.Int64ObservableUpDownCounter, 
 	if other > 0 {
 		o.ObserveInt64(tasks, other, metric.WithAttributes(keyOverflow.Bool(true)))
 	}
+	// A helper that calls Go and is inlined into several callers has one
+	// site per caller, all with the same file and line: observe each
+	// attribute set once, with the sum (a second observation would replace
+	// the first).
+	type siteCount struct {
+		where attribute.Set
+		n     uint64
+	}
+	var sites []siteCount
+	index := map[attribute.Distinct]int{}
 	eachSite(func(s *callSite) {
-		if n := s.started.Load(); n > 0 {
-			o.ObserveInt64(started, int64(n), metric.WithAttributeSet(s.where))
+		n := s.started.Load()
+		if n == 0 {
+			return
 		}
+		k := s.where.Equivalent()
+		if i, ok := index[k]; ok {
+			sites[i].n += n
+			return
+		}
+		index[k] = len(sites)
+		sites = append(sites, siteCount{s.where, n})
 	})
+	for _, sc := range sites {
+		o.ObserveInt64(started, int64(sc.n), metric.WithAttributeSet(sc.where))
+	}
 }
 
 type nameCount struct {

@@ -641,3 +641,36 @@ func BenchmarkRuntimeProducer(b *testing.B) {
 		})
 	}
 }
+
+// startVia is a helper small enough to be inlined into each caller, which
+// then gets a spawn site of its own with this same file and line.
+func startVia(ctx context.Context, name string, fn func(context.Context) error) *Task {
+	return Go(ctx, name, fn) // the spawn site counted below
+}
+
+// Starts through one helper are counted together, however many callers it
+// was inlined into.
+func TestTaskStartedSumsInlinedSites(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	if err := registerRuntimeMetrics(mp.Meter(ScopeName)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	nothing := func(context.Context) error { return nil }
+	pc := reflect.ValueOf(startVia).Pointer()
+	file, line := runtime.FuncForPC(pc).FileLine(pc)
+	attrs := []attribute.KeyValue{
+		semconv.CodeFunctionName(runtime.FuncForPC(pc).Name()),
+		semconv.CodeFilePath(file), semconv.CodeLineNumber(line + 1),
+	}
+	before, _ := point(t, collect(t, reader), "tracekit.task.started", attrs...)
+	a := startVia(ctx, "a", nothing) // two call sites of the helper
+	b := startVia(ctx, "b", nothing)
+	_, _ = a.Wait(), b.Wait()
+	after, ok := point(t, collect(t, reader), "tracekit.task.started", attrs...)
+	if !ok || after-before != 2 {
+		t.Errorf("tracekit.task.started at the helper's line grew by %d (found %v), want 2", after-before, ok)
+	}
+}
