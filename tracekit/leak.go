@@ -187,12 +187,14 @@ func IgnoreAnyFunction(fn string) LeakOption {
 // What cannot be attributed is left out unless [IncludeUntraceable] is
 // also given: a goroutine whose creator was an untracked goroutine that
 // has exited (the runtime keeps no record of it), or whose chain passes
-// through a task that ended more than about sixteen thousand task ends
-// ago (the record of ended tasks is a ring of that size, 384 KiB).
+// through a task that ended more than about eight thousand task ends
+// ago (the record of ended tasks is a ring of that size, 256 KiB).
 //
 // Lineage follows the context: a task started with a context that carries
 // another task (the one its function received, or one derived from it)
-// descends from that task's chain, whichever goroutine calls Go.
+// descends from that task, whichever goroutine calls Go. Called inside a
+// task, the check therefore covers the tasks started with the task's
+// context, and what they started, but not the task's siblings.
 func StartedByCaller() LeakOption {
 	return leakOptionFunc(func(c *leakConfig) { c.callerOnly = true })
 }

@@ -20,13 +20,15 @@ import (
 //     its parent task's origin when ctx carries one, otherwise the goroutine
 //     that called Go. It is set before the task's goroutine starts and never
 //     changes.
-//   - When a task ends, its goroutine's ID and origin go into endedTasks, a
-//     ring of the last endedShards*endedPerShard tasks, so that goroutines
-//     it created untracked (their dump says "created by ... in goroutine
-//     <the task's>") still lead back to the origin after it is gone.
+//   - When a task ends, its goroutine's ID, origin, task ID and parent
+//     task ID go into endedTasks, a ring of the last
+//     endedShards*endedPerShard tasks, so that goroutines it created
+//     untracked (their dump says "created by ... in goroutine <the
+//     task's>") still lead back to the origin after it is gone.
 //
 // The leak check walks from a leaked goroutine to its creator, from a task
-// to its origin, and from an ended task's goroutine through endedTasks,
+// to its origin (or, when the check runs in a task, up the parent task IDs
+// to that task), and from an ended task's goroutine through endedTasks,
 // until it reaches the checking goroutine (the leak is the caller's), a
 // goroutine without a creator (the leak belongs to someone else), or a
 // goroutine that has exited without a record (an untracked goroutine whose
@@ -34,7 +36,7 @@ import (
 
 const (
 	endedShards   = 16
-	endedPerShard = 1024
+	endedPerShard = 512
 )
 
 // endedTasks is sharded by goroutine ID; each shard is a ring written under
@@ -47,17 +49,18 @@ var endedTasks [endedShards]struct {
 	_    [40]byte
 }
 
-type endedTask struct{ goroutine, origin, task uint64 }
+type endedTask struct{ goroutine, origin, task, parent uint64 }
 
 // recordEnded remembers that the goroutine with ID g, which ran the task
-// with ID task whose chain began in goroutine origin, has ended.
-func recordEnded(g, origin, task uint64) {
+// with ID task (started by the task parent, or 0) whose chain began in
+// goroutine origin, has ended.
+func recordEnded(g, origin, task, parent uint64) {
 	if g == 0 || origin == 0 {
 		return
 	}
 	sh := &endedTasks[g%endedShards]
 	sh.mu.Lock()
-	sh.ring[sh.next] = endedTask{g, origin, task}
+	sh.ring[sh.next] = endedTask{g, origin, task, parent}
 	sh.next = (sh.next + 1) % endedPerShard
 	sh.mu.Unlock()
 }
@@ -84,11 +87,18 @@ func slowGoid() uint64 { return gostack.Current() }
 
 // lineage answers, for one goroutine dump, whom a goroutine descends from.
 type lineage struct {
-	self   uint64 // the checking goroutine
-	bubble uint64 // its synctest bubble, 0 outside any
-	live   map[uint64]*gostack.Goroutine
-	tasks  map[uint64]*Task     // live goroutine ID → the task it runs
-	ended  map[uint64]endedTask // goroutine ID of an ended task → its record
+	self uint64 // the checking goroutine
+	// selfTask is the task the checking goroutine runs, if any: tasks
+	// started with its context inherit its origin, so they are found
+	// through their parents instead.
+	selfTask *Task
+	bubble   uint64 // its synctest bubble, 0 outside any
+	live     map[uint64]*gostack.Goroutine
+	tasks    map[uint64]*Task     // live goroutine ID → the task it runs
+	ended    map[uint64]endedTask // goroutine ID of an ended task → its record
+	// Task ID → parent task ID, for live and ended tasks; filled only
+	// when selfTask is set.
+	parents map[uint64]uint64
 }
 
 func newLineage(gs []gostack.Goroutine, self uint64) *lineage {
@@ -112,7 +122,43 @@ func newLineage(gs []gostack.Goroutine, self uint64) *lineage {
 			l.tasks[g.ID] = t
 		}
 	}
+	if l.selfTask = l.tasks[self]; l.selfTask != nil {
+		l.parents = map[uint64]uint64{}
+		for _, e := range l.ended {
+			l.parents[e.task] = e.parent
+		}
+		for _, t := range l.tasks {
+			l.parents[t.id] = t.parent
+		}
+	}
 	return l
+}
+
+// parentOf returns the parent task of the task running on goroutine g, or
+// 0.
+func (l *lineage) parentOf(g uint64) uint64 {
+	if t := l.tasks[g]; t != nil {
+		return t.parent
+	}
+	return 0
+}
+
+// underSelf reports whether the task with ID parent is the checking
+// goroutine's task or descends from it.
+func (l *lineage) underSelf(parent uint64) bool {
+	if l.selfTask == nil {
+		return false
+	}
+	for range len(l.parents) + 1 {
+		if parent == 0 {
+			return false
+		}
+		if parent == l.selfTask.id {
+			return true
+		}
+		parent = l.parents[parent]
+	}
+	return false
 }
 
 // trace walks from g up its lineage: from an untracked goroutine to its
@@ -140,6 +186,9 @@ func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
 					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d)", t.id, t.name, cur))
 				}
 				next, viaTask = t.origin, true
+				if l.underSelf(t.parent) {
+					next = l.self
+				}
 			} else {
 				path = append(path, fmt.Sprintf("goroutine %d", cur))
 				next = lg.CreatorID
@@ -147,6 +196,12 @@ func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
 		} else if e, ok := l.ended[cur]; ok {
 			path = append(path, fmt.Sprintf("task #%d (goroutine %d, ended)", e.task, cur))
 			next, viaTask = e.origin, true
+			if e.parent != 0 {
+				deep = true
+			}
+			if l.underSelf(e.parent) {
+				next = l.self
+			}
 		} else {
 			path = append(path, fmt.Sprintf("goroutine %d (exited, untracked: no record of its creator)", cur))
 			return Untraceable, strings.Join(path, " ← ")
@@ -156,7 +211,7 @@ func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
 			path = append(path, fmt.Sprintf("goroutine %d (the checker)", next))
 			attr := AttributedThroughGoroutines
 			switch {
-			case len(path) == 2 && !deep:
+			case len(path) == 2 && (!deep || l.selfTask != nil && l.parentOf(g.ID) == l.selfTask.id):
 				attr = AttributedDirectly
 			case viaTask:
 				attr = AttributedThroughTasks

@@ -292,7 +292,47 @@ func BenchmarkLineage(b *testing.B) {
 		b.ReportAllocs()
 		g := goid()
 		for b.Loop() {
-			recordEnded(g, 1, 1)
+			recordEnded(g, 1, 1, 0)
 		}
 	})
+}
+
+//go:noinline
+func leakSibling(ch chan int) { <-ch }
+
+// A check run inside a task covers the tasks started with its context,
+// through ended intermediate tasks, but not its siblings.
+func TestLeaksAttributionInsideTask(t *testing.T) {
+	ch := make(chan int)
+	defer close(ch)
+	ctx := context.Background()
+	_ = Go(ctx, "sibling", func(context.Context) error { leakSibling(ch); return nil })
+	var got map[string]LeakedGoroutine
+	err := Go(ctx, "checker", func(ctx context.Context) error {
+		_ = Go(ctx, "outer", func(ctx context.Context) error {
+			Go(ctx, "inner", func(context.Context) error { leakDeep(ch); return nil })
+			go leakFromTask(ch)
+			return nil
+		}).Wait()
+		Go(ctx, "direct", func(context.Context) error { leakDirect(ch); return nil })
+		waitParked(t, "leakDeep", "leakFromTask", "leakDirect", "leakSibling")
+		got = byFunction(t, leakCheck(t, StartedByCaller()))
+		return nil
+	}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]LeakAttribution{
+		"leakDeep":     AttributedThroughTasks,
+		"leakFromTask": AttributedThroughTasks,
+		"leakDirect":   AttributedDirectly,
+	}
+	for fn, attr := range want {
+		if got[fn].Attribution != attr {
+			t.Errorf("%s: attribution %q (lineage %s), want %q", fn, got[fn].Attribution, got[fn].Lineage, attr)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("reported %v, want only %d goroutines (not the sibling task's)", got, len(want))
+	}
 }

@@ -234,7 +234,7 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 // any.
 func (t *Task) release(onDone func(error)) {
 	unbindGoroutine(t.g)
-	recordEnded(goid(), t.origin, t.id)
+	recordEnded(goid(), t.origin, t.id, t.parent)
 	close(t.done)
 	if onDone != nil {
 		onDone(t.err)
