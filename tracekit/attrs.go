@@ -1,6 +1,10 @@
 package tracekit
 
-import "go.opentelemetry.io/otel/attribute"
+import (
+	"math"
+
+	"go.opentelemetry.io/otel/attribute"
+)
 
 // The attribute convention: keys tracekit writes on the spans it records, so
 // that tools (cmd/flamegen among them) classify spans without guessing from
@@ -37,7 +41,50 @@ const (
 	KeyHoldNS = attribute.Key("tracekit.hold.ns")
 	// KeyReportKind is the [ReportKind] of a tracekit.report span event.
 	KeyReportKind = attribute.Key("tracekit.report.kind")
+	// KeyReportTasks lists the IDs of the tasks a tracekit.report event is
+	// about ([Report.Tasks]).
+	KeyReportTasks = attribute.Key("tracekit.report.tasks")
+	// KeySpawnSite is the spawn site of a spawn-growth report,
+	// "function (file:line)", and KeyTaskCount its live tasks.
+	KeySpawnSite = attribute.Key("tracekit.spawn.site")
+	KeyTaskCount = attribute.Key("tracekit.task.count")
+	// KeyMemoryUsed, KeyMemoryLimit, KeyMemoryLimitSource and
+	// KeyMemoryLiveHeap carry a memory report's numbers ([MemoryUsage]):
+	// bytes in use, the limit in bytes (absent when there is none), where
+	// the limit was read, and the live heap after the last GC.
+	KeyMemoryUsed        = attribute.Key("tracekit.memory.used")
+	KeyMemoryLimit       = attribute.Key("tracekit.memory.limit")
+	KeyMemoryLimitSource = attribute.Key("tracekit.memory.limit.source")
+	KeyMemoryLiveHeap    = attribute.Key("tracekit.memory.live_heap")
 )
+
+// reportAttrs are the structured attributes of a report beyond its kind,
+// message and stacks, for its span event.
+func reportAttrs(r *Report) []attribute.KeyValue {
+	var out []attribute.KeyValue
+	if r.Lock != "" {
+		out = append(out, KeyLockName.String(r.Lock))
+	}
+	if len(r.Tasks) > 0 {
+		ids := make([]int64, len(r.Tasks))
+		for i := range r.Tasks {
+			ids[i] = int64(r.Tasks[i].ID)
+		}
+		out = append(out, KeyReportTasks.Int64Slice(ids))
+	}
+	if r.SpawnSite != "" {
+		out = append(out, KeySpawnSite.String(r.SpawnSite), KeyTaskCount.Int(r.Count))
+	}
+	if m := r.Memory; m != nil {
+		out = append(out, KeyMemoryUsed.Int64(int64(min(m.Used, math.MaxInt64))),
+			KeyMemoryLiveHeap.Int64(int64(min(m.LiveHeap, math.MaxInt64))))
+		if m.Limit > 0 {
+			out = append(out, KeyMemoryLimit.Int64(int64(min(m.Limit, math.MaxInt64))),
+				KeyMemoryLimitSource.String(m.LimitSource))
+		}
+	}
+	return out
+}
 
 // Kind is a value of [KeyKind].
 type Kind string

@@ -272,11 +272,12 @@ func (d *detector) emit(ctx context.Context, r Report) {
 	sp := spanFor(ctx)
 	r.SpanContext = sp.SpanContext()
 	if sp.IsRecording() {
-		sp.AddEvent("tracekit.report", trace.WithAttributes(
+		attrs := append([]attribute.KeyValue{
 			KeyReportKind.String(r.Kind.String()),
 			attribute.String("message", r.Message),
 			attribute.String("stacks", stacksText(r.Stacks)),
-		))
+		}, reportAttrs(&r)...)
+		sp.AddEvent("tracekit.report", trace.WithAttributes(attrs...))
 	}
 	args := []any{"kind", r.Kind.String()}
 	if r.Lock != "" {
@@ -287,6 +288,15 @@ func (d *detector) emit(ctx context.Context, r Report) {
 	}
 	if r.TraceFile != "" {
 		args = append(args, "trace_file", r.TraceFile)
+	}
+	if r.SpawnSite != "" {
+		args = append(args, "spawn_site", r.SpawnSite, "tasks", r.Count)
+	}
+	if m := r.Memory; m != nil {
+		args = append(args, "used", m.Used, "live_heap", m.LiveHeap)
+		if m.Limit > 0 {
+			args = append(args, "limit", m.Limit, "limit_source", m.LimitSource)
+		}
 	}
 	// Through the trace-carrying handler: the record names the trace and
 	// span the report happened in.

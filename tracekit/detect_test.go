@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // reports collects what a test detector reports.
@@ -184,5 +185,52 @@ func TestStartInstallsDetector(t *testing.T) {
 	}
 	if d := activeDetector.Load(); d != nil && d == kit.det {
 		t.Error("Shutdown left its detector installed")
+	}
+}
+
+// A report's numbers and tasks reach its span event and its log record as
+// attributes of their own, not only inside the message.
+func TestReportAttributes(t *testing.T) {
+	rec := newRecorder(t)
+	d, r := testDetector(detectorConfig{}, nil)
+	defer d.close()
+	ctx, span := rec.root(context.Background())
+	d.emit(ctx, Report{Kind: ReportMemory, Message: "memory in use is high",
+		Memory: &MemoryUsage{Used: 900, Limit: 1000, LimitSource: "/gc/gomemlimit:bytes", LiveHeap: 700}})
+	d.emit(ctx, Report{Kind: ReportSpawnGrowth, Message: "site keeps growing",
+		SpawnSite: "main.serve (main.go:12)", Count: 40, Tasks: []TaskInfo{{ID: 7}, {ID: 9}}})
+	d.emit(ctx, Report{Kind: ReportMemory, Message: "growing, no limit", Memory: &MemoryUsage{Used: 5, LiveHeap: 4}})
+	span.End()
+
+	var events []sdktrace.Event
+	for _, e := range rec.span("root").Events() {
+		if e.Name == "tracekit.report" {
+			events = append(events, e)
+		}
+	}
+	if len(events) != 3 {
+		t.Fatalf("%d report events, want 3", len(events))
+	}
+	for _, c := range []struct {
+		event int
+		key   attribute.Key
+		want  string
+	}{
+		{0, KeyMemoryUsed, "900"}, {0, KeyMemoryLimit, "1000"}, {0, KeyMemoryLimitSource, "/gc/gomemlimit:bytes"},
+		{0, KeyMemoryLiveHeap, "700"}, {0, KeySpawnSite, ""}, {0, KeyLockName, ""},
+		{1, KeySpawnSite, "main.serve (main.go:12)"}, {1, KeyTaskCount, "40"}, {1, KeyReportTasks, "[7,9]"},
+		{1, KeyMemoryUsed, ""},
+		{2, KeyMemoryUsed, "5"}, {2, KeyMemoryLimit, ""}, {2, KeyMemoryLimitSource, ""},
+	} {
+		if got := eventAttr(events[c.event], c.key); got != c.want {
+			t.Errorf("event %d %s = %q, want %q", c.event, c.key, got, c.want)
+		}
+	}
+	logged := r.logged()
+	for _, want := range []string{"used=900 live_heap=700 limit=1000 limit_source=/gc/gomemlimit:bytes",
+		`spawn_site="main.serve (main.go:12)" tasks=40`} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("log lacks %q:\n%s", want, logged)
+		}
 	}
 }
