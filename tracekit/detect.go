@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	rtrace "runtime/trace"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/gostack"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -347,7 +350,7 @@ type hangWatch struct {
 	fired atomic.Bool
 }
 
-func (d *detector) watchHang(ctx context.Context, what, name string, startNS int64, holder func() []Stack) *hangWatch {
+func (d *detector) watchHang(ctx context.Context, what, name string, startNS int64, holder func() holderSet) *hangWatch {
 	if d.cfg.hang <= 0 {
 		return nil
 	}
@@ -359,19 +362,71 @@ func (d *detector) watchHang(ctx context.Context, what, name string, startNS int
 		h.fired.Store(true)
 		wait := time.Duration(d.now() - startNS)
 		stacks := []Stack{{Label: "waiter (" + what + " " + name + ")", PC: waiter}}
+		msg := fmt.Sprintf("%s %q has waited %v (hang timeout %v)", what, name, wait.Round(time.Millisecond), d.cfg.hang)
+		dump := allGoroutines()
+		var tasks []TaskInfo
 		if holder != nil {
-			stacks = append(stacks, holder()...)
+			h := holder()
+			stacks = append(stacks, h.stacks...)
+			tasks = holderInfos(h.tasks, dump)
+			msg += "; " + h.text(tasks)
 		}
 		d.emit(ctx, Report{
 			Kind:       ReportLockTimeout,
-			Message:    fmt.Sprintf("%s %q has waited %v (hang timeout %v)", what, name, wait.Round(time.Millisecond), d.cfg.hang),
+			Message:    msg,
 			Lock:       name,
 			Duration:   wait,
 			Stacks:     stacks,
-			Goroutines: allGoroutines(),
+			Tasks:      tasks,
+			Goroutines: dump,
 		})
 	})
 	return h
+}
+
+// holderInfos describes the holder tasks, each with its goroutine and the
+// stack it has now, read from dump.
+func holderInfos(ts []*Task, dump []byte) []TaskInfo {
+	if len(ts) == 0 {
+		return nil
+	}
+	var byTask map[uint64]*gostack.Goroutine
+	if gs, err := gostack.Parse(dump); err == nil {
+		byTask = taskGoroutines(gs)
+	}
+	out := make([]TaskInfo, len(ts))
+	for i, t := range ts {
+		out[i] = t.info()
+		if g, ok := byTask[t.id]; ok {
+			out[i].Goroutine = g.ID
+			out[i].Stack = stackText(g)
+		}
+	}
+	return out
+}
+
+// text says who holds the lock, for a hang report's message; infos are the
+// holder tasks as holderInfos described them.
+func (h holderSet) text(infos []TaskInfo) string {
+	var parts []string
+	for _, ti := range infos {
+		s := fmt.Sprintf("held by task %d %q", ti.ID, ti.Name)
+		if ti.Goroutine != 0 {
+			s += fmt.Sprintf(" (goroutine %d)", ti.Goroutine)
+		}
+		parts = append(parts, s)
+	}
+	if h.untracked > 0 {
+		parts = append(parts, fmt.Sprintf("held by %d goroutine(s) that are not tracked tasks (Report.Goroutines shows them)", h.untracked))
+	}
+	if len(parts) == 0 {
+		return "no holder recorded (it may have been unlocked by another goroutine)"
+	}
+	s := strings.Join(parts, ", ")
+	if h.unknown > 0 {
+		s += "; where it was acquired was not recorded (it did not wait and held no other lock)"
+	}
+	return s
 }
 
 func (h *hangWatch) stop() {

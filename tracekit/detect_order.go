@@ -1,6 +1,7 @@
 package tracekit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -318,28 +319,47 @@ func removeHeld(list []heldLock, j int) []heldLock {
 	return list[:len(list)-1]
 }
 
-// holderStacks returns where the current holders of lock id acquired it,
-// where that was recorded.
-func (o *orderGraph) holderStacks(id uint64, name string) []Stack {
-	var out []Stack
-	o.goroutines.Range(func(_, v any) bool {
+// holderSet is what the lock-order graph knows of a lock's holders.
+type holderSet struct {
+	stacks    []Stack // where they acquired it, when recorded
+	tasks     []*Task // the holders that are tracked tasks, by ID
+	untracked int     // holders that are not tracked tasks
+	unknown   int     // holders whose acquisition stack was not recorded
+}
+
+// holders returns what is known of the current holders of lock id.
+func (o *orderGraph) holders(id uint64, name string) holderSet {
+	var out holderSet
+	o.goroutines.Range(func(k, v any) bool {
 		hl := v.(*heldList)
 		hl.mu.Lock()
+		held := false
 		for _, h := range hl.locks {
-			if h.id == id {
-				label := fmt.Sprintf("holder acquired %q here", name)
-				if h.read {
-					label = fmt.Sprintf("reader acquired %q here", name)
-				}
-				if len(h.stack) == 0 {
-					label += " (not recorded: it did not wait and held no other lock)"
-				}
-				out = append(out, Stack{Label: label, PC: h.stack})
+			if h.id != id {
+				continue
 			}
+			held = true
+			if len(h.stack) == 0 {
+				out.unknown++ // it did not wait and held no other lock
+				continue
+			}
+			label := fmt.Sprintf("holder acquired %q here", name)
+			if h.read {
+				label = fmt.Sprintf("reader acquired %q here", name)
+			}
+			out.stacks = append(out.stacks, Stack{Label: label, PC: h.stack})
 		}
 		hl.mu.Unlock()
+		if held {
+			if t := taskOnGoroutine(k.(uintptr)); fastGoroutineKey && t != nil {
+				out.tasks = append(out.tasks, t)
+			} else {
+				out.untracked++
+			}
+		}
 		return true
 	})
+	slices.SortFunc(out.tasks, func(a, b *Task) int { return cmp.Compare(a.id, b.id) })
 	return out
 }
 

@@ -239,9 +239,9 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 	if read {
 		what = "read lock"
 	}
-	var holder func() []Stack
+	var holder func() holderSet
 	if d.order != nil {
-		holder = func() []Stack { return d.order.holderStacks(st.id, name) }
+		holder = func() holderSet { return d.order.holders(st.id, name) }
 	}
 	hw := d.watchHang(ctx, what, name, start, holder)
 	tw := beginWait(what, name) // the registry shows what the task waits on

@@ -5,6 +5,7 @@ package tracekit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -343,6 +344,88 @@ func TestHangReport(t *testing.T) {
 			}
 		}
 	})
+}
+
+// With lock-order detection on, a hang report names the holder: a task by
+// ID, name and goroutine, with the stack it has now (its acquisition was
+// uncontended, so where it took the lock was not recorded), or a count of
+// untracked goroutines.
+func TestHangReportNamesHolder(t *testing.T) {
+	if !fastGoroutineKey {
+		t.Skip("tasks do not register their goroutine on this platform")
+	}
+	for _, tracked := range []bool{true, false} {
+		t.Run(fmt.Sprintf("tracked=%v", tracked), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d, r := testDetector(detectorConfig{hang: 30 * time.Second, order: true}, nil)
+				defer d.close()
+				m := pinned(d, "ledger")
+				release := make(chan struct{})
+				held := make(chan struct{})
+				var holder *Task
+				if tracked {
+					holder = Go(context.Background(), "nightly-close", func(context.Context) error {
+						holdAlone(m, held, release)
+						return nil
+					})
+				} else {
+					go holdAlone(m, held, release)
+				}
+				<-held
+				done := make(chan error)
+				go func() {
+					err := m.LockContext(cancelable(t))
+					if err == nil {
+						m.Unlock()
+					}
+					done <- err
+				}()
+				time.Sleep(45 * time.Second)
+				close(release)
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				if holder != nil {
+					_ = holder.Wait()
+				}
+				reps := r.all()
+				if len(reps) != 1 || reps[0].Kind != ReportLockTimeout {
+					t.Fatalf("reports = %v, want one lock timeout", reps)
+				}
+				rep := reps[0]
+				text := rep.String()
+				if !tracked {
+					if !strings.Contains(rep.Message, "held by 1 goroutine(s) that are not tracked tasks") || len(rep.Tasks) != 0 {
+						t.Errorf("report:\n%s", text)
+					}
+					return
+				}
+				if len(rep.Tasks) != 1 || rep.Tasks[0].ID != holder.ID() || rep.Tasks[0].Goroutine == 0 {
+					t.Fatalf("report tasks = %+v, want the holder task %d with its goroutine", rep.Tasks, holder.ID())
+				}
+				for _, want := range []string{
+					fmt.Sprintf(`held by task %d "nightly-close" (goroutine %d)`, holder.ID(), rep.Tasks[0].Goroutine),
+					"where it was acquired was not recorded",
+					fmt.Sprintf("goroutine %d is now at:", rep.Tasks[0].Goroutine),
+					"tracekit.holdAlone\n",
+				} {
+					if !strings.Contains(text, want) {
+						t.Errorf("report lacks %q:\n%s", want, text)
+					}
+				}
+				if strings.Contains(text, "holder acquired") {
+					t.Errorf("report has an acquisition heading with no stack:\n%s", text)
+				}
+			})
+		})
+	}
+}
+
+func holdAlone(m *Mutex, held, release chan struct{}) {
+	m.Lock()
+	close(held)
+	<-release
+	m.Unlock()
 }
 
 func holdUntil(outer, m *Mutex, held, release chan struct{}) {

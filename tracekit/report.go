@@ -107,7 +107,10 @@ type Report struct {
 	// (ReportBlocked), the orphan (ReportOrphanTask), the newest tasks of
 	// the spawn site, newest first and at most 5 (ReportSpawnGrowth), or
 	// for a lock still held (ReportLongHold made by the lint) its holders,
-	// when known, then the tasks waiting on it, longest first.
+	// when known, then the tasks waiting on it, longest first; for
+	// ReportLockTimeout with lock-order detection on, the tasks holding the
+	// lock, each with its Goroutine and the Stack it had when the report
+	// was made.
 	Tasks []TaskInfo
 	// SpawnSite is, for ReportSpawnGrowth, the spawn site as
 	// [TaskInfo.SpawnSite] spells it, and Count its live tasks.
@@ -153,6 +156,12 @@ func writeTaskLine(b *strings.Builder, ti *TaskInfo) {
 		fmt.Fprintf(b, ", trace %s", ti.TraceID)
 	}
 	b.WriteString("\n")
+	if ti.Stack != "" {
+		fmt.Fprintf(b, "  goroutine %d is now at:\n", ti.Goroutine)
+		for _, line := range strings.Split(strings.TrimRight(ti.Stack, "\n"), "\n") {
+			b.WriteString("    " + line + "\n")
+		}
+	}
 }
 
 // Stack is a goroutine stack captured by a detector.
