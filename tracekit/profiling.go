@@ -37,8 +37,10 @@ const (
 )
 
 // KeyProfileID marks a span whose goroutine carried its labels: its value
-// is the span's own ID, the [LabelSpanID] its CPU samples carry. Grafana
-// shows a "profiles for this span" link on spans that have it.
+// is the span's own ID, the [LabelSpanID] its CPU samples carry. Grafana's
+// trace view uses it to show the span's own flame graph from Pyroscope (with
+// a tracing data source configured for traces-to-profiles; the Tempo data
+// source also adds a "profiles for this span" link).
 const KeyProfileID = attribute.Key("pyroscope.profile.id")
 
 // labelers maps the SDK providers of running Kits with profiling to their
