@@ -1,0 +1,979 @@
+package tracekit_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tracekit-go/tracekit/tracekit"
+)
+
+// The detector suite: every detector on at once, with short thresholds,
+// over a table of correct concurrent programs (which must make no report
+// and leave no goroutine behind) and a table of buggy ones (each must make
+// exactly the reports its bug calls for, naming the lock, task or site at
+// fault, and must also leave nothing behind once it has released what it
+// blocked).
+//
+// Programs run inside a testing/synctest bubble, where the Kit's clocks,
+// sweeps and timers run on the fake clock and the thresholds are exact,
+// except those that block in a plain Mutex.Lock: a goroutine blocked in
+// sync.Mutex is not durably blocked, so the fake clock would stop. Those run
+// in real time, with the same thresholds.
+
+// The suite's thresholds. They are short, but far enough apart that each
+// buggy program crosses the one it is about and no other.
+const (
+	suiteSlow          = 50 * time.Millisecond // lock/chan spans; the coarse clock ticks every 10ms
+	suiteLongHold      = 100 * time.Millisecond
+	suiteHang          = 300 * time.Millisecond
+	suiteSweep         = 10 * time.Millisecond
+	suiteBlocked       = 150 * time.Millisecond
+	suiteLockHeld      = 100 * time.Millisecond
+	suiteOrphan        = 100 * time.Millisecond
+	suiteGrowthSamples = 6
+	suiteGrowthEvery   = 20 * time.Millisecond
+	suiteGrowthRise    = 4
+	suiteMemEvery      = 10 * time.Millisecond
+	suiteMemSamples    = 3
+	suiteMemGrowth     = 1 << 20
+)
+
+// suiteReports collects the reports of one Kit.
+type suiteReports struct {
+	mu sync.Mutex
+	rs []tracekit.Report
+}
+
+func (c *suiteReports) add(r tracekit.Report) {
+	c.mu.Lock()
+	c.rs = append(c.rs, r)
+	c.mu.Unlock()
+}
+
+func (c *suiteReports) all() []tracekit.Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.rs)
+}
+
+// waitFor waits until a report of kind k has been made, or d has passed
+// (on the bubble's clock inside a bubble), and returns the first one.
+func (c *suiteReports) waitFor(k tracekit.ReportKind, d time.Duration) (tracekit.Report, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		for _, r := range c.all() {
+			if r.Kind == k {
+				return r, true
+			}
+		}
+		if time.Now().After(deadline) {
+			return tracekit.Report{}, false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// kinds lists the kinds of rs, sorted, once each.
+func kinds(rs []tracekit.Report) []tracekit.ReportKind {
+	var ks []tracekit.ReportKind
+	for _, r := range rs {
+		ks = append(ks, r.Kind)
+	}
+	slices.Sort(ks)
+	return slices.Compact(ks)
+}
+
+func reportsText(rs []tracekit.Report) string {
+	var b strings.Builder
+	for _, r := range rs {
+		b.WriteString(r.String())
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// suiteKit is a running Kit with every detector on, and what it reported.
+type suiteKit struct {
+	kit     *tracekit.Kit
+	reports *suiteReports
+	// ignore covers the goroutines that ran before the program started
+	// (the Kit's own among them), for leak checks.
+	ignore tracekit.LeakOption
+}
+
+// startSuiteKit starts a Kit with every detector on and the suite's
+// thresholds; the caller shuts it down with stop.
+func startSuiteKit(t *testing.T) *suiteKit {
+	t.Helper()
+	sk := &suiteKit{reports: &suiteReports{}}
+	var errs []error
+	var errMu sync.Mutex
+	kit, err := tracekit.Start(context.Background(),
+		tracekit.WithTracesExporter(tracekit.ExporterNone),
+		tracekit.WithMetricsExporter(tracekit.ExporterNone),
+		tracekit.WithReportHandler(sk.reports.add),
+		tracekit.WithErrorHandler(func(err error) { errMu.Lock(); errs = append(errs, err); errMu.Unlock() }),
+		tracekit.WithDeadlockDetection(true),
+		tracekit.WithSlowThreshold(suiteSlow),
+		tracekit.WithLongHold(suiteLongHold),
+		tracekit.WithHangTimeout(suiteHang),
+		tracekit.WithLintInterval(suiteSweep),
+		tracekit.WithBlockedLint(suiteBlocked),
+		tracekit.WithLockHeldLint(suiteLockHeld),
+		tracekit.WithOrphanLint(suiteOrphan),
+		tracekit.WithSpawnGrowthLint(suiteGrowthSamples, suiteGrowthEvery, suiteGrowthRise),
+		tracekit.WithMemoryWatch(true),
+		tracekit.WithMemoryInterval(suiteMemEvery),
+		tracekit.WithMemoryGrowth(suiteMemSamples, suiteMemGrowth),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk.kit = kit
+	sk.ignore = tracekit.IgnoreCurrent()
+	t.Cleanup(func() {
+		_ = kit.Shutdown(context.Background())
+		errMu.Lock()
+		defer errMu.Unlock()
+		for _, err := range errs {
+			t.Errorf("error handler: %v", err)
+		}
+	})
+	return sk
+}
+
+// stop shuts the Kit down; its detectors make no report after that.
+func (sk *suiteKit) stop(t *testing.T) {
+	t.Helper()
+	if err := sk.kit.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// leaks checks for goroutines the program left running, giving them d to
+// end.
+func (sk *suiteKit) leaks(d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return tracekit.Leaks(ctx, sk.ignore)
+}
+
+// inBubble runs f in a synctest bubble, or directly when real is set.
+func inBubble(t *testing.T, real bool, f func(t *testing.T)) {
+	if real {
+		f(t)
+		return
+	}
+	synctest.Test(t, f)
+}
+
+// settle is how long the detectors keep watching after a program ends:
+// long enough for every sweep, sample and timer to have looked at what it
+// left, so that a late false report (an orphan, a growing site, a memory
+// warning) would be seen.
+const settle = 2 * suiteHang
+
+type program struct {
+	name string
+	// real runs the program in real time, not in a bubble: it blocks in a
+	// plain Mutex.Lock.
+	real bool
+	run  func(t *testing.T)
+}
+
+// TestSuiteCorrectPrograms runs correct concurrent programs with every
+// detector on: none may make a report or leave a goroutine behind.
+func TestSuiteCorrectPrograms(t *testing.T) {
+	for _, p := range correctPrograms {
+		t.Run(p.name, func(t *testing.T) {
+			inBubble(t, p.real, func(t *testing.T) {
+				sk := startSuiteKit(t)
+				p.run(t)
+				if err := sk.leaks(time.Second); err != nil {
+					t.Errorf("goroutines left behind: %v", err)
+				}
+				time.Sleep(settle)
+				sk.stop(t)
+				if rs := sk.reports.all(); len(rs) > 0 {
+					t.Errorf("%d report(s) on a correct program:\n%s", len(rs), reportsText(rs))
+				}
+			})
+		})
+	}
+}
+
+var correctPrograms = []program{
+	{name: "worker pool via Group with limit", run: workerPool},
+	{name: "bounded pipeline with cancellation and drain", run: boundedPipeline},
+	{name: "consistent lock order across goroutines", run: consistentLockOrder},
+	{name: "lock handoff between goroutines", run: lockHandoff},
+	{name: "RWMutex readers with an occasional writer", run: readersAndWriter},
+	{name: "many locks of one kind taken in ID order", run: lockedInIDOrder},
+	{name: "task pool grows then stabilises", run: poolGrowsThenStable},
+	{name: "background tasks outlive a short parent briefly", run: briefBackground},
+	{name: "steady allocation churn", run: allocationChurn},
+	{name: "short waits below the thresholds", run: shortWaits},
+	{name: "short lock waits in real time", real: true, run: shortLockWaitsReal},
+	{name: "sender closes, receivers drain", run: senderCloses},
+}
+
+// workerPool runs 40 jobs on a Group limited to 4 tasks.
+func workerPool(t *testing.T) {
+	var mu tracekit.Mutex
+	mu.SetName("results")
+	sum := 0
+	g := tracekit.NewGroup(context.Background(), "pool", tracekit.WithLimit(4))
+	for i := range 40 {
+		g.Go("job", func(ctx context.Context) error {
+			time.Sleep(time.Duration(i%5) * time.Millisecond)
+			mu.Lock()
+			sum += i
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if sum != 40*39/2 {
+		t.Fatalf("sum %d", sum)
+	}
+}
+
+// boundedPipeline: generate → square → consume over small buffered
+// channels; the consumer cancels after 20 values, the stages stop, and the
+// consumer drains what was in flight until the last stage closes.
+func boundedPipeline(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nums := tracekit.NewChan[int]("numbers", 4)
+	squares := tracekit.NewChan[int]("squares", 4)
+	gen := tracekit.Go(ctx, "generate", func(ctx context.Context) error {
+		defer nums.Close()
+		for i := 0; ; i++ {
+			if err := nums.Send(ctx, i); err != nil {
+				return nil
+			}
+		}
+	})
+	sq := tracekit.Go(ctx, "square", func(ctx context.Context) error {
+		defer squares.Close()
+		for {
+			n, err := nums.Recv(ctx)
+			if err != nil {
+				return nil
+			}
+			if err := squares.Send(ctx, n*n); err != nil {
+				return nil
+			}
+		}
+	})
+	got := 0
+	for got < 20 {
+		if _, err := squares.Recv(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got++
+	}
+	cancel()
+	for range squares.C() { // drain until the square stage closes
+	}
+	for range nums.C() {
+	}
+	_ = gen.Wait()
+	_ = sq.Wait()
+}
+
+// consistentLockOrder: 8 tasks take three locks, always in the same order.
+func consistentLockOrder(t *testing.T) {
+	a, b, c := tracekit.NewMutex("inventory"), tracekit.NewMutex("orders"), tracekit.NewMutex("audit")
+	n := 0
+	g := tracekit.NewGroup(context.Background(), "ordered")
+	for range 8 {
+		g.Go("worker", func(context.Context) error {
+			for range 50 {
+				a.Lock()
+				b.Lock()
+				if n%2 == 0 {
+					c.Lock()
+					c.Unlock()
+				}
+				n++
+				b.Unlock()
+				a.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if n != 400 {
+		t.Fatalf("n = %d", n)
+	}
+}
+
+// lockHandoff: one task locks, another unlocks (the lock is handed over,
+// as sync.Mutex allows), many times.
+func lockHandoff(t *testing.T) {
+	mu := tracekit.NewMutex("baton")
+	locked := make(chan struct{})
+	unlocked := make(chan struct{})
+	g := tracekit.NewGroup(context.Background(), "handoff")
+	g.Go("locker", func(context.Context) error {
+		for range 100 {
+			mu.Lock()
+			locked <- struct{}{}
+			<-unlocked
+		}
+		close(locked)
+		return nil
+	})
+	g.Go("unlocker", func(context.Context) error {
+		for range locked {
+			mu.Unlock()
+			unlocked <- struct{}{}
+		}
+		return nil
+	})
+	_ = g.Wait()
+	if !mu.TryLock() {
+		t.Fatal("the lock is still held")
+	}
+	mu.Unlock()
+}
+
+// readersAndWriter: 6 readers and a writer that updates now and then.
+func readersAndWriter(t *testing.T) {
+	rw := tracekit.NewRWMutex("config")
+	version := 0
+	g := tracekit.NewGroup(context.Background(), "readers")
+	for range 6 {
+		g.Go("reader", func(context.Context) error {
+			for range 200 {
+				rw.RLock()
+				_ = version
+				rw.RUnlock()
+			}
+			return nil
+		})
+	}
+	g.Go("writer", func(context.Context) error {
+		for range 10 {
+			time.Sleep(2 * time.Millisecond)
+			rw.Lock()
+			version++
+			rw.Unlock()
+		}
+		return nil
+	})
+	_ = g.Wait()
+	if version != 10 {
+		t.Fatalf("version %d", version)
+	}
+}
+
+// lockedInIDOrder: 16 accounts, each with its own lock, all named alike;
+// transfers lock the two accounts in the order of their IDs, so no two
+// transfers can wait on each other in a cycle.
+func lockedInIDOrder(t *testing.T) {
+	type account struct {
+		mu      tracekit.Mutex
+		balance int
+	}
+	accounts := make([]*account, 16)
+	for i := range accounts {
+		accounts[i] = &account{balance: 100}
+		accounts[i].mu.SetName("account")
+	}
+	g := tracekit.NewGroup(context.Background(), "transfers")
+	for w := range 8 {
+		g.Go("transfer", func(context.Context) error {
+			for k := range 60 {
+				from, to := (w+k)%16, (w*7+k*3+1)%16
+				if from == to {
+					continue
+				}
+				lo, hi := min(from, to), max(from, to)
+				accounts[lo].mu.Lock()
+				accounts[hi].mu.Lock()
+				accounts[from].balance--
+				accounts[to].balance++
+				accounts[hi].mu.Unlock()
+				accounts[lo].mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	total := 0
+	for _, a := range accounts {
+		total += a.balance
+	}
+	if total != 1600 {
+		t.Fatalf("total %d", total)
+	}
+}
+
+// poolGrowsThenStable: a pool of workers started at one site grows over
+// three growth samples (to 12 workers) and then keeps its size for many
+// samples before it is shut down.
+func poolGrowsThenStable(t *testing.T) {
+	quit := make(chan struct{})
+	var workers []*tracekit.Task
+	time.Sleep(suiteGrowthEvery / 4) // off the sampling instants
+	for range 3 {
+		for range 4 {
+			workers = append(workers, poolWorker(quit))
+		}
+		time.Sleep(suiteGrowthEvery)
+	}
+	time.Sleep(3 * suiteGrowthSamples * suiteGrowthEvery)
+	close(quit)
+	for _, w := range workers {
+		_ = w.Wait()
+	}
+}
+
+func poolWorker(quit chan struct{}) *tracekit.Task {
+	return tracekit.Go(context.Background(), "pool worker", func(context.Context) error {
+		<-quit
+		return nil
+	})
+}
+
+// briefBackground: requests start a background flush and return without
+// waiting for it; each flush ends well within the orphan grace.
+func briefBackground(t *testing.T) {
+	var flushes sync.WaitGroup
+	for range 5 {
+		flushes.Add(1)
+		req := tracekit.Go(context.Background(), "request", func(ctx context.Context) error {
+			tracekit.Go(ctx, "flush", func(context.Context) error {
+				defer flushes.Done()
+				time.Sleep(suiteOrphan / 3)
+				return nil
+			})
+			return nil
+		})
+		_ = req.Wait()
+		time.Sleep(5 * time.Millisecond)
+	}
+	flushes.Wait()
+}
+
+// allocationChurn allocates and drops 64 KiB buffers for a while, keeping
+// a fixed working set of 16, and collects garbage now and then so that the
+// memory watch sees completed GCs to compare.
+func allocationChurn(t *testing.T) {
+	var ring [16][]byte
+	for i := range 400 {
+		ring[i%len(ring)] = make([]byte, 64<<10)
+		ring[i%len(ring)][i%100] = byte(i)
+		if i%20 == 0 {
+			runtime.GC()
+			time.Sleep(suiteMemEvery)
+		}
+	}
+	runtime.KeepAlive(ring)
+}
+
+// shortWaits: a task waits on a channel, and tasks wait on a lock held for
+// a while, each for less than any threshold.
+func shortWaits(t *testing.T) {
+	ctx := context.Background()
+	ch := tracekit.NewChan[int]("replies", 0)
+	rx := tracekit.Go(ctx, "await reply", func(ctx context.Context) error {
+		_, err := ch.Recv(ctx)
+		return err
+	})
+	time.Sleep(suiteLongHold / 2)
+	if err := ch.Send(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	_ = rx.Wait()
+
+	mu := tracekit.NewMutex("session")
+	mu.Lock()
+	var waiters []*tracekit.Task
+	for range 3 {
+		// LockContext with a cancellable context waits on a channel, which
+		// the bubble's clock can see.
+		lctx, cancel := context.WithCancel(ctx)
+		waiters = append(waiters, tracekit.Go(lctx, "session user", func(ctx context.Context) error {
+			defer cancel()
+			if err := mu.LockContext(ctx); err != nil {
+				return err
+			}
+			time.Sleep(time.Millisecond)
+			mu.Unlock()
+			return nil
+		}))
+	}
+	time.Sleep(suiteLongHold / 2)
+	mu.Unlock()
+	for _, w := range waiters {
+		if err := w.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// shortLockWaitsReal: tasks wait in plain Lock calls on a lock held for
+// 20ms at a time, in real time.
+func shortLockWaitsReal(t *testing.T) {
+	mu := tracekit.NewMutex("table")
+	g := tracekit.NewGroup(context.Background(), "lockers")
+	for range 3 {
+		g.Go("locker", func(context.Context) error {
+			for range 2 {
+				mu.Lock()
+				time.Sleep(suiteLongHold / 5)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// senderCloses: a producer sends 100 values and closes; four receivers
+// drain the channel until Recv says it is closed.
+func senderCloses(t *testing.T) {
+	ch := tracekit.NewChan[int]("events", 8)
+	ctx := context.Background()
+	prod := tracekit.Go(ctx, "producer", func(ctx context.Context) error {
+		defer ch.Close()
+		for i := range 100 {
+			if err := ch.Send(ctx, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var mu sync.Mutex
+	seen := 0
+	g := tracekit.NewGroup(ctx, "consumers")
+	for range 4 {
+		g.Go("consumer", func(ctx context.Context) error {
+			for {
+				_, err := ch.Recv(ctx)
+				if errors.Is(err, tracekit.ErrClosed) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				seen++
+				mu.Unlock()
+			}
+		})
+	}
+	if err := prod.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if seen != 100 {
+		t.Fatalf("received %d of 100", seen)
+	}
+}
+
+// buggy is a program with a bug and what the detectors must say about it.
+type buggy struct {
+	name string
+	real bool
+	// want is every kind of report the bug must cause, and the only ones.
+	want []tracekit.ReportKind
+	// run runs the program until the detectors have seen the bug, checks
+	// the reports (and any leak error) it expects, then releases whatever
+	// it blocked.
+	run func(t *testing.T, sk *suiteKit)
+}
+
+// TestSuiteBuggyPrograms runs programs with a bug each, with every
+// detector on: each must make the reports its bug calls for and no
+// others, and leave no goroutine behind once released.
+func TestSuiteBuggyPrograms(t *testing.T) {
+	for _, p := range buggyPrograms {
+		t.Run(p.name, func(t *testing.T) {
+			inBubble(t, p.real, func(t *testing.T) {
+				sk := startSuiteKit(t)
+				p.run(t, sk)
+				if err := sk.leaks(time.Second); err != nil {
+					t.Errorf("goroutines left behind once released: %v", err)
+				}
+				sk.stop(t)
+				rs := sk.reports.all()
+				if got := kinds(rs); !slices.Equal(got, p.want) {
+					t.Errorf("report kinds %v, want %v:\n%s", got, p.want, reportsText(rs))
+				}
+			})
+		})
+	}
+}
+
+var buggyPrograms = []buggy{
+	{name: "lock-order inversion", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderInversion},
+	{name: "recursive lock", real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: recursiveLock},
+	{name: "hang on a channel", want: []tracekit.ReportKind{tracekit.ReportLockTimeout}, run: channelHang},
+	// The holder of a lock someone hangs on holds it long, too.
+	{name: "hang on a lock", real: true, want: []tracekit.ReportKind{tracekit.ReportLockTimeout, tracekit.ReportLongHold}, run: lockHang},
+	{name: "long hold", want: []tracekit.ReportKind{tracekit.ReportLongHold}, run: longHold},
+	{name: "lock still held with a task waiting", want: []tracekit.ReportKind{tracekit.ReportLongHold}, run: lockStillHeld},
+	{name: "task blocked past the threshold", want: []tracekit.ReportKind{tracekit.ReportBlocked}, run: blockedTask},
+	{name: "spawn site leaking tasks", want: []tracekit.ReportKind{tracekit.ReportSpawnGrowth}, run: leakingSite},
+	{name: "orphan task", want: []tracekit.ReportKind{tracekit.ReportOrphanTask}, run: orphanTask},
+	{name: "leaked tracked goroutine", run: leakedTask},
+	{name: "leaked untracked goroutine", run: leakedGoroutine},
+	{name: "memory near the limit", want: []tracekit.ReportKind{tracekit.ReportMemory}, run: memoryNearLimit},
+	{name: "memory growing", want: []tracekit.ReportKind{tracekit.ReportMemory}, run: memoryGrowing},
+}
+
+// lockOrderInversion: one task takes "accounts" then "ledger", a later one
+// "ledger" then "accounts". They never overlap, so the program does not
+// deadlock, but it could.
+func lockOrderInversion(t *testing.T, sk *suiteKit) {
+	accounts, ledger := tracekit.NewMutex("accounts"), tracekit.NewMutex("ledger")
+	for _, order := range [][2]*tracekit.Mutex{{accounts, ledger}, {ledger, accounts}} {
+		tk := tracekit.Go(context.Background(), "transfer", func(context.Context) error {
+			order[0].Lock()
+			order[1].Lock()
+			order[1].Unlock()
+			order[0].Unlock()
+			return nil
+		})
+		_ = tk.Wait()
+	}
+	r, ok := sk.reports.waitFor(tracekit.ReportLockOrder, time.Second)
+	if !ok {
+		t.Fatal("no lock-order report")
+	}
+	if pair := []string{r.Lock, r.Other}; !slices.Contains(pair, "accounts") || !slices.Contains(pair, "ledger") {
+		t.Errorf("report names %q and %q, want accounts and ledger", r.Lock, r.Other)
+	}
+}
+
+// recursiveLock: a task locks "config" again while holding it; another
+// goroutine then unlocks it on the task's behalf, which lets the task go
+// on.
+func recursiveLock(t *testing.T, sk *suiteKit) {
+	mu := tracekit.NewMutex("config")
+	tk := tracekit.Go(context.Background(), "reload", func(context.Context) error {
+		mu.Lock()
+		mu.Lock() // blocks: the detector reports before it does
+		mu.Unlock()
+		return nil
+	})
+	r, ok := sk.reports.waitFor(tracekit.ReportRecursiveLock, 5*time.Second)
+	if !ok {
+		t.Error("no recursive-lock report")
+	} else if r.Lock != "config" {
+		t.Errorf("report names lock %q, want config", r.Lock)
+	}
+	mu.Unlock() // release the first Lock, so that the second returns
+	_ = tk.Wait()
+}
+
+// channelHang: an untracked goroutine waits on "jobs" past the hang
+// timeout (the task lints see tracked tasks only), then gets its job.
+func channelHang(t *testing.T, sk *suiteKit) {
+	jobs := tracekit.NewChan[int]("jobs", 0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = jobs.Recv(context.Background())
+	}()
+	time.Sleep(suiteHang + suiteSweep)
+	r, ok := sk.reports.waitFor(tracekit.ReportLockTimeout, 0)
+	if !ok {
+		t.Error("no hang report")
+	} else if r.Lock != "jobs" || r.Duration < suiteHang {
+		t.Errorf("hang report on %q after %v, want jobs after %v or more", r.Lock, r.Duration, suiteHang)
+	}
+	_ = jobs.Send(context.Background(), 1)
+	<-done
+}
+
+// lockHang: an untracked goroutine holds "orders" and waits for something
+// that does not come; another waits for "orders" past the hang timeout.
+func lockHang(t *testing.T, sk *suiteKit) {
+	mu := tracekit.NewMutex("orders")
+	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		mu.Lock()
+		close(locked)
+		<-release
+		mu.Unlock()
+	}()
+	<-locked
+	go func() {
+		defer close(done)
+		mu.Lock()
+		mu.Unlock()
+	}()
+	r, ok := sk.reports.waitFor(tracekit.ReportLockTimeout, 10*time.Second)
+	if !ok {
+		t.Error("no hang report")
+	} else if r.Lock != "orders" || r.Duration < suiteHang || !strings.Contains(string(r.Goroutines), "lockHang") {
+		t.Errorf("hang report on %q after %v, want orders after %v or more, with a dump showing the holder:\n%s", r.Lock, r.Duration, suiteHang, r)
+	}
+	close(release)
+	<-done
+	r, ok = sk.reports.waitFor(tracekit.ReportLongHold, time.Second)
+	if !ok {
+		t.Error("no long-hold report for the holder")
+	} else if r.Lock != "orders" || r.Duration < suiteHang {
+		t.Errorf("long-hold report on %q for %v, want orders for %v or more", r.Lock, r.Duration, suiteHang)
+	}
+}
+
+// longHold: a task holds "cache" for longer than the long-hold threshold
+// while nobody waits for it.
+func longHold(t *testing.T, sk *suiteKit) {
+	mu := tracekit.NewMutex("cache")
+	tk := tracekit.Go(context.Background(), "rebuild", func(context.Context) error {
+		mu.Lock()
+		time.Sleep(suiteLongHold + suiteLongHold/2)
+		mu.Unlock()
+		return nil
+	})
+	_ = tk.Wait()
+	r, ok := sk.reports.waitFor(tracekit.ReportLongHold, time.Second)
+	if !ok {
+		t.Fatal("no long-hold report")
+	}
+	if r.Lock != "cache" || r.Duration < suiteLongHold {
+		t.Errorf("long-hold report on %q for %v, want cache for %v or more", r.Lock, r.Duration, suiteLongHold)
+	}
+}
+
+// lockStillHeld: a task holds "ledger" while another task waits for it;
+// the lint reports the hold while it lasts, naming the holder and the
+// waiter, and the release reports it again with its length. The waiter
+// gives up before the blocked threshold.
+func lockStillHeld(t *testing.T, sk *suiteKit) {
+	mu := tracekit.NewMutex("ledger")
+	locked, release := make(chan struct{}), make(chan struct{})
+	holder := tracekit.Go(context.Background(), "holder", func(context.Context) error {
+		mu.Lock()
+		close(locked)
+		<-release
+		mu.Unlock()
+		return nil
+	})
+	<-locked
+	wctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	waiter := tracekit.Go(wctx, "waiter", func(ctx context.Context) error {
+		if err := mu.LockContext(ctx); err != nil {
+			return err
+		}
+		mu.Unlock()
+		return nil
+	})
+	time.Sleep(suiteLockHeld + 2*suiteSweep)
+	close(release)
+	_ = holder.Wait()
+	_ = waiter.Wait()
+	var lint, released int
+	for _, r := range sk.reports.all() {
+		if r.Kind != tracekit.ReportLongHold {
+			continue
+		}
+		if r.Lock != "ledger" {
+			t.Errorf("long-hold report on %q, want ledger", r.Lock)
+		}
+		if strings.Contains(r.Message, "still held") {
+			lint++
+			if len(r.Tasks) != 2 || r.Tasks[0].ID != holder.ID() || r.Tasks[1].ID != waiter.ID() {
+				t.Errorf("lint report's tasks %+v, want the holder %d then the waiter %d", r.Tasks, holder.ID(), waiter.ID())
+			}
+		} else {
+			released++
+		}
+	}
+	if lint != 1 || released != 1 {
+		t.Errorf("%d reports while held and %d at release, want 1 of each", lint, released)
+	}
+}
+
+// blockedTask: a task waits on "results" past the blocked threshold (and
+// short of the hang timeout) before a result comes.
+func blockedTask(t *testing.T, sk *suiteKit) {
+	results := tracekit.NewChan[int]("results", 0)
+	tk := tracekit.Go(context.Background(), "collector", func(ctx context.Context) error {
+		_, err := results.Recv(ctx)
+		return err
+	})
+	time.Sleep(suiteBlocked + 3*suiteSweep)
+	r, ok := sk.reports.waitFor(tracekit.ReportBlocked, 0)
+	if !ok {
+		t.Error("no blocked report")
+	} else if r.Lock != "results" || len(r.Tasks) != 1 || r.Tasks[0].ID != tk.ID() {
+		t.Errorf("blocked report on %q with tasks %+v, want results and task %d", r.Lock, r.Tasks, tk.ID())
+	}
+	_ = results.Send(context.Background(), 1)
+	_ = tk.Wait()
+}
+
+// leakingSite starts two tasks every growth interval that wait for
+// something that never comes (until the test releases them).
+func leakingSite(t *testing.T, sk *suiteKit) {
+	release := make(chan struct{})
+	var tasks []*tracekit.Task
+	time.Sleep(suiteGrowthEvery / 4)
+	for range 2 * suiteGrowthSamples {
+		tasks = append(tasks, startPoller(release), startPoller(release))
+		time.Sleep(suiteGrowthEvery)
+	}
+	r, ok := sk.reports.waitFor(tracekit.ReportSpawnGrowth, 0)
+	if !ok {
+		t.Error("no spawn-growth report")
+	} else if !strings.Contains(r.SpawnSite, "startPoller") || r.Count < suiteGrowthRise || len(r.Tasks) == 0 || r.Tasks[0].Name != "poll" {
+		t.Errorf("spawn-growth report on site %q, count %d, tasks %+v; want startPoller's poll tasks", r.SpawnSite, r.Count, r.Tasks)
+	}
+	close(release)
+	for _, tk := range tasks {
+		_ = tk.Wait()
+	}
+}
+
+func startPoller(release chan struct{}) *tracekit.Task {
+	return tracekit.Go(context.Background(), "poll", func(context.Context) error {
+		<-release
+		return nil
+	})
+}
+
+// orphanTask: a request starts a refresh and returns; the refresh runs on
+// well past the orphan grace.
+func orphanTask(t *testing.T, sk *suiteKit) {
+	release := make(chan struct{})
+	var child *tracekit.Task
+	parent := tracekit.Go(context.Background(), "request", func(ctx context.Context) error {
+		child = tracekit.Go(ctx, "refresh", func(context.Context) error {
+			<-release
+			return nil
+		})
+		return nil
+	})
+	_ = parent.Wait()
+	time.Sleep(suiteOrphan + 3*suiteSweep)
+	r, ok := sk.reports.waitFor(tracekit.ReportOrphanTask, 0)
+	if !ok {
+		t.Error("no orphan report")
+	} else if len(r.Tasks) != 1 || r.Tasks[0].ID != child.ID() || r.Tasks[0].Parent != parent.ID() {
+		t.Errorf("orphan report's tasks %+v, want task %d of parent %d", r.Tasks, child.ID(), parent.ID())
+	}
+	close(release)
+	_ = child.Wait()
+}
+
+// leakedTask: a tracked task waits forever on a plain channel; Leaks
+// names the task and where it was started.
+func leakedTask(t *testing.T, sk *suiteKit) {
+	release := make(chan struct{})
+	tk := startStuck(release)
+	err := sk.leaks(100 * time.Millisecond)
+	var le *tracekit.LeakError
+	if !errors.As(err, &le) {
+		t.Fatalf("Leaks: %v, want a *LeakError", err)
+	}
+	if len(le.Goroutines) != 1 {
+		t.Errorf("%d leaks, want 1: %v", len(le.Goroutines), err)
+	} else if g := le.Goroutines[0]; g.TaskID != tk.ID() || g.Task != "stuck" || !strings.Contains(g.SpawnSite, "startStuck") ||
+		!strings.Contains(g.State, "chan receive") {
+		t.Errorf("leak %+v, want task %d \"stuck\" started in startStuck, in chan receive", g, tk.ID())
+	}
+	close(release)
+	_ = tk.Wait()
+}
+
+func startStuck(release chan struct{}) *tracekit.Task {
+	return tracekit.Go(context.Background(), "stuck", func(context.Context) error {
+		<-release
+		return nil
+	})
+}
+
+// leakedGoroutine: an untracked goroutine waits forever on a plain
+// channel; Leaks finds it and names the go statement that started it.
+func leakedGoroutine(t *testing.T, sk *suiteKit) {
+	release, done := make(chan struct{}), make(chan struct{})
+	go forgotten(release, done)
+	err := sk.leaks(100 * time.Millisecond)
+	var le *tracekit.LeakError
+	if !errors.As(err, &le) {
+		t.Fatalf("Leaks: %v, want a *LeakError", err)
+	}
+	if len(le.Goroutines) != 1 {
+		t.Errorf("%d leaks, want 1: %v", len(le.Goroutines), err)
+	} else if g := le.Goroutines[0]; g.TaskID != 0 || !strings.HasSuffix(g.Function, "forgotten") || !strings.Contains(g.CreatedBy, "leakedGoroutine") {
+		t.Errorf("leak %+v, want the untracked goroutine running forgotten, created in leakedGoroutine", g)
+	}
+	close(release)
+	<-done
+}
+
+func forgotten(release, done chan struct{}) {
+	defer close(done)
+	<-release
+}
+
+// memUsed is what GOMEMLIMIT counts, as the memory watch reads it.
+func memUsed() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
+}
+
+// memoryNearLimit lowers the memory limit to just above what the process
+// uses (restoring it after), which puts use past the watch's fraction.
+func memoryNearLimit(t *testing.T, sk *suiteKit) {
+	limit := memUsed() * 10 / 9 // use at 90% of the limit
+	prev := debug.SetMemoryLimit(int64(limit))
+	defer debug.SetMemoryLimit(prev)
+	r, ok := sk.reports.waitFor(tracekit.ReportMemory, 10*suiteMemEvery)
+	debug.SetMemoryLimit(prev)
+	if !ok {
+		t.Fatal("no memory report")
+	}
+	if m := r.Memory; m == nil || m.Cause != tracekit.MemoryNearLimit || m.LimitKind != tracekit.MemoryLimitGo || m.Limit != limit {
+		t.Errorf("memory report %+v, want near the GOMEMLIMIT of %d", m, limit)
+	}
+}
+
+// memoryGrowing keeps 4 MiB more alive at every sample, with a GC between
+// samples, until the watch reports the live heap growing.
+func memoryGrowing(t *testing.T, sk *suiteKit) {
+	var kept [][]byte
+	var r tracekit.Report
+	ok := false
+	for range 4 * suiteMemSamples {
+		kept = append(kept, make([]byte, 4<<20))
+		runtime.GC()
+		if r, ok = sk.reports.waitFor(tracekit.ReportMemory, suiteMemEvery); ok {
+			break
+		}
+	}
+	runtime.KeepAlive(kept)
+	if !ok {
+		t.Fatal("no memory report")
+	}
+	if m := r.Memory; m == nil || m.Cause != tracekit.MemoryGrowing || m.LiveHeap < m.GrowthFrom+suiteMemGrowth || m.GrowthSamples < suiteMemSamples {
+		t.Errorf("memory report %+v, want growth of %d bytes or more over %d samples", m, suiteMemGrowth, suiteMemSamples)
+	}
+	kept = nil
+	runtime.GC()
+}
+
