@@ -976,4 +976,3 @@ func memoryGrowing(t *testing.T, sk *suiteKit) {
 	kept = nil
 	runtime.GC()
 }
-
