@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,32 @@ func TestComposeFile(t *testing.T) {
 		if dep.condition == types.ServiceConditionHealthy && svc[dep.to].HealthCheck == nil {
 			t.Errorf("%s waits for %s to be healthy, but %s has no health check", dep.from, dep.to, dep.to)
 		}
+	}
+	// The service's command line: every flag is one the service knows, and
+	// the ports it listens on are the ones published.
+	usage, _ := exec.Command("go", "run", "../examples/service", "-h").CombinedOutput()
+	cmd := svc["order-service"].Command
+	published := map[uint32]bool{}
+	for _, p := range svc["order-service"].Ports {
+		published[p.Target] = true
+	}
+	for i, arg := range cmd {
+		if !strings.HasPrefix(arg, "-") {
+			continue
+		}
+		if !strings.Contains(string(usage), "\n  "+arg+" ") && !strings.Contains(string(usage), "\n  "+arg+"\n") {
+			t.Errorf("order-service command flag %s is not one the service accepts:\n%s", arg, usage)
+		}
+		if (arg == "-listen" || arg == "-debug") && i+1 < len(cmd) {
+			_, port, _ := strings.Cut(cmd[i+1], ":")
+			n, err := strconv.Atoi(port)
+			if err != nil || !published[uint32(n)] {
+				t.Errorf("order-service %s %s: port not published (ports %v)", arg, cmd[i+1], svc["order-service"].Ports)
+			}
+		}
+	}
+	if got := env("order-service", "TRACEKIT_TRACE_URL"); !strings.HasPrefix(got, "http://localhost:16686/") || !strings.Contains(got, "{trace_id}") {
+		t.Errorf("order-service TRACEKIT_TRACE_URL = %q, want the published Jaeger UI with {trace_id}", got)
 	}
 	if b := svc["order-service"].Build; b == nil {
 		t.Error("order-service is not built from the repository")

@@ -62,6 +62,7 @@ type options struct {
 	concurrency int
 	every       time.Duration
 	fixedCache  bool
+	debug       string
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.concurrency, "concurrency", 16, "with -load: requests in flight at once")
 	fs.BoolVar(&o.fixedCache, "fixed-cache", false, "with -listen: refresh prices outside the cache's lock (the fix for its contention)")
 	fs.DurationVar(&o.every, "every", 0, "with -loop: start a round at most this often (0: back to back)")
+	fs.StringVar(&o.debug, "debug", "", "serve the live console (/debug/tracekit/) and pprof (/debug/pprof/) on this address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,6 +110,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	logger := slog.New(kit.LogHandler(slog.NewJSONHandler(logOut, nil)))
 
+	var dbg *debugServer
+	if o.debug != "" {
+		if dbg, err = startDebug(o.debug, out); err != nil {
+			return errors.Join(err, kit.Shutdown(ctx))
+		}
+	}
+
 	var runErr error
 	var summary string
 	if o.listen != "" {
@@ -119,6 +128,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		summary = fmt.Sprintf("processed %d orders (%d failed) in %v\n", o.orders, failed, elapsed.Round(time.Millisecond))
 	}
 
+	debugErr := dbg.stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	shutdownErr := kit.Shutdown(shutdownCtx)
@@ -128,7 +138,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if path, ok := os.LookupEnv("TRACEKIT_FILE_PATH"); ok && os.Getenv("OTEL_TRACES_EXPORTER") == "file" {
 		fmt.Fprintf(out, "traces: %s\n", path)
 	}
-	return errors.Join(runErr, shutdownErr)
+	return errors.Join(runErr, debugErr, shutdownErr)
 }
 
 // processAll handles the orders, o.workers at a time, and returns how many
