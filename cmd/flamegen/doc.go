@@ -17,7 +17,7 @@
 //	flamegen traces.jsonl cpu.pb.gz -o merged.svg      CPU stacks nested under the spans they ran in
 //	flamegen --trace ID traces.jsonl -o one.svg        one trace, x = time, critical path marked
 //	flamegen --jaeger http://127.0.0.1:16686 --service checkout -o checkout.svg
-//	flamegen report --markdown traces.jsonl            slowest sections, waits, critical path
+//	flamegen report --markdown traces.jsonl            slowest sections, waits, critical path, slowest traces
 //
 // The SVG is a single self-contained file with hover details, click to zoom,
 // regular-expression search with the matched share, and the frames with the

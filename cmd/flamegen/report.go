@@ -56,7 +56,13 @@ func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, s
 	}
 	agg := spans.NewAggregator(sp.analysis...)
 	cp := spans.NewCriticalPaths(sp.analysis...)
-	if err := set.Each(func(t *spans.Trace) error { agg.Add(t); cp.Add(t); return nil }); err != nil {
+	var slowest []traceRow
+	if err := set.Each(func(t *spans.Trace) error {
+		agg.Add(t)
+		cp.Add(t)
+		slowest = append(slowest, newTraceRow(t))
+		return nil
+	}); err != nil {
 		return err
 	}
 	if w := agg.Warnings(); w.Any() && !sp.quiet {
@@ -107,7 +113,48 @@ func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, s
 		rep.row(dur(r.Critical), pctOf(r.Critical, wall), fmt.Sprintf("%d of %d", r.CriticalTraces, agg.Traces()), path(r.Stack))
 	}
 	rep.end()
+
+	slices.SortStableFunc(slowest, func(a, b traceRow) int {
+		if c := cmp.Compare(b.wall, a.wall); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	rep.section("Slowest traces (draw one on a time axis with --trace ID)",
+		[]string{"wall", "spans", "errors", "trace", "root"})
+	for _, r := range slowest[:min(o.top, len(slowest))] {
+		rep.row(dur(r.wall), fmt.Sprint(r.spans), fmt.Sprint(r.errors), r.id, r.root)
+	}
+	rep.end()
 	return rep.err
+}
+
+// traceRow is one line of the slowest traces.
+type traceRow struct {
+	id            string
+	root          string // "service: name" of the first top-level span
+	wall          int64
+	spans, errors int
+}
+
+func newTraceRow(t *spans.Trace) traceRow {
+	r := traceRow{id: t.ID.String(), wall: t.Finish - t.Begin, spans: len(t.Spans)}
+	for i := range t.Spans {
+		if t.Spans[i].Error() {
+			r.errors++
+		}
+	}
+	if roots := t.Roots(); len(roots) > 0 {
+		sp := &t.Spans[roots[0]]
+		r.root = sp.Name
+		if sp.Service != "" {
+			r.root = sp.Service + ": " + sp.Name
+		}
+		if len(roots) > 1 {
+			r.root += fmt.Sprintf(" (+%d more top-level spans)", len(roots)-1)
+		}
+	}
+	return r
 }
 
 func pctOf(v, of int64) string {

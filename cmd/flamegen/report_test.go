@@ -20,13 +20,13 @@ func TestReport(t *testing.T) {
 		t.Error("two runs differ")
 	}
 	sections := strings.Split(out, "\n\n")
-	if len(sections) != 4 {
-		t.Fatalf("%d sections, want a heading and 3:\n%s", len(sections), out)
+	if len(sections) != 5 {
+		t.Fatalf("%d sections, want a heading and 4:\n%s", len(sections), out)
 	}
 	if !strings.HasPrefix(sections[0], reportInput+": 12 traces, ") {
 		t.Errorf("heading %q", sections[0])
 	}
-	for i, want := range []string{"Slowest sections", "Longest lock waits and channel blocks", "Critical path"} {
+	for i, want := range []string{"Slowest sections", "Longest lock waits and channel blocks", "Critical path", "Slowest traces"} {
 		lines := strings.Split(strings.TrimSpace(sections[i+1]), "\n")
 		if !strings.HasPrefix(lines[0], want) || len(lines) != 2+3 {
 			t.Errorf("section %d: want %q with a header and 3 rows:\n%s", i+1, want, sections[i+1])
@@ -38,6 +38,22 @@ func TestReport(t *testing.T) {
 	}
 	if !strings.Contains(sections[3], "of 12") {
 		t.Errorf("critical path rows count traces:\n%s", sections[3])
+	}
+	// The slowest traces, slowest first, each with an ID --trace accepts.
+	var walls []string
+	for _, line := range strings.Split(strings.TrimSpace(sections[4]), "\n")[2:] {
+		id := regexp.MustCompile(`\b[0-9a-f]{32}\b`).FindString(line)
+		if id == "" {
+			t.Fatalf("slowest trace row has no trace ID: %q", line)
+		}
+		walls = append(walls, strings.Fields(line)[0])
+		chart, errOut, code := flamegen(t, "", "--trace", id, "--format", "folded", reportInput)
+		if code != 0 || chart == "" {
+			t.Errorf("--trace %s from the report: exit %d: %s", id, code, errOut)
+		}
+	}
+	if len(walls) != 3 {
+		t.Errorf("slowest traces: %v", walls)
 	}
 
 	md, errOut, code := flamegen(t, "", "report", "--markdown", "--top", "2", reportInput)

@@ -47,7 +47,8 @@ Usage:
                                      under the span frames they ran in
   flamegen diff [flags] BEFORE AFTER differential graph: red grew, blue shrank
   flamegen report [flags] TRACES     slowest sections of traces: self time, lock waits and
-                                     channel blocks, critical-path share (--markdown, --top N)
+                                     channel blocks, critical-path share, the slowest traces
+                                     with their IDs (--markdown, --top N)
 
 The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
 or Jaeger JSON traces, gzipped or not) is found from the content, never from
