@@ -110,15 +110,94 @@ func Top(t *flame.Tree, n int) []TopEntry {
 	return out
 }
 
+// DiffEntry is one function of a [TopDiff] table: its self value before
+// (the baseline, normalised as the diff was) and after.
+type DiffEntry struct {
+	Name          string
+	Before, After int64
+}
+
+// Delta is After - Before.
+func (e DiffEntry) Delta() int64 { return e.After - e.Before }
+
+// TopDiff returns, for a diff tree ([flame.Diff]), the n functions whose
+// self value changed most (largest absolute change first; ties by name),
+// aggregated over every frame with the same name; unchanged functions are
+// left out. n <= 0 means all.
+func TopDiff(t *flame.Tree, n int) []DiffEntry {
+	before := make([]int64, t.NumNames())
+	after := make([]int64, t.NumNames())
+	t.Walk(flame.Alphabetical, func(id flame.NodeID, depth int) bool {
+		if id != flame.Root {
+			ni := t.NameIndex(id)
+			before[ni] += t.BaseSelf(id)
+			after[ni] += t.Self(id)
+		}
+		return true
+	})
+	var out []DiffEntry
+	for i := 1; i < t.NumNames(); i++ {
+		if before[i] != after[i] {
+			out = append(out, DiffEntry{Name: t.NameAt(i), Before: before[i], After: after[i]})
+		}
+	}
+	abs := func(v int64) int64 {
+		if v < 0 {
+			return -v
+		}
+		return v
+	}
+	slices.SortFunc(out, func(a, b DiffEntry) int {
+		if c := cmp.Compare(abs(b.Delta()), abs(a.Delta())); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// change is a delta as a share of its baseline, or "new" / "gone".
+func change(e DiffEntry) string {
+	switch {
+	case e.Before == 0:
+		return "new"
+	case e.After == 0:
+		return "gone"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*float64(e.Delta())/float64(e.Before))
+}
+
+func signed(v int64, unit string) string {
+	if v < 0 {
+		return "-" + formatValue(-v, unit)
+	}
+	return "+" + formatValue(v, unit)
+}
+
 // WriteTop writes the [Top] n functions as an aligned text table, or as a
-// Markdown table when markdown is true.
+// Markdown table when markdown is true. For a diff tree it writes the
+// [TopDiff] table instead: self before, after, the change and its share of
+// before, biggest change first.
 func WriteTop(w io.Writer, t *flame.Tree, n int, markdown bool) error {
 	rows := [][]string{{"self", "self%", "total", "total%", "function"}}
-	for _, e := range Top(t, n) {
-		rows = append(rows, []string{
-			formatValue(e.Self, t.Unit), pct(e.Self, t.Total()),
-			formatValue(e.Total, t.Unit), pct(e.Total, t.Total()), e.Name,
-		})
+	if t.IsDiff() {
+		rows = [][]string{{"before", "after", "delta", "change", "function"}}
+		for _, e := range TopDiff(t, n) {
+			rows = append(rows, []string{
+				formatValue(e.Before, t.Unit), formatValue(e.After, t.Unit),
+				signed(e.Delta(), t.Unit), change(e), e.Name,
+			})
+		}
+	} else {
+		for _, e := range Top(t, n) {
+			rows = append(rows, []string{
+				formatValue(e.Self, t.Unit), pct(e.Self, t.Total()),
+				formatValue(e.Total, t.Unit), pct(e.Total, t.Total()), e.Name,
+			})
+		}
 	}
 	bw := bufio.NewWriter(w)
 	if markdown {

@@ -80,3 +80,32 @@ func TestWriteTop(t *testing.T) {
 		}
 	}
 }
+
+// The top table of a diff lists what changed, biggest change first, with
+// before, after and the change, not after's values alone.
+func TestWriteTopDiff(t *testing.T) {
+	d := flame.Diff(load(t, "before.folded"), load(t, "after.folded"), false)
+	var b bytes.Buffer
+	if err := WriteTop(&b, d, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	want := `    before       after        delta   change  function
+20 samples  60 samples  +40 samples  +200.0%  layout
+50 samples  20 samples  -30 samples   -60.0%  parse
+ 0 samples  10 samples  +10 samples      new  cache
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := WriteTop(&b, d, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| before | after | delta | change | function |\n|---:|---:|---:|---:|---|\n| 20 samples | 60 samples | +40 samples | +200.0% | `layout` |\n"; b.String() != want {
+		t.Errorf("markdown:\n%s\nwant\n%s", b.String(), want)
+	}
+	gone := flame.Diff(load(t, "after.folded"), load(t, "before.folded"), false)
+	if got := TopDiff(gone, 0); len(got) != 3 || got[2].Name != "cache" || change(got[2]) != "gone" {
+		t.Errorf("reversed diff: %+v", got)
+	}
+}
