@@ -62,7 +62,9 @@ const (
 // message and stacks, for its span event.
 func reportAttrs(r *Report) []attribute.KeyValue {
 	var out []attribute.KeyValue
-	if r.Lock != "" {
+	if r.Lock != "" && r.channel {
+		out = append(out, KeyChanName.String(r.Lock))
+	} else if r.Lock != "" {
 		out = append(out, KeyLockName.String(r.Lock))
 	}
 	if len(r.Tasks) > 0 {

@@ -142,6 +142,12 @@ func TestChanHang(t *testing.T) {
 		if s := reps[0].String(); !strings.Contains(s, "waiter (receive from results)") || !strings.Contains(s, "TestChanHang") {
 			t.Errorf("report:\n%s", s)
 		}
+		if !reps[0].IsChannel() {
+			t.Error("a channel's hang report does not say it is about a channel")
+		}
+		if log := r.logged(); !strings.Contains(log, "chan=results") || strings.Contains(log, "lock=") {
+			t.Errorf("log names the channel as a lock:\n%s", log)
+		}
 	})
 }
 

@@ -283,7 +283,9 @@ func (d *detector) emit(ctx context.Context, r Report) {
 		sp.AddEvent("tracekit.report", trace.WithAttributes(attrs...))
 	}
 	args := []any{"kind", r.Kind.String()}
-	if r.Lock != "" {
+	if r.Lock != "" && r.channel {
+		args = append(args, "chan", r.Lock)
+	} else if r.Lock != "" {
 		args = append(args, "lock", r.Lock)
 	}
 	if r.Other != "" {
@@ -379,6 +381,7 @@ func (d *detector) watchHang(ctx context.Context, what, name string, startNS int
 			Stacks:     stacks,
 			Tasks:      tasks,
 			Goroutines: dump,
+			channel:    what == "send on" || what == "receive from",
 		})
 	})
 	return h

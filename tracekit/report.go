@@ -119,7 +119,15 @@ type Report struct {
 	// Memory is, for ReportMemory, what the memory watch saw; nil for the
 	// other kinds.
 	Memory *MemoryUsage
+
+	// channel marks a report whose Lock names a channel: it is logged as
+	// "chan" and tagged tracekit.chan.name.
+	channel bool
 }
+
+// IsChannel reports whether [Report.Lock] names a channel rather than a
+// lock (a hang while sending or receiving).
+func (r Report) IsChannel() bool { return r.channel }
 
 // String formats the report with its stacks and its tasks, for logs and
 // terminals.
