@@ -175,7 +175,9 @@ var ErrHang = errors.New("tracekittest: test hung")
 // Is reports target == ErrHang.
 func (e *HangError) Is(target error) bool { return target == ErrHang }
 
-// RunWithTimeout runs fn with a context that is canceled after timeout. If fn
+// RunWithTimeout runs fn with a context that is canceled after timeout
+// (just after the hang, if any, is recorded, so that tasks waiting on the
+// context are still listed as they were stuck). If fn
 // has not returned by then, the test fails at once with a [*HangError]: the
 // tracked tasks the test started that are still running (name, what they
 // wait on, spawn site, trace), then a dump of every goroutine grouped by
@@ -205,7 +207,10 @@ func RunWithTimeout(t TestingT, timeout time.Duration, fn func(ctx context.Conte
 const runTask = "tracekittest.RunWithTimeout"
 
 func runWithTimeout(timeout time.Duration, fn func(ctx context.Context)) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// The context's own deadline is a little later than the timer, and the
+	// context is canceled as soon as the hang is recorded: canceled at the
+	// same instant, tasks waiting on it would end before they are listed.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+hangGrace)
 	defer cancel()
 	// fn runs as a task so that what it starts stays attributed to the
 	// test's goroutine after fn returns. Its context carries the task but
@@ -226,8 +231,14 @@ func runWithTimeout(timeout time.Duration, fn func(ctx context.Context)) error {
 		return nil
 	case <-timer.C:
 	}
-	return hangError(timeout, run)
+	err := hangError(timeout, run)
+	cancel()
+	return err
 }
+
+// hangGrace is how much later than the timeout RunWithTimeout's context
+// expires by itself, should recording the hang take that long.
+const hangGrace = time.Second
 
 // hangError describes a hang: the tracked tasks that descend from the
 // test's goroutine (other than run, the task fn runs in), then the

@@ -166,3 +166,36 @@ func TestRunWithTimeoutPanic(t *testing.T) {
 		t.Errorf("a panic in fn is not a fatal failure with its value and stack:\n%s", out)
 	}
 }
+
+// Tasks that wait on RunWithTimeout's context are listed as they were stuck:
+// the context is canceled only after the hang is recorded, and then they end.
+func TestRunWithTimeoutListsTasksWaitingOnItsContext(t *testing.T) {
+	for range 5 {
+		finished := make(chan struct{})
+		err := runWithTimeout(50*time.Millisecond, func(ctx context.Context) {
+			defer close(finished)
+			var tasks []*tracekit.Task
+			for range 3 {
+				tasks = append(tasks, tracekit.Go(ctx, "fetch-price", func(ctx context.Context) error {
+					<-ctx.Done()
+					return ctx.Err()
+				}))
+			}
+			for _, task := range tasks {
+				_ = task.Wait()
+			}
+		})
+		var he *HangError
+		if !errors.As(err, &he) {
+			t.Fatalf("runWithTimeout = %v, want a HangError", err)
+		}
+		if len(he.Tasks) != 3 {
+			t.Fatalf("tasks at the timeout: %+v, want the 3 fetch-price tasks", he.Tasks)
+		}
+		select {
+		case <-finished: // the context was canceled after the report
+		case <-time.After(10 * time.Second):
+			t.Fatal("fn still runs: the context was not canceled after the hang")
+		}
+	}
+}
