@@ -3,6 +3,7 @@ package tracekit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
 
 // The detector suite: every detector on at once, with short thresholds,
@@ -198,9 +200,7 @@ func TestSuiteCorrectPrograms(t *testing.T) {
 			inBubble(t, p.real, func(t *testing.T) {
 				sk := startSuiteKit(t)
 				p.run(t)
-				if err := sk.leaks(time.Second); err != nil {
-					t.Errorf("goroutines left behind: %v", err)
-				}
+				tracekittest.VerifyNoLeaks(t, sk.ignore)
 				time.Sleep(settle)
 				sk.stop(t)
 				if rs := sk.reports.all(); len(rs) > 0 {
@@ -474,6 +474,10 @@ func briefBackground(t *testing.T) {
 // memory watch sees completed GCs to compare.
 func allocationChurn(t *testing.T) {
 	var ring [16][]byte
+	for i := range ring { // the working set is whole before the first sample
+		ring[i] = make([]byte, 64<<10)
+	}
+	runtime.GC()
 	for i := range 400 {
 		ring[i%len(ring)] = make([]byte, 64<<10)
 		ring[i%len(ring)][i%100] = byte(i)
@@ -526,18 +530,16 @@ func shortWaits(t *testing.T) {
 	}
 }
 
-// shortLockWaitsReal: tasks wait in plain Lock calls on a lock held for
-// 20ms at a time, in real time.
+// shortLockWaitsReal: tasks wait in plain Lock calls on a lock each holds
+// for a tenth of the long-hold threshold, in real time.
 func shortLockWaitsReal(t *testing.T) {
 	mu := tracekit.NewMutex("table")
 	g := tracekit.NewGroup(context.Background(), "lockers")
 	for range 3 {
 		g.Go("locker", func(context.Context) error {
-			for range 2 {
-				mu.Lock()
-				time.Sleep(suiteLongHold / 5)
-				mu.Unlock()
-			}
+			mu.Lock()
+			time.Sleep(suiteLongHold / 10)
+			mu.Unlock()
 			return nil
 		})
 	}
@@ -895,6 +897,12 @@ func leakedTask(t *testing.T, sk *suiteKit) {
 		!strings.Contains(g.State, "chan receive") {
 		t.Errorf("leak %+v, want task %d \"stuck\" started in startStuck, in chan receive", g, tk.ID())
 	}
+	// The test helper fails the test it is given, naming the task.
+	var rt recordingT
+	tracekittest.VerifyNoLeaks(&rt, sk.ignore)
+	if msg := rt.failure(); !strings.Contains(msg, `tracked task "stuck"`) || !strings.Contains(msg, "startStuck") {
+		t.Errorf("VerifyNoLeaks failed with %q, want the task \"stuck\" started in startStuck", msg)
+	}
 	close(release)
 	_ = tk.Wait()
 }
@@ -975,4 +983,88 @@ func memoryGrowing(t *testing.T, sk *suiteKit) {
 	}
 	kept = nil
 	runtime.GC()
+}
+
+// recordingT is a tracekittest.TestingT that records failures instead of
+// failing the test.
+type recordingT struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *recordingT) Helper()        {}
+func (r *recordingT) Cleanup(func()) {}
+
+func (r *recordingT) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+func (r *recordingT) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
+
+// failure is every failure recorded, "" for none.
+func (r *recordingT) failure() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.msgs, "\n")
+}
+
+// TestSuiteLeaksInParallelTests: two tests run in parallel while every
+// detector watches; one leaks a goroutine through a task that has ended,
+// the other is clean. Each test's leak check blames the leak on the test
+// that made it and only on that one, and the detectors stay quiet (the
+// task lints see tracked tasks only, and the leaked goroutine is not one).
+func TestSuiteLeaksInParallelTests(t *testing.T) {
+	sk := startSuiteKit(t)
+	leaked, checked, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	t.Run("group", func(t *testing.T) {
+		t.Run("leaky", func(t *testing.T) {
+			t.Parallel()
+			done := make(chan struct{})
+			spawner := tracekit.Go(context.Background(), "spawner", func(context.Context) error {
+				go parkedByTask(release, done)
+				return nil
+			})
+			_ = spawner.Wait()
+			close(leaked)
+			<-checked
+			var rt recordingT
+			tracekittest.VerifyNoLeaks(&rt, sk.ignore)
+			msg := rt.failure()
+			if !strings.Contains(msg, "1 leaked goroutine(s)") || !strings.Contains(msg, "parkedByTask") ||
+				!strings.Contains(msg, string(tracekit.AttributedThroughTasks)) {
+				t.Errorf("the leaky test's check said %q, want parkedByTask attributed through tasks", msg)
+			}
+			close(release)
+			<-done
+		})
+		t.Run("clean", func(t *testing.T) {
+			t.Parallel()
+			defer close(checked)
+			g := tracekit.NewGroup(context.Background(), "clean work", tracekit.WithLimit(2))
+			for range 4 {
+				g.Go("step", func(context.Context) error { time.Sleep(time.Millisecond); return nil })
+			}
+			_ = g.Wait()
+			<-leaked
+			var rt recordingT
+			tracekittest.VerifyNoLeaks(&rt, sk.ignore)
+			if msg := rt.failure(); msg != "" {
+				t.Errorf("the clean test was blamed for another test's leak:\n%s", msg)
+			}
+		})
+	})
+	if err := sk.leaks(time.Second); err != nil {
+		t.Errorf("goroutines left behind: %v", err)
+	}
+	sk.stop(t)
+	if rs := sk.reports.all(); len(rs) > 0 {
+		t.Errorf("%d report(s):\n%s", len(rs), reportsText(rs))
+	}
+}
+
+func parkedByTask(release, done chan struct{}) {
+	defer close(done)
+	<-release
 }
