@@ -26,8 +26,20 @@
 // in. [Leaks] finds goroutines that outlived their work (package
 // tracekittest wraps it for tests) and names the task each one runs.
 // [Snapshot] lists the running tasks with what each waits on, and [Handler]
-// serves them as a live console page (see ExampleHandler). [WithProfiling] profiles the process
-// continuously with every CPU sample labelled by the span it ran in.
+// serves them as a live console page (see ExampleHandler).
+//
+// While a Kit runs, a sweep of the running tasks reports tokio-console
+// style lints as [Report] values: a task blocked too long
+// ([ReportBlocked]), a lock still held that tasks wait on, the tasks of one
+// spawn site growing steadily ([ReportSpawnGrowth]) and a task outliving
+// its parent ([ReportOrphanTask]); see [WithLintInterval]. The memory watch
+// reports memory near the limit or a live heap that keeps growing
+// ([ReportMemory], [WithMemoryWatch]). Runtime and task metrics (goroutine
+// states, scheduling latency, GC pauses, tasks by name and by spawn site)
+// are exported with the other metrics.
+//
+// [WithProfiling] profiles the process continuously with every CPU sample
+// labelled by the span it ran in.
 //
 // Spans go to an OTLP endpoint (Jaeger, any OpenTelemetry Collector), to a
 // local file of OTLP JSON lines (OTEL_TRACES_EXPORTER=file, read back by
