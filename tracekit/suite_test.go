@@ -224,6 +224,7 @@ var correctPrograms = []program{
 	{name: "short waits below the thresholds", run: shortWaits},
 	{name: "short lock waits in real time", real: true, run: shortLockWaitsReal},
 	{name: "sender closes, receivers drain", run: senderCloses},
+	{name: "reverse order only through TryLock with back-off", run: tryLockBackOff},
 }
 
 // workerPool runs 40 jobs on a Group limited to 4 tasks.
@@ -590,6 +591,41 @@ func senderCloses(t *testing.T) {
 	}
 }
 
+// tryLockBackOff: most tasks take "index" then "store"; others hold
+// "store" and only try "index", backing off (releasing "store") when it is
+// taken. A TryLock never waits, so the reverse order cannot deadlock.
+func tryLockBackOff(t *testing.T) {
+	index, store := tracekit.NewMutex("index"), tracekit.NewMutex("store")
+	n := 0
+	g := tracekit.NewGroup(context.Background(), "writers")
+	for w := range 6 {
+		g.Go("writer", func(context.Context) error {
+			for done := 0; done < 30; {
+				if w%2 == 0 {
+					index.Lock()
+					store.Lock()
+				} else {
+					store.Lock()
+					if !index.TryLock() {
+						store.Unlock()
+						runtime.Gosched()
+						continue
+					}
+				}
+				n++
+				done++
+				store.Unlock()
+				index.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if n != 180 {
+		t.Fatalf("n = %d", n)
+	}
+}
+
 // buggy is a program with a bug and what the detectors must say about it.
 type buggy struct {
 	name string
@@ -626,7 +662,9 @@ func TestSuiteBuggyPrograms(t *testing.T) {
 
 var buggyPrograms = []buggy{
 	{name: "lock-order inversion", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderInversion},
+	{name: "lock-order cycle of three locks", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderCycle},
 	{name: "recursive lock", real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: recursiveLock},
+	{name: "read lock upgraded to write lock", real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: readLockUpgrade},
 	{name: "hang on a channel", want: []tracekit.ReportKind{tracekit.ReportLockTimeout}, run: channelHang},
 	// The holder of a lock someone hangs on holds it long, too.
 	{name: "hang on a lock", real: true, want: []tracekit.ReportKind{tracekit.ReportLockTimeout, tracekit.ReportLongHold}, run: lockHang},
@@ -663,6 +701,51 @@ func lockOrderInversion(t *testing.T, sk *suiteKit) {
 	if pair := []string{r.Lock, r.Other}; !slices.Contains(pair, "accounts") || !slices.Contains(pair, "ledger") {
 		t.Errorf("report names %q and %q, want accounts and ledger", r.Lock, r.Other)
 	}
+}
+
+// lockOrderCycle: three tasks, one after the other, take "a" then "b",
+// "b" then "c", and "c" then "a": no two of them invert a pair, but the
+// three together can deadlock.
+func lockOrderCycle(t *testing.T, sk *suiteKit) {
+	a, b, c := tracekit.NewMutex("a"), tracekit.NewMutex("b"), tracekit.NewMutex("c")
+	for _, order := range [][2]*tracekit.Mutex{{a, b}, {b, c}, {c, a}} {
+		tk := tracekit.Go(context.Background(), "step", func(context.Context) error {
+			order[0].Lock()
+			order[1].Lock()
+			order[1].Unlock()
+			order[0].Unlock()
+			return nil
+		})
+		_ = tk.Wait()
+	}
+	r, ok := sk.reports.waitFor(tracekit.ReportLockOrder, time.Second)
+	if !ok {
+		t.Fatal("no lock-order report")
+	}
+	if r.Lock != "a" || r.Other != "c" || !strings.Contains(r.Message, `"b"`) {
+		t.Errorf("report on %q and %q: %s; want the cycle closed by a after c, through b", r.Lock, r.Other, r.Message)
+	}
+}
+
+// readLockUpgrade: a task holding the read lock of "settings" asks for
+// the write lock, which waits for every reader, itself included; the test
+// then releases the read lock on its behalf.
+func readLockUpgrade(t *testing.T, sk *suiteKit) {
+	rw := tracekit.NewRWMutex("settings")
+	tk := tracekit.Go(context.Background(), "update settings", func(context.Context) error {
+		rw.RLock()
+		rw.Lock() // blocks: the detector reports before it does
+		rw.Unlock()
+		return nil
+	})
+	r, ok := sk.reports.waitFor(tracekit.ReportRecursiveLock, 5*time.Second)
+	if !ok {
+		t.Error("no recursive-lock report")
+	} else if r.Lock != "settings" || !strings.Contains(r.Message, "upgraded") {
+		t.Errorf("report on %q: %s; want settings, upgraded", r.Lock, r.Message)
+	}
+	rw.RUnlock() // the task's read lock, so that its Lock returns
+	_ = tk.Wait()
 }
 
 // recursiveLock: a task locks "config" again while holding it; another
