@@ -190,6 +190,13 @@ type program struct {
 	// plain Mutex.Lock.
 	real bool
 	run  func(t *testing.T)
+	// issue, when set, describes a false report the detectors are known to
+	// make on this program, and known recognises it: the case is skipped,
+	// naming the problem, when every report it got is that one. Any other
+	// report, or a leak, still fails it, and once the detector is fixed
+	// the case passes.
+	issue string
+	known func(tracekit.Report) bool
 }
 
 // TestSuiteCorrectPrograms runs correct concurrent programs with every
@@ -203,7 +210,11 @@ func TestSuiteCorrectPrograms(t *testing.T) {
 				tracekittest.VerifyNoLeaks(t, sk.ignore)
 				time.Sleep(settle)
 				sk.stop(t)
-				if rs := sk.reports.all(); len(rs) > 0 {
+				rs := sk.reports.all()
+				if len(rs) > 0 && p.known != nil && !slices.ContainsFunc(rs, func(r tracekit.Report) bool { return !p.known(r) }) {
+					t.Skipf("known false report: %s:\n%s", p.issue, reportsText(rs))
+				}
+				if len(rs) > 0 {
 					t.Errorf("%d report(s) on a correct program:\n%s", len(rs), reportsText(rs))
 				}
 			})
@@ -225,6 +236,13 @@ var correctPrograms = []program{
 	{name: "short lock waits in real time", real: true, run: shortLockWaitsReal},
 	{name: "sender closes, receivers drain", run: senderCloses},
 	{name: "reverse order only through TryLock with back-off", run: tryLockBackOff},
+	{name: "lock released by another goroutine after its locker ended", run: unlockedAfterLockerEnded,
+		issue: "lock-order detection keeps a lock in the held list of a goroutine that ended holding it " +
+			"until another goroutine unlocks it; a new goroutine that the runtime gives the same goroutine " +
+			"descriptor (the list's key) inherits that list, so the locks it takes get edges from a lock it never held",
+		known: func(r tracekit.Report) bool {
+			return r.Kind == tracekit.ReportLockOrder && r.Lock == "slot" && r.Other == "journal"
+		}},
 }
 
 // workerPool runs 40 jobs on a Group limited to 4 tasks.
@@ -624,6 +642,32 @@ func tryLockBackOff(t *testing.T) {
 	if n != 180 {
 		t.Fatalf("n = %d", n)
 	}
+}
+
+// unlockedAfterLockerEnded: a task locks "slot" and ends without
+// unlocking it, and another task unlocks it later, as sync.Mutex allows (a
+// lock used as a token handed from one stage to the next). Meanwhile
+// short tasks take "journal" alone. Afterwards a task takes "journal" then
+// "slot", the only order in which any goroutine ever holds both.
+func unlockedAfterLockerEnded(t *testing.T) {
+	slot, journal := tracekit.NewMutex("slot"), tracekit.NewMutex("journal")
+	ctx := context.Background()
+	_ = tracekit.Go(ctx, "take slot", func(context.Context) error { slot.Lock(); return nil }).Wait()
+	for range 100 {
+		_ = tracekit.Go(ctx, "append", func(context.Context) error {
+			journal.Lock()
+			journal.Unlock()
+			return nil
+		}).Wait()
+	}
+	_ = tracekit.Go(ctx, "free slot", func(context.Context) error { slot.Unlock(); return nil }).Wait()
+	_ = tracekit.Go(ctx, "audit", func(context.Context) error {
+		journal.Lock()
+		slot.Lock()
+		slot.Unlock()
+		journal.Unlock()
+		return nil
+	}).Wait()
 }
 
 // buggy is a program with a bug and what the detectors must say about it.
