@@ -9,12 +9,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/env"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 //go:embed console
@@ -29,6 +34,10 @@ var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 			return d.Round(10 * time.Microsecond).String()
 		}
 		return d.String()
+	},
+	"bytes": formatBytes,
+	"pct": func(used, limit uint64) string {
+		return strconv.FormatFloat(100*float64(used)/float64(limit), 'f', 0, 64) + "%"
 	},
 }).ParseFS(consoleFiles, "console/*.html", "console/*.css"))
 
@@ -189,6 +198,9 @@ func Handler(opts ...ConsoleOption) http.Handler {
 type console struct {
 	cfg consoleConfig
 	own *linter // the lints' state while no Kit's sweep runs
+
+	memMu sync.Mutex
+	mem   *memWatch // never started: samples the memory line
 }
 
 // consoleTask is one task as the console shows it, in HTML and JSON.
@@ -237,9 +249,7 @@ func (c *console) tasks(infos []TaskInfo, now time.Time) []consoleTask {
 		ct.Warnings = warnings[ti.ID]
 		if ti.TraceID.IsValid() {
 			ct.TraceID, ct.SpanID = ti.TraceID.String(), ti.SpanID.String()
-			if c.cfg.traceURL != "" {
-				ct.TraceURL = strings.NewReplacer("{trace_id}", ct.TraceID, "{span_id}", ct.SpanID).Replace(c.cfg.traceURL)
-			}
+			ct.TraceURL = c.traceLink(ct.TraceID, ct.SpanID)
 		}
 		out[i] = ct
 	}
@@ -299,12 +309,26 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		key = "id"
 	}
 	sortTasks(ts, key, desc)
+	live := make(map[uint64]bool, len(ts))
+	for _, t := range ts {
+		live[t.ID] = true
+	}
+	reports, total, haveKit := c.reports(live, 0)
+	mem := c.memory(len(ts))
 	if asJSON {
-		writeJSON(w, struct {
-			Time  time.Time     `json:"time"`
-			Lints []string      `json:"lints"`
-			Tasks []consoleTask `json:"tasks"`
-		}{now, c.lintSummary(), ts})
+		page := struct {
+			Time         time.Time       `json:"time"`
+			Memory       consoleMemory   `json:"memory"`
+			Lints        []string        `json:"lints"`
+			Tasks        []consoleTask   `json:"tasks"`
+			Reports      []consoleReport `json:"reports"`
+			ReportsTotal int             `json:"reports_total"`
+			ReportsNote  string          `json:"reports_note,omitempty"`
+		}{Time: now, Memory: mem, Lints: c.lintSummary(), Tasks: ts, Reports: reports, ReportsTotal: total}
+		if !haveKit {
+			page.ReportsNote = reportsNeedKit
+		}
+		writeJSON(w, page)
 		return
 	}
 	type column struct {
@@ -332,8 +356,14 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.render(w, "list.html", map[string]any{
 		"Tasks": ts, "Columns": cols, "Waiting": waiting, "Now": now, "Lints": c.lintSummary(),
 		"Refresh": int(c.cfg.refresh.Round(time.Second) / time.Second),
+		"Memory":  mem, "Reports": reports, "ReportsTotal": total, "ReportsKept": consoleReportsKept,
+		"HaveKit": haveKit, "ReportsNeedKit": reportsNeedKit,
 	})
 }
+
+// reportsNeedKit is what the console says instead of the reports while no
+// Kit with the globals runs.
+const reportsNeedKit = "reports need a running Kit: tracekit.Start, without WithoutGlobals"
 
 func (c *console) serveTask(w http.ResponseWriter, idText string, asJSON bool, now time.Time) {
 	id, err := strconv.ParseUint(idText, 10, 64)
@@ -347,9 +377,14 @@ func (c *console) serveTask(w http.ResponseWriter, idText string, asJSON bool, n
 		return
 	}
 	ts := c.tasks(infos, now)
+	live := make(map[uint64]bool, len(ts))
+	for _, t := range ts {
+		live[t.ID] = true
+	}
+	reports, _, _ := c.reports(live, id)
 	i := slices.IndexFunc(ts, func(t consoleTask) bool { return t.ID == id })
 	if i < 0 {
-		http.Error(w, fmt.Sprintf("task %d is not running", id), http.StatusNotFound)
+		c.serveEnded(w, id, live, reports, asJSON)
 		return
 	}
 	if asJSON {
@@ -357,24 +392,248 @@ func (c *console) serveTask(w http.ResponseWriter, idText string, asJSON bool, n
 		return
 	}
 	c.render(w, "task.html", map[string]any{
-		"Task": ts[i], "Now": now,
+		"Task": ts[i], "Now": now, "Reports": reports,
 		"Refresh": int(c.cfg.refresh.Round(time.Second) / time.Second),
 	})
 }
 
+// endedTaskJSON is the JSON of a task that has ended.
+type endedTaskJSON struct {
+	ID        uint64          `json:"id"`
+	Ended     bool            `json:"ended"`
+	Parent    uint64          `json:"parent,omitempty"`
+	Goroutine uint64          `json:"goroutine"`
+	Reports   []consoleReport `json:"reports,omitempty"`
+}
+
+// serveEnded answers for a task that is not running: 410 Gone saying it
+// ended while the lineage ring (leak_lineage.go) remembers it, with the
+// kept reports about it, else 404.
+func (c *console) serveEnded(w http.ResponseWriter, id uint64, live map[uint64]bool, reports []consoleReport, asJSON bool) {
+	e, ok := findEnded(id)
+	if !ok {
+		http.Error(w, fmt.Sprintf("task %d is not running", id), http.StatusNotFound)
+		return
+	}
+	et := endedTaskJSON{ID: id, Ended: true, Parent: e.parent, Goroutine: e.goroutine, Reports: reports}
+	if asJSON {
+		writeJSONStatus(w, http.StatusGone, et)
+		return
+	}
+	c.renderStatus(w, http.StatusGone, "ended.html", map[string]any{"Task": et, "ParentLive": live[e.parent], "Reports": reports})
+}
+
 func (c *console) render(w http.ResponseWriter, name string, data map[string]any) {
+	c.renderStatus(w, http.StatusOK, name, data)
+}
+
+func (c *console) renderStatus(w http.ResponseWriter, status int, name string, data map[string]any) {
 	var b strings.Builder
 	if err := consoleTemplates.ExecuteTemplate(&b, name, data); err != nil {
 		http.Error(w, "tracekit console: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// consoleReportsKept is how many of the running Kit's latest reports the
+// console shows.
+const consoleReportsKept = 50
+
+// consoleReportTasks bounds the tasks a kept report names.
+const consoleReportTasks = 8
+
+// reportRing keeps the last consoleReportsKept reports a detector made,
+// trimmed to what the console shows (no stacks, no goroutine dump), so the
+// ring stays small. The zero value is ready; it is safe for concurrent use.
+type reportRing struct {
+	mu    sync.Mutex
+	total int // reports ever added
+	ring  [consoleReportsKept]keptReport
+}
+
+// keptReport is a report as the ring keeps it.
+type keptReport struct {
+	time       time.Time
+	kind       ReportKind
+	message    string
+	lock       string
+	channel    bool
+	other      string
+	spawnSite  string
+	tasks      []keptTask
+	moreTasks  int // tasks of the report left out of tasks
+	span       trace.SpanContext
+	traceFile  string
+	duration   time.Duration
+	memoryUsed uint64
+}
+
+type keptTask struct {
+	id   uint64
+	name string
+}
+
+func (q *reportRing) add(r *Report) {
+	k := keptReport{
+		time: r.Time, kind: r.Kind, message: r.Message, lock: r.Lock, channel: r.channel, other: r.Other,
+		spawnSite: r.SpawnSite, span: r.SpanContext, traceFile: r.TraceFile, duration: r.Duration,
+	}
+	n := min(len(r.Tasks), consoleReportTasks)
+	k.tasks = make([]keptTask, n)
+	for i := range n {
+		k.tasks[i] = keptTask{r.Tasks[i].ID, r.Tasks[i].Name}
+	}
+	k.moreTasks = len(r.Tasks) - n
+	if r.Memory != nil {
+		k.memoryUsed = r.Memory.Used
+	}
+	q.mu.Lock()
+	q.ring[q.total%consoleReportsKept] = k
+	q.total++
+	q.mu.Unlock()
+}
+
+// list returns the kept reports, newest first, and how many were ever
+// added.
+func (q *reportRing) list() ([]keptReport, int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(q.total, consoleReportsKept)
+	out := make([]keptReport, n)
+	for i := range n {
+		out[i] = q.ring[(q.total-1-i)%consoleReportsKept]
+	}
+	return out, q.total
+}
+
+// consoleReport is a report as the console shows it, in HTML and JSON.
+type consoleReport struct {
+	Time      time.Time           `json:"time"`
+	Kind      string              `json:"kind"`
+	Message   string              `json:"message"`
+	Lock      string              `json:"lock,omitempty"`
+	Channel   string              `json:"channel,omitempty"`
+	OtherLock string              `json:"other_lock,omitempty"`
+	SpawnSite string              `json:"spawn_site,omitempty"`
+	Tasks     []consoleReportTask `json:"tasks,omitempty"`
+	MoreTasks int                 `json:"more_tasks,omitempty"`
+	TraceID   string              `json:"trace_id,omitempty"`
+	SpanID    string              `json:"span_id,omitempty"`
+	TraceURL  string              `json:"trace_url,omitempty"`
+	TraceFile string              `json:"trace_file,omitempty"`
+}
+
+// consoleReportTask is a task a report concerns; Live says whether it
+// still runs (and so has a page).
+type consoleReportTask struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"`
+	Live bool   `json:"live"`
+}
+
+// reports returns the running Kit's latest reports, newest first, marking
+// the tasks in live as live, and how many reports the Kit made in all; ok
+// is false when no Kit with the globals runs. With about != 0 only the
+// reports concerning that task are returned.
+func (c *console) reports(live map[uint64]bool, about uint64) (rs []consoleReport, total int, ok bool) {
+	d := activeDetector.Load()
+	if d == nil {
+		return nil, 0, false
+	}
+	kept, total := d.recent.list()
+	rs = make([]consoleReport, 0, len(kept))
+	for _, k := range kept {
+		if about != 0 && !slices.ContainsFunc(k.tasks, func(t keptTask) bool { return t.id == about }) {
+			continue
+		}
+		cr := consoleReport{
+			Time: k.time, Kind: k.kind.String(), Message: k.message, OtherLock: k.other,
+			SpawnSite: k.spawnSite, MoreTasks: k.moreTasks, TraceFile: k.traceFile,
+		}
+		if k.channel {
+			cr.Channel = k.lock
+		} else {
+			cr.Lock = k.lock
+		}
+		for _, t := range k.tasks {
+			cr.Tasks = append(cr.Tasks, consoleReportTask{t.id, t.name, live[t.id]})
+		}
+		if k.span.HasTraceID() {
+			cr.TraceID, cr.SpanID = k.span.TraceID().String(), k.span.SpanID().String()
+			cr.TraceURL = c.traceLink(cr.TraceID, cr.SpanID)
+		}
+		rs = append(rs, cr)
+	}
+	return rs, total, true
+}
+
+// traceLink fills the trace URL template, or returns "" without one.
+func (c *console) traceLink(traceID, spanID string) string {
+	if c.cfg.traceURL == "" {
+		return ""
+	}
+	return strings.NewReplacer("{trace_id}", traceID, "{span_id}", spanID).Replace(c.cfg.traceURL)
+}
+
+// consoleMemory is the list page's memory line.
+type consoleMemory struct {
+	// Used is what GOMEMLIMIT counts, as the memory watch reads it.
+	Used uint64 `json:"used_bytes"`
+	// Limit is GOMEMLIMIT when set, else the cgroup's memory.max; 0: none.
+	Limit       uint64 `json:"limit_bytes,omitempty"`
+	LimitKind   string `json:"limit_kind,omitempty"`
+	LimitSource string `json:"limit_source,omitempty"`
+	LiveHeap    uint64 `json:"live_heap_bytes"`
+	Goroutines  int    `json:"goroutines"`
+	Tasks       int    `json:"tasks"`
+}
+
+// memory samples memory as the memory watch does (runtime/metrics, and the
+// cgroup files found once), without stopping the world.
+func (c *console) memory(tasks int) consoleMemory {
+	c.memMu.Lock()
+	defer c.memMu.Unlock()
+	if c.mem == nil {
+		// A watch that is never started: its sampler and limit lookup,
+		// with errors dropped (a running watch reports them).
+		c.mem = &memWatch{cfg: memConfig{fraction: DefaultMemoryFraction}, sample: runtimeSampler(), cgroupFS: os.DirFS("/"), det: &detector{}}
+		c.mem.findCgroup()
+	}
+	s := c.mem.sample()
+	lim := c.mem.limit(s)
+	m := consoleMemory{Used: s.used(), LiveHeap: s.live, Goroutines: runtime.NumGoroutine(), Tasks: tasks}
+	if lim.bytes > 0 {
+		m.Limit, m.LimitKind, m.LimitSource = lim.bytes, lim.kind.String(), lim.source
+	}
+	return m
+}
+
+// findEnded looks the task up among the ended tasks the leak check's
+// lineage ring still holds.
+func findEnded(id uint64) (endedTask, bool) {
+	for i := range endedTasks {
+		sh := &endedTasks[i]
+		sh.mu.Lock()
+		for _, e := range sh.ring {
+			if e.task == id && e.goroutine != 0 {
+				sh.mu.Unlock()
+				return e, true
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return endedTask{}, false
 }

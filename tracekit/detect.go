@@ -85,6 +85,8 @@ type detector struct {
 
 	flight *rtrace.FlightRecorder
 	dumps  atomic.Int64
+
+	recent reportRing // the last reports, for the console (console.go)
 }
 
 // sampleEvery: one uncontended acquisition in sampleEvery reads the precise
@@ -306,6 +308,7 @@ func (d *detector) emit(ctx context.Context, r Report) {
 	// Through the trace-carrying handler: the record names the trace and
 	// span the report happened in.
 	TraceLogger(d.cfg.logger).WarnContext(trace.ContextWithSpan(ctx, sp), "tracekit: "+r.Message, args...)
+	d.recent.add(&r)
 	if d.cfg.onReport != nil {
 		d.cfg.onReport(r)
 	}
