@@ -236,6 +236,8 @@ var correctPrograms = []program{
 	{name: "short lock waits in real time", real: true, run: shortLockWaitsReal},
 	{name: "sender closes, receivers drain", run: senderCloses},
 	{name: "reverse order only through TryLock with back-off", run: tryLockBackOff},
+	{name: "waits given up on cancellation", run: waitsGivenUp},
+	{name: "short-lived tasks at a steady rate", run: steadyStream},
 	{name: "lock released by another goroutine after its locker ended", run: unlockedAfterLockerEnded,
 		issue: "lock-order detection keeps a lock in the held list of a goroutine that ended holding it " +
 			"until another goroutine unlocks it; a new goroutine that the runtime gives the same goroutine " +
@@ -642,6 +644,66 @@ func tryLockBackOff(t *testing.T) {
 	if n != 180 {
 		t.Fatalf("n = %d", n)
 	}
+}
+
+// waitsGivenUp: tasks give up waiting for a lock, a read lock, a receive
+// and a send when their contexts time out, then go on well past every
+// threshold without waiting on anything of tracekit's. Waits that ended
+// are neither hangs nor blocked tasks.
+func waitsGivenUp(t *testing.T) {
+	mu, rw := tracekit.NewMutex("busy"), tracekit.NewRWMutex("rebuilding")
+	in, out := tracekit.NewChan[int]("silent", 0), tracekit.NewChan[int]("unread", 0)
+	mu.Lock()
+	rw.Lock()
+	var tasks []*tracekit.Task
+	for what, wait := range map[string]func(context.Context) error{
+		"LockContext":  mu.LockContext,
+		"RLockContext": rw.RLockContext,
+		"Recv":         func(ctx context.Context) error { _, err := in.Recv(ctx); return err },
+		"Send":         func(ctx context.Context) error { return out.Send(ctx, 1) },
+	} {
+		tasks = append(tasks, tracekit.Go(context.Background(), "impatient", func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+			err := wait(ctx)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: %v, want the deadline", what, err)
+			}
+			time.Sleep(suiteHang + suiteBlocked)
+			return nil
+		}))
+	}
+	time.Sleep(20 * time.Millisecond)
+	rw.Unlock()
+	mu.Unlock()
+	for _, tk := range tasks {
+		_ = tk.Wait()
+	}
+}
+
+// steadyStream starts five short tasks at one site every 5ms for a
+// second; each lives 12ms, so about fifteen are alive at any time. (The
+// times are offset from the sweeps' so that no task starts or ends at the
+// instant the lint counts.)
+func steadyStream(t *testing.T) {
+	time.Sleep(time.Millisecond)
+	var tasks []*tracekit.Task
+	for range 200 {
+		for range 5 {
+			tasks = append(tasks, shortTask())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, tk := range tasks {
+		_ = tk.Wait()
+	}
+}
+
+func shortTask() *tracekit.Task {
+	return tracekit.Go(context.Background(), "short", func(context.Context) error {
+		time.Sleep(12 * time.Millisecond)
+		return nil
+	})
 }
 
 // unlockedAfterLockerEnded: a task locks "slot" and ends without
