@@ -3,11 +3,14 @@ package tracekit
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -268,4 +271,251 @@ func TestConsoleLints(t *testing.T) {
 			_ = tk.Wait()
 		}
 	})
+}
+
+// consolePage is the list's JSON.
+type consolePage struct {
+	Memory       consoleMemory   `json:"memory"`
+	Tasks        []consoleTask   `json:"tasks"`
+	Reports      []consoleReport `json:"reports"`
+	ReportsTotal int             `json:"reports_total"`
+	ReportsNote  string          `json:"reports_note"`
+}
+
+func getJSON(t *testing.T, h http.Handler, target string, v any) {
+	t.Helper()
+	code, body := get(t, h, target)
+	if code != http.StatusOK {
+		t.Fatalf("%s: status %d: %s", target, code, body)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("%s: %v\n%s", target, err, body)
+	}
+}
+
+// TestConsoleReports runs a Kit with lock-order detection and a short hang
+// timeout, makes its detectors report a lock-order inversion (between
+// locks with hostile names) and a hang, and reads both back from the
+// console's reports panel and JSON, newest first, with their tasks and
+// trace links.
+func TestConsoleReports(t *testing.T) {
+	if !locksTracked {
+		t.Skip("locks are plain sync locks here")
+	}
+	var (
+		mu  sync.Mutex
+		got []Report
+	)
+	kit, err := Start(context.Background(), WithTracesExporter(ExporterNone), WithMetricsExporter(ExporterNone),
+		WithDeadlockDetection(true), WithHangTimeout(50*time.Millisecond), WithLintInterval(0),
+		WithMemoryWatch(false), WithReportHandler(func(r Report) { mu.Lock(); got = append(got, r); mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kit.Shutdown(context.Background())
+	reportsOf := func(k ReportKind) []Report {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []Report
+		for _, r := range got {
+			if r.Kind == k {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	ctx, root := kit.Tracer().Start(context.Background(), "incident")
+	defer root.End()
+
+	// The inversion, inside a traced task.
+	var a, b Mutex
+	a.SetName(`<img src=x onerror=alert(1)>`)
+	b.SetName("ledger & co")
+	inv := Go(ctx, "invert <locks>", func(context.Context) error {
+		a.Lock()
+		b.Lock()
+		b.Unlock()
+		a.Unlock()
+		b.Lock()
+		a.Lock()
+		a.Unlock()
+		b.Unlock()
+		return nil
+	})
+	if err := inv.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(reportsOf(ReportLockOrder)); n != 1 {
+		t.Fatalf("%d lock-order reports, want 1", n)
+	}
+
+	// The hang: a task waits past the hang timeout on a lock another task
+	// holds.
+	var orders Mutex
+	orders.SetName("orders")
+	locked, release := make(chan struct{}), make(chan struct{})
+	holder := Go(ctx, "hold orders", func(context.Context) error {
+		orders.Lock()
+		close(locked)
+		<-release
+		orders.Unlock()
+		return nil
+	})
+	<-locked
+	waiter := Go(ctx, "wait for orders", func(context.Context) error {
+		orders.Lock()
+		orders.Unlock()
+		return nil
+	})
+	for deadline := time.Now().Add(10 * time.Second); len(reportsOf(ReportLockTimeout)) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no lock-timeout report")
+		}
+	}
+	defer func() { close(release); _ = holder.Wait(); _ = waiter.Wait() }()
+
+	h := Handler(WithTraceURL("http://localhost:16686/trace/{trace_id}"), WithRefresh(0))
+	traceID := root.SpanContext().TraceID().String()
+	var page consolePage
+	getJSON(t, h, "/?format=json", &page)
+	if page.ReportsNote != "" || page.ReportsTotal != 2 || len(page.Reports) != 2 {
+		t.Fatalf("reports: total %d, note %q, %+v", page.ReportsTotal, page.ReportsNote, page.Reports)
+	}
+	hang, order := page.Reports[0], page.Reports[1] // newest first
+	if order.Kind != "lock-order" || order.Lock == "" || order.OtherLock == "" || order.Lock == order.OtherLock ||
+		!strings.Contains(order.Message, "<img src=x onerror=alert(1)>") || order.TraceID != traceID ||
+		order.TraceURL != "http://localhost:16686/trace/"+traceID || order.Time.IsZero() {
+		t.Errorf("lock-order report = %+v", order)
+	}
+	if hang.Kind != "lock-timeout" || hang.Lock != "orders" || hang.Time.Before(order.Time) || hang.TraceID != traceID {
+		t.Errorf("lock-timeout report = %+v", hang)
+	}
+	if len(hang.Tasks) != 1 || hang.Tasks[0].ID != holder.ID() || hang.Tasks[0].Name != "hold orders" || !hang.Tasks[0].Live {
+		t.Errorf("lock-timeout report's tasks = %+v, want the live holder %d", hang.Tasks, holder.ID())
+	}
+
+	_, html := get(t, h, "/")
+	if strings.Contains(html, "<img") {
+		t.Error("the list page carries an unescaped <img>")
+	}
+	for _, w := range []string{
+		`<h2 id="recent-reports">Recent reports</h2>`, "The last 2 of 2 reports",
+		`data-kind="lock-order"`, `data-kind="lock-timeout"`,
+		`&lt;img src=x onerror=alert(1)&gt;`, `ledger &amp; co`,
+		`<a href="?task=` + strconv.FormatUint(holder.ID(), 10) + `">task ` + strconv.FormatUint(holder.ID(), 10) + ` hold orders</a>`,
+		`href="http://localhost:16686/trace/` + traceID + `" class="report-trace"`,
+	} {
+		if !strings.Contains(html, w) {
+			t.Errorf("list page lacks %q", w)
+		}
+	}
+	if i, j := strings.Index(html, `data-kind="lock-timeout"`), strings.Index(html, `data-kind="lock-order"`); i > j {
+		t.Error("the older report comes first")
+	}
+
+	// The holder's page lists the hang report about it.
+	_, taskPage := get(t, h, "/?task="+strconv.FormatUint(holder.ID(), 10))
+	if !strings.Contains(taskPage, "Reports about this task") || !strings.Contains(taskPage, `data-kind="lock-timeout"`) {
+		t.Errorf("the holder's page lacks its report:\n%s", taskPage)
+	}
+}
+
+// A task that has ended: its page says so instead of a bare 404, linking
+// to its running parent; a task never started is still not found.
+func TestConsoleEndedTask(t *testing.T) {
+	parentDone, childc := make(chan struct{}), make(chan *Task, 1)
+	parent := Go(context.Background(), "parent", func(ctx context.Context) error {
+		childc <- Go(ctx, "short <job>", func(context.Context) error { return nil })
+		<-parentDone
+		return nil
+	})
+	child := <-childc
+	_ = child.Wait()
+	id := strconv.FormatUint(child.ID(), 10)
+	h := Handler()
+	// The ended record is written as the task's goroutine exits, just
+	// after Wait returns.
+	var code int
+	var page string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if code, page = get(t, h, "/?task="+id); code != http.StatusNotFound || time.Now().After(deadline) {
+			break
+		}
+	}
+	if code != http.StatusGone || !strings.Contains(page, "Task "+id+" has ended") ||
+		!strings.Contains(page, `<a href="?task=`+strconv.FormatUint(parent.ID(), 10)+`">`) {
+		t.Errorf("ended task page: %d\n%s", code, page)
+	}
+	code, body := get(t, h, "/?task="+id+"&format=json")
+	var et endedTaskJSON
+	if code != http.StatusGone || json.Unmarshal([]byte(body), &et) != nil || !et.Ended || et.ID != child.ID() || et.Parent != parent.ID() || et.Goroutine == 0 {
+		t.Errorf("ended task JSON: %d %s", code, body)
+	}
+	close(parentDone)
+	_ = parent.Wait()
+	if code, _ := get(t, h, "/?task=999999999998"); code != http.StatusNotFound {
+		t.Errorf("a task never started: %d, want 404", code)
+	}
+}
+
+// Without a running Kit the panel says reports need one; the memory line
+// shows what runtime/metrics and GOMEMLIMIT say.
+func TestConsoleNoKitAndMemory(t *testing.T) {
+	if activeDetector.Load() != nil {
+		t.Skip("a Kit with the globals runs")
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(3 << 30))
+	h := Handler(WithRefresh(0))
+	var page consolePage
+	getJSON(t, h, "/?format=json", &page)
+	if page.ReportsNote != reportsNeedKit || len(page.Reports) != 0 {
+		t.Errorf("without a Kit: note %q, reports %+v", page.ReportsNote, page.Reports)
+	}
+	m := page.Memory
+	if m.Limit != 3<<30 || m.LimitKind != "GOMEMLIMIT" || m.Used == 0 || m.Used > m.Limit || m.Goroutines < 2 || m.Tasks != len(page.Tasks) {
+		t.Errorf("memory = %+v with %d tasks", m, len(page.Tasks))
+	}
+	_, html := get(t, h, "/")
+	for _, w := range []string{"No reports: " + reportsNeedKit, "of 3.00 GiB (", "% of the GOMEMLIMIT limit)", "goroutines ·"} {
+		if !strings.Contains(html, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+}
+
+// The ring keeps the last consoleReportsKept reports a detector emitted,
+// newest first, trims each (no goroutine dump, at most consoleReportTasks
+// tasks), and counts every one.
+func TestConsoleReportRing(t *testing.T) {
+	d, _ := testDetector(detectorConfig{}, nil)
+	defer d.close()
+	tasks := make([]TaskInfo, consoleReportTasks+3)
+	for i := range tasks {
+		tasks[i] = TaskInfo{ID: uint64(i + 1), Name: fmt.Sprint("t", i+1)}
+	}
+	const n = 3*consoleReportsKept + 7
+	for i := range n {
+		d.emit(context.Background(), Report{Kind: ReportBlocked, Message: fmt.Sprint("report ", i), Tasks: tasks, Goroutines: make([]byte, 1<<10)})
+	}
+	kept, total := d.recent.list()
+	if total != n || len(kept) != consoleReportsKept {
+		t.Fatalf("kept %d of %d, want %d of %d", len(kept), total, consoleReportsKept, n)
+	}
+	for i, k := range kept {
+		if want := fmt.Sprint("report ", n-1-i); k.message != want {
+			t.Fatalf("kept[%d] = %q, want %q", i, k.message, want)
+		}
+		if len(k.tasks) != consoleReportTasks || k.moreTasks != 3 || k.tasks[0] != (keptTask{1, "t1"}) {
+			t.Fatalf("kept[%d] tasks %v, %d more", i, k.tasks, k.moreTasks)
+		}
+	}
+}
+
+func BenchmarkReportRingAdd(b *testing.B) {
+	var q reportRing
+	r := Report{Kind: ReportBlocked, Message: "blocked", Tasks: []TaskInfo{{ID: 1, Name: "x"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		q.add(&r)
+	}
 }
