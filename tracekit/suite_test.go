@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -768,6 +769,11 @@ func TestSuiteBuggyPrograms(t *testing.T) {
 
 var buggyPrograms = []buggy{
 	{name: "lock-order inversion", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderInversion},
+	{name: "lock-order inversion in one goroutine", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: inversionInOneGoroutine},
+	{name: "lock-order inversion through a read lock", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: inversionThroughReadLock},
+	{name: "deadlock, broken by the test", real: true,
+		want: []tracekit.ReportKind{tracekit.ReportLockOrder, tracekit.ReportLockTimeout, tracekit.ReportLongHold, tracekit.ReportBlocked},
+		run:  deadlock},
 	{name: "lock-order cycle of three locks", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderCycle},
 	{name: "recursive lock", real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: recursiveLock},
 	{name: "read lock upgraded to write lock", real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: readLockUpgrade},
@@ -807,6 +813,117 @@ func lockOrderInversion(t *testing.T, sk *suiteKit) {
 	if pair := []string{r.Lock, r.Other}; !slices.Contains(pair, "accounts") || !slices.Contains(pair, "ledger") {
 		t.Errorf("report names %q and %q, want accounts and ledger", r.Lock, r.Other)
 	}
+}
+
+// inversionInOneGoroutine: the same goroutine takes "users" then
+// "groups", and later "groups" then "users": two goroutines running these
+// two paths at once could deadlock.
+func inversionInOneGoroutine(t *testing.T, sk *suiteKit) {
+	users, groups := tracekit.NewMutex("users"), tracekit.NewMutex("groups")
+	users.Lock()
+	groups.Lock()
+	groups.Unlock()
+	users.Unlock()
+	groups.Lock()
+	users.Lock()
+	users.Unlock()
+	groups.Unlock()
+	r, ok := sk.reports.waitFor(tracekit.ReportLockOrder, time.Second)
+	if !ok {
+		t.Fatal("no lock-order report")
+	}
+	if r.Lock != "users" || r.Other != "groups" {
+		t.Errorf("report on %q after %q, want users after groups", r.Lock, r.Other)
+	}
+}
+
+// inversionThroughReadLock: one task read-locks "catalog" then locks
+// "prices"; a later one locks "prices" then write-locks "catalog". Run at
+// once, the writer waits for the reader, which waits for "prices".
+func inversionThroughReadLock(t *testing.T, sk *suiteKit) {
+	catalog, prices := tracekit.NewRWMutex("catalog"), tracekit.NewMutex("prices")
+	_ = tracekit.Go(context.Background(), "quote", func(context.Context) error {
+		catalog.RLock()
+		prices.Lock()
+		prices.Unlock()
+		catalog.RUnlock()
+		return nil
+	}).Wait()
+	_ = tracekit.Go(context.Background(), "reprice", func(context.Context) error {
+		prices.Lock()
+		catalog.Lock()
+		catalog.Unlock()
+		prices.Unlock()
+		return nil
+	}).Wait()
+	r, ok := sk.reports.waitFor(tracekit.ReportLockOrder, time.Second)
+	if !ok {
+		t.Fatal("no lock-order report")
+	}
+	if r.Lock != "catalog" || r.Other != "prices" {
+		t.Errorf("report on %q after %q, want catalog after prices", r.Lock, r.Other)
+	}
+}
+
+// deadlock: two tasks take "left" and "right" in opposite orders at the
+// same time and deadlock. Every detector that can see it says so: the
+// inversion at once, the lock-held lint and the blocked lint while it
+// lasts, the hang timeout for both waits. The test then breaks it by
+// unlocking "left" on the first task's behalf, and the long holds are
+// reported as they end.
+func deadlock(t *testing.T, sk *suiteKit) {
+	left, right := tracekit.NewMutex("left"), tracekit.NewMutex("right")
+	var broken atomic.Bool
+	bothHeld := make(chan struct{}, 2)
+	proceed := make(chan struct{})
+	first := tracekit.Go(context.Background(), "left first", func(context.Context) error {
+		left.Lock()
+		bothHeld <- struct{}{}
+		<-proceed
+		right.Lock()
+		right.Unlock()
+		if !broken.Load() {
+			left.Unlock()
+		}
+		return nil
+	})
+	second := tracekit.Go(context.Background(), "right first", func(context.Context) error {
+		right.Lock()
+		bothHeld <- struct{}{}
+		<-proceed
+		left.Lock()
+		left.Unlock()
+		right.Unlock()
+		return nil
+	})
+	<-bothHeld
+	<-bothHeld
+	close(proceed)
+	for _, k := range []tracekit.ReportKind{tracekit.ReportLockOrder, tracekit.ReportLongHold, tracekit.ReportBlocked, tracekit.ReportLockTimeout} {
+		if _, ok := sk.reports.waitFor(k, 10*time.Second); !ok {
+			t.Errorf("no %v report", k)
+		}
+	}
+	for _, r := range sk.reports.all() {
+		switch r.Kind {
+		case tracekit.ReportLockOrder:
+			if pair := []string{r.Lock, r.Other}; !slices.Contains(pair, "left") || !slices.Contains(pair, "right") {
+				t.Errorf("lock-order report on %q and %q, want left and right", r.Lock, r.Other)
+			}
+		case tracekit.ReportBlocked:
+			if id := r.Tasks[0].ID; id != first.ID() && id != second.ID() {
+				t.Errorf("blocked report on task %d, want %d or %d", id, first.ID(), second.ID())
+			}
+		case tracekit.ReportLockTimeout, tracekit.ReportLongHold:
+			if r.Lock != "left" && r.Lock != "right" {
+				t.Errorf("%v report on %q, want left or right", r.Kind, r.Lock)
+			}
+		}
+	}
+	broken.Store(true)
+	left.Unlock() // on the first task's behalf: the second goes on, then the first
+	_ = first.Wait()
+	_ = second.Wait()
 }
 
 // lockOrderCycle: three tasks, one after the other, take "a" then "b",
