@@ -157,8 +157,22 @@ func validTraceURL(t string) error {
 //
 // Queries: sort=id|name|state|total|waiting|site|warnings and desc=1 order
 // the list; task=ID shows one task; format=json returns the same data as
-// JSON ({"time":..., "lints":[...], "tasks":[...]}, or one task with
-// task=ID; "lints" says what the warnings are about, with what thresholds).
+// JSON ({"time":..., "memory":{...}, "lints":[...], "tasks":[...],
+// "reports":[...], "reports_total":N}, or one task with task=ID; "lints"
+// says what the warnings are about, with what thresholds). A task that has
+// ended is answered with 410 Gone and a page saying so (its parent, its
+// goroutine, the kept reports about it) while the leak check's record of
+// ended tasks still holds it, with 404 otherwise.
+//
+// The list page's header has a memory line: memory in use as GOMEMLIMIT
+// counts it, against the limit the memory watch would use (GOMEMLIMIT, else
+// the cgroup's memory.max), the live heap, and the goroutine and tracked
+// task counts, all from runtime/metrics without stopping the world. Below
+// the tasks, "Recent reports" lists the last 50 [Report]s the running
+// Kit's detectors made, of every kind, newest first: time, kind, message,
+// the lock or channel, spawn site and tasks concerned (linked while they
+// run), and a link to the trace they were made in. Without a Kit started
+// with the globals there are no reports, and the panel says so.
 //
 // Warnings are the task lints the running [Kit] reports (see
 // [WithLintInterval]), with the Kit's thresholds: a task waiting on a lock
