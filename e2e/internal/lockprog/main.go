@@ -1,0 +1,169 @@
+// Command lockprog is the instrumented program the end-to-end tests run to
+// check tracekit's lock and channel spans and detector reports in a real
+// backend. Like a user's service it is configured only through the
+// environment: the standard OTEL_* variables choose the exporter, and
+// tracekit's own TRACEKIT_SLOW, TRACEKIT_HANG_TIMEOUT, TRACEKIT_LONG_HOLD and
+// TRACEKIT_DEADLOCK decide what becomes a span or a report. The program does
+// the same thing whatever they say.
+//
+// Under one root span, "locks", it runs these tracekit.Go tasks:
+//
+//   - "holder" locks the Mutex "inventory", waits until "waiter" is blocked
+//     on it, keeps it for [stall] more and unlocks it: a hold of at least
+//     stall (a lock.hold span and, past the long-hold threshold, a
+//     long-hold report on the holder's span).
+//   - "waiter" locks "inventory" while "holder" has it: a wait of at least
+//     stall (a lock.wait span and, past the hang timeout, a lock-timeout
+//     report naming the holder).
+//   - "consumer" receives from the Chan "orders", on which "producer" sends
+//     stall after the consumer started waiting (a chan.recv span).
+//   - "shipper" sends on the unbuffered Chan "acks", from which "acker"
+//     receives stall after the shipper started waiting (a chan.send span).
+//   - "transfer" locks "accounts" then "ledger"; after it ends, "refund"
+//     locks "ledger" then "accounts": a lock-order inversion, reported on
+//     refund's span when lock-order detection is on. Nothing deadlocks,
+//     because the two never run at once.
+//
+// It prints the trace's id, the Kit's export counts, each task's id and the
+// stall as JSON on standard output.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/tracekit-go/tracekit/tracekit"
+)
+
+// stall is how long each deliberate wait lasts at least: the holder keeps
+// the lock, and the other side of a channel stays away, for this long after
+// the waiting task is seen waiting.
+const stall = 150 * time.Millisecond
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "lockprog:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx := context.Background()
+	kit, err := tracekit.Start(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, root := kit.Tracer().Start(ctx, "locks")
+
+	inventory := tracekit.NewMutex("inventory")
+	locked := make(chan struct{})
+	holder := tracekit.Go(ctx, "holder", func(context.Context) error {
+		inventory.Lock()
+		close(locked)
+		err := waitUntil("waiter", `lock "inventory"`)
+		time.Sleep(stall)
+		inventory.Unlock() // unlock:inventory
+		return err
+	})
+	<-locked
+	waiter := tracekit.Go(ctx, "waiter", func(context.Context) error {
+		inventory.Lock() // lock:waiter
+		inventory.Unlock()
+		return nil
+	})
+
+	orders := tracekit.NewChan[string]("orders", 0)
+	consumer := tracekit.Go(ctx, "consumer", func(ctx context.Context) error {
+		v, err := orders.Recv(ctx) // recv:orders
+		if err == nil && v != "order-1" {
+			err = fmt.Errorf("received %q, want order-1", v)
+		}
+		return err
+	})
+	producer := tracekit.Go(ctx, "producer", func(ctx context.Context) error {
+		if err := waitUntil("consumer", `receive from "orders"`); err != nil {
+			return err
+		}
+		time.Sleep(stall)
+		return orders.Send(ctx, "order-1")
+	})
+
+	acks := tracekit.NewChan[int]("acks", 0)
+	shipper := tracekit.Go(ctx, "shipper", func(ctx context.Context) error {
+		return acks.Send(ctx, 1) // send:acks
+	})
+	acker := tracekit.Go(ctx, "acker", func(ctx context.Context) error {
+		if err := waitUntil("shipper", `send on "acks"`); err != nil {
+			return err
+		}
+		time.Sleep(stall)
+		_, err := acks.Recv(ctx)
+		return err
+	})
+
+	accounts, ledger := tracekit.NewMutex("accounts"), tracekit.NewMutex("ledger")
+	transfer := tracekit.Go(ctx, "transfer", func(context.Context) error {
+		accounts.Lock()
+		ledger.Lock() // lock:transfer-ledger
+		ledger.Unlock()
+		accounts.Unlock()
+		return nil
+	})
+	orderErr := transfer.Wait()
+	refund := tracekit.Go(ctx, "refund", func(context.Context) error {
+		ledger.Lock()
+		accounts.Lock() // lock:refund-accounts
+		accounts.Unlock()
+		ledger.Unlock()
+		return nil
+	})
+
+	tasks := []*tracekit.Task{holder, waiter, consumer, producer, shipper, acker, transfer, refund}
+	errs := []error{orderErr}
+	ids := map[string]uint64{}
+	for _, t := range tasks {
+		if err := t.Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("task %s: %w", t.Name(), err))
+		}
+		ids[t.Name()] = t.ID()
+	}
+	root.End()
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := kit.Shutdown(shutdownCtx); err != nil {
+		errs = append(errs, fmt.Errorf("shutdown: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	st := kit.Stats()
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"trace_id": root.SpanContext().TraceID().String(),
+		"exported": st.Exported,
+		"dropped":  st.Dropped,
+		"failed":   st.Failed,
+		"tasks":    ids,
+		"stall_ns": stall.Nanoseconds(),
+	})
+}
+
+// waitUntil polls the task registry until the running task named name waits
+// on what (as [tracekit.TaskInfo.WaitingOn] spells it), so that a deliberate
+// wait is known to have begun before the stall that makes it long.
+func waitUntil(name, what string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, ti := range tracekit.Snapshot() {
+			if ti.Name == name && ti.WaitingOn == what {
+				return nil
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("task %q was not seen waiting on %s within 10s", name, what)
+}
