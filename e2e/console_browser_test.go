@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,16 +23,21 @@ var updateConsoleScreenshot = flag.Bool("console.screenshot", false, "rewrite do
 
 // TestConsoleInBrowser serves tracekit's console from a program with a
 // deliberately blocked task (waiting on a lock another task holds) and a
-// leaking one (receiving from a channel nobody sends on), loads it in
-// headless Chromium, and checks what a user sees: both tasks with their
-// waits and warnings, sorting, the task page with its stack and trace link.
+// leaking one (receiving from a channel nobody sends on), and a lock-order
+// inversion, loads it in headless Chromium, and checks what a user sees:
+// both tasks with their waits and warnings, sorting, the memory line, the
+// Kit's reports (the inversion with its trace link, the lock held too long
+// with its tasks), and the task page with its stack and trace link.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := browser.Start(t, 1300, 520)
+	// A memory limit for the console's memory line to show.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(512 << 20))
 
 	kit, err := tracekit.Start(context.Background(),
 		tracekit.WithServiceName("console-e2e"),
 		tracekit.WithFilePath(filepath.Join(t.TempDir(), "spans.jsonl")),
-	) // with the globals: the Kit's detector is what shows waits in the console
+		tracekit.WithDeadlockDetection(true),
+	) // with the globals: the Kit's detector is what shows waits and reports in the console
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +57,25 @@ func TestConsoleInBrowser(t *testing.T) {
 		return nil
 	})
 	<-locked
+	// Two locks taken in both orders, one after the other: no deadlock
+	// this time, but the Kit reports the inversion.
+	var accounts, ledger tracekit.Mutex
+	accounts.SetName("accounts")
+	ledger.SetName("<b>ledger</b>")
+	inverter := tracekit.Go(tctx, "transfer", func(context.Context) error {
+		accounts.Lock()
+		ledger.Lock()
+		ledger.Unlock()
+		accounts.Unlock()
+		ledger.Lock()
+		accounts.Lock()
+		accounts.Unlock()
+		ledger.Unlock()
+		return nil
+	})
+	if err := inverter.Wait(); err != nil {
+		t.Fatal(err)
+	}
 	blocked := tracekit.Go(tctx, "update <order> 42", func(context.Context) error {
 		orders.Lock()
 		orders.Unlock()
@@ -128,6 +154,40 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll("#tasks script, #tasks b").length`); n != 0 {
 		t.Errorf("a task name became %d elements", n)
+	}
+	if mem := eval[string](t, ctx, `document.getElementById("memory").innerText`); !strings.Contains(mem, "in use") ||
+		!strings.Contains(mem, "of 512 MiB (") || !strings.Contains(mem, "GOMEMLIMIT limit") ||
+		!strings.Contains(mem, "live heap") || !strings.Contains(mem, "goroutines") {
+		t.Errorf("memory line %q", mem)
+	}
+
+	// The reports panel: the inversion, with a link to the trace it was
+	// made in, and the lint's report on the lock held while a task waits,
+	// naming the holder with a link to its page.
+	reportRow := func(kind string) string {
+		return eval[string](t, ctx, `(() => { const r = document.querySelector('#reports tr[data-kind="`+kind+`"]'); return r ? r.innerText : ""; })()`)
+	}
+	for reportRow("long-hold") == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reports panel never showed the long hold: %q", eval[string](t, ctx, `document.body.innerText`))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if row := reportRow("lock-order"); !strings.Contains(row, `"accounts"`) || !strings.Contains(row, `"<b>ledger</b>"`) || !strings.Contains(row, "lock order inversion") {
+		t.Errorf("lock-order report row %q", row)
+	}
+	if link := eval[string](t, ctx, `document.querySelector('#reports tr[data-kind="lock-order"] a.report-trace').href`); link != "http://localhost:16686/trace/"+root.SpanContext().TraceID().String() {
+		t.Errorf("lock-order report's trace link %q", link)
+	}
+	if row := reportRow("long-hold"); !strings.Contains(row, `"orders"`) || !strings.Contains(row, "hold orders") || !strings.Contains(row, "update <order> 42") {
+		t.Errorf("long-hold report row %q", row)
+	}
+	holderHref := eval[string](t, ctx, `[...document.querySelectorAll('#reports tr[data-kind="long-hold"] a')].map(a => a.getAttribute("href")).join(" ")`)
+	if !strings.Contains(holderHref, "?task="+strconv.FormatUint(holder.ID(), 10)) {
+		t.Errorf("long-hold report's task links %q lack the holder's page", holderHref)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#reports b, #reports script").length`); n != 0 {
+		t.Errorf("a report's lock name became %d elements", n)
 	}
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
