@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -509,6 +510,25 @@ func TestConsoleReportRing(t *testing.T) {
 			t.Fatalf("kept[%d] tasks %v, %d more", i, k.tasks, k.moreTasks)
 		}
 	}
+}
+
+// The memory line reads runtime/metrics, beside the baseline it avoids:
+// runtime.ReadMemStats, which stops the world.
+func BenchmarkConsoleMemory(b *testing.B) {
+	b.Run("console", func(b *testing.B) {
+		c := Handler().(*console)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = c.memory(0)
+		}
+	})
+	b.Run("ReadMemStats", func(b *testing.B) {
+		var ms runtime.MemStats
+		b.ReportAllocs()
+		for b.Loop() {
+			runtime.ReadMemStats(&ms)
+		}
+	})
 }
 
 func BenchmarkReportRingAdd(b *testing.B) {

@@ -80,3 +80,54 @@ func ExampleHandler() {
 	// Output:
 	// serve <orders> running
 }
+
+// While a Kit runs, the console lists its detectors' latest reports, newest
+// first: here a lock-order inversion, read back as JSON.
+func ExampleHandler_reports() {
+	kit, err := tracekit.Start(context.Background(),
+		tracekit.WithTracesExporter(tracekit.ExporterNone),
+		tracekit.WithMetricsExporter(tracekit.ExporterNone),
+		tracekit.WithDeadlockDetection(true), // lock-order reports (default off; TRACEKIT_DEADLOCK=1)
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer kit.Shutdown(context.Background())
+	srv := httptest.NewServer(tracekit.Handler())
+	defer srv.Close()
+
+	var accounts, ledger tracekit.Mutex
+	accounts.SetName("accounts")
+	ledger.SetName("ledger")
+	accounts.Lock()
+	ledger.Lock()
+	ledger.Unlock()
+	accounts.Unlock()
+	ledger.Lock()
+	accounts.Lock() // the other order: reported
+	accounts.Unlock()
+	ledger.Unlock()
+
+	resp, err := http.Get(srv.URL + "?format=json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Reports []struct {
+			Kind      string `json:"kind"`
+			Lock      string `json:"lock"`
+			OtherLock string `json:"other_lock"`
+		} `json:"reports"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range page.Reports {
+		fmt.Println(r.Kind, r.Lock, r.OtherLock)
+	}
+	// Output: lock-order accounts ledger
+}
