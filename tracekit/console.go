@@ -480,19 +480,17 @@ type reportRing struct {
 
 // keptReport is a report as the ring keeps it.
 type keptReport struct {
-	time       time.Time
-	kind       ReportKind
-	message    string
-	lock       string
-	channel    bool
-	other      string
-	spawnSite  string
-	tasks      []keptTask
-	moreTasks  int // tasks of the report left out of tasks
-	span       trace.SpanContext
-	traceFile  string
-	duration   time.Duration
-	memoryUsed uint64
+	time      time.Time
+	kind      ReportKind
+	message   string
+	lock      string
+	channel   bool
+	other     string
+	spawnSite string
+	tasks     []keptTask
+	moreTasks int // tasks of the report left out of tasks
+	span      trace.SpanContext
+	traceFile string
 }
 
 type keptTask struct {
@@ -503,7 +501,7 @@ type keptTask struct {
 func (q *reportRing) add(r *Report) {
 	k := keptReport{
 		time: r.Time, kind: r.Kind, message: r.Message, lock: r.Lock, channel: r.channel, other: r.Other,
-		spawnSite: r.SpawnSite, span: r.SpanContext, traceFile: r.TraceFile, duration: r.Duration,
+		spawnSite: r.SpawnSite, span: r.SpanContext, traceFile: r.TraceFile,
 	}
 	n := min(len(r.Tasks), consoleReportTasks)
 	k.tasks = make([]keptTask, n)
@@ -511,9 +509,6 @@ func (q *reportRing) add(r *Report) {
 		k.tasks[i] = keptTask{r.Tasks[i].ID, r.Tasks[i].Name}
 	}
 	k.moreTasks = len(r.Tasks) - n
-	if r.Memory != nil {
-		k.memoryUsed = r.Memory.Used
-	}
 	q.mu.Lock()
 	q.ring[q.total%consoleReportsKept] = k
 	q.total++
