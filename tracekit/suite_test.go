@@ -737,6 +737,9 @@ func unlockedAfterLockerEnded(t *testing.T) {
 type buggy struct {
 	name string
 	real bool
+	// locks marks a bug only tracekit's locks can show, which the build
+	// tag tracekit_nosync turns into plain sync locks.
+	locks bool
 	// want is every kind of report the bug must cause, and the only ones.
 	want []tracekit.ReportKind
 	// run runs the program until the detectors have seen the bug, checks
@@ -751,6 +754,9 @@ type buggy struct {
 func TestSuiteBuggyPrograms(t *testing.T) {
 	for _, p := range buggyPrograms {
 		t.Run(p.name, func(t *testing.T) {
+			if p.locks && !suiteLocksTracked {
+				t.Skip("tracekit_nosync: the locks are plain sync locks")
+			}
 			inBubble(t, p.real, func(t *testing.T) {
 				sk := startSuiteKit(t)
 				p.run(t, sk)
@@ -768,20 +774,20 @@ func TestSuiteBuggyPrograms(t *testing.T) {
 }
 
 var buggyPrograms = []buggy{
-	{name: "lock-order inversion", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderInversion},
-	{name: "lock-order inversion in one goroutine", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: inversionInOneGoroutine},
-	{name: "lock-order inversion through a read lock", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: inversionThroughReadLock},
-	{name: "deadlock, broken by the test", real: true,
+	{name: "lock-order inversion", locks: true, want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderInversion},
+	{name: "lock-order inversion in one goroutine", locks: true, want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: inversionInOneGoroutine},
+	{name: "lock-order inversion through a read lock", locks: true, want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: inversionThroughReadLock},
+	{name: "deadlock, broken by the test", locks: true, real: true,
 		want: []tracekit.ReportKind{tracekit.ReportLockOrder, tracekit.ReportLockTimeout, tracekit.ReportLongHold, tracekit.ReportBlocked},
 		run:  deadlock},
-	{name: "lock-order cycle of three locks", want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderCycle},
-	{name: "recursive lock", real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: recursiveLock},
-	{name: "read lock upgraded to write lock", real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: readLockUpgrade},
+	{name: "lock-order cycle of three locks", locks: true, want: []tracekit.ReportKind{tracekit.ReportLockOrder}, run: lockOrderCycle},
+	{name: "recursive lock", locks: true, real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: recursiveLock},
+	{name: "read lock upgraded to write lock", locks: true, real: true, want: []tracekit.ReportKind{tracekit.ReportRecursiveLock}, run: readLockUpgrade},
 	{name: "hang on a channel", want: []tracekit.ReportKind{tracekit.ReportLockTimeout}, run: channelHang},
 	// The holder of a lock someone hangs on holds it long, too.
-	{name: "hang on a lock", real: true, want: []tracekit.ReportKind{tracekit.ReportLockTimeout, tracekit.ReportLongHold}, run: lockHang},
-	{name: "long hold", want: []tracekit.ReportKind{tracekit.ReportLongHold}, run: longHold},
-	{name: "lock still held with a task waiting", want: []tracekit.ReportKind{tracekit.ReportLongHold}, run: lockStillHeld},
+	{name: "hang on a lock", locks: true, real: true, want: []tracekit.ReportKind{tracekit.ReportLockTimeout, tracekit.ReportLongHold}, run: lockHang},
+	{name: "long hold", locks: true, want: []tracekit.ReportKind{tracekit.ReportLongHold}, run: longHold},
+	{name: "lock still held with a task waiting", locks: true, want: []tracekit.ReportKind{tracekit.ReportLongHold}, run: lockStillHeld},
 	{name: "task blocked past the threshold", want: []tracekit.ReportKind{tracekit.ReportBlocked}, run: blockedTask},
 	{name: "spawn site leaking tasks", want: []tracekit.ReportKind{tracekit.ReportSpawnGrowth}, run: leakingSite},
 	{name: "orphan task", want: []tracekit.ReportKind{tracekit.ReportOrphanTask}, run: orphanTask},
