@@ -28,10 +28,14 @@ const (
 )
 
 // lockTasks are the tasks lockprog starts under its root span "locks".
-var lockTasks = []string{"holder", "waiter", "consumer", "producer", "shipper", "acker", "transfer", "refund"}
+var lockTasks = []string{"holder", "waiter", "writer", "reader", "consumer", "producer", "shipper", "acker", "transfer", "refund"}
+
+// lockFuncSpan is the function span (tracekit.Span) under which "reader"
+// waits for its read lock.
+const lockFuncSpan = "main.readCatalog"
 
 // lockOpSpans are the lock and channel spans the thresholds above make.
-var lockOpSpans = []string{"lock.wait inventory", "lock.hold inventory", "chan.recv orders", "chan.send acks"}
+var lockOpSpans = []string{"lock.wait inventory", "lock.hold inventory", "lock.wait catalog", "lock.hold catalog", "chan.recv orders", "chan.send acks"}
 
 // buildLockProg compiles ./internal/lockprog.
 func buildLockProg(t *testing.T) string {
@@ -44,8 +48,8 @@ func buildLockProg(t *testing.T) string {
 	return bin
 }
 
-// lockProgLines maps each "// lock:NAME", "// unlock:NAME", "// recv:NAME"
-// and "// send:NAME" marker in the program's source, with its prefix, to its
+// lockProgLines maps each "// lock:NAME", "// rlock:NAME", "// unlock:NAME",
+// "// recv:NAME" and "// send:NAME" marker in the program's source, with its prefix, to its
 // line: the line a report's stack must name.
 func lockProgLines(t *testing.T) map[string]int {
 	t.Helper()
@@ -53,14 +57,14 @@ func lockProgLines(t *testing.T) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	marker := regexp.MustCompile(`// ((?:lock|unlock|recv|send):\S+)$`)
+	marker := regexp.MustCompile(`// ((?:lock|rlock|unlock|recv|send):\S+)$`)
 	lines := map[string]int{}
 	for i, line := range strings.Split(string(src), "\n") {
 		if m := marker.FindStringSubmatch(line); m != nil {
 			lines[m[1]] = i + 1
 		}
 	}
-	for _, want := range []string{"lock:waiter", "unlock:inventory", "recv:orders", "send:acks", "lock:transfer-ledger", "lock:refund-accounts"} {
+	for _, want := range []string{"lock:waiter", "unlock:inventory", "rlock:catalog", "unlock:catalog", "recv:orders", "send:acks", "lock:transfer-ledger", "lock:refund-accounts"} {
 		if lines[want] == 0 {
 			t.Fatalf("internal/lockprog/main.go has no marker // %s", want)
 		}
@@ -155,7 +159,7 @@ func TestJaegerLocks(t *testing.T) {
 		t.Run("env-"+strings.ReplaceAll(tc.protocol, "/", "-"), func(t *testing.T) {
 			service := "e2e-locks-" + strings.ReplaceAll(tc.protocol, "/", "-")
 			res := runLockProg(ctx, t, prog, service, tc.protocol, tc.endpoint, thresholds...)
-			tr := readLockTrace(ctx, t, srv, res, 1+len(lockTasks)+len(lockOpSpans))
+			tr := readLockTrace(ctx, t, srv, res, 2+len(lockTasks)+len(lockOpSpans))
 			checkLockTree(t, tr, lockOpSpans)
 			checkLockOpSpans(t, tr, time.Duration(res.StallNS))
 			checkLockReports(t, tr, res, lines)
@@ -167,7 +171,7 @@ func TestJaegerLocks(t *testing.T) {
 	// lock-order detection is off, so there is no report.
 	t.Run("defaults", func(t *testing.T) {
 		res := runLockProg(ctx, t, prog, "e2e-locks-defaults", "grpc", "http://"+srv.OTLPGRPCEndpoint())
-		tr := readLockTrace(ctx, t, srv, res, 1+len(lockTasks)+len(lockOpSpans))
+		tr := readLockTrace(ctx, t, srv, res, 2+len(lockTasks)+len(lockOpSpans))
 		checkLockTree(t, tr, lockOpSpans)
 		checkLockOpSpans(t, tr, time.Duration(res.StallNS))
 		checkNoReports(t, tr)
@@ -177,7 +181,7 @@ func TestJaegerLocks(t *testing.T) {
 	t.Run("off", func(t *testing.T) {
 		res := runLockProg(ctx, t, prog, "e2e-locks-off", "grpc", "http://"+srv.OTLPGRPCEndpoint(),
 			"TRACEKIT_SLOW=0", "TRACEKIT_HANG_TIMEOUT=0", "TRACEKIT_LONG_HOLD=0", "TRACEKIT_DEADLOCK=0")
-		tr := readLockTrace(ctx, t, srv, res, 1+len(lockTasks))
+		tr := readLockTrace(ctx, t, srv, res, 2+len(lockTasks))
 		checkLockTree(t, tr, nil)
 		checkNoReports(t, tr)
 	})
@@ -209,12 +213,12 @@ func spanNames(tr *jaeger.Trace) []string {
 	return names
 }
 
-// checkLockTree checks that the trace is the root "locks", its tasks, and
-// exactly the lock and channel spans ops, each once, with the task kinds and
-// parents.
+// checkLockTree checks that the trace is the root "locks", its tasks, the
+// function span of "reader", and exactly the lock and channel spans ops,
+// each once, with the kinds and parents of all but ops.
 func checkLockTree(t *testing.T, tr *jaeger.Trace, ops []string) {
 	t.Helper()
-	want := append(append([]string{"locks"}, lockTasks...), ops...)
+	want := append(append([]string{"locks", lockFuncSpan}, lockTasks...), ops...)
 	slices.Sort(want)
 	if got := spanNames(tr); !slices.Equal(got, want) {
 		t.Fatalf("span names\n got %v\nwant %v", got, want)
@@ -235,12 +239,19 @@ func checkLockTree(t *testing.T, tr *jaeger.Trace, ops []string) {
 			t.Errorf("task %s: status %v, want unset", name, v)
 		}
 	}
+	fn, _ := tr.SpanByName(lockFuncSpan)
+	if reader, _ := tr.SpanByName("reader"); fn.ParentID() != reader.SpanID {
+		t.Errorf("%s: parent %s, want the span of task reader %s", lockFuncSpan, fn.ParentID(), reader.SpanID)
+	}
+	if v, _ := fn.Tag("tracekit.kind"); v != "function" {
+		t.Errorf("%s: tracekit.kind = %v, want function", lockFuncSpan, v)
+	}
 }
 
 // checkLockOpSpans checks each lock and channel span: its parent task, that
 // it lies within the parent, its tracekit.* attributes, that the wait or
-// hold they give is at least the program's stall, and that the span's
-// duration is that wait or hold.
+// hold they give is at least the program's stall, and that the span lasts
+// that wait or hold.
 func checkLockOpSpans(t *testing.T, tr *jaeger.Trace, stall time.Duration) {
 	t.Helper()
 	// The hold is timed with the coarse clock, which ticks every fifth of
@@ -255,6 +266,9 @@ func checkLockOpSpans(t *testing.T, tr *jaeger.Trace, stall time.Duration) {
 	}{
 		{"lock.wait inventory", "waiter", "lock.wait", "tracekit.lock.name", "inventory", "tracekit.wait.ns", stall, "write"},
 		{"lock.hold inventory", "holder", "lock.hold", "tracekit.lock.name", "inventory", "tracekit.hold.ns", stall - holdSlack, "write"},
+		// RLockContext: under the span of its ctx, not the task's.
+		{"lock.wait catalog", lockFuncSpan, "lock.wait", "tracekit.lock.name", "catalog", "tracekit.wait.ns", stall, "read"},
+		{"lock.hold catalog", "writer", "lock.hold", "tracekit.lock.name", "catalog", "tracekit.hold.ns", stall - holdSlack, "write"},
 		{"chan.recv orders", "consumer", "chan.recv", "tracekit.chan.name", "orders", "tracekit.wait.ns", stall, ""},
 		{"chan.send acks", "shipper", "chan.send", "tracekit.chan.name", "acks", "tracekit.wait.ns", stall, ""},
 	} {
@@ -297,8 +311,16 @@ func checkLockOpSpans(t *testing.T, tr *jaeger.Trace, stall time.Duration) {
 		if time.Duration(ns) < tc.least {
 			t.Errorf("%s: %s = %v, want at least %v", tc.span, tc.nsKey, time.Duration(ns), tc.least)
 		}
-		if d := s.Duration - ns/1000; d < -1 || d > 1 {
-			t.Errorf("%s: lasts %d µs but %s = %d", tc.span, s.Duration, tc.nsKey, ns)
+		// A wait span covers the wait exactly. A hold span covers the hold
+		// but may be shorter by up to a tick: a hold's start comes from the
+		// coarse clock, which can put it before its parent task began, and
+		// the span is then cut to start with its parent.
+		short := int64(1)
+		if tc.nsKey == "tracekit.hold.ns" {
+			short += holdSlack.Microseconds()
+		}
+		if d := ns/1000 - s.Duration; d < -1 || d > short {
+			t.Errorf("%s: lasts %d µs but %s = %d (%d µs shorter, at most %d allowed)", tc.span, s.Duration, tc.nsKey, ns, d, short)
 		}
 	}
 }
@@ -340,6 +362,20 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 		stacks: [][2]string{{"waiter (lock inventory)", "lock:waiter"}},
 		tasks:  []string{"holder"},
 		after:  "lock.wait inventory", afterBy: lockHang,
+	}, {
+		span: "writer", kind: "long-hold",
+		attrs:   map[string]string{"tracekit.lock.name": "catalog"},
+		message: regexp.MustCompile(`^"catalog" was held for \d+ms \(long-hold threshold ` + ms(lockLongHold) + `\)$`),
+		stacks:  [][2]string{{`"catalog" released here`, "unlock:catalog"}},
+		after:   "lock.hold catalog", atEnd: true,
+	}, {
+		span: lockFuncSpan, kind: "lock-timeout",
+		attrs: map[string]string{"tracekit.lock.name": "catalog"},
+		message: regexp.MustCompile(`^read lock "catalog" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\); held by task ` +
+			strconv.FormatUint(res.Tasks["writer"], 10) + ` "writer" \(goroutine \d+\)`),
+		stacks: [][2]string{{"waiter (read lock catalog)", "rlock:catalog"}},
+		tasks:  []string{"writer"},
+		after:  "lock.wait catalog", afterBy: lockHang,
 	}, {
 		span: "consumer", kind: "lock-timeout",
 		attrs:   map[string]string{"tracekit.chan.name": "orders"},

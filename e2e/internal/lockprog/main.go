@@ -19,6 +19,11 @@
 //     stall after the consumer started waiting (a chan.recv span).
 //   - "shipper" sends on the unbuffered Chan "acks", from which "acker"
 //     receives stall after the shipper started waiting (a chan.send span).
+//   - "writer" write-locks the RWMutex "catalog" and "reader" read-locks it
+//     with RLockContext inside a function span (tracekit.Span), as
+//     "holder" and "waiter" do with "inventory": the read wait's span is a
+//     child of the function span, the span of the context given to
+//     RLockContext, and its hang report goes there too.
 //   - "transfer" locks "accounts" then "ledger"; after it ends, "refund"
 //     locks "ledger" then "accounts": a lock-order inversion, reported on
 //     refund's span when lock-order detection is on. Nothing deadlocks,
@@ -76,6 +81,21 @@ func run() error {
 		return nil
 	})
 
+	catalog := tracekit.NewRWMutex("catalog")
+	catalogLocked := make(chan struct{})
+	writer := tracekit.Go(ctx, "writer", func(context.Context) error {
+		catalog.Lock()
+		close(catalogLocked)
+		err := waitUntil("reader", `read lock "catalog"`)
+		time.Sleep(stall)
+		catalog.Unlock() // unlock:catalog
+		return err
+	})
+	<-catalogLocked
+	reader := tracekit.Go(ctx, "reader", func(ctx context.Context) error {
+		return readCatalog(ctx, catalog)
+	})
+
 	orders := tracekit.NewChan[string]("orders", 0)
 	consumer := tracekit.Go(ctx, "consumer", func(ctx context.Context) error {
 		v, err := orders.Recv(ctx) // recv:orders
@@ -122,7 +142,7 @@ func run() error {
 		return nil
 	})
 
-	tasks := []*tracekit.Task{holder, waiter, consumer, producer, shipper, acker, transfer, refund}
+	tasks := []*tracekit.Task{holder, waiter, writer, reader, consumer, producer, shipper, acker, transfer, refund}
 	errs := []error{orderErr}
 	ids := map[string]uint64{}
 	for _, t := range tasks {
@@ -150,6 +170,17 @@ func run() error {
 		"tasks":    ids,
 		"stall_ns": stall.Nanoseconds(),
 	})
+}
+
+// readCatalog read-locks catalog under a span of its own, main.readCatalog.
+func readCatalog(ctx context.Context, catalog *tracekit.RWMutex) (err error) {
+	ctx, span := tracekit.Span(ctx)
+	defer span.End(&err)
+	if err := catalog.RLockContext(ctx); err != nil { // rlock:catalog
+		return err
+	}
+	catalog.RUnlock()
+	return nil
 }
 
 // waitUntil polls the task registry until the running task named name waits
