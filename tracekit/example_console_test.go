@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
 )
@@ -82,12 +83,15 @@ func ExampleHandler() {
 }
 
 // While a Kit runs, the console lists its detectors' latest reports, newest
-// first: here a lock-order inversion, read back as JSON.
+// first: here the orphan lint's report on a task left running after the
+// request that started it returned, read back as JSON.
 func ExampleHandler_reports() {
 	kit, err := tracekit.Start(context.Background(),
 		tracekit.WithTracesExporter(tracekit.ExporterNone),
 		tracekit.WithMetricsExporter(tracekit.ExporterNone),
-		tracekit.WithDeadlockDetection(true), // lock-order reports (default off; TRACEKIT_DEADLOCK=1)
+		tracekit.WithLintInterval(10*time.Millisecond), // sweep often (default 1s)
+		tracekit.WithOrphanLint(50*time.Millisecond),   // default 30s
+		tracekit.WithMemoryWatch(false),                // only the lint reports here
 	)
 	if err != nil {
 		fmt.Println(err)
@@ -97,37 +101,47 @@ func ExampleHandler_reports() {
 	srv := httptest.NewServer(tracekit.Handler())
 	defer srv.Close()
 
-	var accounts, ledger tracekit.Mutex
-	accounts.SetName("accounts")
-	ledger.SetName("ledger")
-	accounts.Lock()
-	ledger.Lock()
-	ledger.Unlock()
-	accounts.Unlock()
-	ledger.Lock()
-	accounts.Lock() // the other order: reported
-	accounts.Unlock()
-	ledger.Unlock()
+	done := make(chan struct{})
+	refreshc := make(chan *tracekit.Task, 1)
+	request := tracekit.Go(context.Background(), "handle request", func(ctx context.Context) error {
+		refreshc <- tracekit.Go(ctx, "refresh cache", func(context.Context) error {
+			<-done
+			return nil
+		})
+		return nil // returns without waiting for the refresh
+	})
+	_ = request.Wait()
+	refresh := <-refreshc
+	defer func() { close(done); _ = refresh.Wait() }()
 
-	resp, err := http.Get(srv.URL + "?format=json")
-	if err != nil {
-		fmt.Println(err)
-		return
+	for {
+		var page struct {
+			Reports []struct {
+				Kind  string `json:"kind"`
+				Tasks []struct {
+					ID   uint64 `json:"id"`
+					Name string `json:"name"`
+					Live bool   `json:"live"`
+				} `json:"tasks"`
+			} `json:"reports"`
+		}
+		resp, err := http.Get(srv.URL + "?format=json")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if len(page.Reports) > 0 {
+			r := page.Reports[0]
+			fmt.Println(r.Kind, r.Tasks[0].Name, r.Tasks[0].ID == refresh.ID(), r.Tasks[0].Live)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	defer resp.Body.Close()
-	var page struct {
-		Reports []struct {
-			Kind      string `json:"kind"`
-			Lock      string `json:"lock"`
-			OtherLock string `json:"other_lock"`
-		} `json:"reports"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, r := range page.Reports {
-		fmt.Println(r.Kind, r.Lock, r.OtherLock)
-	}
-	// Output: lock-order accounts ledger
+	// Output: orphan-task refresh cache true true
 }
