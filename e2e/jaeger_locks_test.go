@@ -469,17 +469,22 @@ func checkReport(t *testing.T, tr *jaeger.Trace, s jaeger.Span, ev jaeger.Log, w
 	stacks, _ := ev.Field("stacks")
 	checkStacks(t, where, fmt.Sprint(stacks), w.stacks, lines)
 
+	// An event's time is a reading of the wall clock; span ends, and the
+	// times of lock and channel spans, are a wall-clock reading plus a
+	// monotonic interval. The two drift apart while the wall clock is slewed,
+	// by microseconds over the program's life: allow a millisecond.
+	skew := time.Millisecond.Microseconds()
 	if w.after != "" {
 		op, _ := tr.SpanByName(w.after)
 		least := op.StartTime + w.afterBy.Microseconds()
 		if w.atEnd {
-			least = op.StartTime + op.Duration - 1
+			least = op.StartTime + op.Duration
 		}
-		if ev.Timestamp < least {
+		if ev.Timestamp < least-skew {
 			t.Errorf("%s at %d µs: before %d µs (%s: start %d, duration %d µs)", where, ev.Timestamp, least, w.after, op.StartTime, op.Duration)
 		}
 	}
-	if ev.Timestamp < s.StartTime || ev.Timestamp > s.StartTime+s.Duration+1 {
+	if ev.Timestamp < s.StartTime-skew || ev.Timestamp > s.StartTime+s.Duration+skew {
 		t.Errorf("%s at %d µs: outside its span [%d, %d]", where, ev.Timestamp, s.StartTime, s.StartTime+s.Duration)
 	}
 }
