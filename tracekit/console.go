@@ -240,6 +240,8 @@ type consoleTask struct {
 	Warnings       []string      `json:"warnings,omitempty"`
 	Goroutine      uint64        `json:"goroutine,omitempty"`
 	Stack          string        `json:"stack,omitempty"`
+	// Reports are the kept reports about the task, on its page only.
+	Reports []consoleReport `json:"reports,omitempty"`
 }
 
 func (c *console) tasks(infos []TaskInfo, now time.Time) []consoleTask {
@@ -401,6 +403,7 @@ func (c *console) serveTask(w http.ResponseWriter, idText string, asJSON bool, n
 		c.serveEnded(w, id, live, reports, asJSON)
 		return
 	}
+	ts[i].Reports = reports
 	if asJSON {
 		writeJSON(w, ts[i])
 		return

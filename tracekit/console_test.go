@@ -401,6 +401,7 @@ func TestConsoleReports(t *testing.T) {
 	}
 	for _, w := range []string{
 		`<h2 id="recent-reports">Recent reports</h2>`, "The last 2 of 2 reports",
+		`<a href="#recent-reports" class="warn">2 recent reports, the latest lock-timeout at `,
 		`data-kind="lock-order"`, `data-kind="lock-timeout"`,
 		`&lt;img src=x onerror=alert(1)&gt;`, `ledger &amp; co`,
 		`<a href="?task=` + strconv.FormatUint(holder.ID(), 10) + `">task ` + strconv.FormatUint(holder.ID(), 10) + ` hold orders</a>`,
@@ -418,6 +419,11 @@ func TestConsoleReports(t *testing.T) {
 	_, taskPage := get(t, h, "/?task="+strconv.FormatUint(holder.ID(), 10))
 	if !strings.Contains(taskPage, "Reports about this task") || !strings.Contains(taskPage, `data-kind="lock-timeout"`) {
 		t.Errorf("the holder's page lacks its report:\n%s", taskPage)
+	}
+	var ct consoleTask
+	getJSON(t, h, "/?format=json&task="+strconv.FormatUint(holder.ID(), 10), &ct)
+	if len(ct.Reports) != 1 || ct.Reports[0].Kind != "lock-timeout" {
+		t.Errorf("the holder's JSON reports = %+v", ct.Reports)
 	}
 }
 
