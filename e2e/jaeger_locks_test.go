@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
 )
 
@@ -163,6 +166,7 @@ func TestJaegerLocks(t *testing.T) {
 			checkLockTree(t, tr, lockOpSpans)
 			checkLockOpSpans(t, tr, time.Duration(res.StallNS))
 			checkLockReports(t, tr, res, lines)
+			checkLockTypesV3(ctx, t, srv, res)
 		})
 	}
 
@@ -532,5 +536,81 @@ func checkNoReports(t *testing.T, tr *jaeger.Trace) {
 				t.Errorf("%s: unexpected tracekit.report event %v", s.OperationName, l.Fields)
 			}
 		}
+	}
+}
+
+// checkLockTypesV3 reads the trace again from Jaeger's v3 API, which keeps
+// OpenTelemetry's attribute types (the v1 API turns lists into text), and
+// checks the types docs/attributes.md gives: tracekit.wait.ns and
+// tracekit.hold.ns are ints, and tracekit.report.tasks is a list of ints,
+// the ids of the tasks holding the lock, on each lock-timeout report about a
+// lock and on no other event.
+func checkLockTypesV3(ctx context.Context, t *testing.T, srv *jaeger.Server, res lockProgResult) {
+	t.Helper()
+	body, err := srv.V3Trace(ctx, res.TraceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatalf("decode v3 trace: %v", err)
+	}
+	traces, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(resp.Result)
+	if err != nil {
+		t.Fatalf("decode v3 trace as OTLP JSON: %v", err)
+	}
+	wantTasks := map[string][]int64{
+		"waiter":     {int64(res.Tasks["holder"])},
+		lockFuncSpan: {int64(res.Tasks["writer"])},
+	}
+	var ints, lists int
+	rss := traces.ResourceSpans()
+	for i := range rss.Len() {
+		sss := rss.At(i).ScopeSpans()
+		for j := range sss.Len() {
+			spans := sss.At(j).Spans()
+			for k := range spans.Len() {
+				sp := spans.At(k)
+				for _, key := range []string{"tracekit.wait.ns", "tracekit.hold.ns"} {
+					if v, ok := sp.Attributes().Get(key); ok {
+						ints++
+						if v.Type() != pcommon.ValueTypeInt {
+							t.Errorf("v3 %s: %s is a %s, want an int", sp.Name(), key, v.Type())
+						}
+					}
+				}
+				evs := sp.Events()
+				for e := range evs.Len() {
+					v, ok := evs.At(e).Attributes().Get("tracekit.report.tasks")
+					if !ok {
+						continue
+					}
+					lists++
+					want, expected := wantTasks[sp.Name()]
+					if !expected {
+						t.Errorf("v3 %s: event %s has tracekit.report.tasks %s", sp.Name(), evs.At(e).Name(), v.AsString())
+						continue
+					}
+					var got []int64
+					if v.Type() == pcommon.ValueTypeSlice {
+						for n := range v.Slice().Len() {
+							if el := v.Slice().At(n); el.Type() == pcommon.ValueTypeInt {
+								got = append(got, el.Int())
+							} else {
+								got = append(got, -1)
+							}
+						}
+					}
+					if v.Type() != pcommon.ValueTypeSlice || !slices.Equal(got, want) {
+						t.Errorf("v3 %s: tracekit.report.tasks = %s (%s), want the int list %v", sp.Name(), v.AsString(), v.Type(), want)
+					}
+				}
+			}
+		}
+	}
+	if ints != len(lockOpSpans) || lists != len(wantTasks) {
+		t.Errorf("v3 trace: %d wait or hold attributes and %d task lists, want %d and %d", ints, lists, len(lockOpSpans), len(wantTasks))
 	}
 }
