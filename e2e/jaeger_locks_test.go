@@ -31,14 +31,14 @@ const (
 )
 
 // lockTasks are the tasks lockprog starts under its root span "locks".
-var lockTasks = []string{"holder", "waiter", "writer", "reader", "consumer", "producer", "shipper", "acker", "transfer", "refund"}
+var lockTasks = []string{"holder", "waiter", "writer", "reader", "consumer", "producer", "shipper", "acker", "stocker", "supplier", "transfer", "refund"}
 
 // lockFuncSpan is the function span (tracekit.Span) under which "reader"
 // waits for its read lock.
 const lockFuncSpan = "main.readCatalog"
 
 // lockOpSpans are the lock and channel spans the thresholds above make.
-var lockOpSpans = []string{"lock.wait inventory", "lock.hold inventory", "lock.wait catalog", "lock.hold catalog", "chan.recv orders", "chan.send acks"}
+var lockOpSpans = []string{"lock.wait inventory", "lock.hold inventory", "lock.wait catalog", "lock.hold catalog", "chan.recv orders", "chan.send acks", "chan.recv main.awaitRestock"}
 
 // buildLockProg compiles ./internal/lockprog.
 func buildLockProg(t *testing.T) string {
@@ -67,7 +67,7 @@ func lockProgLines(t *testing.T) map[string]int {
 			lines[m[1]] = i + 1
 		}
 	}
-	for _, want := range []string{"lock:waiter", "unlock:inventory", "rlock:catalog", "unlock:catalog", "recv:orders", "send:acks", "lock:transfer-ledger", "lock:refund-accounts"} {
+	for _, want := range []string{"lock:waiter", "unlock:inventory", "rlock:catalog", "unlock:catalog", "recv:orders", "send:acks", "recv:restock", "lock:transfer-ledger", "lock:refund-accounts"} {
 		if lines[want] == 0 {
 			t.Fatalf("internal/lockprog/main.go has no marker // %s", want)
 		}
@@ -275,6 +275,8 @@ func checkLockOpSpans(t *testing.T, tr *jaeger.Trace, stall time.Duration) {
 		{"lock.hold catalog", "writer", "lock.hold", "tracekit.lock.name", "catalog", "tracekit.hold.ns", stall - holdSlack, "write"},
 		{"chan.recv orders", "consumer", "chan.recv", "tracekit.chan.name", "orders", "tracekit.wait.ns", stall, ""},
 		{"chan.send acks", "shipper", "chan.send", "tracekit.chan.name", "acks", "tracekit.wait.ns", stall, ""},
+		// A plain channel is named after the function that called Recv.
+		{"chan.recv main.awaitRestock", "stocker", "chan.recv", "tracekit.chan.name", "main.awaitRestock", "tracekit.wait.ns", stall, ""},
 	} {
 		s, ok := tr.SpanByName(tc.span)
 		if !ok {
@@ -392,6 +394,12 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 		message: regexp.MustCompile(`^send on "acks" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\)$`),
 		stacks:  [][2]string{{"waiter (send on acks)", "send:acks"}},
 		after:   "chan.send acks", afterBy: lockHang,
+	}, {
+		span: "stocker", kind: "lock-timeout",
+		attrs:   map[string]string{"tracekit.chan.name": "main.awaitRestock"},
+		message: regexp.MustCompile(`^receive from "main\.awaitRestock" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\)$`),
+		stacks:  [][2]string{{"waiter (receive from main.awaitRestock)", "recv:restock"}},
+		after:   "chan.recv main.awaitRestock", afterBy: lockHang,
 	}, {
 		span: "refund", kind: "lock-order",
 		attrs: map[string]string{"tracekit.lock.name": "accounts"},

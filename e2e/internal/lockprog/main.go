@@ -24,6 +24,10 @@
 //     "holder" and "waiter" do with "inventory": the read wait's span is a
 //     child of the function span, the span of the context given to
 //     RLockContext, and its hang report goes there too.
+//   - "stocker" receives with tracekit.Recv from a plain channel, on which
+//     "supplier" sends stall after the stocker started waiting: the channel
+//     has no name of its own, so spans and reports name it after the
+//     function that called Recv, main.awaitRestock.
 //   - "transfer" locks "accounts" then "ledger"; after it ends, "refund"
 //     locks "ledger" then "accounts": a lock-order inversion, reported on
 //     refund's span when lock-order detection is on. Nothing deadlocks,
@@ -125,6 +129,19 @@ func run() error {
 		return err
 	})
 
+	restock := make(chan int)
+	stocker := tracekit.Go(ctx, "stocker", func(ctx context.Context) error {
+		return awaitRestock(ctx, restock)
+	})
+	supplier := tracekit.Go(ctx, "supplier", func(context.Context) error {
+		if err := waitUntil("stocker", `receive from "main.awaitRestock"`); err != nil {
+			return err
+		}
+		time.Sleep(stall)
+		restock <- 1
+		return nil
+	})
+
 	accounts, ledger := tracekit.NewMutex("accounts"), tracekit.NewMutex("ledger")
 	transfer := tracekit.Go(ctx, "transfer", func(context.Context) error {
 		accounts.Lock()
@@ -142,7 +159,7 @@ func run() error {
 		return nil
 	})
 
-	tasks := []*tracekit.Task{holder, waiter, writer, reader, consumer, producer, shipper, acker, transfer, refund}
+	tasks := []*tracekit.Task{holder, waiter, writer, reader, consumer, producer, shipper, acker, stocker, supplier, transfer, refund}
 	errs := []error{orderErr}
 	ids := map[string]uint64{}
 	for _, t := range tasks {
@@ -181,6 +198,12 @@ func readCatalog(ctx context.Context, catalog *tracekit.RWMutex) (err error) {
 	}
 	catalog.RUnlock()
 	return nil
+}
+
+// awaitRestock receives one value from ch with tracekit.Recv.
+func awaitRestock(ctx context.Context, ch <-chan int) error {
+	_, err := tracekit.Recv(ctx, ch) // recv:restock
+	return err
 }
 
 // waitUntil polls the task registry until the running task named name waits
