@@ -52,8 +52,8 @@ func buildLockProg(t *testing.T) string {
 }
 
 // lockProgLines maps each "// lock:NAME", "// rlock:NAME", "// unlock:NAME",
-// "// recv:NAME" and "// send:NAME" marker in the program's source, with its prefix, to its
-// line: the line a report's stack must name.
+// "// recv:NAME" and "// send:NAME" marker in the program's source, prefix
+// included, to its line: the line a report's stack must name.
 func lockProgLines(t *testing.T) map[string]int {
 	t.Helper()
 	src, err := os.ReadFile("internal/lockprog/main.go")
@@ -126,12 +126,13 @@ func runLockProg(ctx context.Context, t *testing.T, prog, service, protocol, end
 }
 
 // TestJaegerLocks runs lockprog against a real Jaeger and checks, through
-// Jaeger's v1 query API, that tracekit's lock and channel spans and its
-// detector reports arrive as docs/attributes.md describes them: span names
-// and parents, the tracekit.* attributes, and the tracekit.report events.
-// Runs with thresholds from TRACEKIT_* (over OTLP gRPC and HTTP), with the
-// defaults, and with everything off show that the environment alone decides
-// what is recorded.
+// Jaeger's v1 query API (and its v3 API for attribute types), that
+// tracekit's lock and channel spans and its detector reports arrive as
+// docs/attributes.md describes them: span names and parents, the tracekit.*
+// attributes, and the tracekit.report events with their stacks. Runs with
+// thresholds from TRACEKIT_* (over OTLP gRPC and HTTP), with the defaults,
+// and with everything off show that the environment alone decides what is
+// recorded.
 func TestJaegerLocks(t *testing.T) {
 	bin := jaeger.Binary(t)
 	prog := buildLockProg(t)
@@ -170,7 +171,7 @@ func TestJaegerLocks(t *testing.T) {
 		})
 	}
 
-	// Defaults: the slow threshold (10ms) still makes the four spans, but the
+	// Defaults: the slow threshold (10ms) still makes the same spans, but the
 	// hang timeout (30s) and the long-hold threshold (1s) are far away and
 	// lock-order detection is off, so there is no report.
 	t.Run("defaults", func(t *testing.T) {
@@ -181,7 +182,7 @@ func TestJaegerLocks(t *testing.T) {
 		checkNoReports(t, tr)
 	})
 
-	// Everything off: the task spans alone.
+	// Everything off: the root, the tasks and the function span alone.
 	t.Run("off", func(t *testing.T) {
 		res := runLockProg(ctx, t, prog, "e2e-locks-off", "grpc", "http://"+srv.OTLPGRPCEndpoint(),
 			"TRACEKIT_SLOW=0", "TRACEKIT_HANG_TIMEOUT=0", "TRACEKIT_LONG_HOLD=0", "TRACEKIT_DEADLOCK=0")
