@@ -18,8 +18,10 @@ import (
 // value is an unlocked, unnamed mutex; [Mutex.SetName] names it for spans,
 // metrics and reports (unnamed locks share one metric series with an empty
 // name, and their spans and reports name the function that first waited on
-// them). A Mutex must not be copied after first use; its methods are safe
-// for concurrent use.
+// them — or, with lock-order detection on, the function that first locked
+// them, which is known earlier; name a lock to get one name everywhere). A
+// Mutex must not be copied after first use; its methods are safe for
+// concurrent use.
 //
 // With no [Kit] running (or one started [WithoutGlobals]) it is a
 // sync.Mutex plus one atomic load per Lock and Unlock; a Lock that has to
@@ -126,7 +128,8 @@ func (l *lockMeta) setName(name string) {
 }
 
 // name returns the lock's name, or for an unnamed lock the function that
-// first waited on it; called on slow paths only.
+// first asked for a name: the first waiter, or with lock-order detection the
+// first locker; called on slow paths and by lock-order detection only.
 func (st *lockState) nameFor(skip int) string {
 	if st.name != "" {
 		return st.name
