@@ -206,6 +206,7 @@ type program struct {
 func TestSuiteCorrectPrograms(t *testing.T) {
 	for _, p := range correctPrograms {
 		t.Run(p.name, func(t *testing.T) {
+			var skip string
 			inBubble(t, p.real, func(t *testing.T) {
 				sk := startSuiteKit(t)
 				p.run(t)
@@ -213,13 +214,16 @@ func TestSuiteCorrectPrograms(t *testing.T) {
 				time.Sleep(settle)
 				sk.stop(t)
 				rs := sk.reports.all()
-				if len(rs) > 0 && p.known != nil && !slices.ContainsFunc(rs, func(r tracekit.Report) bool { return !p.known(r) }) {
-					t.Skipf("known false report: %s:\n%s", p.issue, reportsText(rs))
-				}
-				if len(rs) > 0 {
+				switch {
+				case len(rs) > 0 && p.known != nil && !slices.ContainsFunc(rs, func(r tracekit.Report) bool { return !p.known(r) }):
+					skip = fmt.Sprintf("known false report: %s:\n%s", p.issue, reportsText(rs))
+				case len(rs) > 0:
 					t.Errorf("%d report(s) on a correct program:\n%s", len(rs), reportsText(rs))
 				}
 			})
+			if skip != "" && !t.Failed() {
+				t.Skip(skip) // here: a skip inside the bubble does not mark this test skipped
+			}
 		})
 	}
 }
@@ -246,6 +250,13 @@ var correctPrograms = []program{
 			"descriptor (the list's key) inherits that list, so the locks it takes get edges from a lock it never held",
 		known: func(r tracekit.Report) bool {
 			return r.Kind == tracekit.ReportLockOrder && r.Lock == "slot" && r.Other == "journal"
+		}},
+	{name: "read lock released on a reader's behalf while another reader holds it", run: readUnlockedOnBehalf,
+		issue: "lock-order detection cannot tell whose read hold an RUnlock from a goroutine that holds no read lock ends, " +
+			"and drops another reader's entry (the first its scan of all goroutines finds); the reader whose hold really " +
+			"ended keeps \"index\" in its held list, so the lock it takes next gets an edge from \"index\"",
+		known: func(r tracekit.Report) bool {
+			return r.Kind == tracekit.ReportLockOrder && r.Lock == "index" && r.Other == "stats"
 		}},
 }
 
@@ -732,6 +743,51 @@ func unlockedAfterLockerEnded(t *testing.T) {
 		journal.Unlock()
 		return nil
 	}).Wait()
+}
+
+// readUnlockedOnBehalf: two readers hold the read lock of "index"; a
+// third goroutine releases the first reader's read lock on its behalf, as
+// sync.RWMutex allows, and the first reader then takes "stats". Later a
+// task takes "stats" then the write lock of "index". No goroutine ever
+// takes "stats" while it holds "index", so there is no inversion. (Run 20
+// times with new locks: which reader's entry the detector drops varies.)
+func readUnlockedOnBehalf(t *testing.T) {
+	for range 20 {
+		index, stats := tracekit.NewRWMutex("index"), tracekit.NewMutex("stats")
+		reader2Locked, release2, done2 := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done2)
+			index.RLock()
+			close(reader2Locked)
+			<-release2
+			index.RUnlock()
+		}()
+		<-reader2Locked
+		reader1Locked, handedBack, done1 := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done1)
+			index.RLock()
+			close(reader1Locked)
+			<-handedBack // its read lock has been released for it
+			stats.Lock()
+			stats.Unlock()
+		}()
+		<-reader1Locked
+		go func() {
+			index.RUnlock() // reader 1's
+			close(handedBack)
+		}()
+		<-done1
+		close(release2)
+		<-done2
+		_ = tracekit.Go(context.Background(), "rebuild", func(context.Context) error {
+			stats.Lock()
+			index.Lock()
+			index.Unlock()
+			stats.Unlock()
+			return nil
+		}).Wait()
+	}
 }
 
 // buggy is a program with a bug and what the detectors must say about it.
