@@ -576,6 +576,7 @@ func (f *lintFinding) report(cfg lintConfig) Report {
 	case ReportBlocked:
 		r.Message = fmt.Sprintf("%s has waited %v on %s %q (blocked threshold %v)", taskText(f.task), round(f.dur), f.what, f.lock, cfg.blocked)
 		r.Lock = f.lock
+		r.channel = f.what == "send on" || f.what == "receive from"
 		r.Tasks = []TaskInfo{f.task.info()}
 	case ReportLongHold:
 		r.Lock = f.lock

@@ -87,7 +87,7 @@ func TestLintBlocked(t *testing.T) {
 		all := reps.all()
 		if got := about(all, ReportBlocked, stuck.ID()); len(got) != 1 {
 			t.Errorf("stuck: %d reports, want 1 (once per wait): %v", len(got), got)
-		} else if r := got[0]; r.Lock != "never" || r.Duration < 10*time.Second || r.Duration > 12*time.Second ||
+		} else if r := got[0]; r.Lock != "never" || !r.IsChannel() || r.Duration < 10*time.Second || r.Duration > 12*time.Second ||
 			!strings.Contains(r.Message, `receive from "never"`) || r.Tasks[0].Name != "stuck" {
 			t.Errorf("stuck: %+v", r)
 		} else if s := r.String(); !strings.Contains(s, fmt.Sprintf("\ntasks:\n  task %d \"stuck\", waiting on receive from \"never\" since %s, started at ", stuck.ID(), t0.Format("15:04:05.000"))) ||

@@ -126,7 +126,7 @@ type Report struct {
 }
 
 // IsChannel reports whether [Report.Lock] names a channel rather than a
-// lock (a hang while sending or receiving).
+// lock (a hang or a blocked task while sending or receiving).
 func (r Report) IsChannel() bool { return r.channel }
 
 // String formats the report with its stacks and its tasks, for logs and
