@@ -75,15 +75,4 @@ func goroutineSpan() trace.Span {
 }
 
 // liveTaskList returns every registered task, in no order.
-func liveTaskList() []*Task {
-	var out []*Task
-	for i := range liveTasks {
-		sh := &liveTasks[i]
-		sh.mu.Lock()
-		for _, t := range sh.m {
-			out = append(out, t)
-		}
-		sh.mu.Unlock()
-	}
-	return out
-}
+func liveTaskList() []*Task { return appendLiveTasks(nil) }
