@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // defaultMaxEdges bounds the lock-order graph. With two stacks of up to
@@ -46,6 +47,12 @@ type orderGraph struct {
 type heldList struct {
 	mu    sync.Mutex
 	locks []heldLock
+	// gid is the runtime ID of the goroutine the list belongs to (0 until
+	// known). The key of a list is a goroutine descriptor, which the runtime
+	// reuses once its goroutine ends: a goroutine that finds another's
+	// non-empty list under its key (locks its ended owner still held, to be
+	// unlocked by someone else) gets a fresh one.
+	gid atomic.Uint64
 }
 
 type edge struct {
@@ -69,11 +76,27 @@ func newOrderGraph(d *detector, maxEdges int) *orderGraph {
 
 func (o *orderGraph) list() *heldList {
 	g := goroutineKey()
-	if v, ok := o.goroutines.Load(g); ok {
-		return v.(*heldList)
+	v, ok := o.goroutines.Load(g)
+	if !ok {
+		v, _ = o.goroutines.LoadOrStore(g, &heldList{})
 	}
-	v, _ := o.goroutines.LoadOrStore(g, &heldList{})
-	return v.(*heldList)
+	hl := v.(*heldList)
+	if !fastGoid() {
+		return hl
+	}
+	if id := goid(); hl.gid.Load() != id {
+		hl.mu.Lock()
+		inherited := len(hl.locks) > 0
+		hl.mu.Unlock()
+		if inherited {
+			// The locks stay in the old list, where their owner pointers
+			// (lockMeta.owner) find them when they are unlocked.
+			hl = &heldList{}
+			o.goroutines.Store(g, hl)
+		}
+		hl.gid.Store(id)
+	}
+	return hl
 }
 
 // acquire records that the calling goroutine took lock id without waiting
@@ -279,7 +302,10 @@ func nonEmpty(stacks ...Stack) []Stack {
 
 // release forgets one hold of lock id. hl is the acquirer's list when
 // known (a lock may be unlocked by another goroutine); otherwise the
-// calling goroutine's list and then every list is searched.
+// calling goroutine's list is searched. When neither holds it (a read lock
+// released by a goroutine that did not take it), which reader's hold ended
+// cannot be told: every list forgets the lock, since a hold wrongly kept
+// would make false reports, where one wrongly forgotten only misses edges.
 func (o *orderGraph) release(id uint64, hl *heldList) {
 	if hl != nil && hl.remove(id) {
 		return
@@ -288,7 +314,9 @@ func (o *orderGraph) release(id uint64, hl *heldList) {
 		return
 	}
 	o.goroutines.Range(func(_, v any) bool {
-		return !v.(*heldList).remove(id)
+		for v.(*heldList).remove(id) {
+		}
+		return true
 	})
 }
 

@@ -61,3 +61,6 @@ func goid() uint64 {
 	}
 	return slowGoid()
 }
+
+// fastGoid reports whether goid costs a load rather than a stack trace.
+func fastGoid() bool { return goidOffset() != 0 }

@@ -9,3 +9,6 @@ func goid() uint64 { return slowGoid() }
 // goidOffset is where the goroutine ID lies in the runtime's descriptor;
 // without the assembly reader it is never looked for.
 func goidOffset() uintptr { return 0 }
+
+// fastGoid reports whether goid costs a load rather than a stack trace.
+func fastGoid() bool { return false }

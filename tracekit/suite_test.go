@@ -192,13 +192,6 @@ type program struct {
 	// plain Mutex.Lock.
 	real bool
 	run  func(t *testing.T)
-	// issue, when set, describes a false report the detectors are known to
-	// make on this program, and known recognises it: the case is skipped,
-	// naming the problem, when every report it got is that one. Any other
-	// report, or a leak, still fails it, and once the detector is fixed
-	// the case passes.
-	issue string
-	known func(tracekit.Report) bool
 }
 
 // TestSuiteCorrectPrograms runs correct concurrent programs with every
@@ -206,24 +199,16 @@ type program struct {
 func TestSuiteCorrectPrograms(t *testing.T) {
 	for _, p := range correctPrograms {
 		t.Run(p.name, func(t *testing.T) {
-			var skip string
 			inBubble(t, p.real, func(t *testing.T) {
 				sk := startSuiteKit(t)
 				p.run(t)
 				tracekittest.VerifyNoLeaks(t, sk.ignore)
 				time.Sleep(settle)
 				sk.stop(t)
-				rs := sk.reports.all()
-				switch {
-				case len(rs) > 0 && p.known != nil && !slices.ContainsFunc(rs, func(r tracekit.Report) bool { return !p.known(r) }):
-					skip = fmt.Sprintf("known false report: %s:\n%s", p.issue, reportsText(rs))
-				case len(rs) > 0:
+				if rs := sk.reports.all(); len(rs) > 0 {
 					t.Errorf("%d report(s) on a correct program:\n%s", len(rs), reportsText(rs))
 				}
 			})
-			if skip != "" && !t.Failed() {
-				t.Skip(skip) // here: a skip inside the bubble does not mark this test skipped
-			}
 		})
 	}
 }
@@ -244,20 +229,11 @@ var correctPrograms = []program{
 	{name: "reverse order only through TryLock with back-off", run: tryLockBackOff},
 	{name: "waits given up on cancellation", run: waitsGivenUp},
 	{name: "short-lived tasks at a steady rate", run: steadyStream},
-	{name: "lock released by another goroutine after its locker ended", run: unlockedAfterLockerEnded,
-		issue: "lock-order detection keeps a lock in the held list of a goroutine that ended holding it " +
-			"until another goroutine unlocks it; a new goroutine that the runtime gives the same goroutine " +
-			"descriptor (the list's key) inherits that list, so the locks it takes get edges from a lock it never held",
-		known: func(r tracekit.Report) bool {
-			return r.Kind == tracekit.ReportLockOrder && r.Lock == "slot" && r.Other == "journal"
-		}},
-	{name: "read lock released on a reader's behalf while another reader holds it", run: readUnlockedOnBehalf,
-		issue: "lock-order detection cannot tell whose read hold an RUnlock from a goroutine that holds no read lock ends, " +
-			"and drops another reader's entry (the first its scan of all goroutines finds); the reader whose hold really " +
-			"ended keeps \"index\" in its held list, so the lock it takes next gets an edge from \"index\"",
-		known: func(r tracekit.Report) bool {
-			return r.Kind == tracekit.ReportLockOrder && r.Lock == "index" && r.Other == "stats"
-		}},
+	// A Mutex may be unlocked by another goroutine; meanwhile the runtime
+	// may give the ended locker's goroutine descriptor to a new goroutine.
+	{name: "lock released by another goroutine after its locker ended", run: unlockedAfterLockerEnded},
+	// Whose read hold an RUnlock by a non-reader ends cannot be told.
+	{name: "read lock released on a reader's behalf while another reader holds it", run: readUnlockedOnBehalf},
 }
 
 // workerPool runs 40 jobs on a Group limited to 4 tasks.
