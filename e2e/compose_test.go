@@ -115,7 +115,9 @@ func TestComposeFile(t *testing.T) {
 	}
 	// The service's command line: every flag is one the service knows, and
 	// the ports it listens on are the ones published.
-	usage, _ := exec.Command("go", "run", "../examples/service", "-h").CombinedOutput()
+	help := exec.Command("go", "run", "./examples/service", "-h")
+	help.Dir = repoRoot // the example belongs to the root module
+	usage, _ := help.CombinedOutput()
 	cmd := svc["order-service"].Command
 	published := map[uint32]bool{}
 	for _, p := range svc["order-service"].Ports {
@@ -260,7 +262,8 @@ func TestCollectorPipelineToJaeger(t *testing.T) {
 		v := strings.ReplaceAll(*value, "otel-collector:4317", "127.0.0.1:"+grpcPort)
 		svcEnv = append(svcEnv, key+"="+v)
 	}
-	service := exec.CommandContext(ctx, "go", "run", "../examples/service", "-orders", "20", "-workers", "4")
+	service := exec.CommandContext(ctx, "go", "run", "./examples/service", "-orders", "20", "-workers", "4")
+	service.Dir = repoRoot // the example belongs to the root module
 	service.Env = svcEnv
 	if out, err := service.CombinedOutput(); err != nil {
 		t.Fatalf("example service: %v\n%s", err, out)
