@@ -50,7 +50,7 @@ demo:
 	@echo "  $(DEMO_DIR)/cpu-recommendations.svg CPU flame graph of one span's samples"
 	@echo "  $(DEMO_DIR)/merged.svg              spans with the CPU stacks that ran in them"
 	@echo "  $(DEMO_DIR)/trace.svg               one trace on a time axis (lanes, critical path, errors)"
-	@echo "  $(DEMO_DIR)/report.txt              slowest sections, waits, critical-path share"
+	@echo "  $(DEMO_DIR)/report.txt              slowest sections, waits, critical path, slowest traces"
 	@echo "  $(DEMO_DIR)/service.log             JSON logs of failed orders, with trace and span ids"
 
 # The example service in HTTP mode under 2,000 requests, then where the wall time went.
