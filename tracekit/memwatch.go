@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,8 +59,9 @@ const maxRootSpans = 1024
 //     GOMEMLIMIT counts: runtime/metrics /memory/classes/total:bytes minus
 //     /memory/classes/heap/released:bytes) passes a fraction of the memory
 //     limit ([WithMemoryFraction]). The limit is GOMEMLIMIT (or
-//     debug.SetMemoryLimit) when set, else the cgroup v2 memory.max of the
-//     process's cgroup and of its ancestors, the smallest; [MemoryUsage]
+//     debug.SetMemoryLimit) when set, else the cgroup v2 memory.max (or
+//     cgroup v1 memory.limit_in_bytes) of the process's cgroup and of its
+//     ancestors, the smallest; [MemoryUsage]
 //     says which (against a cgroup limit, memory outside the Go runtime,
 //     such as cgo allocations and the page cache, is not counted). With no
 //     limit only the growth check runs. The warning is
@@ -148,7 +150,8 @@ const (
 	// MemoryLimitGo: the Go runtime's limit, GOMEMLIMIT or
 	// debug.SetMemoryLimit.
 	MemoryLimitGo
-	// MemoryLimitCgroup: a cgroup v2 memory.max file.
+	// MemoryLimitCgroup: a cgroup v2 memory.max or cgroup v1
+	// memory.limit_in_bytes file.
 	MemoryLimitCgroup
 )
 
@@ -176,7 +179,8 @@ type MemoryUsage struct {
 	Limit     uint64
 	LimitKind MemoryLimitKind
 	// LimitSource names where the limit was read: the runtime metric for
-	// GOMEMLIMIT, the path of the memory.max file for a cgroup.
+	// GOMEMLIMIT, the path of the memory.max (v2) or
+	// memory.limit_in_bytes (v1) file for a cgroup.
 	LimitSource string
 	// Fraction is the share of the limit past which use is reported.
 	Fraction float64
@@ -345,7 +349,7 @@ type memWatch struct {
 	stopper sync.Once
 
 	// Owned by the watch goroutine.
-	cgroupFiles []string // memory.max candidates, innermost first, relative to cgroupFS
+	cgroupFiles []string // memory.max / memory.limit_in_bytes candidates, innermost first, relative to cgroupFS
 	cgroupErr   bool     // a cgroup error was reported: not again
 	overLimit   bool     // the limit warning was made and not re-armed
 
@@ -414,7 +418,7 @@ func (w *memWatch) loop() {
 	}
 }
 
-// findCgroup finds the memory.max files that may limit the process.
+// findCgroup finds the cgroup files that may limit the process.
 func (w *memWatch) findCgroup() {
 	if w.cgroupFS == nil || w.cfg.fraction == 0 {
 		return
@@ -433,7 +437,7 @@ func (w *memWatch) cgroupError(err error) {
 	}
 }
 
-// limit is GOMEMLIMIT when set, else the smallest cgroup memory.max.
+// limit is GOMEMLIMIT when set, else the smallest cgroup limit.
 func (w *memWatch) limit(s memSample) memLimit {
 	if s.goLimit > 0 && s.goLimit < math.MaxInt64 {
 		return memLimit{bytes: uint64(s.goLimit), kind: MemoryLimitGo, source: goMemLimitSource}
@@ -447,7 +451,11 @@ func (w *memWatch) limit(s memSample) memLimit {
 			}
 			continue
 		}
-		n, ok, err := parseMemoryMax("/"+f, data)
+		parse := parseMemoryMax
+		if path.Base(f) == "memory.limit_in_bytes" {
+			parse = parseLimitInBytes
+		}
+		n, ok, err := parse("/"+f, data)
 		if err != nil {
 			w.cgroupError(err)
 			continue
@@ -639,50 +647,104 @@ func idBytes(s sdktrace.ReadWriteSpan) []byte {
 	return id[:]
 }
 
-// cgroupMemoryFiles finds the memory.max files that limit the process
-// under cgroup v2: its own cgroup's and its ancestors' up to the cgroup2
-// mount, innermost first, as paths relative to fsys (the root directory).
-// No cgroup v2 (another OS, or cgroup v1 only) gives none and no error.
+// cgroupMemoryFiles finds the files that may limit the process's memory,
+// as paths relative to fsys (the root directory), innermost first: under
+// cgroup v2 the memory.max of its cgroup and its ancestors up to the cgroup2
+// mount, under cgroup v1 the memory.limit_in_bytes of its memory cgroup and
+// its ancestors. A hybrid host (the memory controller in v1, an empty
+// unified hierarchy beside it) gives both lists; files that do not exist
+// are skipped when read. No cgroups (another OS) gives none and no error.
 func cgroupMemoryFiles(fsys fs.FS) ([]string, error) {
 	const procCgroup, mountinfo = "proc/self/cgroup", "proc/self/mountinfo"
-	data, err := fs.ReadFile(fsys, procCgroup)
+	cgData, err := fs.ReadFile(fsys, procCgroup)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("tracekit: memory watch: %w", err)
 	}
-	cg, ok, err := parseProcCgroup("/"+procCgroup, data)
-	if err != nil || !ok {
+	v2, ok2, err := parseProcCgroup("/"+procCgroup, cgData)
+	if err != nil {
 		return nil, err
 	}
-	data, err = fs.ReadFile(fsys, mountinfo)
+	v1, ok1, err := parseProcCgroupV1Memory("/"+procCgroup, cgData)
+	if err != nil {
+		return nil, err
+	}
+	if !ok1 && !ok2 {
+		return nil, nil
+	}
+	mountData, err := fs.ReadFile(fsys, mountinfo)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("tracekit: memory watch: %w", err)
 	}
-	mnt, root, ok, err := parseCgroup2Mount("/"+mountinfo, data)
-	if err != nil || !ok {
-		return nil, err
+	var files []string
+	if ok2 {
+		mnt, root, ok, err := parseCgroupMount("/"+mountinfo, mountData, cgroup2Mount)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			files = append(files, limitFiles(v2, mnt, root, "memory.max")...)
+		}
 	}
-	// The cgroup path is relative to the hierarchy's root; the mount shows
-	// the hierarchy from root down.
+	if ok1 {
+		mnt, root, ok, err := parseCgroupMount("/"+mountinfo, mountData, cgroup1MemoryMount)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			files = append(files, limitFiles(v1, mnt, root, "memory.limit_in_bytes")...)
+		}
+	}
+	return files, nil
+}
+
+// limitFiles lists file in cgroup cg and its ancestors, for a hierarchy
+// mounted at mnt showing it from root down; none when cg is not visible
+// under the mount.
+func limitFiles(cg, mnt, root, file string) []string {
 	rel := cg
 	if root != "/" {
 		r, found := strings.CutPrefix(cg, root)
 		if !found || (r != "" && r[0] != '/') {
-			return nil, nil // our cgroup is not visible under the mount
+			return nil
 		}
 		rel = r
 	}
 	rel = path.Clean("/" + rel)
 	var files []string
 	for dir := rel; ; dir = path.Dir(dir) {
-		files = append(files, strings.TrimPrefix(path.Join(mnt, dir, "memory.max"), "/"))
+		files = append(files, strings.TrimPrefix(path.Join(mnt, dir, file), "/"))
 		if dir == "/" {
-			return files, nil
+			return files
 		}
 	}
+}
+
+// parseProcCgroupV1Memory returns the path of the cgroup v1 hierarchy that
+// has the memory controller in a /proc/self/cgroup file ("4:memory:/path");
+// ok is false when there is none.
+func parseProcCgroupV1Memory(name string, data []byte) (cgroup string, ok bool, err error) {
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		_, rest, found := strings.Cut(line, ":")
+		ctrl, p, found2 := strings.Cut(rest, ":")
+		if !found || !found2 {
+			return "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want hierarchy-ID:controllers:path"}
+		}
+		if !slices.Contains(strings.Split(ctrl, ","), "memory") {
+			continue
+		}
+		if !strings.HasPrefix(p, "/") || !utf8.ValidString(p) {
+			return "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want an absolute UTF-8 cgroup path after the memory controller"}
+		}
+		return p, true, nil
+	}
+	return "", false, nil
 }
 
 // parseProcCgroup returns the cgroup v2 path in a /proc/self/cgroup file
@@ -708,10 +770,18 @@ func parseProcCgroup(name string, data []byte) (cgroup string, ok bool, err erro
 	return "", false, nil
 }
 
-// parseCgroup2Mount finds the cgroup2 mount in a /proc/self/mountinfo file
-// and returns its mount point and the hierarchy root it shows; ok is false
-// when there is none.
-func parseCgroup2Mount(name string, data []byte) (mountPoint, root string, ok bool, err error) {
+// cgroup2Mount and cgroup1MemoryMount pick a mount from its file system
+// type and super options.
+func cgroup2Mount(fstype, _ string) bool { return fstype == "cgroup2" }
+
+func cgroup1MemoryMount(fstype, superOpts string) bool {
+	return fstype == "cgroup" && slices.Contains(strings.Split(superOpts, ","), "memory")
+}
+
+// parseCgroupMount finds the first mount in a /proc/self/mountinfo file that
+// want accepts and returns its mount point and the hierarchy root it shows;
+// ok is false when there is none.
+func parseCgroupMount(name string, data []byte, want func(fstype, superOpts string) bool) (mountPoint, root string, ok bool, err error) {
 	for i, line := range strings.Split(string(data), "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
@@ -728,7 +798,11 @@ func parseCgroup2Mount(name string, data []byte) (mountPoint, root string, ok bo
 			return "", "", false, &CgroupError{Path: name, Line: i + 1, Text: line,
 				Reason: "want ID, parent ID, major:minor, root, mount point, options, optional fields, \"-\", file system type"}
 		}
-		if fields[sep+1] != "cgroup2" {
+		superOpts := ""
+		if sep+3 < len(fields) {
+			superOpts = fields[sep+3]
+		}
+		if !want(fields[sep+1], superOpts) {
 			continue
 		}
 		mnt, root := unescapeMount(fields[4]), unescapeMount(fields[3])
@@ -758,6 +832,21 @@ func unescapeMount(s string) string {
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// parseLimitInBytes reads a cgroup v1 memory.limit_in_bytes file: a number
+// of bytes, where "no limit" is the largest page-aligned value the kernel
+// keeps (about 2^63) and reads as ok false, like anything from 2^62 up.
+func parseLimitInBytes(name string, data []byte) (limit uint64, ok bool, err error) {
+	v := strings.TrimSpace(string(data))
+	n, perr := strconv.ParseUint(v, 10, 64)
+	if perr != nil {
+		return 0, false, &CgroupError{Path: name, Text: v, Reason: "want a number of bytes"}
+	}
+	if n == 0 || n >= 1<<62 {
+		return 0, false, nil
+	}
+	return n, true, nil
+}
 
 // parseMemoryMax reads a cgroup v2 memory.max file: a number of bytes, or
 // "max" for no limit (ok false).

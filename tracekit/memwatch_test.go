@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"math/rand/v2"
+	"path"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -409,6 +410,36 @@ func TestMemoryCgroupLimit(t *testing.T) {
 	})
 }
 
+// On a cgroup v1 host (or a hybrid one, whose unified hierarchy has no
+// memory controller) the limit comes from memory.limit_in_bytes; the
+// kernel's "no limit" value is no limit.
+func TestMemoryCgroupV1Limit(t *testing.T) {
+	const mountinfo = "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n" +
+		"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+	fsys := fstest.MapFS{
+		"proc/self/cgroup":    {Data: []byte("4:memory:/process_api/73da\n1:cpu:/\n0::/\n")},
+		"proc/self/mountinfo": {Data: []byte(mountinfo)},
+		"sys/fs/cgroup/memory/process_api/73da/memory.limit_in_bytes": {Data: []byte("9223372036854771712\n")},
+		"sys/fs/cgroup/memory/process_api/memory.limit_in_bytes":      {Data: []byte("2147483648\n")},
+		"sys/fs/cgroup/memory/memory.limit_in_bytes":                  {Data: []byte("9223372036854771712\n")},
+	}
+	synctest.Test(t, func(t *testing.T) {
+		mt := startMemTest(t, testMemConfig, withLimit(100*mib, math.MaxInt64), func(w *memWatch) { w.cgroupFS = fsys })
+		defer mt.stop()
+		mt.step(withLimit(1700*mib, math.MaxInt64))
+		r := mt.memReports()
+		if len(r) != 1 {
+			t.Fatalf("%d reports, want 1", len(r))
+		}
+		if u := r[0].Memory; u.LimitKind != MemoryLimitCgroup || u.Limit != 2048*mib || u.LimitSource != "/sys/fs/cgroup/memory/process_api/memory.limit_in_bytes" {
+			t.Errorf("memory = %+v", *u)
+		}
+		if len(mt.err) != 0 {
+			t.Errorf("errors %v", mt.err)
+		}
+	})
+}
+
 func TestMemoryCgroupBadFileReportedOnce(t *testing.T) {
 	fsys := fstest.MapFS{
 		"proc/self/cgroup":         {Data: []byte("0::/\n")},
@@ -458,7 +489,8 @@ func TestCgroupMemoryFiles(t *testing.T) {
 				"1:cpu:/\n0::/\n",
 			mountinfo: "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n" +
 				"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n",
-			want: []string{"sys/fs/cgroup/unified/memory.max"},
+			want: []string{"sys/fs/cgroup/unified/memory.max",
+				"sys/fs/cgroup/memory/process_api/73da/memory.limit_in_bytes", "sys/fs/cgroup/memory/process_api/memory.limit_in_bytes", "sys/fs/cgroup/memory/memory.limit_in_bytes"},
 		},
 		{
 			name:      "mount shows a subtree",
@@ -475,7 +507,24 @@ func TestCgroupMemoryFiles(t *testing.T) {
 		{
 			name:      "cgroup v1 only",
 			cgroup:    "4:memory:/x\n1:cpu:/x\n",
-			mountinfo: "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
+			mountinfo: "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
+			want:      []string{"sys/fs/cgroup/memory/x/memory.limit_in_bytes", "sys/fs/cgroup/memory/memory.limit_in_bytes"},
+		},
+		{
+			name:      "cgroup v1, memory beside another controller, a subtree mounted",
+			cgroup:    "3:cpu,memory:/pod/c\n",
+			mountinfo: "35 31 0:32 /pod /sys/fs/cgroup/memory rw - cgroup cgroup rw,cpu,memory\n",
+			want:      []string{"sys/fs/cgroup/memory/c/memory.limit_in_bytes", "sys/fs/cgroup/memory/memory.limit_in_bytes"},
+		},
+		{
+			name:      "cgroup v1 without its memory mount",
+			cgroup:    "4:memory:/x\n",
+			mountinfo: "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n",
+		},
+		{
+			name:    "relative cgroup v1 path",
+			cgroup:  "4:memory:x\n",
+			errFile: "/proc/self/cgroup", errLine: 1,
 		},
 		{
 			name:      "no cgroup2 mount",
@@ -557,11 +606,34 @@ func TestParseMemoryMax(t *testing.T) {
 	}
 }
 
+func TestParseLimitInBytes(t *testing.T) {
+	tests := []struct {
+		in    string
+		want  uint64
+		ok    bool
+		isErr bool
+	}{
+		{"9223372036854771712\n", 0, false, false}, // no limit
+		{"536870912\n", 512 << 20, true, false},
+		{"0", 0, false, false},
+		{"max", 0, false, true},
+		{"-1", 0, false, true},
+		{"", 0, false, true},
+	}
+	for _, tt := range tests {
+		n, ok, err := parseLimitInBytes("/m", []byte(tt.in))
+		if n != tt.want || ok != tt.ok || (err != nil) != tt.isErr {
+			t.Errorf("parseLimitInBytes(%q) = %d %v %v", tt.in, n, ok, err)
+		}
+	}
+}
+
 func FuzzCgroupFiles(f *testing.F) {
 	f.Add("0::/a/b\n", "31 23 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "max\n")
 	f.Add("4:memory:/x\n0::/\n", "41 31 0:38 /k /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n", "1073741824")
 	f.Add("0::/k/p\n", `31 23 0:28 /k /mnt/a\040b rw shared:1 - cgroup2 none rw`, "1G")
 	f.Add("nonsense", "- - -", "")
+	f.Add("4:memory:/x\n", "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n", "9223372036854771712")
 	f.Fuzz(func(t *testing.T, cgroup, mountinfo, memMax string) {
 		fsys := fstest.MapFS{
 			"proc/self/cgroup":    {Data: []byte(cgroup)},
@@ -578,9 +650,12 @@ func FuzzCgroupFiles(f *testing.F) {
 			}
 		}
 		for _, p := range files {
-			if !fs.ValidPath(p) || !strings.HasSuffix(p, "/memory.max") && p != "memory.max" {
+			if base := path.Base(p); !fs.ValidPath(p) || base != "memory.max" && base != "memory.limit_in_bytes" {
 				t.Errorf("file %q", p)
 			}
+		}
+		if n, ok, err := parseLimitInBytes("/m", []byte(memMax)); (err != nil && ok) || (ok && n == 0) {
+			t.Errorf("parseLimitInBytes(%q) = %d %v %v", memMax, n, ok, err)
 		}
 		n, ok, err := parseMemoryMax("/m", []byte(memMax))
 		switch {
