@@ -15,13 +15,17 @@ import (
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
 )
 
-// buildProgram compiles ./internal/tracedprog once per test binary.
-func buildProgram(t *testing.T) string {
+// buildProgram compiles ./internal/tracedprog.
+func buildProgram(t *testing.T) string { return buildInternal(t, "tracedprog") }
+
+// buildInternal compiles the program ./internal/name into a temporary
+// directory and returns its path.
+func buildInternal(t *testing.T, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tracedprog")
-	out, err := exec.Command("go", "build", "-o", bin, "./internal/tracedprog").CombinedOutput()
+	bin := filepath.Join(t.TempDir(), name)
+	out, err := exec.Command("go", "build", "-o", bin, "./internal/"+name).CombinedOutput()
 	if err != nil {
-		t.Fatalf("build tracedprog: %v\n%s", err, out)
+		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -41,15 +40,7 @@ const lockFuncSpan = "main.readCatalog"
 var lockOpSpans = []string{"lock.wait inventory", "lock.hold inventory", "lock.wait catalog", "lock.hold catalog", "chan.recv orders", "chan.send acks", "chan.recv main.awaitRestock"}
 
 // buildLockProg compiles ./internal/lockprog.
-func buildLockProg(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "lockprog")
-	out, err := exec.Command("go", "build", "-o", bin, "./internal/lockprog").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build lockprog: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildLockProg(t *testing.T) string { return buildInternal(t, "lockprog") }
 
 // lockProgLines maps each "// lock:NAME", "// rlock:NAME", "// unlock:NAME",
 // "// recv:NAME" and "// send:NAME" marker in the program's source, prefix
