@@ -57,7 +57,11 @@ func goroutineTask() *Task {
 	if !fastGoroutineKey {
 		return nil
 	}
-	g := goroutineKey()
+	return taskOnGoroutine(goroutineKey())
+}
+
+// taskOnGoroutine returns the task registered for goroutine key g, or nil.
+func taskOnGoroutine(g uintptr) *Task {
 	sh := &liveTasks[spanShard(g)]
 	sh.mu.Lock()
 	t := sh.m[g]

@@ -355,15 +355,17 @@ type holderSet struct {
 	unknown   int     // holders whose acquisition stack was not recorded
 }
 
-// holders returns what is known of the current holders of lock id.
-func (o *orderGraph) holders(id uint64, name string) holderSet {
+// holders returns what is known of the current holders of the lock that
+// match picks out (by ID, or by name for locks that share one), which
+// stacks label name.
+func (o *orderGraph) holders(match func(heldLock) bool, name string) holderSet {
 	var out holderSet
 	o.goroutines.Range(func(k, v any) bool {
 		hl := v.(*heldList)
 		hl.mu.Lock()
 		held := false
 		for _, h := range hl.locks {
-			if h.id != id {
+			if !match(h) {
 				continue
 			}
 			held = true

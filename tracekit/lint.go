@@ -444,32 +444,8 @@ func lockHolders(d *detector, name string) (tasks []*Task, untracked int) {
 	if d == nil || d.order == nil || !fastGoroutineKey {
 		return nil, 0
 	}
-	d.order.goroutines.Range(func(k, v any) bool {
-		hl := v.(*heldList)
-		hl.mu.Lock()
-		held := slices.ContainsFunc(hl.locks, func(h heldLock) bool { return h.name == name })
-		hl.mu.Unlock()
-		if !held {
-			return true
-		}
-		if t := taskOnGoroutine(k.(uintptr)); t != nil {
-			tasks = append(tasks, t)
-		} else {
-			untracked++
-		}
-		return true
-	})
-	slices.SortFunc(tasks, func(a, b *Task) int { return cmp.Compare(a.id, b.id) })
-	return tasks, untracked
-}
-
-// taskOnGoroutine returns the task registered for goroutine key g, or nil.
-func taskOnGoroutine(g uintptr) *Task {
-	sh := &liveTasks[spanShard(g)]
-	sh.mu.Lock()
-	t := sh.m[g]
-	sh.mu.Unlock()
-	return t
+	h := d.order.holders(func(h heldLock) bool { return h.name == name }, name)
+	return h.tasks, h.untracked
 }
 
 // sample records each spawn site's live task count and starts or ends

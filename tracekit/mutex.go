@@ -244,7 +244,7 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 	}
 	var holder func() holderSet
 	if d.order != nil {
-		holder = func() holderSet { return d.order.holders(st.id, name) }
+		holder = func() holderSet { return d.order.holders(func(h heldLock) bool { return h.id == st.id }, name) }
 	}
 	hw := d.watchHang(ctx, what, name, start, holder)
 	tw := beginWait(what, name) // the registry shows what the task waits on
