@@ -1,0 +1,7 @@
+package tracekit
+
+// TasksKnowTheirGoroutine says a goroutine can find the task it runs (the
+// fast goroutine key exists on this platform): without it, a task blocked
+// in a plain Lock or Recv cannot be shown waiting, and a lock's holder task
+// cannot be named. For the external tests.
+const TasksKnowTheirGoroutine = fastGoroutineKey
