@@ -433,6 +433,9 @@ func TestConsoleReports(t *testing.T) {
 // A task that has ended: its page says so instead of a bare 404, linking
 // to its running parent; a task never started is still not found.
 func TestConsoleEndedTask(t *testing.T) {
+	if !fastGoid() {
+		t.Skip("no task lineage where reading a goroutine ID takes a stack trace")
+	}
 	parentDone, childc := make(chan struct{}), make(chan *Task, 1)
 	parent := Go(context.Background(), "parent", func(ctx context.Context) error {
 		childc <- Go(ctx, "short <job>", func(context.Context) error { return nil })

@@ -5,3 +5,8 @@ package tracekit
 // in a plain Lock or Recv cannot be shown waiting, and a lock's holder task
 // cannot be named. For the external tests.
 const TasksKnowTheirGoroutine = fastGoroutineKey
+
+// TaskLineageKept says tasks record the goroutine their chain began in
+// (the goroutine ID reader exists): leaks through ended tasks are
+// attributed. For the external tests.
+func TaskLineageKept() bool { return fastGoid() }

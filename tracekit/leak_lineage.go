@@ -19,7 +19,9 @@ import (
 //   - Task.origin is the goroutine ID the task's chain of tasks began in:
 //     its parent task's origin when ctx carries one, otherwise the goroutine
 //     that called Go. It is set before the task's goroutine starts and never
-//     changes.
+//     changes. Where reading a goroutine ID takes a stack trace (no
+//     assembly reader for the architecture) it stays 0 and no task is
+//     recorded when it ends: chains then follow live creators only.
 //   - When a task ends, its goroutine's ID, origin, task ID and parent
 //     task ID go into endedTasks, a ring of the last
 //     endedShards*endedPerShard tasks, so that goroutines it created
@@ -186,6 +188,9 @@ func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
 					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d)", t.id, t.name, cur))
 				}
 				next, viaTask = t.origin, true
+				if next == 0 { // no lineage kept on this platform: its creator
+					next = lg.CreatorID
+				}
 				if l.underSelf(t.parent) {
 					next = l.self
 				}

@@ -184,7 +184,9 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 	site.countStart() // tracekit.task.started (runtime_metrics.go)
 	if p := taskFrom(ctx); p != nil {
 		t.parent, t.origin = p.id, p.origin
-	} else {
+	} else if fastGoid() {
+		// Where the goroutine ID costs a stack trace, tasks keep no lineage
+		// (leak checks then follow live creators only).
 		t.origin = goid()
 	}
 
@@ -234,7 +236,9 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 // any.
 func (t *Task) release(onDone func(error)) {
 	unbindGoroutine(t.g)
-	recordEnded(goid(), t.origin, t.id, t.parent)
+	if t.origin != 0 {
+		recordEnded(goid(), t.origin, t.id, t.parent)
+	}
 	close(t.done)
 	if onDone != nil {
 		onDone(t.err)

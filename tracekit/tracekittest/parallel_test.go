@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -120,6 +121,9 @@ func TestChildParallel(t *testing.T) {
 }
 
 func TestVerifyNoLeaksParallel(t *testing.T) {
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		t.Skip("tasks keep their lineage only where the goroutine ID can be read directly (amd64, arm64)")
+	}
 	if os.Getenv("TRACEKITTEST_CHILD") != "" {
 		t.Skip("runs the child tests")
 	}
