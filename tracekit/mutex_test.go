@@ -317,7 +317,19 @@ func TestHangReport(t *testing.T) {
 		// acquisition of a lock alone records none, to stay cheap).
 		go holdUntil(pinned(d, "books"), m, held, release)
 		<-held
-		waitPastHang(t, m, release)
+		done := make(chan error)
+		go func() {
+			err := m.LockContext(cancelable(t))
+			if err == nil {
+				m.Unlock()
+			}
+			done <- err
+		}()
+		time.Sleep(45 * time.Second)
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 		reps := r.all()
 		if len(reps) != 1 || reps[0].Kind != ReportLockTimeout || reps[0].Lock != "ledger" || reps[0].Duration != 30*time.Second {
 			t.Fatalf("reports = %v, want one 30s lock timeout on ledger", reps)
@@ -360,7 +372,19 @@ func TestHangReportNamesHolder(t *testing.T) {
 					go holdAlone(m, held, release)
 				}
 				<-held
-				waitPastHang(t, m, release)
+				done := make(chan error)
+				go func() {
+					err := m.LockContext(cancelable(t))
+					if err == nil {
+						m.Unlock()
+					}
+					done <- err
+				}()
+				time.Sleep(45 * time.Second)
+				close(release)
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
 				if holder != nil {
 					_ = holder.Wait()
 				}
@@ -394,26 +418,6 @@ func TestHangReportNamesHolder(t *testing.T) {
 				}
 			})
 		})
-	}
-}
-
-// waitPastHang waits on m, which another goroutine holds until release is
-// closed, for 45s of the bubble's clock (past a 30s hang timeout), then
-// releases the holder and checks the wait succeeds.
-func waitPastHang(t *testing.T, m *Mutex, release chan struct{}) {
-	t.Helper()
-	done := make(chan error)
-	go func() {
-		err := m.LockContext(cancelable(t))
-		if err == nil {
-			m.Unlock()
-		}
-		done <- err
-	}()
-	time.Sleep(45 * time.Second)
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }
 
