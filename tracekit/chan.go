@@ -54,14 +54,7 @@ func send[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T
 
 func sendSlow[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T) error {
 	if d == nil {
-		// No Kit: time nothing, but let the registry show the wait.
-		if t := goroutineTask(); t != nil {
-			if name == "" {
-				name = callerFunc(2)
-			}
-			t.beginWait("send on", name)
-			defer t.endWait()
-		}
+		defer untrackedWait("send on", name).endWait()
 		select {
 		case ch <- v:
 			return nil
@@ -101,13 +94,7 @@ func recv[T any](ctx context.Context, d *detector, name string, ch <-chan T) (T,
 
 func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T) (v T, err error) {
 	if d == nil {
-		if t := goroutineTask(); t != nil {
-			if name == "" {
-				name = callerFunc(2)
-			}
-			t.beginWait("receive from", name)
-			defer t.endWait()
-		}
+		defer untrackedWait("receive from", name).endWait()
 		select {
 		case v, ok := <-ch:
 			if !ok {
@@ -137,6 +124,21 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 	hw.stop()
 	d.chanDone(ctx, KindChanRecv, name, start)
 	return v, err
+}
+
+// untrackedWait is the slow path of a channel operation while no Kit runs:
+// it times nothing, but marks the task on this goroutine, if any, waiting
+// on the channel (an unnamed one is named after the calling function, looked
+// up only then). It returns the task, for endWait.
+func untrackedWait(what, name string) *Task {
+	t := goroutineTask()
+	if t != nil {
+		if name == "" {
+			name = callerFunc(3)
+		}
+		t.beginWait(what, name)
+	}
+	return t
 }
 
 // chanDone records a blocked channel operation.
