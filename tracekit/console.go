@@ -604,7 +604,7 @@ func (c *console) traceLink(traceID, spanID string) string {
 type consoleMemory struct {
 	// Used is what GOMEMLIMIT counts, as the memory watch reads it.
 	Used uint64 `json:"used_bytes"`
-	// Limit is GOMEMLIMIT when set, else the cgroup's memory.max; 0: none.
+	// Limit is GOMEMLIMIT when set, else the cgroup's limit; 0: none.
 	Limit       uint64 `json:"limit_bytes,omitempty"`
 	LimitKind   string `json:"limit_kind,omitempty"`
 	LimitSource string `json:"limit_source,omitempty"`
