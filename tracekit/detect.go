@@ -70,8 +70,15 @@ type detector struct {
 	// Lock+Unlock). Holds are therefore known to ±tick; see sampleEvery for
 	// the exact ones that feed the histogram.
 	coarse atomic.Int64
-	tick   time.Duration
-	quit   chan struct{}
+	// clockState says whether the clock ticks (clockUsed, clockUnused) or
+	// sleeps (clockIdle) after idleTicks ticks with no lock read it: an idle
+	// process costs no wake-ups. It shares coarse's cache line, which the
+	// clock writes every tick anyway.
+	clockState atomic.Int32
+	tick       time.Duration
+	idleTicks  int
+	wake       chan struct{}
+	quit       chan struct{}
 	done   chan struct{}
 	stop   sync.Once
 
@@ -100,12 +107,14 @@ func newDetector(cfg detectorConfig) *detector {
 	if cfg.maxEdges <= 0 {
 		cfg.maxEdges = defaultMaxEdges
 	}
-	d := &detector{cfg: cfg, epoch: time.Now(), quit: make(chan struct{}), done: make(chan struct{})}
+	d := &detector{cfg: cfg, epoch: time.Now(), wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	if cfg.order {
 		d.order = newOrderGraph(d, cfg.maxEdges)
 	}
 	d.tick = min(max(cfg.slow/5, time.Millisecond), 100*time.Millisecond)
+	d.idleTicks = max(int(clockIdleAfter/d.tick), 1)
 	d.coarse.Store(d.now())
+	d.clockState.Store(clockUsed)
 	if cfg.meter != nil {
 		d.instruments()
 	}
@@ -121,17 +130,68 @@ func newDetector(cfg detectorConfig) *detector {
 	return d
 }
 
+// The coarse clock's states. A lock that reads the clock marks it used; each
+// tick marks it unused, and after idleTicks unused ticks in a row it goes
+// idle and stops ticking until a lock wakes it.
+const (
+	clockIdle int32 = iota
+	clockUsed
+	clockUnused
+
+	clockIdleAfter = time.Second
+)
+
+// coarseNow returns the coarse clock, waking it first if it sleeps. While
+// it ticks, a lock that has seen it used since the last tick pays one
+// atomic load more than reading it.
+func (d *detector) coarseNow() int64 {
+	if d.clockState.Load() != clockUsed {
+		d.touchClock()
+	}
+	return d.coarse.Load()
+}
+
+// touchClock marks the clock used and, if it slept, sets it to the precise
+// time and wakes it. Only the first lock after a tick gets here.
+func (d *detector) touchClock() {
+	if d.clockState.Swap(clockUsed) == clockIdle {
+		d.coarse.Store(d.now())
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 func (d *detector) clock() {
 	defer close(d.done)
 	t := time.NewTicker(d.tick)
 	defer t.Stop()
+	unused := 0
 	for {
 		select {
 		case <-t.C:
-			d.coarse.Store(d.now())
 		case <-d.quit:
 			return
 		}
+		d.coarse.Store(d.now())
+		if d.clockState.CompareAndSwap(clockUsed, clockUnused) {
+			unused = 0
+			continue
+		}
+		if unused++; unused < d.idleTicks || !d.clockState.CompareAndSwap(clockUnused, clockIdle) {
+			continue
+		}
+		// Idle: nothing has read the clock for idleTicks ticks. A lock that
+		// reads it now finds clockIdle and wakes it (touchClock).
+		t.Stop()
+		select {
+		case <-d.wake:
+		case <-d.quit:
+			return
+		}
+		unused = 0
+		t.Reset(d.tick)
 	}
 }
 

@@ -35,7 +35,9 @@ import (
 //     spans, children of ctx's span for [Mutex.LockContext], or of the
 //     span of the [Go] task running on the goroutine for Lock.
 //   - Hold time is read from a coarse clock the Kit refreshes every
-//     slow/5 (1ms to 100ms), which costs one atomic load; holds past the
+//     slow/5 (1ms to 100ms), which costs two atomic loads. The clock
+//     sleeps after a second in which no lock read it, and the next lock
+//     wakes it, so an idle process has no wake-ups. Holds past the
 //     slow threshold become lock.hold spans, holds past the long-hold
 //     threshold a [ReportLongHold]. One acquisition in 64 also reads the
 //     precise clock and feeds the tracekit.lock.hold histogram.
@@ -332,7 +334,7 @@ func lockMode(read bool) attribute.KeyValue {
 // acquisition stack; tried marks a TryLock, which adds no edge.
 func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, contended bool, stack []uintptr, tried bool) {
 	l.hd = d
-	l.since = d.coarse.Load()
+	l.since = d.coarseNow()
 	l.n++
 	if l.n%sampleEvery == 0 {
 		l.precise = d.now()
@@ -359,7 +361,7 @@ func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, con
 func (l *lockMeta) released(d *detector) int64 {
 	l.hd = nil
 	st := l.st.Load()
-	hold := d.coarse.Load() - l.since
+	hold := d.coarseNow() - l.since
 	if l.precise != 0 {
 		end := d.now()
 		hold = end - l.precise

@@ -650,3 +650,55 @@ func TestStartLockMetricsAndSpans(t *testing.T) {
 		t.Errorf("no lock.wait span under the request span; have %v", names(exp.got()))
 	}
 }
+
+// The coarse clock stops ticking once no lock has read it for a second, and
+// the next lock wakes it with the exact time, so a hold that spans the idle
+// time is still measured whole.
+func TestCoarseClockSleepsWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond, longHold: time.Second}, nil)
+		defer d.close()
+		m := pinned(d, "cache")
+
+		time.Sleep(clockIdleAfter + 10*d.tick)
+		synctest.Wait()
+		if s := d.clockState.Load(); s != clockIdle {
+			t.Fatalf("after %v unused the clock state is %d, want idle", clockIdleAfter, s)
+		}
+		before := d.coarse.Load()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if after := d.coarse.Load(); after != before {
+			t.Fatalf("the idle clock ticked: %d then %d", before, after)
+		}
+
+		// Taken while the clock sleeps and held while it falls asleep again.
+		m.Lock()
+		if got, want := d.coarse.Load(), d.now(); got != want {
+			t.Errorf("a lock woke the clock at %d, want the exact time %d", got, want)
+		}
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if s := d.clockState.Load(); s != clockIdle {
+			t.Errorf("the clock state is %d during a long hold with no other lock, want idle", s)
+		}
+		m.Unlock()
+		reps := r.all()
+		if len(reps) != 1 || reps[0].Kind != ReportLongHold {
+			t.Fatalf("reports = %v, want one long hold", reps)
+		}
+		if got := reps[0].Duration; got != 3*time.Second {
+			t.Errorf("hold across an idle clock = %v, want 3s", got)
+		}
+
+		// Awake again, it ticks while locks use it.
+		for range 10 {
+			m.Lock()
+			time.Sleep(d.tick)
+			m.Unlock()
+		}
+		if s := d.clockState.Load(); s == clockIdle {
+			t.Error("the clock sleeps while locks use it")
+		}
+	})
+}
