@@ -117,6 +117,7 @@ FUZZ_TARGETS := \
 	./internal/env:FuzzParsers:300000 \
 	./internal/env:FuzzDuration:300000 \
 	./internal/gostack:FuzzParse:300000 \
+	./internal/testname:FuzzFromFunc:200000 \
 	./internal/flame:FuzzDecode:50000 \
 	./internal/flame:FuzzParseFolded:40000 \
 	./internal/flame/svg:FuzzWrite:6000 \

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/testname"
 )
 
 // LeakMethod says how a leaked goroutine was found.
@@ -58,6 +59,12 @@ type LeakedGoroutine struct {
 	// (goroutine 50, ended) ← goroutine 34 (the checker)`.
 	Attribution LeakAttribution
 	Lineage     string
+	// Test is the test (or benchmark, fuzz test, example) the goroutine
+	// came from, when that can be told: the test whose goroutine began its
+	// chain of tasks, which tracekittest.VerifyTestMain has the tasks
+	// record, else a test whose code created it or runs in it. Empty when
+	// nothing names one.
+	Test string
 }
 
 // LeakAttribution says how a leak check tied a leaked goroutine to the
@@ -81,7 +88,9 @@ const (
 	AttributedElsewhere LeakAttribution = "started elsewhere"
 	// Untraceable: its lineage breaks at an untracked goroutine that has
 	// exited (or a task so long ended that its record was dropped), so
-	// whose it is cannot be told.
+	// whose it is cannot be told. (Under tracekittest.VerifyTestMain, a
+	// test's goroutine that started a task is recorded: a lineage that
+	// ends there is AttributedElsewhere, naming the test.)
 	Untraceable LeakAttribution = "untraceable"
 )
 
@@ -103,7 +112,7 @@ func (e *LeakError) Error() string {
 	type shape struct {
 		state, stack, createdBy string
 		method                  LeakMethod
-		task, site              string
+		task, site, test        string
 	}
 	var order []shape
 	ids := map[shape][]string{}
@@ -111,7 +120,7 @@ func (e *LeakError) Error() string {
 	tasks := map[shape][]string{}
 	lineages := map[shape][]string{}
 	for _, g := range e.Goroutines {
-		k := shape{g.State, g.Stack, g.CreatedBy, g.Method, g.Task, g.SpawnSite}
+		k := shape{g.State, g.Stack, g.CreatedBy, g.Method, g.Task, g.SpawnSite, g.Test}
 		if _, ok := ids[k]; !ok {
 			order = append(order, k)
 		}
@@ -134,6 +143,9 @@ func (e *LeakError) Error() string {
 			fmt.Fprintf(&b, ", %v", waits[k])
 		}
 		fmt.Fprintf(&b, "] found by %s: goroutine %s\n", k.method, strings.Join(ids[k], ", "))
+		if k.test != "" {
+			fmt.Fprintf(&b, "from %s\n", k.test)
+		}
 		for i, l := range lineages[k] {
 			if i == 3 {
 				fmt.Fprintf(&b, "(and %d more)\n", len(lineages[k])-i)
@@ -305,9 +317,9 @@ func Leaks(ctx context.Context, opts ...LeakOption) error {
 			if cfg.ignored(g, self) || (lin.bubble != 0 && g.Bubble != lin.bubble) {
 				continue
 			}
-			attr, path := lin.trace(g)
+			attr, path, test := lin.trace(g)
 			if cfg.covers(attr) {
-				left = append(left, leaked{g: *g, attr: attr, lineage: path})
+				left = append(left, leaked{g: *g, attr: attr, lineage: path, test: test})
 			}
 		}
 		if len(left) == 0 {
@@ -327,6 +339,7 @@ type leaked struct {
 	g       gostack.Goroutine
 	attr    LeakAttribution
 	lineage string
+	test    string // the test whose goroutine the lineage passed, if known
 }
 
 func newLeakError(ls []leaked, tasks map[uint64]*Task) *LeakError {
@@ -347,9 +360,13 @@ func newLeakError(ls []leaked, tasks map[uint64]*Task) *LeakError {
 
 			Attribution: l.attr,
 			Lineage:     l.lineage,
+			Test:        l.test,
 		}
 		if g.CreatedBy.Func != "" {
 			lg.CreatedBy = fmt.Sprintf("%s at %s:%d", g.CreatedBy.Func, g.CreatedBy.File, g.CreatedBy.Line)
+		}
+		if lg.Test == "" {
+			lg.Test = testOfStack(&g)
 		}
 		if proven[g.ID] {
 			lg.Method = LeakProvenByRuntime
@@ -362,6 +379,20 @@ func newLeakError(ls []leaked, tasks map[uint64]*Task) *LeakError {
 		e.Goroutines = append(e.Goroutines, lg)
 	}
 	return e
+}
+
+// testOfStack returns the test that created g or whose code g runs, read
+// from its creator and then its own frames, or "".
+func testOfStack(g *gostack.Goroutine) string {
+	if t := testname.FromFunc(g.CreatedBy.Func); t != "" {
+		return t
+	}
+	for _, f := range g.Frames {
+		if t := testname.FromFunc(f.Func); t != "" {
+			return t
+		}
+	}
+	return ""
 }
 
 // provenLeaks runs the goroutineleak profile when the runtime has it and

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/testname"
 )
 
 // Lineage: which goroutine a leaked goroutine descends from.
@@ -166,8 +167,19 @@ func (l *lineage) underSelf(parent uint64) bool {
 // trace walks from g up its lineage: from an untracked goroutine to its
 // creator, from a task to the goroutine its chain of tasks began in, from
 // an ended task's goroutine to its recorded origin. It returns how g is
-// attributed and the path it walked.
-func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
+// attributed, the path it walked and, under VerifyTestMain, the test whose
+// goroutine the path went through first.
+func (l *lineage) trace(g *gostack.Goroutine) (attr LeakAttribution, path string, test string) {
+	attr, path = l.walk(g, func(id uint64) {
+		if test == "" {
+			test = testname.Of(id)
+		}
+	})
+	return attr, path, test
+}
+
+// walk is trace; it calls visit with every goroutine ID on the path.
+func (l *lineage) walk(g *gostack.Goroutine, visit func(uint64)) (LeakAttribution, string) {
 	var path []string
 	viaTask, deep := false, false
 	seen := map[uint64]bool{}
@@ -178,6 +190,7 @@ func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
 			return Untraceable, strings.Join(append(path, "a loop"), " ← ")
 		}
 		seen[cur] = true
+		visit(cur)
 		var next uint64
 		if lg := l.live[cur]; lg != nil {
 			if t := l.tasks[cur]; t != nil {
@@ -207,10 +220,16 @@ func (l *lineage) trace(g *gostack.Goroutine) (LeakAttribution, string) {
 			if l.underSelf(e.parent) {
 				next = l.self
 			}
+		} else if test := testname.Of(cur); test != "" {
+			// A test's goroutine that began a chain of tasks (recorded under
+			// VerifyTestMain): the chain's start is known.
+			path = append(path, fmt.Sprintf("goroutine %d (%s, exited)", cur, test))
+			return AttributedElsewhere, strings.Join(path, " ← ")
 		} else {
 			path = append(path, fmt.Sprintf("goroutine %d (exited, untracked: no record of its creator)", cur))
 			return Untraceable, strings.Join(path, " ← ")
 		}
+		visit(next)
 		switch next {
 		case l.self:
 			path = append(path, fmt.Sprintf("goroutine %d (the checker)", next))

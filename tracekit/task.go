@@ -14,6 +14,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/testname"
 )
 
 // PanicError is what [Task.Wait] and [Group.Wait] return when a task's
@@ -188,6 +190,7 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 		// Where the goroutine ID costs a stack trace, tasks keep no lineage
 		// (leak checks then follow live creators only).
 		t.origin = goid()
+		testname.Note(t.origin, 2) // in tests under VerifyTestMain: which test began the chain
 	}
 
 	// The options are made once per call site and per group; only the

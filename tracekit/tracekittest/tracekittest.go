@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/testname"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
 
@@ -114,12 +115,21 @@ func otherTestsRunning(gs []gostack.Goroutine, self uint64) bool {
 
 // VerifyTestMain runs the tests and then fails the run, printing the leaks,
 // if goroutines are left over. Use it as TestMain's whole body.
+//
+// The report names the test each leak came from where that can be told
+// ([tracekit.LeakedGoroutine.Test]): while the tests run, the first task
+// ([tracekit.Go], [tracekit.Group]) a test's goroutine starts records which
+// test that is (one stack walk per such goroutine), so goroutines started
+// through chains of tasks are named even when every task in between has
+// ended; a goroutine a test's code created, or whose code is a test's
+// closure, is named from its stack.
 func VerifyTestMain(m TestingM, opts ...tracekit.LeakOption) {
 	os.Exit(runTestMain(m, os.Stderr, opts))
 }
 
 // runTestMain is VerifyTestMain without the exit: it returns the exit code.
 func runTestMain(m TestingM, stderr io.Writer, opts []tracekit.LeakOption) int {
+	testname.Enable()
 	code := m.Run()
 	if code != 0 {
 		return code
@@ -127,10 +137,45 @@ func runTestMain(m TestingM, stderr io.Writer, opts []tracekit.LeakOption) int {
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
 	defer cancel()
 	if err := tracekit.Leaks(ctx, opts...); err != nil {
-		fmt.Fprintf(stderr, "tracekittest: tests passed, but %v\n", err)
+		fmt.Fprintf(stderr, "tracekittest: tests passed, but %s%v\n", leakingTests(err), err)
 		return 1
 	}
 	return 0
+}
+
+// leakingTests summarises which tests leaked how many goroutines, as
+// "TestA leaked 2 goroutine(s), TestB 1; 1 from no known test. " (tests in
+// name order), or "".
+func leakingTests(err error) string {
+	var le *tracekit.LeakError
+	if !errors.As(err, &le) {
+		return ""
+	}
+	counts := map[string]int{}
+	var order []string
+	for _, g := range le.Goroutines {
+		if _, ok := counts[g.Test]; !ok && g.Test != "" {
+			order = append(order, g.Test)
+		}
+		counts[g.Test]++
+	}
+	if len(order) == 0 {
+		return ""
+	}
+	slices.Sort(order)
+	var b strings.Builder
+	for i, t := range order {
+		if i == 0 {
+			fmt.Fprintf(&b, "%s leaked %d goroutine(s)", t, counts[t])
+		} else {
+			fmt.Fprintf(&b, ", %s %d", t, counts[t])
+		}
+	}
+	if n := counts[""]; n > 0 {
+		fmt.Fprintf(&b, "; %d from no known test", n)
+	}
+	b.WriteString(". ")
+	return b.String()
 }
 
 // HangError is the failure [RunWithTimeout] reports.

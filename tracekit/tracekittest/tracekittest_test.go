@@ -74,7 +74,7 @@ func TestVerifyTestMainExitCode(t *testing.T) {
 	if fmt.Sprint(got) != "[0 3 1]" {
 		t.Errorf("exit codes = %v, want [0 3 1] (clean, failing tests, leak)", got)
 	}
-	if !strings.Contains(stderr.String(), "tests passed, but tracekit: 1 leaked goroutine") {
+	if !strings.Contains(stderr.String(), "tests passed, but TestVerifyTestMainExitCode leaked 1 goroutine(s). tracekit: 1 leaked goroutine") {
 		t.Errorf("stderr = %q", stderr.String())
 	}
 }
