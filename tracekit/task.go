@@ -190,7 +190,9 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 		// Where the goroutine ID costs a stack trace, tasks keep no lineage
 		// (leak checks then follow live creators only).
 		t.origin = goid()
-		testname.Note(t.origin, 2) // in tests under VerifyTestMain: which test began the chain
+		if testname.Enabled() { // in tests under VerifyTestMain: which test began the chain
+			testname.Note(t.origin, 2)
+		}
 	}
 
 	// The options are made once per call site and per group; only the

@@ -19,6 +19,10 @@ var on atomic.Bool
 // atomic load per chain.
 func Enable() { on.Store(true) }
 
+// Enabled reports whether [Enable] was called; callers check it before
+// [Note] so that the disabled path is one inlined load.
+func Enabled() bool { return on.Load() }
+
 // origins maps a goroutine ID to the test it ran, for goroutines that began
 // a chain of tasks inside a test. IDs are never reused, and entries are
 // added only for goroutines whose stack held a test function, so it holds
