@@ -79,8 +79,8 @@ type detector struct {
 	idleTicks  int
 	wake       chan struct{}
 	quit       chan struct{}
-	done   chan struct{}
-	stop   sync.Once
+	done       chan struct{}
+	stop       sync.Once
 
 	order *orderGraph // nil when lock-order detection is off
 
