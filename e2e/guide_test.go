@@ -140,10 +140,11 @@ func TestGuideReportPrograms(t *testing.T) {
 
 // TestGuideStuckRequest builds and runs the troubleshooting guide's stuck
 // service exactly as printed (only its port changed to a free one) and checks
-// what the guide says it shows with lock-order detection on: a request that
-// hangs, a hang report for the lock with a flight-recorder file, the
-// lock-held lint naming the refresh task as the holder, and the console
-// listing the request's task waiting on the lock the refresh task holds.
+// what the guide says it shows with the defaults: a request that hangs, a
+// hang report for the lock with a flight-recorder file, naming the refresh
+// task as the holder and showing where it is now, the lock-held lint naming
+// it too, and the console listing the request's task waiting on the lock
+// the refresh task holds.
 func TestGuideStuckRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a program")
@@ -162,7 +163,7 @@ func TestGuideStuckRequest(t *testing.T) {
 	tmp := t.TempDir() // the flight recorder writes to os.TempDir()
 	var stderr syncBuffer
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "TRACEKIT_HANG_TIMEOUT=1s", "TRACEKIT_DEADLOCK=1", "TMPDIR="+tmp)
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none", "TRACEKIT_HANG_TIMEOUT=1s", "TMPDIR="+tmp)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

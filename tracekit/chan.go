@@ -67,7 +67,7 @@ func sendSlow[T any](ctx context.Context, d *detector, name string, ch chan<- T,
 	}
 	start := d.now()
 	hw := d.watchHang(ctx, "send on", name, start, nil)
-	tw := beginWait("send on", name) // the registry shows what the task waits on
+	tw := beginWait("send on", name, nil) // the registry shows what the task waits on
 	var err error
 	select {
 	case ch <- v:
@@ -110,7 +110,7 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 	}
 	start := d.now()
 	hw := d.watchHang(ctx, "receive from", name, start, nil)
-	tw := beginWait("receive from", name) // the registry shows what the task waits on
+	tw := beginWait("receive from", name, nil) // the registry shows what the task waits on
 	select {
 	case got, ok := <-ch:
 		if !ok {
@@ -136,7 +136,7 @@ func untrackedWait(what, name string) *Task {
 		if name == "" {
 			name = callerFunc(3)
 		}
-		t.beginWait(what, name)
+		t.beginWait(what, name, nil)
 	}
 	return t
 }

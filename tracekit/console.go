@@ -178,7 +178,7 @@ func validTraceURL(t string) error {
 // [WithLintInterval]), with the Kit's thresholds: a task waiting on a lock
 // or channel for longer than [WithBlockedLint] (or [WithBlockedWarning]), a
 // lock some task has waited on for [WithLockHeldLint] (on the waiters, and
-// on the holder when lock-order detection knows it), a task still running
+// on the holder when it is known), a task still running
 // [WithOrphanLint] after its parent task ended, and every task of a spawn
 // site whose live task count keeps rising ([WithSpawnGrowthLint]). With no
 // Kit's sweep running, the console uses its own defaults: blocked for 1s,

@@ -485,6 +485,9 @@ func (h holderSet) text(infos []TaskInfo) string {
 	if h.untracked > 0 {
 		parts = append(parts, fmt.Sprintf("held by %d goroutine(s) that are not tracked tasks (Report.Goroutines shows them)", h.untracked))
 	}
+	if h.exited > 0 {
+		parts = append(parts, "held by a goroutine that has exited without unlocking it")
+	}
 	if len(parts) == 0 {
 		return "no holder recorded (it may have been unlocked by another goroutine)"
 	}

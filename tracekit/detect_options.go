@@ -40,6 +40,13 @@ func WithSlowThreshold(d time.Duration) Option {
 // WithHangTimeout sets the wait past which a lock or channel wait is
 // reported as a [ReportLockTimeout], overriding TRACEKIT_HANG_TIMEOUT.
 // Default [DefaultHangTimeout] (30s); 0 turns hang reports off.
+//
+// A report on a lock names its holder: the tracked task ([Go],
+// [Group.Go]) whose goroutine holds it for writing, with the stack that
+// goroutine has now (Report.Tasks), or an untracked goroutine, or a holder
+// that exited without unlocking. Each lock records its write holder's
+// goroutine while a Kit runs (a store under the lock, free within the
+// benchmarks' noise); with lock-order detection on, readers are named too.
 func WithHangTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.hangTimeout = &d })
 }

@@ -352,6 +352,7 @@ type holderSet struct {
 	stacks    []Stack // where they acquired it, when recorded
 	tasks     []*Task // the holders that are tracked tasks, by ID
 	untracked int     // holders that are not tracked tasks
+	exited    int     // holders whose goroutine exited with the lock held
 	unknown   int     // holders whose acquisition stack was not recorded
 }
 

@@ -89,10 +89,12 @@ func WithBlockedLint(d time.Duration) Option {
 // succession of them) for at least d. The lint reports it while it is still
 // held, as a [ReportLongHold] whose message says "still held", whose
 // Duration is that lower bound and whose Tasks are the holders (first, when
-// known) and the waiters, longest first. The holder is known only with
-// lock-order detection on ([WithDeadlockDetection]), which tracks what each
-// goroutine holds; it is found by the lock's name, so locks that share a
-// name name each other's holders. A hold that then ends past the long-hold threshold
+// known) and the waiters, longest first. Each lock records the goroutine
+// holding it for writing while a Kit runs, which names a holder that is a
+// tracked task ([Go], [Group.Go]); with lock-order detection on
+// ([WithDeadlockDetection]), which tracks what each goroutine holds, readers
+// are named too, found by the lock's name (so locks that share a name name
+// each other's holders). A hold that then ends past the long-hold threshold
 // ([WithLongHold]) is reported again at release, with its full length and
 // without Tasks: the first report says a hold is going on, the second how
 // long it lasted. Holds nobody waits on are reported only at release.
@@ -217,9 +219,10 @@ type lintFinding struct {
 	lock, what string
 	// held: the tasks waiting on the lock, longest first, and the tasks
 	// holding it, when known; heldUntracked counts holders that are not
-	// tracked tasks.
+	// tracked tasks, heldExited those that exited holding it.
 	waiters, holders []*Task
 	heldUntracked    int
+	heldExited       int
 	// growth: the site, its live tasks now and at the first sample, and
 	// the tasks running there now.
 	site       *callSite
@@ -422,7 +425,7 @@ func (l *linter) heldFindings(names map[string]struct{}, ts []*Task, now time.Ti
 		slices.SortFunc(f.waiters, func(a, b *Task) int { return cmp.Or(since(a).Compare(since(b)), cmp.Compare(a.id, b.id)) })
 		f.task = f.waiters[0]
 		f.dur = now.Sub(since(f.task))
-		f.holders, f.heldUntracked = lockHolders(d, name)
+		f.holders, f.heldUntracked, f.heldExited = lockHolders(d, name, f.waiters)
 		_, seen := l.heldLocks[name]
 		f.isNew = !seen
 		out = append(out, *f)
@@ -437,15 +440,36 @@ func (l *linter) heldFindings(names map[string]struct{}, ts []*Task, now time.Ti
 	return out
 }
 
-// lockHolders returns the tracked tasks holding a lock named name, and how
-// many other goroutines hold one, as far as d's lock-order detection knows;
-// without it nothing is known.
-func lockHolders(d *detector, name string) (tasks []*Task, untracked int) {
-	if d == nil || d.order == nil || !fastGoroutineKey {
-		return nil, 0
+// lockHolders returns the tracked tasks holding a lock named name, how many
+// other goroutines hold one, and how many holders exited holding one. With
+// lock-order detection it asks the lock-order graph, which knows every
+// holder of every lock of that name, readers included; otherwise it reads
+// the write holder each lock the waiters wait on records.
+func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untracked, exited int) {
+	if d == nil || !fastGoroutineKey {
+		return nil, 0, 0
 	}
-	h := d.order.holders(func(h heldLock) bool { return h.name == name }, name)
-	return h.tasks, h.untracked
+	if d.order != nil {
+		h := d.order.holders(func(h heldLock) bool { return h.name == name }, name)
+		return h.tasks, h.untracked, h.exited
+	}
+	seen := map[*lockMeta]bool{}
+	for _, t := range waiters {
+		w := t.wait.Load()
+		if w == nil || w.lock == nil || seen[w.lock] {
+			continue
+		}
+		seen[w.lock] = true
+		h := w.lock.holders(d)
+		for _, ht := range h.tasks {
+			if !slices.Contains(tasks, ht) {
+				tasks = append(tasks, ht)
+			}
+		}
+		untracked += h.untracked
+		exited += h.exited
+	}
+	return tasks, untracked, exited
 }
 
 // sample records each spawn site's live task count and starts or ends
@@ -598,8 +622,10 @@ func (f *lintFinding) holderText() string {
 		return s
 	case f.heldUntracked > 0:
 		return "held by a goroutine that is not a tracked task"
+	case f.heldExited > 0:
+		return "held by a goroutine that has exited without unlocking it"
 	}
-	return "holder unknown (lock-order detection names it)"
+	return "holder unknown (a read lock, or taken while no Kit ran; lock-order detection names readers too)"
 }
 
 // lintWarnings turns findings into the console's warnings, by task ID.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -76,7 +77,8 @@ type lockMeta struct {
 
 	// holder-written
 	hd      *detector // detector that timed the current hold; nil if none
-	since   int64     // coarse clock at acquisition
+	holder  uintptr   // goroutineKey of the write holder while hd is set, else 0; read with loadWord
+	since   int64     // coarse clock at acquisition; read with loadWord
 	precise int64     // precise clock at acquisition when sampled, else 0
 	n       uint32    // acquisitions, for sampling
 	owner   *heldList // acquiring goroutine's locks, with lock-order detection
@@ -244,12 +246,13 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 	if read {
 		what = "read lock"
 	}
-	var holder func() holderSet
+	holder := func() holderSet { return l.holders(d) }
 	if d.order != nil {
+		// It also knows where holders acquired the lock, and readers.
 		holder = func() holderSet { return d.order.holders(func(h heldLock) bool { return h.id == st.id }, name) }
 	}
 	hw := d.watchHang(ctx, what, name, start, holder)
-	tw := beginWait(what, name) // the registry shows what the task waits on
+	tw := beginWait(what, name, l) // the registry shows what the task waits on
 	var err error
 	if ctx.Done() == nil {
 		lock() // sync's own queue: fair, and no wake-ups to pay for
@@ -271,6 +274,32 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 	return nil
 }
 
+// holders returns l's write holder as lockMeta.holder records it: the
+// tracked task running on the holder's goroutine, or one holder that is not
+// a tracked task. A task that started after the hold began cannot hold the
+// lock: its goroutine reuses the runtime descriptor of a holder that exited
+// with the lock held, which is counted as exited. Nothing is returned when
+// no write hold is being timed (the lock is free, read-locked, or was taken
+// while no Kit ran), or where goroutines have no cheap key.
+func (l *lockMeta) holders(d *detector) holderSet {
+	if !fastGoroutineKey {
+		return holderSet{}
+	}
+	key := loadWord(&l.holder)
+	if key == 0 {
+		return holderSet{}
+	}
+	since := d.wall(int64(loadWord((*uintptr)(unsafe.Pointer(&l.since)))))
+	t := taskOnGoroutine(key)
+	switch {
+	case t == nil:
+		return holderSet{untracked: 1}
+	case t.start.After(since.Add(d.tick)): // since may be up to a tick early
+		return holderSet{exited: 1}
+	}
+	return holderSet{tasks: []*Task{t}}
+}
+
 // waitUntracked is the slow path of an acquisition while no Kit runs: it
 // times nothing and reports nothing, but a task waiting here shows in the
 // registry as waiting on this lock, so that Snapshot, the console and hang
@@ -281,7 +310,7 @@ func (l *lockMeta) waitUntracked(ctx context.Context, read bool, lock func(), tr
 		if read {
 			what = "read lock"
 		}
-		t.beginWait(what, l.state().nameFor(3))
+		t.beginWait(what, l.state().nameFor(3), l)
 		defer t.endWait()
 	}
 	if ctx.Done() == nil {
@@ -334,6 +363,9 @@ func lockMode(read bool) attribute.KeyValue {
 // acquisition stack; tried marks a TryLock, which adds no edge.
 func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, contended bool, stack []uintptr, tried bool) {
 	l.hd = d
+	if fastGoroutineKey {
+		l.holder = goroutineKey()
+	}
 	l.since = d.coarseNow()
 	l.n++
 	if l.n%sampleEvery == 0 {
@@ -360,6 +392,7 @@ func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, con
 // the lock is held), and 0 otherwise.
 func (l *lockMeta) released(d *detector) int64 {
 	l.hd = nil
+	l.holder = 0
 	st := l.st.Load()
 	hold := d.coarseNow() - l.since
 	if l.precise != 0 {

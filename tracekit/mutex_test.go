@@ -346,18 +346,20 @@ func TestHangReport(t *testing.T) {
 	})
 }
 
-// With lock-order detection on, a hang report names the holder: a task by
-// ID, name and goroutine, with the stack it has now (its acquisition was
-// uncontended, so where it took the lock was not recorded), or a count of
-// untracked goroutines.
+// A hang report names the holder: a task by ID, name and goroutine, with
+// the stack it has now, or a count of untracked goroutines. Lock-order
+// detection finds it in its held lists (and says that where the lock was
+// taken, uncontended, was not recorded); without it the lock's recorded
+// holder names it.
 func TestHangReportNamesHolder(t *testing.T) {
 	if !fastGoroutineKey {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
-	for _, tracked := range []bool{true, false} {
-		t.Run(fmt.Sprintf("tracked=%v", tracked), func(t *testing.T) {
+	for _, tc := range []struct{ tracked, order bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
+		tracked := tc.tracked
+		t.Run(fmt.Sprintf("tracked=%v,order=%v", tc.tracked, tc.order), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				d, r := testDetector(detectorConfig{hang: 30 * time.Second, order: true}, nil)
+				d, r := testDetector(detectorConfig{hang: 30 * time.Second, order: tc.order}, nil)
 				defer d.close()
 				m := pinned(d, "ledger")
 				release := make(chan struct{})
@@ -405,13 +407,15 @@ func TestHangReportNamesHolder(t *testing.T) {
 				}
 				for _, want := range []string{
 					fmt.Sprintf(`held by task %d "nightly-close" (goroutine %d)`, holder.ID(), rep.Tasks[0].Goroutine),
-					"where it was acquired was not recorded",
 					fmt.Sprintf("goroutine %d is now at:", rep.Tasks[0].Goroutine),
 					"tracekit.holdAlone\n",
 				} {
 					if !strings.Contains(text, want) {
 						t.Errorf("report lacks %q:\n%s", want, text)
 					}
+				}
+				if got := strings.Contains(text, "where it was acquired was not recorded"); got != tc.order {
+					t.Errorf("says where it was acquired was not recorded: %v, want %v:\n%s", got, tc.order, text)
 				}
 				if strings.Contains(text, "holder acquired") {
 					t.Errorf("report has an acquisition heading with no stack:\n%s", text)
@@ -701,4 +705,48 @@ func TestCoarseClockSleepsWhenIdle(t *testing.T) {
 			t.Error("the clock sleeps while locks use it")
 		}
 	})
+}
+
+// A lock's recorded holder is the task on the holding goroutine, an
+// untracked goroutine, or, when the task on that goroutine started after
+// the hold began, a holder that exited with the lock held (its goroutine's
+// runtime descriptor was reused).
+func TestLockHolders(t *testing.T) {
+	if !fastGoroutineKey {
+		t.Skip("goroutines have no cheap key on this platform")
+	}
+	d, _ := testDetector(detectorConfig{}, nil)
+	defer d.close()
+	var m Mutex
+	if h := m.holders(d); len(h.tasks)+h.untracked+h.exited != 0 {
+		t.Errorf("a free lock has holders %+v", h)
+	}
+	type held struct {
+		h    holderSet
+		self *Task
+	}
+	got := make(chan held)
+	task := Go(context.Background(), "holder", func(context.Context) error {
+		self := goroutineTask()
+		m.holder, m.since = goroutineKey(), d.now()
+		h := held{m.holders(d), self}
+		// As if a holder that exited had taken it a second before this
+		// task started on the same descriptor.
+		m.since = d.now() - int64(time.Second) - int64(time.Since(self.start))
+		got <- h
+		got <- held{m.holders(d), self}
+		return nil
+	})
+	if h := <-got; len(h.h.tasks) != 1 || h.h.tasks[0] != h.self {
+		t.Errorf("holder inside a task = %+v, want the task", h.h)
+	}
+	if h := <-got; h.h.exited != 1 || len(h.h.tasks) != 0 {
+		t.Errorf("holder from before the task started = %+v, want one exited holder", h.h)
+	}
+	_ = task.Wait()
+	m.holder, m.since = goroutineKey(), d.now() // this test's goroutine: no task
+	if h := m.holders(d); h.untracked != 1 || len(h.tasks) != 0 {
+		t.Errorf("holder on an untracked goroutine = %+v", h)
+	}
+	m.holder = 0
 }

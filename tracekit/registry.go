@@ -65,23 +65,25 @@ func (ti *TaskInfo) SpawnSite() string {
 type taskWait struct {
 	what, name string // "lock", `"orders"`
 	since      time.Time
+	lock       *lockMeta // the lock waited on, for its holder; nil for channels
 }
 
 // beginWait marks the task running on this goroutine as waiting on what
 // name (what is "lock", "read lock", "send on" or "receive from") and
 // returns it, for endWait; it returns nil when no task runs here. Only the
 // slow paths of locks and channels call it.
-func beginWait(what, name string) *Task {
+func beginWait(what, name string, lock *lockMeta) *Task {
 	t := goroutineTask()
 	if t != nil {
-		t.beginWait(what, name)
+		t.beginWait(what, name, lock)
 	}
 	return t
 }
 
-// beginWait marks t waiting on what name from now on.
-func (t *Task) beginWait(what, name string) {
-	t.wait.Store(&taskWait{what: what, name: name, since: time.Now()})
+// beginWait marks t waiting on what name from now on; lock is the lock it
+// waits on, or nil.
+func (t *Task) beginWait(what, name string, lock *lockMeta) {
+	t.wait.Store(&taskWait{what: what, name: name, since: time.Now(), lock: lock})
 }
 
 // endWait marks t running again; t may be nil.
