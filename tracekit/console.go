@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -414,30 +415,68 @@ func (c *console) serveTask(w http.ResponseWriter, idText string, asJSON bool, n
 	})
 }
 
-// endedTaskJSON is the JSON of a task that has ended.
+// endedTaskJSON is the JSON of a task that has ended. What comes from the
+// record of recently ended tasks (name to error) is there for the last few
+// hundred tasks to end; the goroutine and parent come from the lineage
+// ring, which keeps thousands.
 type endedTaskJSON struct {
-	ID        uint64          `json:"id"`
-	Ended     bool            `json:"ended"`
-	Parent    uint64          `json:"parent,omitempty"`
-	Goroutine uint64          `json:"goroutine"`
-	Reports   []consoleReport `json:"reports,omitempty"`
+	ID              uint64          `json:"id"`
+	Ended           bool            `json:"ended"`
+	Name            string          `json:"name,omitempty"`
+	Parent          uint64          `json:"parent,omitempty"`
+	Goroutine       uint64          `json:"goroutine,omitempty"`
+	SpawnSite       string          `json:"spawn_site,omitempty"`
+	Start           *time.Time      `json:"start,omitempty"`
+	DurationSeconds float64         `json:"duration_seconds,omitempty"`
+	Result          string          `json:"result,omitempty"` // "ok", "error", "panic", "goexit"
+	Error           string          `json:"error,omitempty"`
+	TraceID         string          `json:"trace_id,omitempty"`
+	SpanID          string          `json:"span_id,omitempty"`
+	TraceURL        string          `json:"trace_url,omitempty"`
+	Reports         []consoleReport `json:"reports,omitempty"`
 }
 
 // serveEnded answers for a task that is not running: 410 Gone saying it
-// ended while the lineage ring (leak_lineage.go) remembers it, with the
-// kept reports about it, else 404.
+// ended, with what the records of ended tasks keep of it and the kept
+// reports about it, or 404 when neither remembers it.
 func (c *console) serveEnded(w http.ResponseWriter, id uint64, live map[uint64]bool, reports []consoleReport, asJSON bool) {
-	e, ok := findEnded(id)
-	if !ok {
+	e, inLineage := findEnded(id)
+	r, inRecent := findRecent(id)
+	if !inLineage && !inRecent {
 		http.Error(w, fmt.Sprintf("task %d is not running", id), http.StatusNotFound)
 		return
 	}
 	et := endedTaskJSON{ID: id, Ended: true, Parent: e.parent, Goroutine: e.goroutine, Reports: reports}
+	if inRecent {
+		ti := r.info
+		et.Name, et.Parent, et.SpawnSite = ti.Name, ti.Parent, ti.SpawnSite()
+		et.Start, et.DurationSeconds = &ti.Start, r.dur.Seconds()
+		et.Result, et.Error = taskResult(r.err)
+		if ti.TraceID.IsValid() {
+			et.TraceID, et.SpanID = ti.TraceID.String(), ti.SpanID.String()
+			et.TraceURL = c.traceLink(et.TraceID, et.SpanID)
+		}
+	}
 	if asJSON {
 		writeJSONStatus(w, http.StatusGone, et)
 		return
 	}
-	c.renderStatus(w, http.StatusGone, "ended.html", map[string]any{"Task": et, "ParentLive": live[e.parent], "Reports": reports})
+	c.renderStatus(w, http.StatusGone, "ended.html", map[string]any{"Task": et, "ParentLive": live[et.Parent], "Reports": reports})
+}
+
+// taskResult says how a task ended: "ok", "error", "panic" or "goexit",
+// with the error's text.
+func taskResult(err error) (result, text string) {
+	var pe *PanicError
+	switch {
+	case err == nil:
+		return "ok", ""
+	case errors.As(err, &pe):
+		return "panic", fmt.Sprint(pe.Value)
+	case errors.Is(err, ErrGoexit):
+		return "goexit", err.Error()
+	}
+	return "error", err.Error()
 }
 
 func (c *console) render(w http.ResponseWriter, name string, data map[string]any) {

@@ -3,7 +3,9 @@ package tracekit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -455,19 +457,63 @@ func TestConsoleEndedTask(t *testing.T) {
 			break
 		}
 	}
-	if code != http.StatusGone || !strings.Contains(page, "Task "+id+" has ended") ||
-		!strings.Contains(page, `<a href="?task=`+strconv.FormatUint(parent.ID(), 10)+`">`) {
+	if code != http.StatusGone || !strings.Contains(page, "Task "+id+" <code>short &lt;job&gt;</code> has ended") ||
+		!strings.Contains(page, `<a href="?task=`+strconv.FormatUint(parent.ID(), 10)+`">`) ||
+		!strings.Contains(page, `<dd id="result" class="">ok</dd>`) || !strings.Contains(page, "TestConsoleEndedTask.func1 (") {
 		t.Errorf("ended task page: %d\n%s", code, page)
 	}
 	code, body := get(t, h, "/?task="+id+"&format=json")
 	var et endedTaskJSON
-	if code != http.StatusGone || json.Unmarshal([]byte(body), &et) != nil || !et.Ended || et.ID != child.ID() || et.Parent != parent.ID() || et.Goroutine == 0 {
+	if code != http.StatusGone || json.Unmarshal([]byte(body), &et) != nil || !et.Ended || et.ID != child.ID() || et.Parent != parent.ID() || et.Goroutine == 0 ||
+		et.Name != "short <job>" || et.Result != "ok" || et.Start == nil || et.DurationSeconds <= 0 || !strings.Contains(et.SpawnSite, "console_test.go:") {
 		t.Errorf("ended task JSON: %d %s", code, body)
 	}
 	close(parentDone)
 	_ = parent.Wait()
 	if code, _ := get(t, h, "/?task=999999999998"); code != http.StatusNotFound {
 		t.Errorf("a task never started: %d, want 404", code)
+	}
+}
+
+// An ended task's page says how it ended: its error, or its panic's value,
+// and links its trace.
+func TestConsoleEndedTaskResult(t *testing.T) {
+	h := Handler(WithTraceURL("http://jaeger.local/trace/{trace_id}?uiFind={span_id}"))
+	rec := newRecorder(t)
+	ctx, root := rec.root(context.Background())
+	defer root.End()
+	failed := Go(ctx, "charge", func(context.Context) error { return errors.New("card <declined>") })
+	panicked := Go(ctx, "parse", func(context.Context) error { panic("index out of range") })
+	_ = failed.Wait()
+	_ = panicked.Wait()
+	for _, tc := range []struct {
+		task           *Task
+		result, detail string
+	}{{failed, "error", "card <declined>"}, {panicked, "panic", "index out of range"}} {
+		id := strconv.FormatUint(tc.task.ID(), 10)
+		var et endedTaskJSON
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			code, body := get(t, h, "/?task="+id+"&format=json")
+			if code == http.StatusGone {
+				if err := json.Unmarshal([]byte(body), &et); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s: %d %s", id, code, body)
+			}
+		}
+		sc := tc.task.SpanContext()
+		if et.Result != tc.result || et.Error != tc.detail || et.TraceID != sc.TraceID().String() || et.SpanID != sc.SpanID().String() ||
+			et.TraceURL != "http://jaeger.local/trace/"+et.TraceID+"?uiFind="+et.SpanID {
+			t.Errorf("task %s JSON = %+v, want result %s %q and its trace", id, et, tc.result, tc.detail)
+		}
+		_, page := get(t, h, "/?task="+id)
+		if want := `<dd id="result" class="warn">` + tc.result + `: <code>` + html.EscapeString(tc.detail) + `</code></dd>`; !strings.Contains(page, want) ||
+			!strings.Contains(page, `id="trace">`+et.TraceID+`</a>`) {
+			t.Errorf("task %s page lacks %s or its trace link:\n%s", id, want, page)
+		}
 	}
 }
 

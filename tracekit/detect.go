@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	rtrace "runtime/trace"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,6 +112,7 @@ func newDetector(cfg detectorConfig) *detector {
 	if cfg.order {
 		d.order = newOrderGraph(d, cfg.maxEdges)
 	}
+	goidOffset() // locks record their holder's goroutine ID: find it now, not in a Lock
 	d.tick = min(max(cfg.slow/5, time.Millisecond), 100*time.Millisecond)
 	d.idleTicks = max(int(clockIdleAfter/d.tick), 1)
 	d.coarse.Store(d.now())
@@ -433,8 +435,9 @@ func (d *detector) watchHang(ctx context.Context, what, name string, startNS int
 		if holder != nil {
 			h := holder()
 			stacks = append(stacks, h.stacks...)
-			tasks = holderInfos(h.tasks, dump)
-			msg += "; " + h.text(tasks)
+			gs, _ := gostack.Parse(dump)
+			tasks = holderInfos(h.tasks, gs)
+			msg += "; " + h.text(tasks, gs)
 		}
 		d.emit(ctx, Report{
 			Kind:       ReportLockTimeout,
@@ -451,15 +454,12 @@ func (d *detector) watchHang(ctx context.Context, what, name string, startNS int
 }
 
 // holderInfos describes the holder tasks, each with its goroutine and the
-// stack it has now, read from dump.
-func holderInfos(ts []*Task, dump []byte) []TaskInfo {
+// stack it has now, read from the goroutine dump gs.
+func holderInfos(ts []*Task, gs []gostack.Goroutine) []TaskInfo {
 	if len(ts) == 0 {
 		return nil
 	}
-	var byTask map[uint64]*gostack.Goroutine
-	if gs, err := gostack.Parse(dump); err == nil {
-		byTask = taskGoroutines(gs)
-	}
+	byTask := taskGoroutines(gs)
 	out := make([]TaskInfo, len(ts))
 	for i, t := range ts {
 		out[i] = t.info()
@@ -472,8 +472,9 @@ func holderInfos(ts []*Task, dump []byte) []TaskInfo {
 }
 
 // text says who holds the lock, for a hang report's message; infos are the
-// holder tasks as holderInfos described them.
-func (h holderSet) text(infos []TaskInfo) string {
+// holder tasks as holderInfos described them, gs the goroutine dump, which
+// tells an untracked holder from one that has exited.
+func (h holderSet) text(infos []TaskInfo, gs []gostack.Goroutine) string {
 	var parts []string
 	for _, ti := range infos {
 		s := fmt.Sprintf("held by task %d %q", ti.ID, ti.Name)
@@ -485,8 +486,12 @@ func (h holderSet) text(infos []TaskInfo) string {
 	if h.untracked > 0 {
 		parts = append(parts, fmt.Sprintf("held by %d goroutine(s) that are not tracked tasks (Report.Goroutines shows them)", h.untracked))
 	}
-	if h.exited > 0 {
-		parts = append(parts, "held by a goroutine that has exited without unlocking it")
+	for _, id := range h.goroutines {
+		if slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id }) {
+			parts = append(parts, fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id))
+		} else {
+			parts = append(parts, fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id))
+		}
 	}
 	if len(parts) == 0 {
 		return "no holder recorded (it may have been unlocked by another goroutine)"

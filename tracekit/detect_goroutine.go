@@ -69,6 +69,28 @@ func taskOnGoroutine(g uintptr) *Task {
 	return t
 }
 
+// taskByGoid returns the running task whose goroutine has the runtime ID
+// id, or nil. It reads the ID in each registered goroutine's descriptor,
+// so it costs a pass over the registry: for reports, not fast paths.
+func taskByGoid(id uint64) *Task {
+	off := goidOffset()
+	if !fastGoroutineKey || off == 0 {
+		return nil
+	}
+	for i := range liveTasks {
+		sh := &liveTasks[i]
+		sh.mu.Lock()
+		for g, t := range sh.m {
+			if gwordAt(g, off) == id {
+				sh.mu.Unlock()
+				return t
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
 // goroutineSpan returns the span of the task running on the calling
 // goroutine, or nil.
 func goroutineSpan() trace.Span {

@@ -43,10 +43,11 @@ func WithSlowThreshold(d time.Duration) Option {
 //
 // A report on a lock names its holder: the tracked task ([Go],
 // [Group.Go]) whose goroutine holds it for writing, with the stack that
-// goroutine has now (Report.Tasks), or an untracked goroutine, or a holder
-// that exited without unlocking. Each lock records its write holder's
-// goroutine while a Kit runs (a store under the lock, free within the
-// benchmarks' noise); with lock-order detection on, readers are named too.
+// goroutine has now (Report.Tasks), or else the holder's goroutine by ID,
+// saying whether it is still running (its stack is in Report.Goroutines)
+// or exited without unlocking. Each lock records its write holder's
+// goroutine ID while a Kit runs (about 0.6 ns per Lock); with lock-order
+// detection on, readers are named too.
 func WithHangTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.hangTimeout = &d })
 }

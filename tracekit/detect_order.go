@@ -352,8 +352,10 @@ type holderSet struct {
 	stacks    []Stack // where they acquired it, when recorded
 	tasks     []*Task // the holders that are tracked tasks, by ID
 	untracked int     // holders that are not tracked tasks
-	exited    int     // holders whose goroutine exited with the lock held
-	unknown   int     // holders whose acquisition stack was not recorded
+	// goroutines are holders known only by goroutine ID: not tracked
+	// tasks, or exited with the lock held.
+	goroutines []uint64
+	unknown    int // holders whose acquisition stack was not recorded
 }
 
 // holders returns what is known of the current holders of the lock that

@@ -2,12 +2,22 @@
 
 package tracekit
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // gword reads the machine word at offset off in the calling goroutine's
 // runtime descriptor. Only goid uses it, at an offset goidOffset has
 // checked.
 func gword(off uintptr) uint64
+
+// gwordAt reads the machine word at offset off in the runtime descriptor at
+// address gp (a goroutineKey), which another goroutine may be running on.
+// Descriptors are never freed, so the read is safe; it is a racy read of a
+// word the runtime writes when it starts a goroutine on the descriptor,
+// hidden from the race detector by being in assembly.
+func gwordAt(gp, off uintptr) uint64
 
 // goidScan bounds the offsets goidOffset tries: the goroutine ID lies well
 // within the first 256 bytes of the descriptor, which is larger than that.
@@ -18,6 +28,16 @@ const goidScan = 256
 // traces and keeping the one offset that holds each of them; 0 when no
 // offset, or more than one, does (then goid falls back to the stack trace).
 var goidOffset = sync.OnceValue(func() uintptr {
+	off := findGoidOffset()
+	goidOffsetKnown.Store(off)
+	return off
+})
+
+// goidOffsetKnown is goidOffset's result once it has been computed, else 0:
+// a lock's fast path reads it with one inlined load.
+var goidOffsetKnown atomic.Uintptr
+
+func findGoidOffset() uintptr {
 	var cands map[uintptr]int
 	const probes = 3
 	for range probes {
@@ -50,7 +70,7 @@ var goidOffset = sync.OnceValue(func() uintptr {
 		return 0
 	}
 	return off
-})
+}
 
 // goid returns the runtime's ID of the calling goroutine. IDs are never
 // reused, unlike descriptors, so lineage records hold them. After the first

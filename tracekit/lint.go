@@ -219,10 +219,11 @@ type lintFinding struct {
 	lock, what string
 	// held: the tasks waiting on the lock, longest first, and the tasks
 	// holding it, when known; heldUntracked counts holders that are not
-	// tracked tasks, heldExited those that exited holding it.
+	// tracked tasks, heldGoroutines names such holders (or holders that
+	// exited holding it) by goroutine ID when the lock recorded them.
 	waiters, holders []*Task
 	heldUntracked    int
-	heldExited       int
+	heldGoroutines   []uint64
 	// growth: the site, its live tasks now and at the first sample, and
 	// the tasks running there now.
 	site       *callSite
@@ -425,7 +426,7 @@ func (l *linter) heldFindings(names map[string]struct{}, ts []*Task, now time.Ti
 		slices.SortFunc(f.waiters, func(a, b *Task) int { return cmp.Or(since(a).Compare(since(b)), cmp.Compare(a.id, b.id)) })
 		f.task = f.waiters[0]
 		f.dur = now.Sub(since(f.task))
-		f.holders, f.heldUntracked, f.heldExited = lockHolders(d, name, f.waiters)
+		f.holders, f.heldUntracked, f.heldGoroutines = lockHolders(d, name, f.waiters)
 		_, seen := l.heldLocks[name]
 		f.isNew = !seen
 		out = append(out, *f)
@@ -441,17 +442,17 @@ func (l *linter) heldFindings(names map[string]struct{}, ts []*Task, now time.Ti
 }
 
 // lockHolders returns the tracked tasks holding a lock named name, how many
-// other goroutines hold one, and how many holders exited holding one. With
-// lock-order detection it asks the lock-order graph, which knows every
-// holder of every lock of that name, readers included; otherwise it reads
-// the write holder each lock the waiters wait on records.
-func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untracked, exited int) {
+// other goroutines hold one, and the goroutine IDs of holders known only
+// by ID. With lock-order detection it asks the lock-order graph, which knows
+// every holder of every lock of that name, readers included; otherwise it
+// reads the write holder each lock the waiters wait on records.
+func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untracked int, goroutines []uint64) {
 	if d == nil || !fastGoroutineKey {
-		return nil, 0, 0
+		return nil, 0, nil
 	}
 	if d.order != nil {
 		h := d.order.holders(func(h heldLock) bool { return h.name == name }, name)
-		return h.tasks, h.untracked, h.exited
+		return h.tasks, h.untracked, nil
 	}
 	seen := map[*lockMeta]bool{}
 	for _, t := range waiters {
@@ -460,16 +461,15 @@ func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untr
 			continue
 		}
 		seen[w.lock] = true
-		h := w.lock.holders(d)
+		h := w.lock.holders()
 		for _, ht := range h.tasks {
 			if !slices.Contains(tasks, ht) {
 				tasks = append(tasks, ht)
 			}
 		}
-		untracked += h.untracked
-		exited += h.exited
+		goroutines = append(goroutines, h.goroutines...)
 	}
-	return tasks, untracked, exited
+	return tasks, 0, goroutines
 }
 
 // sample records each spawn site's live task count and starts or ends
@@ -612,18 +612,20 @@ const maxReportTasks = 5
 // holderText says who holds a lock, as far as is known.
 func (f *lintFinding) holderText() string {
 	switch {
-	case len(f.holders) == 1 && f.heldUntracked == 0:
+	case len(f.holders) == 1 && f.heldUntracked == 0 && len(f.heldGoroutines) == 0:
 		return "held by " + taskText(f.holders[0])
 	case len(f.holders) > 0:
 		s := "held by " + taskText(f.holders[0])
-		if n := len(f.holders) - 1 + f.heldUntracked; n > 0 {
+		if n := len(f.holders) - 1 + f.heldUntracked + len(f.heldGoroutines); n > 0 {
 			s += fmt.Sprintf(" and %d other goroutine(s)", n)
 		}
 		return s
 	case f.heldUntracked > 0:
 		return "held by a goroutine that is not a tracked task"
-	case f.heldExited > 0:
-		return "held by a goroutine that has exited without unlocking it"
+	case len(f.heldGoroutines) == 1:
+		return fmt.Sprintf("held by goroutine %d, which is not a tracked task", f.heldGoroutines[0])
+	case len(f.heldGoroutines) > 1:
+		return fmt.Sprintf("held by goroutines %v, which are not tracked tasks", f.heldGoroutines)
 	}
 	return "holder unknown (a read lock, or taken while no Kit ran; lock-order detection names readers too)"
 }

@@ -77,8 +77,8 @@ type lockMeta struct {
 
 	// holder-written
 	hd      *detector // detector that timed the current hold; nil if none
-	holder  uintptr   // goroutineKey of the write holder while hd is set, else 0; read with loadWord
-	since   int64     // coarse clock at acquisition; read with loadWord
+	holder  uint64    // goroutine ID of the write holder while hd is set, else 0; read with loadWord
+	since   int64     // coarse clock at acquisition
 	precise int64     // precise clock at acquisition when sampled, else 0
 	n       uint32    // acquisitions, for sampling
 	owner   *heldList // acquiring goroutine's locks, with lock-order detection
@@ -246,7 +246,7 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 	if read {
 		what = "read lock"
 	}
-	holder := func() holderSet { return l.holders(d) }
+	holder := l.holders
 	if d.order != nil {
 		// It also knows where holders acquired the lock, and readers.
 		holder = func() holderSet { return d.order.holders(func(h heldLock) bool { return h.id == st.id }, name) }
@@ -275,29 +275,20 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 }
 
 // holders returns l's write holder as lockMeta.holder records it: the
-// tracked task running on the holder's goroutine, or one holder that is not
-// a tracked task. A task that started after the hold began cannot hold the
-// lock: its goroutine reuses the runtime descriptor of a holder that exited
-// with the lock held, which is counted as exited. Nothing is returned when
-// no write hold is being timed (the lock is free, read-locked, or was taken
-// while no Kit ran), or where goroutines have no cheap key.
-func (l *lockMeta) holders(d *detector) holderSet {
-	if !fastGoroutineKey {
+// tracked task whose goroutine has that ID, or else the goroutine's ID
+// alone (an untracked goroutine, or one that exited holding the lock; a
+// goroutine dump tells which). Nothing is returned when no write hold is
+// being timed (the lock is free, read-locked, or was taken while no Kit
+// ran), or where goroutine IDs cannot be read cheaply.
+func (l *lockMeta) holders() holderSet {
+	id := uint64(loadWord((*uintptr)(unsafe.Pointer(&l.holder))))
+	if id == 0 {
 		return holderSet{}
 	}
-	key := loadWord(&l.holder)
-	if key == 0 {
-		return holderSet{}
+	if t := taskByGoid(id); t != nil {
+		return holderSet{tasks: []*Task{t}}
 	}
-	since := d.wall(int64(loadWord((*uintptr)(unsafe.Pointer(&l.since)))))
-	t := taskOnGoroutine(key)
-	switch {
-	case t == nil:
-		return holderSet{untracked: 1}
-	case t.start.After(since.Add(d.tick)): // since may be up to a tick early
-		return holderSet{exited: 1}
-	}
-	return holderSet{tasks: []*Task{t}}
+	return holderSet{goroutines: []uint64{id}}
 }
 
 // waitUntracked is the slow path of an acquisition while no Kit runs: it
@@ -363,8 +354,8 @@ func lockMode(read bool) attribute.KeyValue {
 // acquisition stack; tried marks a TryLock, which adds no edge.
 func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, contended bool, stack []uintptr, tried bool) {
 	l.hd = d
-	if fastGoroutineKey {
-		l.holder = goroutineKey()
+	if off := goidOffsetKnown.Load(); off != 0 { // found when the Kit started
+		l.holder = gword(off) // goid(), without its fallback
 	}
 	l.since = d.coarseNow()
 	l.n++

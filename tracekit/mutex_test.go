@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,8 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/tracekit-go/tracekit/internal/gostack"
 )
 
 func pinned(d *detector, name string) *Mutex {
@@ -397,8 +401,28 @@ func TestHangReportNamesHolder(t *testing.T) {
 				rep := reps[0]
 				text := rep.String()
 				if !tracked {
-					if !strings.Contains(rep.Message, "held by 1 goroutine(s) that are not tracked tasks") || len(rep.Tasks) != 0 {
-						t.Errorf("report:\n%s", text)
+					if len(rep.Tasks) != 0 {
+						t.Errorf("an untracked holder is listed as a task:\n%s", text)
+					}
+					if tc.order {
+						if !strings.Contains(rep.Message, "held by 1 goroutine(s) that are not tracked tasks") {
+							t.Errorf("report:\n%s", text)
+						}
+						return
+					}
+					// The lock recorded its holder's goroutine: the report
+					// names it, and the dump shows it in holdAlone.
+					m := regexp.MustCompile(`held by goroutine (\d+), which is not a tracked task`).FindStringSubmatch(rep.Message)
+					if m == nil {
+						t.Fatalf("report does not name the holder's goroutine:\n%s", text)
+					}
+					gs, err := gostack.Parse(rep.Goroutines)
+					if err != nil {
+						t.Fatal(err)
+					}
+					i := slices.IndexFunc(gs, func(g gostack.Goroutine) bool { return fmt.Sprint(g.ID) == m[1] })
+					if i < 0 || !gs[i].HasFunc("github.com/tracekit-go/tracekit/tracekit.holdAlone") {
+						t.Errorf("goroutine %s is not the holder in holdAlone:\n%s", m[1], rep.Goroutines)
 					}
 					return
 				}
@@ -707,46 +731,67 @@ func TestCoarseClockSleepsWhenIdle(t *testing.T) {
 	})
 }
 
-// A lock's recorded holder is the task on the holding goroutine, an
-// untracked goroutine, or, when the task on that goroutine started after
-// the hold began, a holder that exited with the lock held (its goroutine's
-// runtime descriptor was reused).
+// A lock records the goroutine ID of its write holder: reports name the
+// tracked task running on that goroutine, or else the goroutine, which a
+// hang report's dump shows to be alive (untracked) or gone (it exited
+// holding the lock). Reused runtime descriptors do not confuse it: IDs are
+// never reused.
 func TestLockHolders(t *testing.T) {
-	if !fastGoroutineKey {
-		t.Skip("goroutines have no cheap key on this platform")
+	if !fastGoroutineKey || !fastGoid() {
+		t.Skip("goroutine IDs cannot be read cheaply on this platform")
 	}
 	d, _ := testDetector(detectorConfig{}, nil)
 	defer d.close()
-	var m Mutex
-	if h := m.holders(d); len(h.tasks)+h.untracked+h.exited != 0 {
+	m := pinned(d, "orders")
+	if h := m.holders(); len(h.tasks)+h.untracked+len(h.goroutines) != 0 {
 		t.Errorf("a free lock has holders %+v", h)
 	}
-	type held struct {
-		h    holderSet
-		self *Task
-	}
-	got := make(chan held)
+
+	// Held inside a task: the task.
+	locked, release := make(chan struct{}), make(chan struct{})
 	task := Go(context.Background(), "holder", func(context.Context) error {
-		self := goroutineTask()
-		m.holder, m.since = goroutineKey(), d.now()
-		h := held{m.holders(d), self}
-		// As if a holder that exited had taken it a second before this
-		// task started on the same descriptor.
-		m.since = d.now() - int64(time.Second) - int64(time.Since(self.start))
-		got <- h
-		got <- held{m.holders(d), self}
+		m.Lock()
+		close(locked)
+		<-release
+		m.Unlock()
 		return nil
 	})
-	if h := <-got; len(h.h.tasks) != 1 || h.h.tasks[0] != h.self {
-		t.Errorf("holder inside a task = %+v, want the task", h.h)
+	<-locked
+	if h := m.holders(); len(h.tasks) != 1 || h.tasks[0] != task || len(h.goroutines) != 0 {
+		t.Errorf("held by a task: holders %+v, want the task", h)
 	}
-	if h := <-got; h.h.exited != 1 || len(h.h.tasks) != 0 {
-		t.Errorf("holder from before the task started = %+v, want one exited holder", h.h)
-	}
+	close(release)
 	_ = task.Wait()
-	m.holder, m.since = goroutineKey(), d.now() // this test's goroutine: no task
-	if h := m.holders(d); h.untracked != 1 || len(h.tasks) != 0 {
-		t.Errorf("holder on an untracked goroutine = %+v", h)
+	if h := m.holders(); len(h.tasks)+len(h.goroutines) != 0 {
+		t.Errorf("released: holders %+v", h)
 	}
-	m.holder = 0
+
+	// Held by a plain goroutine that then exits without unlocking; a task
+	// started afterwards may run on its descriptor, and is not blamed.
+	gid := make(chan uint64)
+	go func() {
+		m.Lock()
+		gid <- goid()
+	}()
+	id := <-gid
+	time.Sleep(10 * time.Millisecond) // let it exit
+	ctx, cancel := context.WithCancel(context.Background())
+	later := Go(ctx, "later", func(ctx context.Context) error { <-ctx.Done(); return nil })
+	defer func() { cancel(); _ = later.Wait() }()
+	h := m.holders()
+	if len(h.tasks) != 0 || !slices.Equal(h.goroutines, []uint64{id}) {
+		t.Errorf("held by an exited goroutine: holders %+v, want goroutine %d only", h, id)
+	}
+	gs, err := gostack.Parse(allGoroutines())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.text(nil, gs), fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id); got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+	self := []gostack.Goroutine{{ID: id}}
+	if got, want := h.text(nil, self), fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id); got != want {
+		t.Errorf("with the goroutine alive, text = %q, want %q", got, want)
+	}
+	m.Unlock()
 }

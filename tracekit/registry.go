@@ -60,6 +60,15 @@ func (ti *TaskInfo) SpawnSite() string {
 	return fmt.Sprintf("%s (%s:%d)", ti.SpawnFunction, ti.SpawnFile, ti.SpawnLine)
 }
 
+// setSite fills in the spawn site from the site's attributes.
+func (ti *TaskInfo) setSite(site *callSite) {
+	if site != nil && len(site.attrs) >= 4 {
+		ti.SpawnFunction = site.attrs[1].Value.AsString()
+		ti.SpawnFile = site.attrs[2].Value.AsString()
+		ti.SpawnLine = int(site.attrs[3].Value.AsInt64())
+	}
+}
+
 // taskWait is what a task blocks on; it is published whole through
 // Task.wait and never modified.
 type taskWait struct {
@@ -137,11 +146,7 @@ func (t *Task) info() TaskInfo {
 		SpanID:  t.sc.SpanID(),
 		State:   TaskRunning,
 	}
-	if t.site != nil && len(t.site.attrs) >= 4 {
-		ti.SpawnFunction = t.site.attrs[1].Value.AsString()
-		ti.SpawnFile = t.site.attrs[2].Value.AsString()
-		ti.SpawnLine = int(t.site.attrs[3].Value.AsInt64())
-	}
+	ti.setSite(t.site)
 	if w := t.wait.Load(); w != nil {
 		ti.State = TaskWaiting
 		ti.WaitingOn = w.what + " " + strconv.Quote(w.name)

@@ -244,6 +244,7 @@ func (t *Task) release(onDone func(error)) {
 	if t.origin != 0 {
 		recordEnded(goid(), t.origin, t.id, t.parent)
 	}
+	recordRecent(t) // for the console's page of an ended task (ended.go)
 	close(t.done)
 	if onDone != nil {
 		onDone(t.err)
