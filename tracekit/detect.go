@@ -494,7 +494,7 @@ func (h holderSet) text(infos []TaskInfo, gs []gostack.Goroutine) string {
 		}
 	}
 	if len(parts) == 0 {
-		return "no holder recorded (it may have been unlocked by another goroutine)"
+		return "no holder recorded (readers of an RWMutex, which lock-order detection names, or a lock taken while no Kit ran)"
 	}
 	s := strings.Join(parts, ", ")
 	if h.unknown > 0 {

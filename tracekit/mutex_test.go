@@ -795,3 +795,35 @@ func TestLockHolders(t *testing.T) {
 	}
 	m.Unlock()
 }
+
+// A writer stuck behind readers: the report says why no holder is named.
+func TestHangReportReadersHold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, r := testDetector(detectorConfig{hang: 30 * time.Second}, nil)
+		defer d.close()
+		m := &RWMutex{}
+		m.det = d
+		m.SetName("settings")
+		m.RLock()
+		done := make(chan error)
+		go func() {
+			err := m.LockContext(cancelable(t))
+			if err == nil {
+				m.Unlock()
+			}
+			done <- err
+		}()
+		time.Sleep(45 * time.Second)
+		m.RUnlock()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		reps := r.all()
+		if len(reps) != 1 || reps[0].Kind != ReportLockTimeout {
+			t.Fatalf("reports = %v, want one lock timeout", reps)
+		}
+		if !strings.Contains(reps[0].Message, "no holder recorded (readers of an RWMutex") {
+			t.Errorf("message: %s", reps[0].Message)
+		}
+	})
+}
