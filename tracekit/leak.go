@@ -80,15 +80,18 @@ const (
 	// ended, leads from it to the checking goroutine.
 	AttributedThroughTasks LeakAttribution = "started through tracked tasks"
 	// AttributedThroughGoroutines: a chain of untracked goroutines, each
-	// created by the next and all still running, leads to the checking
-	// goroutine.
+	// created by the next, leads to the checking goroutine: all still
+	// running, or, in a program run with GODEBUG=tracebackancestors=N,
+	// among the N ancestors the runtime prints.
 	AttributedThroughGoroutines LeakAttribution = "started through the goroutines that created it"
 	// AttributedElsewhere: its lineage leads to a goroutine other than the
 	// checking one: another test, main, init or the runtime.
 	AttributedElsewhere LeakAttribution = "started elsewhere"
 	// Untraceable: its lineage breaks at an untracked goroutine that has
 	// exited (or a task so long ended that its record was dropped), so
-	// whose it is cannot be told. (Under tracekittest.VerifyTestMain, a
+	// whose it is cannot be told. GODEBUG=tracebackancestors=N makes the
+	// runtime keep each goroutine's last N creators, which the check then
+	// follows. (Under tracekittest.VerifyTestMain, a
 	// test's goroutine that started a task is recorded: a lineage that
 	// ends there is AttributedElsewhere, naming the test.)
 	Untraceable LeakAttribution = "untraceable"
@@ -382,12 +385,25 @@ func newLeakError(ls []leaked, tasks map[uint64]*Task) *LeakError {
 }
 
 // testOfStack returns the test that created g or whose code g runs, read
-// from its creator and then its own frames, or "".
+// from its creator, its own frames and then its ancestors' (with
+// GODEBUG=tracebackancestors), or "".
 func testOfStack(g *gostack.Goroutine) string {
-	if t := testname.FromFunc(g.CreatedBy.Func); t != "" {
+	if t := testOfFrames(g.CreatedBy, g.Frames); t != "" {
 		return t
 	}
-	for _, f := range g.Frames {
+	for _, a := range g.Ancestors {
+		if t := testOfFrames(a.CreatedBy, a.Frames); t != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+func testOfFrames(createdBy gostack.Frame, frames []gostack.Frame) string {
+	if t := testname.FromFunc(createdBy.Func); t != "" {
+		return t
+	}
+	for _, f := range frames {
 		if t := testname.FromFunc(f.Func); t != "" {
 			return t
 		}

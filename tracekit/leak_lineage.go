@@ -2,6 +2,7 @@ package tracekit
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -183,6 +184,10 @@ func (l *lineage) walk(g *gostack.Goroutine, visit func(uint64)) (LeakAttributio
 	var path []string
 	viaTask, deep := false, false
 	seen := map[uint64]bool{}
+	// The ancestors of the last running goroutine visited, which a program
+	// run with GODEBUG=tracebackancestors=N prints: they continue the chain
+	// past creators that have exited.
+	var anc []gostack.Ancestor
 	for cur := g.ID; ; {
 		if seen[cur] {
 			// IDs are never reused, so this only guards against a corrupt
@@ -193,6 +198,7 @@ func (l *lineage) walk(g *gostack.Goroutine, visit func(uint64)) (LeakAttributio
 		visit(cur)
 		var next uint64
 		if lg := l.live[cur]; lg != nil {
+			anc = lg.Ancestors
 			if t := l.tasks[cur]; t != nil {
 				if t.parent != 0 {
 					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d, started by task #%d)", t.id, t.name, cur, t.parent))
@@ -219,6 +225,16 @@ func (l *lineage) walk(g *gostack.Goroutine, visit func(uint64)) (LeakAttributio
 			}
 			if l.underSelf(e.parent) {
 				next = l.self
+			}
+		} else if i := slices.IndexFunc(anc, func(a gostack.Ancestor) bool { return a.ID == cur }); i >= 0 {
+			path = append(path, fmt.Sprintf("goroutine %d (exited)", cur))
+			switch {
+			case i+1 < len(anc):
+				next = anc[i+1].ID
+			case anc[i].CreatedBy.Func == "": // the main goroutine
+				next = 0
+			default:
+				return Untraceable, strings.Join(append(path, "(no more ancestors printed: raise GODEBUG=tracebackancestors)"), " ← ")
 			}
 		} else if test := testname.Of(cur); test != "" {
 			// A test's goroutine that began a chain of tasks (recorded under

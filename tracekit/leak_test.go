@@ -342,3 +342,59 @@ func TestLeaksAttributionInsideTask(t *testing.T) {
 		t.Errorf("reported %v, want only %d goroutines (not the sibling task's)", got, len(want))
 	}
 }
+
+// TestLeakAncestors runs, in a child process with
+// GODEBUG=tracebackancestors=5, a leak whose untracked creator has exited:
+// the runtime's record of ancestors lets StartedByCaller attribute it to
+// the checking goroutine, where without it the leak is untraceable.
+func TestLeakAncestors(t *testing.T) {
+	if os.Getenv("TRACEKIT_TEST_ANCESTORS") == "1" {
+		ch := make(chan int)
+		done := make(chan struct{})
+		go spawnAndExit(ch, done)
+		<-done
+		err := leakCheck(t, StartedByCaller())
+		var le *LeakError
+		if errors.As(err, &le) && len(le.Goroutines) == 1 {
+			g := le.Goroutines[0]
+			fmt.Printf("attribution=%s\nlineage=%s\ntest=%s\n%s", g.Attribution, g.Lineage, g.Test, err)
+		} else {
+			fmt.Printf("unexpected: %v\n", err)
+		}
+		close(ch)
+		return
+	}
+	for _, tc := range []struct {
+		godebug string
+		want    []string
+	}{
+		{"tracebackancestors=5", []string{
+			"attribution=" + string(AttributedThroughGoroutines) + "\n",
+			"(exited) ← goroutine ", "(the checker)",
+			"test=TestLeakAncestors\n",
+			"[originating from goroutine ", "tracekit.spawnAndExit\n",
+		}},
+		{"tracebackancestors=0", []string{"unexpected: <nil>"}}, // untraceable: left out by StartedByCaller
+	} {
+		t.Run(tc.godebug, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestLeakAncestors$")
+			cmd.Env = append(os.Environ(), "TRACEKIT_TEST_ANCESTORS=1", "GODEBUG="+tc.godebug)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("child output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// spawnAndExit leaves a goroutine behind and returns, so that the leak's
+// creator has exited by the time anyone looks.
+func spawnAndExit(ch chan int, done chan struct{}) {
+	go blockForever(ch)
+	close(done)
+}

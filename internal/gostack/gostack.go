@@ -61,6 +61,20 @@ type Goroutine struct {
 	CreatedBy Frame
 	// CreatorID is the goroutine that ran that go statement, when printed.
 	CreatorID uint64
+	// Ancestors are the goroutines that created it, its creator first, as
+	// a program run with GODEBUG=tracebackancestors=N prints them: each
+	// one's ID and its stack when it ran the go statement. Unlike
+	// CreatorID they are kept after those goroutines exit. Empty without
+	// that setting.
+	Ancestors []Ancestor
+}
+
+// Ancestor is a goroutine that created another, as it was at the go
+// statement.
+type Ancestor struct {
+	ID        uint64
+	Frames    []Frame // innermost first
+	CreatedBy Frame   // zero for the main goroutine
 }
 
 // Top returns the innermost frame, or a zero Frame.
@@ -118,6 +132,10 @@ func Parse(dump []byte) ([]Goroutine, error) {
 		out  []Goroutine
 		cur  *Goroutine
 		next = 0 // what the following line must be: 0 header/blank, 1 file of a frame, 2 file of created-by
+		// Where frames and the created-by line go: the goroutine's own, or
+		// the ancestor being read.
+		frames  *[]Frame
+		created *Frame
 	)
 	lines := bytes.Split(dump, []byte("\n"))
 	for i, raw := range lines {
@@ -130,10 +148,10 @@ func Parse(dump []byte) ([]Goroutine, error) {
 				return nil, &SyntaxError{Line: n, Text: line, Want: "a tab and file:line after a function"}
 			}
 			if next == 1 {
-				f := &cur.Frames[len(cur.Frames)-1]
+				f := &(*frames)[len(*frames)-1]
 				f.File, f.Line = file, lineNo
 			} else {
-				cur.CreatedBy.File, cur.CreatedBy.Line = file, lineNo
+				created.File, created.Line = file, lineNo
 			}
 			next = 0
 		case strings.HasPrefix(line, "goroutine ") && strings.HasSuffix(line, ":"):
@@ -143,6 +161,7 @@ func Parse(dump []byte) ([]Goroutine, error) {
 			}
 			out = append(out, g)
 			cur = &out[len(out)-1]
+			frames, created = &cur.Frames, &cur.CreatedBy
 		case cur == nil || line == "":
 			// Outside a goroutine: skip. A blank line ends one.
 			if line == "" {
@@ -150,20 +169,27 @@ func Parse(dump []byte) ([]Goroutine, error) {
 			}
 		case strings.HasPrefix(line, "created by "):
 			fn, creator := parseCreatedBy(line)
-			cur.CreatedBy = Frame{Func: fn}
-			cur.CreatorID = creator
+			*created = Frame{Func: fn}
+			if created == &cur.CreatedBy {
+				cur.CreatorID = creator
+			}
 			next = 2
 		case strings.HasPrefix(line, "...") && strings.Contains(line, "elided"):
 			cur.Elided = true
-		case strings.HasPrefix(line, "[originating from goroutine"):
-			// GODEBUG=tracebackancestors output: ancestors are not part of
-			// this goroutine's own stack.
-			cur = nil
+		case strings.HasPrefix(line, "[originating from goroutine ") && strings.HasSuffix(line, "]:"):
+			// GODEBUG=tracebackancestors: the stack of an ancestor follows.
+			id, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(line, "[originating from goroutine "), "]:"), 10, 64)
+			if err != nil {
+				return nil, &SyntaxError{Line: n, Text: line, Want: "a goroutine number in [originating from goroutine N]:"}
+			}
+			cur.Ancestors = append(cur.Ancestors, Ancestor{ID: id})
+			a := &cur.Ancestors[len(cur.Ancestors)-1]
+			frames, created = &a.Frames, &a.CreatedBy
 		case strings.HasPrefix(line, "\t"):
 			return nil, &SyntaxError{Line: n, Text: line, Want: "a function call, not a file:line without one"}
 		default:
 			fn := funcName(line)
-			cur.Frames = append(cur.Frames, Frame{Func: fn, Args: funcArgs(line, fn)})
+			*frames = append(*frames, Frame{Func: fn, Args: funcArgs(line, fn)})
 			next = 1
 		}
 	}

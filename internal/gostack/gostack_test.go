@@ -197,3 +197,57 @@ func TestParseSynctestBubble(t *testing.T) {
 		close(ch)
 	})
 }
+
+// GODEBUG=tracebackancestors=N prints, after a goroutine's own stack, the
+// stack each ancestor had at its go statement (a dump from a real run).
+const ancestorsDump = `goroutine 1 [running]:
+main.main()
+	/tmp/anc/main.go:20 +0xd0
+
+goroutine 8 [chan receive]:
+main.leaf(...)
+	/tmp/anc/main.go:9
+created by main.helper in goroutine 7
+	/tmp/anc/main.go:11 +0x4f
+[originating from goroutine 7]:
+main.helper(...)
+	/tmp/anc/main.go:11 +0x4f
+main.main.func1(...)
+	/tmp/anc/main.go:16 +0x25
+created by main.main
+	/tmp/anc/main.go:16 +0x8b
+[originating from goroutine 1]:
+main.main(...)
+	/tmp/anc/main.go:17 +0x8b
+`
+
+func TestParseAncestors(t *testing.T) {
+	gs, err := Parse([]byte(ancestorsDump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 2 {
+		t.Fatalf("%d goroutines, want 2", len(gs))
+	}
+	g := gs[1]
+	if len(g.Frames) != 1 || g.Frames[0].Func != "main.leaf" || g.CreatedBy.Func != "main.helper" || g.CreatedBy.Line != 11 || g.CreatorID != 7 {
+		t.Errorf("own stack: frames %+v, created by %+v in %d", g.Frames, g.CreatedBy, g.CreatorID)
+	}
+	if len(g.Ancestors) != 2 {
+		t.Fatalf("ancestors = %+v, want 7 and 1", g.Ancestors)
+	}
+	a := g.Ancestors[0]
+	if a.ID != 7 || len(a.Frames) != 2 || a.Frames[1].Func != "main.main.func1" || a.Frames[1].Line != 16 ||
+		a.CreatedBy.Func != "main.main" || a.CreatedBy.File != "/tmp/anc/main.go" {
+		t.Errorf("ancestor 7 = %+v", a)
+	}
+	if a := g.Ancestors[1]; a.ID != 1 || len(a.Frames) != 1 || a.Frames[0].Func != "main.main" || a.CreatedBy.Func != "" {
+		t.Errorf("ancestor 1 = %+v", a)
+	}
+	if len(gs[0].Ancestors) != 0 {
+		t.Errorf("main has ancestors %+v", gs[0].Ancestors)
+	}
+	if _, err := Parse([]byte("goroutine 8 [chan receive]:\nmain.leaf()\n\t/a.go:9\n[originating from goroutine x]:\n")); err == nil {
+		t.Error("a malformed ancestor header parsed")
+	}
+}

@@ -88,7 +88,8 @@ func Write(w io.Writer, groups []Group) error {
 }
 
 // WriteStack prints g's frames and the go statement that created it, one
-// indented function and location per call.
+// indented function and location per call, then its ancestors' when the
+// dump had them (GODEBUG=tracebackancestors).
 func WriteStack(w io.Writer, g *Goroutine) error {
 	for _, f := range g.Frames {
 		if _, err := fmt.Fprintf(w, "    %s\n        %s:%d\n", f.Func, f.File, f.Line); err != nil {
@@ -103,6 +104,21 @@ func WriteStack(w io.Writer, g *Goroutine) error {
 	if g.CreatedBy.Func != "" {
 		if _, err := fmt.Fprintf(w, "    created by %s\n        %s:%d\n", g.CreatedBy.Func, g.CreatedBy.File, g.CreatedBy.Line); err != nil {
 			return err
+		}
+	}
+	for _, a := range g.Ancestors {
+		if _, err := fmt.Fprintf(w, "    [originating from goroutine %d]:\n", a.ID); err != nil {
+			return err
+		}
+		for _, f := range a.Frames {
+			if _, err := fmt.Fprintf(w, "    %s\n        %s:%d\n", f.Func, f.File, f.Line); err != nil {
+				return err
+			}
+		}
+		if a.CreatedBy.Func != "" {
+			if _, err := fmt.Fprintf(w, "    created by %s\n        %s:%d\n", a.CreatedBy.Func, a.CreatedBy.File, a.CreatedBy.Line); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
