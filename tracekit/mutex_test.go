@@ -135,14 +135,7 @@ func TestLockContextDeadline(t *testing.T) {
 		defer cancel()
 		got := make(chan error, 1)
 		go func() { got <- m.LockContext(ctx) }()
-		second := make(chan error, 1)
-		go func() {
-			err := m.LockContext(cancelable(t))
-			if err == nil {
-				m.Unlock()
-			}
-			second <- err
-		}()
+		second := lockThenUnlock(t, m)
 		time.Sleep(2 * time.Second)
 		if err := <-got; !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("LockContext = %v, want DeadlineExceeded", err)
@@ -321,14 +314,7 @@ func TestHangReport(t *testing.T) {
 		// acquisition of a lock alone records none, to stay cheap).
 		go holdUntil(pinned(d, "books"), m, held, release)
 		<-held
-		done := make(chan error)
-		go func() {
-			err := m.LockContext(cancelable(t))
-			if err == nil {
-				m.Unlock()
-			}
-			done <- err
-		}()
+		done := lockThenUnlock(t, m)
 		time.Sleep(45 * time.Second)
 		close(release)
 		if err := <-done; err != nil {
@@ -378,14 +364,7 @@ func TestHangReportNamesHolder(t *testing.T) {
 					go holdAlone(m, held, release)
 				}
 				<-held
-				done := make(chan error)
-				go func() {
-					err := m.LockContext(cancelable(t))
-					if err == nil {
-						m.Unlock()
-					}
-					done <- err
-				}()
+				done := lockThenUnlock(t, m)
 				time.Sleep(45 * time.Second)
 				close(release)
 				if err := <-done; err != nil {
@@ -447,6 +426,23 @@ func TestHangReportNamesHolder(t *testing.T) {
 			})
 		})
 	}
+}
+
+// lockThenUnlock takes l with LockContext in a new goroutine, unlocks it at
+// once, and sends LockContext's error.
+func lockThenUnlock(t *testing.T, l interface {
+	LockContext(context.Context) error
+	Unlock()
+}) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		err := l.LockContext(cancelable(t))
+		if err == nil {
+			l.Unlock()
+		}
+		done <- err
+	}()
+	return done
 }
 
 func holdAlone(m *Mutex, held, release chan struct{}) {
@@ -805,14 +801,7 @@ func TestHangReportReadersHold(t *testing.T) {
 		m.det = d
 		m.SetName("settings")
 		m.RLock()
-		done := make(chan error)
-		go func() {
-			err := m.LockContext(cancelable(t))
-			if err == nil {
-				m.Unlock()
-			}
-			done <- err
-		}()
+		done := lockThenUnlock(t, m)
 		time.Sleep(45 * time.Second)
 		m.RUnlock()
 		if err := <-done; err != nil {
