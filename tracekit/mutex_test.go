@@ -328,7 +328,7 @@ func TestHangReport(t *testing.T) {
 			t.Errorf("the goroutine dump does not show the holder:\n%s", reps[0].Goroutines)
 		}
 		text := reps[0].String()
-		for _, want := range []string{"waiter (lock ledger)", "TestHangReport.func", "holder acquired \"ledger\" here", "holdUntil"} {
+		for _, want := range []string{"waiter (lock ledger)", "tracekit.lockThenUnlock.func1", "holder acquired \"ledger\" here", "holdUntil"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("report lacks %q:\n%s", want, text)
 			}
