@@ -190,6 +190,8 @@ func TestGuideStuckRequest(t *testing.T) {
 	}()
 
 	type task struct {
+		ID        uint64   `json:"id"`
+		HeldBy    uint64   `json:"held_by"`
 		Name      string   `json:"name"`
 		State     string   `json:"state"`
 		WaitingOn string   `json:"waiting_on"`
@@ -206,11 +208,18 @@ func TestGuideStuckRequest(t *testing.T) {
 		}
 		tasks = page.Tasks
 		var refresh, fetch bool
+		var refreshID uint64
+		for _, tk := range tasks {
+			if tk.Name == "refresh-prices" {
+				refreshID = tk.ID
+			}
+		}
 		for _, tk := range tasks {
 			warnings := strings.Join(tk.Warnings, "\n")
 			refresh = refresh || tk.Name == "refresh-prices" && tk.State == "waiting" && strings.HasPrefix(tk.WaitingOn, "receive from") &&
 				strings.Contains(warnings, `holds lock "price-cache"`)
-			fetch = fetch || tk.Name == "fetch-price" && tk.WaitingOn == `lock "price-cache"` && strings.Contains(warnings, `lock "price-cache" held for at least`)
+			fetch = fetch || tk.Name == "fetch-price" && tk.WaitingOn == `lock "price-cache"` && tk.HeldBy == refreshID && refreshID != 0 &&
+				strings.Contains(warnings, `lock "price-cache" held for at least`)
 		}
 		out := stderr.String()
 		if refresh && fetch && strings.Contains(out, `lock "price-cache" has waited`) && strings.Contains(out, `is still held after at least`) {

@@ -231,16 +231,20 @@ type consoleTask struct {
 	WaitingSince   *time.Time    `json:"waiting_since,omitempty"`
 	Waiting        time.Duration `json:"-"`
 	WaitingSeconds float64       `json:"waiting_seconds,omitempty"`
-	SpawnSite      string        `json:"spawn_site,omitempty"`
-	SpawnFunction  string        `json:"spawn_function,omitempty"`
-	SpawnFile      string        `json:"spawn_file,omitempty"`
-	SpawnLine      int           `json:"spawn_line,omitempty"`
-	TraceID        string        `json:"trace_id,omitempty"`
-	SpanID         string        `json:"span_id,omitempty"`
-	TraceURL       string        `json:"trace_url,omitempty"`
-	Warnings       []string      `json:"warnings,omitempty"`
-	Goroutine      uint64        `json:"goroutine,omitempty"`
-	Stack          string        `json:"stack,omitempty"`
+	// The holder of the lock waited on, when recorded: a task, or else a
+	// goroutine.
+	HeldBy          uint64   `json:"held_by,omitempty"`
+	HeldByGoroutine uint64   `json:"held_by_goroutine,omitempty"`
+	SpawnSite       string   `json:"spawn_site,omitempty"`
+	SpawnFunction   string   `json:"spawn_function,omitempty"`
+	SpawnFile       string   `json:"spawn_file,omitempty"`
+	SpawnLine       int      `json:"spawn_line,omitempty"`
+	TraceID         string   `json:"trace_id,omitempty"`
+	SpanID          string   `json:"span_id,omitempty"`
+	TraceURL        string   `json:"trace_url,omitempty"`
+	Warnings        []string `json:"warnings,omitempty"`
+	Goroutine       uint64   `json:"goroutine,omitempty"`
+	Stack           string   `json:"stack,omitempty"`
 	// Reports are the kept reports about the task, on its page only.
 	Reports []consoleReport `json:"reports,omitempty"`
 }
@@ -252,7 +256,7 @@ func (c *console) tasks(infos []TaskInfo, now time.Time) []consoleTask {
 		ct := consoleTask{
 			ID: ti.ID, Name: ti.Name, Parent: ti.Parent, State: ti.State,
 			Start: ti.Start, Total: now.Sub(ti.Start),
-			WaitingOn: ti.WaitingOn,
+			WaitingOn: ti.WaitingOn, HeldBy: ti.HeldBy, HeldByGoroutine: ti.HeldByGoroutine,
 			SpawnSite: ti.SpawnSite(), SpawnFunction: ti.SpawnFunction, SpawnFile: ti.SpawnFile, SpawnLine: ti.SpawnLine,
 			Goroutine: ti.Goroutine, Stack: ti.Stack,
 		}

@@ -91,6 +91,26 @@ func taskByGoid(id uint64) *Task {
 	return nil
 }
 
+// taskIDsByGoid maps the goroutine ID of every running task to the task's
+// ID, in one pass over the registry; empty where goroutine IDs cannot be
+// read cheaply.
+func taskIDsByGoid() map[uint64]uint64 {
+	out := map[uint64]uint64{}
+	off := goidOffset()
+	if !fastGoroutineKey || off == 0 {
+		return out
+	}
+	for i := range liveTasks {
+		sh := &liveTasks[i]
+		sh.mu.Lock()
+		for g, t := range sh.m {
+			out[gwordAt(g, off)] = t.id
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
 // goroutineSpan returns the span of the task running on the calling
 // goroutine, or nil.
 func goroutineSpan() trace.Span {

@@ -281,7 +281,7 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 // being timed (the lock is free, read-locked, or was taken while no Kit
 // ran), or where goroutine IDs cannot be read cheaply.
 func (l *lockMeta) holders() holderSet {
-	id := uint64(loadWord((*uintptr)(unsafe.Pointer(&l.holder))))
+	id := loadHolder(l)
 	if id == 0 {
 		return holderSet{}
 	}
@@ -289,6 +289,11 @@ func (l *lockMeta) holders() holderSet {
 		return holderSet{tasks: []*Task{t}}
 	}
 	return holderSet{goroutines: []uint64{id}}
+}
+
+// loadHolder returns the goroutine ID of l's write holder, or 0.
+func loadHolder(l *lockMeta) uint64 {
+	return uint64(loadWord((*uintptr)(unsafe.Pointer(&l.holder))))
 }
 
 // waitUntracked is the slow path of an acquisition while no Kit runs: it

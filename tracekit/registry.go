@@ -45,6 +45,13 @@ type TaskInfo struct {
 	// `lock "orders"` or `receive from "jobs"`; empty while running.
 	WaitingOn    string
 	WaitingSince time.Time
+	// HeldBy is, for a task waiting on a tracekit lock, the ID of the task
+	// holding the lock for writing; HeldByGoroutine is the holder's
+	// goroutine ID when it is not a tracked task. Both are 0 when the lock
+	// recorded no holder (readers hold it, or it was taken while no Kit
+	// ran; see [WithHangTimeout]).
+	HeldBy          uint64
+	HeldByGoroutine uint64
 	// Goroutine is the runtime's ID of the task's goroutine and Stack its
 	// stack; both are filled in only by [SnapshotStacks].
 	Goroutine uint64
@@ -111,8 +118,23 @@ func Snapshot() []TaskInfo {
 	ts := liveTaskList()
 	slices.SortFunc(ts, func(a, b *Task) int { return cmp.Compare(a.id, b.id) })
 	out := make([]TaskInfo, len(ts))
+	var byGoid map[uint64]uint64 // goroutine ID → task ID, made when first needed
 	for i, t := range ts {
 		out[i] = t.info()
+		if w := t.wait.Load(); w != nil && w.lock != nil {
+			h := loadHolder(w.lock)
+			if h == 0 {
+				continue
+			}
+			if byGoid == nil {
+				byGoid = taskIDsByGoid()
+			}
+			if id, ok := byGoid[h]; ok {
+				out[i].HeldBy = id
+			} else {
+				out[i].HeldByGoroutine = h
+			}
+		}
 	}
 	return out
 }

@@ -2,6 +2,13 @@
 
 package tracekit
 
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
 // locksTracked says a task blocked on a tracekit lock shows as waiting.
 const locksTracked = true
 
@@ -11,4 +18,66 @@ func detectedMutex(d *detector, name string) *Mutex {
 	m.det = d
 	m.SetName(name)
 	return m
+}
+
+// A task waiting on a lock shows who holds it: the holding task in
+// Snapshot and as a link in the console, or the holder's goroutine when it
+// is not a tracked task.
+func TestSnapshotHeldBy(t *testing.T) {
+	if !fastGoroutineKey || !fastGoid() {
+		t.Skip("goroutine IDs cannot be read cheaply on this platform")
+	}
+	d, _ := testDetector(detectorConfig{}, nil)
+	defer d.close()
+	mu := detectedMutex(d, "orders")
+	waiterOf := func() *Task {
+		return Go(context.Background(), "waiter", func(context.Context) error {
+			mu.Lock()
+			mu.Unlock()
+			return nil
+		})
+	}
+
+	locked, release := make(chan struct{}), make(chan struct{})
+	holder := Go(context.Background(), "holder", func(context.Context) error {
+		mu.Lock()
+		close(locked)
+		<-release
+		mu.Unlock()
+		return nil
+	})
+	<-locked
+	waiter := waiterOf()
+	waitFor(t, "the waiter waiting", func(s []TaskInfo) bool {
+		w, ok := taskByID(s, waiter.ID())
+		return ok && w.State == TaskWaiting
+	})
+	w, _ := taskByID(Snapshot(), waiter.ID())
+	if w.HeldBy != holder.ID() || w.HeldByGoroutine != 0 {
+		t.Errorf("waiter: held by task %d, goroutine %d; want task %d", w.HeldBy, w.HeldByGoroutine, holder.ID())
+	}
+	if h, _ := taskByID(Snapshot(), holder.ID()); h.HeldBy != 0 {
+		t.Errorf("the holder, not waiting on a lock, is held by %d", h.HeldBy)
+	}
+	_, page := get(t, Handler(), "/")
+	if want := fmt.Sprintf(`held by <a href="?task=%d" class="held-by">task %d</a>`, holder.ID(), holder.ID()); !strings.Contains(page, want) {
+		t.Errorf("console list lacks %s:\n%s", want, page)
+	}
+	close(release)
+	_ = holder.Wait()
+	_ = waiter.Wait()
+
+	// Held by this test's goroutine, which is not a task.
+	mu.Lock()
+	waiter = waiterOf()
+	waitFor(t, "the waiter waiting", func(s []TaskInfo) bool {
+		w, ok := taskByID(s, waiter.ID())
+		return ok && w.State == TaskWaiting
+	})
+	w, _ = taskByID(Snapshot(), waiter.ID())
+	mu.Unlock()
+	_ = waiter.Wait()
+	if w.HeldBy != 0 || w.HeldByGoroutine != goid() {
+		t.Errorf("waiter: held by task %d, goroutine %d; want goroutine %d", w.HeldBy, w.HeldByGoroutine, goid())
+	}
 }
