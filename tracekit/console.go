@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -455,7 +454,7 @@ func (c *console) serveEnded(w http.ResponseWriter, id uint64, live map[uint64]b
 		ti := r.info
 		et.Name, et.Parent, et.SpawnSite = ti.Name, ti.Parent, ti.SpawnSite()
 		et.Start, et.DurationSeconds = &ti.Start, r.dur.Seconds()
-		et.Result, et.Error = taskResult(r.err)
+		et.Result, et.Error = r.result, r.text
 		if ti.TraceID.IsValid() {
 			et.TraceID, et.SpanID = ti.TraceID.String(), ti.SpanID.String()
 			et.TraceURL = c.traceLink(et.TraceID, et.SpanID)
@@ -468,20 +467,6 @@ func (c *console) serveEnded(w http.ResponseWriter, id uint64, live map[uint64]b
 	c.renderStatus(w, http.StatusGone, "ended.html", map[string]any{"Task": et, "ParentLive": live[et.Parent], "Reports": reports})
 }
 
-// taskResult says how a task ended: "ok", "error", "panic" or "goexit",
-// with the error's text.
-func taskResult(err error) (result, text string) {
-	var pe *PanicError
-	switch {
-	case err == nil:
-		return "ok", ""
-	case errors.As(err, &pe):
-		return "panic", fmt.Sprint(pe.Value)
-	case errors.Is(err, ErrGoexit):
-		return "goexit", err.Error()
-	}
-	return "error", err.Error()
-}
 
 func (c *console) render(w http.ResponseWriter, name string, data map[string]any) {
 	c.renderStatus(w, http.StatusOK, name, data)

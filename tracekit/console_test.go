@@ -17,6 +17,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 )
 
 // consoleFixture runs a parent task that receives from a channel nobody
@@ -595,5 +596,22 @@ func BenchmarkReportRingAdd(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		q.add(&r)
+	}
+}
+
+// An ended task's record keeps a long error as bounded text.
+func TestEndedResultBounded(t *testing.T) {
+	long := strings.Repeat("é", maxResultText) // two bytes each: cut mid-rune
+	task := Go(context.Background(), "verbose", func(context.Context) error { return errors.New(long) })
+	_ = task.Wait()
+	var e endedInfo
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		var ok bool
+		if e, ok = findRecent(task.ID()); ok || time.Now().After(deadline) {
+			break
+		}
+	}
+	if e.result != "error" || len(e.text) > maxResultText+len("…") || !strings.HasSuffix(e.text, "…") || !utf8.ValidString(e.text) {
+		t.Errorf("record: result %q, %d bytes of text, valid UTF-8 %v", e.result, len(e.text), utf8.ValidString(e.text))
 	}
 }
