@@ -276,6 +276,48 @@ func (c *console) tasks(infos []TaskInfo, now time.Time) []consoleTask {
 	return out
 }
 
+// consoleResource is a lock or channel that tasks wait on, like a row of
+// tokio-console's resources view: what it is, who waits, for how long at
+// most, and, for a lock, who holds it.
+type consoleResource struct {
+	WaitingOn      string        `json:"waiting_on"` // as the tasks say it: lock "orders", receive from "jobs"
+	Waiters        []uint64      `json:"waiters"`    // task IDs, longest wait first
+	Longest        time.Duration `json:"-"`
+	LongestSeconds float64       `json:"longest_wait_seconds"`
+	// The lock's holder when recorded (see consoleTask.HeldBy).
+	HeldBy          uint64 `json:"held_by,omitempty"`
+	HeldByGoroutine uint64 `json:"held_by_goroutine,omitempty"`
+}
+
+// resources groups the waiting tasks by what they wait on, the longest
+// wait first. Locks and channels that share a name share a row.
+func resources(ts []consoleTask) []consoleResource {
+	byWhat := map[string]*consoleResource{}
+	var out []*consoleResource
+	waiting := slices.Clone(ts)
+	slices.SortStableFunc(waiting, func(a, b consoleTask) int { return cmp.Compare(b.Waiting, a.Waiting) })
+	for _, t := range waiting {
+		if t.WaitingOn == "" {
+			continue
+		}
+		r := byWhat[t.WaitingOn]
+		if r == nil {
+			r = &consoleResource{WaitingOn: t.WaitingOn, Longest: t.Waiting, LongestSeconds: t.Waiting.Seconds()}
+			byWhat[t.WaitingOn] = r
+			out = append(out, r)
+		}
+		r.Waiters = append(r.Waiters, t.ID)
+		if r.HeldBy == 0 && r.HeldByGoroutine == 0 {
+			r.HeldBy, r.HeldByGoroutine = t.HeldBy, t.HeldByGoroutine
+		}
+	}
+	res := make([]consoleResource, len(out))
+	for i, r := range out {
+		res[i] = *r
+	}
+	return res
+}
+
 // consoleColumns are the list's columns: query name and heading.
 var consoleColumns = []struct{ Key, Title string }{
 	{"id", "ID"}, {"name", "Name"}, {"state", "State"}, {"total", "Total"},
@@ -337,14 +379,15 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mem := c.memory(len(ts))
 	if asJSON {
 		page := struct {
-			Time         time.Time       `json:"time"`
-			Memory       consoleMemory   `json:"memory"`
-			Lints        []string        `json:"lints"`
-			Tasks        []consoleTask   `json:"tasks"`
-			Reports      []consoleReport `json:"reports"`
-			ReportsTotal int             `json:"reports_total"`
-			ReportsNote  string          `json:"reports_note,omitempty"`
-		}{Time: now, Memory: mem, Lints: c.lintSummary(), Tasks: ts, Reports: reports, ReportsTotal: total}
+			Time         time.Time         `json:"time"`
+			Memory       consoleMemory     `json:"memory"`
+			Lints        []string          `json:"lints"`
+			Tasks        []consoleTask     `json:"tasks"`
+			WaitedOn     []consoleResource `json:"waited_on"`
+			Reports      []consoleReport   `json:"reports"`
+			ReportsTotal int               `json:"reports_total"`
+			ReportsNote  string            `json:"reports_note,omitempty"`
+		}{Time: now, Memory: mem, Lints: c.lintSummary(), Tasks: ts, WaitedOn: resources(ts), Reports: reports, ReportsTotal: total}
 		if !haveKit {
 			page.ReportsNote = reportsNeedKit
 		}
@@ -374,7 +417,7 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.render(w, "list.html", map[string]any{
-		"Tasks": ts, "Columns": cols, "Waiting": waiting, "Now": now, "Lints": c.lintSummary(),
+		"Tasks": ts, "Columns": cols, "Waiting": waiting, "Now": now, "Lints": c.lintSummary(), "WaitedOn": resources(ts),
 		"Refresh": int(c.cfg.refresh.Round(time.Second) / time.Second),
 		"Memory":  mem, "Reports": reports, "ReportsTotal": total, "ReportsKept": consoleReportsKept,
 		"HaveKit": haveKit, "ReportsNeedKit": reportsNeedKit,
@@ -466,7 +509,6 @@ func (c *console) serveEnded(w http.ResponseWriter, id uint64, live map[uint64]b
 	}
 	c.renderStatus(w, http.StatusGone, "ended.html", map[string]any{"Task": et, "ParentLive": live[et.Parent], "Reports": reports})
 }
-
 
 func (c *console) render(w http.ResponseWriter, name string, data map[string]any) {
 	c.renderStatus(w, http.StatusOK, name, data)

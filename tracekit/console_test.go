@@ -279,11 +279,12 @@ func TestConsoleLints(t *testing.T) {
 
 // consolePage is the list's JSON.
 type consolePage struct {
-	Memory       consoleMemory   `json:"memory"`
-	Tasks        []consoleTask   `json:"tasks"`
-	Reports      []consoleReport `json:"reports"`
-	ReportsTotal int             `json:"reports_total"`
-	ReportsNote  string          `json:"reports_note"`
+	Memory       consoleMemory     `json:"memory"`
+	Tasks        []consoleTask     `json:"tasks"`
+	WaitedOn     []consoleResource `json:"waited_on"`
+	Reports      []consoleReport   `json:"reports"`
+	ReportsTotal int               `json:"reports_total"`
+	ReportsNote  string            `json:"reports_note"`
 }
 
 func getJSON(t *testing.T, h http.Handler, target string, v any) {

@@ -5,6 +5,7 @@ package tracekit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,9 +64,30 @@ func TestSnapshotHeldBy(t *testing.T) {
 	if want := fmt.Sprintf(`held by <a href="?task=%d" class="held-by">task %d</a>`, holder.ID(), holder.ID()); !strings.Contains(page, want) {
 		t.Errorf("console list lacks %s:\n%s", want, page)
 	}
+
+	// The console's resources: the lock with both its waiters, longest
+	// first, and its holder.
+	second := waiterOf()
+	waitFor(t, "the second waiter waiting", func(s []TaskInfo) bool {
+		w, ok := taskByID(s, second.ID())
+		return ok && w.State == TaskWaiting
+	})
+	var cp consolePage
+	getJSON(t, Handler(), "/?format=json", &cp)
+	i := slices.IndexFunc(cp.WaitedOn, func(r consoleResource) bool { return r.WaitingOn == `lock "orders"` })
+	if i < 0 {
+		t.Fatalf("waited_on = %+v, want lock \"orders\"", cp.WaitedOn)
+	}
+	if r := cp.WaitedOn[i]; !slices.Equal(r.Waiters, []uint64{waiter.ID(), second.ID()}) || r.HeldBy != holder.ID() || r.LongestSeconds <= 0 {
+		t.Errorf("lock \"orders\" = %+v, want waiters %d then %d, held by %d", r, waiter.ID(), second.ID(), holder.ID())
+	}
+	if _, page := get(t, Handler(), "/"); !strings.Contains(page, `<h2 id="waited-on">`) {
+		t.Errorf("console list has no resources table:\n%s", page)
+	}
 	close(release)
 	_ = holder.Wait()
 	_ = waiter.Wait()
+	_ = second.Wait()
 
 	// Held by this test's goroutine, which is not a task.
 	mu.Lock()
