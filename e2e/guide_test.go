@@ -197,22 +197,34 @@ func TestGuideStuckRequest(t *testing.T) {
 		WaitingOn string   `json:"waiting_on"`
 		Warnings  []string `json:"warnings"`
 	}
+	type resource struct {
+		WaitingOn string   `json:"waiting_on"`
+		Waiters   []uint64 `json:"waiters"`
+		HeldBy    uint64   `json:"held_by"`
+	}
 	var tasks []task
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var page struct {
-			Tasks []task `json:"tasks"`
+			Tasks    []task     `json:"tasks"`
+			WaitedOn []resource `json:"waited_on"`
 		}
 		if err := json.Unmarshal([]byte(get(t, ctx, base+"/debug/tracekit/?format=json")), &page); err != nil {
 			t.Fatal(err)
 		}
 		tasks = page.Tasks
-		var refresh, fetch bool
-		var refreshID uint64
+		var refresh, fetch, resourced bool
+		var refreshID, fetchID uint64
 		for _, tk := range tasks {
-			if tk.Name == "refresh-prices" {
+			switch tk.Name {
+			case "refresh-prices":
 				refreshID = tk.ID
+			case "fetch-price":
+				fetchID = tk.ID
 			}
+		}
+		for _, r := range page.WaitedOn {
+			resourced = resourced || r.WaitingOn == `lock "price-cache"` && r.HeldBy == refreshID && len(r.Waiters) == 1 && r.Waiters[0] == fetchID
 		}
 		for _, tk := range tasks {
 			warnings := strings.Join(tk.Warnings, "\n")
@@ -222,7 +234,7 @@ func TestGuideStuckRequest(t *testing.T) {
 				strings.Contains(warnings, `lock "price-cache" held for at least`)
 		}
 		out := stderr.String()
-		if refresh && fetch && strings.Contains(out, `lock "price-cache" has waited`) && strings.Contains(out, `is still held after at least`) {
+		if refresh && fetch && resourced && strings.Contains(out, `lock "price-cache" has waited`) && strings.Contains(out, `is still held after at least`) {
 			break
 		}
 		if time.Now().After(deadline) {
