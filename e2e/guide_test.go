@@ -238,7 +238,7 @@ func TestGuideStuckRequest(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the console never showed both waits, or no hang report and lock-held report for the lock: %+v", tasks)
+			t.Fatalf("the console never showed both waits and the lock with its holder and waiter, or no hang report and lock-held report for the lock: %+v", tasks)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
