@@ -147,6 +147,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if !strings.Contains(leakRow, `receive from "jobs"`) || !strings.Contains(leakRow, "blocked for") {
 		t.Errorf("leaking task's row %q", leakRow)
 	}
+	// The waiting row and the waited-on table both name the holder, with a
+	// link to its page.
+	holderID := eval[string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("hold orders")).cells[0].innerText`)
+	lockRow := eval[string](t, ctx, `(() => { const r = [...document.querySelectorAll("#resources tbody tr")].find(r => r.textContent.includes('lock "orders"')); return r ? r.innerText : ""; })()`)
+	if holderID == "" || !strings.Contains(lockRow, "task "+holderID) || !strings.Contains(row, "held by task "+holderID) {
+		t.Errorf("the holder, task %q, is not named in the waited-on row %q and the waiter's row %q", holderID, lockRow, row)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#resources a.held-by").length`); n != 1 {
+		t.Errorf("%d holder links in the waited-on table, want 1", n)
+	}
 	// Sorted by warnings, most first: the running holder comes last.
 	names := eval[[]string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr td:nth-child(2)")].map(td => td.innerText)`)
 	if len(names) < 3 || names[len(names)-1] != "hold orders" {
