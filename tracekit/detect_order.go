@@ -358,6 +358,11 @@ type holderSet struct {
 	unknown    int // holders whose acquisition stack was not recorded
 }
 
+// empty reports that h knows of no holder.
+func (h holderSet) empty() bool {
+	return len(h.stacks) == 0 && len(h.tasks) == 0 && h.untracked == 0 && h.unknown == 0 && len(h.goroutines) == 0
+}
+
 // holders returns what is known of the current holders of the lock that
 // match picks out (by ID, or by name for locks that share one), which
 // stacks label name.

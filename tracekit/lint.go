@@ -451,8 +451,11 @@ func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untr
 		return nil, 0, nil
 	}
 	if d.order != nil {
-		h := d.order.holders(func(h heldLock) bool { return h.name == name }, name)
-		return h.tasks, h.untracked, nil
+		if h := d.order.holders(func(h heldLock) bool { return h.name == name }, name); !h.empty() {
+			return h.tasks, h.untracked, nil
+		}
+		// None in any goroutine's held list: a holder that exited, which
+		// the locks still record.
 	}
 	seen := map[*lockMeta]bool{}
 	for _, t := range waiters {

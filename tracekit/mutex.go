@@ -248,8 +248,15 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 	}
 	holder := l.holders
 	if d.order != nil {
-		// It also knows where holders acquired the lock, and readers.
-		holder = func() holderSet { return d.order.holders(func(h heldLock) bool { return h.id == st.id }, name) }
+		// It also knows where holders acquired the lock, and readers; a
+		// holder that exited is in no goroutine's held list, but the lock
+		// still records it.
+		holder = func() holderSet {
+			if h := d.order.holders(func(h heldLock) bool { return h.id == st.id }, name); !h.empty() {
+				return h
+			}
+			return l.holders()
+		}
 	}
 	hw := d.watchHang(ctx, what, name, start, holder)
 	tw := beginWait(what, name, l) // the registry shows what the task waits on

@@ -825,6 +825,8 @@ var buggyPrograms = []buggy{
 	{name: "hang on a channel", want: []tracekit.ReportKind{tracekit.ReportLockTimeout}, run: channelHang},
 	// The holder of a lock someone hangs on holds it long, too.
 	{name: "hang on a lock", locks: true, real: true, want: []tracekit.ReportKind{tracekit.ReportLockTimeout, tracekit.ReportLongHold}, run: lockHang},
+	{name: "lock left locked by a goroutine that returned", locks: true, real: true,
+		want: []tracekit.ReportKind{tracekit.ReportLockTimeout, tracekit.ReportLongHold}, run: lockLeftLocked},
 	{name: "long hold", locks: true, want: []tracekit.ReportKind{tracekit.ReportLongHold}, run: longHold},
 	{name: "lock still held with a task waiting", locks: true, tasks: true, want: []tracekit.ReportKind{tracekit.ReportLongHold}, run: lockStillHeld},
 	{name: "task blocked past the threshold", tasks: true, want: []tracekit.ReportKind{tracekit.ReportBlocked}, run: blockedTask},
@@ -1087,6 +1089,41 @@ func lockHang(t *testing.T, sk *suiteKit) {
 		t.Error("no long-hold report for the holder")
 	} else if r.Lock != "orders" || r.Duration < suiteHang-suiteCoarse {
 		t.Errorf("long-hold report on %q for %v, want orders for %v or more", r.Lock, r.Duration, suiteHang-suiteCoarse)
+	}
+}
+
+// lockLeftLocked: a goroutine takes "ledger" and returns on a path that
+// forgets to unlock it; another then waits for "ledger" past the hang
+// timeout. The hang report says the holder has exited. The test unlocks it
+// on the lost holder's behalf, which ends the hold, long by then.
+func lockLeftLocked(t *testing.T, sk *suiteKit) {
+	mu := tracekit.NewMutex("ledger")
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		mu.Lock()
+		if err := errors.New("validation failed"); err != nil {
+			return // the bug: no Unlock on this path
+		}
+		mu.Unlock()
+	}()
+	<-gone
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mu.Lock()
+		mu.Unlock()
+	}()
+	r, ok := sk.reports.waitFor(tracekit.ReportLockTimeout, 10*time.Second)
+	if !ok {
+		t.Error("no hang report")
+	} else if r.Lock != "ledger" || !strings.Contains(r.Message, "which has exited without unlocking it") {
+		t.Errorf("hang report on %q, want ledger, saying its holder exited:\n%s", r.Lock, r)
+	}
+	mu.Unlock()
+	<-done
+	if _, ok := sk.reports.waitFor(tracekit.ReportLongHold, time.Second); !ok {
+		t.Error("no long-hold report when the lock was finally unlocked")
 	}
 }
 
