@@ -232,18 +232,20 @@ type consoleTask struct {
 	WaitingSeconds float64       `json:"waiting_seconds,omitempty"`
 	// The holder of the lock waited on, when recorded: a task, or else a
 	// goroutine.
-	HeldBy          uint64   `json:"held_by,omitempty"`
-	HeldByGoroutine uint64   `json:"held_by_goroutine,omitempty"`
-	SpawnSite       string   `json:"spawn_site,omitempty"`
-	SpawnFunction   string   `json:"spawn_function,omitempty"`
-	SpawnFile       string   `json:"spawn_file,omitempty"`
-	SpawnLine       int      `json:"spawn_line,omitempty"`
-	TraceID         string   `json:"trace_id,omitempty"`
-	SpanID          string   `json:"span_id,omitempty"`
-	TraceURL        string   `json:"trace_url,omitempty"`
-	Warnings        []string `json:"warnings,omitempty"`
-	Goroutine       uint64   `json:"goroutine,omitempty"`
-	Stack           string   `json:"stack,omitempty"`
+	HeldBy          uint64 `json:"held_by,omitempty"`
+	HeldByGoroutine uint64 `json:"held_by_goroutine,omitempty"`
+
+	lock          *lockMeta // the lock waited on, for the waited-on view
+	SpawnSite     string    `json:"spawn_site,omitempty"`
+	SpawnFunction string    `json:"spawn_function,omitempty"`
+	SpawnFile     string    `json:"spawn_file,omitempty"`
+	SpawnLine     int       `json:"spawn_line,omitempty"`
+	TraceID       string    `json:"trace_id,omitempty"`
+	SpanID        string    `json:"span_id,omitempty"`
+	TraceURL      string    `json:"trace_url,omitempty"`
+	Warnings      []string  `json:"warnings,omitempty"`
+	Goroutine     uint64    `json:"goroutine,omitempty"`
+	Stack         string    `json:"stack,omitempty"`
 	// Reports are the kept reports about the task, on its page only.
 	Reports []consoleReport `json:"reports,omitempty"`
 }
@@ -255,7 +257,7 @@ func (c *console) tasks(infos []TaskInfo, now time.Time) []consoleTask {
 		ct := consoleTask{
 			ID: ti.ID, Name: ti.Name, Parent: ti.Parent, State: ti.State,
 			Start: ti.Start, Total: now.Sub(ti.Start),
-			WaitingOn: ti.WaitingOn, HeldBy: ti.HeldBy, HeldByGoroutine: ti.HeldByGoroutine,
+			WaitingOn: ti.WaitingOn, HeldBy: ti.HeldBy, HeldByGoroutine: ti.HeldByGoroutine, lock: ti.lock,
 			SpawnSite: ti.SpawnSite(), SpawnFunction: ti.SpawnFunction, SpawnFile: ti.SpawnFile, SpawnLine: ti.SpawnLine,
 			Goroutine: ti.Goroutine, Stack: ti.Stack,
 		}
@@ -290,9 +292,14 @@ type consoleResource struct {
 }
 
 // resources groups the waiting tasks by what they wait on, the longest
-// wait first. Locks and channels that share a name share a row.
+// wait first: one row per lock, and per channel name (channels that share a
+// name share a row).
 func resources(ts []consoleTask) []consoleResource {
-	byWhat := map[string]*consoleResource{}
+	type key struct {
+		what string
+		lock *lockMeta
+	}
+	byWhat := map[key]*consoleResource{}
 	var out []*consoleResource
 	waiting := slices.Clone(ts)
 	slices.SortStableFunc(waiting, func(a, b consoleTask) int { return cmp.Compare(b.Waiting, a.Waiting) })
@@ -300,10 +307,11 @@ func resources(ts []consoleTask) []consoleResource {
 		if t.WaitingOn == "" {
 			continue
 		}
-		r := byWhat[t.WaitingOn]
+		k := key{t.WaitingOn, t.lock}
+		r := byWhat[k]
 		if r == nil {
 			r = &consoleResource{WaitingOn: t.WaitingOn, Longest: t.Waiting, LongestSeconds: t.Waiting.Seconds()}
-			byWhat[t.WaitingOn] = r
+			byWhat[k] = r
 			out = append(out, r)
 		}
 		r.Waiters = append(r.Waiters, t.ID)

@@ -52,6 +52,8 @@ type TaskInfo struct {
 	// ran; see [WithHangTimeout]).
 	HeldBy          uint64
 	HeldByGoroutine uint64
+
+	lock *lockMeta // the lock waited on, which tells locks that share a name apart
 	// Goroutine is the runtime's ID of the task's goroutine and Stack its
 	// stack; both are filled in only by [SnapshotStacks].
 	Goroutine uint64
@@ -122,6 +124,7 @@ func Snapshot() []TaskInfo {
 	for i, t := range ts {
 		out[i] = t.info()
 		if w := t.wait.Load(); w != nil && w.lock != nil {
+			out[i].lock = w.lock
 			h := loadHolder(w.lock)
 			if h == 0 {
 				continue

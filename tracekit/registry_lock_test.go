@@ -103,3 +103,59 @@ func TestSnapshotHeldBy(t *testing.T) {
 		t.Errorf("waiter: held by task %d, goroutine %d; want goroutine %d", w.HeldBy, w.HeldByGoroutine, goid())
 	}
 }
+
+// Two locks that share a name are two rows of the waited-on view, each
+// with its own holder.
+func TestWaitedOnLocksShareAName(t *testing.T) {
+	if !fastGoroutineKey || !fastGoid() {
+		t.Skip("goroutine IDs cannot be read cheaply on this platform")
+	}
+	d, _ := testDetector(detectorConfig{}, nil)
+	defer d.close()
+	release := make(chan struct{})
+	var holders, waiters []*Task
+	for range 2 {
+		mu := detectedMutex(d, "account")
+		locked := make(chan struct{})
+		holders = append(holders, Go(context.Background(), "holder", func(context.Context) error {
+			mu.Lock()
+			close(locked)
+			<-release
+			mu.Unlock()
+			return nil
+		}))
+		<-locked
+		waiters = append(waiters, Go(context.Background(), "waiter", func(context.Context) error {
+			mu.Lock()
+			mu.Unlock()
+			return nil
+		}))
+	}
+	defer func() {
+		close(release)
+		for _, tk := range append(holders, waiters...) {
+			_ = tk.Wait()
+		}
+	}()
+	waitFor(t, "both waiters waiting", func(s []TaskInfo) bool {
+		for _, w := range waiters {
+			if ti, ok := taskByID(s, w.ID()); !ok || ti.State != TaskWaiting {
+				return false
+			}
+		}
+		return true
+	})
+	var cp consolePage
+	getJSON(t, Handler(), "/?format=json", &cp)
+	got := map[uint64]uint64{} // waiter → holder
+	for _, r := range cp.WaitedOn {
+		if r.WaitingOn == `lock "account"` && len(r.Waiters) == 1 {
+			got[r.Waiters[0]] = r.HeldBy
+		}
+	}
+	for i, w := range waiters {
+		if got[w.ID()] != holders[i].ID() {
+			t.Errorf("waited_on = %+v: want waiter %d in its own row, held by %d", cp.WaitedOn, w.ID(), holders[i].ID())
+		}
+	}
+}
