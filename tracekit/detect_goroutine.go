@@ -69,45 +69,48 @@ func taskOnGoroutine(g uintptr) *Task {
 	return t
 }
 
-// taskByGoid returns the running task whose goroutine has the runtime ID
-// id, or nil. It reads the ID in each registered goroutine's descriptor,
-// so it costs a pass over the registry: for reports, not fast paths.
-func taskByGoid(id uint64) *Task {
+// eachTaskGoid calls fn with the goroutine ID and task of each running
+// task until fn returns false, reading the ID in each registered
+// goroutine's descriptor: a pass over the registry, for reports, not fast
+// paths. It calls nothing where goroutine IDs cannot be read cheaply.
+func eachTaskGoid(fn func(goid uint64, t *Task) bool) {
 	off := goidOffset()
 	if !fastGoroutineKey || off == 0 {
-		return nil
+		return
 	}
 	for i := range liveTasks {
 		sh := &liveTasks[i]
 		sh.mu.Lock()
 		for g, t := range sh.m {
-			if gwordAt(g, off) == id {
+			if !fn(gwordAt(g, off), t) {
 				sh.mu.Unlock()
-				return t
+				return
 			}
 		}
 		sh.mu.Unlock()
 	}
-	return nil
+}
+
+// taskByGoid returns the running task whose goroutine has the runtime ID
+// id, or nil.
+func taskByGoid(id uint64) (found *Task) {
+	eachTaskGoid(func(goid uint64, t *Task) bool {
+		if goid == id {
+			found = t
+		}
+		return found == nil
+	})
+	return found
 }
 
 // taskIDsByGoid maps the goroutine ID of every running task to the task's
-// ID, in one pass over the registry; empty where goroutine IDs cannot be
-// read cheaply.
+// ID.
 func taskIDsByGoid() map[uint64]uint64 {
 	out := map[uint64]uint64{}
-	off := goidOffset()
-	if !fastGoroutineKey || off == 0 {
-		return out
-	}
-	for i := range liveTasks {
-		sh := &liveTasks[i]
-		sh.mu.Lock()
-		for g, t := range sh.m {
-			out[gwordAt(g, off)] = t.id
-		}
-		sh.mu.Unlock()
-	}
+	eachTaskGoid(func(goid uint64, t *Task) bool {
+		out[goid] = t.id
+		return true
+	})
 	return out
 }
 

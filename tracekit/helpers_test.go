@@ -96,3 +96,18 @@ func (k *keeper) got() []sdktrace.ReadOnlySpan {
 	defer k.mu.Unlock()
 	return append([]sdktrace.ReadOnlySpan(nil), k.spans...)
 }
+
+// holdInTask starts a task named name that locks l and holds it until
+// release is closed, and returns it once l is held.
+func holdInTask(name string, l sync.Locker, release <-chan struct{}) *Task {
+	locked := make(chan struct{})
+	t := Go(context.Background(), name, func(context.Context) error {
+		l.Lock()
+		close(locked)
+		<-release
+		l.Unlock()
+		return nil
+	})
+	<-locked
+	return t
+}

@@ -522,15 +522,8 @@ func TestLintKitHolder(t *testing.T) {
 	defer func() { _ = kit.Shutdown(context.Background()) }()
 	var mu Mutex
 	mu.SetName("orders")
-	locked, release := make(chan struct{}), make(chan struct{})
-	holder := Go(context.Background(), "holder", func(context.Context) error {
-		mu.Lock()
-		close(locked)
-		<-release
-		mu.Unlock()
-		return nil
-	})
-	<-locked
+	release := make(chan struct{})
+	holder := holdInTask("holder", &mu, release)
 	waiter := Go(context.Background(), "waiter", func(context.Context) error { mu.Lock(); mu.Unlock(); return nil })
 	select {
 	case r := <-got:

@@ -744,15 +744,8 @@ func TestLockHolders(t *testing.T) {
 	}
 
 	// Held inside a task: the task.
-	locked, release := make(chan struct{}), make(chan struct{})
-	task := Go(context.Background(), "holder", func(context.Context) error {
-		m.Lock()
-		close(locked)
-		<-release
-		m.Unlock()
-		return nil
-	})
-	<-locked
+	release := make(chan struct{})
+	task := holdInTask("holder", m, release)
 	if h := m.holders(); len(h.tasks) != 1 || h.tasks[0] != task || len(h.goroutines) != 0 {
 		t.Errorf("held by a task: holders %+v, want the task", h)
 	}

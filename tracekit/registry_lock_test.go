@@ -39,15 +39,8 @@ func TestSnapshotHeldBy(t *testing.T) {
 		})
 	}
 
-	locked, release := make(chan struct{}), make(chan struct{})
-	holder := Go(context.Background(), "holder", func(context.Context) error {
-		mu.Lock()
-		close(locked)
-		<-release
-		mu.Unlock()
-		return nil
-	})
-	<-locked
+	release := make(chan struct{})
+	holder := holdInTask("holder", mu, release)
 	waiter := waiterOf()
 	waitFor(t, "the waiter waiting", func(s []TaskInfo) bool {
 		w, ok := taskByID(s, waiter.ID())
@@ -116,15 +109,7 @@ func TestWaitedOnLocksShareAName(t *testing.T) {
 	var holders, waiters []*Task
 	for range 2 {
 		mu := detectedMutex(d, "account")
-		locked := make(chan struct{})
-		holders = append(holders, Go(context.Background(), "holder", func(context.Context) error {
-			mu.Lock()
-			close(locked)
-			<-release
-			mu.Unlock()
-			return nil
-		}))
-		<-locked
+		holders = append(holders, holdInTask("holder", mu, release))
 		waiters = append(waiters, Go(context.Background(), "waiter", func(context.Context) error {
 			mu.Lock()
 			mu.Unlock()
