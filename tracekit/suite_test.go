@@ -1063,7 +1063,7 @@ func channelHang(t *testing.T, sk *suiteKit) {
 // that does not come; another waits for "orders" past the hang timeout.
 func lockHang(t *testing.T, sk *suiteKit) {
 	mu := tracekit.NewMutex("orders")
-	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	locked, release := make(chan struct{}), make(chan struct{})
 	go func() {
 		mu.Lock()
 		close(locked)
@@ -1071,11 +1071,7 @@ func lockHang(t *testing.T, sk *suiteKit) {
 		mu.Unlock()
 	}()
 	<-locked
-	go func() {
-		defer close(done)
-		mu.Lock()
-		mu.Unlock()
-	}()
+	done := lockInBackground(mu)
 	r, ok := sk.reports.waitFor(tracekit.ReportLockTimeout, 10*time.Second)
 	if !ok {
 		t.Error("no hang report")
@@ -1108,12 +1104,7 @@ func lockLeftLocked(t *testing.T, sk *suiteKit) {
 		mu.Unlock()
 	}()
 	<-gone
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		mu.Lock()
-		mu.Unlock()
-	}()
+	done := lockInBackground(mu)
 	r, ok := sk.reports.waitFor(tracekit.ReportLockTimeout, 10*time.Second)
 	if !ok {
 		t.Error("no hang report")
@@ -1125,6 +1116,18 @@ func lockLeftLocked(t *testing.T, sk *suiteKit) {
 	if _, ok := sk.reports.waitFor(tracekit.ReportLongHold, time.Second); !ok {
 		t.Error("no long-hold report when the lock was finally unlocked")
 	}
+}
+
+// lockInBackground locks and unlocks mu in a new untracked goroutine and
+// returns a channel closed when it has.
+func lockInBackground(mu *tracekit.Mutex) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mu.Lock()
+		mu.Unlock()
+	}()
+	return done
 }
 
 // longHold: a task holds "cache" for longer than the long-hold threshold
