@@ -67,7 +67,7 @@ test: vet unit e2e fuzz-short
 # run. The budget is a count of executions, sized per target to a few seconds
 # here: a wall-clock -fuzztime can fail with a bare "context deadline
 # exceeded" when it expires while a worker is busy (a race in Go 1.26's fuzz
-# coordinator, go.dev/issue/75804), and a count has no deadline to race.
+# coordinator, golang/go#75804), and a count has no deadline to race.
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=
 
@@ -137,7 +137,7 @@ fuzz:
 	  echo "fuzz $$fn in $$pkg for $$budget"; \
 	  out=$$(cd $$dir && $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $$budget $$pkg 2>&1) && continue; \
 	  if [ -n "$(FUZZTIME)" ] && grep -q 'context deadline exceeded' <<<"$$out" && ! grep -q 'Failing input' <<<"$$out"; then \
-	    echo "  (the fuzz coordinator's deadline race, go.dev/issue/75804; no failing input was found)"; continue; fi; \
+	    echo "  (the fuzz coordinator's deadline race, golang/go#75804; no failing input was found)"; continue; fi; \
 	  printf '%s\n' "$$out"; exit 1; \
 	done
 
