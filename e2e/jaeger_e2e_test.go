@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,8 +52,16 @@ func spawnLines(t *testing.T) map[string]int {
 // environment only, against an OTLP endpoint and returns what it printed.
 func runTracedProg(ctx context.Context, t *testing.T, prog, service, protocol, endpoint string, env ...string) progResult {
 	t.Helper()
+	return runOTLPProg[progResult](ctx, t, prog, os.Environ(), service, protocol, endpoint, env...)
+}
+
+// runOTLPProg runs prog with the environment base, the OTEL_* settings that
+// send its traces to an OTLP endpoint, and env, and decodes the JSON it
+// prints into a T.
+func runOTLPProg[T any](ctx context.Context, t *testing.T, prog string, base []string, service, protocol, endpoint string, env ...string) T {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, prog)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(slices.Clip(base),
 		"OTEL_SERVICE_NAME="+service,
 		"OTEL_TRACES_EXPORTER=otlp",
 		"OTEL_METRICS_EXPORTER=none",
@@ -63,12 +72,13 @@ func runTracedProg(ctx context.Context, t *testing.T, prog, service, protocol, e
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	name := filepath.Base(prog)
 	if err != nil {
-		t.Fatalf("tracedprog: %v\n%s", err, stderr.String())
+		t.Fatalf("%s: %v\n%s", name, err, stderr.String())
 	}
-	var res progResult
+	var res T
 	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("tracedprog printed %q: %v", out, err)
+		t.Fatalf("%s printed %q: %v", name, out, err)
 	}
 	return res
 }

@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -81,36 +79,19 @@ type lockProgResult struct {
 // program records is decided by env alone.
 func runLockProg(ctx context.Context, t *testing.T, prog, service, protocol, endpoint string, env ...string) lockProgResult {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, prog)
+	var base []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "TRACEKIT_") {
-			cmd.Env = append(cmd.Env, kv)
+			base = append(base, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env,
-		"OTEL_SERVICE_NAME="+service,
-		"OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_METRICS_EXPORTER=none",
-		"OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint,
-		"OTEL_EXPORTER_OTLP_PROTOCOL="+protocol,
-	)
-	cmd.Env = append(cmd.Env, env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("lockprog: %v\n%s", err, stderr.String())
-	}
-	var res lockProgResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("lockprog printed %q: %v", out, err)
-	}
+	res := runOTLPProg[lockProgResult](ctx, t, prog, base, service, protocol, endpoint, env...)
 	if time.Duration(res.StallNS) < 2*lockHang {
 		t.Fatalf("lockprog stalls %v, want at least %v to pass the thresholds by a margin", time.Duration(res.StallNS), 2*lockHang)
 	}
 	for _, name := range lockTasks {
 		if res.Tasks[name] == 0 {
-			t.Fatalf("lockprog printed no id for task %s: %s", name, out)
+			t.Fatalf("lockprog printed no id for task %s: %+v", name, res)
 		}
 	}
 	return res
