@@ -431,24 +431,33 @@ func waitListed(t *testing.T, want map[string]int) {
 	}
 }
 
-func TestTasksByNameLimit(t *testing.T) {
+// startBlocked starts a task under each of names, all blocked until the
+// test or benchmark ends, when they are released and waited for.
+func startBlocked(tb testing.TB, names ...string) {
 	release := make(chan struct{})
-	block := func(context.Context) error { <-release; return nil }
-	var tasks []*Task
+	tasks := make([]*Task, 0, len(names))
+	for _, name := range names {
+		tasks = append(tasks, Go(context.Background(), name, func(context.Context) error { <-release; return nil }))
+	}
+	tb.Cleanup(func() {
+		close(release)
+		for _, task := range tasks {
+			_ = task.Wait()
+		}
+	})
+}
+
+func TestTasksByNameLimit(t *testing.T) {
+	var names []string
 	want := map[string]int{}
 	for i, n := range []int{40, 30, 20, 1, 1, 1, 1, 1} {
 		name := fmt.Sprintf("%s/%d", t.Name(), i)
 		want[name] = n
 		for range n {
-			tasks = append(tasks, Go(context.Background(), name, block))
+			names = append(names, name)
 		}
 	}
-	defer func() {
-		close(release)
-		for _, task := range tasks {
-			_ = task.Wait()
-		}
-	}()
+	startBlocked(t, names...)
 	waitListed(t, want)
 
 	top, other := tasksByName(3)
@@ -474,21 +483,14 @@ func TestTaskCountOverflow(t *testing.T) {
 	if err := registerRuntimeMetrics(mp.Meter(ScopeName)); err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
-	block := func(context.Context) error { <-release; return nil }
-	var tasks []*Task
+	var names []string
 	want := map[string]int{}
 	for i := range maxTaskNames + 5 {
 		name := fmt.Sprintf("%s/%d", t.Name(), i)
 		want[name] = 1
-		tasks = append(tasks, Go(context.Background(), name, block))
+		names = append(names, name)
 	}
-	defer func() {
-		close(release)
-		for _, task := range tasks {
-			_ = task.Wait()
-		}
-	}()
+	startBlocked(t, names...)
 	waitListed(t, want)
 
 	sum, ok := collect(t, reader)["tracekit.task.count"].(metricdata.Sum[int64])
@@ -509,8 +511,8 @@ func TestTaskCountOverflow(t *testing.T) {
 			}
 		}
 	}
-	if named != maxTaskNames || overflow != 1 || total < int64(len(tasks)) {
-		t.Errorf("%d named points, %d overflow points, %d tasks; want %d, 1, at least %d", named, overflow, total, maxTaskNames, len(tasks))
+	if named != maxTaskNames || overflow != 1 || total < int64(len(names)) {
+		t.Errorf("%d named points, %d overflow points, %d tasks; want %d, 1, at least %d", named, overflow, total, maxTaskNames, len(names))
 	}
 }
 
@@ -582,18 +584,11 @@ func BenchmarkSpawnCount(b *testing.B) {
 // (liveTaskList, what Snapshot starts with).
 func BenchmarkTasksByName(b *testing.B) {
 	const tasks, names = 10000, 200
-	release := make(chan struct{})
-	block := func(context.Context) error { <-release; return nil }
-	started := make([]*Task, 0, tasks)
-	for i := range tasks {
-		started = append(started, Go(context.Background(), fmt.Sprintf("bench-%d", i%names), block))
+	all := make([]string, tasks)
+	for i := range all {
+		all[i] = fmt.Sprintf("bench-%d", i%names)
 	}
-	b.Cleanup(func() {
-		close(release)
-		for _, t := range started {
-			_ = t.Wait()
-		}
-	})
+	startBlocked(b, all...)
 	for len(liveTaskList()) < tasks {
 		time.Sleep(time.Millisecond)
 	}
