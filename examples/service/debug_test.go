@@ -18,9 +18,7 @@ import (
 // while the service runs, and the service's workers show in the console.
 func TestDebugEndpoints(t *testing.T) {
 	defer tracekittest.VerifyNoLeaks(t)
-	t.Setenv("OTEL_TRACES_EXPORTER", "none")
-	t.Setenv("OTEL_METRICS_EXPORTER", "none")
-	t.Setenv("OTEL_LOGS_EXPORTER", "none")
+	exportTo(t, "none")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &cancelAfter{want: "never printed", cancel: func() {}}
@@ -92,9 +90,7 @@ func TestDebugEndpoints(t *testing.T) {
 }
 
 func TestDebugBadAddress(t *testing.T) {
-	t.Setenv("OTEL_TRACES_EXPORTER", "none")
-	t.Setenv("OTEL_METRICS_EXPORTER", "none")
-	t.Setenv("OTEL_LOGS_EXPORTER", "none")
+	exportTo(t, "none")
 	err := run(context.Background(), []string{"-debug", "127.0.0.1:notaport"}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "-debug") {
 		t.Errorf("run with a bad -debug address = %v, want an error naming -debug", err)

@@ -48,6 +48,20 @@ func (s fileSpan) attr(key string) string {
 	return ""
 }
 
+// exportTo sets the environment the service reads for the test: spans go
+// to the file at path, or nowhere when path is "none"; no metrics or logs.
+func exportTo(t *testing.T, path string) {
+	t.Helper()
+	if path == "none" {
+		t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	} else {
+		t.Setenv("OTEL_TRACES_EXPORTER", "file")
+		t.Setenv("TRACEKIT_FILE_PATH", path)
+	}
+	t.Setenv("OTEL_METRICS_EXPORTER", "none")
+	t.Setenv("OTEL_LOGS_EXPORTER", "none")
+}
+
 // readSpans reads the span file the file exporter wrote, keyed by trace and
 // span ID.
 func readSpans(t *testing.T, path string) map[string]fileSpan {
@@ -95,10 +109,7 @@ func parent(spans map[string]fileSpan, s fileSpan) (fileSpan, bool) {
 func TestHTTPMode(t *testing.T) {
 	defer tracekittest.VerifyNoLeaks(t)
 	path := filepath.Join(t.TempDir(), "traces.jsonl")
-	t.Setenv("OTEL_TRACES_EXPORTER", "file")
-	t.Setenv("OTEL_METRICS_EXPORTER", "none")
-	t.Setenv("OTEL_LOGS_EXPORTER", "none")
-	t.Setenv("TRACEKIT_FILE_PATH", path)
+	exportTo(t, path)
 	// Waits on the price cache last a refresh (1-3 ms) or more; a low slow
 	// threshold makes each of them a lock.wait span.
 	t.Setenv("TRACEKIT_SLOW", "500us")
@@ -216,10 +227,7 @@ func TestHTTPMode(t *testing.T) {
 func TestLoadGenerator(t *testing.T) {
 	defer tracekittest.VerifyNoLeaks(t)
 	path := filepath.Join(t.TempDir(), "traces.jsonl")
-	t.Setenv("OTEL_TRACES_EXPORTER", "file")
-	t.Setenv("OTEL_METRICS_EXPORTER", "none")
-	t.Setenv("OTEL_LOGS_EXPORTER", "none")
-	t.Setenv("TRACEKIT_FILE_PATH", path)
+	exportTo(t, path)
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-load", "40", "-concurrency", "8", "-workers", "4", "-log", filepath.Join(t.TempDir(), "log")}, &out)
 	if err != nil {
@@ -273,9 +281,7 @@ func (w *cancelAfter) Write(p []byte) (int, error) {
 // does, and checks that the interrupt ends the service cleanly.
 func TestLoadLoop(t *testing.T) {
 	defer tracekittest.VerifyNoLeaks(t)
-	t.Setenv("OTEL_TRACES_EXPORTER", "none")
-	t.Setenv("OTEL_METRICS_EXPORTER", "none")
-	t.Setenv("OTEL_LOGS_EXPORTER", "none")
+	exportTo(t, "none")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &cancelAfter{want: "load round 3:", cancel: cancel}
