@@ -15,11 +15,11 @@ func goroutineKey() uintptr { return getg() }
 const fastGoroutineKey = true
 
 // loadWord reads the word at p while its writer may be storing to it with a
-// plain store under a lock the reader does not hold: a lock's holder key
-// and hold start (lockMeta.holder, lockMeta.since), which a hang report or
-// the lint reads as a hint. An aligned word load is atomic on these
-// architectures, so the value is one that was written, perhaps a stale
-// one; written in assembly, the read is invisible to the race detector,
-// which would otherwise flag this deliberate race. Callers validate what
-// they read.
+// plain store under a lock the reader does not hold: a lock's holder
+// (lockMeta.holder, a goroutine ID), which hang reports, the lint and
+// Snapshot read. An aligned word load is atomic on these architectures, so
+// the value is one that was written, perhaps a stale one (the ID of a
+// goroutine that has since released the lock, which then names a holder
+// that no longer holds it); written in assembly, the read is invisible to
+// the race detector, which would otherwise flag this deliberate race.
 func loadWord(p *uintptr) uintptr
