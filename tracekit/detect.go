@@ -435,7 +435,10 @@ func (d *detector) watchHang(ctx context.Context, what, name string, startNS int
 		if holder != nil {
 			h := holder()
 			stacks = append(stacks, h.stacks...)
-			gs, _ := gostack.Parse(dump)
+			gs, err := gostack.Parse(dump)
+			if err != nil {
+				gs = nil
+			}
 			tasks = holderInfos(h.tasks, gs)
 			msg += "; " + h.text(tasks, gs)
 		}
@@ -473,7 +476,7 @@ func holderInfos(ts []*Task, gs []gostack.Goroutine) []TaskInfo {
 
 // text says who holds the lock, for a hang report's message; infos are the
 // holder tasks as holderInfos described them, gs the goroutine dump, which
-// tells an untracked holder from one that has exited.
+// tells an untracked holder from one that has exited (nil: no dump).
 func (h holderSet) text(infos []TaskInfo, gs []gostack.Goroutine) string {
 	var parts []string
 	for _, ti := range infos {
@@ -487,7 +490,8 @@ func (h holderSet) text(infos []TaskInfo, gs []gostack.Goroutine) string {
 		parts = append(parts, fmt.Sprintf("held by %d goroutine(s) that are not tracked tasks (Report.Goroutines shows them)", h.untracked))
 	}
 	for _, id := range h.goroutines {
-		if slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id }) {
+		// Without a dump (it did not parse) nothing says the holder exited.
+		if gs == nil || slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id }) {
 			parts = append(parts, fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id))
 		} else {
 			parts = append(parts, fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id))

@@ -782,6 +782,9 @@ func TestLockHolders(t *testing.T) {
 	if got, want := h.text(nil, self), fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id); got != want {
 		t.Errorf("with the goroutine alive, text = %q, want %q", got, want)
 	}
+	if got, want := h.text(nil, nil), fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id); got != want {
+		t.Errorf("with no dump, text = %q, want %q", got, want)
+	}
 	m.Unlock()
 }
 
