@@ -151,7 +151,7 @@ func start(ctx context.Context, bin string, logw io.Writer) (*Server, error) {
 		exited: make(chan struct{}),
 	}
 	go func() {
-		s.waitErr = cmd.Wait()
+		s.waitErr = endedByContext(ctx, cmd.Wait())
 		close(s.exited)
 	}()
 
@@ -276,6 +276,19 @@ func (s *Server) stop() error {
 		errs = append(errs, fmt.Errorf("stop jaeger: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// endedByContext returns err, cmd.Wait's result, as ctx's error when ctx is
+// done and a signal ended the process: Wait reports the exit status rather
+// than ctx's error when the process dies of the SIGTERM that ctx's end
+// sent it (instead of exiting cleanly on it), and that is the documented
+// end of a process whose context ended, not a failure.
+func endedByContext(ctx context.Context, err error) error {
+	var ee *exec.ExitError
+	if ctx.Err() != nil && errors.As(err, &ee) && !ee.Exited() {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
 }
 
 func hostPort(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
