@@ -34,7 +34,7 @@ func ExampleParseFolded_error() {
 	err := flame.ParseFolded(strings.NewReader("main;run 4\nmain;stop\n"), "cpu.folded", flame.NewTree("samples"))
 	fmt.Println(err)
 	// Output:
-	// cpu.folded: line 2: syntax error: no count after the stack: expected "frame;frame;... count" with a non-negative integer count
+	// cpu.folded: line 2: syntax error: no count after the stack: expected "frame;frame;... count" with a non-negative count
 }
 
 // Diff compares two profiles, scaling the baseline to the same total.
@@ -44,7 +44,7 @@ func ExampleDiff() {
 		flame.ParseFolded(strings.NewReader(s), "in", t)
 		return t
 	}
-	d := flame.Diff(parse("main;a 50\nmain;b 50\n"), parse("main;a 150\nmain;b 50\n"), true)
+	d, _ := flame.Diff(parse("main;a 50\nmain;b 50\n"), parse("main;a 150\nmain;b 50\n"), true)
 	d.Walk(flame.Alphabetical, func(n flame.NodeID, depth int) bool {
 		fmt.Printf("%s before %d after %d\n", d.Name(n), d.Base(n), d.Value(n))
 		return true
