@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -310,16 +311,28 @@ func TestFoldedBadLine(t *testing.T) {
 	}
 }
 
+var pprofPath = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("go", "tool", "-n", "pprof").Output()
+	return strings.TrimSpace(string(out)), err
+})
+
+// pprofTool returns the path of go tool pprof's binary (go tool -n), so
+// that each run skips the go command's start-up.
+func pprofTool(t *testing.T) string {
+	p, err := pprofPath()
+	if err != nil || p == "" {
+		t.Skipf("go tool pprof: %v", err)
+	}
+	return p
+}
+
 // pprofRaw runs go tool pprof on files and returns the sample type it
 // shows by default and, per sample type, the sums of the positive values
 // and of the magnitudes of the negative ones in its -raw listing.
 func pprofRaw(t *testing.T, files ...string) (string, map[string][2]int64) {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool pprof: no go command")
-	}
-	top, err := exec.Command(goBin, append([]string{"tool", "pprof", "-top", "-nodecount=1"}, files...)...).Output()
+	pprof := pprofTool(t)
+	top, err := exec.Command(pprof, append([]string{"-top", "-nodecount=1"}, files...)...).Output()
 	if err != nil {
 		t.Fatalf("go tool pprof -top: %v", err)
 	}
@@ -327,7 +340,7 @@ func pprofRaw(t *testing.T, files ...string) (string, map[string][2]int64) {
 	if m == nil {
 		t.Fatalf("go tool pprof -top: no Type line in\n%s", top)
 	}
-	raw, err := exec.Command(goBin, append([]string{"tool", "pprof", "-raw"}, files...)...).Output()
+	raw, err := exec.Command(pprof, append([]string{"-raw"}, files...)...).Output()
 	if err != nil {
 		t.Fatalf("go tool pprof -raw: %v", err)
 	}
@@ -428,12 +441,8 @@ func TestPprofGoroot(t *testing.T) {
 // has negative values: it becomes a diff tree whose baseline is what was
 // lost and whose value is what was gained, the sums of -raw's columns.
 func TestPprofDelta(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
 	delta := filepath.Join(t.TempDir(), "delta.pb.gz")
-	cmd := exec.Command(goBin, "tool", "pprof", "-proto", "-output", delta,
+	cmd := exec.Command(pprofTool(t), "-proto", "-output", delta,
 		"-diff_base", filepath.Join("testdata", "corpus", "go-inline_hot.pprof"), filepath.Join("testdata", "corpus", "go-devirt.pprof"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go tool pprof -diff_base: %v\n%s", err, out)
