@@ -15,9 +15,14 @@ func (j *jaegerState) reset() {
 	clear(j.procs)
 }
 
-// jaegerData reads the data array of a Jaeger API response.
+// jaegerData reads the data array of a Jaeger API response, or the one
+// trace object the Jaeger UI keeps under data.
 func (d *decoder) jaegerData() {
 	s := &d.sc
+	if s.peek() == '{' {
+		d.jaegerTrace()
+		return
+	}
 	if !s.open('[', "'[' opening data") {
 		return
 	}

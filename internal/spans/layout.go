@@ -76,6 +76,7 @@ func Layout(t *Trace) *Chart {
 	ch.Rows = packLanes(t, t.Roots(), height, offset, occ, &lanes)
 
 	row := make([]int32, n)
+	ch.Bars = make([]Bar, 0, n)
 	var spans [][2]int64
 	for _, i := range order { // parents first
 		p := t.Parent[i]

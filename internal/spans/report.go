@@ -56,7 +56,7 @@ func Report(agg *Aggregator, cp *CriticalPaths) []Row {
 		})
 		crit[flame.Root] = flame.Root
 	}
-	var rows []Row
+	rows := make([]Row, 0, t.Len())
 	order := 0
 	t.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
 		if n == flame.Root {
