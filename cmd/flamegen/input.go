@@ -89,11 +89,7 @@ func (s *sources) classify(name string, r io.Reader) (*input, error) {
 	}
 	head, err := br.Peek(64 << 10)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		var pe *flame.ParseError
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		return nil, &flame.ParseError{Input: name, Expected: "a complete gzip stream", Err: fmt.Errorf("%w: %v", flame.ErrCorrupt, err)}
+		return nil, flame.ReadError(name, err)
 	}
 	in := &input{name: name, r: br}
 	switch {
@@ -126,7 +122,7 @@ func (s *sources) openRaw(in string) (_ io.Reader, done func(), _ error) {
 	var size int64 = -1
 	switch {
 	case in == "-":
-		r = s.stdin
+		r = newPump(s.ctx, s.stdin)
 	case strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://"):
 		req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, in, nil)
 		if err != nil {
@@ -165,6 +161,69 @@ func (s *sources) openRaw(in string) (_ io.Reader, done func(), _ error) {
 		r = p
 	}
 	return r, done, nil
+}
+
+// pump reads r in a goroutine of its own, so that a read blocked on a
+// terminal or a pipe does not keep the run from ending when ctx is done (a
+// signal): Read returns at once then, and the goroutine ends with the
+// process, or when r does.
+type pump struct {
+	ctx  context.Context
+	full chan chunk
+	free chan []byte
+	cur  chunk
+	off  int
+}
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+func newPump(ctx context.Context, r io.Reader) *pump {
+	p := &pump{ctx: ctx, full: make(chan chunk), free: make(chan []byte, 2)}
+	p.free <- make([]byte, 256<<10)
+	p.free <- make([]byte, 256<<10)
+	go func() {
+		for {
+			var buf []byte
+			select {
+			case buf = <-p.free:
+			case <-ctx.Done():
+				return
+			}
+			n, err := r.Read(buf)
+			select {
+			case p.full <- chunk{buf[:n], err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *pump) Read(b []byte) (int, error) {
+	for p.off == len(p.cur.b) {
+		if p.cur.err != nil {
+			return 0, p.cur.err
+		}
+		if p.cur.b != nil {
+			p.free <- p.cur.b[:cap(p.cur.b)]
+		}
+		select {
+		case p.cur = <-p.full:
+			p.off = 0
+		case <-p.ctx.Done():
+			return 0, context.Cause(p.ctx)
+		}
+	}
+	n := copy(b, p.cur.b[p.off:])
+	p.off += n
+	return n, nil
 }
 
 // unwrapURLError drops the "Get URL:" prefix that net/http puts on an error

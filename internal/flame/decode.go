@@ -287,14 +287,7 @@ func (l *LimitReader) Read(p []byte) (int, error) {
 func readAll(r io.Reader, input string, max int64) ([]byte, error) {
 	data, err := io.ReadAll(&LimitReader{R: r, N: max, Input: input, What: "read whole"})
 	if err != nil {
-		var pe *ParseError
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		if isCorrupt(err) {
-			return nil, &ParseError{Input: input, Offset: int64(len(data)), Expected: "a complete gzip stream", Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
-		}
-		return nil, fmt.Errorf("read %s: %w", input, err)
+		return nil, ReadError(input, err)
 	}
 	return data, nil
 }
@@ -314,14 +307,7 @@ func Decode(r io.Reader, input string, opts ...Option) (*Tree, error) {
 	}
 	head, err := br.Peek(4096)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		var pe *ParseError
-		if errors.As(err, &pe) {
-			return nil, err
-		}
-		if isCorrupt(err) {
-			return nil, &ParseError{Input: input, Expected: "a complete gzip stream", Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
-		}
-		return nil, fmt.Errorf("read %s: %w", input, err)
+		return nil, ReadError(input, err)
 	}
 	switch Detect(head) {
 	case FormatFolded:
@@ -341,6 +327,21 @@ func Decode(r io.Reader, input string, opts ...Option) (*Tree, error) {
 		return nil, &ParseError{Input: input, Expected: "folded stacks or a pprof profile", Err: ErrEmpty}
 	}
 	return nil, &ParseError{Input: input, Expected: "folded stacks or a pprof profile (protobuf or a legacy text or CPU profile), gzipped or not", Err: ErrFormat}
+}
+
+// ReadError turns an error met reading input into what a caller reports: a
+// [*ParseError] as it is, damaged compressed data as a [*ParseError]
+// wrapping [ErrCorrupt], anything else (a failing device, a network
+// timeout) as an I/O fault naming input.
+func ReadError(input string, err error) error {
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if isCorrupt(err) {
+		return &ParseError{Input: input, Expected: "a complete gzip stream", Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
+	}
+	return fmt.Errorf("read %s: %w", input, err)
 }
 
 // isCorrupt reports whether a read error means damaged compressed data

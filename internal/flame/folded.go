@@ -84,6 +84,10 @@ func (p *foldedParser) run(r io.Reader) error {
 	samples := false
 	for {
 		b, err := br.ReadSlice('\n')
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			// A line cut by a failed read is not a line of the input.
+			return p.readErr(err)
+		}
 		if err == bufio.ErrBufferFull {
 			// A line longer than the buffer: collect it up to the limit.
 			long = append(long[:0], b...)
@@ -93,6 +97,9 @@ func (p *foldedParser) run(r io.Reader) error {
 					return p.errf(ErrLineTooLong, expectFolded, "longer than %d bytes", p.max)
 				}
 				b, err = br.ReadSlice('\n')
+				if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+					return p.readErr(err)
+				}
 				long = append(long, b...)
 			}
 			b = long
