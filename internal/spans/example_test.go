@@ -107,3 +107,25 @@ func ExampleAssemble() {
 	// 1 orphan span (parent missing), 1 exact duplicate span dropped, 1 span sharing its id with another (both kept), 1 parent cycle broken
 	// wall time 120, 1 async span
 }
+
+// Sniff tells trace data from profiles by its first bytes, whatever the
+// framing.
+func ExampleSniff() {
+	for _, in := range []string{
+		`{"resourceSpans": []}`,
+		"\xef\xbb\xbf[{\"data\": []}]",
+		"\x00\x00\x00\x02\x0a\x00", // the Collector's proto file: a 4-byte length, a request
+		"main;run 3\n",             // folded stacks
+		"[unknown];main 3\n",       // folded stacks starting with '['
+		"\x0a\x04\x08\x01\x10\x02", // a pprof profile: its first sample type
+	} {
+		fmt.Println(spans.Sniff([]byte(in)))
+	}
+	// Output:
+	// true
+	// true
+	// true
+	// false
+	// false
+	// false
+}

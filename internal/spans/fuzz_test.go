@@ -2,6 +2,7 @@ package spans
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,14 @@ func seedTestdata(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(jaegerDoc))
+	// Other framings and shapes: varint-delimited protobuf, a byte-order
+	// mark, a JSON array of requests, the older field name.
+	varint := binary.AppendUvarint(nil, uint64(raw.Len()))
+	f.Add(append(varint, raw.Bytes()...))
+	first, _, _ = bytes.Cut(lines.Bytes(), []byte("\n"))
+	f.Add(append([]byte("\xef\xbb\xbf"), first...))
+	f.Add(append(append([]byte("["), first...), ']'))
+	f.Add(bytes.ReplaceAll(first, []byte("scopeSpans"), []byte("instrumentationLibrarySpans")))
 	f.Add([]byte(`{"result":{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"0102030405060708090a0b0c0d0e0f10","span_id":"0102030405060708","start_time_unix_nano":5,"status":{"code":"STATUS_CODE_ERROR"}}]}],"resource":{"attributes":[{"key":"service.name","value":{"string_value":"s\u00e9"}}]}}]}}`))
 }
 

@@ -66,7 +66,7 @@ func Layout(t *Trace) *Chart {
 	var lanes []lane
 	for k := len(order) - 1; k >= 0; k-- {
 		i := order[k]
-		occ[i] = max(t.End[i], t.Start[i]+1)
+		occ[i] = max(t.End[i], t.Spans[i].Start+1) // its own bar at least a nanosecond
 		for _, c := range t.Children(i) {
 			occ[i] = max(occ[i], occ[c])
 		}

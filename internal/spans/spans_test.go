@@ -345,11 +345,24 @@ func checkLayout(t *testing.T, ch *Chart) {
 		t.Fatalf("%d bars for %d spans", len(bar), len(tr.Spans))
 	}
 	for _, b := range ch.Bars {
-		if p := tr.Parent[b.Span]; p != None {
-			pb := bar[p]
-			if b.Start < pb.Start || b.End > pb.End || b.Row <= pb.Row {
-				t.Errorf("span %d [%d,%d) row %d outside parent [%d,%d) row %d", b.Span, b.Start, b.End, b.Row, pb.Start, pb.End, pb.Row)
+		sp := tr.Spans[b.Span]
+		if b.Start != sp.Start || b.End != max(sp.End, sp.Start) {
+			t.Errorf("span %d drawn at [%d,%d), its times are [%d,%d)", b.Span, b.Start, b.End, sp.Start, sp.End)
+		}
+		p := tr.Parent[b.Span]
+		if p == None {
+			if b.Before != 0 || b.After != 0 {
+				t.Errorf("top-level span %d marked outside: %+v", b.Span, b)
 			}
+			continue
+		}
+		// A child may run outside its parent (async); that part is marked.
+		pb := bar[p]
+		before := max(0, min(pb.Start, b.End)-b.Start)
+		after := max(0, b.End-max(pb.End, b.Start))
+		if b.Row <= pb.Row || b.Before != before || b.After != after {
+			t.Errorf("span %d [%d,%d) row %d, outside %d+%d; parent [%d,%d) row %d: want outside %d+%d",
+				b.Span, b.Start, b.End, b.Row, b.Before, b.After, pb.Start, pb.End, pb.Row, before, after)
 		}
 	}
 	byRow := map[int32][]Bar{}
