@@ -8,10 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
@@ -261,9 +263,17 @@ func boundedClient(timeout time.Duration, max int64) *http.Client {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+				return nil, &timeoutError{what: "no connection to " + addr, d: timeout}
+			}
+			return c, err
+		},
 		TLSHandshakeTimeout: timeout,
 		ForceAttemptHTTP2:   true,
 	}
@@ -287,10 +297,28 @@ func profileSeconds(u *url.URL) time.Duration {
 
 func (b *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
+	// The wait for the answer starts once connected; connecting has its
+	// own timeout.
 	wait := b.timeout + profileSeconds(req.URL)
-	timer := time.AfterFunc(wait, func() { cancel(&timeoutError{what: "no answer from " + req.URL.Host, d: wait}) })
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		done  bool
+	)
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		if timer == nil && !done {
+			timer = time.AfterFunc(wait, func() { cancel(&timeoutError{what: "no answer from " + req.URL.Host, d: wait}) })
+		}
+	}})
 	resp, err := b.base.RoundTrip(req.WithContext(ctx))
-	timer.Stop()
+	mu.Lock()
+	done = true
+	if timer != nil {
+		timer.Stop()
+	}
+	mu.Unlock()
 	if err != nil {
 		cause := context.Cause(ctx)
 		cancel(nil)

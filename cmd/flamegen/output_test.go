@@ -5,7 +5,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,6 +225,48 @@ func TestOutputDestinations(t *testing.T) {
 			t.Errorf("temporary file left: %s (directory: %q)", n, names)
 		}
 	}
+}
+
+// A URL whose host does not answer the connection gives up after --timeout.
+func TestURLConnectTimeout(t *testing.T) {
+	addr := fullBacklog(t)
+	_, stderr, code := flamegen(t, "", "--timeout", "300ms", "http://"+addr+"/debug/pprof/profile")
+	if want := "no connection to " + addr + " within 300ms (--timeout)"; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, stderr, want)
+	}
+}
+
+// fullBacklog returns the address of a listener that never accepts and whose
+// queue of pending connections is full, so that connecting to it hangs, as
+// to a host that drops packets. It skips the test where the kernel answers
+// anyway.
+func fullBacklog(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Skipf("socket: %v", err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Skipf("bind: %v", err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Skipf("listen: %v", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Skipf("getsockname: %v", err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	for range 8 { // fill the queue until a connection hangs
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err != nil {
+			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Skip("the kernel accepts every connection to a full queue")
+	return ""
 }
 
 // umask reads the process's umask without changing it.
