@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,38 +51,7 @@ service:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
-	col := exec.CommandContext(ctx, bin, "--config=file:"+config)
-	col.Stdout, col.Stderr = &out, &out
-	if err := col.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			_ = col.Process.Signal(os.Interrupt)
-			_ = col.Wait()
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("collector output:\n%s", out.String())
-		}
-	})
-	for {
-		c, err := net.Dial("tcp", "127.0.0.1:"+port)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the collector never listened on %s", port)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	_, stop := startCollector(t, ctx, bin, config, port)
 
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint("127.0.0.1:"+port), otlptracehttp.WithInsecure())
 	if err != nil {
@@ -94,8 +61,12 @@ service:
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "shop"))))
 	tr := tp.Tracer("e2e")
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	at := func(ms int) trace.SpanStartEventOption { return trace.WithTimestamp(t0.Add(time.Duration(ms) * time.Millisecond)) }
-	end := func(ms int) trace.SpanEndOption { return trace.WithTimestamp(t0.Add(time.Duration(ms) * time.Millisecond)) }
+	at := func(ms int) trace.SpanStartEventOption {
+		return trace.WithTimestamp(t0.Add(time.Duration(ms) * time.Millisecond))
+	}
+	end := func(ms int) trace.SpanEndOption {
+		return trace.WithTimestamp(t0.Add(time.Duration(ms) * time.Millisecond))
+	}
 	// checkout [0, 10ms); its child notify [2, 25ms) outlives it; its
 	// child price [1, 3ms) does not.
 	rctx, root := tr.Start(ctx, "checkout", at(0))

@@ -473,29 +473,7 @@ func loadAll(src *sources, pos []string, sampleType string, opts []flame.Option,
 		}
 		return &UsageError{Msg: fmt.Sprintf("flamegen: %s holds %s and %s %s: several inputs merge into one graph when they are all pprof profiles or all folded stacks", pos[0], first.kind, in.name, in.kind)}
 	}
-	if first.kind == kindFolded {
-		t := flame.NewTree("samples")
-		for i, name := range pos {
-			in := first
-			if i > 0 {
-				if in, err = src.open(name); err != nil {
-					return nil, nil, err
-				}
-			}
-			if in.kind != kindFolded {
-				in.done()
-				return nil, nil, mixed(in)
-			}
-			err := flame.ParseFolded(in.r, name, t, opts...)
-			if i > 0 {
-				in.done()
-			}
-			if err != nil {
-				return nil, nil, err
-			}
-		}
-		return t, nil, checkTree(t, strings.Join(pos, ", "))
-	}
+	t := flame.NewTree("samples")
 	var profs []*profile.Profile
 	for i, name := range pos {
 		in := first
@@ -504,24 +482,32 @@ func loadAll(src *sources, pos []string, sampleType string, opts []flame.Option,
 				return nil, nil, err
 			}
 		}
-		if in.kind != kindPprof {
+		if in.kind != first.kind {
 			in.done()
 			return nil, nil, mixed(in)
 		}
-		p, err := flame.ReadProfile(in.r, name, opts...)
+		if in.kind == kindFolded {
+			err = flame.ParseFolded(in.r, name, t, opts...)
+		} else {
+			var p *profile.Profile
+			p, err = flame.ReadProfile(in.r, name, opts...)
+			profs = append(profs, p)
+		}
 		if i > 0 {
 			in.done()
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		profs = append(profs, p)
+	}
+	if first.kind == kindFolded {
+		return t, nil, checkTree(t, strings.Join(pos, ", "))
 	}
 	p, err := flame.MergeProfiles(profs, pos)
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := flame.ProfileTree(p, strings.Join(pos, ", "), opts...)
+	t, err = flame.ProfileTree(p, strings.Join(pos, ", "), opts...)
 	return t, nil, err
 }
 

@@ -25,12 +25,7 @@ import (
 // counts recorded from flamegraph.pl's output.
 
 func corpusFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "corpus", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return readTestdata(t, filepath.Join("corpus", name))
 }
 
 var foldedCorpus = []struct {
@@ -256,28 +251,6 @@ func TestFoldedFractions(t *testing.T) {
 	}
 	if tr.Scale() != 1e9 || tr.Total() != 2 {
 		t.Errorf("scale %d total %d, want 1e9 and 2", tr.Scale(), tr.Total())
-	}
-}
-
-// Comments, tabs and several spaces before the count, and a differential
-// line with fractions, as flamegraph.pl reads them.
-func TestFoldedSyntax(t *testing.T) {
-	tests := []struct{ name, in, want string }{
-		{"comments", "# a comment\na;b 1\n#c 4\n", "a;b 1\n"},
-		{"tab before the count", "a;b\t3\n", "a;b 3\n"},
-		{"spaces before the count stay in the name", "a;b  3\n", "a;b  3\n"},
-		{"fractional diff line", "a;b 1.5 2.25\n", "a;b 150 225\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tr := NewTree("samples")
-			if err := ParseFolded(strings.NewReader(tt.in), "in", tr); err != nil {
-				t.Fatal(err)
-			}
-			if got := folded(tr); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
 	}
 }
 

@@ -71,6 +71,12 @@ func TestParseFolded(t *testing.T) {
 		{"prefix reuse after divergence", "a;b;c 1\na;b;d 1\na;e;c 1\na;b;c 1\n", "a;b;c 2\na;b;d 1\na;e;c 1\n", 4},
 		{"byte-order mark", "\xef\xbb\xbfa;b 1\n", "a;b 1\n", 1},
 		{"shorter then longer", "a;b;c 1\na 1\na;b;c 1\n", "a 1\na;b;c 2\n", 3},
+		// As flamegraph.pl reads them: comments, a tab or several spaces
+		// before the count (one is the separator), fractions.
+		{"comments", "# a comment\na;b 1\n#c 4\n", "a;b 1\n", 1},
+		{"tab before the count", "a;b\t3\n", "a;b 3\n", 3},
+		{"spaces before the count stay in the name", "a;b  3\n", "a;b  3\n", 3},
+		{"fractional diff line", "a;b 1.5 2.25\n", "a;b 150 225\n", 225},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package flame
 
 import (
 	"bufio"
+	"encoding/hex"
 	"io"
 	"strconv"
 )
@@ -174,25 +175,12 @@ func unescapeName(dst, name []byte) ([]byte, bool) {
 		if i+2 >= len(name) {
 			return dst, false
 		}
-		hi, ok1 := unhex(name[i+1])
-		lo, ok2 := unhex(name[i+2])
-		if !ok1 || !ok2 {
+		var b [1]byte
+		if _, err := hex.Decode(b[:], name[i+1:i+3]); err != nil {
 			return dst, false
 		}
-		dst = append(dst, hi<<4|lo)
+		dst = append(dst, b[0])
 		i += 2
 	}
 	return dst, true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

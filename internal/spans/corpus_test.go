@@ -28,13 +28,8 @@ import (
 // span counts, wall times and repeated ids are read off the files with
 // encoding/json by refRead, independently of the decoder.
 
-func corpusFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "corpus", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+func corpusFile(t *testing.T, name string) []byte {
+	return mustRead(t, filepath.Join("testdata", "corpus", name))
 }
 
 // refTrace is one trace as refRead finds it.
