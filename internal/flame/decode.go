@@ -247,45 +247,45 @@ func Uncompress(r io.Reader, input string, max int64) (*bufio.Reader, error) {
 	}
 	var src io.Reader = zr
 	if max > 0 {
-		src = &LimitReader{R: zr, N: max, Input: input, What: "decompressed"}
+		src = &limitReader{r: zr, n: max, input: input, what: "decompressed"}
 	}
 	return bufio.NewReaderSize(src, 64<<10), nil
 }
 
-// LimitReader reads from R until N bytes have been read, and then fails
-// with a [*ParseError] wrapping [ErrTooLarge] that names Input and says
+// limitReader reads from r until n bytes have been read, and then fails
+// with a [*ParseError] wrapping [ErrTooLarge] that names input and says
 // what was limited ("decompressed", "read whole"), instead of reporting a
 // clean end as [io.LimitReader] would.
-type LimitReader struct {
-	R     io.Reader
-	N     int64 // the limit
-	Input string
-	What  string
+type limitReader struct {
+	r     io.Reader
+	n     int64 // the limit
+	input string
+	what  string
 	read  int64
 }
 
-func (l *LimitReader) Read(p []byte) (int, error) {
-	if l.read >= l.N {
-		// One byte more tells a stream of exactly N bytes from a longer one.
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.read >= l.n {
+		// One byte more tells a stream of exactly n bytes from a longer one.
 		var one [1]byte
-		n, err := l.R.Read(one[:])
+		n, err := l.r.Read(one[:])
 		if n == 0 {
 			return 0, err
 		}
-		return 0, &ParseError{Input: l.Input, Offset: l.N, Err: ErrTooLarge,
-			Expected: fmt.Sprintf("at most %d bytes %s", l.N, l.What)}
+		return 0, &ParseError{Input: l.input, Offset: l.n, Err: ErrTooLarge,
+			Expected: fmt.Sprintf("at most %d bytes %s", l.n, l.what)}
 	}
-	if rest := l.N - l.read; int64(len(p)) > rest {
+	if rest := l.n - l.read; int64(len(p)) > rest {
 		p = p[:rest]
 	}
-	n, err := l.R.Read(p)
+	n, err := l.r.Read(p)
 	l.read += int64(n)
 	return n, err
 }
 
 // readAll reads r whole, at most max bytes.
 func readAll(r io.Reader, input string, max int64) ([]byte, error) {
-	data, err := io.ReadAll(&LimitReader{R: r, N: max, Input: input, What: "read whole"})
+	data, err := io.ReadAll(&limitReader{r: r, n: max, input: input, what: "read whole"})
 	if err != nil {
 		return nil, ReadError(input, err)
 	}

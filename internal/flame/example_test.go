@@ -1,7 +1,11 @@
 package flame_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -116,4 +120,45 @@ func ExampleMergeProfiles() {
 	// Output:
 	// main.a 15
 	// main.b 20
+}
+
+// Uncompress and Detect find what an input holds before it is read;
+// ReadProfile reads a pprof profile, gzipped or not, within WithMaxBytes.
+func ExampleUncompress() {
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	io.WriteString(w, "heap profile: 1: 2048 [1: 2048] @ heap/524288\n1: 2048 [1: 2048] @ 0x1\n")
+	w.Close()
+
+	br, err := flame.Uncompress(bytes.NewReader(gz.Bytes()), "heap.txt.gz", flame.DefaultMaxBytes)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	head, _ := br.Peek(64)
+	fmt.Println(flame.Detect(head))
+	p, err := flame.ReadProfile(br, "heap.txt.gz", flame.WithMaxBytes(1<<20))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	t, err := flame.ProfileTree(p, "heap.txt.gz")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(t.SampleType, t.Unit)
+	// Output:
+	// pprof
+	// space bytes
+}
+
+// A read that fails is a bad input when compressed data is damaged, an I/O
+// fault otherwise.
+func ExampleReadError() {
+	fmt.Println(flame.ReadError("cpu.pb.gz", io.ErrUnexpectedEOF))
+	fmt.Println(flame.ReadError("http://host/profile", errors.New("connection reset")))
+	// Output:
+	// cpu.pb.gz: offset 0: corrupt input: unexpected EOF: expected a complete gzip stream
+	// read http://host/profile: connection reset
 }

@@ -191,11 +191,16 @@ func (p *foldedParser) parseLine(b []byte) (bool, error) {
 	}
 	stack := b[:sp]
 	base, bdec := int64(-1), 0
-	// "stack before after": a differential line.
-	if sp2 := lastSpace(stack); sp2 >= 0 {
-		if v, d, err := parseCount(stack[sp2+1:]); err == nil {
-			base, bdec = v, d
-			stack = stack[:sp2]
+	// "stack before after": a differential line. Only the count-like bytes
+	// at the end are looked at, not the whole stack.
+	d := len(stack)
+	for d > 0 && (stack[d-1] >= '0' && stack[d-1] <= '9' || stack[d-1] == '.') {
+		d--
+	}
+	if d > 0 && d < len(stack) && isSpace(stack[d-1]) {
+		if v, dec, err := parseCount(stack[d:]); err == nil {
+			base, bdec = v, dec
+			stack = stack[:d-1]
 		}
 	}
 	for len(stack) > 0 && stack[len(stack)-1] == ';' {
