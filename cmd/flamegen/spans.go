@@ -69,9 +69,9 @@ func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.Node
 			return ""
 		}
 		c := agg.Count(n)
-		s := fmt.Sprintf("%d spans, mean %s, max %s", c, dur(agg.TotalDuration(n)/c), dur(agg.MaxDuration(n)))
+		s := fmt.Sprintf("%d spans, mean %s, max %s", c, dur(agg.TotalDuration(n)/c), exact(agg.MaxDuration(n)))
 		if c == 1 {
-			s = "1 span of " + dur(agg.MaxDuration(n))
+			s = "1 span of " + exact(agg.MaxDuration(n))
 		}
 		if cls := agg.Class(n); cls.OffCPU() {
 			s = cls.String() + ": " + s
