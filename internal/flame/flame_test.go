@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/pprof/profile"
 )
 
 // folded renders a tree as sorted "stack self" lines (the test's own
@@ -400,5 +404,34 @@ func TestAddUnderAndDescend(t *testing.T) {
 				t.Errorf("kinds %v", kinds)
 			}
 		})
+	}
+}
+
+// Sample values whose sum passes int64 are refused, in one profile and
+// across merged ones, never wrapped into negative shares.
+func TestPprofOverflow(t *testing.T) {
+	prof := func(vals ...int64) *profile.Profile {
+		f := &profile.Function{ID: 1, Name: "main.f"}
+		loc := &profile.Location{ID: 1, Line: []profile.Line{{Function: f}}}
+		p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "cpu", Unit: "nanoseconds"}},
+			Function: []*profile.Function{f}, Location: []*profile.Location{loc}}
+		for _, v := range vals {
+			p.Sample = append(p.Sample, &profile.Sample{Location: []*profile.Location{loc}, Value: []int64{v}, Label: map[string][]string{"n": {fmt.Sprint(len(p.Sample))}}})
+		}
+		return p
+	}
+	const big = math.MaxInt64/2 + 1
+	if _, err := ProfileTree(prof(big, big), "one"); !errors.Is(err, ErrOverflow) {
+		t.Errorf("one profile: %v", err)
+	}
+	if _, err := MergeProfiles([]*profile.Profile{prof(big), prof(big)}, []string{"a", "b"}); !errors.Is(err, ErrOverflow) {
+		t.Errorf("merged: %v", err)
+	}
+	if _, err := MergeProfiles([]*profile.Profile{prof(big, big)}, []string{"a"}); !errors.Is(err, ErrOverflow) {
+		t.Errorf("one merged: %v", err)
+	}
+	tr, err := ProfileTree(prof(big, -big), "delta")
+	if err != nil || tr.Total() != big || tr.Base(Root) != big {
+		t.Errorf("a delta of big values: %v, %d %d", err, tr.Total(), tr.Base(Root))
 	}
 }

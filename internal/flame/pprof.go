@@ -50,26 +50,25 @@ func ReadProfile(r io.Reader, input string, opts ...Option) (*profile.Profile, e
 // MergeProfiles merges profiles as `go tool pprof` merges the profiles given
 // to it together: the sample types they share are kept, and samples with the
 // same stack and labels are summed. inputs names the profiles in errors. It
-// fails with [ErrOverflow] when a sum could pass the int64 range, and with
-// [ErrFormat] when the profiles share no sample type or their period types
-// differ.
+// fails with [ErrOverflow] when a sum could pass the int64 range (one
+// profile is checked too), and with [ErrFormat] when the profiles share no
+// sample type or their period types differ.
 func MergeProfiles(ps []*profile.Profile, inputs []string) (*profile.Profile, error) {
 	names := strings.Join(inputs, ", ")
-	if len(ps) == 1 {
-		return ps[0], nil
+	if len(ps) > 1 {
+		ps = slices.Clone(ps)
+		for i, p := range ps {
+			ps[i] = p.Copy()
+		}
+		if err := profile.CompatibilizeSampleTypes(ps); err != nil {
+			return nil, &ParseError{Input: names, Expected: "profiles with a sample type in common", Err: fmt.Errorf("%w: %v", ErrFormat, err)}
+		}
+		if len(ps[0].SampleType) == 0 {
+			return nil, &ParseError{Input: names, Expected: "profiles with a sample type in common", Err: ErrFormat}
+		}
 	}
 	// Merge sums values as they come: when the magnitudes of every sample
 	// type add up within int64, no partial sum can pass it.
-	ps = slices.Clone(ps)
-	for i, p := range ps {
-		ps[i] = p.Copy()
-	}
-	if err := profile.CompatibilizeSampleTypes(ps); err != nil {
-		return nil, &ParseError{Input: names, Expected: "profiles with a sample type in common", Err: fmt.Errorf("%w: %v", ErrFormat, err)}
-	}
-	if len(ps[0].SampleType) == 0 {
-		return nil, &ParseError{Input: names, Expected: "profiles with a sample type in common", Err: ErrFormat}
-	}
 	for st := range ps[0].SampleType {
 		var sum uint64
 		for _, p := range ps {
@@ -83,6 +82,9 @@ func MergeProfiles(ps []*profile.Profile, inputs []string) (*profile.Profile, er
 				}
 			}
 		}
+	}
+	if len(ps) == 1 {
+		return ps[0], nil
 	}
 	p, err := profile.Merge(ps)
 	if err != nil {
