@@ -257,7 +257,7 @@ func Sniff(head []byte) bool {
 		case '{':
 			return rest[0] == '"' || rest[0] == '}'
 		default:
-			return rest[0] == '{' || rest[0] == ']' || rest[0] == '['
+			return rest[0] == '{' || rest[0] == ']'
 		}
 	}
 	return protoFraming(head) != notProto
