@@ -283,11 +283,34 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readAll reads r whole, at most max bytes.
+// readAll reads r whole, at most max bytes. It reads into chunks of
+// growing size and joins them at the end, so that an input stopped at the
+// limit (a gzip bomb) has cost about the limit, not the two or three times
+// it that growing one slice costs.
 func readAll(r io.Reader, input string, max int64) ([]byte, error) {
-	data, err := io.ReadAll(&limitReader{r: r, n: max, input: input, what: "read whole"})
-	if err != nil {
-		return nil, ReadError(input, err)
+	lr := &limitReader{r: r, n: max, input: input, what: "read whole"}
+	var chunks [][]byte
+	total, size := 0, 64<<10
+	for done := false; !done; size = min(2*size, 16<<20) {
+		buf := make([]byte, size)
+		n := 0
+		for n < len(buf) {
+			m, err := lr.Read(buf[n:])
+			n += m
+			if err == io.EOF {
+				done = true
+				break
+			}
+			if err != nil {
+				return nil, ReadError(input, err)
+			}
+		}
+		chunks = append(chunks, buf[:n])
+		total += n
+	}
+	data := make([]byte, 0, total)
+	for _, c := range chunks {
+		data = append(data, c...)
 	}
 	return data, nil
 }
