@@ -118,11 +118,13 @@ FUZZ_TARGETS := \
 	./internal/env:FuzzDuration:300000 \
 	./internal/gostack:FuzzParse:300000 \
 	./internal/testname:FuzzFromFunc:200000 \
-	./internal/flame:FuzzDecode:50000 \
-	./internal/flame:FuzzParseFolded:40000 \
+	./internal/flame:FuzzDecode:30000 \
+	./internal/flame:FuzzParseFolded:20000 \
+	./internal/flame:FuzzWriteFolded:10000 \
 	./internal/flame/svg:FuzzWrite:6000 \
 	./internal/spans:FuzzDecode:20000 \
 	./internal/spans:FuzzAnalyses:6000 \
+	./cmd/flamegen:FuzzByteSize:40000 \
 	./e2e:FuzzFileCompat:20000
 
 # With FUZZTIME empty each target runs for its execution count; otherwise for

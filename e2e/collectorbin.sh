@@ -5,4 +5,4 @@
 # not hold one yet (a few minutes the first time; see buildtool.sh).
 set -eu
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
-exec sh "$here/buildtool.sh" collector . otelcol-v0.165.0
+exec sh "$here/buildtool.sh" collector . otelcol-v0.165.0-file

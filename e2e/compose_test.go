@@ -179,6 +179,44 @@ func collectorBinary(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
+// startCollector runs the Collector bin with config until the test ends
+// (or stop is called), and returns once it listens on port. Its output is
+// logged when the test fails.
+func startCollector(t *testing.T, ctx context.Context, bin, config, port string) (out *syncBuffer, stop func()) {
+	t.Helper()
+	out = new(syncBuffer)
+	col := exec.CommandContext(ctx, bin, "--config=file:"+config)
+	col.Stdout, col.Stderr = out, out
+	if err := col.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = col.Process.Signal(os.Interrupt)
+			_ = col.Wait()
+		})
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("collector output:\n%s", out.String())
+		}
+	})
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			c.Close()
+			return out, stop
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the collector never listened on %s", port)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // TestCollectorConfigValidates runs the Collector's own validate command on
 // the configuration the stack mounts.
 func TestCollectorConfigValidates(t *testing.T) {

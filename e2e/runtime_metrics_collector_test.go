@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -46,31 +44,7 @@ service:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
-	col := exec.CommandContext(ctx, bin, "--config=file:"+config)
-	col.Stdout, col.Stderr = &out, &out
-	if err := col.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = col.Process.Signal(os.Interrupt)
-		_ = col.Wait()
-		if t.Failed() {
-			t.Logf("collector output:\n%s", out.String())
-		}
-	})
-	for {
-		c, err := net.Dial("tcp", "127.0.0.1:"+port)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the collector never listened on %s", port)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	out, _ := startCollector(t, ctx, bin, config, port)
 
 	k, err := tracekit.Start(ctx, tracekit.WithoutGlobals(), tracekit.WithServiceName("runtime-metrics"),
 		tracekit.WithTracesExporter(tracekit.ExporterNone), tracekit.WithMetricsExporter(tracekit.ExporterOTLP),

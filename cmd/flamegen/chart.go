@@ -1,9 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
@@ -16,8 +17,8 @@ const maxTooltipAttrs = 24
 
 // readTraceSet reads the traces a --trace or --jaeger run draws: from
 // Jaeger's query API when --jaeger is set, else from the one input.
-func readTraceSet(ctx context.Context, o *options, pos []string, stdin io.Reader, stderr io.Writer, progress bool) (*spans.Set, string, error) {
-	opts := []spans.Option{spans.WithAttributes()}
+func readTraceSet(o *options, src *sources, pos []string) (*spans.Set, string, error) {
+	opts := []spans.Option{spans.WithAttributes(), spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize)}
 	if o.jaeger != "" {
 		if len(pos) != 0 {
 			return nil, "", &UsageError{Msg: "flamegen: --jaeger reads from Jaeger: expected no input files"}
@@ -26,23 +27,31 @@ func readTraceSet(ctx context.Context, o *options, pos []string, stdin io.Reader
 		if _, err := q.URL(o.jaeger); err != nil {
 			return nil, "", &UsageError{Msg: "flamegen: --jaeger: " + err.Error()}
 		}
-		set, err := spans.ReadJaeger(ctx, nil, o.jaeger, q, opts...)
-		return set, o.jaeger, err
+		set, err := spans.ReadJaeger(src.ctx, src.client, o.jaeger, q, opts...)
+		if err != nil {
+			return nil, "", unwrapURLError(err)
+		}
+		return set, o.jaeger, nil
 	}
 	if len(pos) != 1 {
 		return nil, "", &UsageError{Msg: "flamegen: --trace: expected one trace input (OTLP or Jaeger JSON), or --jaeger URL"}
 	}
-	r, done, err := openInput(ctx, pos[0], stdin, stderr, progress)
+	in, err := src.open(pos[0])
 	if err != nil {
 		return nil, "", err
 	}
-	defer done()
-	br, isTraces := sniffTraces(r)
-	if !isTraces {
-		return nil, "", &UsageError{Msg: fmt.Sprintf("flamegen: %s: --trace expects traces (OTLP or Jaeger JSON), not a profile", pos[0])}
+	defer in.done()
+	if in.kind != kindTraces {
+		return nil, "", &UsageError{Msg: fmt.Sprintf("flamegen: %s: --trace expects traces (OTLP or Jaeger JSON), not %s", pos[0], in.kind)}
 	}
-	set, err := spans.Read(br, pos[0], opts...)
+	set, err := spans.Read(in.r, pos[0], opts...)
 	return set, pos[0], err
+}
+
+// valueLimit is the largest JSON value or protobuf request a --max-size
+// allows, as an int.
+func valueLimit(max int64) int {
+	return int(min(max, math.MaxInt32))
 }
 
 // findTrace returns the trace of set with the id (up to 32 hex digits).
@@ -75,7 +84,10 @@ func traceChart(t *spans.Trace) svg.Chart {
 			label = sp.Service + ": " + sp.Name
 		}
 		tip := []string{label,
-			fmt.Sprintf("duration %s, self %s, starts at +%s", dur(b.End-b.Start), dur(b.Self), dur(b.Start-ch.Begin))}
+			fmt.Sprintf("duration %s, self %s, starts at +%s", exact(b.End-b.Start), exact(b.Self), exact(b.Start-ch.Begin))}
+		if b.Before > 0 || b.After > 0 {
+			tip = append(tip, outsideNote(b.Before, b.After))
+		}
 		if sp.Service != "" {
 			tip = append(tip, "service: "+sp.Service)
 		}
@@ -103,7 +115,7 @@ func traceChart(t *spans.Trace) svg.Chart {
 			tip = append(tip, a.Key+" = "+a.Value)
 		}
 		c.Bars = append(c.Bars, svg.ChartBar{
-			Row: int(b.Row), Start: b.Start, End: b.End, Label: label, Short: sp.Name, Kind: b.Class.FrameKind(),
+			Row: int(b.Row), Start: b.Start, End: b.End, Before: b.Before, After: b.After, Label: label, Short: sp.Name, Kind: b.Class.FrameKind(),
 			Tooltip: tip, Outlined: b.Critical, Error: sp.Status == spans.StatusError,
 		})
 	}
@@ -114,6 +126,22 @@ func traceChart(t *spans.Trace) svg.Chart {
 		c.Marks = append(c.Marks, svg.ChartMark{Row: row[s.Span], Start: s.Start, End: s.End})
 	}
 	return c
+}
+
+// exact formats nanoseconds to the last digit the input gave: a Jaeger
+// span's microseconds, an OTLP span's nanoseconds.
+func exact(ns int64) string { return time.Duration(ns).String() }
+
+// outsideNote says how much of an async span ran outside its parent.
+func outsideNote(before, after int64) string {
+	var parts []string
+	if before > 0 {
+		parts = append(parts, exact(before)+" before its parent started")
+	}
+	if after > 0 {
+		parts = append(parts, exact(after)+" after its parent ended")
+	}
+	return "async: " + strings.Join(parts, ", ") + " (hatched)"
 }
 
 // dur formats nanoseconds for people, to about four significant digits.
@@ -136,11 +164,23 @@ func writeTraceChart(w io.Writer, t *spans.Trace, sopts []svg.Option) error {
 }
 
 func chartSubtitle(t *spans.Trace) string {
-	s := fmt.Sprintf("%s wall time · %d spans", dur(t.Wall()), len(t.Spans))
+	s := fmt.Sprintf("%s wall time · %d spans", exact(t.Wall()), len(t.Spans))
+	if t.Async > 0 {
+		s += fmt.Sprintf(" · %d async (outside their parent)", t.Async)
+	}
 	if t.Warnings.Any() {
 		s += " · repaired: " + t.Warnings.String()
 	}
 	return s
+}
+
+// checkTraces refuses traces with no time to draw.
+func checkTraces(agg *spans.Aggregator, name string) error {
+	if agg.Tree().Total() == 0 {
+		return &flame.ParseError{Input: name, Err: flame.ErrEmpty,
+			Expected: fmt.Sprintf("a span that lasts: the %d traces' spans all have zero duration", agg.Traces())}
+	}
+	return nil
 }
 
 // aggregateSet aggregates every trace of set, as loadTraces does for a file.
@@ -152,12 +192,17 @@ func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions)
 		cp = spans.NewCriticalPaths(sp.analysis...)
 	}
 	if err := set.Each(func(t *spans.Trace) error {
-		agg.Add(t)
+		if err := agg.Add(t); err != nil {
+			return err
+		}
 		if cp != nil {
-			cp.Add(t)
+			return cp.Add(t)
 		}
 		return nil
 	}); err != nil {
+		return nil, nil, &flame.ParseError{Input: name, Err: err, Expected: "traces whose times add up to at most 292 years"}
+	}
+	if err := checkTraces(agg, name); err != nil {
 		return nil, nil, err
 	}
 	if w := agg.Warnings(); w.Any() && !sp.quiet {

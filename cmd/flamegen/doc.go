@@ -1,7 +1,10 @@
 // Command flamegen draws flame graphs from profiles: folded stacks (the
-// format of flamegraph.pl's stackcollapse tools) and pprof profiles (CPU,
-// heap, mutex, block, goroutine), read from files, standard input or a pprof
-// HTTP endpoint. The format is found from the content, gzipped or not.
+// format of flamegraph.pl's stackcollapse tools, read as flamegraph.pl
+// reads them) and pprof profiles (CPU, heap, mutex, block, goroutine, and
+// every legacy format go tool pprof reads), read from files, standard input
+// or a pprof HTTP endpoint. The format is found from the content, gzipped or
+// not. Several profiles given together are merged, as go tool pprof merges
+// them.
 //
 //	flamegen cpu.pprof -o cpu.svg
 //	perf script | stackcollapse-perf.pl | flamegen - > perf.svg
@@ -10,8 +13,8 @@
 //	flamegen diff before.pprof after.pprof -o diff.svg
 //	flamegen http://127.0.0.1:6060/debug/pprof/profile?seconds=10 -o live.svg
 //
-// Traces (OTLP JSON or protobuf, Jaeger JSON, or Jaeger's query API with
-// --jaeger) are drawn too:
+// Traces (OTLP JSON or protobuf in any framing, Jaeger JSON, or Jaeger's
+// query API with --jaeger) are drawn too:
 //
 //	flamegen traces.jsonl -o spans.svg                 every trace, x = share of wall time
 //	flamegen traces.jsonl cpu.pb.gz -o merged.svg      CPU stacks nested under the spans they ran in
@@ -23,7 +26,14 @@
 // regular-expression search with the matched share, and the frames with the
 // most self time outlined. Output is deterministic.
 //
-// Exit status: 0 on success, 2 for bad usage or bad input (the message names
-// the input, the line or offset and what was expected), 1 for I/O faults.
+// Reads are bounded: --max-size caps what is decompressed, downloaded or
+// held whole, and --timeout how long a URL may stay silent. -o replaces its
+// file only when the run succeeds; SIGINT and SIGTERM stop a run without
+// leaving a temporary file.
+//
+// Exit status: 0 on success, 2 for bad usage or bad input, an input that
+// gives nothing to draw included (the message names the input, the line or
+// offset and what was expected), 1 for I/O faults, 128+N when signal N
+// stopped the run.
 // See [Run] and its Example.
 package main

@@ -133,7 +133,7 @@ func TestMergedInputErrors(t *testing.T) {
 	}{
 		{"two trace files", []string{traces, traces}, traces + ": expected a pprof profile"},
 		{"not a pprof profile", []string{traces, folded}, folded},
-		{"profile first", []string{folded, traces}, "expected a pprof profile"},
+		{"profile first", []string{folded, traces}, "the traces come first"},
 		{"missing profile", []string{traces, filepath.Join(dir, "nope.pb.gz")}, "nope.pb.gz"},
 	}
 	for _, tt := range tests {

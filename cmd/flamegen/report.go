@@ -2,13 +2,13 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/tracekit-go/tracekit/internal/flame"
 	"github.com/tracekit-go/tracekit/internal/spans"
 )
 
@@ -16,29 +16,28 @@ import (
 // as text or markdown, from spans.Report — frames by self time, the longest
 // lock waits and channel blocks, and each frame's share of the critical
 // paths.
-func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, stdout, stderr io.Writer, progress bool, sp spanOptions) error {
+func runReport(o *options, src *sources, pos []string, stdout, stderr io.Writer, sp spanOptions) error {
 	var (
 		set  *spans.Set
 		name string
 		err  error
 	)
 	if o.jaeger != "" || o.trace != "" {
-		set, name, err = readTraceSet(ctx, o, pos, stdin, stderr, progress)
+		set, name, err = readTraceSet(o, src, pos)
 	} else {
 		if len(pos) != 1 {
 			return &UsageError{Msg: "flamegen report: expected one trace input (OTLP or Jaeger JSON), or --jaeger URL (see flamegen --help)"}
 		}
-		r, done, oerr := openInput(ctx, pos[0], stdin, stderr, progress)
+		in, oerr := src.open(pos[0])
 		if oerr != nil {
 			return oerr
 		}
-		defer done()
-		br, isTraces := sniffTraces(r)
-		if !isTraces {
-			return &UsageError{Msg: fmt.Sprintf("flamegen report: %s: expected traces (OTLP or Jaeger JSON), not a profile", pos[0])}
+		defer in.done()
+		if in.kind != kindTraces {
+			return &UsageError{Msg: fmt.Sprintf("flamegen report: %s: expected traces (OTLP or Jaeger JSON), not %s", pos[0], in.kind)}
 		}
 		name = pos[0]
-		set, err = spans.Read(br, name)
+		set, err = spans.Read(in.r, name, spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize))
 	}
 	if err != nil {
 		return err
@@ -58,18 +57,24 @@ func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, s
 	cp := spans.NewCriticalPaths(sp.analysis...)
 	var slowest []traceRow
 	if err := set.Each(func(t *spans.Trace) error {
-		agg.Add(t)
-		cp.Add(t)
+		if err := agg.Add(t); err != nil {
+			return err
+		}
 		slowest = append(slowest, newTraceRow(t))
-		return nil
+		return cp.Add(t)
 	}); err != nil {
+		return &flame.ParseError{Input: name, Err: err, Expected: "traces whose times add up to at most 292 years"}
+	}
+	if err := checkTraces(agg, name); err != nil {
 		return err
 	}
 	if w := agg.Warnings(); w.Any() && !sp.quiet {
 		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", name, w)
 	}
 	rows := spans.Report(agg, cp)
-	wall := agg.Tree().Total()
+	tree := agg.Tree()
+	path := func(r spans.Row) string { return path(tree.Stack(r.Frame)) }
+	wall := tree.Total()
 	rep := reportWriter{w: stdout, markdown: o.markdown}
 	rep.heading(fmt.Sprintf("%s: %d traces, %s of wall time (%s weight)", name, agg.Traces(), dur(wall), o.weight))
 
@@ -81,7 +86,7 @@ func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, s
 			break
 		}
 		rep.row(dur(r.Self), pctOf(r.Self, wall), fmt.Sprint(r.Spans), dur(r.MeanDuration), dur(r.MaxDuration),
-			fmt.Sprint(r.Errors), pctOf(r.Critical, wall), path(r.Stack))
+			fmt.Sprint(r.Errors), pctOf(r.Critical, wall), path(r))
 	}
 	rep.end()
 
@@ -92,7 +97,7 @@ func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, s
 	} else {
 		rep.section(waitsTitle, []string{"longest", "mean", "spans", "wall share", "kind", "frame"})
 		for _, r := range waits[:min(o.top, len(waits))] {
-			rep.row(dur(r.MaxDuration), dur(r.MeanDuration), fmt.Sprint(r.Spans), dur(r.Total), r.Class.String(), path(r.Stack))
+			rep.row(dur(r.MaxDuration), dur(r.MeanDuration), fmt.Sprint(r.Spans), dur(r.Total), r.Class.String(), path(r))
 		}
 		rep.end()
 	}
@@ -102,7 +107,7 @@ func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, s
 		if c := cmp.Compare(b.Critical, a.Critical); c != 0 {
 			return c
 		}
-		return slices.Compare(a.Stack, b.Stack)
+		return cmp.Compare(a.Order, b.Order)
 	})
 	rep.section("Critical path: each frame's own time on the chain of spans that set each trace's end",
 		[]string{"on path", "of wall", "traces", "frame"})
@@ -110,7 +115,7 @@ func runReport(ctx context.Context, o *options, pos []string, stdin io.Reader, s
 		if r.Critical == 0 {
 			break
 		}
-		rep.row(dur(r.Critical), pctOf(r.Critical, wall), fmt.Sprintf("%d of %d", r.CriticalTraces, agg.Traces()), path(r.Stack))
+		rep.row(dur(r.Critical), pctOf(r.Critical, wall), fmt.Sprintf("%d of %d", r.CriticalTraces, agg.Traces()), path(r))
 	}
 	rep.end()
 

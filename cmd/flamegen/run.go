@@ -6,13 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
+	"math"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/pprof/profile"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
 	"github.com/tracekit-go/tracekit/internal/flame/svg"
@@ -43,6 +45,8 @@ const usage = `flamegen draws flame graphs from folded stacks, pprof profiles an
 
 Usage:
   flamegen [flags] INPUT             INPUT is a file, - for standard input, or an http(s) URL
+  flamegen [flags] PROFILE...        several profiles merged into one graph, as go tool pprof
+                                     merges them (or folded files summed)
   flamegen [flags] TRACES PROFILE... CPU stacks of pprof profiles with span_id labels nested
                                      under the span frames they ran in
   flamegen diff [flags] BEFORE AFTER differential graph: red grew, blue shrank
@@ -51,8 +55,8 @@ Usage:
                                      with their IDs (--markdown, --top N)
 
 The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
-or Jaeger JSON traces, gzipped or not) is found from the content, never from
-the file name. Traces are aggregated into one graph of "service: span name"
+or protobuf traces, Jaeger JSON traces, gzipped or not) is found from the
+content, never from the file name. Traces are aggregated into one graph of "service: span name"
 frames whose widths are wall-clock time: each instant of a span is shared
 among the children running then (--weight sum: every span's full duration).
 
@@ -76,6 +80,8 @@ Flags:
 `
 
 type options struct {
+	maxSize                                                                  byteSize
+	timeout                                                                  time.Duration
 	out, format, title, subtitle, sampleType, palette, sort, highlight, unit string
 	weight                                                                   string
 	trace, jaeger, service, operation                                        string
@@ -96,7 +102,10 @@ func (t *tagFlags) Set(s string) error { *t = append(*t, s); return nil }
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("flamegen", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.out, "o", "", "write to `FILE` (atomically: a temp file renamed into place) instead of standard output")
+	fs.StringVar(&o.out, "o", "", "write to `FILE` instead of standard output (a file through a temporary file renamed into place, following symlinks and keeping its permissions; a FIFO or device as a stream)")
+	o.maxSize = byteSize{flame.DefaultMaxBytes}
+	fs.Var(&o.maxSize, "max-size", "read at most `SIZE` bytes (e.g. 2GiB) decompressed from a gzip input, downloaded from a URL, or held whole (a pprof profile, one OTLP protobuf request or JSON value)")
+	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "URL inputs and --jaeger: give up when connecting, or waiting for the next byte, takes longer than `DURATION` (the wait for a profile URL's answer adds its seconds=)")
 	fs.StringVar(&o.format, "format", "svg", "output `FORMAT`: svg, folded or top")
 	fs.StringVar(&o.title, "title", "", "title of the SVG")
 	fs.StringVar(&o.subtitle, "subtitle", "", "subtitle of the SVG (default: sample type, total, frames)")
@@ -196,23 +205,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		_, err := fmt.Fprintf(stdout, "flamegen %s\n", version())
 		return err
 	}
+	if o.timeout <= 0 {
+		return &UsageError{Msg: fmt.Sprintf("flamegen: --timeout %v: expected a positive duration", o.timeout)}
+	}
+	src := newSources(ctx, &o, stdin, stderr)
 	if reportMode {
 		sp, err := o.spanOptions()
 		if err != nil {
 			return err
 		}
-		return runReport(ctx, &o, pos, stdin, stdout, stderr, !o.quiet && isTerminal(stderr), sp)
+		return withOutput(ctx, o.out, stdout, func(w io.Writer) error {
+			return runReport(&o, src, pos, w, stderr, sp)
+		})
 	}
-	want := 1
-	if diffMode {
-		want = 2
+	if diffMode && len(pos) != 2 {
+		return &UsageError{Msg: "flamegen diff: expected two inputs, BEFORE and AFTER (see flamegen --help)"}
 	}
-	merge := !diffMode && len(pos) > 1 && o.trace == "" && o.jaeger == "" // traces, then profiles to nest under their spans
-	if len(pos) != want && !merge && o.trace == "" && o.jaeger == "" {
-		if diffMode {
-			return &UsageError{Msg: "flamegen diff: expected two inputs, BEFORE and AFTER (see flamegen --help)"}
-		}
-		return &UsageError{Msg: "flamegen: expected one input: a file, - for standard input, or a URL; or traces followed by pprof profiles (see flamegen --help)"}
+	if len(pos) == 0 && o.jaeger == "" && o.trace == "" {
+		return &UsageError{Msg: "flamegen: expected one input: a file, - for standard input, or a URL; or several profiles; or traces followed by pprof profiles (see flamegen --help)"}
 	}
 	var fopts []flame.Option
 	if o.sampleType != "" {
@@ -228,6 +238,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.lines {
 		fopts = append(fopts, flame.WithLines())
 	}
+	fopts = append(fopts, flame.WithMaxBytes(o.maxSize.n))
 	var sopts []svg.Option
 	switch o.format {
 	case "svg", "folded", "top":
@@ -272,21 +283,45 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.minWidth < 0 {
 		return &UsageError{Msg: "flamegen: --minwidth: expected a non-negative number of pixels"}
 	}
-
-	progress := !o.quiet && isTerminal(stderr)
-	var trees []*flame.Tree
-	// extra holds SVG options tied to the frames of trees[0] (tooltip
-	// notes, --slow outlines): a diff or a reversed tree has other frames.
-	var extra []svg.Option
 	sp, err := o.spanOptions()
 	if err != nil {
 		return err
 	}
-	if o.trace != "" || o.jaeger != "" {
-		if diffMode {
-			return &UsageError{Msg: "flamegen diff: --trace and --jaeger draw one input"}
+	if (o.trace != "" || o.jaeger != "") && diffMode {
+		return &UsageError{Msg: "flamegen diff: --trace and --jaeger draw one input"}
+	}
+	return withOutput(ctx, o.out, stdout, func(w io.Writer) error {
+		return draw(&o, src, pos, diffMode, fopts, sopts, sp, w, stderr)
+	})
+}
+
+// withOutput opens the -o destination before the inputs are read, runs
+// write to it, and puts the file in place only when write succeeded.
+func withOutput(ctx context.Context, path string, stdout io.Writer, write func(io.Writer) error) error {
+	out, err := createOutput(ctx, path, stdout)
+	if err != nil {
+		return err
+	}
+	defer out.abort()
+	if err := write(out.w); err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
-		set, name, err := readTraceSet(ctx, &o, pos, stdin, stderr, progress)
+		return err
+	}
+	return out.commit()
+}
+
+// draw reads the inputs and writes the graph, the folded stacks or the
+// table to w.
+func draw(o *options, src *sources, pos []string, diffMode bool, fopts []flame.Option, sopts []svg.Option, sp spanOptions, w io.Writer, stderr io.Writer) error {
+	var trees []*flame.Tree
+	// extra holds SVG options tied to the frames of trees[0] (tooltip
+	// notes, --slow outlines): a diff or a reversed tree has other frames.
+	var extra []svg.Option
+	switch {
+	case o.trace != "" || o.jaeger != "":
+		set, name, err := readTraceSet(o, src, pos)
 		if err != nil {
 			return err
 		}
@@ -296,11 +331,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				return err
 			}
 			if o.format == "svg" {
-				write := func(w io.Writer) error { return writeTraceChart(w, tr, sopts) }
-				if o.out == "" || o.out == "-" {
-					return write(stdout)
-				}
-				return writeFileAtomic(o.out, write)
+				return writeTraceChart(w, tr, sopts)
 			}
 			one := spans.NewSet()
 			for k := range tr.Spans {
@@ -312,29 +343,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err != nil {
 			return err
 		}
-		trees = append(trees, t)
-		extra = ex
-		merge = true // the inputs are read
-	} else if merge {
-		t, ex, err := loadMerged(ctx, pos, stdin, stderr, progress, o.sampleType, sp)
+		trees, extra = append(trees, t), ex
+	case diffMode:
+		for _, in := range pos {
+			t, _, err := loadOne(src, in, fopts, sp, stderr)
+			if err != nil {
+				return err
+			}
+			trees = append(trees, t)
+		}
+	default:
+		t, ex, err := loadAll(src, pos, o.sampleType, fopts, sp, stderr)
 		if err != nil {
 			return err
 		}
-		trees = append(trees, t)
-		extra = ex
-	}
-	for _, in := range pos {
-		if merge {
-			break
-		}
-		t, ex, err := load(ctx, in, stdin, stderr, progress, fopts, sp)
-		if err != nil {
-			return err
-		}
-		if len(trees) == 0 {
-			extra = ex
-		}
-		trees = append(trees, t)
+		trees, extra = append(trees, t), ex
 	}
 	if o.unit != "" {
 		for _, tr := range trees {
@@ -345,7 +368,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	t := trees[0]
 	if diffMode {
-		t = flame.Diff(trees[0], trees[1], !o.noNorm)
+		var err error
+		if t, err = flame.Diff(trees[0], trees[1], !o.noNorm); err != nil {
+			return err
+		}
 	}
 	if o.reverse {
 		t = t.Reverse()
@@ -353,22 +379,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !diffMode && !o.reverse {
 		sopts = append(sopts, extra...)
 	}
-	write := func(w io.Writer) error {
-		switch o.format {
-		case "folded":
-			return svg.WriteFolded(w, t)
-		case "top":
-			return svg.WriteTop(w, t, o.top, o.markdown)
-		}
-		if o.palette == "auto" {
-			sopts = append([]svg.Option{svg.WithPalette(svg.PaletteFor(t))}, sopts...)
-		}
-		return svg.Write(w, t, sopts...)
+	switch o.format {
+	case "folded":
+		return flame.WriteFolded(w, t)
+	case "top":
+		return svg.WriteTop(w, t, o.top, o.markdown)
 	}
-	if o.out == "" || o.out == "-" {
-		return write(stdout)
+	if t.Total() == 0 {
+		// Nothing has width: every frame of a diff's AFTER is gone, or a
+		// delta profile only lost.
+		return &flame.ParseError{Input: strings.Join(pos, ", "), Err: flame.ErrEmpty,
+			Expected: "a frame with a non-zero value to draw (all the values are in the baseline: --format top lists them)"}
 	}
-	return writeFileAtomic(o.out, write)
+	if o.palette == "auto" {
+		sopts = append([]svg.Option{svg.WithPalette(svg.PaletteFor(t))}, sopts...)
+	}
+	return svg.Write(w, t, sopts...)
 }
 
 func version() string {
@@ -378,92 +404,118 @@ func version() string {
 	return "(devel)"
 }
 
-// load reads and decodes one input.
-// Trace input also gives the SVG options tied to its tree's frames.
-func load(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, progress bool, opts []flame.Option, sp spanOptions) (*flame.Tree, []svg.Option, error) {
-	r, done, err := openInput(ctx, in, stdin, stderr, progress)
+// loadOne reads one input of any kind into a tree. Trace input also gives
+// the SVG options tied to its tree's frames.
+func loadOne(src *sources, name string, opts []flame.Option, sp spanOptions, stderr io.Writer) (*flame.Tree, []svg.Option, error) {
+	in, err := src.open(name)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer done()
-	br, isTraces := sniffTraces(r)
-	if isTraces {
-		return loadTraces(br, in, stderr, sp)
+	defer in.done()
+	switch in.kind {
+	case kindTraces:
+		return loadTraces(in, stderr, sp, src.maxSize)
+	case kindFolded:
+		if sp.spansOnly {
+			return nil, nil, notTraces(name)
+		}
+		t := flame.NewTree("samples")
+		if err := flame.ParseFolded(in.r, name, t, opts...); err != nil {
+			return nil, nil, err
+		}
+		return t, nil, checkTree(t, name)
 	}
 	if sp.spansOnly {
-		return nil, nil, &flame.ParseError{Input: in, Line: 1, Err: flame.ErrFormat,
-			Expected: "trace data (OTLP JSON or Jaeger JSON), as --spans asks"}
+		return nil, nil, notTraces(name)
 	}
-	t, err := flame.Decode(br, in, opts...)
+	p, err := flame.ReadProfile(in.r, name, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := flame.ProfileTree(p, name, opts...)
 	return t, nil, err
 }
 
-// openInput opens a file, - (stdin) or an http(s) URL for reading; done
-// closes it and ends the progress line.
-func openInput(ctx context.Context, in string, stdin io.Reader, stderr io.Writer, progress bool) (_ io.Reader, done func(), _ error) {
-	var closers []func()
-	done = func() {
-		for _, c := range closers {
-			c()
-		}
+func notTraces(name string) error {
+	return &flame.ParseError{Input: name, Line: 1, Err: flame.ErrFormat,
+		Expected: "trace data (OTLP JSON or protobuf, or Jaeger JSON), as --spans asks"}
+}
+
+// checkTree refuses a tree with no value to draw.
+func checkTree(t *flame.Tree, name string) error {
+	if t.Total() == 0 && (!t.IsDiff() || t.Base(flame.Root) == 0) {
+		return &flame.ParseError{Input: name, Err: flame.ErrEmpty, Expected: "a stack with a non-zero count (every count is zero)"}
 	}
-	var r io.Reader
-	var size int64 = -1
-	switch {
-	case in == "-":
-		r = stdin
-	case strings.HasPrefix(in, "http://") || strings.HasPrefix(in, "https://"):
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, in, nil)
-		if err != nil {
-			return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: %v", in, err)}
+	return nil
+}
+
+// loadAll reads the inputs of a graph: one input; traces followed by
+// profiles to nest under their spans; or several profiles merged, pprof
+// profiles as go tool pprof merges them and folded files summed.
+func loadAll(src *sources, pos []string, sampleType string, opts []flame.Option, sp spanOptions, stderr io.Writer) (*flame.Tree, []svg.Option, error) {
+	if len(pos) == 1 {
+		return loadOne(src, pos[0], opts, sp, stderr)
+	}
+	first, err := src.open(pos[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	if first.kind == kindTraces {
+		return loadMerged(src, first, pos[1:], sampleType, sp, stderr)
+	}
+	defer first.done()
+	if sp.spansOnly {
+		return nil, nil, notTraces(pos[0])
+	}
+	mixed := func(in *input) error {
+		if in.kind == kindTraces {
+			return &UsageError{Msg: fmt.Sprintf("flamegen: %s holds traces: with several inputs the traces come first, then the profiles to nest under their spans", in.name)}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, nil, fmt.Errorf("fetch %s: %w", in, err)
+		return &UsageError{Msg: fmt.Sprintf("flamegen: %s holds %s and %s %s: several inputs merge into one graph when they are all pprof profiles or all folded stacks", pos[0], first.kind, in.name, in.kind)}
+	}
+	t := flame.NewTree("samples")
+	var profs []*profile.Profile
+	for i, name := range pos {
+		in := first
+		if i > 0 {
+			if in, err = src.open(name); err != nil {
+				return nil, nil, err
+			}
 		}
-		if resp.StatusCode != http.StatusOK {
-			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-			resp.Body.Close()
-			return nil, nil, fmt.Errorf("fetch %s: %s: %s", in, resp.Status, strings.TrimSpace(string(msg)))
+		if in.kind != first.kind {
+			in.done()
+			return nil, nil, mixed(in)
 		}
-		closers = append(closers, func() { resp.Body.Close() })
-		r, size = resp.Body, resp.ContentLength
-	default:
-		f, err := os.Open(in)
+		if in.kind == kindFolded {
+			err = flame.ParseFolded(in.r, name, t, opts...)
+		} else {
+			var p *profile.Profile
+			p, err = flame.ReadProfile(in.r, name, opts...)
+			profs = append(profs, p)
+		}
+		if i > 0 {
+			in.done()
+		}
 		if err != nil {
 			return nil, nil, err
 		}
-		if st, err := f.Stat(); err == nil {
-			if st.IsDir() {
-				f.Close()
-				return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s is a directory: expected a profile file", in)}
-			}
-			size = st.Size()
-		}
-		closers = append(closers, func() { f.Close() })
-		r = f
 	}
-	r = &ctxReader{ctx: ctx, r: r}
-	if progress {
-		p := &progressReader{r: r, w: stderr, name: in, size: size}
-		closers = append([]func(){p.done}, closers...)
-		r = p
+	if first.kind == kindFolded {
+		return t, nil, checkTree(t, strings.Join(pos, ", "))
 	}
-	return r, done, nil
+	p, err := flame.MergeProfiles(profs, pos)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err = flame.ProfileTree(p, strings.Join(pos, ", "), opts...)
+	return t, nil, err
 }
 
-// ctxReader stops reading when ctx is done, so that an interrupt ends a long
-// parse promptly.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
+// isTerminal reports whether w is a terminal: a file that answers the
+// terminal-attributes ioctl (a character device such as /dev/null does not).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTTY(f.Fd())
 }
 
 // progressReader prints how much of the input has been read every 16 MiB.
@@ -502,35 +554,38 @@ func (p *progressReader) done() {
 	}
 }
 
-// isTerminal reports whether w is a terminal: a file that answers the
-// terminal-attributes ioctl (a character device such as /dev/null does not).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isTTY(f.Fd())
+// byteSize is a flag value of bytes, with an optional unit: 512MiB, 2GiB,
+// 100MB, 4096.
+type byteSize struct{ n int64 }
+
+func (b *byteSize) String() string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if b.n >= u.size && b.n%u.size == 0 {
+			return strconv.FormatInt(b.n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(b.n, 10)
 }
 
-// writeFileAtomic writes through a temporary file in the destination's
-// directory and renames it into place, so a failure never leaves a partial
-// file behind.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		name string
+		size int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	num, mult := s, int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.name) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(s, u.name)), u.size
+			break
 		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || v <= 0 || v > math.MaxInt64/mult {
+		return fmt.Errorf("expected a positive size such as 512MiB or 2GiB")
 	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(f.Name(), path)
+	b.n = v * mult
+	return nil
 }

@@ -42,7 +42,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"directory", "", []string{dir}, 2, "is a directory"},
 		{"unknown flag", "", []string{"--nope", "x"}, 2, "flag provided but not defined: -nope"},
 		{"no input", "", nil, 2, "expected one input"},
-		{"two inputs: traces and a missing profile", "", []string{"a", "b"}, 1, "open b"},
+		{"two missing inputs", "", []string{"a", "b"}, 1, "open a"},
 		{"diff needs two", "", []string{"diff", "a"}, 2, "expected two inputs"},
 		{"bad format", "a 1\n", []string{"--format", "png", "-"}, 2, `--format "png": expected svg, folded or top`},
 		{"bad palette", "a 1\n", []string{"--palette", "pink", "-"}, 2, "unknown palette"},

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -50,35 +46,16 @@ func (o *options) spanOptions() (spanOptions, error) {
 	return sp, nil
 }
 
-// sniffTraces reports whether r holds trace data (OTLP or Jaeger JSON,
-// gzipped or not) rather than a profile, without consuming it: profiles are
-// folded text or protobuf, and neither starts with a JSON object.
-func sniffTraces(r io.Reader) (*bufio.Reader, bool) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(64 << 10)
-	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		// Decompress what the peek holds; a truncated stream still gives
-		// its first bytes.
-		if zr, err := gzip.NewReader(bytes.NewReader(head)); err == nil {
-			var buf [512]byte
-			n, _ := io.ReadFull(zr, buf[:])
-			head = buf[:n]
-		}
-	}
-	head = bytes.TrimLeft(head, " \t\r\n\ufeff")
-	return br, len(head) > 0 && head[0] == '{'
-}
-
-// loadTraces aggregates every trace of r into one flame graph of span
+// loadTraces aggregates every trace of in into one flame graph of span
 // frames ("service: span name"), valued in nanoseconds of wall time.
 // Repairs of broken traces are reported on stderr.
 // The SVG's tooltips say each frame's share of the critical paths.
-func loadTraces(r io.Reader, name string, stderr io.Writer, sp spanOptions) (*flame.Tree, []svg.Option, error) {
-	set, err := spans.Read(r, name)
+func loadTraces(in *input, stderr io.Writer, sp spanOptions, max int64) (*flame.Tree, []svg.Option, error) {
+	set, err := spans.Read(in.r, in.name, spans.WithMaxValueBytes(valueLimit(max)), spans.WithMaxDecompressedBytes(max))
 	if err != nil {
 		return nil, nil, err
 	}
-	return aggregateSet(set, name, stderr, sp)
+	return aggregateSet(set, in.name, stderr, sp)
 }
 
 // frameOptions are the SVG options tied to the frames of agg's tree: a
@@ -92,9 +69,9 @@ func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.Node
 			return ""
 		}
 		c := agg.Count(n)
-		s := fmt.Sprintf("%d spans, mean %s, max %s", c, dur(agg.TotalDuration(n)/c), dur(agg.MaxDuration(n)))
+		s := fmt.Sprintf("%d spans, mean %s, max %s", c, dur(agg.TotalDuration(n)/c), exact(agg.MaxDuration(n)))
 		if c == 1 {
-			s = "1 span of " + dur(agg.MaxDuration(n))
+			s = "1 span of " + exact(agg.MaxDuration(n))
 		}
 		if cls := agg.Class(n); cls.OffCPU() {
 			s = cls.String() + ": " + s
@@ -119,58 +96,49 @@ func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.Node
 	return opts
 }
 
-// loadMerged reads the traces of pos[0] and the pprof profiles of pos[1:]
-// (merged into one) and nests each sample's stack under the frame of the
-// span it ran in (its span_id label); see [spans.Aggregator.NestCPU]. The
-// SVG options it returns put each span frame's CPU time in its tooltip and
-// say what the colours mean.
-func loadMerged(ctx context.Context, pos []string, stdin io.Reader, stderr io.Writer, progress bool, sampleType string, sp spanOptions) (*flame.Tree, []svg.Option, error) {
+// loadMerged reads the traces of traces and the pprof profiles named in
+// profiles (merged into one, as go tool pprof merges them) and nests each
+// sample's stack under the frame of the span it ran in (its span_id label);
+// see [spans.Aggregator.NestCPU]. The SVG options it returns put each span
+// frame's CPU time in its tooltip and say what the colours mean.
+func loadMerged(src *sources, traces *input, profiles []string, sampleType string, sp spanOptions, stderr io.Writer) (*flame.Tree, []svg.Option, error) {
+	defer traces.done()
+	set, err := spans.Read(traces.r, traces.name, spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize))
+	if err != nil {
+		return nil, nil, err
+	}
 	var profs []*profile.Profile
-	for _, in := range pos[1:] {
-		r, done, err := openInput(ctx, in, stdin, stderr, progress)
+	for _, name := range profiles {
+		in, err := src.open(name)
 		if err != nil {
 			return nil, nil, err
 		}
-		br, isTraces := sniffTraces(r)
-		if isTraces {
-			done()
-			return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: expected a pprof profile: with several inputs the first is the traces and the others are profiles", in)}
+		if in.kind != kindPprof {
+			in.done()
+			return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: expected a pprof profile, not %s: with several inputs the first is the traces and the others are profiles", name, in.kind)}
 		}
-		p, err := profile.Parse(br)
-		done()
+		p, err := flame.ReadProfile(in.r, name, flame.WithMaxBytes(src.maxSize))
+		in.done()
 		if err != nil {
-			return nil, nil, &flame.ParseError{Input: in, Expected: "a pprof profile (protobuf, gzipped or not) with span_id labels", Err: err}
+			return nil, nil, err
 		}
 		profs = append(profs, p)
 	}
-	p := profs[0]
-	if len(profs) > 1 {
-		var err error
-		if p, err = profile.Merge(profs); err != nil {
-			return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: profiles cannot be merged: %v", strings.Join(pos[1:], ", "), err)}
-		}
+	p, err := flame.MergeProfiles(profs, profiles)
+	if err != nil {
+		return nil, nil, err
 	}
 	cpu, err := spans.ReadSpanCPU(p, sampleType)
 	if err != nil {
-		return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: %v", pos[1], err)}
+		return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: %v", strings.Join(profiles, ", "), err)}
 	}
 
-	in := pos[0]
-	r, done, err := openInput(ctx, in, stdin, stderr, progress)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer done()
-	br, isTraces := sniffTraces(r)
-	if !isTraces {
-		return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: expected traces (OTLP or Jaeger JSON): with several inputs the first is the traces and the others are profiles", in)}
-	}
-	set, err := spans.Read(br, in)
-	if err != nil {
-		return nil, nil, err
-	}
+	in := traces.name
 	agg := spans.NewAggregator(append(slices.Clip(sp.analysis), spans.WithSpanCPU(cpu), spans.WithCPUStacks())...)
-	if err := set.Each(func(t *spans.Trace) error { agg.Add(t); return nil }); err != nil {
+	if err := set.Each(agg.Add); err != nil {
+		return nil, nil, &flame.ParseError{Input: in, Err: err, Expected: "traces whose times add up to at most 292 years"}
+	}
+	if err := checkTraces(agg, in); err != nil {
 		return nil, nil, err
 	}
 	agg.NestCPU()

@@ -1,7 +1,8 @@
-// Command otelcol is an OpenTelemetry Collector with exactly the components
-// deploy/otel-collector.yaml uses, built from the module proxy for the
-// end-to-end tests: they validate that configuration with its `validate`
-// command and run it on loopback in front of a real Jaeger. It lives in a
+// Command otelcol is an OpenTelemetry Collector with the components
+// deploy/otel-collector.yaml uses, and the file exporter whose output
+// flamegen reads, built from the module proxy for the end-to-end tests: they
+// validate that configuration with its `validate` command, run it on
+// loopback in front of a real Jaeger, and have it write span files. It lives in a
 // module of its own because the Collector pins its own OpenTelemetry
 // versions.
 package main
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
@@ -38,7 +40,7 @@ func factories() (otelcol.Factories, error) {
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
-	exporters, err := otelcol.MakeFactoryMap[exporter.Factory](otlpexporter.NewFactory(), otlphttpexporter.NewFactory(), debugexporter.NewFactory())
+	exporters, err := otelcol.MakeFactoryMap[exporter.Factory](otlpexporter.NewFactory(), otlphttpexporter.NewFactory(), debugexporter.NewFactory(), fileexporter.NewFactory())
 	if err != nil {
 		return otelcol.Factories{}, err
 	}

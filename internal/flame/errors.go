@@ -19,6 +19,11 @@ var (
 	ErrLineTooLong = errors.New("line too long")
 	// ErrCorrupt means a compressed stream or a pprof profile is damaged.
 	ErrCorrupt = errors.New("corrupt input")
+	// ErrTooLarge means the input passed a size limit: the bytes read or
+	// decompressed ([WithMaxBytes]), or the distinct names a tree holds.
+	ErrTooLarge = errors.New("input too large")
+	// ErrOverflow means values add up to more than an int64 holds.
+	ErrOverflow = errors.New("values overflow int64")
 )
 
 // ParseError reports bad input: the input's name, where the problem is, and

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/pprof/profile"
 )
 
 // folded renders a tree as sorted "stack self" lines (the test's own
@@ -71,6 +75,12 @@ func TestParseFolded(t *testing.T) {
 		{"prefix reuse after divergence", "a;b;c 1\na;b;d 1\na;e;c 1\na;b;c 1\n", "a;b;c 2\na;b;d 1\na;e;c 1\n", 4},
 		{"byte-order mark", "\xef\xbb\xbfa;b 1\n", "a;b 1\n", 1},
 		{"shorter then longer", "a;b;c 1\na 1\na;b;c 1\n", "a 1\na;b;c 2\n", 3},
+		// As flamegraph.pl reads them: comments, a tab or several spaces
+		// before the count (one is the separator), fractions.
+		{"comments", "# a comment\na;b 1\n#c 4\n", "a;b 1\n", 1},
+		{"tab before the count", "a;b\t3\n", "a;b 3\n", 3},
+		{"spaces before the count stay in the name", "a;b  3\n", "a;b  3\n", 3},
+		{"fractional diff line", "a;b 1.5 2.25\n", "a;b 150 225\n", 225},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,9 +119,14 @@ func TestParseFoldedErrors(t *testing.T) {
 		msg      string
 	}{
 		{"no count", "a;b 1\na;b\n", 2, ErrSyntax, "in: line 2: syntax error: no count after the stack"},
-		{"non-numeric", "a x\n", 1, ErrSyntax, `count "x": not an integer`},
+		{"non-numeric", "a x\n", 1, ErrSyntax, `count "x": not a number`},
+		{"fraction without digits before the point", "a .5\n", 1, ErrSyntax, `count ".5": not a number`},
+		{"two points", "a 1.2.3\n", 1, ErrSyntax, `count "1.2.3": not a number`},
 		{"negative", "a 1\n\na -3\n", 3, ErrSyntax, `count "-3": negative`},
-		{"fraction", "a 1.5\n", 1, ErrSyntax, "not an integer"},
+		{"sum past int64", "a 9223372036854775807\nb 1\n", 2, ErrOverflow, "values overflow int64"},
+		{"fractions past int64", "a 922337203685477581\nb 0.01\n", 2, ErrOverflow, "do not fit with 2 decimal places"},
+		{"bad escape", EscapedHeader + "\na%zz 1\n", 2, ErrSyntax, `frame "a%zz"`},
+		{"only comments", "# a 1\n#b\n", 0, ErrEmpty, "no samples"},
 		{"overflow", "a 99999999999999999999\n", 1, ErrSyntax, "out of range"},
 		{"empty stack", " 5\n", 1, ErrSyntax, "empty stack"},
 		{"empty", "", 0, ErrEmpty, "in: offset 0: no samples"},
@@ -219,8 +234,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty", nil, ErrEmpty, "empty: offset 0: no samples: expected folded stacks or a pprof profile"},
 		{"truncated gzip", gz(fold)[:30], ErrCorrupt, "truncated gzip: "},
 		{"truncated gzipped pprof", cpu[:len(cpu)/2], ErrCorrupt, "expected a complete gzip stream"},
-		{"corrupt pprof", append([]byte{0x0a, 0x05, 0x08}, bin...), ErrCorrupt, "expected folded stack text or a pprof profile"},
-		{"binary", bin, ErrCorrupt, "binary: offset 0"},
+		{"corrupt pprof", append([]byte{0x0a, 0x05, 0x08}, bin...), ErrCorrupt, "expected a pprof profile (protobuf, optionally gzipped, or a legacy profile)"},
+		{"binary", bin, ErrFormat, "binary: offset 0: unrecognised format"},
+		{"zeros", make([]byte, 1000), ErrFormat, "zeros: offset 0: unrecognised format"},
 		{"bad gzip header", []byte{0x1f, 0x8b, 0, 0}, ErrCorrupt, "bad gzip header"},
 		{"folded error inside gzip", gz([]byte("a 1\nb\n")), ErrSyntax, "folded error inside gzip: line 2"},
 		{"unknown sample type", cpu, ErrFormat, `no sample type "wall"`},
@@ -256,7 +272,6 @@ func TestPprofOptions(t *testing.T) {
 			"main.main;app+0x4abc 4\nmain.main;main.handle;main.parse 3\nmain.main;main.handle;main.parse;runtime.mallocgc 1\nmain.main;main.handle;runtime.mallocgc 2\n"},
 		{"tag filter", []Option{WithSampleType("samples"), WithTag("span_name", "checkout")},
 			"main.main;main.handle;main.parse 3\nmain.main;main.handle;main.parse;runtime.mallocgc 1\n"},
-		{"two tags must both match", []Option{WithTag("span_name", "checkout"), WithTag("span_name", "cart")}, ""},
 		{"lines", []Option{WithSampleType("samples"), WithLines()},
 			"main.main:10;app+0x4abc 4\nmain.main:10;main.handle:20;main.parse:33 3\nmain.main:10;main.handle:20;main.parse:33;runtime.mallocgc:900 1\nmain.main:10;main.handle:25;runtime.mallocgc:900 2\n"},
 	}
@@ -304,14 +319,20 @@ func TestDiff(t *testing.T) {
 	before := parse(string(readTestdata(t, "before.folded")))
 	after := parse(string(readTestdata(t, "after.folded")))
 	// before: 100 samples, after: 120; normalised, before is scaled by 1.2.
-	d := Diff(before, after, true)
+	d, err := Diff(before, after, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got, want := folded(d), "main;cache 0 10\nmain;parse 60 20\nmain;render 36 30\nmain;render;layout 24 60\n"; got != want {
 		t.Errorf("normalised:\n%s\nwant\n%s", got, want)
 	}
 	if d.Base(Root) != 120 || d.Total() != 120 {
 		t.Errorf("totals %d/%d, want 120/120", d.Base(Root), d.Total())
 	}
-	raw := Diff(before, after, false)
+	raw, err := Diff(before, after, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got, want := folded(raw), "main;cache 0 10\nmain;parse 50 20\nmain;render 30 30\nmain;render;layout 20 60\n"; got != want {
 		t.Errorf("raw:\n%s\nwant\n%s", got, want)
 	}
@@ -383,5 +404,34 @@ func TestAddUnderAndDescend(t *testing.T) {
 				t.Errorf("kinds %v", kinds)
 			}
 		})
+	}
+}
+
+// Sample values whose sum passes int64 are refused, in one profile and
+// across merged ones, never wrapped into negative shares.
+func TestPprofOverflow(t *testing.T) {
+	prof := func(vals ...int64) *profile.Profile {
+		f := &profile.Function{ID: 1, Name: "main.f"}
+		loc := &profile.Location{ID: 1, Line: []profile.Line{{Function: f}}}
+		p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "cpu", Unit: "nanoseconds"}},
+			Function: []*profile.Function{f}, Location: []*profile.Location{loc}}
+		for _, v := range vals {
+			p.Sample = append(p.Sample, &profile.Sample{Location: []*profile.Location{loc}, Value: []int64{v}, Label: map[string][]string{"n": {fmt.Sprint(len(p.Sample))}}})
+		}
+		return p
+	}
+	const big = math.MaxInt64/2 + 1
+	if _, err := ProfileTree(prof(big, big), "one"); !errors.Is(err, ErrOverflow) {
+		t.Errorf("one profile: %v", err)
+	}
+	if _, err := MergeProfiles([]*profile.Profile{prof(big), prof(big)}, []string{"a", "b"}); !errors.Is(err, ErrOverflow) {
+		t.Errorf("merged: %v", err)
+	}
+	if _, err := MergeProfiles([]*profile.Profile{prof(big, big)}, []string{"a"}); !errors.Is(err, ErrOverflow) {
+		t.Errorf("one merged: %v", err)
+	}
+	tr, err := ProfileTree(prof(big, -big), "delta")
+	if err != nil || tr.Total() != big || tr.Base(Root) != big {
+		t.Errorf("a delta of big values: %v, %d %d", err, tr.Total(), tr.Base(Root))
 	}
 }

@@ -1,7 +1,8 @@
 package flame
 
 import (
-	"bytes"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -17,8 +18,79 @@ const (
 	KindCPU    Kind = iota // a frame of a sampled stack (the default)
 	KindOffCPU             // time spent waiting: a lock, a channel, a sleep
 	KindSpan               // a span of a trace
-	maxKind    = 15
+	maxKind    = 7
 )
+
+// Annotation is what a folded-stack frame's suffix says about the frame, as
+// perf's and the stackcollapse tools' output marks it: "_[k]" a kernel
+// function, "_[j]" JIT-compiled code, "_[i]" an inlined call, "_[w]" a
+// waker's stack. The suffix is not part of the frame's name; it picks the
+// frame's colour. Like its kind, a frame's annotation is part of its
+// identity: "f" and "f_[k]" under one parent are two frames, as
+// flamegraph.pl keeps them.
+type Annotation uint8
+
+// Annotations.
+const (
+	NoAnnotation Annotation = iota
+	Kernel                  // _[k]
+	JIT                     // _[j]
+	Inlined                 // _[i]
+	Waker                   // _[w]
+)
+
+// Suffix returns the folded-stack suffix of a, such as "_[k]", or "".
+func (a Annotation) Suffix() string {
+	switch a {
+	case Kernel:
+		return "_[k]"
+	case JIT:
+		return "_[j]"
+	case Inlined:
+		return "_[i]"
+	case Waker:
+		return "_[w]"
+	}
+	return ""
+}
+
+// String names the annotation ("kernel", "jit", "inlined", "waker"), or
+// returns "" for none.
+func (a Annotation) String() string {
+	switch a {
+	case Kernel:
+		return "kernel"
+	case JIT:
+		return "jit"
+	case Inlined:
+		return "inlined"
+	case Waker:
+		return "waker"
+	}
+	return ""
+}
+
+// annotationOf splits a folded frame into its name and annotation.
+func annotationOf(frame []byte) ([]byte, Annotation) {
+	n := len(frame)
+	if n < 4 || frame[n-4] != '_' || frame[n-3] != '[' || frame[n-1] != ']' {
+		return frame, NoAnnotation
+	}
+	var a Annotation
+	switch frame[n-2] {
+	case 'k':
+		a = Kernel
+	case 'j':
+		a = JIT
+	case 'i':
+		a = Inlined
+	case 'w':
+		a = Waker
+	default:
+		return frame, NoAnnotation
+	}
+	return frame[:n-4], a
+}
 
 // NodeID names a frame of a [Tree]. The root is [Root]; IDs are dense, so
 // callers may keep per-frame data in slices indexed by NodeID.
@@ -33,13 +105,26 @@ const none NodeID = -1
 // key to child instead of a linear scan of its sibling list.
 const wideChildren = 8
 
-const kindShift = 28 // names are 28-bit, kinds the top 4 bits of node.name
+// node.name holds a frame's interned name in its low nameBits bits, its
+// annotation in the next three and its kind in the top three.
+const (
+	nameBits  = 26
+	nameMask  = 1<<nameBits - 1
+	annShift  = nameBits
+	kindShift = nameBits + 3
+	// MaxNames is the number of distinct frame names a tree holds.
+	MaxNames = 1 << nameBits
+)
+
+func key(name uint32, k Kind, a Annotation) uint32 {
+	return name | uint32(a)<<annShift | uint32(k)<<kindShift
+}
 
 // node is a frame. It is 24 bytes so that a tree of millions of distinct
 // frames stays small; a frame's self value is derived (total minus its
 // children's totals) rather than stored.
 type node struct {
-	name        uint32 // interned name | kind<<kindShift
+	name        uint32 // interned name | annotation<<annShift | kind<<kindShift
 	parent      NodeID
 	firstChild  NodeID
 	nextSibling NodeID
@@ -71,6 +156,7 @@ type Tree struct {
 	count  int
 	wide   map[NodeID]map[uint32]NodeID
 	base   []int64 // per node, only in diff trees
+	scale  int64   // tree units per input unit: a power of ten, 1 for integer counts
 }
 
 // NewTree returns an empty tree whose values are in unit.
@@ -79,6 +165,7 @@ func NewTree(unit string) *Tree {
 		Unit:  unit,
 		index: make(map[string]uint32),
 		wide:  make(map[NodeID]map[uint32]NodeID),
+		scale: 1,
 	}
 	t.names = append(t.names, "all")
 	t.index["all"] = 0
@@ -102,25 +189,30 @@ func (t *Tree) push(nd node) {
 }
 
 // intern returns the index of name, adding it when new. Looking up a []byte
-// converted in the map index expression does not allocate.
+// converted in the map index expression does not allocate. Decoders check
+// [Tree.NumNames] against [MaxNames] before they add names; past it intern
+// panics rather than let a name spill into the kind bits.
 func (t *Tree) intern(name []byte) uint32 {
 	if i, ok := t.index[string(name)]; ok {
 		return i
 	}
-	s := string(name)
-	i := uint32(len(t.names))
-	t.names = append(t.names, s)
-	t.index[s] = i
-	return i
+	return t.addName(string(name))
 }
 
 func (t *Tree) internString(name string) uint32 {
 	if i, ok := t.index[name]; ok {
 		return i
 	}
+	return t.addName(name)
+}
+
+func (t *Tree) addName(s string) uint32 {
+	if len(t.names) >= MaxNames {
+		panic(fmt.Sprintf("flame: more than %d distinct frame names", MaxNames))
+	}
 	i := uint32(len(t.names))
-	t.names = append(t.names, name)
-	t.index[name] = i
+	t.names = append(t.names, s)
+	t.index[s] = i
 	return i
 }
 
@@ -168,7 +260,7 @@ func (t *Tree) Add(stack []string, k Kind, value int64) NodeID {
 	n := Root
 	t.at(Root).total += value
 	for _, s := range stack {
-		n = t.child(n, t.internString(s)|uint32(k)<<kindShift)
+		n = t.child(n, key(t.internString(s), k, NoAnnotation))
 		t.at(n).total += value
 	}
 	return n
@@ -185,7 +277,7 @@ func (t *Tree) AddUnder(parent NodeID, stack []string, k Kind, value int64) Node
 	}
 	n := parent
 	for _, s := range stack {
-		n = t.child(n, t.internString(s)|uint32(k)<<kindShift)
+		n = t.child(n, key(t.internString(s), k, NoAnnotation))
 		t.at(n).total += value
 	}
 	return n
@@ -199,7 +291,7 @@ func (t *Tree) AddUnder(parent NodeID, stack []string, k Kind, value int64) Node
 // The caller keeps every frame's total at least the sum of its children's
 // (what [Tree.Self] derives stays non-negative).
 func (t *Tree) Descend(parent NodeID, name string, k Kind, value int64) NodeID {
-	n := t.child(parent, t.internString(name)|uint32(k)<<kindShift)
+	n := t.child(parent, key(t.internString(name), k, NoAnnotation))
 	t.at(n).total += value
 	return n
 }
@@ -211,11 +303,11 @@ func (t *Tree) Len() int { return t.count }
 func (t *Tree) Total() int64 { return t.at(Root).total }
 
 // Name returns the name of frame n ("all" for the root).
-func (t *Tree) Name(n NodeID) string { return t.names[t.at(n).name&(1<<kindShift-1)] }
+func (t *Tree) Name(n NodeID) string { return t.names[t.at(n).name&nameMask] }
 
 // NameIndex returns the interned index of frame n's name: frames with the same
 // name have the same index. Names(i) is the name.
-func (t *Tree) NameIndex(n NodeID) int { return int(t.at(n).name & (1<<kindShift - 1)) }
+func (t *Tree) NameIndex(n NodeID) int { return int(t.at(n).name & nameMask) }
 
 // NameAt returns the interned name with index i.
 func (t *Tree) NameAt(i int) string { return t.names[i] }
@@ -225,6 +317,14 @@ func (t *Tree) NumNames() int { return len(t.names) }
 
 // Kind returns the kind of frame n.
 func (t *Tree) Kind(n NodeID) Kind { return Kind(t.at(n).name >> kindShift) }
+
+// Annotation returns the annotation of frame n (folded input's "_[k]" and
+// the like); [NoAnnotation] for frames of other inputs.
+func (t *Tree) Annotation(n NodeID) Annotation { return Annotation(t.at(n).name >> annShift & 7) }
+
+// flags is n's kind and annotation, the part of its key that does not
+// depend on the tree's name table.
+func (t *Tree) flags(n NodeID) uint32 { return t.at(n).name &^ nameMask }
 
 // Parent returns the parent of n, or -1 for the root.
 func (t *Tree) Parent(n NodeID) NodeID { return t.at(n).parent }
@@ -239,6 +339,32 @@ func (t *Tree) Self(n NodeID) int64 {
 		v -= t.at(c).total
 	}
 	return v
+}
+
+// Scale returns how many of the tree's units make one unit of its input's
+// counts: 1, unless folded input had fractional counts ("main;a 31.23"),
+// which the tree keeps exactly as fixed-point values scaled by a power of ten
+// (100 there). Divide a value by Scale to show it in the input's units.
+func (t *Tree) Scale() int64 { return t.scale }
+
+// rescale multiplies every value of t by f, reporting false (and changing
+// nothing) when a value would pass the int64 range.
+func (t *Tree) rescale(f int64) bool {
+	if f == 1 {
+		return true
+	}
+	// The root holds the largest value and the largest baseline.
+	if t.at(Root).total > math.MaxInt64/f || (t.base != nil && t.base[Root] > math.MaxInt64/f) {
+		return false
+	}
+	for n := range t.count {
+		t.at(NodeID(n)).total *= f
+	}
+	for n := range t.base {
+		t.base[n] *= f
+	}
+	t.scale *= f
+	return true
 }
 
 // IsDiff reports whether the tree carries baseline values (made by [Diff]).
@@ -289,7 +415,7 @@ type Order uint8
 // Sibling orders.
 const (
 	// Alphabetical sorts siblings by name, byte by byte, as flamegraph.pl
-	// does; then by kind.
+	// does; then by kind and annotation.
 	Alphabetical Order = iota
 	// LeftHeavy puts the widest sibling first (ties alphabetical), so the
 	// heaviest path runs down the left edge.
@@ -314,12 +440,44 @@ func (t *Tree) Children(dst []NodeID, n NodeID, o Order) []NodeID {
 				return 1
 			}
 		}
-		if c := strings.Compare(t.Name(a), t.Name(b)); c != 0 {
+		if c := compareNames(t.Name(a), t.Annotation(a).Suffix(), t.Name(b), t.Annotation(b).Suffix()); c != 0 {
 			return c
 		}
 		return int(t.Kind(a)) - int(t.Kind(b))
 	})
 	return dst
+}
+
+// compareNames compares a1+a2 with b1+b2 byte by byte without building
+// them: annotated frames sort as flamegraph.pl sorts their input lines,
+// suffix included.
+func compareNames(a1, a2, b1, b2 string) int {
+	if a2 == "" && b2 == "" {
+		return strings.Compare(a1, b1)
+	}
+	at := func(s1, s2 string, i int) (byte, bool) {
+		if i < len(s1) {
+			return s1[i], true
+		}
+		if i -= len(s1); i < len(s2) {
+			return s2[i], true
+		}
+		return 0, false
+	}
+	for i := 0; ; i++ {
+		x, okx := at(a1, a2, i)
+		y, oky := at(b1, b2, i)
+		switch {
+		case !okx && !oky:
+			return 0
+		case !okx:
+			return -1
+		case !oky:
+			return 1
+		case x != y:
+			return int(x) - int(y)
+		}
+	}
 }
 
 // Walk calls fn for every frame in depth-first order, parents before
@@ -351,6 +509,7 @@ func (t *Tree) Walk(o Order, fn func(n NodeID, depth int) bool) {
 func (t *Tree) Reverse() *Tree {
 	r := NewTree(t.Unit)
 	r.SampleType = t.SampleType
+	r.scale = t.scale
 	if t.base != nil {
 		r.base = []int64{0}
 	}
@@ -374,7 +533,7 @@ func (t *Tree) Reverse() *Tree {
 			r.base[Root] += bself
 		}
 		for _, m := range path {
-			cur = r.child(cur, r.internString(t.Name(m))|uint32(t.Kind(m))<<kindShift)
+			cur = r.child(cur, r.internString(t.Name(m))|t.flags(m))
 			r.at(cur).total += self
 			if r.base != nil {
 				r.base[cur] += bself
@@ -389,47 +548,57 @@ func (t *Tree) Reverse() *Tree {
 // Frames only in before are kept with a value of zero, so the folded diff
 // output lists them. When normalize is true the baseline is scaled so that its
 // total equals after's total, which compares shapes rather than sample counts.
-func Diff(before, after *Tree, normalize bool) *Tree {
+// Trees with fractional counts are brought to the finer [Tree.Scale]; Diff
+// fails with [ErrOverflow] when values do not fit at that scale.
+func Diff(before, after *Tree, normalize bool) (*Tree, error) {
 	d := NewTree(after.Unit)
 	d.SampleType = after.SampleType
 	d.base = []int64{0}
-	scale := func(v int64) int64 { return v }
-	if normalize && before.Total() > 0 && after.Total() > 0 && before.Total() != after.Total() {
-		bt, at := before.Total(), after.Total()
+	d.scale = max(before.scale, after.scale)
+	// Integer factors bring both trees to d's scale.
+	fb, fa := d.scale/before.scale, d.scale/after.scale
+	if before.Total() > math.MaxInt64/fb || after.Total() > math.MaxInt64/fa {
+		return nil, &ParseError{Input: "diff", Expected: "values that fit in int64 at the finer scale of the two inputs", Err: ErrOverflow}
+	}
+	scale := func(v int64) int64 { return v * fb }
+	if normalize && before.Total() > 0 && after.Total() > 0 && before.Total()*fb != after.Total()*fa {
+		bt, at := float64(before.Total()*fb), float64(after.Total()*fa)
 		scale = func(v int64) int64 {
 			// Rounded v*at/bt without overflowing for large totals.
-			return int64(float64(v)*float64(at)/float64(bt) + 0.5)
+			return int64(float64(v*fb)*at/bt + 0.5)
 		}
 	}
-	var merge func(src *Tree, sn, dn NodeID, isBase bool)
-	merge = func(src *Tree, sn, dn NodeID, isBase bool) {
-		if isBase {
-			d.base[dn] += scale(src.at(sn).total)
-		} else {
-			d.at(dn).total += src.at(sn).total
-		}
-		for c := src.at(sn).firstChild; c != none; c = src.at(c).nextSibling {
-			key := d.internString(src.Name(c)) | uint32(src.Kind(c))<<kindShift
-			merge(src, c, d.child(dn, key), isBase)
+	type pair struct{ s, d NodeID }
+	merge := func(src *Tree, isBase bool) {
+		stack := []pair{{Root, Root}}
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if isBase {
+				d.base[p.d] += scale(src.at(p.s).total)
+			} else {
+				d.at(p.d).total += src.at(p.s).total * fa
+			}
+			for c := src.at(p.s).firstChild; c != none; c = src.at(c).nextSibling {
+				key := d.internString(src.Name(c)) | src.flags(c)
+				stack = append(stack, pair{c, d.child(p.d, key)})
+			}
 		}
 	}
-	merge(after, Root, Root, false)
-	merge(before, Root, Root, true)
+	merge(after, false)
+	merge(before, true)
 	// Scaling rounds each frame on its own; keep every frame's baseline at
 	// least the sum of its children's so that derived self values stay >= 0.
-	var fix func(n NodeID) int64
-	fix = func(n NodeID) int64 {
-		var sum int64
-		for c := d.at(n).firstChild; c != none; c = d.at(c).nextSibling {
-			sum += fix(c)
+	// Children have higher IDs than their parents, so a backward pass sees
+	// every frame's children before the frame.
+	sum := make([]int64, d.count)
+	for n := NodeID(d.count - 1); n >= Root; n-- {
+		d.base[n] = max(d.base[n], sum[n])
+		if p := d.at(n).parent; p != none {
+			sum[p] += d.base[n]
 		}
-		if d.base[n] < sum {
-			d.base[n] = sum
-		}
-		return d.base[n]
 	}
-	fix(Root)
-	return d
+	return d, nil
 }
 
 // stripCR drops a trailing carriage return.
@@ -439,5 +608,3 @@ func stripCR(b []byte) []byte {
 	}
 	return b
 }
-
-var _ = bytes.Equal

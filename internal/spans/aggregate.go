@@ -2,6 +2,8 @@ package spans
 
 import (
 	"cmp"
+	"fmt"
+	"math"
 	"regexp"
 	"slices"
 
@@ -134,10 +136,13 @@ type Aggregator struct {
 	warnings Warnings
 	traces   int
 
-	levels []level
-	totals []int64
-	walk   []int32
-	sizes  []int32 // spans in each span's subtree, itself included
+	levels  []level
+	frames  []wallFrame
+	scratch []piece
+	totals  []int64
+	nodes   []flame.NodeID
+	walk    []int32
+	sizes   []int32 // spans in each span's subtree, itself included
 
 	// With WithCPUStacks: the frame of every span that has samples, and
 	// every span seen.
@@ -152,7 +157,8 @@ type cpuFrame struct {
 	id SpanID
 }
 
-// level is the scratch of one depth of the wall-clock recursion.
+// level is the scratch of one span whose children [Aggregator.wall] is
+// attributing.
 type level struct {
 	bp     []int64   // breakpoints
 	dens   []float64 // density of each segment
@@ -246,10 +252,10 @@ func (a *Aggregator) enter(parent flame.NodeID, t *Trace, i int32, v int64) flam
 	a.count[n]++
 	d := sp.Duration()
 	a.maxDur[n] = max(a.maxDur[n], d)
-	a.sumDur[n] += d
+	a.sumDur[n] = satAdd(a.sumDur[n], d)
 	if a.cfg.cpu != nil {
 		c := a.cfg.cpu.Of(sp.ID)
-		a.cpu[n] += c
+		a.cpu[n] = satAdd(a.cpu[n], c)
 		if a.cfg.stacks {
 			if a.seen == nil {
 				a.seen = make(map[SpanID]bool)
@@ -266,20 +272,44 @@ func (a *Aggregator) enter(parent flame.NodeID, t *Trace, i int32, v int64) flam
 	return n
 }
 
-// Add adds one assembled trace.
-func (a *Aggregator) Add(t *Trace) {
-	a.traces++
-	a.warnings.Add(t.Warnings)
+// satAdd adds non-negative values, stopping at the int64 maximum: sums of
+// span durations that only feed means and tooltips.
+func satAdd(x, y int64) int64 {
+	if x > math.MaxInt64-y {
+		return math.MaxInt64
+	}
+	return x + y
+}
+
+// Add adds one assembled trace. It fails with [flame.ErrOverflow], adding
+// nothing, when the traces' total time would pass the int64 range.
+func (a *Aggregator) Add(t *Trace) error {
 	if len(t.Spans) == 0 {
-		return
+		a.traces++
+		return nil
 	}
 	if a.cfg.weight == WeightSum {
-		a.sum(t)
-		return
+		if err := a.sum(t); err != nil {
+			return err
+		}
+		a.traces++
+		a.warnings.Add(t.Warnings)
+		return nil
 	}
+	if a.tree.Total() > math.MaxInt64-t.Wall() {
+		return overflow(t)
+	}
+	a.traces++
+	a.warnings.Add(t.Warnings)
 	a.subtreeSizes(t)
 	a.tree.AddUnder(flame.Root, nil, flame.KindSpan, t.Wall())
-	a.wall(t, None, flame.Root, []piece{{t.Begin, t.Finish, 1}}, t.Wall(), 0)
+	a.wall(t)
+	return nil
+}
+
+// overflow is the error of a trace whose time does not fit in the sums.
+func overflow(t *Trace) error {
+	return fmt.Errorf("trace %s: %w: the traces' times add up to more than 292 years", t.ID, flame.ErrOverflow)
 }
 
 // subtreeSizes fills a.sizes for t: children are counted before their
@@ -287,22 +317,14 @@ func (a *Aggregator) Add(t *Trace) {
 func (a *Aggregator) subtreeSizes(t *Trace) {
 	n := len(t.Spans)
 	a.sizes = slices.Grow(a.sizes[:0], n)[:n]
-	order := a.walk[:0]
-	stack := append([]int32(nil), t.Roots()...)
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		order = append(order, i)
-		stack = append(stack, t.Children(i)...)
-	}
-	for k := len(order) - 1; k >= 0; k-- {
-		i := order[k]
+	a.walk = t.PreOrder(a.walk[:0])
+	for k := len(a.walk) - 1; k >= 0; k-- {
+		i := a.walk[k]
 		a.sizes[i] = 1
 		for _, c := range t.Children(i) {
 			a.sizes[i] += a.sizes[c]
 		}
 	}
-	a.walk = order
 }
 
 func (a *Aggregator) kids(t *Trace, i int32) []int32 {
@@ -312,20 +334,95 @@ func (a *Aggregator) kids(t *Trace, i int32) []int32 {
 	return t.Children(i)
 }
 
-// wall attributes v nanoseconds of span i (None: the trace's top level),
-// whose frame n already holds v and whose density over time is given by
-// pieces, to i itself and its children, and recurses. The integer shares of a span and its children add
-// up to exactly v: fractions are apportioned by largest remainder, ties to
-// the earlier child, so the result is exact and deterministic.
-func (a *Aggregator) wall(t *Trace, i int32, n flame.NodeID, pieces []piece, v int64, depth int) {
+// wallFrame is a span whose children [Aggregator.wall] is attributing: the
+// span (None: the trace's top level), its frame, the next child to enter,
+// and the level holding its scratch.
+type wallFrame struct {
+	i     int32
+	n     flame.NodeID
+	next  int
+	level int
+}
+
+// wall attributes each span's value, starting from the trace's wall time
+// at its top level, to the span itself and its children, top-down. The
+// integer shares of a span and its children add up to exactly its value:
+// fractions are apportioned by largest remainder, ties to the earlier child,
+// so the result is exact and deterministic.
+//
+// It walks with a stack of its own rather than recursing, and a span's
+// scratch is released when its last child is entered, so that a deep chain
+// of single children needs one level of scratch, not one per span.
+func (a *Aggregator) wall(t *Trace) {
+	stack := a.frames[:0]
+	if a.split(t, None, []piece{{t.Begin, t.Finish, 1}}, t.Wall(), 0) {
+		stack = append(stack, wallFrame{i: None, n: flame.Root})
+	}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		kids := a.kids(t, f.i)
+		ci := f.next
+		f.next++
+		L := &a.levels[f.level]
+		c := kids[ci]
+		v := L.v[ci+1]
+		cn := a.enter(f.n, t, c, v)
+		last := f.next == len(kids)
+		if len(t.Children(c)) == 0 {
+			if last {
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if t.Start[c] == t.End[c] {
+			// A zero-length span with children: they get no time, but
+			// their frames exist.
+			a.zero(cn, t, c)
+			if last {
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		// The parent's segments inside c, or one piece per stretch between
+		// c's subtree's times: whichever is fewer.
+		s, _ := slices.BinarySearch(L.bp, t.Start[c])
+		e, _ := slices.BinarySearch(L.bp, t.End[c])
+		var ps []piece
+		if e-s <= 2*int(a.sizes[c])+1 {
+			ps = L.pieces[:0]
+			for j := s; j < e; j++ {
+				ps = append(ps, piece{L.bp[j], L.bp[j+1], L.dens[j] / float64(L.k[j])})
+			}
+			L.pieces = ps
+		} else {
+			ps = a.childPieces(t, c, L)
+		}
+		// c's pieces are copied: its level may be the one they live in.
+		a.scratch = append(a.scratch[:0], ps...)
+		if last {
+			stack = stack[:len(stack)-1]
+		}
+		level := len(stack)
+		if a.split(t, c, a.scratch, v, level) {
+			stack = append(stack, wallFrame{i: c, n: cn, level: level})
+		}
+	}
+	a.frames = stack
+}
+
+// split computes, in a.levels[at], how span i's value v (its density
+// over time given by pieces) divides between its own time and each child:
+// L.v[0] is i's self time and L.v[1+k] child k's share. It reports whether
+// i has children.
+func (a *Aggregator) split(t *Trace, i int32, pieces []piece, v int64, at int) bool {
 	kids := a.kids(t, i)
 	if len(kids) == 0 {
-		return
+		return false
 	}
-	if depth >= len(a.levels) {
+	for at >= len(a.levels) {
 		a.levels = append(a.levels, level{})
 	}
-	L := &a.levels[depth]
+	L := &a.levels[at]
 
 	// Breakpoints: piece boundaries and child starts and ends.
 	bp := L.bp[:0]
@@ -384,45 +481,22 @@ func (a *Aggregator) wall(t *Trace, i int32, n flame.NodeID, pieces []piece, v i
 	}
 	L.f = f
 	L.v, L.order = apportion(v, f, L.v, L.order)
-	vals := L.v
-
-	// vals[0], i's self time, is what its frame keeps of v once the
-	// children's shares are entered below it.
-	for ci, c := range kids {
-		cn := a.enter(n, t, c, vals[ci+1])
-		if len(t.Children(c)) == 0 || t.Start[c] == t.End[c] {
-			if len(t.Children(c)) > 0 {
-				// A zero-length span with children: they get no time,
-				// but their frames exist.
-				a.zero(cn, t, c)
-			}
-		} else {
-			L = &a.levels[depth]
-			// The parent's segments inside c, or one piece per stretch
-			// between c's subtree's times: whichever is fewer.
-			s, _ := slices.BinarySearch(L.bp, t.Start[c])
-			e, _ := slices.BinarySearch(L.bp, t.End[c])
-			var ps []piece
-			if e-s <= 2*int(a.sizes[c])+1 {
-				ps = L.pieces[:0]
-				for j := s; j < e; j++ {
-					ps = append(ps, piece{L.bp[j], L.bp[j+1], L.dens[j] / float64(L.k[j])})
-				}
-				L.pieces = ps
-			} else {
-				ps = a.childPieces(t, c, L)
-			}
-			// The child's pieces are copied: the recursion may grow levels.
-			a.wall(t, c, cn, slices.Clone(ps), vals[ci+1], depth+1)
-			L = &a.levels[depth]
-		}
-	}
+	return true
 }
 
 // zero enters the descendants of span i (frame n) with no value.
 func (a *Aggregator) zero(n flame.NodeID, t *Trace, i int32) {
-	for _, c := range t.Children(i) {
-		a.zero(a.enter(n, t, c, 0), t, c)
+	type item struct {
+		n flame.NodeID
+		i int32
+	}
+	stack := []item{{n, i}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, c := range t.Children(it.i) {
+			stack = append(stack, item{a.enter(it.n, t, c, 0), c})
+		}
 	}
 }
 
@@ -510,33 +584,41 @@ func apportion(v int64, f []float64, out []int64, order []int32) ([]int64, []int
 }
 
 // sum weights each span by its own duration, widened to hold its children.
-func (a *Aggregator) sum(t *Trace) {
+func (a *Aggregator) sum(t *Trace) error {
 	n := len(t.Spans)
 	a.totals = slices.Grow(a.totals[:0], n)[:n]
-	var post func(i int32) int64
-	post = func(i int32) int64 {
+	a.walk = t.PreOrder(a.walk[:0])
+	for k := len(a.walk) - 1; k >= 0; k-- {
+		i := a.walk[k]
 		var kids int64
 		for _, c := range t.Children(i) {
-			kids += post(c)
+			if kids > math.MaxInt64-a.totals[c] {
+				return overflow(t)
+			}
+			kids += a.totals[c]
 		}
 		a.totals[i] = max(t.Spans[i].Duration(), kids)
-		return a.totals[i]
 	}
 	var top int64
 	for _, r := range t.Roots() {
-		top += post(r)
+		if top > math.MaxInt64-a.totals[r] {
+			return overflow(t)
+		}
+		top += a.totals[r]
+	}
+	if a.tree.Total() > math.MaxInt64-top {
+		return overflow(t)
 	}
 	a.tree.AddUnder(flame.Root, nil, flame.KindSpan, top)
-	var pre func(parent flame.NodeID, i int32)
-	pre = func(parent flame.NodeID, i int32) {
-		n := a.enter(parent, t, i, a.totals[i])
-		for _, c := range t.Children(i) {
-			pre(n, c)
+	a.nodes = slices.Grow(a.nodes[:0], n)[:n]
+	for _, i := range a.walk {
+		parent := flame.Root
+		if p := t.Parent[i]; p != None {
+			parent = a.nodes[p]
 		}
+		a.nodes[i] = a.enter(parent, t, i, a.totals[i])
 	}
-	for _, r := range t.Roots() {
-		pre(flame.Root, r)
-	}
+	return nil
 }
 
 // NoSpan is the name of the top-level frame [Aggregator.NestCPU] puts the

@@ -3,29 +3,30 @@ package spans
 import (
 	"cmp"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 )
 
 // Warnings counts what was wrong with the spans of one or more traces and
-// how it was repaired. None of these stops a decode or an analysis.
+// how it was handled. None of these stops a decode or an analysis.
 type Warnings struct {
 	// Orphans are spans whose parent is not in the trace (lost, sampled
 	// out, or not exported yet). They are placed at the trace's top level,
 	// beside the root.
 	Orphans int
-	// Duplicates are spans whose id was already seen in the trace; the
-	// first one is kept.
+	// Duplicates are exact copies of a span already seen (an exporter's
+	// retry, a file read twice); they are dropped.
 	Duplicates int
+	// SharedIDs are spans whose id another, different span of the trace
+	// also has. Both are kept; children name the first one as their parent.
+	SharedIDs int
+	// NoID are spans without an id. They are kept, and cannot be parents.
+	NoID int
 	// Cycles are parent chains that loop (a span that is its own ancestor).
 	// Each is broken by making the first span found on the loop a top-level
 	// span.
 	Cycles int
-	// Skewed are spans that start before or end after their parent (clock
-	// skew between hosts, or a goroutine outliving the span that started
-	// it). For layout and wall-clock attribution they are clamped to their
-	// parent; their own duration is kept for sum weighting and tooltips.
-	Skewed int
 	// Inverted are spans whose end is before their start; they are read as
 	// zero-length.
 	Inverted int
@@ -35,8 +36,9 @@ type Warnings struct {
 func (w *Warnings) Add(o Warnings) {
 	w.Orphans += o.Orphans
 	w.Duplicates += o.Duplicates
+	w.SharedIDs += o.SharedIDs
+	w.NoID += o.NoID
 	w.Cycles += o.Cycles
-	w.Skewed += o.Skewed
 	w.Inverted += o.Inverted
 }
 
@@ -56,9 +58,10 @@ func (w Warnings) String() string {
 		}
 	}
 	add(w.Orphans, "orphan span (parent missing)", "orphan spans (parent missing)")
-	add(w.Duplicates, "duplicate span id", "duplicate span ids")
+	add(w.Duplicates, "exact duplicate span dropped", "exact duplicate spans dropped")
+	add(w.SharedIDs, "span sharing its id with another (both kept)", "spans sharing their id with another (all kept)")
+	add(w.NoID, "span without an id (kept)", "spans without an id (kept)")
 	add(w.Cycles, "parent cycle broken", "parent cycles broken")
-	add(w.Skewed, "span outside its parent (clamped)", "spans outside their parent (clamped)")
 	add(w.Inverted, "span ending before it starts", "spans ending before they start")
 	return strings.Join(parts, ", ")
 }
@@ -68,21 +71,31 @@ const None int32 = -1
 
 // Trace is one trace assembled into a tree. Spans are indexed by their
 // position in Spans; the trace's top level holds the root and any orphans,
-// under an implicit frame that spans [Trace.Begin, Trace.End).
+// under an implicit frame that spans [Trace.Begin, Trace.Finish).
+//
+// A child may start before or end after its parent: async work (a
+// follows-from link, a consumer of a producer's message, a goroutine that
+// outlives the request that started it) is normal, and is kept at its real
+// time. Each span's interval is extended over its descendants' for the
+// analyses ([Trace.Start], [Trace.End]), so that no span's time falls
+// outside its parent's frame.
 //
 // A Trace is read-only once assembled and safe for concurrent reads.
 type Trace struct {
 	ID TraceID
-	// Spans are the trace's spans in input order, duplicates removed.
+	// Spans are the trace's spans in input order, exact duplicates removed.
 	Spans []Span
 	// Parent is the index of each span's parent, or [None] at the top level.
 	Parent []int32
-	// Start and End are each span's times clamped into its parent (and
-	// End >= Start): what layout and wall-clock attribution use.
+	// Start and End are each span's interval extended to cover its
+	// descendants' (and End >= Start): what layout, wall-clock attribution
+	// and critical paths use. A span's own times are in Spans.
 	Start, End []int64
-	// Begin and Finish are the earliest start and the latest end of the
-	// top-level spans.
+	// Begin and Finish are the earliest start and the latest end of any
+	// span: the trace's wall time is Finish-Begin, as Jaeger shows it.
 	Begin, Finish int64
+	// Async counts the spans that start before or end after their parent.
+	Async int
 	// Warnings counts what assembly repaired.
 	Warnings Warnings
 
@@ -94,17 +107,40 @@ type Trace struct {
 // Roots returns the top-level spans, sorted by start time.
 func (t *Trace) Roots() []int32 { return t.roots }
 
-// Children returns the children of span i, sorted by (clamped) start time,
-// then end time, then input order.
+// Children returns the children of span i, sorted by (extended) start
+// time, then end time, then input order.
 func (t *Trace) Children(i int32) []int32 { return t.kids[t.childOff[i]:t.childOff[i+1]] }
 
 // Wall returns the trace's wall-clock time, Finish-Begin, in nanoseconds.
 func (t *Trace) Wall() int64 { return t.Finish - t.Begin }
 
+// OwnEnd returns span i's end, or its start when it ends before it starts.
+func (t *Trace) OwnEnd(i int32) int64 { return max(t.Spans[i].End, t.Spans[i].Start) }
+
+// PreOrder appends the spans of t to dst parents first, each span's
+// children in order after it, top-level spans in order, and returns the
+// extended slice. Reversed, it lists children before their parents.
+func (t *Trace) PreOrder(dst []int32) []int32 {
+	stack := make([]int32, 0, 64)
+	for k := len(t.roots) - 1; k >= 0; k-- {
+		stack = append(stack, t.roots[k])
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		dst = append(dst, i)
+		kids := t.Children(i)
+		for k := len(kids) - 1; k >= 0; k-- {
+			stack = append(stack, kids[k])
+		}
+	}
+	return dst
+}
+
 // Assemble builds the tree of one trace's spans (all with the same trace
 // id; the first one's id names the trace). It takes ownership of spans.
-// Duplicates, orphans, cycles, clock skew and inverted spans are repaired
-// and counted in Trace.Warnings, never reported as errors.
+// Duplicates, orphans, cycles and inverted spans are repaired and counted
+// in Trace.Warnings, never reported as errors.
 func Assemble(spans []Span) *Trace {
 	var a assembler
 	t := a.assemble(spans)
@@ -117,10 +153,41 @@ func Assemble(spans []Span) *Trace {
 
 // assembler keeps the buffers of [Assemble] between traces.
 type assembler struct {
-	t     Trace
-	ids   map[SpanID]int32
-	state []int32
-	stack []int32
+	t      Trace
+	ids    map[SpanID]int32
+	seen   map[uint64][]int32 // spans of ids seen more than once, by content hash
+	hashed map[SpanID]bool
+	seed   maphash.Seed
+	state  []int32
+	order  []int32
+}
+
+// hash hashes every field [sameSpan] compares.
+func (a *assembler) hash(x *Span) uint64 {
+	var h maphash.Hash
+	h.SetSeed(a.seed)
+	h.Write(x.TraceID[:])
+	h.Write(x.ID[:])
+	h.Write(x.Parent[:])
+	for _, s := range []string{x.Name, x.Service, x.Message, x.Kind} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	maphash.WriteComparable(&h, [3]int64{x.Start, x.End, int64(x.Status)})
+	for _, at := range x.Attrs {
+		h.WriteString(at.Key)
+		h.WriteByte(0)
+		h.WriteString(at.Value)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+// sameSpan reports whether x and y are copies of one span.
+func sameSpan(x, y *Span) bool {
+	return x.TraceID == y.TraceID && x.ID == y.ID && x.Parent == y.Parent && x.Name == y.Name &&
+		x.Service == y.Service && x.Start == y.Start && x.End == y.End && x.Status == y.Status &&
+		x.Message == y.Message && x.Kind == y.Kind && slices.Equal(x.Attrs, y.Attrs)
 }
 
 func (a *assembler) assemble(in []Span) *Trace {
@@ -132,14 +199,46 @@ func (a *assembler) assemble(in []Span) *Trace {
 	}
 	if a.ids == nil {
 		a.ids = make(map[SpanID]int32)
+		a.seen = make(map[uint64][]int32)
+		a.hashed = make(map[SpanID]bool)
+		a.seed = maphash.MakeSeed()
 	}
 	clear(a.ids)
+	clear(a.seen)
+	clear(a.hashed)
 
-	// Duplicates: keep the first span with each id.
+	// Ids: exact copies of a span are dropped; different spans sharing an
+	// id are kept, the first being the one children find.
 	kept := in[:0]
 	for i := range in {
-		if _, dup := a.ids[in[i].ID]; dup {
-			t.Warnings.Duplicates++
+		if in[i].ID.IsZero() {
+			t.Warnings.NoID++
+			kept = append(kept, in[i])
+			continue
+		}
+		if j, seen := a.ids[in[i].ID]; seen {
+			// Compare with every kept span of the id, found by content;
+			// the first of them is hashed when its id comes again.
+			if !a.hashed[in[i].ID] {
+				a.hashed[in[i].ID] = true
+				h := a.hash(&kept[j])
+				a.seen[h] = append(a.seen[h], j)
+			}
+			h := a.hash(&in[i])
+			dup := false
+			for _, k := range a.seen[h] {
+				if sameSpan(&kept[k], &in[i]) {
+					dup = true
+					break
+				}
+			}
+			if dup {
+				t.Warnings.Duplicates++
+				continue
+			}
+			t.Warnings.SharedIDs++
+			a.seen[h] = append(a.seen[h], int32(len(kept)))
+			kept = append(kept, in[i])
 			continue
 		}
 		a.ids[in[i].ID] = int32(len(kept))
@@ -186,7 +285,7 @@ func (a *assembler) assemble(in []Span) *Trace {
 		}
 	}
 
-	// Children lists (CSR), sorted by start, end, index.
+	// Children lists (CSR).
 	t.childOff = slices.Grow(t.childOff, n+1)[:n+1]
 	clear(t.childOff)
 	for i := range n {
@@ -208,7 +307,7 @@ func (a *assembler) assemble(in []Span) *Trace {
 		}
 	}
 
-	// Clamp top-down.
+	// Own times, then intervals extended over descendants, bottom-up.
 	t.Start = slices.Grow(t.Start, n)[:n]
 	t.End = slices.Grow(t.End, n)[:n]
 	for i := range kept {
@@ -219,6 +318,18 @@ func (a *assembler) assemble(in []Span) *Trace {
 		}
 		t.Start[i], t.End[i] = s, e
 	}
+	a.order = t.PreOrder(a.order[:0])
+	for k := len(a.order) - 1; k >= 0; k-- {
+		i := a.order[k]
+		if p := t.Parent[i]; p != None {
+			ps, pe := kept[p].Start, max(kept[p].End, kept[p].Start)
+			if kept[i].Start < ps || max(kept[i].End, kept[i].Start) > pe {
+				t.Async++
+			}
+			t.Start[p] = min(t.Start[p], t.Start[i])
+			t.End[p] = max(t.End[p], t.End[i])
+		}
+	}
 	byTime := func(x, y int32) int {
 		if c := cmp.Compare(t.Start[x], t.Start[y]); c != 0 {
 			return c
@@ -228,24 +339,9 @@ func (a *assembler) assemble(in []Span) *Trace {
 		}
 		return cmp.Compare(x, y)
 	}
-	stack := append(a.stack[:0], t.roots...)
-	for len(stack) > 0 {
-		p := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		ps, pe := t.Start[p], t.End[p]
-		for _, c := range t.Children(p) {
-			s, e := t.Start[c], t.End[c]
-			if s < ps || e > pe {
-				t.Warnings.Skewed++
-				s = min(max(s, ps), pe)
-				e = min(max(e, s), pe)
-				t.Start[c], t.End[c] = s, e
-			}
-		}
-		slices.SortFunc(t.Children(p), byTime)
-		stack = append(stack, t.Children(p)...)
+	for i := range int32(n) {
+		slices.SortFunc(t.Children(i), byTime)
 	}
-	a.stack = stack
 	slices.SortFunc(t.roots, byTime)
 	if len(t.roots) > 0 {
 		t.Begin, t.Finish = t.Start[t.roots[0]], t.End[t.roots[0]]

@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -268,3 +270,64 @@ func BenchmarkShapes(b *testing.B) {
 		}
 	}
 }
+
+// deepChain is one trace of n spans, each the child of the one before, each
+// ending after its parent (async) every third span so that intervals extend.
+func deepChain(n int) []Span {
+	var spans []Span
+	for i := range n {
+		end := 2*int64(n) - int64(i)
+		if i%3 == 2 {
+			end += 5
+		}
+		spans = append(spans, shapeSpan(i, i-1, int64(i), end))
+	}
+	return spans
+}
+
+// analyse runs everything flamegen does with one trace: assembly, both
+// weightings, critical paths, the one-trace layout and the report.
+func analyse(spans []Span) {
+	tr := Assemble(spans)
+	agg, sum, cp := NewAggregator(), NewAggregator(WithWeight(WeightSum)), NewCriticalPaths()
+	agg.Add(tr)
+	sum.Add(tr)
+	cp.Add(tr)
+	Layout(tr)
+	Report(agg, cp)
+}
+
+// A parent chain costs memory in proportion to its length: four times the
+// spans allocate about four times the bytes (a quadratic cost would be
+// sixteen). Bytes, not time, so that a busy machine cannot fail it.
+func TestDeepChainLinear(t *testing.T) {
+	alloc := func(n int) uint64 {
+		spans := deepChain(n)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		analyse(spans)
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	small, large := alloc(5000), alloc(20000)
+	if ratio := float64(large) / float64(small); ratio > 6 {
+		t.Errorf("20,000 spans allocate %.1f times what 5,000 do (%d and %d bytes): not linear", ratio, large, small)
+	}
+}
+
+// BenchmarkDeepChain analyses a 20,000-deep parent chain, and with
+// -spans.deep a longer one (1,000,000 for the README's figure).
+func BenchmarkDeepChain(b *testing.B) {
+	for _, n := range []int{20000, *benchDeep} {
+		spans := deepChain(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				analyse(slices.Clone(spans))
+			}
+		})
+	}
+}
+
+var benchDeep = flag.Int("spans.deep", 100_000, "spans in BenchmarkDeepChain's longer chain")

@@ -2,6 +2,7 @@ package spans
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/google/pprof/profile"
 
@@ -61,6 +62,12 @@ func ReadSpanCPU(p *profile.Profile, sampleType string) (*SpanCPU, error) {
 		v := s.Value[idx]
 		if v == 0 {
 			continue
+		}
+		if v < 0 {
+			return nil, fmt.Errorf("sample value %d: a delta profile (negative values) cannot be nested under spans", v)
+		}
+		if c.Total > math.MaxInt64-v {
+			return nil, fmt.Errorf("%w: sample values add up past 9223372036854775807", flame.ErrOverflow)
 		}
 		c.Total += v
 		ids := s.Label["span_id"]

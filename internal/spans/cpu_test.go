@@ -2,7 +2,9 @@ package spans
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -207,5 +209,26 @@ func BenchmarkNestCPU(b *testing.B) {
 				agg.NestCPU()
 			}
 		})
+	}
+}
+
+// A delta profile cannot be nested under spans, and values past int64 are
+// refused.
+func TestReadSpanCPUBadValues(t *testing.T) {
+	prof := func(vals ...int64) *profile.Profile {
+		f := &profile.Function{ID: 1, Name: "main.f"}
+		loc := &profile.Location{ID: 1, Line: []profile.Line{{Function: f}}}
+		p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "cpu", Unit: "nanoseconds"}},
+			Function: []*profile.Function{f}, Location: []*profile.Location{loc}}
+		for _, v := range vals {
+			p.Sample = append(p.Sample, &profile.Sample{Location: []*profile.Location{loc}, Value: []int64{v}})
+		}
+		return p
+	}
+	if _, err := ReadSpanCPU(prof(5, -3), ""); err == nil || !strings.Contains(err.Error(), "delta profile") {
+		t.Errorf("negative values: %v", err)
+	}
+	if _, err := ReadSpanCPU(prof(math.MaxInt64, 1), ""); !errors.Is(err, flame.ErrOverflow) {
+		t.Errorf("overflow: %v", err)
 	}
 }

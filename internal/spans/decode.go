@@ -31,10 +31,11 @@ type config struct {
 	trace    TraceID
 	oneTrace bool
 	maxValue int
+	maxGzip  int64
 }
 
 func newConfig(opts []Option) config {
-	c := config{maxValue: DefaultMaxValueBytes}
+	c := config{maxValue: DefaultMaxValueBytes, maxGzip: flame.DefaultMaxBytes}
 	for _, o := range opts {
 		o.apply(&c)
 	}
@@ -53,32 +54,45 @@ func WithTrace(id TraceID) Option {
 	return optionFunc(func(c *config) { c.trace, c.oneTrace = id, true })
 }
 
-// WithMaxValueBytes bounds one JSON value of the input (default
-// [DefaultMaxValueBytes]); a larger one is an error, not an allocation.
+// WithMaxValueBytes bounds one JSON value or protobuf request of the input
+// (default [DefaultMaxValueBytes]); a larger one is an error, not an
+// allocation.
 func WithMaxValueBytes(n int) Option {
 	return optionFunc(func(c *config) { c.maxValue = n })
+}
+
+// WithMaxDecompressedBytes bounds the bytes decompressed from gzipped input
+// (default [flame.DefaultMaxBytes]); past it decoding fails with
+// [flame.ErrTooLarge].
+func WithMaxDecompressedBytes(n int64) Option {
+	return optionFunc(func(c *config) { c.maxGzip = n })
 }
 
 // Decode reads spans from r and calls fn for each, in input order. The
 // format is found from the content, never from the name:
 //
 //   - OTLP JSON: one ExportTraceServiceRequest per line (tracekit's file
-//     exporter, the Collector's file exporter), or pretty-printed requests
-//     one after another; camelCase and snake_case field names; ids in hex;
-//     the {"result": ...} wrapper of Jaeger's /api/v3/traces.
+//     exporter, the Collector's file exporter), pretty-printed requests one
+//     after another, or a JSON array of requests; camelCase and snake_case
+//     field names, and the older instrumentationLibrarySpans for scopeSpans;
+//     ids in hex; the {"result": ...} wrapper of Jaeger's /api/v3/traces.
 //   - Jaeger JSON: {"data": [trace, ...]} as the Jaeger UI's "Download JSON"
 //     and the /api/traces endpoints return it, or one bare trace object
 //     {"traceID", "spans", "processes"}; times in microseconds.
-//   - OTLP protobuf: one ExportTraceServiceRequest (an OTLP/HTTP request
-//     body saved to a file), or the Collector file exporter's proto format
-//     (each request preceded by its length, 4 bytes big-endian).
-//   - any of them gzip-compressed.
+//   - OTLP protobuf: one ExportTraceServiceRequest or TracesData (an
+//     OTLP/HTTP request body saved to a file), the Collector file exporter's
+//     proto format (each request preceded by its length, 4 bytes
+//     big-endian), or requests each preceded by its length as a varint
+//     (protobuf's delimited format, which the OpenTelemetry file exporter
+//     specification names).
+//   - any of them gzip-compressed, with or without a UTF-8 byte-order mark.
 //
 // name names the input in errors. Bad input yields a [*flame.ParseError]
 // naming the line, the byte offset and what was expected, wrapping
-// [flame.ErrSyntax], [flame.ErrFormat] or [flame.ErrEmpty] (no value at
-// all). Errors from r are returned wrapped, and an error from fn stops
-// decoding and is returned as it is.
+// [flame.ErrSyntax], [flame.ErrFormat], [flame.ErrTooLarge] or
+// [flame.ErrEmpty] (no span at all: an empty input, {}, an object with no
+// field this package knows). Errors from r are returned wrapped, and an
+// error from fn stops decoding and is returned as it is.
 //
 // The *Span passed to fn, and its Attrs, are valid only during the call:
 // copy what must be kept (the strings may be kept; they are never reused).
@@ -98,6 +112,8 @@ type decoder struct {
 	jaeger jaegerState
 
 	line, off int64 // line and byte offset of the current value's start
+	read      int   // spans read, kept or not
+	known     bool  // a field naming spans (resourceSpans, data, ...) was seen
 }
 
 func (d *decoder) str(b []byte) string {
@@ -113,19 +129,22 @@ func (d *decoder) str(b []byte) string {
 const readBuffer = 256 << 10
 
 func (d *decoder) run(r io.Reader) error {
-	br := bufio.NewReaderSize(r, readBuffer)
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return &flame.ParseError{Input: d.name, Offset: 0, Expected: "a gzip header", Err: fmt.Errorf("%w: %v", flame.ErrCorrupt, err)}
-		}
-		br = bufio.NewReaderSize(zr, readBuffer)
+	br, err := flame.Uncompress(r, d.name, d.cfg.maxGzip)
+	if err != nil {
+		return err
+	}
+	br = bufio.NewReaderSize(br, readBuffer)
+	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
+		br.Discard(3)
 	}
 	head, _ := br.Peek(readBuffer)
-	if !looksJSON(head) && isProtobuf(head) {
-		return d.protobuf(br)
-	}
 	if !looksJSON(head) {
+		if f := protoFraming(head); f != notProto {
+			if err := d.protobuf(br, f); err != nil {
+				return err
+			}
+			return d.empty(0, 0)
+		}
 		return &flame.ParseError{Input: d.name, Line: 1, Err: flame.ErrFormat,
 			Expected: "OTLP JSON (resourceSpans), OTLP protobuf or Jaeger JSON (data)"}
 	}
@@ -158,7 +177,7 @@ func (d *decoder) run(r io.Reader) error {
 					return &flame.ParseError{Input: d.name, Line: startLine, Offset: startOff, Err: flame.ErrEmpty,
 						Expected: "OTLP JSON or Jaeger JSON"}
 				}
-				return nil
+				return d.empty(d.line, d.off)
 			}
 			break
 		}
@@ -219,6 +238,31 @@ func looksJSON(head []byte) bool {
 	return true
 }
 
+// Sniff reports whether head, the first bytes of an input (decompressed),
+// starts like trace data [Decode] reads rather than a profile: a JSON
+// object or array of objects (after white space and a UTF-8 byte-order
+// mark), or OTLP protobuf in one of its framings. Folded stacks and pprof
+// profiles do not: a folded line starting with '{' or '[' is followed by a
+// frame name, not by a JSON key or object, and a pprof profile's first
+// field is a sample type, not a ResourceSpans.
+func Sniff(head []byte) bool {
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	t := bytes.TrimLeft(head, " \t\r\n")
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		rest := bytes.TrimLeft(t[1:], " \t\r\n")
+		if len(rest) == 0 {
+			return true
+		}
+		switch t[0] {
+		case '{':
+			return rest[0] == '"' || rest[0] == '}'
+		default:
+			return rest[0] == '{' || rest[0] == ']'
+		}
+	}
+	return protoFraming(head) != notProto
+}
+
 // depthState follows bracket depth across chunks of a JSON text, outside
 // strings, to find where a multi-line value ends. It never judges validity;
 // the parser does.
@@ -260,7 +304,24 @@ func (s *depthState) feed(b []byte) int {
 	return s.depth
 }
 
+// empty reports an input that held no span, saying whether it named spans
+// at all.
+func (d *decoder) empty(line, off int64) error {
+	if d.read > 0 {
+		return nil
+	}
+	what := "spans: OTLP resourceSpans[].scopeSpans[].spans or Jaeger data[].spans; the input has none"
+	if !d.known {
+		what = "spans: the input has none of the fields resourceSpans, resource_spans, data or result that hold them"
+	}
+	return &flame.ParseError{Input: d.name, Line: line, Offset: off, Err: flame.ErrEmpty, Expected: what}
+}
+
 func (d *decoder) readErr(err error, line, off int64) error {
+	var pe *flame.ParseError
+	if errors.As(err, &pe) {
+		return err
+	}
 	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return &flame.ParseError{Input: d.name, Line: line, Offset: off, Expected: "the rest of the gzip stream",
 			Err: fmt.Errorf("%w: %v", flame.ErrCorrupt, err)}
@@ -313,8 +374,20 @@ func (d *decoder) syntaxErr() error {
 }
 
 // top reads a request: an object whose resourceSpans are OTLP, whose data
-// are Jaeger traces, or whose result wraps either.
+// are Jaeger traces, or whose result wraps either; or an array of them.
 func (d *decoder) top() {
+	s := &d.sc
+	if s.peek() == '[' {
+		s.open('[', "'['")
+		for first := true; s.more(']', &first); {
+			d.top()
+		}
+		return
+	}
+	d.object()
+}
+
+func (d *decoder) object() {
 	s := &d.sc
 	s.ws()
 	start, depth, out := s.pos, s.depth, len(d.out)
@@ -328,13 +401,17 @@ func (d *decoder) top() {
 			// read the whole object again as a trace.
 			s.pos, s.depth = start, depth
 			d.out = d.out[:out]
+			d.known = true
 			d.jaegerTrace()
 			return
 		case "resourceSpans", "resource_spans":
+			d.known = true
 			d.resourceSpansList()
 		case "data":
+			d.known = true
 			d.jaegerData()
 		case "result":
+			d.known = true
 			d.top()
 		default:
 			s.skip()
@@ -342,7 +419,9 @@ func (d *decoder) top() {
 	}
 }
 
-// keep reports whether a trace filter lets sp through.
+// keep counts a span read and reports whether a trace filter lets it
+// through.
 func (d *decoder) keep(sp *Span) bool {
+	d.read++
 	return !d.cfg.oneTrace || sp.TraceID == d.cfg.trace
 }

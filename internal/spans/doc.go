@@ -6,14 +6,18 @@
 // Jaeger JSON (the UI's "Download JSON" and the /api/traces responses),
 // gzipped or not, finding the format from the content. It is a purpose-built
 // scanner, several times faster than encoding/json, fuzzed against it. OTLP
-// protobuf (a request body, or the Collector file exporter's proto format)
-// is read too. [Read] collects the spans into a [Set] grouped by trace, and
-// [ReadJaeger] does the same from a live Jaeger's query API.
+// protobuf (a request body, the Collector file exporter's length-prefixed
+// proto format, varint-delimited requests) is read too; [Sniff] tells trace
+// data from profiles by content. [Read] collects the spans into a [Set]
+// grouped by trace, and [ReadJaeger] does the same from a live Jaeger's
+// query API.
 //
 // Assembly: [Assemble] (or [Set.Each]) builds each trace's tree and repairs
-// what real data gets wrong — missing parents, duplicate span ids, parent
-// cycles, children outside their parent, spans ending before they start —
-// counting each repair in [Warnings] instead of failing.
+// what real data gets wrong — missing parents, exact copies of a span, spans
+// sharing an id or without one, parent cycles, spans ending before they
+// start — counting each repair in [Warnings] instead of failing. Children
+// that start before or end after their parent are async work, kept at their
+// real time; each span's interval extends over its descendants'.
 //
 // Analyses, each a layer over an assembled [Trace]:
 //   - [Aggregator]: one flame graph over many traces, frames named

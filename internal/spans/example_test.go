@@ -88,19 +88,44 @@ func ExampleAssemble() {
 	}
 	tr := spans.Assemble([]spans.Span{
 		span(1, 0, "root", 0, 100),
-		span(2, 1, "late", 90, 120),    // ends after its parent: clamped to 100
-		span(3, 9, "orphan", 10, 20),   // parent 9 was never exported
-		span(2, 1, "duplicate", 0, 10), // id 2 again: dropped
-		span(4, 5, "loop-a", 30, 40),   // 4 → 5 → 4: a cycle, broken at 4
+		span(2, 1, "late", 90, 120),  // ends after its parent: async, kept at its time
+		span(3, 9, "orphan", 10, 20), // parent 9 was never exported
+		span(2, 1, "late", 90, 120),  // the same span again: dropped
+		span(2, 1, "other", 0, 10),   // another span with id 2: kept
+		span(4, 5, "loop-a", 30, 40), // 4 → 5 → 4: a cycle, broken at 4
 		span(5, 4, "loop-b", 30, 40),
 	})
 	for _, r := range tr.Roots() {
 		fmt.Println("top level:", tr.Spans[r].Name)
 	}
 	fmt.Println(tr.Warnings)
+	fmt.Printf("wall time %d, %d async span\n", tr.Wall(), tr.Async)
 	// Output:
 	// top level: root
 	// top level: orphan
 	// top level: loop-a
-	// 1 orphan span (parent missing), 1 duplicate span id, 1 parent cycle broken, 1 span outside its parent (clamped)
+	// 1 orphan span (parent missing), 1 exact duplicate span dropped, 1 span sharing its id with another (both kept), 1 parent cycle broken
+	// wall time 120, 1 async span
+}
+
+// Sniff tells trace data from profiles by its first bytes, whatever the
+// framing.
+func ExampleSniff() {
+	for _, in := range []string{
+		`{"resourceSpans": []}`,
+		"\xef\xbb\xbf[{\"data\": []}]",
+		"\x00\x00\x00\x02\x0a\x00", // the Collector's proto file: a 4-byte length, a request
+		"main;run 3\n",             // folded stacks
+		"[unknown];main 3\n",       // folded stacks starting with '['
+		"\x0a\x04\x08\x01\x10\x02", // a pprof profile: its first sample type
+	} {
+		fmt.Println(spans.Sniff([]byte(in)))
+	}
+	// Output:
+	// true
+	// true
+	// true
+	// false
+	// false
+	// false
 }

@@ -2,6 +2,7 @@ package spans
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,8 @@ import (
 // large ones, and the large generated files are read by the unit tests.
 func seedTestdata(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.*")
-	files = append(files, "../../exporters/file/testdata/fixture.golden.json")
+	corpus, _ := filepath.Glob("testdata/corpus/*.*")
+	files = append(append(files, corpus...), "../../exporters/file/testdata/fixture.golden.json")
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil && len(b) <= 8<<10 {
 			f.Add(b)
@@ -48,6 +50,14 @@ func seedTestdata(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(jaegerDoc))
+	// Other framings and shapes: varint-delimited protobuf, a byte-order
+	// mark, a JSON array of requests, the older field name.
+	varint := binary.AppendUvarint(nil, uint64(raw.Len()))
+	f.Add(append(varint, raw.Bytes()...))
+	first, _, _ = bytes.Cut(lines.Bytes(), []byte("\n"))
+	f.Add(append([]byte("\xef\xbb\xbf"), first...))
+	f.Add(append(append([]byte("["), first...), ']'))
+	f.Add(bytes.ReplaceAll(first, []byte("scopeSpans"), []byte("instrumentationLibrarySpans")))
 	f.Add([]byte(`{"result":{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"0102030405060708090a0b0c0d0e0f10","span_id":"0102030405060708","start_time_unix_nano":5,"status":{"code":"STATUS_CODE_ERROR"}}]}],"resource":{"attributes":[{"key":"service.name","value":{"string_value":"s\u00e9"}}]}}]}}`))
 }
 
@@ -63,6 +73,7 @@ func FuzzDecode(f *testing.F) {
 			got = append(got, spanKey(s))
 			return nil
 		}, WithMaxValueBytes(1<<20))
+		in = bytes.TrimPrefix(in, []byte("\xef\xbb\xbf")) // the decoder skips a byte-order mark
 		isJSON := looksJSON(in)
 		valid := !isJSON || validJSONStream(in)
 		if err != nil {
@@ -280,6 +291,12 @@ func oTop(v any, out *[]string) (ok bool) {
 }
 
 func oRequest(v any, out *[]string) {
+	if a, ok := v.([]any); ok {
+		for _, e := range a {
+			oRequest(e, out)
+		}
+		return
+	}
 	m := oObj(v)
 	if _, ok := m["spans"]; ok {
 		oJaegerTrace(m, out)
@@ -291,8 +308,12 @@ func oRequest(v any, out *[]string) {
 		}
 	}
 	if d, ok := m["data"]; ok {
-		for _, tr := range oArr(d) {
+		if tr, ok := d.(map[string]any); ok {
 			oJaegerTrace(tr, out)
+		} else {
+			for _, tr := range oArr(d) {
+				oJaegerTrace(tr, out)
+			}
 		}
 	}
 	if r, ok := m["result"]; ok {
@@ -325,10 +346,13 @@ func oResourceSpans(v any, out *[]string) {
 			}
 		}
 	}
-	ss, _ := field(m, "scopeSpans", "scope_spans")
-	for _, sc := range oArr(ss) {
-		for _, s := range oArr(oObj(sc)["spans"]) {
-			oSpan(s, service, out)
+	for _, name := range [][2]string{{"scopeSpans", "scope_spans"}, {"instrumentationLibrarySpans", "instrumentation_library_spans"}} {
+		for _, k := range name {
+			for _, sc := range oArr(m[k]) {
+				for _, s := range oArr(oObj(sc)["spans"]) {
+					oSpan(s, service, out)
+				}
+			}
 		}
 	}
 }
@@ -354,6 +378,9 @@ func oSpan(v any, service string, out *[]string) {
 	}
 	if x, ok := field(m, "endTimeUnixNano", "end_time_unix_nano"); ok {
 		sp.End = oInt(x)
+	}
+	if sp.Start < 0 || sp.End < 0 {
+		panic(oErr{})
 	}
 	for _, kv := range oArr(m["attributes"]) {
 		kvm := oObj(kv)
@@ -413,7 +440,7 @@ func oJaegerTrace(v any, out *[]string) {
 		var sp Span
 		oHex(sp.TraceID[:], sm["traceID"], false)
 		oHex(sp.ID[:], sm["spanID"], false)
-		var parent, childOf, follows SpanID
+		var parent SpanID
 		oHex(parent[:], sm["parentSpanID"], false)
 		sp.Name = oStr(sm["operationName"])
 		start, dur := oInt(sm["startTime"]), oInt(sm["duration"])
@@ -423,28 +450,40 @@ func oJaegerTrace(v any, out *[]string) {
 		if sp.Service == "" {
 			sp.Service = procs[oStr(sm["processID"])]
 		}
-		hasChild, hasFollows := false, false
+		// The parent: the first CHILD_OF into the span's trace, else the
+		// first FOLLOWS_FROM into it, else the first CHILD_OF, else the
+		// first FOLLOWS_FROM, else parentSpanID.
+		type ref struct {
+			span  SpanID
+			trace TraceID
+			kind  string
+		}
+		var refs []ref
 		for _, r := range oArr(sm["references"]) {
 			rm := oObj(r)
 			if rm == nil {
 				continue
 			}
-			var id SpanID
-			oHex(id[:], rm["spanID"], false)
-			switch ref := oStr(rm["refType"]); {
-			case ref == "CHILD_OF" && !hasChild:
-				childOf, hasChild = id, true
-			case ref == "FOLLOWS_FROM" && !hasFollows:
-				follows, hasFollows = id, true
+			var x ref
+			oHex(x.span[:], rm["spanID"], false)
+			oHex(x.trace[:], rm["traceID"], false)
+			x.kind = oStr(rm["refType"])
+			if x.kind == "CHILD_OF" || x.kind == "FOLLOWS_FROM" {
+				refs = append(refs, x)
 			}
 		}
-		switch {
-		case hasChild:
-			sp.Parent = childOf
-		case hasFollows:
-			sp.Parent = follows
-		default:
-			sp.Parent = parent
+		sp.Parent = parent
+	pick:
+		for _, want := range []struct {
+			kind string
+			own  bool
+		}{{"CHILD_OF", true}, {"FOLLOWS_FROM", true}, {"CHILD_OF", false}, {"FOLLOWS_FROM", false}} {
+			for _, r := range refs {
+				if r.kind == want.kind && (!want.own || r.trace == (TraceID{}) || r.trace == sp.TraceID) {
+					sp.Parent = r.span
+					break pick
+				}
+			}
 		}
 		errTag, code := false, ""
 		for _, tg := range oArr(sm["tags"]) {
@@ -489,7 +528,7 @@ func oJaegerTrace(v any, out *[]string) {
 			sp.Status = StatusOK
 		}
 		const maxUS = 1<<63/1000 - 1
-		if start > maxUS || start < -maxUS || dur > maxUS || dur < -maxUS || start+dur > maxUS {
+		if start > maxUS || start < 0 || dur > maxUS || dur < -maxUS || start+dur > maxUS || start+dur < 0 {
 			panic(oErr{})
 		}
 		sp.Start, sp.End = start*1000, (start+dur)*1000

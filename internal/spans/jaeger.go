@@ -7,6 +7,7 @@ import "math"
 type jaegerState struct {
 	pids  []string // per span of the current trace object
 	procs map[string]string
+	refs  []jaegerRef
 }
 
 func (j *jaegerState) reset() {
@@ -14,9 +15,14 @@ func (j *jaegerState) reset() {
 	clear(j.procs)
 }
 
-// jaegerData reads the data array of a Jaeger API response.
+// jaegerData reads the data array of a Jaeger API response, or the one
+// trace object the Jaeger UI keeps under data.
 func (d *decoder) jaegerData() {
 	s := &d.sc
+	if s.peek() == '{' {
+		d.jaegerTrace()
+		return
+	}
 	if !s.open('[', "'[' opening data") {
 		return
 	}
@@ -106,8 +112,8 @@ func (d *decoder) jaegerSpan() {
 	attrStart := len(d.attrs)
 	var startUS, durUS int64
 	timeAt := s.pos
-	var childOf, followsFrom, parentField SpanID
-	var hasChildOf, hasFollows bool
+	var parentField SpanID
+	refs := d.jaeger.refs[:0]
 	errTag, statusCode := false, ""
 	for first := true; s.more('}', &first); {
 		switch string(s.key()) {
@@ -136,34 +142,37 @@ func (d *decoder) jaegerSpan() {
 		case "process":
 			sp.Service = d.jaegerProcess()
 		case "references":
-			hasChildOf, hasFollows = false, false
+			refs = refs[:0]
 			if !s.open('[', "'[' opening references") {
 				continue
 			}
 			for first := true; s.more(']', &first); {
-				var id SpanID
-				ref := ""
+				var r jaegerRef
 				if !s.open('{', "'{' opening a reference") {
 					continue
 				}
 				for first := true; s.more('}', &first); {
 					switch string(s.key()) {
 					case "refType":
-						ref = ""
+						r.follows, r.child = false, false
 						if !s.null() {
-							ref = string(s.str())
+							switch string(s.str()) {
+							case "CHILD_OF":
+								r.child = true
+							case "FOLLOWS_FROM":
+								r.follows = true
+							}
 						}
 					case "spanID":
-						d.jaegerID(id[:], "a span id of at most 16 hex digits")
+						d.jaegerID(r.span[:], "a span id of at most 16 hex digits")
+					case "traceID":
+						d.jaegerID(r.trace[:], "a trace id of at most 32 hex digits")
 					default:
 						s.skip()
 					}
 				}
-				switch {
-				case ref == "CHILD_OF" && !hasChildOf:
-					childOf, hasChildOf = id, true
-				case ref == "FOLLOWS_FROM" && !hasFollows:
-					followsFrom, hasFollows = id, true
+				if r.child || r.follows {
+					refs = append(refs, r)
 				}
 			}
 		case "tags":
@@ -198,14 +207,11 @@ func (d *decoder) jaegerSpan() {
 			s.skip()
 		}
 	}
-	switch {
-	case hasChildOf:
-		sp.Parent = childOf
-	case hasFollows:
-		sp.Parent = followsFrom
-	default:
-		sp.Parent = parentField
+	sp.Parent = parentField
+	if len(refs) > 0 {
+		sp.Parent = pickParent(refs, sp.TraceID)
 	}
+	d.jaeger.refs = refs
 	switch {
 	case statusCode == "ERROR" || errTag:
 		sp.Status = StatusError
@@ -213,9 +219,9 @@ func (d *decoder) jaegerSpan() {
 		sp.Status = StatusOK
 	}
 	const maxUS = math.MaxInt64 / 1000
-	if startUS > maxUS || startUS < -maxUS || durUS > maxUS || durUS < -maxUS || startUS+durUS > maxUS {
+	if startUS > maxUS || startUS < 0 || durUS > maxUS || durUS < -maxUS || startUS+durUS > maxUS || startUS+durUS < 0 {
 		s.pos = timeAt
-		s.fail("startTime and duration in microseconds that fit in int64 nanoseconds")
+		s.fail("startTime and duration in microseconds after 1970 that fit in int64 nanoseconds")
 	}
 	sp.Start = startUS * 1000
 	sp.End = (startUS + durUS) * 1000
@@ -223,6 +229,32 @@ func (d *decoder) jaegerSpan() {
 		sp.Attrs = d.attrs[attrStart:len(d.attrs):len(d.attrs)]
 	}
 	d.jaeger.pids = append(d.jaeger.pids, pid)
+}
+
+// jaegerRef is a CHILD_OF (child) or FOLLOWS_FROM reference of a span.
+type jaegerRef struct {
+	span           SpanID
+	trace          TraceID
+	child, follows bool
+}
+
+// pickParent chooses a span's parent among its references as Jaeger's UI
+// does: the first CHILD_OF into the span's own trace, else the first
+// FOLLOWS_FROM into it, else the first of either kind.
+func pickParent(refs []jaegerRef, trace TraceID) SpanID {
+	for _, want := range []func(r *jaegerRef) bool{
+		func(r *jaegerRef) bool { return r.child && (r.trace.IsZero() || r.trace == trace) },
+		func(r *jaegerRef) bool { return r.follows && (r.trace.IsZero() || r.trace == trace) },
+		func(r *jaegerRef) bool { return r.child },
+		func(r *jaegerRef) bool { return true },
+	} {
+		for k := range refs {
+			if want(&refs[k]) {
+				return refs[k].span
+			}
+		}
+	}
+	return SpanID{}
 }
 
 // jaegerTag reads {"key", "type", "value"} and returns the key and the value

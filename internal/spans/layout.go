@@ -1,13 +1,23 @@
 package spans
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Bar is one span of a per-trace flame chart.
 type Bar struct {
 	Span int32 // index into Trace.Spans
 	// Row is the bar's row, 0 for the top level; a child is always below
-	// its parent and within its parent's [Start, End).
+	// its parent.
 	Row        int32
-	Start, End int64 // clamped times, Unix nanoseconds
-	// Self is the time no child of the span covers, in nanoseconds.
+	Start, End int64 // the span's own times, Unix nanoseconds
+	// Before and After are how long the span runs before its parent starts
+	// and after its parent ends (async work), in nanoseconds; 0 for a span
+	// within its parent and for top-level spans.
+	Before, After int64
+	// Self is the time of the span that none of its children covers, in
+	// nanoseconds.
 	Self int64
 	// Critical reports whether the span is on the trace's critical path.
 	Critical bool
@@ -15,10 +25,11 @@ type Bar struct {
 }
 
 // Chart is the layout of one trace's flame chart (x = time): every span at
-// its real (clamped) start and end, siblings that overlap in time in
-// separate lanes, so that no two bars overlap and no child leaves its
-// parent. Bars are in depth-first order, parents before children, siblings
-// by start time.
+// its real start and end, siblings whose subtrees overlap in time in
+// separate lanes, so that no two bars overlap; a child that starts before
+// or ends after its parent is drawn at its real time, the part outside its
+// parent marked (Bar.Before, Bar.After). Bars are in depth-first order,
+// parents before children, siblings by start time.
 type Chart struct {
 	Trace         *Trace
 	Begin, Finish int64 // the time axis
@@ -48,21 +59,14 @@ func Layout(t *Trace) *Chart {
 	height := make([]int32, n)
 	offset := make([]int32, n) // row of a child relative to its parent's row+1
 	// Heights bottom-up: reverse of a pre-order.
-	order := make([]int32, 0, n)
-	stack := append([]int32(nil), t.Roots()...)
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		order = append(order, i)
-		stack = append(stack, t.Children(i)...)
-	}
+	order := t.PreOrder(make([]int32, 0, n))
 	// occ is the end of the time a span's subtree occupies on screen: a
 	// zero-length span still takes a nanosecond, even at its parent's end.
 	occ := make([]int64, n)
 	var lanes []lane
 	for k := len(order) - 1; k >= 0; k-- {
 		i := order[k]
-		occ[i] = max(t.End[i], t.Start[i]+1)
+		occ[i] = max(t.End[i], t.Spans[i].Start+1) // its own bar at least a nanosecond
 		for _, c := range t.Children(i) {
 			occ[i] = max(occ[i], occ[c])
 		}
@@ -72,19 +76,28 @@ func Layout(t *Trace) *Chart {
 	ch.Rows = packLanes(t, t.Roots(), height, offset, occ, &lanes)
 
 	row := make([]int32, n)
-	var visit func(i int32)
-	visit = func(i int32) {
-		bar := Bar{Span: i, Row: row[i], Start: t.Start[i], End: t.End[i], Critical: crit[i], Class: ClassOf(t.Spans[i].Kind)}
-		bar.Self = bar.End - bar.Start - covered(t, t.Children(i))
-		ch.Bars = append(ch.Bars, bar)
-		for _, c := range t.Children(i) {
-			row[c] = row[i] + 1 + offset[c]
-			visit(c)
+	ch.Bars = make([]Bar, 0, n)
+	var spans [][2]int64
+	for _, i := range order { // parents first
+		p := t.Parent[i]
+		if p == None {
+			row[i] = offset[i]
+		} else {
+			row[i] = row[p] + 1 + offset[i]
 		}
-	}
-	for _, r := range t.Roots() {
-		row[r] = offset[r]
-		visit(r)
+		s, e := t.Spans[i].Start, t.OwnEnd(i)
+		bar := Bar{Span: i, Row: row[i], Start: s, End: e, Critical: crit[i], Class: ClassOf(t.Spans[i].Kind)}
+		if p != None {
+			ps, pe := t.Spans[p].Start, t.OwnEnd(p)
+			bar.Before = max(0, min(ps, e)-s)
+			bar.After = max(0, e-max(pe, s))
+		}
+		spans = spans[:0]
+		for _, c := range t.Children(i) {
+			spans = append(spans, [2]int64{t.Spans[c].Start, t.OwnEnd(c)})
+		}
+		bar.Self = e - s - covered(spans, s, e)
+		ch.Bars = append(ch.Bars, bar)
 	}
 	return ch
 }
@@ -125,21 +138,25 @@ func packLanes(t *Trace, kids []int32, height, offset []int32, occ []int64, lane
 	return top
 }
 
-// covered returns the length of the union of the kids' intervals (sorted by
-// start).
-func covered(t *Trace, kids []int32) int64 {
+// covered returns the length of the union of the intervals within [s, e);
+// it sorts them.
+func covered(spans [][2]int64, s, e int64) int64 {
+	slices.SortFunc(spans, func(x, y [2]int64) int { return cmp.Compare(x[0], y[0]) })
 	var total, curS, curE int64
 	open := false
-	for _, c := range kids {
-		s, e := t.Start[c], t.End[c]
-		if !open || s > curE {
+	for _, iv := range spans {
+		cs, ce := max(iv[0], s), min(iv[1], e)
+		if ce <= cs {
+			continue
+		}
+		if !open || cs > curE {
 			if open {
 				total += curE - curS
 			}
-			curS, curE, open = s, e, true
+			curS, curE, open = cs, ce, true
 			continue
 		}
-		curE = max(curE, e)
+		curE = max(curE, ce)
 	}
 	if open {
 		total += curE - curS

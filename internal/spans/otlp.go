@@ -33,7 +33,7 @@ func (d *decoder) resourceSpans() {
 		case "resource":
 			service = d.resource()
 			seenResource = true
-		case "scopeSpans", "scope_spans":
+		case "scopeSpans", "scope_spans", "instrumentationLibrarySpans", "instrumentation_library_spans":
 			if seenResource {
 				d.scopeSpansList(service)
 			} else {
@@ -162,9 +162,9 @@ func (d *decoder) span(service string) {
 				sp.Name = d.str(s.str())
 			}
 		case "startTimeUnixNano", "start_time_unix_nano":
-			sp.Start = s.int64()
+			sp.Start = s.time()
 		case "endTimeUnixNano", "end_time_unix_nano":
-			sp.End = s.int64()
+			sp.End = s.time()
 		case "attributes":
 			sp.Kind = ""
 			d.attrs = d.attrs[:attrStart]

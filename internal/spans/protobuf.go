@@ -17,48 +17,124 @@ import (
 	"github.com/tracekit-go/tracekit/internal/flame"
 )
 
-// isProtobuf reports whether the input starts like OTLP protobuf: a raw
-// ExportTraceServiceRequest (field 1, resource_spans, length-delimited: 0x0a)
-// or the Collector file exporter's proto format, where every request is
-// preceded by its length as a 4-byte big-endian integer (a first byte of 0
-// for any request under 16 MiB).
-func isProtobuf(head []byte) bool {
-	return len(head) > 0 && (head[0] == 0x0a || head[0] == 0x00)
+// framing is how OTLP protobuf requests are laid out in an input.
+type framing uint8
+
+const (
+	notProto framing = iota
+	rawProto         // one request holding the whole input
+	fixed32          // each request preceded by its length, 4 bytes big-endian
+	varint32         // each request preceded by its length as a varint
+)
+
+// protoFraming finds how head, the first bytes of an input, holds OTLP
+// protobuf, or reports notProto. A request (ExportTraceServiceRequest or
+// TracesData: the same fields) starts with field 1, resource_spans,
+// length-delimited (0x0a), and a ResourceSpans starts with one of its
+// length-delimited fields 1 to 3 (resource, scope_spans, schema_url) or is
+// empty. A pprof profile also starts with 0x0a, but its first field, a
+// sample type, starts with varint fields: that is how the two are told
+// apart. The raw request is tried first (it starts with 0x0a, which a
+// 4-byte length of any request under 160 MiB does not), then a 4-byte
+// length, then a varint length.
+func protoFraming(head []byte) framing {
+	if startsRequest(head, -1) {
+		return rawProto
+	}
+	if len(head) >= 5 {
+		if n := binary.BigEndian.Uint32(head); n > 0 && startsRequest(head[4:], int64(n)) {
+			return fixed32
+		}
+	}
+	if n, k := binary.Uvarint(head); k > 0 && n > 0 && startsRequest(head[k:], int64(n)) {
+		return varint32
+	}
+	return notProto
 }
 
-// protobuf decodes OTLP protobuf: one raw request holding the whole input,
-// or length-prefixed requests one after another.
-func (d *decoder) protobuf(br *bufio.Reader) error {
-	head, _ := br.Peek(1)
-	if head[0] == 0x0a {
+// startsRequest reports whether b starts like a request of size bytes (-1:
+// unknown): a resource_spans field whose length fits, whose content starts
+// like a ResourceSpans. It looks at no more than the first fields, so that
+// a head cut anywhere is judged the same.
+func startsRequest(b []byte, size int64) bool {
+	if len(b) < 2 || b[0] != 0x0a {
+		return false
+	}
+	n, k := binary.Uvarint(b[1:])
+	if k <= 0 {
+		return false
+	}
+	if size >= 0 && int64(n)+int64(1+k) > size {
+		return false
+	}
+	inner := b[1+k:]
+	if n == 0 {
+		// An empty ResourceSpans: the next field must be another one, or
+		// the request must end.
+		if size >= 0 && size == int64(1+k) {
+			return true
+		}
+		return len(inner) > 0 && inner[0] == 0x0a
+	}
+	if len(inner) == 0 {
+		return true // the input ends right after the length
+	}
+	switch inner[0] {
+	case 0x0a, 0x12, 0x1a:
+		return true
+	}
+	return false
+}
+
+// protobuf decodes OTLP protobuf laid out as f.
+func (d *decoder) protobuf(br *bufio.Reader, f framing) error {
+	if f == rawProto {
 		msg, err := io.ReadAll(io.LimitReader(br, int64(d.cfg.maxValue)+1))
 		if err != nil {
 			return d.readErr(err, 0, 0)
 		}
 		if len(msg) > d.cfg.maxValue {
-			return &flame.ParseError{Input: d.name, Err: flame.ErrCorrupt,
+			return &flame.ParseError{Input: d.name, Err: flame.ErrTooLarge,
 				Expected: "an OTLP protobuf request of at most " + strconv.Itoa(d.cfg.maxValue) + " bytes"}
 		}
 		return d.protoRequest(msg, 0)
 	}
 	var (
-		off  int64
-		size [4]byte
-		msg  []byte
+		off int64
+		msg []byte
 	)
 	for {
-		if _, err := io.ReadFull(br, size[:]); err == io.EOF {
-			return nil
-		} else if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return &flame.ParseError{Input: d.name, Offset: off, Err: flame.ErrCorrupt,
-					Expected: "a 4-byte request length"}
+		var n uint64
+		var k int
+		if f == fixed32 {
+			var size [4]byte
+			if _, err := io.ReadFull(br, size[:]); err == io.EOF {
+				return nil
+			} else if err != nil {
+				if errors.Is(err, io.ErrUnexpectedEOF) {
+					return &flame.ParseError{Input: d.name, Offset: off, Err: flame.ErrCorrupt,
+						Expected: "a 4-byte request length"}
+				}
+				return d.readErr(err, 0, off)
 			}
-			return d.readErr(err, 0, off)
+			n, k = uint64(binary.BigEndian.Uint32(size[:])), 4
+		} else {
+			var err error
+			c := &countingReader{r: br}
+			n, err = binary.ReadUvarint(c)
+			k = c.n
+			if err == io.EOF {
+				return nil
+			} else if err != nil {
+				if errors.Is(err, io.ErrUnexpectedEOF) || k > 0 {
+					return &flame.ParseError{Input: d.name, Offset: off, Err: flame.ErrCorrupt,
+						Expected: "a varint request length"}
+				}
+				return d.readErr(err, 0, off)
+			}
 		}
-		n := binary.BigEndian.Uint32(size[:])
-		if int64(n) > int64(d.cfg.maxValue) {
-			return &flame.ParseError{Input: d.name, Offset: off, Err: flame.ErrCorrupt,
+		if n > uint64(d.cfg.maxValue) {
+			return &flame.ParseError{Input: d.name, Offset: off, Err: flame.ErrTooLarge,
 				Expected: fmt.Sprintf("a request length of at most %d bytes, not %d", d.cfg.maxValue, n)}
 		}
 		if cap(msg) < int(n) {
@@ -67,16 +143,30 @@ func (d *decoder) protobuf(br *bufio.Reader) error {
 		msg = msg[:n]
 		if _, err := io.ReadFull(br, msg); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
-				return &flame.ParseError{Input: d.name, Offset: off + 4, Err: flame.ErrCorrupt,
+				return &flame.ParseError{Input: d.name, Offset: off + int64(k), Err: flame.ErrCorrupt,
 					Expected: fmt.Sprintf("a request of %d bytes", n)}
 			}
-			return d.readErr(err, 0, off+4)
+			return d.readErr(err, 0, off+int64(k))
 		}
-		if err := d.protoRequest(msg, off+4); err != nil {
+		if err := d.protoRequest(msg, off+int64(k)); err != nil {
 			return err
 		}
-		off += 4 + int64(n)
+		off += int64(k) + int64(n)
 	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.ByteReader
+	n int
+}
+
+func (c *countingReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
 }
 
 func (d *decoder) protoRequest(msg []byte, off int64) error {

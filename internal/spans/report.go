@@ -3,7 +3,6 @@ package spans
 import (
 	"cmp"
 	"slices"
-	"strings"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
 )
@@ -11,8 +10,10 @@ import (
 // Row is one frame of an aggregated span flame graph with everything known
 // about it, for a text or markdown report. Times are nanoseconds.
 type Row struct {
-	Frame flame.NodeID // the frame in the Aggregator's tree
-	Stack []string     // "service: name" from the top level down
+	Frame flame.NodeID // the frame in the Aggregator's tree; its Stack names it
+	// Order is the frame's place in the tree's alphabetical depth-first
+	// walk: comparing Orders compares the frames' stacks.
+	Order int
 	Class Class
 	// Self and Total are the frame's wall-clock attribution: its own time,
 	// and its time with its children's.
@@ -31,18 +32,32 @@ type Row struct {
 // Report lists every span frame of agg (the root and CPU frames excepted) with the critical
 // path numbers of the same frames in cp, which may be nil, sorted by self
 // time, longest first, ties by stack. Both must have been built with the
-// same grouping options, so that their frames have the same names.
+// same grouping options, so that their frames have the same names. It costs
+// time and memory linear in the trees, however deep they are.
 func Report(agg *Aggregator, cp *CriticalPaths) []Row {
-	crit := map[string]flame.NodeID{}
+	t := agg.Tree()
+	// crit[n] is the frame of cp's tree with the same stack as n, or -1.
+	crit := make([]flame.NodeID, t.Len())
+	for i := range crit {
+		crit[i] = -1
+	}
+	type childKey struct {
+		parent flame.NodeID
+		name   string
+	}
+	byName := map[childKey]flame.NodeID{}
 	if cp != nil {
 		ct := cp.Tree()
 		ct.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
-			crit[strings.Join(ct.Stack(n), "\x00")] = n
+			if n != flame.Root {
+				byName[childKey{ct.Parent(n), ct.Name(n)}] = n
+			}
 			return true
 		})
+		crit[flame.Root] = flame.Root
 	}
-	t := agg.Tree()
-	var rows []Row
+	rows := make([]Row, 0, t.Len())
+	order := 0
 	t.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
 		if n == flame.Root {
 			return true
@@ -50,17 +65,21 @@ func Report(agg *Aggregator, cp *CriticalPaths) []Row {
 		if t.Kind(n) == flame.KindCPU { // stacks nested by NestCPU: not spans
 			return false
 		}
+		order++
 		r := Row{
-			Frame: n, Stack: t.Stack(n), Class: agg.Class(n),
+			Frame: n, Order: order, Class: agg.Class(n),
 			Self: t.Self(n), Total: t.Value(n),
 			Spans: agg.Count(n), Errors: agg.Errors(n), MaxDuration: agg.MaxDuration(n), CPU: agg.CPU(n),
 		}
 		if r.Spans > 0 {
 			r.MeanDuration = agg.TotalDuration(n) / r.Spans
 		}
-		if c, ok := crit[strings.Join(r.Stack, "\x00")]; ok {
-			r.Critical = cp.Tree().Self(c)
-			r.CriticalTraces = cp.Traces(c)
+		if pc := crit[t.Parent(n)]; pc >= 0 {
+			if c, ok := byName[childKey{pc, t.Name(n)}]; ok {
+				crit[n] = c
+				r.Critical = cp.Tree().Self(c)
+				r.CriticalTraces = cp.Traces(c)
+			}
 		}
 		rows = append(rows, r)
 		return true
@@ -69,7 +88,7 @@ func Report(agg *Aggregator, cp *CriticalPaths) []Row {
 		if c := cmp.Compare(b.Self, a.Self); c != 0 {
 			return c
 		}
-		return slices.Compare(a.Stack, b.Stack)
+		return cmp.Compare(a.Order, b.Order)
 	})
 	return rows
 }
@@ -87,7 +106,7 @@ func Waits(rows []Row) []Row {
 		if c := cmp.Compare(b.MaxDuration, a.MaxDuration); c != 0 {
 			return c
 		}
-		return slices.Compare(a.Stack, b.Stack)
+		return cmp.Compare(a.Order, b.Order)
 	})
 	return out
 }

@@ -345,6 +345,18 @@ func (s *scanner) int64() int64 {
 	return v
 }
 
+// time reads a time in Unix nanoseconds, an integer that is not negative.
+func (s *scanner) time() int64 {
+	s.ws()
+	at := s.pos
+	v := s.int64()
+	if v < 0 {
+		s.pos = at
+		s.fail("a time in Unix nanoseconds, not before 1970")
+	}
+	return v
+}
+
 // parseInt accepts an optional minus sign and decimal digits that fit in an
 // int64, and nothing else.
 func parseInt(b []byte) (int64, bool) {

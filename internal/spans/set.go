@@ -107,7 +107,7 @@ func (s *Set) Each(fn func(t *Trace) error) error {
 	var a assembler
 	var buf []Span
 	for i := range s.traces {
-		buf = s.Spans(buf[:0], i)
+		buf = s.Spans(slices.Grow(buf[:0], int(s.traces[i].n)), i)
 		if err := fn(a.assemble(buf)); err != nil {
 			return err
 		}

@@ -90,25 +90,46 @@ func TestWallAttribution(t *testing.T) {
 			warn:  Warnings{Orphans: 1},
 		},
 		{
-			// A [80,130) is clamped to [80,100).
-			name:  "clock skew clamped",
+			// A [80,130) outlives R [0,100): R's frame extends to 130, the
+			// wall time. [0,80) R 80; [80,130) A 50.
+			name:  "async child outlives its parent",
 			spans: []Span{sp(1, 0, "R", 0, 100), sp(2, 1, "A", 80, 130)},
-			want:  "total 100 self 0\nsvc: R 80\nsvc: R;svc: A 20",
-			warn:  Warnings{Skewed: 1},
+			want:  "total 130 self 0\nsvc: R 80\nsvc: R;svc: A 50",
 		},
 		{
-			// A child entirely after its parent becomes zero-length at the end.
+			// A [200,300) runs after R [0,100) ended (fire and forget): the
+			// wall time is 300; the gap [100,200) is R's, as it is inside
+			// R's extended frame.
 			name:  "child after its parent",
 			spans: []Span{sp(1, 0, "R", 0, 100), sp(2, 1, "A", 200, 300)},
-			want:  "total 100 self 0\nsvc: R 100\nsvc: R;svc: A 0",
-			warn:  Warnings{Skewed: 1},
+			want:  "total 300 self 0\nsvc: R 200\nsvc: R;svc: A 100",
 		},
 		{
-			// The second span with id 2 is dropped.
-			name:  "duplicate ids keep the first",
+			// A [-, 60) starts before R [20,100): R extends back to 10.
+			name:  "child before its parent",
+			spans: []Span{sp(1, 0, "R", 20, 100), sp(2, 1, "A", 10, 60)},
+			want:  "total 90 self 0\nsvc: R 40\nsvc: R;svc: A 50",
+		},
+		{
+			// Two different spans with id 2: both are kept.
+			name:  "shared ids keep both",
 			spans: []Span{sp(1, 0, "R", 0, 100), sp(2, 1, "A", 0, 50), sp(2, 1, "B", 50, 100)},
+			want:  "total 100 self 0\nsvc: R 0\nsvc: R;svc: A 50\nsvc: R;svc: B 50",
+			warn:  Warnings{SharedIDs: 1},
+		},
+		{
+			// The same span twice (an exporter's retry) counts once.
+			name:  "exact duplicates dropped",
+			spans: []Span{sp(1, 0, "R", 0, 100), sp(2, 1, "A", 0, 50), sp(2, 1, "A", 0, 50)},
 			want:  "total 100 self 0\nsvc: R 50\nsvc: R;svc: A 50",
 			warn:  Warnings{Duplicates: 1},
+		},
+		{
+			// Spans without an id are kept, at the top level.
+			name:  "spans without ids",
+			spans: []Span{sp(0, 0, "X", 0, 10), sp(0, 0, "Y", 10, 20)},
+			want:  "total 20 self 0\nsvc: X 10\nsvc: Y 10",
+			warn:  Warnings{NoID: 2},
 		},
 		{
 			// A→B→A: the walk from A closes the loop at A, which becomes a
@@ -324,11 +345,24 @@ func checkLayout(t *testing.T, ch *Chart) {
 		t.Fatalf("%d bars for %d spans", len(bar), len(tr.Spans))
 	}
 	for _, b := range ch.Bars {
-		if p := tr.Parent[b.Span]; p != None {
-			pb := bar[p]
-			if b.Start < pb.Start || b.End > pb.End || b.Row <= pb.Row {
-				t.Errorf("span %d [%d,%d) row %d outside parent [%d,%d) row %d", b.Span, b.Start, b.End, b.Row, pb.Start, pb.End, pb.Row)
+		sp := tr.Spans[b.Span]
+		if b.Start != sp.Start || b.End != max(sp.End, sp.Start) {
+			t.Errorf("span %d drawn at [%d,%d), its times are [%d,%d)", b.Span, b.Start, b.End, sp.Start, sp.End)
+		}
+		p := tr.Parent[b.Span]
+		if p == None {
+			if b.Before != 0 || b.After != 0 {
+				t.Errorf("top-level span %d marked outside: %+v", b.Span, b)
 			}
+			continue
+		}
+		// A child may run outside its parent (async); that part is marked.
+		pb := bar[p]
+		before := max(0, min(pb.Start, b.End)-b.Start)
+		after := max(0, b.End-max(pb.End, b.Start))
+		if b.Row <= pb.Row || b.Before != before || b.After != after {
+			t.Errorf("span %d [%d,%d) row %d, outside %d+%d; parent [%d,%d) row %d: want outside %d+%d",
+				b.Span, b.Start, b.End, b.Row, b.Before, b.After, pb.Start, pb.End, pb.Row, before, after)
 		}
 	}
 	byRow := map[int32][]Bar{}
@@ -553,9 +587,13 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty", "", "in: line 1: no samples: expected OTLP JSON or Jaeger JSON", flame.ErrEmpty},
 		{"blank", "\n\n  \n", "in: line 4: no samples: expected OTLP JSON or Jaeger JSON", flame.ErrEmpty},
 		{"binary", "\x01\x02\x03", "in: line 1: unrecognised format: expected OTLP JSON (resourceSpans), OTLP protobuf or Jaeger JSON (data)", flame.ErrFormat},
-		{"protobuf length cut", "\x00\x00\x01", "in: offset 0: corrupt input: expected a 4-byte request length", flame.ErrCorrupt},
+		{"protobuf length cut", "\x00\x00\x00\x02\x0a\x00\x00\x00", "in: offset 6: corrupt input: expected a 4-byte request length", flame.ErrCorrupt},
 		{"protobuf body cut", "\x00\x00\x00\x09\x0a\x01", "in: offset 4: corrupt input: expected a request of 9 bytes", flame.ErrCorrupt},
-		{"protobuf corrupt", "\x0a\x05\x01", "in: offset 0: corrupt input: proto: cannot parse invalid wire-format data: expected an OTLP ExportTraceServiceRequest", flame.ErrCorrupt},
+		{"protobuf corrupt", "\x0a\x05\x0a\xff\xff\xff", "in: offset 0: corrupt input: proto: cannot parse invalid wire-format data: expected an OTLP ExportTraceServiceRequest", flame.ErrCorrupt},
+		{"not OTLP protobuf", "\x0a\x05\x01", "in: line 1: unrecognised format: expected OTLP JSON (resourceSpans), OTLP protobuf or Jaeger JSON (data)", flame.ErrFormat},
+		{"object without spans", `{"foo": 1}`, "in: line 1: no samples: expected spans: the input has none of the fields resourceSpans, resource_spans, data or result that hold them", flame.ErrEmpty},
+		{"no spans", `{"resourceSpans": []}`, "in: line 1: no samples: expected spans: OTLP resourceSpans[].scopeSpans[].spans or Jaeger data[].spans; the input has none", flame.ErrEmpty},
+		{"negative time", strings.Replace(good, `"name"`, `"startTimeUnixNano":"-5","name"`, 1), "in: line 1: syntax error: expected a time in Unix nanoseconds, not before 1970 at byte 137", flame.ErrSyntax},
 		{"protobuf bad id", "\x0a\x0a\x12\x08\x12\x06\x0a\x04\x0a\x02\xab\xcd", "in: offset 0: corrupt input: expected a 16-byte trace id", flame.ErrCorrupt},
 		{"bad trace id", good + "\n" + strings.Replace(good, `"0102030405060708090a0b0c0d0e0f10"`, `"xyz"`, 1),
 			"in: line 2: syntax error: expected a trace id of 32 hex digits at byte 189", flame.ErrSyntax},
@@ -563,7 +601,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"name not a string", strings.Replace(good, `"a"`, `7`, 1), "in: line 1: syntax error: expected a string at byte 124", flame.ErrSyntax},
 		{"bad time", strings.Replace(good, `"name"`, `"startTimeUnixNano":"1.5","name"`, 1), "in: line 1: syntax error: expected an integer at byte 137", flame.ErrSyntax},
 		{"trailing garbage", good + " x", "in: line 1: syntax error: expected end of line after the JSON value at byte 135", flame.ErrSyntax},
-		{"jaeger overflow", `{"data":[{"spans":[{"startTime":9223372036854775,"duration":1}]}]}`, "in: line 1: syntax error: expected startTime and duration in microseconds that fit in int64 nanoseconds at byte 32", flame.ErrSyntax},
+		{"jaeger overflow", `{"data":[{"spans":[{"startTime":9223372036854775,"duration":1}]}]}`, "in: line 1: syntax error: expected startTime and duration in microseconds after 1970 that fit in int64 nanoseconds at byte 32", flame.ErrSyntax},
 		{"pretty truncated", "{\n\"resourceSpans\": [\n", "in: line 3: syntax error: expected '{' opening a ResourceSpans before the end of the input at byte 21", flame.ErrSyntax},
 		{"bad gzip", "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xffxx", "in: line 1: corrupt input: unexpected EOF: expected the rest of the gzip stream", flame.ErrCorrupt},
 	}
@@ -749,7 +787,7 @@ func TestReport(t *testing.T) {
 	var got []string
 	for _, r := range Report(agg, cp) {
 		got = append(got, fmt.Sprintf("%s self=%d total=%d spans=%d max=%d mean=%d crit=%d/%d %s",
-			strings.Join(r.Stack, ";"), r.Self, r.Total, r.Spans, r.MaxDuration, r.MeanDuration, r.Critical, r.CriticalTraces, r.Class))
+			strings.Join(agg.Tree().Stack(r.Frame), ";"), r.Self, r.Total, r.Spans, r.MaxDuration, r.MeanDuration, r.Critical, r.CriticalTraces, r.Class))
 	}
 	want := []string{
 		"svc: R self=50 total=110 spans=2 max=100 mean=55 crit=70/2 work",
@@ -759,7 +797,7 @@ func TestReport(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if w := Waits(Report(agg, nil)); len(w) != 1 || w[0].Stack[1] != "svc: W" || w[0].Critical != 0 {
+	if w := Waits(Report(agg, nil)); len(w) != 1 || agg.Tree().Name(w[0].Frame) != "svc: W" || w[0].Critical != 0 {
 		t.Errorf("waits %+v", w)
 	}
 }
@@ -818,7 +856,7 @@ func TestDiffSpanTrees(t *testing.T) {
 		}
 		return agg.Tree()
 	}
-	d := flame.Diff(day(20), day(40), false)
+	d, _ := flame.Diff(day(20), day(40), false)
 	got := map[string]string{}
 	d.Walk(flame.Alphabetical, func(n flame.NodeID, _ int) bool {
 		got[strings.Join(d.Stack(n), ";")] = fmt.Sprintf("%d→%d", d.Base(n), d.Value(n))

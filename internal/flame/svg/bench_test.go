@@ -42,7 +42,7 @@ func BenchmarkWrite(b *testing.B) {
 	b.Run("baseline-folded", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := WriteFolded(io.Discard, t); err != nil {
+			if err := flame.WriteFolded(io.Discard, t); err != nil {
 				b.Fatal(err)
 			}
 		}

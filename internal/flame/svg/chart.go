@@ -44,6 +44,9 @@ type ChartBar struct {
 	// Outlined draws a thick outline (e.g. a span on the critical path);
 	// Error a red one, and a red corner mark.
 	Outlined, Error bool
+	// Before and After are the nanoseconds at the bar's start and end that
+	// lie outside its parent's time (async work), drawn hatched.
+	Before, After int64
 }
 
 // ChartMark is a stretch of a row to mark.
@@ -80,11 +83,17 @@ func WriteChart(w io.Writer, c Chart, opts ...Option) error {
 	if len(c.Marks) > 0 && c.MarkLabel != "" {
 		legend = append(legend, "Dark red line, thick outline: "+c.MarkLabel)
 	}
-	errs := 0
+	errs, async := 0, 0
 	for _, b := range c.Bars {
 		if b.Error {
 			errs++
 		}
+		if b.Before > 0 || b.After > 0 {
+			async++
+		}
+	}
+	if async > 0 {
+		legend = append(legend, fmt.Sprintf("Hatched: the part of a span outside its parent's time (async work, %d spans)", async))
 	}
 	if errs > 0 {
 		legend = append(legend, fmt.Sprintf("Red outline and corner: status Error (%d)", errs))
@@ -109,6 +118,7 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 #subtitle { text-anchor: middle; }
 #ruler line { stroke: rgb(160,160,160); stroke-width: 1; }
 </style>
+<defs><pattern id="async" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="6" fill="rgb(255,255,255)" fill-opacity="0.55"/></pattern></defs>
 <rect x="0" y="0" width="%d" height="%d" fill="rgb(248,248,248)"/>
 <text id="title" x="%d" y="%d">%s</text>
 <text id="subtitle" x="%d" y="%d">%s</text>
@@ -145,6 +155,12 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 			xmlText(strings.Join(b.Tooltip, "\n")), x0, y, w, frameHeight-1, cfg.colorOf(b.Label, b.Kind), class)
 		if b.Error {
 			fmt.Fprintf(bw, `<path d="M%.2f %dh6l-6 6z" fill="rgb(230,0,0)"/>`, x0, y)
+		}
+		for _, o := range [][2]int64{{b.Start, b.Start + b.Before}, {b.End - b.After, b.End}} {
+			if o[1] > o[0] {
+				fmt.Fprintf(bw, `<rect class="async" x="%.2f" y="%d" width="%.2f" height="%d" fill="url(#async)" pointer-events="none"/>`,
+					x(o[0]), y, math.Max(x(o[1])-x(o[0]), 0.5), frameHeight-1)
+			}
 		}
 		if fit := int((w - 6) / charW); fit >= 3 {
 			label := b.Label

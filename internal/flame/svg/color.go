@@ -98,6 +98,20 @@ func frameColor(p Palette, name string, k flame.Kind) string {
 	return fmt.Sprintf("rgb(%d,%d,%d)", r, g, b)
 }
 
+// annotationColor is the fill of an annotated frame of folded input, in
+// flamegraph.pl's colours for its annotations: kernel orange, JIT green,
+// inlined and waker aqua.
+func annotationColor(name string, a flame.Annotation) string {
+	v, _ := hash01(name, 3)
+	switch a {
+	case flame.Kernel:
+		return fmt.Sprintf("rgb(%d,%d,0)", 190+int(65*v), 90+int(65*v))
+	case flame.JIT:
+		return fmt.Sprintf("rgb(%d,%d,%d)", 50+int(60*v), 200+int(55*v), 50+int(60*v))
+	}
+	return fmt.Sprintf("rgb(%d,%d,%d)", 50+int(60*v), 165+int(55*v), 165+int(55*v))
+}
+
 // diffColor colours a frame of a differential graph: red for growth, blue
 // for shrinkage, white for no change, deeper with the size of the change
 // relative to the largest change in the graph.

@@ -16,7 +16,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	svg.WriteFolded(os.Stdout, t)
+	flame.WriteFolded(os.Stdout, t)
 	svg.WriteTop(os.Stdout, t, 2, true)
 	var b strings.Builder
 	svg.Write(&b, t, svg.WithTitle("checkout"), svg.WithOrder(flame.LeftHeavy))

@@ -45,6 +45,7 @@ var total = n ? F[2] : 0;
 
 function fmt(v) {
   var u = D.unit;
+  if (D.scale) v = v / D.scale;
   if (u === "nanoseconds") {
     if (v >= 1e9) return (v / 1e9).toFixed(2) + " s";
     if (v >= 1e6) return (v / 1e6).toFixed(2) + " ms";

@@ -169,6 +169,7 @@ type data struct {
 	Notes    []string `json:"notes,omitempty"`
 	FN       []int    `json:"fn,omitempty"` // pairs: frame, note index`
 	Unit     string   `json:"unit"`
+	Scale    int64    `json:"scale,omitempty"` // values per unit of fractional folded counts
 	Width    int      `json:"width"`
 	Xpad     int      `json:"xpad"`
 	FH       int      `json:"fh"`
@@ -194,7 +195,7 @@ const stride = 5
 func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	c := newConfig(opts)
 	bw := bufio.NewWriterSize(w, 256<<10)
-	d := data{Unit: xmlSafe(t.Unit), Width: c.width, Xpad: xpad, FH: frameHeight, FS: fontSize, MinW: c.minWidth, Inverted: c.inverted}
+	d := data{Unit: xmlSafe(t.Unit), Scale: scaleOf(t), Width: c.width, Xpad: xpad, FH: frameHeight, FS: fontSize, MinW: c.minWidth, Inverted: c.inverted}
 
 	nameIdx := map[uint64]int{}
 	noteIdx := map[string]int{}
@@ -232,14 +233,18 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	nMarked := 0
 	hlDepth := -1 // depth of the highlighted frame the walk is above, or -1
 	layout(t, c.width, c.minWidth, c.order, func(f Frame) {
-		key := uint64(t.NameIndex(f.Node)) | uint64(t.Kind(f.Node))<<32
+		key := uint64(t.NameIndex(f.Node)) | uint64(t.Kind(f.Node))<<32 | uint64(t.Annotation(f.Node))<<40
 		ni, ok := nameIdx[key]
 		if !ok {
 			ni = len(d.Names)
 			nameIdx[key] = ni
 			d.Names = append(d.Names, xmlSafe(f.Name))
 			if !diff {
-				d.NC = append(d.NC, color(c.colorOf(f.Name, t.Kind(f.Node))))
+				col := c.colorOf(f.Name, t.Kind(f.Node))
+				if a := t.Annotation(f.Node); a != flame.NoAnnotation {
+					col = annotationColor(f.Name, a)
+				}
+				d.NC = append(d.NC, color(col))
 			}
 		}
 		if diff {
@@ -327,7 +332,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	for k, tf := range tops {
 		d.TopF = append(d.TopF, tf.i)
 		name := d.Names[d.F[tf.i*stride]]
-		legend = append(legend, legendLine{fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(name, 60), formatValue(tf.self, t.Unit), pct(tf.self, t.Total())), true})
+		legend = append(legend, legendLine{fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(name, 60), treeValue(t, tf.self), pct(tf.self, t.Total())), true})
 	}
 
 	title := c.title
@@ -347,7 +352,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 		if st == "" {
 			st = t.Unit
 		}
-		subtitle = fmt.Sprintf("%s · total %s · %d frames", st, formatValue(t.Total(), t.Unit), nf)
+		subtitle = fmt.Sprintf("%s · total %s · %d frames", st, treeValue(t, t.Total()), nf)
 	}
 
 	// Layout of the page, top to bottom: title, subtitle, frames, details
@@ -487,6 +492,28 @@ func xmlText(s string) string {
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(xmlSafe(s)))
 	return b.String()
+}
+
+// scaleOf is t's scale when its values are fractional counts, else 0.
+func scaleOf(t *flame.Tree) int64 {
+	if t.Scale() == 1 {
+		return 0
+	}
+	return t.Scale()
+}
+
+// treeValue renders a value of t in its unit; fractional counts
+// ([flame.Tree.Scale]) show their decimals.
+func treeValue(t *flame.Tree, v int64) string {
+	s := t.Scale()
+	if s == 1 {
+		return formatValue(v, t.Unit)
+	}
+	frac := strings.TrimRight(strconv.FormatInt(s+v%s, 10)[1:], "0")
+	if frac != "" {
+		frac = "." + frac
+	}
+	return group(v/s) + frac + " " + t.Unit
 }
 
 // formatValue renders v in unit for people: "1.50 s", "12.0 MiB",

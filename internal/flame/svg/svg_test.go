@@ -114,7 +114,7 @@ func TestSVGGolden(t *testing.T) {
 }
 
 func TestDiffSVG(t *testing.T) {
-	d := flame.Diff(load(t, "before.folded"), load(t, "after.folded"), true)
+	d, _ := flame.Diff(load(t, "before.folded"), load(t, "after.folded"), true)
 	got := render(t, d)
 	wellFormed(t, got)
 	dd := embedded(t, got)

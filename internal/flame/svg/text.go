@@ -6,54 +6,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
 )
-
-// WriteFolded writes t as folded stacks, one line per frame that holds self
-// value, "root;...;leaf count", in depth-first alphabetical order, which is
-// the sorted order every flame graph tool reads. A diff tree is written in
-// the two-count form "stack before after" that flamegraph.pl draws as a
-// differential graph.
-func WriteFolded(w io.Writer, t *flame.Tree) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	var path []string
-	var buf []byte
-	diff := t.IsDiff()
-	t.Walk(flame.Alphabetical, func(n flame.NodeID, depth int) bool {
-		if n == flame.Root {
-			return true
-		}
-		path = append(path[:depth-1], t.Name(n))
-		self := t.Self(n)
-		var bself int64
-		if diff {
-			bself = t.BaseSelf(n)
-		}
-		if self == 0 && bself == 0 {
-			return true
-		}
-		buf = buf[:0]
-		for i, p := range path {
-			if i > 0 {
-				buf = append(buf, ';')
-			}
-			buf = append(buf, p...)
-		}
-		buf = append(buf, ' ')
-		if diff {
-			buf = strconv.AppendInt(buf, bself, 10)
-			buf = append(buf, ' ')
-		}
-		buf = strconv.AppendInt(buf, self, 10)
-		buf = append(buf, '\n')
-		bw.Write(buf)
-		return true
-	})
-	return bw.Flush()
-}
 
 // TopEntry is one function of a [Top] table.
 type TopEntry struct {
@@ -170,11 +126,11 @@ func change(e DiffEntry) string {
 	return fmt.Sprintf("%+.1f%%", 100*float64(e.Delta())/float64(e.Before))
 }
 
-func signed(v int64, unit string) string {
+func signed(t *flame.Tree, v int64) string {
 	if v < 0 {
-		return "-" + formatValue(-v, unit)
+		return "-" + treeValue(t, -v)
 	}
-	return "+" + formatValue(v, unit)
+	return "+" + treeValue(t, v)
 }
 
 // WriteTop writes the [Top] n functions as an aligned text table, or as a
@@ -187,15 +143,15 @@ func WriteTop(w io.Writer, t *flame.Tree, n int, markdown bool) error {
 		rows = [][]string{{"before", "after", "delta", "change", "function"}}
 		for _, e := range TopDiff(t, n) {
 			rows = append(rows, []string{
-				formatValue(e.Before, t.Unit), formatValue(e.After, t.Unit),
-				signed(e.Delta(), t.Unit), change(e), e.Name,
+				treeValue(t, e.Before), treeValue(t, e.After),
+				signed(t, e.Delta()), change(e), e.Name,
 			})
 		}
 	} else {
 		for _, e := range Top(t, n) {
 			rows = append(rows, []string{
-				formatValue(e.Self, t.Unit), pct(e.Self, t.Total()),
-				formatValue(e.Total, t.Unit), pct(e.Total, t.Total()), e.Name,
+				treeValue(t, e.Self), pct(e.Self, t.Total()),
+				treeValue(t, e.Total), pct(e.Total, t.Total()), e.Name,
 			})
 		}
 	}
