@@ -74,8 +74,7 @@ func traceChart(t *spans.Trace) svg.Chart {
 		if sp.Service != "" {
 			label = sp.Service + ": " + sp.Name
 		}
-		tip := []string{label,
-			fmt.Sprintf("duration %s, self %s, starts at +%s", dur(b.End-b.Start), dur(b.Self), dur(b.Start-ch.Begin))}
+		tip := []string{fmt.Sprintf("duration %s, self %s, starts at +%s", dur(b.End-b.Start), dur(b.Self), dur(b.Start-ch.Begin))}
 		if sp.Service != "" {
 			tip = append(tip, "service: "+sp.Service)
 		}
@@ -132,7 +131,9 @@ func dur(ns int64) string {
 func writeTraceChart(w io.Writer, t *spans.Trace, sopts []svg.Option) error {
 	title := "Trace " + t.Spans[0].TraceID.String()
 	opts := append([]svg.Option{svg.WithTitle(title), svg.WithSubtitle(chartSubtitle(t))}, sopts...)
-	return svg.WriteChart(w, traceChart(t), opts...)
+	names := serviceNames{}
+	names.add(t)
+	return svg.WriteChart(w, traceChart(t), append(opts, names.options()...)...)
 }
 
 func chartSubtitle(t *spans.Trace) string {
@@ -153,6 +154,7 @@ func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions)
 	}
 	if err := set.Each(func(t *spans.Trace) error {
 		agg.Add(t)
+		sp.services.add(t)
 		if cp != nil {
 			cp.Add(t)
 		}
@@ -167,7 +169,8 @@ func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions)
 	if cp != nil {
 		note = criticalNotes(agg, cp)
 	}
-	return agg.Tree(), frameOptions(agg, sp, note), nil
+	legend := svg.WithLegend("Blue-grey: spans (wall time). Blue-green: lock waits and channel blocks (off CPU).")
+	return agg.Tree(), append(frameOptions(agg, sp, note), legend), nil
 }
 
 // criticalNotes says for each span frame how long and in how many traces

@@ -353,6 +353,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !diffMode && !o.reverse {
 		sopts = append(sopts, extra...)
 	}
+	sopts = append(sopts, sp.services.options()...)
 	write := func(w io.Writer) error {
 		switch o.format {
 		case "folded":

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
@@ -35,16 +34,24 @@ type ChartBar struct {
 	// Short, when set, is drawn instead of a Label that does not fit,
 	// e.g. the span name without its service.
 	Short string
-	// Kind picks the colour: [flame.KindOffCPU] bars are drawn in the
-	// off-CPU palette.
+	// Kind picks the colour: [flame.KindSpan] bars are blue-grey,
+	// [flame.KindOffCPU] bars blue-green, others in the [WithPalette]
+	// palette.
 	Kind flame.Kind
-	// Tooltip is shown on hover, one line per entry; the first line is
-	// the bar's title.
+	// Tooltip is shown on hover after the bar's first line, which is
+	// "label (duration, share of the time axis)".
 	Tooltip []string
 	// Outlined draws a thick outline (e.g. a span on the critical path);
 	// Error a red one, and a red corner mark.
 	Outlined, Error bool
+	// Outside lists the stretches of the bar that lie outside its
+	// parent's time, such as async work that outlives the span that
+	// started it; they are drawn hatched.
+	Outside []Stretch
 }
+
+// Stretch is an interval of a [Chart]'s time axis, in nanoseconds.
+type Stretch struct{ Start, End int64 }
 
 // ChartMark is a stretch of a row to mark.
 type ChartMark struct {
@@ -56,7 +63,7 @@ type ChartMark struct {
 // one row per [frameHeight] pixels below it, a native tooltip on every bar
 // and a legend. It uses no script, so that it works wherever SVG is shown;
 // the output depends only on c and the options ([WithTitle], [WithSubtitle],
-// [WithWidth], [WithPalette], [WithSpanPalette], [WithLegend]; others are
+// [WithWidth], [WithPalette], [WithoutPrefix], [WithLegend]; others are
 // ignored).
 func WriteChart(w io.Writer, c Chart, opts ...Option) error {
 	cfg := newConfig(opts)
@@ -76,20 +83,29 @@ func WriteChart(w io.Writer, c Chart, opts ...Option) error {
 	if subtitle == "" {
 		subtitle = fmt.Sprintf("%s · %d bars", formatValue(c.End-c.Begin, "nanoseconds"), len(c.Bars))
 	}
+	if cfg.prefixAbout != "" {
+		subtitle = cfg.prefixAbout + " · " + subtitle
+	}
 	legend := append([]string(nil), cfg.legend...)
 	if len(c.Marks) > 0 && c.MarkLabel != "" {
 		legend = append(legend, "Dark red line, thick outline: "+c.MarkLabel)
 	}
-	errs := 0
+	errs, outside := 0, 0
 	for _, b := range c.Bars {
 		if b.Error {
 			errs++
+		}
+		if len(b.Outside) > 0 {
+			outside++
 		}
 	}
 	if errs > 0 {
 		legend = append(legend, fmt.Sprintf("Red outline and corner: status Error (%d)", errs))
 	}
-	legend = append(legend, "Blue-green: lock waits and channel blocks (off CPU). Hover a bar for its details.")
+	if outside > 0 {
+		legend = append(legend, fmt.Sprintf("Hatched: the part of a span outside its parent's time, such as async work that outlives it (%d)", outside))
+	}
+	legend = append(legend, "Blue-grey: spans. Blue-green: lock waits and channel blocks (off CPU). Hover a bar for its details.")
 
 	rulerTop := 2*fontSize + 3*fontSize
 	barsTop := rulerTop + 2*fontSize
@@ -109,6 +125,7 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 #subtitle { text-anchor: middle; }
 #ruler line { stroke: rgb(160,160,160); stroke-width: 1; }
 </style>
+<defs><pattern id="outside" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="6" fill="rgb(40,40,40)" fill-opacity="0.45"/></pattern></defs>
 <rect x="0" y="0" width="%d" height="%d" fill="rgb(248,248,248)"/>
 <text id="title" x="%d" y="%d">%s</text>
 <text id="subtitle" x="%d" y="%d">%s</text>
@@ -129,7 +146,6 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 	}
 	bw.WriteString("</g>\n<g id=\"bars\">\n")
 
-	charW := float64(fontSize) * 0.59
 	for _, b := range c.Bars {
 		x0, x1 := x(b.Start), x(b.End)
 		w := math.Max(x1-x0, 0.5) // a zero-length span stays visible
@@ -141,13 +157,23 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 		case b.Outlined:
 			class = ` class="crit"`
 		}
+		label := cfg.display(b.Label)
+		tip := label + " (" + formatValue(b.End-b.Start, "nanoseconds") + ", " + pct(b.End-b.Start, span) + ")"
+		for _, l := range b.Tooltip {
+			tip += "\n" + l
+		}
 		fmt.Fprintf(bw, `<g><title>%s</title><rect x="%.2f" y="%d" width="%.2f" height="%d" rx="2" ry="2" fill="%s"%s/>`,
-			xmlText(strings.Join(b.Tooltip, "\n")), x0, y, w, frameHeight-1, cfg.colorOf(b.Label, b.Kind), class)
+			xmlText(tip), x0, y, w, frameHeight-1, frameColor(cfg.palette, b.Label, b.Kind), class)
+		for _, o := range b.Outside {
+			o0, o1 := x(max(o.Start, b.Start)), x(min(o.End, b.End))
+			if o1 > o0 {
+				fmt.Fprintf(bw, `<rect x="%.2f" y="%d" width="%.2f" height="%d" fill="url(#outside)" pointer-events="none"/>`, o0, y, o1-o0, frameHeight-1)
+			}
+		}
 		if b.Error {
 			fmt.Fprintf(bw, `<path d="M%.2f %dh6l-6 6z" fill="rgb(230,0,0)"/>`, x0, y)
 		}
-		if fit := int((w - 6) / charW); fit >= 3 {
-			label := b.Label
+		if fit := int((w - 6) / charWidth); fit >= 3 {
 			if b.Short != "" && utf8.RuneCountInString(label) > fit {
 				label = b.Short
 			}

@@ -19,7 +19,7 @@ func TestNiceStep(t *testing.T) {
 func TestWriteChart(t *testing.T) {
 	c := Chart{Begin: 1000, End: 1000 + 100e6, Rows: 2, MarkLabel: "the critical path",
 		Bars: []ChartBar{
-			{Row: 0, Start: 1000, End: 1000 + 100e6, Label: "svc: <root> & co", Tooltip: []string{"svc: <root> & co", "duration 100ms"}, Outlined: true},
+			{Row: 0, Start: 1000, End: 1000 + 100e6, Label: "svc: <root> & co", Tooltip: []string{"duration 100ms"}, Outlined: true},
 			{Row: 1, Start: 1000 + 10e6, End: 1000 + 60e6, Label: "svc: lock mu", Kind: flame.KindOffCPU, Tooltip: []string{"lock"}, Error: true},
 			{Row: 1, Start: 1000 + 70e6, End: 1000 + 70e6, Label: "svc: instant", Tooltip: []string{"instant"}},
 			{Row: 1, Start: 1000 + 80e6, End: 1000 + 85e6, Label: "a-long-service: step", Short: "step", Tooltip: []string{"step"}},
@@ -36,7 +36,7 @@ func TestWriteChart(t *testing.T) {
 		t.Error("two writes differ")
 	}
 	for _, want := range []string{
-		`<title>svc: &lt;root&gt; &amp; co&#xA;duration 100ms</title><rect x="10.00" y="84" width="1000.00"`,
+		`<title>svc: &lt;root&gt; &amp; co (100.00 ms, 100.00%)&#xA;duration 100ms</title><rect x="10.00" y="84" width="1000.00"`,
 		`class="crit"`, `class="err"`, `fill="rgb(0,`, // the wait is off-CPU blue-green
 		`<rect x="710.00" y="100" width="0.50"`, // a zero-length span stays visible
 		`>50.00 ms</text>`, `>100.00 ms</text>`,
