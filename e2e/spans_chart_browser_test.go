@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,32 +49,31 @@ func TestSpanGraphsInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The widest frame one level below the traces' top spans.
-		fb := eval[frameBox](t, ctx, `(() => {
-			let best = null;
-			for (const r of document.querySelectorAll("#frames rect")) {
-				const i = +r.getAttribute("data-i"), b = r.getBoundingClientRect();
-				if (FLAMEGEN_DATA.f[i * 5 + 1] === 2 && (!best || b.width > best.w))
-					best = {i: i, x: b.x + b.width / 2, y: b.y + b.height / 2, w: b.width, name: flamegen.name(i)};
-			}
-			return best;
-		})()`)
+		fb := eval[frameBox](t, ctx, widestFrameAt(2))
 		if fb.W <= 0 || fb.W > 1100 || !strings.Contains(fb.Name, ": ") {
 			t.Fatalf("no span frame to hover at depth 2: %+v", fb)
 		}
 		if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, fb.X, fb.Y)); err != nil {
 			t.Fatal(err)
 		}
-		tip := eval[[]string](t, ctx, `[document.getElementById("tip").getAttribute("visibility"), document.getElementById("tip1").textContent, document.getElementById("tip2").textContent]`)
-		if tip[0] != "visible" || tip[1] != fb.Name || !strings.Contains(tip[2], " ms") || !strings.Contains(tip[2], "self") {
-			t.Errorf("tooltip %q for frame %q", tip, fb.Name)
+		// The frame's own tooltip (its title) and the details line the
+		// script writes on hover.
+		tip := eval[[]string](t, ctx, fmt.Sprintf(`(() => {
+			const r = [...document.querySelectorAll("#frames rect")].find(r => flamegen.index(r) === %d);
+			return [r.parentNode.querySelector("title").textContent, document.getElementById("details").textContent];
+		})()`, fb.I))
+		first, rest, _ := strings.Cut(tip[0], "\n")
+		if !strings.HasPrefix(first, fb.Name+" (") || !strings.Contains(first, " ms, ") || !strings.Contains(rest, "spans") ||
+			!strings.HasPrefix(tip[1], fb.Name+" (") || !strings.Contains(tip[1], "self") {
+			t.Errorf("tooltip %q, details %q for frame %q", tip[0], tip[1], fb.Name)
 		}
 		t.Logf("tooltip: %q", tip)
 		if err := chromedp.Do(ctx, chromedp.MouseClickXY(fb.X, fb.Y)); err != nil {
 			t.Fatal(err)
 		}
 		zoomed := eval[float64](t, ctx, `(() => {
-			for (const r of document.querySelectorAll("#frames rect"))
-				if (+r.getAttribute("data-i") === `+strconv.Itoa(fb.I)+`) return r.getBoundingClientRect().width;
+			for (const r of document.querySelectorAll("#frames rect:not(.anc)"))
+				if (flamegen.index(r) === `+strconv.Itoa(fb.I)+`) return r.getBoundingClientRect().width;
 			return -1;
 		})()`)
 		if zoomed < 1100 {

@@ -63,7 +63,9 @@ func Top(t *Tree, n int) []TopEntry {
 // DiffEntry is one function of a [TopDiff] ranking: its self value before
 // (the baseline, normalised as the diff was) and after.
 type DiffEntry struct {
-	Name          string
+	Name string
+	// NameIndex is the name's interned index ([Tree.NameIndex]).
+	NameIndex     int
 	Before, After int64
 }
 
@@ -85,7 +87,7 @@ func TopDiff(t *Tree, n int) []DiffEntry {
 	var out []DiffEntry
 	for i := 1; i < t.NumNames(); i++ {
 		if before[i] != after[i] {
-			out = append(out, DiffEntry{Name: t.NameAt(i), Before: before[i], After: after[i]})
+			out = append(out, DiffEntry{Name: t.NameAt(i), NameIndex: i, Before: before[i], After: after[i]})
 		}
 	}
 	abs := func(v int64) int64 {

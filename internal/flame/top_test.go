@@ -52,7 +52,7 @@ func TestTopDiff(t *testing.T) {
 	d := Diff(parse("m;a 10\nm;b 10\nx;a 5\n"), parse("m;a 2\nm;b 10\nx;a 1\nm;c 7\n"), false)
 	got := TopDiff(d, 0)
 	// a: 15 -> 3 (both paths); c: new; b unchanged, left out.
-	if len(got) != 2 || got[0] != (DiffEntry{"a", 15, 3}) || got[1] != (DiffEntry{"c", 0, 7}) || got[1].Delta() != 7 {
+	if len(got) != 2 || got[0].Name != "a" || got[0].Before != 15 || got[0].After != 3 || d.NameAt(got[0].NameIndex) != "a" || got[1].Name != "c" || got[1].Before != 0 || got[1].After != 7 || got[1].Delta() != 7 {
 		t.Errorf("top diff: %+v", got)
 	}
 }

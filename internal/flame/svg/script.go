@@ -46,9 +46,9 @@ var frames = el("frames"), details = el("details"), matchedText = el("matched");
 var resetBtn = el("reset"), searchBtn = el("search"), clearBtn = el("clear");
 var zoomed = 0, matches = null, term = "", matchedPct = 0;
 var total = n ? F[2] : 0;
-// shown[k] is the frame the k-th child of #frames draws; null until the
-// first render, while #frames holds what Write drew.
-var shown = null;
+// A frame's group knows its frame (__fi): render's groups from the start,
+// the groups Write drew once the first pointer event needs one.
+var mapped = false;
 
 // fixed is toFixed(p) for p = 1 or 2 with ties rounded to even, as Go's
 // strconv rounds them: a tie is a value whose 2^(p+1) multiple is odd.
@@ -143,7 +143,6 @@ function draw(frag, i, x, w, anc) {
     g.appendChild(t);
   }
   frag.appendChild(g);
-  shown.push(i);
 }
 // visit calls fn(i, x, w) for the frames the view zoomed on z draws, in
 // the order Write and render draw them; ancestors of z are not included.
@@ -157,7 +156,7 @@ function visit(z, fn) {
 }
 function render() {
   var frag = document.createDocumentFragment();
-  shown = [];
+  mapped = true;
   if (n) {
     var z = zoomed;
     for (var a = parent[z]; a >= 0; a = parent[a]) draw(frag, a, XP, W - 2 * XP, true);
@@ -177,14 +176,14 @@ function describe(i) {
   return name + " (" + line + ")";
 }
 // index returns the frame that e, a frame's group or a part of it, draws,
-// or -1. Frames Write drew are found by their place among #frames'
-// children.
+// or -1. The groups Write drew are those of the full view, in order.
 function index(e) {
   while (e && e.parentNode !== frames) e = e.parentNode;
   if (!e) return -1;
-  if (e.__fi === undefined) {
-    if (!shown) { shown = []; if (n) visit(0, function (i) { shown.push(i); }); }
-    e.__fi = shown[Array.prototype.indexOf.call(frames.children, e)];
+  if (!mapped) {
+    mapped = true;
+    var c = frames.children, k = 0;
+    if (n) visit(0, function (i) { if (k < c.length) c[k++].__fi = i; });
   }
   return e.__fi === undefined ? -1 : e.__fi;
 }

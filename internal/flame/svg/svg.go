@@ -120,7 +120,8 @@ func WithHighlight(re *regexp.Regexp) Option {
 
 // WithTopSelf outlines the frames of the n functions with the most self
 // time, summed over all their frames ([flame.Top]), and lists the functions
-// in the legend (default [DefaultTopSelf]; 0 turns it off).
+// in the legend; for a diff tree, the n whose self time changed most
+// ([flame.TopDiff]). Default [DefaultTopSelf]; 0 turns it off.
 func WithTopSelf(n int) Option {
 	return optionFunc(func(c *config) {
 		if n >= 0 {
@@ -248,12 +249,19 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 			maxAbs = max(maxAbs, abs(t.Value(n)-t.Base(n)))
 		}
 	}
-	var tops []flame.TopEntry
+	// The legend ranks functions by self value, or for a diff by how much
+	// it changed; their frames that hold some are outlined.
+	var tops []string
 	topName := map[int]bool{}
-	if c.topSelf > 0 {
-		for _, e := range flame.Top(t, c.topSelf) {
+	if c.topSelf > 0 && diff {
+		for k, e := range flame.TopDiff(t, c.topSelf) {
+			tops = append(tops, fmt.Sprintf("%d. %s %s (before %s, after %s)", k+1, truncate(c.display(e.Name), 60), signed(e.Delta(), t.Unit), formatValue(e.Before, t.Unit), formatValue(e.After, t.Unit)))
+			topName[e.NameIndex] = true
+		}
+	} else if c.topSelf > 0 {
+		for k, e := range flame.Top(t, c.topSelf) {
 			if e.Self > 0 {
-				tops = append(tops, e)
+				tops = append(tops, fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(c.display(e.Name), 60), formatValue(e.Self, t.Unit), pct(e.Self, t.Total())))
 				topName[e.NameIndex] = true
 			}
 		}
@@ -309,7 +317,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 			d.Err = append(d.Err, nf)
 			nErr++
 		}
-		if f.Node != flame.Root && self > 0 && topName[t.NameIndex(f.Node)] {
+		if f.Node != flame.Root && (self > 0 || diff && t.BaseSelf(f.Node) > 0) && topName[t.NameIndex(f.Node)] {
 			d.TopF = append(d.TopF, nf)
 		}
 		for len(next) < f.Depth+2 {
@@ -351,10 +359,14 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 		legend = append(legend, legendLine{fmt.Sprintf("Red corner: %d %s %s", nErr, plural(nErr, "frame", "frames"), truncate(c.errorsWhat, 100)), false})
 	}
 	if len(tops) > 0 {
-		legend = append(legend, legendLine{"Most self time (outlined thick):", false})
+		head := "Most self time (outlined thick):"
+		if diff {
+			head = "Largest changes of self time (outlined thick):"
+		}
+		legend = append(legend, legendLine{head, false})
 	}
-	for k, e := range tops {
-		legend = append(legend, legendLine{fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(c.display(e.Name), 60), formatValue(e.Self, t.Unit), pct(e.Self, t.Total())), true})
+	for _, l := range tops {
+		legend = append(legend, legendLine{l, true})
 	}
 
 	title := c.title

@@ -132,6 +132,12 @@ func TestDiffSVG(t *testing.T) {
 	if !bytes.Contains(got, []byte("Differential Flame Graph")) || len(dd.Base) != len(dd.F)/stride {
 		t.Error("diff graph lacks its title or its baseline values")
 	}
+	// The legend ranks what changed most, not after's self time.
+	for _, want := range []string{"Largest changes of self time (outlined thick):", ">1. parse -40 samples (before 60 samples, after 20 samples)<", ">2. layout +36 samples (before 24 samples, after 60 samples)<"} {
+		if !bytes.Contains(got, []byte(want)) {
+			t.Errorf("diff legend lacks %q", want)
+		}
+	}
 }
 
 // wellFormed parses the SVG as XML, as a browser does before running any
