@@ -20,25 +20,27 @@ type TopEntry struct {
 // then name), each aggregated over every frame with its name, whatever the
 // frame's kind or call path. n <= 0 means all.
 func Top(t *Tree, n int) []TopEntry {
+	// A frame's self value is its total less its children's: add every
+	// frame's total to its name and take it from its parent's.
+	const nameMask = 1<<kindShift - 1
 	self := make([]int64, t.NumNames())
-	total := make([]int64, t.NumNames())
-	onPath := make([]int32, t.NumNames())
-	var path []int
-	t.preorder(func(id NodeID, depth int) {
-		for len(path) > depth {
-			onPath[path[len(path)-1]]--
-			path = path[:len(path)-1]
-		}
-		ni := t.NameIndex(id)
-		if id != Root {
-			self[ni] += t.Self(id)
-			if onPath[ni] == 0 {
-				total[ni] += t.Value(id)
+	for _, chunk := range t.chunks {
+		for _, nd := range chunk {
+			if nd.parent == none {
+				continue
+			}
+			self[nd.name&nameMask] += nd.total
+			if nd.parent != Root {
+				self[t.at(nd.parent).name&nameMask] -= nd.total
 			}
 		}
-		onPath[ni]++
-		path = append(path, ni)
-	})
+	}
+	total := make([]int64, t.NumNames())
+	if cand := candidates(self, n); cand != nil {
+		t.totalsOf(cand, total)
+	} else {
+		t.totals(total)
+	}
 	var out []TopEntry
 	for i := 1; i < t.NumNames(); i++ {
 		if total[i] > 0 {
@@ -58,6 +60,71 @@ func Top(t *Tree, n int) []TopEntry {
 		out = out[:n]
 	}
 	return out
+}
+
+// candidates returns, by name index, the names that can be among the n
+// with the most self value (those with at least the n-th largest, ties
+// included), or nil when every name can: n <= 0, or the n-th largest is 0
+// (names without self value are then ranked by total).
+func candidates(self []int64, n int) []bool {
+	if n <= 0 || n >= len(self) {
+		return nil
+	}
+	sorted := slices.Clone(self[1:])
+	slices.SortFunc(sorted, func(a, b int64) int { return cmp.Compare(b, a) })
+	cut := sorted[n-1]
+	if cut <= 0 {
+		return nil
+	}
+	cand := make([]bool, len(self))
+	for i := 1; i < len(self); i++ {
+		cand[i] = self[i] >= cut
+	}
+	return cand
+}
+
+// totalsOf adds to total[i], for the names i in cand, the value of the
+// frames named i that have no ancestor of the same name, so that a
+// recursive function's samples count once.
+func (t *Tree) totalsOf(cand []bool, total []int64) {
+	const nameMask = 1<<kindShift - 1
+	for _, chunk := range t.chunks {
+		for _, nd := range chunk {
+			ni := nd.name & nameMask
+			if !cand[ni] || nd.parent == none {
+				continue
+			}
+			outer := true
+			for m := nd.parent; m != Root; m = t.at(m).parent {
+				if t.at(m).name&nameMask == ni {
+					outer = false
+					break
+				}
+			}
+			if outer {
+				total[ni] += nd.total
+			}
+		}
+	}
+}
+
+// totals adds to total[i] the value of the stacks through frames named i,
+// each counted once even when recursive.
+func (t *Tree) totals(total []int64) {
+	onPath := make([]int32, t.NumNames())
+	var path []int
+	t.preorder(func(id NodeID, depth int) {
+		for len(path) > depth {
+			onPath[path[len(path)-1]]--
+			path = path[:len(path)-1]
+		}
+		ni := t.NameIndex(id)
+		if id != Root && onPath[ni] == 0 {
+			total[ni] += t.Value(id)
+		}
+		onPath[ni]++
+		path = append(path, ni)
+	})
 }
 
 // DiffEntry is one function of a [TopDiff] ranking: its self value before

@@ -25,6 +25,10 @@ func TestTopRecursion(t *testing.T) {
 	if top[0].Name != "visit" {
 		t.Errorf("first row %q, want visit", top[0].Name)
 	}
+	// The first n alone are ranked the same way.
+	if two := Top(tr, 2); len(two) != 2 || two[0] != top[0] || two[1] != top[1] || two[1].Name != "walk" || two[1].Total != 8 {
+		t.Errorf("top 2: %+v, want the first two of %+v", two, top)
+	}
 }
 
 // A function reached by several call paths (and as a span and a CPU frame)
