@@ -28,7 +28,7 @@ var updateScreenshot = flag.Bool("flamegen.screenshot", false, "rewrite docs/ima
 
 // buildFlamegenTools compiles the command and the stack generator from the
 // root module, as a user would run them.
-func buildFlamegenTools(t *testing.T, dir string) (flamegen, genfolded string) {
+func buildFlamegenTools(t testing.TB, dir string) (flamegen, genfolded string) {
 	t.Helper()
 	flamegen, genfolded = filepath.Join(dir, "flamegen"), filepath.Join(dir, "genfolded")
 	for bin, pkg := range map[string]string{flamegen: "./cmd/flamegen", genfolded: "./internal/flame/internal/gen/cmd/genfolded"} {
@@ -41,7 +41,7 @@ func buildFlamegenTools(t *testing.T, dir string) (flamegen, genfolded string) {
 	return flamegen, genfolded
 }
 
-func runCmd(t *testing.T, stdout string, name string, args ...string) {
+func runCmd(t testing.TB, stdout string, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	if stdout != "" {
@@ -337,7 +337,7 @@ func widestFrameAt(depth int) string {
 }
 
 // eval runs expr in the page and returns its value.
-func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromedp.EvaluateOption) T {
+func eval[T any](t testing.TB, ctx context.Context, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
