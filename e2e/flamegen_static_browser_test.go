@@ -119,8 +119,8 @@ func TestFlamegenWithoutScript(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Navigate("file://"+page)); err != nil {
 				t.Fatal(err)
 			}
-			// Decoded, then two frames later painted.
-			w := eval[int](t, ctx, `document.querySelector("img").decode().then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(document.querySelector("img").naturalWidth)))))`, chromedp.EvalAwaitPromise)
+			// Decoded; the screenshot then paints the page.
+			w := eval[int](t, ctx, `document.querySelector("img").decode().then(() => document.querySelector("img").naturalWidth)`, chromedp.EvalAwaitPromise)
 			if int64(w) != size[0] {
 				t.Fatalf("the image is %d px wide, the SVG %d", w, size[0])
 			}

@@ -15,13 +15,16 @@ import (
 )
 
 // BenchmarkFlamegenVsFlameGraphPl draws the generated 100,000-stack folded
-// file with flamegen and with flamegraph.pl in the same run, as a user runs
-// them, and reports for each the time a drawing takes (sec/op), the
-// process's peak resident memory (peak-RSS-MB) and how long headless
-// Chromium takes from starting to load the SVG to painting it (open-ms).
+// file with flamegen and with flamegraph.pl, one after the other in every
+// iteration so that both meet the same machine load, as a user runs them.
+// It reports for each tool the seconds a drawing takes (-s), the process's
+// peak resident memory (-RSS-MB) and the milliseconds headless Chromium
+// takes from starting to load the SVG to a screenshot of it (-open-ms),
+// and the ratios: speedup-x (flamegraph.pl's time over flamegen's) and
+// RSS-% (flamegen's peak memory as a share of flamegraph.pl's).
 // flamegraph.pl is not part of the project: FLAMEGRAPH_PL names it (see
-// README.md); without it the benchmark is skipped. Compare the tools with
-// benchstat -col /tool.
+// README.md); without it the benchmark is skipped. Run it with -benchtime
+// 1x -count 6 and summarise with benchstat.
 func BenchmarkFlamegenVsFlameGraphPl(b *testing.B) {
 	pl := os.Getenv("FLAMEGRAPH_PL")
 	if pl == "" {
@@ -36,59 +39,66 @@ func BenchmarkFlamegenVsFlameGraphPl(b *testing.B) {
 	runCmd(b, folded, genfolded, "-stacks", "100000")
 	ctx := browser.Start(b, 1200, 900)
 
-	tools := []struct {
-		name string
-		cmd  func(out string) *exec.Cmd
-	}{
-		{"flamegen", func(out string) *exec.Cmd { return exec.Command(flamegen, folded, "-o", out) }},
-		{"flamegraph.pl", func(out string) *exec.Cmd {
-			c := exec.Command("perl", pl, folded)
-			f, err := os.Create(out)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { f.Close() })
-			c.Stdout = f
-			return c
-		}},
+	fgOut, plOut := filepath.Join(dir, "flamegen.svg"), filepath.Join(dir, "flamegraph.pl.svg")
+	// run draws with cmd and returns its wall time and peak RSS.
+	run := func(cmd *exec.Cmd) (time.Duration, float64) {
+		cmd.Stderr = os.Stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("%s: %v", cmd.Args[0], err)
+		}
+		return time.Since(start), float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
 	}
-	for _, tool := range tools {
-		b.Run("tool="+tool.name, func(b *testing.B) {
-			out := filepath.Join(dir, tool.name+".svg")
-			var rss, open float64
-			for b.Loop() {
-				cmd := tool.cmd(out)
-				cmd.Stderr = os.Stderr
-				if err := cmd.Run(); err != nil {
-					b.Fatalf("%s: %v", tool.name, err)
-				}
-				b.StopTimer()
-				rss = max(rss, float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024)
-				open += openMillis(b, ctx, out)
-				b.StartTimer()
-			}
-			st, err := os.Stat(out)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(rss, "peak-RSS-MB")
-			b.ReportMetric(open/float64(b.N), "open-ms")
-			b.ReportMetric(float64(st.Size())/(1<<20), "SVG-MB")
-			b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(time.Second), "sec/op")
-		})
+	const opens = 3 // loads of each drawing in Chromium, alternating
+	var fgTime, plTime time.Duration
+	var fgRSS, plRSS, fgOpen, plOpen float64
+	for b.Loop() {
+		d, rss := run(exec.Command(flamegen, folded, "-o", fgOut))
+		fgTime, fgRSS = fgTime+d, max(fgRSS, rss)
+
+		f, err := os.Create(plOut)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command("perl", pl, folded)
+		cmd.Stdout = f
+		d, rss = run(cmd)
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+		plTime, plRSS = plTime+d, max(plRSS, rss)
+
+		b.StopTimer()
+		for range opens {
+			fgOpen += openMillis(b, ctx, fgOut)
+			plOpen += openMillis(b, ctx, plOut)
+		}
+		b.StartTimer()
 	}
+	n := float64(b.N)
+	b.ReportMetric(fgTime.Seconds()/n, "flamegen-s")
+	b.ReportMetric(plTime.Seconds()/n, "flamegraph.pl-s")
+	b.ReportMetric(plTime.Seconds()/fgTime.Seconds(), "speedup-x")
+	b.ReportMetric(fgRSS, "flamegen-RSS-MB")
+	b.ReportMetric(plRSS, "flamegraph.pl-RSS-MB")
+	b.ReportMetric(100*fgRSS/plRSS, "RSS-%")
+	b.ReportMetric(fgOpen/(opens*n), "flamegen-open-ms")
+	b.ReportMetric(plOpen/(opens*n), "flamegraph.pl-open-ms")
 }
 
-// openMillis loads the SVG at path in a fresh document and returns the
-// milliseconds from the start of the navigation to the first frame painted
-// after the page's load event (its scripts have run).
+// openMillis loads the SVG at path, which the tab does not show yet, and
+// returns the milliseconds from the start of the navigation to a screenshot
+// of the page: loaded, its load-time scripts run, and painted.
 func openMillis(b *testing.B, ctx context.Context, path string) float64 {
 	b.Helper()
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		b.Fatal(err)
-	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	start := time.Now()
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path)); err != nil {
 		b.Fatal(err)
 	}
-	return eval[float64](b, ctx, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))`, chromedp.EvalAwaitPromise)
+	if _, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err != nil {
+		b.Fatal(err)
+	}
+	return float64(time.Since(start)) / float64(time.Millisecond)
 }
