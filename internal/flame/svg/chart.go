@@ -138,11 +138,15 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 	for t := int64(0); t <= span; t += step {
 		px := x(c.Begin + t)
 		fmt.Fprintf(bw, `<line x1="%.2f" y1="%d" x2="%.2f" y2="%d"/>`, px, rulerTop+fontSize/2, px, barsTop+rows*frameHeight)
+		label := formatValue(t, "nanoseconds")
 		anchor := "middle"
-		if t == 0 {
+		switch {
+		case t == 0:
 			anchor = "start"
+		case px+float64(len(label))*charWidth/2 > float64(cfg.width): // would run off the right edge
+			anchor = "end"
 		}
-		fmt.Fprintf(bw, `<text x="%.2f" y="%d" text-anchor="%s">%s</text>`, px, rulerTop, anchor, formatValue(t, "nanoseconds"))
+		fmt.Fprintf(bw, `<text x="%.2f" y="%d" text-anchor="%s">%s</text>`, px, rulerTop, anchor, label)
 	}
 	bw.WriteString("</g>\n<g id=\"bars\">\n")
 

@@ -404,3 +404,33 @@ func TestMarked(t *testing.T) {
 		t.Errorf("marked frames or legend missing:\n%s", out[strings.Index(out, "<g id=\"legend\">"):strings.Index(out, "<g id=\"tip\"")])
 	}
 }
+
+// Frames with errors get a red corner, counted in the legend; a prefix
+// every frame shares is drawn once, in the subtitle, and search and
+// highlight see the names without it.
+func TestErrorsAndPrefix(t *testing.T) {
+	tr := flame.NewTree("nanoseconds")
+	a := tr.Add([]string{"shop: GET /cart"}, flame.KindSpan, 40)
+	tr.Add([]string{"shop: GET /cart", "shop: db.query"}, flame.KindSpan, 60)
+	got := string(render(t, tr, WithErrors(func(n flame.NodeID) bool { return n == a }, "with failed spans"),
+		WithoutPrefix("shop: ", "service shop"), WithHighlight(regexp.MustCompile("^db"))))
+	for _, want := range []string{
+		`<title>GET /cart (100 ns, 100.00%)</title><rect x="10.0" y="76" width="1179.5" height="15" rx="2" fill="`,
+		`<path d="M10.0 76h6l-6 6z" fill="rgb(230,0,0)"/>`,
+		`<title>db.query (60 ns, 60.00%)</title>`,
+		`>service shop · nanoseconds · total 100 ns · 3 frames</text>`,
+		`>Red corner: 1 frame with failed spans</text>`,
+		`>Outlined thin: 1 frame matching /^db/, 60.00% of all</text>`,
+		`>1. db.query 60 ns (60.00%)</text>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "shop: ") {
+		t.Error("a frame keeps the prefix")
+	}
+	if n := strings.Count(got, `fill="rgb(230,0,0)"`); n != 1 {
+		t.Errorf("%d red corners, want 1", n)
+	}
+}
