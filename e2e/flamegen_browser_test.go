@@ -41,6 +41,16 @@ func buildFlamegenTools(t testing.TB, dir string) (flamegen, genfolded string) {
 	return flamegen, genfolded
 }
 
+// generated100k builds the tools into dir and writes the generated file of
+// 100,000 distinct stacks there.
+func generated100k(t testing.TB, dir string) (flamegen, folded string) {
+	t.Helper()
+	flamegen, genfolded := buildFlamegenTools(t, dir)
+	folded = filepath.Join(dir, "100k.folded")
+	runCmd(t, folded, genfolded, "-stacks", "100000")
+	return flamegen, folded
+}
+
 func runCmd(t testing.TB, stdout string, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
@@ -113,9 +123,7 @@ func TestFlamegenBrowser(t *testing.T) {
 		t.Skip("no chromium on PATH (apt-get install chromium, or set CHROMIUM)")
 	}
 	dir := t.TempDir()
-	flamegen, genfolded := buildFlamegenTools(t, dir)
-	folded := filepath.Join(dir, "100k.folded")
-	runCmd(t, folded, genfolded, "-stacks", "100000")
+	flamegen, folded := generated100k(t, dir)
 	ctx := browser.Start(t, 1200, 900)
 
 	for _, mw := range []float64{0.1, 0.01} {

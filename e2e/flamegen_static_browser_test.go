@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"testing"
 
@@ -46,18 +45,7 @@ func TestFlamegenWithoutScript(t *testing.T) {
 	big, small := filepath.Join(dir, "20k.folded"), filepath.Join(dir, "15k.folded")
 	runCmd(t, big, genfolded, "-stacks", "20000")
 	runCmd(t, small, genfolded, "-stacks", "15000")
-	traces, err := filepath.Abs("../internal/spans/testdata/traces.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(traces)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := regexp.MustCompile(`"traceId":"([0-9a-f]{32})"`).FindSubmatch(data)
-	if id == nil {
-		t.Fatal("no trace id in the input")
-	}
+	traces, id := traceFixture(t)
 	serviceTraces, profiles := exampleSpansAndCPU(t, dir)
 
 	cases := []struct {
@@ -69,7 +57,7 @@ func TestFlamegenWithoutScript(t *testing.T) {
 		{"spans", []string{traces}, false},
 		{"merged", append([]string{serviceTraces}, profiles...), false},
 		{"diff", []string{"diff", small, big}, false},
-		{"chart", []string{"--trace", string(id[1]), traces}, true},
+		{"chart", []string{"--trace", id, traces}, true},
 	}
 	ctx := browser.Start(t, 1200, 900)
 	for _, tc := range cases {

@@ -35,9 +35,7 @@ func BenchmarkFlamegenVsFlameGraphPl(b *testing.B) {
 		b.Skip("no perl")
 	}
 	dir := b.TempDir()
-	flamegen, genfolded := buildFlamegenTools(b, dir)
-	folded := filepath.Join(dir, "100k.folded")
-	runCmd(b, folded, genfolded, "-stacks", "100000")
+	flamegen, folded := generated100k(b, dir)
 	ctx := browser.Start(b, 1200, 900)
 
 	fgOut, plOut := filepath.Join(dir, "flamegen.svg"), filepath.Join(dir, "flamegraph.pl.svg")

@@ -28,14 +28,7 @@ func TestSpanGraphsInBrowser(t *testing.T) {
 	}
 	dir := t.TempDir()
 	flamegen, _ := buildFlamegenTools(t, dir)
-	traces, err := filepath.Abs("../internal/spans/testdata/traces.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(traces)
-	if err != nil {
-		t.Fatal(err)
-	}
+	traces, id := traceFixture(t)
 	ctx := browser.Start(t, 1200, 900)
 
 	t.Run("aggregated", func(t *testing.T) {
@@ -85,12 +78,8 @@ func TestSpanGraphsInBrowser(t *testing.T) {
 	})
 
 	t.Run("one trace", func(t *testing.T) {
-		id := regexp.MustCompile(`"traceId":"([0-9a-f]{32})"`).FindSubmatch(data)
-		if id == nil {
-			t.Fatal("no trace id in the input")
-		}
 		out := filepath.Join(dir, "one.svg")
-		runCmd(t, "", flamegen, "--trace", string(id[1]), traces, "-o", out)
+		runCmd(t, "", flamegen, "--trace", id, traces, "-o", out)
 		if err := chromedp.Do(ctx, chromedp.Navigate("file://"+out)); err != nil {
 			t.Fatal(err)
 		}
@@ -117,4 +106,23 @@ func TestSpanGraphsInBrowser(t *testing.T) {
 		}
 		t.Logf("chart: %+v", c)
 	})
+}
+
+// traceFixture returns the absolute path of the span package's trace file
+// (traces of five services) and the ID of its first trace.
+func traceFixture(t *testing.T) (path, id string) {
+	t.Helper()
+	path, err := filepath.Abs("../internal/spans/testdata/traces.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`"traceId":"([0-9a-f]{32})"`).FindSubmatch(data)
+	if m == nil {
+		t.Fatalf("%s: no trace id", path)
+	}
+	return path, string(m[1])
 }
