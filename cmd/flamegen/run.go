@@ -53,8 +53,9 @@ Usage:
 The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
 or Jaeger JSON traces, gzipped or not) is found from the content, never from
 the file name. Traces are aggregated into one graph of "service: span name"
-frames whose widths are wall-clock time: each instant of a span is shared
-among the children running then (--weight sum: every span's full duration).
+frames (traces of one service: span names, the service in the subtitle)
+whose widths are wall-clock time: each instant of a span is shared among the
+children running then (--weight sum: every span's full duration).
 
 Examples:
   flamegen cpu.pprof -o cpu.svg
