@@ -28,7 +28,7 @@ var updateScreenshot = flag.Bool("flamegen.screenshot", false, "rewrite docs/ima
 
 // buildFlamegenTools compiles the command and the stack generator from the
 // root module, as a user would run them.
-func buildFlamegenTools(t *testing.T, dir string) (flamegen, genfolded string) {
+func buildFlamegenTools(t testing.TB, dir string) (flamegen, genfolded string) {
 	t.Helper()
 	flamegen, genfolded = filepath.Join(dir, "flamegen"), filepath.Join(dir, "genfolded")
 	for bin, pkg := range map[string]string{flamegen: "./cmd/flamegen", genfolded: "./internal/flame/internal/gen/cmd/genfolded"} {
@@ -41,7 +41,17 @@ func buildFlamegenTools(t *testing.T, dir string) (flamegen, genfolded string) {
 	return flamegen, genfolded
 }
 
-func runCmd(t *testing.T, stdout string, name string, args ...string) {
+// generated100k builds the tools into dir and writes the generated file of
+// 100,000 distinct stacks there.
+func generated100k(t testing.TB, dir string) (flamegen, folded string) {
+	t.Helper()
+	flamegen, genfolded := buildFlamegenTools(t, dir)
+	folded = filepath.Join(dir, "100k.folded")
+	runCmd(t, folded, genfolded, "-stacks", "100000")
+	return flamegen, folded
+}
+
+func runCmd(t testing.TB, stdout string, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	if stdout != "" {
@@ -113,9 +123,7 @@ func TestFlamegenBrowser(t *testing.T) {
 		t.Skip("no chromium on PATH (apt-get install chromium, or set CHROMIUM)")
 	}
 	dir := t.TempDir()
-	flamegen, genfolded := buildFlamegenTools(t, dir)
-	folded := filepath.Join(dir, "100k.folded")
-	runCmd(t, folded, genfolded, "-stacks", "100000")
+	flamegen, folded := generated100k(t, dir)
 	ctx := browser.Start(t, 1200, 900)
 
 	for _, mw := range []float64{0.1, 0.01} {
@@ -158,16 +166,7 @@ func TestFlamegenBrowser(t *testing.T) {
 			}
 
 			// The widest frame at depth 3, clicked with the mouse.
-			fb := eval[frameBox](t, ctx, `(() => {
-				let best = null;
-				for (const r of document.querySelectorAll("#frames rect")) {
-					const i = +r.getAttribute("data-i");
-					const b = r.getBoundingClientRect();
-					if (+r.getAttribute("y") === FLAMEGEN_DATA.top + (FLAMEGEN_DATA.maxdepth - 3) * FLAMEGEN_DATA.fh && (!best || b.width > best.w))
-						best = {i: i, x: b.x + b.width / 2, y: b.y + b.height / 2, w: b.width, name: flamegen.name(i)};
-				}
-				return best;
-			})()`)
+			fb := eval[frameBox](t, ctx, widestFrameAt(3))
 			if fb.W <= 0 || fb.W > 1000 {
 				t.Fatalf("no frame to click at depth 3: %+v", fb)
 			}
@@ -184,7 +183,7 @@ func TestFlamegenBrowser(t *testing.T) {
 			}
 			zoomed := eval[int](t, ctx, `flamegen.zoomed()`)
 			zoom := time.Since(start)
-			width := eval[float64](t, ctx, fmt.Sprintf(`+document.querySelector('#frames rect[data-i="%d"]:not(.anc)').getAttribute("width")`, fb.I))
+			width := eval[float64](t, ctx, fmt.Sprintf(`+[...document.querySelectorAll("#frames rect:not(.anc)")].find(r => flamegen.index(r) === %d).getAttribute("width")`, fb.I))
 			if zoomed != fb.I || math.Abs(width-1179.5) > 0.2 {
 				t.Errorf("after clicking frame %d (%.1f px): zoomed to %d, its width %.1f px, want the full 1179.5", fb.I, fb.W, zoomed, width)
 			}
@@ -229,7 +228,9 @@ func TestFlamegenBrowser(t *testing.T) {
 				}),
 				pct: flamegen.search("<script>"),
 			})`)
-		time.Sleep(100 * time.Millisecond) // let any dialog event arrive
+		// A dialog blocks the page, so the evaluation above could not have
+		// returned while one was open; chromedp hands an event to its
+		// listeners before the replies that follow it.
 		if dialogs.Load() != 0 {
 			t.Error("a frame name ran script: a dialog opened")
 		}
@@ -329,10 +330,24 @@ func TestFlamegenBrowser(t *testing.T) {
 	})
 }
 
+// widestFrameAt is a page expression for the widest frame drawn at depth,
+// with the middle of its rectangle on screen.
+func widestFrameAt(depth int) string {
+	return fmt.Sprintf(`(() => {
+		let best = null;
+		for (const r of document.querySelectorAll("#frames rect")) {
+			const i = flamegen.index(r), b = r.getBoundingClientRect();
+			if (flamegen.depth(i) === %d && (!best || b.width > best.w))
+				best = {i: i, x: b.x + b.width / 2, y: b.y + b.height / 2, w: b.width, name: flamegen.name(i)};
+		}
+		return best;
+	})()`, depth)
+}
+
 // eval runs expr in the page and returns its value.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func eval[T any](t testing.TB, ctx context.Context, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		t.Fatalf("evaluate %.60q: %v", expr, err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,14 +28,7 @@ func TestSpanGraphsInBrowser(t *testing.T) {
 	}
 	dir := t.TempDir()
 	flamegen, _ := buildFlamegenTools(t, dir)
-	traces, err := filepath.Abs("../internal/spans/testdata/traces.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(traces)
-	if err != nil {
-		t.Fatal(err)
-	}
+	traces, id := traceFixture(t)
 	ctx := browser.Start(t, 1200, 900)
 
 	t.Run("aggregated", func(t *testing.T) {
@@ -48,32 +42,31 @@ func TestSpanGraphsInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The widest frame one level below the traces' top spans.
-		fb := eval[frameBox](t, ctx, `(() => {
-			let best = null;
-			for (const r of document.querySelectorAll("#frames rect")) {
-				const i = +r.getAttribute("data-i"), b = r.getBoundingClientRect();
-				if (FLAMEGEN_DATA.f[i * 5 + 1] === 2 && (!best || b.width > best.w))
-					best = {i: i, x: b.x + b.width / 2, y: b.y + b.height / 2, w: b.width, name: flamegen.name(i)};
-			}
-			return best;
-		})()`)
+		fb := eval[frameBox](t, ctx, widestFrameAt(2))
 		if fb.W <= 0 || fb.W > 1100 || !strings.Contains(fb.Name, ": ") {
 			t.Fatalf("no span frame to hover at depth 2: %+v", fb)
 		}
 		if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, fb.X, fb.Y)); err != nil {
 			t.Fatal(err)
 		}
-		tip := eval[[]string](t, ctx, `[document.getElementById("tip").getAttribute("visibility"), document.getElementById("tip1").textContent, document.getElementById("tip2").textContent]`)
-		if tip[0] != "visible" || tip[1] != fb.Name || !strings.Contains(tip[2], " ms") || !strings.Contains(tip[2], "self") {
-			t.Errorf("tooltip %q for frame %q", tip, fb.Name)
+		// The frame's own tooltip (its title) and the details line the
+		// script writes on hover.
+		tip := eval[[]string](t, ctx, fmt.Sprintf(`(() => {
+			const r = [...document.querySelectorAll("#frames rect")].find(r => flamegen.index(r) === %d);
+			return [r.parentNode.querySelector("title").textContent, document.getElementById("details").textContent];
+		})()`, fb.I))
+		first, rest, _ := strings.Cut(tip[0], "\n")
+		if !strings.HasPrefix(first, fb.Name+" (") || !strings.Contains(first, " ms, ") || !strings.Contains(rest, "spans") ||
+			!strings.HasPrefix(tip[1], fb.Name+" (") || !strings.Contains(tip[1], "self") {
+			t.Errorf("tooltip %q, details %q for frame %q", tip[0], tip[1], fb.Name)
 		}
 		t.Logf("tooltip: %q", tip)
 		if err := chromedp.Do(ctx, chromedp.MouseClickXY(fb.X, fb.Y)); err != nil {
 			t.Fatal(err)
 		}
 		zoomed := eval[float64](t, ctx, `(() => {
-			for (const r of document.querySelectorAll("#frames rect"))
-				if (+r.getAttribute("data-i") === `+strconv.Itoa(fb.I)+`) return r.getBoundingClientRect().width;
+			for (const r of document.querySelectorAll("#frames rect:not(.anc)"))
+				if (flamegen.index(r) === `+strconv.Itoa(fb.I)+`) return r.getBoundingClientRect().width;
 			return -1;
 		})()`)
 		if zoomed < 1100 {
@@ -85,12 +78,8 @@ func TestSpanGraphsInBrowser(t *testing.T) {
 	})
 
 	t.Run("one trace", func(t *testing.T) {
-		id := regexp.MustCompile(`"traceId":"([0-9a-f]{32})"`).FindSubmatch(data)
-		if id == nil {
-			t.Fatal("no trace id in the input")
-		}
 		out := filepath.Join(dir, "one.svg")
-		runCmd(t, "", flamegen, "--trace", string(id[1]), traces, "-o", out)
+		runCmd(t, "", flamegen, "--trace", id, traces, "-o", out)
 		if err := chromedp.Do(ctx, chromedp.Navigate("file://"+out)); err != nil {
 			t.Fatal(err)
 		}
@@ -117,4 +106,23 @@ func TestSpanGraphsInBrowser(t *testing.T) {
 		}
 		t.Logf("chart: %+v", c)
 	})
+}
+
+// traceFixture returns the absolute path of the span package's trace file
+// (traces of five services) and the ID of its first trace.
+func traceFixture(t *testing.T) (path, id string) {
+	t.Helper()
+	path, err := filepath.Abs("../internal/spans/testdata/traces.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`"traceId":"([0-9a-f]{32})"`).FindSubmatch(data)
+	if m == nil {
+		t.Fatalf("%s: no trace id", path)
+	}
+	return path, string(m[1])
 }

@@ -83,9 +83,15 @@ func traceChart(t *spans.Trace) svg.Chart {
 		if sp.Service != "" {
 			label = sp.Service + ": " + sp.Name
 		}
-		tip := []string{label,
-			fmt.Sprintf("duration %s, self %s, starts at +%s", exact(b.End-b.Start), exact(b.Self), exact(b.Start-ch.Begin))}
-		if b.Before > 0 || b.After > 0 {
+		tip := []string{fmt.Sprintf("duration %s, self %s, starts at +%s", exact(b.End-b.Start), exact(b.Self), exact(b.Start-ch.Begin))}
+		var outside []svg.Stretch
+		if b.Before > 0 {
+			outside = append(outside, svg.Stretch{Start: b.Start, End: b.Start + b.Before})
+		}
+		if b.After > 0 {
+			outside = append(outside, svg.Stretch{Start: b.End - b.After, End: b.End})
+		}
+		if outside != nil {
 			tip = append(tip, outsideNote(b.Before, b.After))
 		}
 		if sp.Service != "" {
@@ -115,7 +121,7 @@ func traceChart(t *spans.Trace) svg.Chart {
 			tip = append(tip, a.Key+" = "+a.Value)
 		}
 		c.Bars = append(c.Bars, svg.ChartBar{
-			Row: int(b.Row), Start: b.Start, End: b.End, Before: b.Before, After: b.After, Label: label, Short: sp.Name, Kind: b.Class.FrameKind(),
+			Row: int(b.Row), Start: b.Start, End: b.End, Outside: outside, Label: label, Short: sp.Name, Kind: b.Class.FrameKind(),
 			Tooltip: tip, Outlined: b.Critical, Error: sp.Status == spans.StatusError,
 		})
 	}
@@ -160,7 +166,9 @@ func dur(ns int64) string {
 func writeTraceChart(w io.Writer, t *spans.Trace, sopts []svg.Option) error {
 	title := "Trace " + t.Spans[0].TraceID.String()
 	opts := append([]svg.Option{svg.WithTitle(title), svg.WithSubtitle(chartSubtitle(t))}, sopts...)
-	return svg.WriteChart(w, traceChart(t), opts...)
+	names := serviceNames{}
+	names.add(t)
+	return svg.WriteChart(w, traceChart(t), append(opts, names.options()...)...)
 }
 
 func chartSubtitle(t *spans.Trace) string {
@@ -195,6 +203,7 @@ func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions)
 		if err := agg.Add(t); err != nil {
 			return err
 		}
+		sp.services.add(t)
 		if cp != nil {
 			return cp.Add(t)
 		}
@@ -212,7 +221,8 @@ func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions)
 	if cp != nil {
 		note = criticalNotes(agg, cp)
 	}
-	return agg.Tree(), frameOptions(agg, sp, note), nil
+	legend := svg.WithLegend("Blue-grey: spans (wall time). Blue-green: lock waits and channel blocks (off CPU).")
+	return agg.Tree(), append(frameOptions(agg, sp, note), legend), nil
 }
 
 // criticalNotes says for each span frame how long and in how many traces

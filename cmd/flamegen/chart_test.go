@@ -74,8 +74,10 @@ func bars(t *testing.T, svg string) map[string]bar {
 		if _, err := fmtSscan(m[4], &w); err != nil {
 			t.Fatal(err)
 		}
-		label, _, _ := strings.Cut(m[1], "&#xA;")
-		_, name, _ := strings.Cut(label, ": ") // the service is the SDK's default
+		// The first line is "name (duration, share)"; the trace has one
+		// service, said in the subtitle instead of in every bar.
+		first, _, _ := strings.Cut(m[1], "&#xA;")
+		name := first[:strings.LastIndex(first, " (")]
 		out[name] = bar{m[3], x, x + w, m[1], m[5]}
 	}
 	return out
@@ -119,7 +121,10 @@ func TestTraceChart(t *testing.T) {
 			t.Errorf("prices tooltip lacks %q: %s", want, prices.title)
 		}
 	}
-	for _, want := range []string{`<g id="ruler">`, "0 ns</text>", "Dark red line", "status Error (1)", "Trace " + id} {
+	if !regexp.MustCompile(`^stock \([0-9]+\.[0-9]{2} ms, [0-9]+\.[0-9]{2}%\)&#xA;duration `).MatchString(stock.title) {
+		t.Errorf("stock's tooltip does not start with its name, duration and share: %s", stock.title)
+	}
+	for _, want := range []string{`<g id="ruler">`, "0 ns</text>", "Dark red line", "status Error (1)", "Trace " + id, ">service unknown_service:flamegen.test · "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("chart lacks %q", want)
 		}

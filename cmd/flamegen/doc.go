@@ -22,9 +22,11 @@
 //	flamegen --jaeger http://127.0.0.1:16686 --service checkout -o checkout.svg
 //	flamegen report --markdown traces.jsonl            slowest sections, waits, critical path, slowest traces
 //
-// The SVG is a single self-contained file with hover details, click to zoom,
-// regular-expression search with the matched share, and the frames with the
-// most self time outlined. Output is deterministic.
+// The SVG is a single self-contained file that shows the graph without
+// script (every frame an element with a flamegraph.pl-style tooltip), and
+// with it adds hover details, click to zoom and regular-expression search
+// with the matched share; the functions with the most self time are
+// outlined. Output is deterministic.
 //
 // Reads are bounded: --max-size caps what is decompressed, downloaded or
 // held whole, and --timeout how long a URL may stay silent. -o replaces its

@@ -422,10 +422,12 @@ func TestAsyncChart(t *testing.T) {
 	}
 	for _, want := range []string{
 		"400µs wall time · 2 spans · 1 async (outside their parent)",
-		"service-two: async task 1&#xA;duration 300µs, self 300µs, starts at +100µs&#xA;async: 300µs after its parent ended (hatched)",
-		"service-one: send&#xA;duration 40µs, self 40µs, starts at +0s",
-		`class="async"`,
-		"Hatched: the part of a span outside its parent&#39;s time (async work, 1 spans)",
+		"<title>service-two: async task 1 (300.00 µs, 75.00%)&#xA;duration 300µs, self 300µs, starts at +100µs&#xA;async: 300µs after its parent ended (hatched)&#xA;",
+		"<title>service-one: send (40.00 µs, 10.00%)&#xA;duration 40µs, self 40µs, starts at +0s&#xA;",
+		// The 300 µs after the parent's end (100 µs to 400 µs of 400 µs,
+		// at 1180 px for the axis) are hatched.
+		`<rect class="outside" x="305.00" y="100" width="885.00" height="15" fill="url(#outside)"`,
+		"Hatched: the part of a span outside its parent&#39;s time, such as async work that outlives it (1 span)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("chart lacks %q", want)

@@ -109,7 +109,7 @@ func TestMergedSpansAndCPU(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("svg: exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"on CPU ", "of its spans", "Blue-green: lock waits", "shop: compute"} {
+	for _, want := range []string{"on CPU ", "of its spans", "Blue-green: lock waits", "<title>compute (", ">service shop · "} {
 		if !strings.Contains(svgOut, want) {
 			t.Errorf("SVG lacks %q", want)
 		}

@@ -56,9 +56,11 @@ Usage:
 
 The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
 or protobuf traces, Jaeger JSON traces, gzipped or not) is found from the
-content, never from the file name. Traces are aggregated into one graph of "service: span name"
-frames whose widths are wall-clock time: each instant of a span is shared
-among the children running then (--weight sum: every span's full duration).
+content, never from the file name. Traces are aggregated into one graph of
+"service: span name" frames (traces of one service: span names, the service
+in the subtitle) whose widths are wall-clock time: each instant of a span is
+shared among the children running then (--weight sum: every span's full
+duration).
 
 Examples:
   flamegen cpu.pprof -o cpu.svg
@@ -394,7 +396,7 @@ func draw(o *options, src *sources, pos []string, diffMode bool, fopts []flame.O
 	if o.palette == "auto" {
 		sopts = append([]svg.Option{svg.WithPalette(svg.PaletteFor(t))}, sopts...)
 	}
-	return svg.Write(w, t, sopts...)
+	return svg.Write(w, t, append(sopts, sp.services.options()...)...)
 }
 
 func version() string {

@@ -21,10 +21,11 @@ type spanOptions struct {
 	slow      time.Duration // outline frames with a span at least this long; 0: none
 	critical  bool          // compute critical paths for the SVG's tooltips
 	spansOnly bool          // --spans: every input must be trace data
+	services  serviceNames  // filled by the readers: the services of every span drawn
 }
 
 func (o *options) spanOptions() (spanOptions, error) {
-	var sp spanOptions
+	sp := spanOptions{services: serviceNames{}}
 	sp.spansOnly = o.spansOnly
 	switch o.weight {
 	case "wall":
@@ -60,7 +61,8 @@ func loadTraces(in *input, stderr io.Writer, sp spanOptions, max int64) (*flame.
 
 // frameOptions are the SVG options tied to the frames of agg's tree: a
 // tooltip note per span frame (its spans, their mean and longest duration,
-// errors, and what extra adds) and the --slow outlines. They are only valid
+// errors, and what extra adds), the outline of frames with errors and the
+// --slow outlines. They are only valid
 // for that tree, not for a diff or a reversed one.
 func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.NodeID) string) []svg.Option {
 	t := agg.Tree()
@@ -86,7 +88,9 @@ func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.Node
 		}
 		return s
 	}
-	opts := []svg.Option{svg.WithNotes(note)}
+	opts := []svg.Option{svg.WithNotes(note), svg.WithErrors(func(n flame.NodeID) bool {
+		return t.Kind(n) != flame.KindCPU && agg.Count(n) > 0 && agg.Errors(n) > 0
+	}, "with spans of status Error")}
 	if sp.slow > 0 {
 		slow := int64(sp.slow)
 		opts = append(opts, svg.WithMarked(func(n flame.NodeID) bool {
@@ -135,7 +139,7 @@ func loadMerged(src *sources, traces *input, profiles []string, sampleType strin
 
 	in := traces.name
 	agg := spans.NewAggregator(append(slices.Clip(sp.analysis), spans.WithSpanCPU(cpu), spans.WithCPUStacks())...)
-	if err := set.Each(agg.Add); err != nil {
+	if err := set.Each(func(t *spans.Trace) error { sp.services.add(t); return agg.Add(t) }); err != nil {
 		return nil, nil, &flame.ParseError{Input: in, Err: err, Expected: "traces whose times add up to at most 292 years"}
 	}
 	if err := checkTraces(agg, in); err != nil {
@@ -165,7 +169,7 @@ func loadMerged(src *sources, traces *input, profiles []string, sampleType strin
 		fmt.Sprintf("Blue-grey: span frames (wall time); warm colours above a span: the CPU stacks sampled in it (%s of %s sampled ran in these traces' spans).", formatNs(inSpans, cpu.Unit), formatNs(cpu.Total, cpu.Unit)),
 		"Blue-green: lock waits and channel blocks (off CPU). " + spans.NoSpan + ": samples outside the traces' spans.",
 	}
-	return t, append(frameOptions(agg, sp, note), svg.WithLegend(legend...), svg.WithSpanPalette(svg.IO)), nil
+	return t, append(frameOptions(agg, sp, note), svg.WithLegend(legend...)), nil
 }
 
 // outsideCPU is the value of the NoSpan frame, if any.

@@ -85,7 +85,7 @@ func TestTraceInputGzipAndSVG(t *testing.T) {
 	zw.Write([]byte(traceFile(t)))
 	zw.Close()
 	out, errOut, code := flamegen(t, z.String(), "-")
-	if code != 0 || !strings.Contains(out, "<svg") || !strings.Contains(out, ": checkout") {
+	if code != 0 || !strings.Contains(out, "<svg") || !strings.Contains(out, "<title>checkout (") {
 		t.Fatalf("exit %d, stderr %q; SVG lacks the root span", code, errOut)
 	}
 }

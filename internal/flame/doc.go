@@ -9,8 +9,9 @@
 // [ProfileTree] decode pprof profiles, legacy formats and delta profiles
 // included (choosing the sample type, keeping inlined frames, filtering by
 // label), [MergeProfiles] merges several; [Decode] finds the format from the
-// content, gzip included, within [WithMaxBytes]. [Diff] compares two trees
-// and [Tree.Reverse] turns stacks upside down. Frames carry a [Kind] so that
+// content, gzip included, within [WithMaxBytes]. [Diff] compares two trees,
+// [Top] and [TopDiff] rank functions by self value, and [Tree.Reverse] turns
+// stacks upside down. Frames carry a [Kind] so that
 // span frames and off-CPU waits can share a tree with CPU samples, and an
 // [Annotation] from folded input.
 //

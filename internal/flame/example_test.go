@@ -162,3 +162,15 @@ func ExampleReadError() {
 	// cpu.pb.gz: offset 0: corrupt input: unexpected EOF: expected a complete gzip stream
 	// read http://host/profile: connection reset
 }
+
+// Top ranks functions by self value, over every call path that reaches
+// them.
+func ExampleTop() {
+	t, _ := flame.Decode(strings.NewReader("main;parse;hash 4\nmain;render;hash 3\nmain;render 2\nmain;gc 1\n"), "stdin")
+	for _, e := range flame.Top(t, 2) {
+		fmt.Printf("%s self %d total %d\n", e.Name, e.Self, e.Total)
+	}
+	// Output:
+	// hash self 7 total 7
+	// render self 2 total 5
+}

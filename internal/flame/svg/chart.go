@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
@@ -35,19 +34,24 @@ type ChartBar struct {
 	// Short, when set, is drawn instead of a Label that does not fit,
 	// e.g. the span name without its service.
 	Short string
-	// Kind picks the colour: [flame.KindOffCPU] bars are drawn in the
-	// off-CPU palette.
+	// Kind picks the colour: [flame.KindSpan] bars are blue-grey,
+	// [flame.KindOffCPU] bars blue-green, others in the [WithPalette]
+	// palette.
 	Kind flame.Kind
-	// Tooltip is shown on hover, one line per entry; the first line is
-	// the bar's title.
+	// Tooltip is shown on hover after the bar's first line, which is
+	// "label (duration, share of the time axis)".
 	Tooltip []string
 	// Outlined draws a thick outline (e.g. a span on the critical path);
 	// Error a red one, and a red corner mark.
 	Outlined, Error bool
-	// Before and After are the nanoseconds at the bar's start and end that
-	// lie outside its parent's time (async work), drawn hatched.
-	Before, After int64
+	// Outside lists the stretches of the bar that lie outside its
+	// parent's time, such as async work that outlives the span that
+	// started it; they are drawn hatched, at least half a pixel wide.
+	Outside []Stretch
 }
+
+// Stretch is an interval of a [Chart]'s time axis, in nanoseconds.
+type Stretch struct{ Start, End int64 }
 
 // ChartMark is a stretch of a row to mark.
 type ChartMark struct {
@@ -59,7 +63,7 @@ type ChartMark struct {
 // one row per [frameHeight] pixels below it, a native tooltip on every bar
 // and a legend. It uses no script, so that it works wherever SVG is shown;
 // the output depends only on c and the options ([WithTitle], [WithSubtitle],
-// [WithWidth], [WithPalette], [WithSpanPalette], [WithLegend]; others are
+// [WithWidth], [WithPalette], [WithoutPrefix], [WithLegend]; others are
 // ignored).
 func WriteChart(w io.Writer, c Chart, opts ...Option) error {
 	cfg := newConfig(opts)
@@ -79,26 +83,33 @@ func WriteChart(w io.Writer, c Chart, opts ...Option) error {
 	if subtitle == "" {
 		subtitle = fmt.Sprintf("%s · %d bars", formatValue(c.End-c.Begin, "nanoseconds"), len(c.Bars))
 	}
+	if cfg.prefixAbout != "" {
+		subtitle = cfg.prefixAbout + " · " + subtitle
+	}
 	legend := append([]string(nil), cfg.legend...)
 	if len(c.Marks) > 0 && c.MarkLabel != "" {
 		legend = append(legend, "Dark red line, thick outline: "+c.MarkLabel)
 	}
-	errs, async := 0, 0
+	errs, outside := 0, 0
 	for _, b := range c.Bars {
 		if b.Error {
 			errs++
 		}
-		if b.Before > 0 || b.After > 0 {
-			async++
+		if len(b.Outside) > 0 {
+			outside++
 		}
-	}
-	if async > 0 {
-		legend = append(legend, fmt.Sprintf("Hatched: the part of a span outside its parent's time (async work, %d spans)", async))
 	}
 	if errs > 0 {
 		legend = append(legend, fmt.Sprintf("Red outline and corner: status Error (%d)", errs))
 	}
-	legend = append(legend, "Blue-green: lock waits and channel blocks (off CPU). Hover a bar for its details.")
+	if outside > 0 {
+		spans := "spans"
+		if outside == 1 {
+			spans = "span"
+		}
+		legend = append(legend, fmt.Sprintf("Hatched: the part of a span outside its parent's time, such as async work that outlives it (%d %s)", outside, spans))
+	}
+	legend = append(legend, "Blue-grey: spans. Blue-green: lock waits and channel blocks (off CPU). Hover a bar for its details.")
 
 	rulerTop := 2*fontSize + 3*fontSize
 	barsTop := rulerTop + 2*fontSize
@@ -118,7 +129,7 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 #subtitle { text-anchor: middle; }
 #ruler line { stroke: rgb(160,160,160); stroke-width: 1; }
 </style>
-<defs><pattern id="async" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="6" fill="rgb(255,255,255)" fill-opacity="0.55"/></pattern></defs>
+<defs><pattern id="outside" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="6" fill="rgb(40,40,40)" fill-opacity="0.45"/></pattern></defs>
 <rect x="0" y="0" width="%d" height="%d" fill="rgb(248,248,248)"/>
 <text id="title" x="%d" y="%d">%s</text>
 <text id="subtitle" x="%d" y="%d">%s</text>
@@ -131,15 +142,18 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 	for t := int64(0); t <= span; t += step {
 		px := x(c.Begin + t)
 		fmt.Fprintf(bw, `<line x1="%.2f" y1="%d" x2="%.2f" y2="%d"/>`, px, rulerTop+fontSize/2, px, barsTop+rows*frameHeight)
+		label := formatValue(t, "nanoseconds")
 		anchor := "middle"
-		if t == 0 {
+		switch {
+		case t == 0:
 			anchor = "start"
+		case px+float64(len(label))*charWidth/2 > float64(cfg.width): // would run off the right edge
+			anchor = "end"
 		}
-		fmt.Fprintf(bw, `<text x="%.2f" y="%d" text-anchor="%s">%s</text>`, px, rulerTop, anchor, formatValue(t, "nanoseconds"))
+		fmt.Fprintf(bw, `<text x="%.2f" y="%d" text-anchor="%s">%s</text>`, px, rulerTop, anchor, label)
 	}
 	bw.WriteString("</g>\n<g id=\"bars\">\n")
 
-	charW := float64(fontSize) * 0.59
 	for _, b := range c.Bars {
 		x0, x1 := x(b.Start), x(b.End)
 		w := math.Max(x1-x0, 0.5) // a zero-length span stays visible
@@ -151,19 +165,23 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 		case b.Outlined:
 			class = ` class="crit"`
 		}
+		label := cfg.display(b.Label)
+		tip := label + " (" + formatValue(b.End-b.Start, "nanoseconds") + ", " + pct(b.End-b.Start, span) + ")"
+		for _, l := range b.Tooltip {
+			tip += "\n" + l
+		}
 		fmt.Fprintf(bw, `<g><title>%s</title><rect x="%.2f" y="%d" width="%.2f" height="%d" rx="2" ry="2" fill="%s"%s/>`,
-			xmlText(strings.Join(b.Tooltip, "\n")), x0, y, w, frameHeight-1, cfg.colorOf(b.Label, b.Kind), class)
+			xmlText(tip), x0, y, w, frameHeight-1, frameColor(cfg.palette, b.Label, b.Kind), class)
+		for _, o := range b.Outside {
+			if s, e := max(o.Start, b.Start), min(o.End, b.End); e > s {
+				fmt.Fprintf(bw, `<rect class="outside" x="%.2f" y="%d" width="%.2f" height="%d" fill="url(#outside)" pointer-events="none"/>`,
+					x(s), y, math.Max(x(e)-x(s), 0.5), frameHeight-1)
+			}
+		}
 		if b.Error {
 			fmt.Fprintf(bw, `<path d="M%.2f %dh6l-6 6z" fill="rgb(230,0,0)"/>`, x0, y)
 		}
-		for _, o := range [][2]int64{{b.Start, b.Start + b.Before}, {b.End - b.After, b.End}} {
-			if o[1] > o[0] {
-				fmt.Fprintf(bw, `<rect class="async" x="%.2f" y="%d" width="%.2f" height="%d" fill="url(#async)" pointer-events="none"/>`,
-					x(o[0]), y, math.Max(x(o[1])-x(o[0]), 0.5), frameHeight-1)
-			}
-		}
-		if fit := int((w - 6) / charW); fit >= 3 {
-			label := b.Label
+		if fit := int((w - 6) / charWidth); fit >= 3 {
 			if b.Short != "" && utf8.RuneCountInString(label) > fit {
 				label = b.Short
 			}

@@ -76,12 +76,18 @@ func hash01(s string, seed byte) (float64, float64) {
 	return float64(v&0xffff) / 0xffff, float64(v>>16) / 0xffff
 }
 
-// frameColor returns the fill of a frame named name of kind k.
+// frameColor returns the fill of a frame named name of kind k: span frames
+// in [IO]'s blue-greys and off-CPU frames in [BlueGreen] whatever p is, so
+// that spans look the same in span-only and merged graphs and never take
+// the red that marks errors.
 func frameColor(p Palette, name string, k flame.Kind) string {
 	v1, v2 := hash01(pkgOf(name), 1)
 	v3, _ := hash01(name, 2) // a little variation between functions of a package
-	if k == flame.KindOffCPU {
+	switch k {
+	case flame.KindOffCPU:
 		p = BlueGreen
+	case flame.KindSpan:
+		p = IO
 	}
 	var r, g, b int
 	switch p {

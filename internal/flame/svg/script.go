@@ -1,18 +1,22 @@
 package svg
 
-// script draws the frames from FLAMEGEN_DATA. It never measures text: a
-// label is cut to the number of characters that fit at a fixed average
-// width. Frames are kept in depth-first order, so the frames above a frame
-// are the contiguous range up to end[i]; a render visits only the zoomed
-// frame's range and skips whole subtrees that are narrower than the minimum
-// width (--minwidth, and never less than 0.1 px). Names reach the document
-// only through textContent, never as markup.
-// The global object flamegen (search, clear, zoom, reset, matched) exists for
-// keyboard-free automation.
+// script makes the static graph interactive: the details line on hover,
+// click-zoom and search. It leaves the frames Write drew alone until the
+// first zoom or search, then redraws from FLAMEGEN_DATA with the same
+// markup (draw mirrors appendFrame, fixed mirrors appendFixed, fmt
+// mirrors formatScaled), so the full view looks the same before a zoom and
+// after a reset. It never measures text: a label is cut to the number of
+// characters that fit at a fixed width. Frames are kept in depth-first
+// order, so the frames above a frame are the contiguous range up to
+// end[i]; a render visits only the zoomed frame's range and skips whole
+// subtrees below the cut (--minwidth, and never less than 0.1 px). Names
+// reach the document only through textContent, never as markup.
+// The global object flamegen (search, clear, zoom, reset, matched, index)
+// exists for keyboard-free automation.
 const script = `(function () {
 "use strict";
 var D = FLAMEGEN_DATA, NS = "http://www.w3.org/2000/svg", S = 5, F = D.f;
-var n = F.length / S, W = D.width, XP = D.xpad, FH = D.fh, CW = D.fs * 0.59;
+var n = F.length / S, W = D.width, XP = D.xpad, FH = D.fh, CW = D.cw;
 // A frame under a tenth of a pixel is invisible: never draw one, whatever
 // --minwidth kept in the data for zooming.
 var DRAWMIN = Math.max(D.minw, 0.1);
@@ -25,7 +29,7 @@ for (var i = 0; i < n; i++) {
   var d = F[i * S + 1];
   X[i] = next[d] + F[i * S + 4];
   next[d] = X[i] + F[i * S + 2];
-  next[d + 1] = X[i];
+  next[d + 1] = X[i] + (D.selffirst ? F[i * S + 3] : 0);
   while (st.length && F[st[st.length - 1] * S + 1] >= d) end[st.pop()] = i;
   parent[i] = st.length ? st[st.length - 1] : -1;
   st.push(i);
@@ -34,82 +38,134 @@ while (st.length) end[st.pop()] = n;
 var FL = new Uint8Array(n), k;
 for (k = 0; k < D.hl.length; k++) FL[D.hl[k]] |= 1;
 for (k = 0; k < D.topf.length; k++) FL[D.topf[k]] |= 2;
+if (D.err) for (k = 0; k < D.err.length; k++) FL[D.err[k]] |= 4;
 var NOTE = {};
 if (D.fn) for (k = 0; k + 1 < D.fn.length; k += 2) NOTE[D.fn[k]] = D.notes[D.fn[k + 1]];
 function el(id) { return document.getElementById(id); }
 var frames = el("frames"), details = el("details"), matchedText = el("matched");
 var resetBtn = el("reset"), searchBtn = el("search"), clearBtn = el("clear");
-var tip = el("tip"), tip1 = el("tip1"), tip2 = el("tip2"), tipRect = tip.firstChild;
 var zoomed = 0, matches = null, term = "", matchedPct = 0;
 var total = n ? F[2] : 0;
+// A frame's group knows its frame (__fi): render's groups from the start,
+// the groups Write drew once the first pointer event needs one.
+var mapped = false;
 
+// fixed is toFixed(p) for p = 1 or 2 with ties rounded to even, as Go's
+// strconv rounds them: a tie is a value whose 2^(p+1) multiple is odd.
+function fixed(x, p) {
+  var s = x.toFixed(p), m = Math.abs(x) * (p === 1 ? 4 : 8);
+  if (m % 2 !== 1) return s;
+  var q = (m * (p === 1 ? 5 : 25) + 1) / 2;
+  if (q % 2 === 0) return s;
+  var t = String(q - 1);
+  while (t.length <= p) t = "0" + t;
+  return (x < 0 ? "-" : "") + t.substring(0, t.length - p) + "." + t.substring(t.length - p);
+}
+function group(v) { return String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 function fmt(v) {
+  if (v < 0) return "-" + fmt(-v);
   var u = D.unit;
-  if (D.scale) v = v / D.scale;
+  if (D.scale) {
+    // Fractional counts: the decimals the input had (formatScaled).
+    var r = v % D.scale, f = String(D.scale + r).substring(1).replace(/0+$/, "");
+    return group((v - r) / D.scale) + (f ? "." + f : "") + " " + u;
+  }
   if (u === "nanoseconds") {
-    if (v >= 1e9) return (v / 1e9).toFixed(2) + " s";
-    if (v >= 1e6) return (v / 1e6).toFixed(2) + " ms";
-    if (v >= 1e3) return (v / 1e3).toFixed(2) + " \u00b5s";
+    if (v >= 1e9) return fixed(v / 1e9, 2) + " s";
+    if (v >= 1e6) return fixed(v / 1e6, 2) + " ms";
+    if (v >= 1e3) return fixed(v / 1e3, 2) + " \u00b5s";
     return v + " ns";
   }
   if (u === "bytes") {
-    if (v >= 1073741824) return (v / 1073741824).toFixed(2) + " GiB";
-    if (v >= 1048576) return (v / 1048576).toFixed(2) + " MiB";
-    if (v >= 1024) return (v / 1024).toFixed(2) + " KiB";
+    if (v >= 1073741824) return fixed(v / 1073741824, 2) + " GiB";
+    if (v >= 1048576) return fixed(v / 1048576, 2) + " MiB";
+    if (v >= 1024) return fixed(v / 1024, 2) + " KiB";
     return v + " B";
   }
-  return String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ",") + " " + u;
+  return group(v) + " " + u;
 }
-function pct(v, of) { return of ? (100 * v / of).toFixed(2) + "%" : "0%"; }
+function pct(v, of) { return of ? fixed(100 * v / of, 2) + "%" : "0%"; }
+function diffLine(b, v) {
+  var dv = v - b, sign = dv >= 0 ? "+" : "";
+  return "before " + fmt(b) + ", after " + fmt(v) + ", delta " + sign + fmt(dv) +
+    (b ? " (" + sign + fixed(100 * dv / b, 1) + "%)" : "");
+}
+function title(i) {
+  var v = F[i * S + 2];
+  var s = D.names[F[i * S]] + " (" + fmt(v) + ", " + (i ? pct(v, total) : "100%") + ")";
+  if (D.base) s += "\n" + diffLine(D.base[i], v);
+  if (NOTE[i] !== undefined) s += "\n" + NOTE[i];
+  return s;
+}
 function yOf(depth) {
   return D.inverted ? D.top + depth * FH : D.top + (D.maxdepth - depth) * FH;
 }
+// Labels count characters (code points), as Go counts runes.
+var SURROGATE = /[\ud800-\udfff]/;
+function chars(s) { return SURROGATE.test(s) ? Array.from(s) : null; }
 function label(name, w) {
   var fit = Math.floor((w - 6) / CW);
   if (fit < 3) return "";
-  if (name.length <= fit) return name;
-  // Too long: drop the import path first ("net/http.(*conn).serve" shows
-  // as "http.(*conn).serve"), then cut.
+  var a = chars(name);
+  if ((a ? a.length : name.length) <= fit) return name;
   var short = name.substring(name.lastIndexOf("/") + 1);
-  if (short.length <= fit) return short;
-  return short.substring(0, fit - 2) + "..";
+  a = chars(short);
+  if ((a ? a.length : short.length) <= fit) return short;
+  return (a ? a.slice(0, fit - 2).join("") : short.substring(0, fit - 2)) + "..";
 }
 function draw(frag, i, x, w, anc) {
+  var g = document.createElementNS(NS, "g");
+  g.__fi = i;
+  var tt = document.createElementNS(NS, "title");
+  tt.textContent = title(i);
+  g.appendChild(tt);
   var r = document.createElementNS(NS, "rect");
   var y = yOf(F[i * S + 1]), fl = FL[i];
-  r.setAttribute("x", x.toFixed(1));
+  r.setAttribute("x", fixed(x, 1));
   r.setAttribute("y", y);
-  r.setAttribute("width", Math.max(w - 0.5, 0.1).toFixed(1));
+  r.setAttribute("width", fixed(Math.max(w - 0.5, 0.1), 1));
   r.setAttribute("height", FH - 1);
   r.setAttribute("rx", 2);
-  r.setAttribute("data-i", i);
   var m = matches && matches[F[i * S]];
   r.setAttribute("fill", m ? "rgb(230,0,230)" : D.colors[D.fc ? D.fc[i] : D.nc[F[i * S]]]);
   var cls = anc ? "anc" : "";
   if (fl & 2) cls += " top"; else if (fl & 1) cls += " hl";
   if (m) cls += " match";
   if (cls) r.setAttribute("class", cls.trim());
-  frag.appendChild(r);
+  g.appendChild(r);
+  if ((fl & 4) && w >= 8) {
+    var c = document.createElementNS(NS, "path");
+    c.setAttribute("d", "M" + fixed(x, 1) + " " + y + "h6l-6 6z");
+    c.setAttribute("fill", "rgb(230,0,0)");
+    g.appendChild(c);
+  }
   var s = label(D.names[F[i * S]], w);
   if (s) {
     var t = document.createElementNS(NS, "text");
-    t.setAttribute("x", (x + 3).toFixed(1));
+    t.setAttribute("x", fixed(x + 3, 1));
     t.setAttribute("y", y + FH - 5);
     t.textContent = s;
-    frag.appendChild(t);
+    g.appendChild(t);
+  }
+  frag.appendChild(g);
+}
+// visit calls fn(i, x, w) for the frames the view zoomed on z draws, in
+// the order Write and render draw them; ancestors of z are not included.
+function visit(z, fn) {
+  var x0 = X[z], scale = (W - 2 * XP) / F[z * S + 2], minUnits = DRAWMIN / scale;
+  for (var i = z; i < end[z];) {
+    if (F[i * S + 2] < minUnits) { i = end[i]; continue; }
+    fn(i, XP + (X[i] - x0) * scale, F[i * S + 2] * scale);
+    i++;
   }
 }
 function render() {
   var frag = document.createDocumentFragment();
+  mapped = true;
   if (n) {
-    var z = zoomed, x0 = X[z], scale = (W - 2 * XP) / F[z * S + 2];
+    var z = zoomed;
     for (var a = parent[z]; a >= 0; a = parent[a]) draw(frag, a, XP, W - 2 * XP, true);
-    for (var i = z; i < end[z];) {
-      var w = F[i * S + 2] * scale;
-      if (w < DRAWMIN) { i = end[i]; continue; }
-      draw(frag, i, XP + (X[i] - x0) * scale, w, false);
-      i++;
-    }
+    visit(z, function (i, x, w) { draw(frag, i, x, w, false); });
   }
   while (frames.firstChild) frames.removeChild(frames.firstChild);
   frames.appendChild(frag);
@@ -120,60 +176,34 @@ function describe(i) {
   var line = fmt(v) + ", " + pct(v, total) + " of all";
   if (zoomed && i !== zoomed) line += ", " + pct(v, F[zoomed * S + 2]) + " of zoom";
   line += "; self " + fmt(F[i * S + 3]);
-  if (D.base) {
-    var b = D.base[i], dv = v - b;
-    line = "before " + fmt(b) + ", after " + fmt(v) + ", delta " + (dv >= 0 ? "+" : "") + fmt(dv) +
-      (b ? " (" + (dv >= 0 ? "+" : "") + (100 * dv / b).toFixed(1) + "%)" : "");
-  }
+  if (D.base) line = diffLine(D.base[i], v);
   if (NOTE[i] !== undefined) line += "; " + NOTE[i];
-  return [name, line];
+  return name + " (" + line + ")";
 }
-function frameOf(e) {
-  var t = e.target;
-  if (!t || !t.getAttribute) return -1;
-  var i = t.getAttribute("data-i");
-  return i === null ? -1 : +i;
+// index returns the frame that e, a frame's group or a part of it, draws,
+// or -1. The groups Write drew are those of the full view, in order.
+function index(e) {
+  while (e && e.parentNode !== frames) e = e.parentNode;
+  if (!e) return -1;
+  if (!mapped) {
+    mapped = true;
+    var c = frames.children, k = 0;
+    if (n) visit(0, function (i) { if (k < c.length) c[k++].__fi = i; });
+  }
+  return e.__fi === undefined ? -1 : e.__fi;
 }
 frames.addEventListener("mouseover", function (e) {
-  var i = frameOf(e);
-  if (i < 0) return;
-  var s = describe(i);
-  details.textContent = s[0] + " (" + s[1] + ")";
-  tip1.textContent = s[0];
-  tip2.textContent = s[1];
-  var w = Math.max(tip1.getComputedTextLength(), tip2.getComputedTextLength()) + 12;
-  tipRect.setAttribute("width", w);
-  tipRect.setAttribute("height", 40);
-  tip.setAttribute("visibility", "visible");
-  moveTip(e, w);
+  var i = index(e.target);
+  if (i >= 0) details.textContent = describe(i);
 });
-frames.addEventListener("mousemove", function (e) {
-  if (tip.getAttribute("visibility") === "visible") moveTip(e, +tipRect.getAttribute("width"));
-});
-function moveTip(e, w) {
-  var p = svgPoint(e), x = p.x + 12, y = p.y + 12;
-  if (x + w > W) x = Math.max(0, p.x - w - 12);
-  tip.setAttribute("transform", "translate(" + x.toFixed(0) + "," + y.toFixed(0) + ")");
-}
-function svgPoint(e) {
-  var root = document.documentElement, m = root.getScreenCTM && root.getScreenCTM();
-  if (!m) return { x: e.clientX, y: e.clientY };
-  var pt = root.createSVGPoint();
-  pt.x = e.clientX; pt.y = e.clientY;
-  return pt.matrixTransform(m.inverse());
-}
-frames.addEventListener("mouseout", function () {
-  tip.setAttribute("visibility", "hidden");
-  details.textContent = " ";
-});
+frames.addEventListener("mouseout", function () { details.textContent = " "; });
 frames.addEventListener("click", function (e) {
-  var i = frameOf(e);
+  var i = index(e.target);
   if (i >= 0) zoom(i);
 });
 function zoom(i) {
   if (i < 0 || i >= n) return;
   zoomed = i;
-  tip.setAttribute("visibility", "hidden");
   render();
 }
 function reset() { zoom(0); }
@@ -190,7 +220,7 @@ function search(re) {
     if (matches[F[i * S]]) { sum += F[i * S + 2]; i = end[i]; } else i++;
   }
   matchedPct = total ? 100 * sum / total : 0;
-  matchedText.textContent = "Matched: " + matchedPct.toFixed(2) + "%";
+  matchedText.textContent = "Matched: " + fixed(matchedPct, 2) + "%";
   clearBtn.style.opacity = 1;
   render();
   return matchedPct;
@@ -207,18 +237,19 @@ searchBtn.addEventListener("click", function () {
   if (s !== null && s !== "") search(s);
 });
 clearBtn.addEventListener("click", clear);
+searchBtn.style.opacity = 1;
 document.addEventListener("keydown", function (e) {
   if ((e.ctrlKey || e.metaKey) && e.key === "f") { e.preventDefault(); searchBtn.dispatchEvent(new MouseEvent("click")); }
   else if (e.key === "Escape") { if (zoomed) reset(); else clear(); }
 });
 window.flamegen = {
-  search: search, clear: clear, zoom: zoom, reset: reset,
+  search: search, clear: clear, zoom: zoom, reset: reset, index: index,
   matched: function () { return matchedPct; },
   zoomed: function () { return zoomed; },
   name: function (i) { return D.names[F[i * S]]; },
+  depth: function (i) { return F[i * S + 1]; },
   x: function (i) { return X[i]; },
   frames: function () { return n; }
 };
-render();
 })();
 `

@@ -6,8 +6,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -19,10 +19,14 @@ import (
 const (
 	DefaultWidth    = 1200 // pixels, as flamegraph.pl
 	DefaultMinWidth = 0.1  // pixels, as flamegraph.pl
-	DefaultTopSelf  = 3    // frames outlined for their self time
+	DefaultTopSelf  = 3    // functions outlined for their self time
 	frameHeight     = 16
 	fontSize        = 12
 	xpad            = 10
+	// charWidth is the width of a label character: labels are cut to
+	// fit at this average width instead of measured text, as
+	// flamegraph.pl does.
+	charWidth = fontSize * 0.59
 )
 
 // Option configures [Write].
@@ -33,28 +37,30 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	title, subtitle string
-	width           int
-	minWidth        float64
-	inverted        bool
-	palette         Palette
-	order           flame.Order
-	highlight       *regexp.Regexp
-	topSelf         int
-	notes           func(flame.NodeID) string
-	legend          []string
-	spanPalette     Palette
-	spanPaletteSet  bool
-	marked          func(flame.NodeID) bool
-	markedWhat      string
+	title, subtitle     string
+	width               int
+	minWidth            float64
+	inverted            bool
+	palette             Palette
+	order               flame.Order
+	highlight           *regexp.Regexp
+	topSelf             int
+	notes               func(flame.NodeID) string
+	legend              []string
+	marked              func(flame.NodeID) bool
+	markedWhat          string
+	errors              func(flame.NodeID) bool
+	errorsWhat          string
+	prefix, prefixAbout string
 }
 
-// colorOf is the fill of a frame named name of kind k.
-func (c *config) colorOf(name string, k flame.Kind) string {
-	if k == flame.KindSpan && c.spanPaletteSet {
-		return frameColor(c.spanPalette, name, k)
+// display is the name drawn for a frame named name: without the
+// [WithoutPrefix] prefix.
+func (c *config) display(name string) string {
+	if c.prefix != "" && len(name) > len(c.prefix) && strings.HasPrefix(name, c.prefix) {
+		return name[len(c.prefix):]
 	}
-	return frameColor(c.palette, name, k)
+	return name
 }
 
 func newConfig(opts []Option) config {
@@ -99,8 +105,9 @@ func WithMinWidth(px float64) Option {
 // down.
 func WithInverted() Option { return optionFunc(func(c *config) { c.inverted = true }) }
 
-// WithPalette sets the palette (default [Hot]). Diff trees are always red
-// and blue.
+// WithPalette sets the palette of profile frames (default [Hot]). Span
+// frames are always blue-grey and off-CPU frames blue-green, so that they
+// read the same in every graph; diff trees are always red and blue.
 func WithPalette(p Palette) Option { return optionFunc(func(c *config) { c.palette = p }) }
 
 // WithOrder sets the sibling order (default [flame.Alphabetical]).
@@ -111,8 +118,10 @@ func WithHighlight(re *regexp.Regexp) Option {
 	return optionFunc(func(c *config) { c.highlight = re })
 }
 
-// WithTopSelf outlines the n frames with the most self time and lists them
-// in the legend (default [DefaultTopSelf]; 0 turns it off).
+// WithTopSelf outlines the frames of the n functions with the most self
+// time, summed over all their frames ([flame.Top]), and lists the functions
+// in the legend; for a diff tree, the n whose self time changed most
+// ([flame.TopDiff]). Default [DefaultTopSelf]; 0 turns it off.
 func WithTopSelf(n int) Option {
 	return optionFunc(func(c *config) {
 		if n >= 0 {
@@ -128,18 +137,29 @@ func WithNotes(note func(n flame.NodeID) string) Option {
 	return optionFunc(func(c *config) { c.notes = note })
 }
 
-// WithSpanPalette draws [flame.KindSpan] frames in p, so that spans stand
-// apart from the CPU frames nested in them; by default every frame but the
-// off-CPU ones uses the [WithPalette] palette.
-func WithSpanPalette(p Palette) Option {
-	return optionFunc(func(c *config) { c.spanPalette, c.spanPaletteSet = p, true })
-}
-
 // WithMarked outlines (thin, as [WithHighlight] does) every frame for
 // which marked returns true, and says in the legend how many there are,
 // followed by what, e.g. "with a span over 100ms". None by default.
 func WithMarked(marked func(n flame.NodeID) bool, what string) Option {
 	return optionFunc(func(c *config) { c.marked, c.markedWhat = marked, what })
+}
+
+// WithErrors marks with a red corner every frame for which isErr returns
+// true, as the flame chart marks a span with an error, and says in the
+// legend how many there are, followed by what, e.g. "with spans of status
+// Error". None by default.
+func WithErrors(isErr func(n flame.NodeID) bool, what string) Option {
+	return optionFunc(func(c *config) { c.errors, c.errorsWhat = isErr, what })
+}
+
+// WithoutPrefix draws every frame whose name starts with prefix without it,
+// and starts the subtitle with about, which says once what was
+// dropped: for traces of one service, "checkout: " from every frame and
+// "service checkout" in the subtitle, so that narrow frames show their
+// names. Frames keep their colours; search and --highlight see the shorter
+// names.
+func WithoutPrefix(prefix, about string) Option {
+	return optionFunc(func(c *config) { c.prefix, c.prefixAbout = prefix, about })
 }
 
 // WithLegend adds lines to the legend under the frames, before the lines
@@ -152,11 +172,12 @@ func WithLegend(lines ...string) Option {
 // data is what the embedded script draws from. F holds stride-5 records in
 // depth-first order: name index, depth, width, self, and dx, the frame's x
 // minus where it would start if it directly followed its left sibling (or
-// its parent's left edge) — zero except after a frame left out by
+// its parent's left edge, after the parent's self value when SelfFirst) —
+// zero except after a frame left out by
 // --minwidth, so the column costs one character per frame. A name's colour
-// is NC[name]; diff graphs colour each frame (FC). HL lists the
-// highlighted frames, TopF the frames with the most self value, largest
-// first.
+// is NC[name]; diff graphs colour each frame (FC). HL lists the outlined
+// frames, TopF the frames of the functions with the most self value, Err
+// the frames marked as errors.
 type data struct {
 	Names    []string `json:"names"`
 	Colors   []string `json:"colors"`
@@ -165,37 +186,50 @@ type data struct {
 	F        []int64  `json:"f"`
 	HL       []int    `json:"hl"`
 	TopF     []int    `json:"topf"`
+	Err      []int    `json:"err,omitempty"`
 	Base     []int64  `json:"base,omitempty"`
 	Notes    []string `json:"notes,omitempty"`
-	FN       []int    `json:"fn,omitempty"` // pairs: frame, note index`
+	FN       []int    `json:"fn,omitempty"` // pairs: frame, note index
 	Unit     string   `json:"unit"`
 	Scale    int64    `json:"scale,omitempty"` // values per unit of fractional folded counts
 	Width    int      `json:"width"`
 	Xpad     int      `json:"xpad"`
 	FH       int      `json:"fh"`
-	FS       int      `json:"fs"`
+	CW       float64  `json:"cw"` // the fixed width of a label character
 	MinW     float64  `json:"minw"`
 	Top      int      `json:"top"`
 	MaxDepth int      `json:"maxdepth"`
 	Inverted bool     `json:"inverted"`
+	// SelfFirst: a frame's children start after its self value, not at
+	// its left edge (see [Layout]).
+	SelfFirst bool `json:"selffirst,omitempty"`
 }
 
 // stride is the number of values per frame in data.F.
 const stride = 5
 
-// Write draws t as one self-contained interactive SVG: no external assets,
-// works offline. The frames are embedded as a compact table that a small
-// script lays out, drawing only what is at least the minimum width at the
-// current zoom, with labels cut to a fixed per-character width instead of
-// measured text, so that graphs of millions of samples open, search and zoom
-// quickly. Hover shows a frame's name, value and share; a click zooms; the
-// search takes a regular expression and shows the share it matches. The
-// output depends only on t and the options: byte-for-byte the same every
-// run.
+// Frame outline flags, as the script reads them from HL, TopF and Err.
+const (
+	flagHL  = 1 << iota // outlined thin (--highlight, marked)
+	flagTop             // outlined thick: a function with the most self value
+	flagErr             // a red corner: an error
+)
+
+// Write draws t as one self-contained SVG: no external assets, works
+// offline. Every frame at least the cut wide at full view (--minwidth, and
+// never less than 0.1 px) is an SVG element with a <title> of the form
+// "name (value, share)", so the graph shows where no script runs (as an
+// image, in a viewer or a converter). A small script adds the details line,
+// click-zoom and a regular-expression search; it draws from an embedded
+// table of the frames, which also keeps the frames below the cut (down to
+// [WithMinWidth]) for zooming. Labels are cut to a fixed per-character
+// width instead of measured text. The output depends only on t and the
+// options: byte-for-byte the same every run.
 func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	c := newConfig(opts)
 	bw := bufio.NewWriterSize(w, 256<<10)
-	d := data{Unit: xmlSafe(t.Unit), Scale: scaleOf(t), Width: c.width, Xpad: xpad, FH: frameHeight, FS: fontSize, MinW: c.minWidth, Inverted: c.inverted}
+	d := data{Unit: xmlSafe(t.Unit), Scale: scaleOf(t), Width: c.width, Xpad: xpad, FH: frameHeight, CW: charWidth, MinW: c.minWidth, Inverted: c.inverted,
+		SelfFirst: c.order == flame.Alphabetical}
 
 	nameIdx := map[uint64]int{}
 	noteIdx := map[string]int{}
@@ -212,35 +246,43 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	diff := t.IsDiff()
 	var maxAbs int64
 	if diff {
-		t.Walk(c.order, func(n flame.NodeID, _ int) bool {
-			if n != flame.Root {
-				if a := abs(t.Value(n) - t.Base(n)); a > maxAbs {
-					maxAbs = a
-				}
+		for n := flame.NodeID(1); int(n) < t.Len(); n++ {
+			maxAbs = max(maxAbs, abs(t.Value(n)-t.Base(n)))
+		}
+	}
+	// The legend ranks functions by self value, or for a diff by how much
+	// it changed; their frames that hold some are outlined.
+	var tops []string
+	topName := map[int]bool{}
+	if c.topSelf > 0 && diff {
+		for k, e := range flame.TopDiff(t, c.topSelf) {
+			tops = append(tops, fmt.Sprintf("%d. %s %s (before %s, after %s)", k+1, truncate(c.display(e.Name), 60), signed(t, e.Delta()), treeValue(t, e.Before), treeValue(t, e.After)))
+			topName[e.NameIndex] = true
+		}
+	} else if c.topSelf > 0 {
+		for k, e := range flame.Top(t, c.topSelf) {
+			if e.Self > 0 {
+				tops = append(tops, fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(c.display(e.Name), 60), treeValue(t, e.Self), pct(e.Self, t.Total())))
+				topName[e.NameIndex] = true
 			}
-			return true
-		})
+		}
 	}
-	type selfFrame struct {
-		i    int
-		self int64
-	}
-	var tops []selfFrame
 	var next []int64 // next[d]: where a frame at depth d starts if it follows its left sibling
 	d.HL, d.TopF = []int{}, []int{}
 	nf := 0
 	var hlSum int64
-	nMarked := 0
+	nMarked, nErr := 0, 0
 	hlDepth := -1 // depth of the highlighted frame the walk is above, or -1
 	layout(t, c.width, c.minWidth, c.order, func(f Frame) {
+		self := t.Self(f.Node)
 		key := uint64(t.NameIndex(f.Node)) | uint64(t.Kind(f.Node))<<32 | uint64(t.Annotation(f.Node))<<40
 		ni, ok := nameIdx[key]
 		if !ok {
 			ni = len(d.Names)
 			nameIdx[key] = ni
-			d.Names = append(d.Names, xmlSafe(f.Name))
+			d.Names = append(d.Names, xmlSafe(c.display(f.Name)))
 			if !diff {
-				col := c.colorOf(f.Name, t.Kind(f.Node))
+				col := frameColor(c.palette, f.Name, t.Kind(f.Node))
 				if a := t.Annotation(f.Node); a != flame.NoAnnotation {
 					col = annotationColor(f.Name, a)
 				}
@@ -254,7 +296,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 		if hlDepth >= 0 && f.Depth <= hlDepth {
 			hlDepth = -1
 		}
-		if c.highlight != nil && f.Node != flame.Root && c.highlight.MatchString(f.Name) {
+		if c.highlight != nil && f.Node != flame.Root && c.highlight.MatchString(d.Names[ni]) {
 			d.HL = append(d.HL, nf)
 			if hlDepth < 0 { // nested matches are inside this one's share
 				hlSum += f.Value
@@ -276,9 +318,12 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 			d.HL = append(d.HL, nf)
 			nMarked++
 		}
-		self := t.Self(f.Node)
-		if f.Node != flame.Root && self > 0 {
-			tops = append(tops, selfFrame{nf, self})
+		if c.errors != nil && f.Node != flame.Root && c.errors(f.Node) {
+			d.Err = append(d.Err, nf)
+			nErr++
+		}
+		if f.Node != flame.Root && (self > 0 || diff && t.BaseSelf(f.Node) > 0) && topName[t.NameIndex(f.Node)] {
+			d.TopF = append(d.TopF, nf)
 		}
 		for len(next) < f.Depth+2 {
 			next = append(next, 0)
@@ -286,24 +331,15 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 		dx := f.X - next[f.Depth]
 		next[f.Depth] = f.X + f.Value
 		next[f.Depth+1] = f.X
+		if d.SelfFirst {
+			next[f.Depth+1] += self
+		}
 		d.F = append(d.F, int64(ni), int64(f.Depth), f.Value, self, dx)
 		if f.Depth > d.MaxDepth {
 			d.MaxDepth = f.Depth
 		}
 		nf++
 	})
-	slices.SortStableFunc(tops, func(a, b selfFrame) int {
-		if a.self != b.self {
-			if a.self > b.self {
-				return -1
-			}
-			return 1
-		}
-		return a.i - b.i
-	})
-	if len(tops) > c.topSelf {
-		tops = tops[:c.topSelf]
-	}
 	type legendLine struct {
 		text   string
 		indent bool
@@ -312,27 +348,30 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	for _, l := range c.legend {
 		legend = append(legend, legendLine{truncate(l, 160), false})
 	}
-	if c.highlight != nil {
-		frames := "frames"
-		if len(d.HL) == 1 {
-			frames = "frame"
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return one
 		}
-		legend = append(legend, legendLine{fmt.Sprintf("Outlined thin: %d %s matching /%s/, %s of all", len(d.HL), frames, truncate(c.highlight.String(), 60), pct(hlSum, t.Total())), false})
+		return many
+	}
+	if c.highlight != nil {
+		legend = append(legend, legendLine{fmt.Sprintf("Outlined thin: %d %s matching /%s/, %s of all", len(d.HL), plural(len(d.HL), "frame", "frames"), truncate(c.highlight.String(), 60), pct(hlSum, t.Total())), false})
 	}
 	if c.marked != nil {
-		frames := "frames"
-		if nMarked == 1 {
-			frames = "frame"
-		}
-		legend = append(legend, legendLine{fmt.Sprintf("Outlined thin: %d %s %s", nMarked, frames, truncate(c.markedWhat, 100)), false})
+		legend = append(legend, legendLine{fmt.Sprintf("Outlined thin: %d %s %s", nMarked, plural(nMarked, "frame", "frames"), truncate(c.markedWhat, 100)), false})
+	}
+	if c.errors != nil && nErr > 0 {
+		legend = append(legend, legendLine{fmt.Sprintf("Red corner: %d %s %s", nErr, plural(nErr, "frame", "frames"), truncate(c.errorsWhat, 100)), false})
 	}
 	if len(tops) > 0 {
-		legend = append(legend, legendLine{"Most self time (outlined thick):", false})
+		head := "Most self time (outlined thick):"
+		if diff {
+			head = "Largest changes of self time (outlined thick):"
+		}
+		legend = append(legend, legendLine{head, false})
 	}
-	for k, tf := range tops {
-		d.TopF = append(d.TopF, tf.i)
-		name := d.Names[d.F[tf.i*stride]]
-		legend = append(legend, legendLine{fmt.Sprintf("%d. %s %s (%s)", k+1, truncate(name, 60), treeValue(t, tf.self), pct(tf.self, t.Total())), true})
+	for _, l := range tops {
+		legend = append(legend, legendLine{l, true})
 	}
 
 	title := c.title
@@ -354,6 +393,9 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 		}
 		subtitle = fmt.Sprintf("%s · total %s · %d frames", st, treeValue(t, t.Total()), nf)
 	}
+	if c.prefixAbout != "" {
+		subtitle = c.prefixAbout + " · " + subtitle
+	}
 
 	// Layout of the page, top to bottom: title, subtitle, frames, details
 	// line, legend.
@@ -373,7 +415,7 @@ func Write(w io.Writer, t *flame.Tree, opts ...Option) error {
 	}
 
 	fmt.Fprintf(bw, `<?xml version="1.0" standalone="no"?>
-<svg version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
+<svg version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">
 `, c.width, height, c.width, height)
 	bw.WriteString(`<style type="text/css">
 text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill: rgb(0,0,0); }
@@ -388,7 +430,6 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 #title { font-size: 17px; text-anchor: middle; }
 #subtitle, #legend text { fill: rgb(60,60,60); }
 #subtitle { text-anchor: middle; }
-#tip rect { fill: rgb(255,255,225); stroke: rgb(120,120,120); }
 </style>
 `)
 	fmt.Fprintf(bw, `<rect x="0" y="0" width="%d" height="%d" fill="rgb(248,248,248)"/>
@@ -397,12 +438,17 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 `, c.width/2, 2*fontSize, xmlText(title))
 	fmt.Fprintf(bw, `<text id="subtitle" x="%d" y="%d">%s</text>
 `, c.width/2, 2*fontSize+fontSize+6, xmlText(subtitle))
+	// The buttons only work with the script, which shows them.
 	fmt.Fprintf(bw, `<text id="reset" class="button" x="%d" y="%d" style="opacity:0">Reset Zoom</text>
-<text id="search" class="button" x="%d" y="%d" text-anchor="end">Search</text>
+<text id="search" class="button" x="%d" y="%d" text-anchor="end" style="opacity:0">Search</text>
 <text id="clear" class="button" x="%d" y="%d" text-anchor="end" style="opacity:0">Clear</text>
 `, xpad, 2*fontSize, c.width-xpad, 2*fontSize, c.width-xpad-70, 2*fontSize)
 	frBottom := top + (d.MaxDepth+1)*frameHeight
-	fmt.Fprintf(bw, `<g id="frames"></g>
+	bw.WriteString(`<g id="frames">` + "\n")
+	if err := d.drawFrames(bw, t.Total(), max(c.minWidth, DefaultMinWidth)); err != nil {
+		return err
+	}
+	fmt.Fprintf(bw, `</g>
 <text id="details" x="%d" y="%d"> </text>
 <text id="matched" x="%d" y="%d" text-anchor="end"> </text>
 `, xpad, frBottom+2*fontSize, c.width-xpad, frBottom+2*fontSize)
@@ -417,8 +463,7 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 		}
 		bw.WriteString("</g>\n")
 	}
-	bw.WriteString(`<g id="tip" visibility="hidden" pointer-events="none"><rect rx="3" ry="3" x="0" y="0" width="10" height="10"/><text id="tip1" x="6" y="15"> </text><text id="tip2" x="6" y="31"> </text></g>
-<metadata id="flamegen-data">`)
+	bw.WriteString(`<metadata id="flamegen-data">`)
 	// The JSON encoder escapes <, > and & (and U+2028/U+2029), so the data
 	// is plain XML text: no CDATA section for a name to end early. Browsers
 	// parse it with JSON.parse, much faster than the same data as a script
@@ -502,23 +547,33 @@ func scaleOf(t *flame.Tree) int64 {
 	return t.Scale()
 }
 
-// treeValue renders a value of t in its unit; fractional counts
-// ([flame.Tree.Scale]) show their decimals.
-func treeValue(t *flame.Tree, v int64) string {
-	s := t.Scale()
-	if s == 1 {
-		return formatValue(v, t.Unit)
+// treeValue renders a value of t in its unit, as [formatScaled] does.
+func treeValue(t *flame.Tree, v int64) string { return formatScaled(v, t.Unit, t.Scale()) }
+
+// formatScaled renders v, which counts 1/scale of unit (scale a power of
+// ten, from fractional folded counts), as "31.23 samples": the decimals
+// the input had, none when v is whole. A scale of 0 or 1 is [formatValue].
+// The script's fmt is the same function.
+func formatScaled(v int64, unit string, scale int64) string {
+	if scale <= 1 {
+		return formatValue(v, unit)
 	}
-	frac := strings.TrimRight(strconv.FormatInt(s+v%s, 10)[1:], "0")
+	if v < 0 && v != math.MinInt64 {
+		return "-" + formatScaled(-v, unit, scale)
+	}
+	frac := strings.TrimRight(strconv.FormatInt(scale+v%scale, 10)[1:], "0")
 	if frac != "" {
 		frac = "." + frac
 	}
-	return group(v/s) + frac + " " + t.Unit
+	return group(v/scale) + frac + " " + unit
 }
 
-// formatValue renders v in unit for people: "1.50 s", "12.0 MiB",
-// "1,234 samples".
+// formatValue renders v in unit for people: "1.50 s", "12.00 MiB",
+// "1,234 samples", "-3.00 ms". The script's fmt is the same function.
 func formatValue(v int64, unit string) string {
+	if v < 0 && v != math.MinInt64 {
+		return "-" + formatValue(-v, unit)
+	}
 	f := float64(v)
 	switch unit {
 	case "nanoseconds":

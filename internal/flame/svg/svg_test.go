@@ -52,7 +52,8 @@ func golden(t *testing.T, name string, got []byte) {
 // TestLayoutExact checks the frames drawn for exact.folded against
 // testdata/exact.layout, worked out by hand from flamegraph.pl's rules:
 // identical stacks merged, siblings sorted by name, each frame starting at
-// its parent's left edge plus the widths of its left siblings, and frames
+// its parent's left edge plus the parent's self value (its own line sorts
+// before its callees') plus the widths of its left siblings, and frames
 // narrower than --minwidth pixels (of 1180 drawable pixels for 100 samples,
 // so 11.8 px per sample) left out. With --minwidth 12 only main;tiny (one
 // sample, 11.8 px) goes.
@@ -131,6 +132,12 @@ func TestDiffSVG(t *testing.T) {
 	if !bytes.Contains(got, []byte("Differential Flame Graph")) || len(dd.Base) != len(dd.F)/stride {
 		t.Error("diff graph lacks its title or its baseline values")
 	}
+	// The legend ranks what changed most, not after's self time.
+	for _, want := range []string{"Largest changes of self time (outlined thick):", ">1. parse -40 samples (before 60 samples, after 20 samples)<", ">2. layout +36 samples (before 24 samples, after 60 samples)<"} {
+		if !bytes.Contains(got, []byte(want)) {
+			t.Errorf("diff legend lacks %q", want)
+		}
+	}
 }
 
 // wellFormed parses the SVG as XML, as a browser does before running any
@@ -172,10 +179,14 @@ func TestHostileNames(t *testing.T) {
 	tr := load(t, "hostile.folded")
 	got := render(t, tr, WithTitle("<script>alert(3)</script>"), WithHighlight(regexp.MustCompile("quoted")))
 	wellFormed(t, got)
-	for _, bad := range []string{"<script>alert", "</svg><svg", "\xff", "\u2028"} {
+	for _, bad := range []string{"<script>alert", "</svg><svg", "\xff"} {
 		if bytes.Contains(got, []byte(bad)) {
 			t.Errorf("output holds %q unescaped", bad)
 		}
+	}
+	// U+2028 is text in a title, but would end a line in script.
+	if meta := got[bytes.Index(got, []byte("<metadata")):]; bytes.Contains(meta, []byte("\u2028")) {
+		t.Error("embedded data holds U+2028 unescaped")
 	}
 	if n := bytes.Count(got, []byte("]]>")); n != 1 {
 		t.Errorf("%d CDATA ends, want only the script's own", n)
@@ -258,7 +269,7 @@ func TestLayoutMergesAcrossInterleavedSibling(t *testing.T) {
 	for _, f := range Layout(tr, 1200, 0.1, flame.Alphabetical) {
 		got = append(got, fmt.Sprintf("%d:%s@%d+%d", f.Depth, f.Name, f.X, f.Value))
 	}
-	if want := "0:all@0+6 1:a@0+6 2:b@0+3 3:c@0+1 2:b.x@3+3"; strings.Join(got, " ") != want {
+	if want := "0:all@0+6 1:a@0+6 2:b@0+3 3:c@2+1 2:b.x@3+3"; strings.Join(got, " ") != want {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
@@ -279,7 +290,7 @@ func TestEmbeddedPositions(t *testing.T) {
 			r := d.F[i*stride : (i+1)*stride]
 			depth := int(r[1])
 			x := next[depth] + r[4]
-			next[depth], next[depth+1] = x+r[2], x
+			next[depth], next[depth+1] = x+r[2], x+r[3] // children after the self value
 			if d.Names[r[0]] != f.Name || depth != f.Depth || x != f.X || r[2] != f.Value || r[3] != tr.Self(f.Node) {
 				t.Errorf("minwidth %g frame %d: %s d%d x%d w%d, want %s d%d x%d w%d", mw, i, d.Names[r[0]], depth, x, r[2], f.Name, f.Depth, f.X, f.Value)
 			}
@@ -362,16 +373,19 @@ func TestNotesAndLegend(t *testing.T) {
 	_ = b
 }
 
-func TestSpanPalette(t *testing.T) {
-	c := newConfig([]Option{WithSpanPalette(IO)})
-	if got, want := c.colorOf("svc: A", flame.KindSpan), frameColor(IO, "svc: A", flame.KindSpan); got != want {
-		t.Errorf("span frame %s, want %s", got, want)
+// Spans are blue-grey and waits blue-green whatever the palette of the
+// profile frames, so that a span looks the same in every graph.
+func TestKindPalettes(t *testing.T) {
+	for _, p := range []Palette{Hot, Mem, BlueGreen} {
+		if got, want := frameColor(p, "svc: A", flame.KindSpan), frameColor(IO, "svc: A", flame.KindCPU); got != want {
+			t.Errorf("palette %d: span frame %s, want %s", p, got, want)
+		}
+		if got := frameColor(p, "lock", flame.KindOffCPU); !strings.HasPrefix(got, "rgb(0,") {
+			t.Errorf("palette %d: off-CPU frame %s, want blue-green", p, got)
+		}
 	}
-	if got, want := c.colorOf("main.f", flame.KindCPU), frameColor(Hot, "main.f", flame.KindCPU); got != want {
-		t.Errorf("CPU frame %s, want %s", got, want)
-	}
-	if got := c.colorOf("lock", flame.KindOffCPU); !strings.HasPrefix(got, "rgb(0,") {
-		t.Errorf("off-CPU frame %s, want blue-green", got)
+	if got, want := frameColor(Hot, "main.f", flame.KindCPU), frameColor(Hot, "main.f", flame.KindSpan); got == want {
+		t.Errorf("CPU frame drawn in the span palette: %s", got)
 	}
 }
 
@@ -388,5 +402,35 @@ func TestMarked(t *testing.T) {
 	// Depth-first, alphabetical: root 0, a 1, b 2, c 3.
 	if !strings.Contains(out, `"hl":[1,3]`) || !strings.Contains(out, "Outlined thin: 2 frames slow") {
 		t.Errorf("marked frames or legend missing:\n%s", out[strings.Index(out, "<g id=\"legend\">"):strings.Index(out, "<g id=\"tip\"")])
+	}
+}
+
+// Frames with errors get a red corner, counted in the legend; a prefix
+// every frame shares is drawn once, in the subtitle, and search and
+// highlight see the names without it.
+func TestErrorsAndPrefix(t *testing.T) {
+	tr := flame.NewTree("nanoseconds")
+	a := tr.Add([]string{"shop: GET /cart"}, flame.KindSpan, 40)
+	tr.Add([]string{"shop: GET /cart", "shop: db.query"}, flame.KindSpan, 60)
+	got := string(render(t, tr, WithErrors(func(n flame.NodeID) bool { return n == a }, "with failed spans"),
+		WithoutPrefix("shop: ", "service shop"), WithHighlight(regexp.MustCompile("^db"))))
+	for _, want := range []string{
+		`<title>GET /cart (100 ns, 100.00%)</title><rect x="10.0" y="76" width="1179.5" height="15" rx="2" fill="`,
+		`<path d="M10.0 76h6l-6 6z" fill="rgb(230,0,0)"/>`,
+		`<title>db.query (60 ns, 60.00%)</title>`,
+		`>service shop · nanoseconds · total 100 ns · 3 frames</text>`,
+		`>Red corner: 1 frame with failed spans</text>`,
+		`>Outlined thin: 1 frame matching /^db/, 60.00% of all</text>`,
+		`>1. db.query 60 ns (60.00%)</text>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "shop: ") {
+		t.Error("a frame keeps the prefix")
+	}
+	if n := strings.Count(got, `fill="rgb(230,0,0)"`); n != 1 {
+		t.Errorf("%d red corners, want 1", n)
 	}
 }

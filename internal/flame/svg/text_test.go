@@ -2,28 +2,10 @@ package svg
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
 )
-
-func TestTopRecursion(t *testing.T) {
-	tr := flame.NewTree("samples")
-	flame.ParseFolded(strings.NewReader("main;walk;walk;walk;visit 6\nmain;walk 2\nmain;other 2\n"), "in", tr)
-	top := Top(tr, 0)
-	got := map[string][2]int64{}
-	for _, e := range top {
-		got[e.Name] = [2]int64{e.Self, e.Total}
-	}
-	// walk's total counts each sample once although it recurses.
-	if got["walk"] != [2]int64{2, 8} || got["visit"] != [2]int64{6, 6} || got["main"] != [2]int64{0, 10} {
-		t.Errorf("top: %v", got)
-	}
-	if top[0].Name != "visit" {
-		t.Errorf("first row %q, want visit", top[0].Name)
-	}
-}
 
 func TestWriteTop(t *testing.T) {
 	tr := load(t, "cpu.pprof")
@@ -79,7 +61,7 @@ func TestWriteTopDiff(t *testing.T) {
 		t.Errorf("markdown:\n%s\nwant\n%s", b.String(), want)
 	}
 	gone, _ := flame.Diff(load(t, "after.folded"), load(t, "before.folded"), false)
-	if got := TopDiff(gone, 0); len(got) != 3 || got[2].Name != "cache" || change(got[2]) != "gone" {
+	if got := flame.TopDiff(gone, 0); len(got) != 3 || got[2].Name != "cache" || change(got[2]) != "gone" {
 		t.Errorf("reversed diff: %+v", got)
 	}
 }
