@@ -47,6 +47,17 @@ func TestFlamegenWithoutScript(t *testing.T) {
 	runCmd(t, small, genfolded, "-stacks", "15000")
 	traces, id := traceFixture(t)
 	serviceTraces, profiles := exampleSpansAndCPU(t, dir)
+	// Real inputs from other projects: folded stacks with fractional counts
+	// and kernel frames ("_[k]"), and a trace whose child outlives its
+	// parent, drawn hatched.
+	annotated, err := filepath.Abs("../internal/flame/testdata/corpus/inferno-fractional.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	async, err := filepath.Abs("../internal/spans/testdata/corpus/jaeger-ui-traceWithSingleChildLongerThanParentAndStartsAfterParent.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name  string
@@ -58,6 +69,8 @@ func TestFlamegenWithoutScript(t *testing.T) {
 		{"merged", append([]string{serviceTraces}, profiles...), false},
 		{"diff", []string{"diff", small, big}, false},
 		{"chart", []string{"--trace", id, traces}, true},
+		{"annotated", []string{annotated}, false},
+		{"async-chart", []string{"--trace", "006c3cf93508f205", async}, true},
 	}
 	ctx := browser.Start(t, 1200, 900)
 	for _, tc := range cases {

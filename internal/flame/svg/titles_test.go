@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ type svgFrame struct {
 	Rect  struct {
 		X     string `xml:"x,attr"`
 		Width string `xml:"width,attr"`
+		Fill  string `xml:"fill,attr"`
 	} `xml:"rect"`
 	Text string `xml:"text"`
 }
@@ -278,4 +280,92 @@ func TestDiffTitles(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("diff titles:\n%q\nwant\n%q", got, want)
 	}
+}
+
+// Folded input as flamegraph.pl reads it, drawn without script: a title
+// gives a fractional count with the decimals the file has, and an
+// annotated frame ("_[k]", "_[j]", "_[i]") is named without its suffix and
+// filled in flamegraph.pl's colour for it (kernel orange, JIT green,
+// inlined aqua) in the element itself. The expected titles are computed
+// here from the files, real ones from FlameGraph and inferno.
+func TestStaticFramesOfAnnotatedFractionalInput(t *testing.T) {
+	for _, name := range []string{"inferno-fractional.txt", "flamegraph-perf-java-faults-01-collapsed-all.txt", "inferno-java-inline-collapsed.txt"} {
+		t.Run(name, func(t *testing.T) {
+			folded, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Per stack prefix, its count in millionths.
+			sums := map[string]int64{}
+			var total int64
+			for _, line := range strings.Split(strings.TrimSpace(string(folded)), "\n") {
+				i := strings.LastIndexAny(line, " \t")
+				f, err := strconv.ParseFloat(line[i+1:], 64)
+				if err != nil {
+					t.Fatalf("line %q: %v", line, err)
+				}
+				v := int64(math.Round(f * 1e6))
+				total += v
+				parts := strings.Split(strings.TrimSpace(line[:i]), ";")
+				for k := range parts {
+					sums[strings.Join(parts[:k+1], ";")] += v
+				}
+			}
+			// The count as the file writes it, thousands grouped.
+			count := func(v int64) string {
+				s := strconv.FormatFloat(float64(v)/1e6, 'f', -1, 64)
+				whole, frac, _ := strings.Cut(s, ".")
+				for k := len(whole) - 3; k > 0; k -= 3 {
+					whole = whole[:k] + "," + whole[k:]
+				}
+				if frac != "" {
+					return whole + "." + frac
+				}
+				return whole
+			}
+			want := []string{"all (" + count(total) + " samples, 100%) plain"}
+			for path, v := range sums {
+				frame := path[strings.LastIndexByte(path, ';')+1:]
+				ann := "plain"
+				if n := len(frame); n > 4 && frame[n-4:n-2] == "_[" && frame[n-1] == ']' {
+					ann, frame = frame[n-2:n-1], frame[:n-4]
+				}
+				want = append(want, fmt.Sprintf("%s (%s samples, %.2f%%) %s", frame, count(v), 100*float64(v)/float64(total), ann))
+			}
+			slices.Sort(want)
+
+			tr, err := flame.Decode(bytes.NewReader(folded), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range drawnFrames(t, render(t, tr, WithTopSelf(0), WithMinWidth(0))) {
+				got = append(got, f.Title+" "+fillKind(f.Rect.Fill))
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%d frames drawn, %d expected; first differences:\n%s", len(got), len(want), firstDiff(got, want))
+			}
+		})
+	}
+}
+
+// fillKind names the annotation whose flamegraph.pl colour fill is: "k"
+// for rgb(190-255, 90-155, 0) with red 100 above green, "j" for rgb(50-110,
+// 200-255, same as red), "i" for rgb(50-110, 165-220, same as green), else
+// "plain".
+func fillKind(fill string) string {
+	var r, g, b int
+	if _, err := fmt.Sscanf(fill, "rgb(%d,%d,%d)", &r, &g, &b); err != nil {
+		return "unparsed " + fill
+	}
+	switch {
+	case b == 0 && r-g == 100 && r >= 190:
+		return "k"
+	case r == b && r >= 50 && r <= 110 && g >= 200:
+		return "j"
+	case g == b && r >= 50 && r <= 110 && g >= 165 && g <= 220:
+		return "i"
+	}
+	return "plain"
 }
