@@ -15,6 +15,16 @@ import (
 	"github.com/google/pprof/profile"
 )
 
+// parseFolded reads folded text into a tree of samples.
+func parseFolded(t testing.TB, s string) *Tree {
+	t.Helper()
+	tr := NewTree("samples")
+	if err := ParseFolded(strings.NewReader(s), "in", tr); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 // folded renders a tree as sorted "stack self" lines (the test's own
 // writer, so that these tests do not depend on package svg).
 func folded(t *Tree) string {
@@ -309,15 +319,8 @@ func TestReverse(t *testing.T) {
 }
 
 func TestDiff(t *testing.T) {
-	parse := func(s string) *Tree {
-		tr := NewTree("samples")
-		if err := ParseFolded(strings.NewReader(s), "in", tr); err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
-	before := parse(string(readTestdata(t, "before.folded")))
-	after := parse(string(readTestdata(t, "after.folded")))
+	before := parseFolded(t, string(readTestdata(t, "before.folded")))
+	after := parseFolded(t, string(readTestdata(t, "after.folded")))
 	// before: 100 samples, after: 120; normalised, before is scaled by 1.2.
 	d, err := Diff(before, after, true)
 	if err != nil {

@@ -1,15 +1,11 @@
 package flame
 
 import (
-	"strings"
 	"testing"
 )
 
 func TestTopRecursion(t *testing.T) {
-	tr := NewTree("samples")
-	if err := ParseFolded(strings.NewReader("main;walk;walk;walk;visit 6\nmain;walk 2\nmain;other 2\n"), "in", tr); err != nil {
-		t.Fatal(err)
-	}
+	tr := parseFolded(t, "main;walk;walk;walk;visit 6\nmain;walk 2\nmain;other 2\n")
 	top := Top(tr, 0)
 	got := map[string][2]int64{}
 	for _, e := range top {
@@ -46,14 +42,7 @@ func TestTopMergesFramesOfAFunction(t *testing.T) {
 }
 
 func TestTopDiff(t *testing.T) {
-	parse := func(s string) *Tree {
-		tr := NewTree("samples")
-		if err := ParseFolded(strings.NewReader(s), "in", tr); err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
-	d, err := Diff(parse("m;a 10\nm;b 10\nx;a 5\n"), parse("m;a 2\nm;b 10\nx;a 1\nm;c 7\n"), false)
+	d, err := Diff(parseFolded(t, "m;a 10\nm;b 10\nx;a 5\n"), parseFolded(t, "m;a 2\nm;b 10\nx;a 1\nm;c 7\n"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
