@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,4 +399,68 @@ func TestLeakAncestors(t *testing.T) {
 func spawnAndExit(ch chan int, done chan struct{}) {
 	go blockForever(ch)
 	close(done)
+}
+
+// A goroutine that ends as the check's deadline passes (here one waiting
+// for the check's own context, as the context's deadline timer and
+// time.AfterFunc callbacks do) was in the check's last look before the
+// deadline; the check looks again until what is left holds still, and does
+// not report it.
+func TestLeaksSettleAtTheDeadline(t *testing.T) {
+	ignore := IgnoreCurrent()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	ended := make(chan struct{})
+	go func() { <-ctx.Done(); close(ended) }()
+	context.AfterFunc(ctx, func() {}) // a helper goroutine that starts then
+	if err := Leaks(ctx, ignore); err != nil {
+		t.Errorf("goroutines that ended at the deadline were reported: %v", err)
+	}
+	<-ended
+}
+
+//go:noinline
+func spinUntil(stop *atomic.Bool) {
+	for !stop.Load() {
+		runtime.Gosched()
+	}
+}
+
+// A leak that never parks holds still in no two looks: it is reported once
+// the settling time is over, running or runnable.
+func TestLeaksReportsAGoroutineThatNeverParks(t *testing.T) {
+	ignore := IgnoreCurrent()
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() { spinUntil(&stop); close(done) }()
+	defer func() { stop.Store(true); <-done }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	err := leaks(ctx, 50*time.Millisecond, []LeakOption{ignore})
+	var le *LeakError
+	if !errors.As(err, &le) || len(le.Goroutines) != 1 || !strings.Contains(le.Goroutines[0].Stack, "tracekit.spinUntil") {
+		t.Fatalf("Leaks = %v, want the spinning goroutine", err)
+	}
+	if s := le.Goroutines[0].State; s != "running" && s != "runnable" {
+		t.Errorf("state %q, want running or runnable", s)
+	}
+}
+
+// IgnoreGoroutines leaves out the goroutines it names, and only those.
+func TestLeaksIgnoreGoroutines(t *testing.T) {
+	ignore := IgnoreCurrent()
+	ch := make(chan int)
+	defer close(ch)
+	go blockForever(ch)
+	go blockForever(ch)
+	waitParked(t, "blockForever")
+	var le *LeakError
+	if err := leakCheck(t, ignore); !errors.As(err, &le) || len(le.Goroutines) != 2 {
+		t.Fatalf("Leaks = %v, want two goroutines", err)
+	}
+	err := leakCheck(t, ignore, IgnoreGoroutines(le.Goroutines[0].ID))
+	var rest *LeakError
+	if !errors.As(err, &rest) || len(rest.Goroutines) != 1 || rest.Goroutines[0].ID != le.Goroutines[1].ID {
+		t.Errorf("ignoring goroutine %d: %v", le.Goroutines[0].ID, err)
+	}
 }
