@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 func leakCheck(t *testing.T, opts ...LeakOption) error {
@@ -176,7 +177,7 @@ func startLeaks(t *testing.T, ch chan int) {
 // waitParked waits until a goroutine is blocked in each of fns.
 func waitParked(t *testing.T, fns ...string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	if !testwait.For(time.Minute, func() bool {
 		gs, _ := gostack.Snapshot()
 		parked := 0
 		for _, fn := range fns {
@@ -187,11 +188,10 @@ func waitParked(t *testing.T, fns ...string) {
 				}
 			}
 		}
-		if parked == len(fns) {
-			return
-		}
+		return parked == len(fns)
+	}) {
+		t.Fatalf("%v not all parked", fns)
 	}
-	t.Fatalf("%v not all parked", fns)
 }
 
 func byFunction(t *testing.T, err error) map[string]LeakedGoroutine {

@@ -20,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 func pinned(d *detector, name string) *Mutex {
@@ -474,10 +475,7 @@ func TestHangReportPlainLock(t *testing.T) {
 		m.Unlock()
 		close(done)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(r.all()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(time.Minute, func() bool { return len(r.all()) > 0 })
 	m.Unlock()
 	<-done
 	reps := r.all()
@@ -506,7 +504,13 @@ func TestPlainLockAttachesToTask(t *testing.T) {
 		m.Unlock()
 		return nil
 	})
-	time.Sleep(20 * time.Millisecond)
+	// Released once the task has waited past the slow threshold.
+	if !testwait.For(time.Minute, func() bool {
+		ti, ok := taskByID(Snapshot(), task.ID())
+		return ok && ti.WaitingOn == `lock "pool"` && time.Since(ti.WaitingSince) > 2*time.Millisecond
+	}) {
+		t.Fatal("the task never waited on the lock")
+	}
 	m.Unlock()
 	if err := task.Wait(); err != nil {
 		t.Fatal(err)
@@ -599,7 +603,7 @@ func TestHangFlightRecorder(t *testing.T) {
 	}
 	m := pinned(d, "slow")
 	m.Lock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(time.Minute))
 	defer cancel()
 	done := make(chan error)
 	go func() {
@@ -648,7 +652,10 @@ func TestStartLockMetricsAndSpans(t *testing.T) {
 	m.Lock()
 	released := make(chan struct{})
 	go func() {
-		time.Sleep(20 * time.Millisecond)
+		// Released once LockContext waits, and has waited past the slow
+		// threshold.
+		testwait.For(time.Minute, func() bool { return m.waiters.Load() > 0 })
+		time.Sleep(2 * time.Millisecond)
 		m.Unlock()
 		close(released)
 	}()
@@ -763,7 +770,12 @@ func TestLockHolders(t *testing.T) {
 		gid <- goid()
 	}()
 	id := <-gid
-	time.Sleep(10 * time.Millisecond) // let it exit
+	if !testwait.For(time.Minute, func() bool {
+		gs, err := gostack.Parse(allGoroutines())
+		return err == nil && !slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id })
+	}) {
+		t.Fatalf("goroutine %d never exited", id)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	later := Go(ctx, "later", func(ctx context.Context) error { <-ctx.Done(); return nil })
 	defer func() { cancel(); _ = later.Wait() }()
