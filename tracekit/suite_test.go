@@ -543,15 +543,19 @@ func shortWaits(t *testing.T) {
 }
 
 // shortLockWaitsReal: tasks wait in plain Lock calls on a lock each holds
-// for a tenth of the long-hold threshold, in real time.
+// while it yields the processor to the others, in real time. (A hold that
+// sleeps would be as long as a busy machine makes the sleep, and could pass
+// the long-hold threshold.)
 func shortLockWaitsReal(t *testing.T) {
 	mu := tracekit.NewMutex("table")
 	g := tracekit.NewGroup(context.Background(), "lockers")
 	for range 3 {
 		g.Go("locker", func(context.Context) error {
-			mu.Lock()
-			time.Sleep(suiteLongHold / 10)
-			mu.Unlock()
+			for range 20 {
+				mu.Lock()
+				runtime.Gosched()
+				mu.Unlock()
+			}
 			return nil
 		})
 	}
