@@ -425,7 +425,10 @@ func allKnown(ls []leaked, proven map[uint64]bool) bool {
 }
 
 // sameAndParked reports whether b lists the goroutines of a, each in the
-// same state at the same place, and none of them running or runnable.
+// same state at the same place, and none of them running, runnable or
+// waiting for a lock (which its holder, running, is about to release as
+// often as not: a lock wait that lasts is reported when the settling time
+// is over).
 func sameAndParked(a, b []leaked) bool {
 	if len(a) != len(b) {
 		return false
@@ -441,7 +444,8 @@ func sameAndParked(a, b []leaked) bool {
 			return false
 		}
 		switch g.State {
-		case "running", "runnable", "preempted", "copystack":
+		case "running", "runnable", "preempted", "copystack",
+			"sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "semacquire":
 			return false
 		}
 	}

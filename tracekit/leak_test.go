@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -426,23 +428,35 @@ func spinUntil(stop *atomic.Bool) {
 	}
 }
 
-// A leak that never parks holds still in no two looks: it is reported once
-// the settling time is over, running or runnable.
+// A leak that never parks, or waits for a lock that is never released,
+// is not taken to hold still: it is reported once the settling time is
+// over, as it is then.
 func TestLeaksReportsAGoroutineThatNeverParks(t *testing.T) {
 	ignore := IgnoreCurrent()
 	var stop atomic.Bool
-	done := make(chan struct{})
-	go func() { spinUntil(&stop); close(done) }()
-	defer func() { stop.Store(true); <-done }()
+	var mu sync.Mutex
+	mu.Lock()
+	done := make(chan struct{}, 2)
+	go func() { spinUntil(&stop); done <- struct{}{} }()
+	go func() { mu.Lock(); mu.Unlock(); done <- struct{}{} }()
+	defer func() { stop.Store(true); mu.Unlock(); <-done; <-done }()
+	testwait.For(time.Minute, func() bool {
+		gs, _ := gostack.Snapshot()
+		return slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.State == "sync.Mutex.Lock" })
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	err := leaks(ctx, 50*time.Millisecond, []LeakOption{ignore})
 	var le *LeakError
-	if !errors.As(err, &le) || len(le.Goroutines) != 1 || !strings.Contains(le.Goroutines[0].Stack, "tracekit.spinUntil") {
-		t.Fatalf("Leaks = %v, want the spinning goroutine", err)
+	if !errors.As(err, &le) || len(le.Goroutines) != 2 {
+		t.Fatalf("Leaks = %v, want the spinning goroutine and the lock waiter", err)
 	}
-	if s := le.Goroutines[0].State; s != "running" && s != "runnable" {
-		t.Errorf("state %q, want running or runnable", s)
+	states := map[string]bool{}
+	for _, g := range le.Goroutines {
+		states[g.State] = true
+	}
+	if !states["sync.Mutex.Lock"] || !states["running"] && !states["runnable"] {
+		t.Errorf("states %v, want sync.Mutex.Lock and running or runnable", states)
 	}
 }
 
