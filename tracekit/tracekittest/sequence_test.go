@@ -1,8 +1,6 @@
 package tracekittest
 
 import (
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -13,27 +11,13 @@ import (
 // passes although all three leaks are still there when it runs. One was
 // reported already; the others' stacks name the tests that made them.
 func TestVerifyNoLeaksBlamesOnlyTheGuilty(t *testing.T) {
-	if os.Getenv("TRACEKITTEST_CHILD") != "" {
-		t.Skip("runs the child tests")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildSequence", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "TRACEKITTEST_CHILD=sequence")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	for _, want := range []string{"--- PASS: TestChildSequence1Leaky", "--- PASS: TestChildSequence2Unchecked", "--- PASS: TestChildSequence3Clean"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("child output lacks %q:\n%s", want, out)
-		}
+	out, err := runChild(t, "sequence", "^TestChildSequence")
+	if err != nil || strings.Count(out, "--- PASS: TestChildSequence") != 3 {
+		t.Fatalf("child: %v, want its three tests passed:\n%s", err, out)
 	}
 }
 
-func sequenceChild(t *testing.T) {
-	if os.Getenv("TRACEKITTEST_CHILD") != "sequence" {
-		t.Skip("run by TestVerifyNoLeaksBlamesOnlyTheGuilty")
-	}
-}
+func sequenceChild(t *testing.T) { childOf(t, "sequence") }
 
 // sequenceRelease ends the child tests' leaks once the clean test has
 // checked, so that the child's VerifyTestMain passes.

@@ -80,39 +80,24 @@ func checkLeaks(opts []tracekit.LeakOption) error {
 			opts = append(opts, tracekit.IncludeUntraceable())
 		}
 	}
-	opts = append(opts, tracekit.IgnoreGoroutines(reported.ids()...))
+	var seen []uint64
+	reported.Range(func(id, _ any) bool { seen = append(seen, id.(uint64)); return true })
+	opts = append(opts, tracekit.IgnoreGoroutines(seen...))
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
 	defer cancel()
 	err := tracekit.Leaks(ctx, opts...)
 	var le *tracekit.LeakError
 	if errors.As(err, &le) {
 		for _, g := range le.Goroutines {
-			reported.add(g.ID)
+			reported.Store(g.ID, true)
 		}
 	}
 	return err
 }
 
-// reported lists the goroutines VerifyNoLeaks has reported, which later
-// checks leave out: one leak fails one test.
-var reported reportedSet
-
-type reportedSet struct {
-	mu  sync.Mutex
-	set []uint64
-}
-
-func (r *reportedSet) add(id uint64) {
-	r.mu.Lock()
-	r.set = append(r.set, id)
-	r.mu.Unlock()
-}
-
-func (r *reportedSet) ids() []uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.set)
-}
+// reported holds the IDs of the goroutines VerifyNoLeaks has reported,
+// which later checks leave out: one leak fails one test.
+var reported sync.Map // uint64 → true
 
 // bubbleOf returns the ID of the testing/synctest bubble the calling
 // goroutine runs in, 0 outside any.
