@@ -373,22 +373,29 @@ func (c *leakConfig) find(self uint64) ([]leaked, *lineage, error) {
 	return left, lin, nil
 }
 
-// settleRounds is how many dumps in a row must agree before settle
-// believes them.
-const settleRounds = 3
+// How much agreement settle wants: this many dumps in a row, spanning at
+// least this long, so that goroutines that were runnable (on this
+// processor, or on another that a busy machine has not run for a while)
+// have had their turn.
+const (
+	settleRounds = 3
+	settleSpan   = 20 * time.Millisecond
+)
 
 // settle decides which of the goroutines left at the deadline are leaks,
 // from evidence rather than from one look: it takes dumps, yielding the
-// processor and pausing between them, until settleRounds dumps in a row
-// list the same goroutines in the same places, none of them running or
-// runnable, or until every one of them is known to stay (allKnown); after d
-// it reports what is left as it is.
+// processor and pausing between them, until dumps in a row list the same
+// goroutines in the same places, none of them running, runnable or
+// waiting for a lock, for settleRounds dumps and settleSpan; or until every
+// one of them is known to stay (allKnown). After d it reports what is left
+// as it is.
 func (c *leakConfig) settle(self uint64, left []leaked, lin *lineage, d time.Duration) error {
 	proven := provenLeaks()
 	end := time.Now().Add(d)
 	pause := time.Millisecond
+	since := time.Now() // when the dumps began to agree
 	for agreed := 1; ; {
-		if allKnown(left, proven) || agreed >= settleRounds || !time.Now().Before(end) {
+		if allKnown(left, proven) || agreed >= settleRounds && time.Since(since) >= settleSpan || !time.Now().Before(end) {
 			break
 		}
 		runtime.Gosched()
@@ -404,7 +411,7 @@ func (c *leakConfig) settle(self uint64, left []leaked, lin *lineage, d time.Dur
 		if sameAndParked(left, next) {
 			agreed++
 		} else {
-			agreed = 1
+			agreed, since = 1, time.Now()
 		}
 		left, lin = next, nlin
 	}
