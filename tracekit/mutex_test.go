@@ -462,6 +462,48 @@ func holdUntil(outer, m *Mutex, held, release chan struct{}) {
 	outer.Unlock()
 }
 
+// On a busy machine the coarse clock's refresh can lag by far more than a
+// tick, at the acquisition and at the release. A recorded hold still ends
+// at the release and never begins before its task, and its span, its
+// tracekit.hold.ns and its long-hold report agree.
+func TestHoldWithALaggingClock(t *testing.T) {
+	if !fastGoroutineKey {
+		t.Skip("tasks do not register their goroutine on this platform")
+	}
+	rec := newRecorder(t)
+	synctest.Test(t, func(t *testing.T) {
+		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond, longHold: 50 * time.Millisecond}, nil)
+		defer d.close()
+		m := pinned(d, "cache")
+		ctx, root := rec.root(context.Background())
+		time.Sleep(time.Second)
+		task := Go(ctx, "refresh", func(context.Context) error {
+			// In a bubble nothing else runs until this goroutine blocks:
+			// the clock stays as stale as it is set here.
+			d.coarse.Store(d.now() - int64(100*time.Millisecond))
+			m.Lock()
+			time.Sleep(60 * time.Millisecond)
+			d.coarse.Store(d.now() - int64(30*time.Millisecond))
+			m.Unlock()
+			return nil
+		})
+		if err := task.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		root.End()
+		s, parent := rec.span("lock.hold cache"), rec.span("refresh")
+		hold, _ := attr(s, KeyHoldNS)
+		span := s.EndTime().Sub(s.StartTime())
+		if s.StartTime().Before(parent.StartTime()) || time.Duration(hold.AsInt64()) != span || span != 60*time.Millisecond {
+			t.Errorf("hold span [%v, %v] lasts %v with tracekit.hold.ns %v; task from %v; want 60ms from the task's start",
+				s.StartTime(), s.EndTime(), span, time.Duration(hold.AsInt64()), parent.StartTime())
+		}
+		if reps := r.all(); len(reps) != 1 || reps[0].Kind != ReportLongHold || reps[0].Duration != span {
+			t.Errorf("reports %v, want one long hold of %v", reps, span)
+		}
+	})
+}
+
 // A plain Lock blocks in sync.Mutex, which a synctest bubble cannot see
 // through, so this one runs on the real clock.
 func TestHangReportPlainLock(t *testing.T) {
