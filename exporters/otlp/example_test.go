@@ -2,7 +2,10 @@ package otlp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -21,7 +24,32 @@ func Example() {
 		return
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
-	defer tp.Shutdown(context.Background())
+	defer func() {
+		// Bounded: a silent endpoint must not hold the program's exit.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tp.Shutdown(ctx)
+	}()
 	fmt.Println(exp)
 	// Output: otlp grpc http://localhost:4317
+}
+
+// An export that a hung Collector leaves unanswered is reported after two
+// seconds, long before the export times out.
+func ExampleWithStallReport() {
+	exp, err := otlp.NewTraceExporter(context.Background(),
+		otlp.WithStallReport(2*time.Second),
+		otlp.WithErrorHandler(func(err error) {
+			var stall *otlp.StallError
+			if errors.As(err, &stall) {
+				log.Printf("collector slow: %v", stall)
+			}
+		}),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(exp)
+	// Output: otlp http/protobuf http://localhost:4318/v1/traces
 }
