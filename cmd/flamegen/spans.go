@@ -22,6 +22,7 @@ type spanOptions struct {
 	critical  bool          // compute critical paths for the SVG's tooltips
 	spansOnly bool          // --spans: every input must be trace data
 	services  serviceNames  // filled by the readers: the services of every span drawn
+	rt        spans.Runtime // with an execution trace: what it saw of the spans
 }
 
 func (o *options) spanOptions() (spanOptions, error) {
@@ -67,11 +68,20 @@ func loadTraces(in *input, stderr io.Writer, sp spanOptions, max int64) (*flame.
 func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.NodeID) string) []svg.Option {
 	t := agg.Tree()
 	note := func(n flame.NodeID) string {
+		if agg.StateFrame(n) {
+			return "the time its parent's spans' goroutines were " + strings.Trim(t.Name(n), "()") + " in their own time (execution trace)"
+		}
 		if n == flame.Root || t.Kind(n) == flame.KindCPU || agg.Count(n) == 0 {
 			return ""
 		}
 		c := agg.Count(n)
 		s := fmt.Sprintf("%d spans, mean %s, max %s", c, dur(agg.TotalDuration(n)/c), exact(agg.MaxDuration(n)))
+		if st, ok := agg.States(n); ok {
+			s += "; on their goroutines: " + statesLine(st)
+			if w := agg.Waits(n); len(w) > 0 {
+				s += "; waited most on " + waitLine(w[0])
+			}
+		}
 		if c == 1 {
 			s = "1 span of " + exact(agg.MaxDuration(n))
 		}
@@ -105,11 +115,19 @@ func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.Node
 // sample's stack under the frame of the span it ran in (its span_id label);
 // see [spans.Aggregator.NestCPU]. The SVG options it returns put each span
 // frame's CPU time in its tooltip and say what the colours mean.
-func loadMerged(src *sources, traces *input, profiles []string, sampleType string, sp spanOptions, stderr io.Writer) (*flame.Tree, []svg.Option, error) {
+//
+// The traces may be a Go execution trace with marked spans instead, or be
+// followed by one (see readSpans): off-CPU states then nest under the
+// spans, and the CPU stacks fill the time they were running.
+func loadMerged(src *sources, traces *input, rest []string, sampleType string, sp spanOptions, stderr io.Writer) (*flame.Tree, []svg.Option, error) {
 	defer traces.done()
-	set, err := spans.Read(traces.r, traces.name, spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize))
+	ss, profiles, err := readSpans(src, traces, rest, []spans.Option{spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize)}, &sp, stderr)
 	if err != nil {
 		return nil, nil, err
+	}
+	set := ss.set
+	if len(profiles) == 0 {
+		return aggregateSet(set, ss.name, stderr, sp)
 	}
 	var profs []*profile.Profile
 	for _, name := range profiles {
@@ -137,7 +155,7 @@ func loadMerged(src *sources, traces *input, profiles []string, sampleType strin
 		return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: %v", strings.Join(profiles, ", "), err)}
 	}
 
-	in := traces.name
+	in := ss.name
 	agg := spans.NewAggregator(append(slices.Clip(sp.analysis), spans.WithSpanCPU(cpu), spans.WithCPUStacks())...)
 	if err := set.Each(func(t *spans.Trace) error { sp.services.add(t); return agg.Add(t) }); err != nil {
 		return nil, nil, &flame.ParseError{Input: in, Err: err, Expected: "traces whose times add up to at most 292 years"}
@@ -169,8 +187,15 @@ func loadMerged(src *sources, traces *input, profiles []string, sampleType strin
 		fmt.Sprintf("Blue-grey: span frames (wall time); warm colours above a span: the CPU stacks sampled in it (%s of %s sampled ran in these traces' spans).", formatNs(inSpans, cpu.Unit), formatNs(cpu.Total, cpu.Unit)),
 		"Blue-green: lock waits and channel blocks (off CPU). " + spans.NoSpan + ": samples outside the traces' spans.",
 	}
+	if sp.rt != nil {
+		legend = append(legend, statesLegend)
+	}
 	return t, append(frameOptions(agg, sp, note), svg.WithLegend(legend...)), nil
 }
+
+// statesLegend explains the state frames of a graph joined with an
+// execution trace.
+const statesLegend = "In parentheses, blue-green: where a span's own time went off CPU, from the execution trace: (runnable) waiting for a P, (syscall), (lock: …), (chan recv: …), (sleep), (gc), (other)."
 
 // outsideCPU is the value of the NoSpan frame, if any.
 func outsideCPU(t *flame.Tree) int64 {
