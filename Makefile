@@ -6,6 +6,11 @@
 #   make unit   the quick inner loop: vet and unit tests of the root module
 #   make bench  the benchmarks, with benchstat's summary
 #   make fuzz   a short run of every fuzz target
+#   make stress the tests again and again under load (every core busy and a
+#               compiler rebuilding the standard library), counting the runs
+#               that pass: STRESS_RUNS=5 runs; STRESS_TARGET=test runs make
+#               test on a fresh clone each time instead of the root module
+#               (-race -count=STRESS_COUNT), leak-profile and e2e tests
 
 SHELL := /bin/bash
 GO    ?= go
@@ -15,9 +20,12 @@ OUT        ?= out
 DEMO_DIR   := $(OUT)/demo
 FUZZTIME   ?= 20s
 BENCHCOUNT ?= 6
+STRESS_RUNS   ?= 5
+STRESS_TARGET ?= suite
+STRESS_COUNT  ?= 2
 BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: demo load test fuzz-short unit vet e2e tools chromium bench fuzz screenshot clean
+.PHONY: demo load test fuzz-short unit vet e2e tools chromium bench fuzz stress screenshot clean
 
 demo:
 	@mkdir -p $(DEMO_DIR)
@@ -142,6 +150,13 @@ fuzz:
 	    echo "  (the fuzz coordinator's deadline race, golang/go#75804; no failing input was found)"; continue; fi; \
 	  printf '%s\n' "$$out"; exit 1; \
 	done
+
+# Runs the tests STRESS_RUNS times under load and prints how many runs
+# passed; .ci/stress starts the load and always stops it, also on failure
+# or Ctrl-C. Each step's output is kept in $(OUT)/stress.
+stress:
+	@STRESS_RUNS=$(STRESS_RUNS) STRESS_TARGET=$(STRESS_TARGET) STRESS_COUNT=$(STRESS_COUNT) \
+	  STRESS_OUT=$(OUT)/stress GO=$(GO) bash .ci/stress
 
 # Refreshes docs/images/flamegraph.png, console.png, and the troubleshooting
 # guide's trace-chart.png and diff-lock.png from the browser tests.

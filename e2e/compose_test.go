@@ -25,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // repoRoot is the repository's top directory, seen from the e2e module.
@@ -257,7 +258,7 @@ func TestCollectorPipelineToJaeger(t *testing.T) {
 	project := loadCompose(t)
 	jaegerBin := jaeger.Binary(t)
 	collectorBin := collectorBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
 	t.Cleanup(cancel)
 
 	jg, err := jaeger.Start(ctx, jaegerBin, nil)
@@ -391,7 +392,7 @@ func parseLogRecords(out string) []logRecord {
 // records (the batch processor holds them for its timeout first).
 func waitLogRecords(t *testing.T, ctx context.Context, out *syncBuffer, n int) []logRecord {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(testwait.Scale(time.Minute))
 	for {
 		if recs := parseLogRecords(out.String()); len(recs) >= n {
 			return recs
@@ -400,7 +401,7 @@ func waitLogRecords(t *testing.T, ctx context.Context, out *syncBuffer, n int) [
 		case <-ctx.Done():
 			t.Fatalf("waiting for %d log records: %v\n%s", n, ctx.Err(), out.String())
 		case <-deadline:
-			t.Fatalf("the Collector printed fewer than %d log records in 30 s:\n%s", n, out.String())
+			t.Fatalf("the Collector printed fewer than %d log records in %v:\n%s", n, testwait.Scale(time.Minute), out.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

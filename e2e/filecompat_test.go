@@ -30,6 +30,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/exporters/file"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // These tests prove that exporters/file writes what the OpenTelemetry
@@ -523,7 +524,7 @@ func collectOTLP(t *testing.T, spans []sdktrace.ReadOnlySpan) ptrace.Traces {
 	}))
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(2*time.Minute))
 	defer cancel()
 	exp, err := otlptracehttp.New(ctx,
 		otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"),

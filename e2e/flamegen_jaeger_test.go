@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // TestFlamegenFromJaeger runs the instrumented program against a real
@@ -25,7 +26,7 @@ func TestFlamegenFromJaeger(t *testing.T) {
 	dir := t.TempDir()
 	flamegen, _ := buildFlamegenTools(t, dir)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
 	t.Cleanup(cancel)
 	srv, err := jaeger.Start(ctx, bin, nil)
 	if err != nil {

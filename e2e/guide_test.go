@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // guideProgram returns a Go file of the troubleshooting guide: the code
@@ -121,7 +124,7 @@ func TestGuideReportPrograms(t *testing.T) {
 	} {
 		t.Run(c.summary, func(t *testing.T) {
 			bin := buildGuideProgram(t, guideProgram(t, c.summary))
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(3*time.Minute))
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin)
 			cmd.Env = append(append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_METRICS_EXPORTER=none"), c.env...)
@@ -158,7 +161,7 @@ func TestGuideStuckRequest(t *testing.T) {
 
 	bin := buildGuideProgram(t, src)
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(3*time.Minute))
 	defer cancel()
 	tmp := t.TempDir() // the flight recorder writes to os.TempDir()
 	var stderr syncBuffer
@@ -203,7 +206,7 @@ func TestGuideStuckRequest(t *testing.T) {
 		HeldBy    uint64   `json:"held_by"`
 	}
 	var tasks []task
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testwait.Scale(time.Minute))
 	for {
 		var page struct {
 			Tasks    []task     `json:"tasks"`
@@ -244,7 +247,10 @@ func TestGuideStuckRequest(t *testing.T) {
 	}
 	select {
 	case err := <-answered:
-		t.Fatalf("the stuck request answered: %v", err)
+		// A client that gave up waiting got no answer either.
+		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+			t.Fatalf("the stuck request answered: %v", err)
+		}
 	default:
 	}
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // buildProgram compiles ./internal/tracedprog.
@@ -98,7 +99,7 @@ func TestJaeger(t *testing.T) {
 	prog := buildProgram(t)
 	lines := spawnLines(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
 	t.Cleanup(cancel) // after Stop: cleanups run last-in, first-out
 	srv, err := jaeger.Start(ctx, bin, nil)
 	if err != nil {

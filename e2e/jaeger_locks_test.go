@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // The thresholds the main run sets through tracekit's environment: every
@@ -75,13 +76,13 @@ type lockProgResult struct {
 }
 
 // runLockProg runs lockprog against an OTLP endpoint with the environment of
-// the test minus every OTEL_* and TRACEKIT_* variable, plus env: what the
-// program records is decided by env alone.
+// the test minus every OTEL_* and TRACEKIT_* variable (but the test timeout
+// scale), plus env: what the program records is decided by env alone.
 func runLockProg(ctx context.Context, t *testing.T, prog, service, protocol, endpoint string, env ...string) lockProgResult {
 	t.Helper()
 	var base []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "TRACEKIT_") {
+		if !strings.HasPrefix(kv, "OTEL_") && !strings.HasPrefix(kv, "TRACEKIT_") || strings.HasPrefix(kv, testwait.EnvScale+"=") {
 			base = append(base, kv)
 		}
 	}
@@ -110,7 +111,7 @@ func TestJaegerLocks(t *testing.T) {
 	prog := buildLockProg(t)
 	lines := lockProgLines(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
 	t.Cleanup(cancel) // after Stop: cleanups run last-in, first-out
 	srv, err := jaeger.Start(ctx, bin, nil)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/exporters/otlp"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
 
@@ -20,7 +21,7 @@ import (
 // with their name and spawn-site attributes.
 func TestRuntimeMetricsThroughCollector(t *testing.T) {
 	bin := collectorBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(3*time.Minute))
 	t.Cleanup(cancel)
 
 	port := freePort(t)

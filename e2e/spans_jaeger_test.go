@@ -19,6 +19,7 @@ import (
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
 	"github.com/tracekit-go/tracekit/internal/flame"
 	"github.com/tracekit-go/tracekit/internal/spans"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // TestSpansFromJaeger runs the instrumented program against a real Jaeger,
@@ -29,7 +30,7 @@ func TestSpansFromJaeger(t *testing.T) {
 	bin := jaeger.Binary(t)
 	prog := buildProgram(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
 	t.Cleanup(cancel)
 	srv, err := jaeger.Start(ctx, bin, nil)
 	if err != nil {

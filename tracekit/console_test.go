@@ -18,6 +18,8 @@ import (
 	"testing/synctest"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // consoleFixture runs a parent task that receives from a channel nobody
@@ -375,10 +377,8 @@ func TestConsoleReports(t *testing.T) {
 		orders.Unlock()
 		return nil
 	})
-	for deadline := time.Now().Add(10 * time.Second); len(reportsOf(ReportLockTimeout)) == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no lock-timeout report")
-		}
+	if !testwait.For(time.Minute, func() bool { return len(reportsOf(ReportLockTimeout)) > 0 }) {
+		t.Fatal("no lock-timeout report")
 	}
 	defer func() { close(release); _ = holder.Wait(); _ = waiter.Wait() }()
 
@@ -454,11 +454,7 @@ func TestConsoleEndedTask(t *testing.T) {
 	// after Wait returns.
 	var code int
 	var page string
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if code, page = get(t, h, "/?task="+id); code != http.StatusNotFound || time.Now().After(deadline) {
-			break
-		}
-	}
+	testwait.For(time.Minute, func() bool { code, page = get(t, h, "/?task="+id); return code != http.StatusNotFound })
 	if code != http.StatusGone || !strings.Contains(page, "Task "+id+" <code>short &lt;job&gt;</code> has ended") ||
 		!strings.Contains(page, `<a href="?task=`+strconv.FormatUint(parent.ID(), 10)+`">`) ||
 		!strings.Contains(page, `<dd id="result" class="">ok</dd>`) || !strings.Contains(page, "TestConsoleEndedTask.func1 (") {
@@ -494,17 +490,13 @@ func TestConsoleEndedTaskResult(t *testing.T) {
 	}{{failed, "error", "card <declined>"}, {panicked, "panic", "index out of range"}} {
 		id := strconv.FormatUint(tc.task.ID(), 10)
 		var et endedTaskJSON
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-			code, body := get(t, h, "/?task="+id+"&format=json")
-			if code == http.StatusGone {
-				if err := json.Unmarshal([]byte(body), &et); err != nil {
-					t.Fatal(err)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("task %s: %d %s", id, code, body)
-			}
+		var code int
+		var body string
+		if !testwait.For(time.Minute, func() bool { code, body = get(t, h, "/?task="+id+"&format=json"); return code == http.StatusGone }) {
+			t.Fatalf("task %s: %d %s", id, code, body)
+		}
+		if err := json.Unmarshal([]byte(body), &et); err != nil {
+			t.Fatal(err)
 		}
 		sc := tc.task.SpanContext()
 		if et.Result != tc.result || et.Error != tc.detail || et.TraceID != sc.TraceID().String() || et.SpanID != sc.SpanID().String() ||
@@ -606,12 +598,7 @@ func TestEndedResultBounded(t *testing.T) {
 	task := Go(context.Background(), "verbose", func(context.Context) error { return errors.New(long) })
 	_ = task.Wait()
 	var e endedInfo
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		var ok bool
-		if e, ok = findRecent(task.ID()); ok || time.Now().After(deadline) {
-			break
-		}
-	}
+	testwait.For(time.Minute, func() bool { var ok bool; e, ok = findRecent(task.ID()); return ok })
 	if e.result != "error" || len(e.text) > maxResultText+len("…") || !strings.HasSuffix(e.text, "…") || !utf8.ValidString(e.text) {
 		t.Errorf("record: result %q, %d bytes of text, valid UTF-8 %v", e.result, len(e.text), utf8.ValidString(e.text))
 	}

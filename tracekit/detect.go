@@ -303,18 +303,24 @@ func (d *detector) span(ctx context.Context, kind Kind, name string, startNS, en
 	}
 	ctx = trace.ContextWithSpan(ctx, parent)
 	attrs = append(attrs, kind.attr())
-	start := d.wall(startNS)
-	// A hold's start comes from the coarse clock, up to a tick early: never
-	// let it begin before its parent (the task may have started within that
-	// tick).
-	if ps, ok := parent.(interface{ StartTime() time.Time }); ok {
-		if pst := ps.StartTime(); start.Before(pst) {
-			start = pst
-		}
-	}
+	start := d.wall(d.notBeforeSpan(ctx, startNS))
 	_, sp := tracerFor(ctx).Start(ctx, string(kind)+" "+name,
 		trace.WithTimestamp(start), trace.WithAttributes(attrs...))
 	sp.End(trace.WithTimestamp(d.wall(endNS)))
+}
+
+// notBeforeSpan returns startNS, or the start of the span the operation
+// belongs to (ctx's, else the task's on this goroutine) if that is later.
+// A hold's start comes from the coarse clock, a tick early or more when
+// its refresh lags: it never begins before its task, which may have
+// started since the clock's last refresh.
+func (d *detector) notBeforeSpan(ctx context.Context, startNS int64) int64 {
+	if ps, ok := spanFor(ctx).(interface{ StartTime() time.Time }); ok {
+		if pst := ps.StartTime(); !pst.IsZero() && d.wall(startNS).Before(pst) {
+			return int64(pst.Sub(d.epoch)) + 1
+		}
+	}
+	return startNS
 }
 
 // spanFor returns ctx's span if it is valid, else the span of the tracekit

@@ -351,7 +351,7 @@ func removeHeld(list []heldLock, j int) []heldLock {
 type holderSet struct {
 	stacks    []Stack // where they acquired it, when recorded
 	tasks     []*Task // the holders that are tracked tasks, by ID
-	untracked int     // holders that are not tracked tasks
+	untracked int     // holders that are not tracked tasks, where goroutine IDs are not read
 	// goroutines are holders known only by goroutine ID: not tracked
 	// tasks, or exited with the lock held.
 	goroutines []uint64
@@ -388,16 +388,27 @@ func (o *orderGraph) holders(match func(heldLock) bool, name string) holderSet {
 			out.stacks = append(out.stacks, Stack{Label: label, PC: h.stack})
 		}
 		hl.mu.Unlock()
-		if held {
-			if t := taskOnGoroutine(k.(uintptr)); fastGoroutineKey && t != nil {
+		if !held {
+			return true
+		}
+		// The list belongs to the goroutine with ID gid, where IDs are
+		// read: its descriptor (the key) may since run another goroutine,
+		// or none, when the holder has exited with the lock held.
+		if gid := hl.gid.Load(); gid != 0 {
+			if t := taskByGoid(gid); t != nil {
 				out.tasks = append(out.tasks, t)
 			} else {
-				out.untracked++
+				out.goroutines = append(out.goroutines, gid)
 			}
+		} else if t := taskOnGoroutine(k.(uintptr)); fastGoroutineKey && t != nil {
+			out.tasks = append(out.tasks, t)
+		} else {
+			out.untracked++
 		}
 		return true
 	})
 	slices.SortFunc(out.tasks, func(a, b *Task) int { return cmp.Compare(a.id, b.id) })
+	slices.Sort(out.goroutines)
 	return out
 }
 

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // The seed scenarios and the correct programs that must stay silent.
@@ -329,4 +332,40 @@ func TestLockOrderCycleReport(t *testing.T) {
 	if len(reps[0].Stacks) != 3 {
 		t.Errorf("%d stacks, want one per edge:\n%s", len(reps[0].Stacks), reps[0])
 	}
+}
+
+// A goroutine that exited holding a lock is named, by its ID, as having
+// exited, by the lock-order graph's held lists as by the lock itself: not
+// as a live untracked goroutine, whether or not the runtime has given its
+// descriptor to another goroutine since.
+func TestOrderHoldersExitedGoroutine(t *testing.T) {
+	if !fastGoid() {
+		t.Skip("goroutine IDs cannot be read cheaply on this platform")
+	}
+	d, _ := testDetector(detectorConfig{order: true}, nil)
+	defer d.close()
+	m := pinned(d, "slot")
+	gid := make(chan uint64)
+	go func() {
+		m.Lock() // and never unlocks
+		gid <- goid()
+	}()
+	id := <-gid
+	var gs []gostack.Goroutine
+	if !testwait.For(time.Minute, func() bool {
+		var err error
+		gs, err = gostack.Parse(allGoroutines())
+		return err == nil && !slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id })
+	}) {
+		t.Fatalf("goroutine %d never exited", id)
+	}
+	st := m.state()
+	h := d.order.holders(func(h heldLock) bool { return h.id == st.id }, "slot")
+	if h.untracked != 0 || len(h.tasks) != 0 || !slices.Equal(h.goroutines, []uint64{id}) {
+		t.Errorf("holders %+v, want goroutine %d alone", h, id)
+	}
+	if got, want := h.text(nil, gs), fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id); !strings.HasPrefix(got, want) {
+		t.Errorf("text = %q, want it to start %q", got, want)
+	}
+	m.Unlock()
 }

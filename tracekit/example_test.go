@@ -122,3 +122,28 @@ func ExampleLeaks() {
 	close(stop)
 	// Output: 1 leaked, blocked in chan receive
 }
+
+// A leak already reported can be left out of later checks by its ID.
+func ExampleIgnoreGoroutines() {
+	ignore := tracekit.IgnoreCurrent()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { <-stop }()
+
+	check := func(opts ...tracekit.LeakOption) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		return tracekit.Leaks(ctx, append(opts, ignore)...)
+	}
+	var le *tracekit.LeakError
+	if !errors.As(check(), &le) {
+		fmt.Println("no leak")
+		return
+	}
+	var reported []uint64
+	for _, g := range le.Goroutines {
+		reported = append(reported, g.ID)
+	}
+	fmt.Println(len(reported), "reported; checked again:", check(tracekit.IgnoreGoroutines(reported...)))
+	// Output: 1 reported; checked again: <nil>
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // TestNoBackend starts a Kit whose OTLP endpoint has nothing listening and
@@ -44,7 +46,7 @@ func TestNoBackend(t *testing.T) {
 			}()
 			select {
 			case <-done:
-			case <-time.After(2 * time.Minute):
+			case <-time.After(testwait.Scale(2 * time.Minute)):
 				t.Fatal("recording spans blocked while the exporter could not connect")
 			}
 			runtime.GC()
@@ -63,7 +65,8 @@ func TestNoBackend(t *testing.T) {
 			began := time.Now()
 			err := kit.Shutdown(ctx)
 			t.Logf("Shutdown error: %v", err)
-			if took := time.Since(began); took > deadline+time.Second {
+			// Bounded by the deadline; the slack is for a busy machine.
+			if took := time.Since(began); took > deadline+testwait.Scale(5*time.Second) {
 				t.Errorf("Shutdown took %v with a %v deadline", took, deadline)
 			}
 			if err == nil {
@@ -75,9 +78,7 @@ func TestNoBackend(t *testing.T) {
 				t.Errorf("Shutdown error does not say the endpoint was unreachable:\n%s", msg)
 			}
 			// Every span is accounted for once the aborted export returns.
-			for wait := time.Now(); time.Since(wait) < 10*time.Second && kit.Stats().Pending > 0; {
-				time.Sleep(10 * time.Millisecond)
-			}
+			testwait.For(time.Minute, func() bool { return kit.Stats().Pending == 0 })
 			st = kit.Stats()
 			if total := st.Exported + st.Dropped + st.Failed; total != spans {
 				t.Errorf("Stats = %+v: %d accounted for, want %d", st, total, spans)

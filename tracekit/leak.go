@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -93,7 +94,8 @@ const (
 	// runtime keep each goroutine's last N creators, which the check then
 	// follows. (Under tracekittest.VerifyTestMain, a
 	// test's goroutine that started a task is recorded: a lineage that
-	// ends there is AttributedElsewhere, naming the test.)
+	// ends there is AttributedElsewhere, naming the test. So is, checked
+	// from a test, a goroutine whose stack names another test.)
 	Untraceable LeakAttribution = "untraceable"
 )
 
@@ -247,6 +249,19 @@ func IgnoreCurrent() LeakOption {
 	})
 }
 
+// IgnoreGoroutines ignores the goroutines with the given IDs
+// ([LeakedGoroutine.ID]), such as leaks already reported.
+func IgnoreGoroutines(ids ...uint64) LeakOption {
+	return leakOptionFunc(func(c *leakConfig) {
+		if c.ignoreIDs == nil {
+			c.ignoreIDs = map[uint64]bool{}
+		}
+		for _, id := range ids {
+			c.ignoreIDs[id] = true
+		}
+	})
+}
+
 // Test and runtime machinery that is never a leak: goroutines of the
 // testing package waiting for tests or capturing an Example's output, the
 // signal-handling loop, and a testing/synctest bubble's own two (the
@@ -286,11 +301,15 @@ func (c *leakConfig) ignored(g *gostack.Goroutine, self uint64) bool {
 // and the runtime's and testing package's own, as a [*LeakError]; nil means
 // none. Because goroutines that were told to stop may need a moment to
 // return, it retries with growing pauses until none is left or ctx is done,
-// so give ctx a deadline (a second suits most tests).
+// so give ctx a deadline (a second suits most tests). When ctx is done it
+// looks again until what is left holds still, for up to a second more:
+// goroutines that were ending at that moment (a timer's callback, ctx's own
+// deadline timer, a helper finishing its work) are not reported, and a
+// goroutine still running or runnable after that second is.
 //
 // In a binary built with GOEXPERIMENT=goroutineleakprofile, the runtime's
 // goroutineleak profile is consulted at the end: goroutines it proves can
-// never wake up are marked [LeakProvenByRuntime].
+// never wake up are marked [LeakProvenByRuntime], and need no second look.
 //
 // Every leak says whether it descends from the calling goroutine and
 // through what ([LeakedGoroutine.Attribution]); [StartedByCaller] limits
@@ -302,6 +321,14 @@ func (c *leakConfig) ignored(g *gostack.Goroutine, self uint64) bool {
 // whenever every goroutine of the bubble is durably blocked, so a check
 // whose leaks are all durably blocked returns at once in real time.
 func Leaks(ctx context.Context, opts ...LeakOption) error {
+	return leaks(ctx, settleFor, opts)
+}
+
+// settleFor bounds how long Leaks looks again, once ctx is done, for the
+// goroutines left to hold still.
+const settleFor = time.Second
+
+func leaks(ctx context.Context, settleFor time.Duration, opts []LeakOption) error {
 	var cfg leakConfig
 	for _, o := range opts {
 		o.applyLeak(&cfg)
@@ -309,32 +336,127 @@ func Leaks(ctx context.Context, opts ...LeakOption) error {
 	self := gostack.Current()
 	pause := time.Millisecond
 	for {
-		gs, err := gostack.Snapshot()
+		left, lin, err := cfg.find(self)
 		if err != nil {
-			return fmt.Errorf("tracekit: read goroutines: %w", err)
-		}
-		lin := newLineage(gs, self)
-		var left []leaked
-		for i := range gs {
-			g := &gs[i]
-			if cfg.ignored(g, self) || (lin.bubble != 0 && g.Bubble != lin.bubble) {
-				continue
-			}
-			attr, path, test := lin.trace(g)
-			if cfg.covers(attr) {
-				left = append(left, leaked{g: *g, attr: attr, lineage: path, test: test})
-			}
+			return err
 		}
 		if len(left) == 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return newLeakError(left, lin.tasks)
+			return cfg.settle(self, left, lin, settleFor)
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 100*time.Millisecond)
 	}
+}
+
+// find takes a goroutine dump and returns the goroutines the check covers.
+func (c *leakConfig) find(self uint64) ([]leaked, *lineage, error) {
+	gs, err := gostack.Snapshot()
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracekit: read goroutines: %w", err)
+	}
+	lin := newLineage(gs, self)
+	var left []leaked
+	for i := range gs {
+		g := &gs[i]
+		if c.ignored(g, self) || (lin.bubble != 0 && g.Bubble != lin.bubble) {
+			continue
+		}
+		attr, path, test := lin.trace(g)
+		if c.covers(attr) {
+			left = append(left, leaked{g: *g, attr: attr, lineage: path, test: test})
+		}
+	}
+	return left, lin, nil
+}
+
+// How much agreement settle wants: this many dumps in a row, spanning at
+// least this long, so that goroutines that were runnable (on this
+// processor, or on another that a busy machine has not run for a while)
+// have had their turn.
+const (
+	settleRounds = 3
+	settleSpan   = 20 * time.Millisecond
+)
+
+// settle decides which of the goroutines left at the deadline are leaks,
+// from evidence rather than from one look: it takes dumps, yielding the
+// processor and pausing between them, until dumps in a row list the same
+// goroutines in the same places, none of them running, runnable or
+// waiting for a lock, for settleRounds dumps and settleSpan; or until every
+// one of them is known to stay (allKnown). After d it reports what is left
+// as it is.
+func (c *leakConfig) settle(self uint64, left []leaked, lin *lineage, d time.Duration) error {
+	proven := provenLeaks()
+	end := time.Now().Add(d)
+	pause := time.Millisecond
+	since := time.Now() // when the dumps began to agree
+	for agreed := 1; ; {
+		if allKnown(left, proven) || agreed >= settleRounds && time.Since(since) >= settleSpan || !time.Now().Before(end) {
+			break
+		}
+		runtime.Gosched()
+		time.Sleep(pause)
+		pause = min(2*pause, 20*time.Millisecond)
+		next, nlin, err := c.find(self)
+		if err != nil {
+			return err
+		}
+		if len(next) == 0 {
+			return nil
+		}
+		if sameAndParked(left, next) {
+			agreed++
+		} else {
+			agreed, since = 1, time.Now()
+		}
+		left, lin = next, nlin
+	}
+	return newLeakError(left, lin.tasks, proven)
+}
+
+// allKnown reports whether every goroutine of ls is known to stay where it
+// is without another look: proven leaked by the runtime, or durably
+// blocked in a synctest bubble (only another goroutine of the bubble can
+// wake it).
+func allKnown(ls []leaked, proven map[uint64]bool) bool {
+	for _, l := range ls {
+		if !proven[l.g.ID] && !l.g.Durable {
+			return false
+		}
+	}
+	return true
+}
+
+// sameAndParked reports whether b lists the goroutines of a, each in the
+// same state at the same place, and none of them running, runnable or
+// waiting for a lock (which its holder, running, is about to release as
+// often as not: a lock wait that lasts is reported when the settling time
+// is over).
+func sameAndParked(a, b []leaked) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	at := make(map[uint64]*gostack.Goroutine, len(a))
+	for i := range a {
+		at[a[i].g.ID] = &a[i].g
+	}
+	for i := range b {
+		g := &b[i].g
+		p := at[g.ID]
+		if p == nil || p.State != g.State || p.Top() != g.Top() || len(p.Frames) != len(g.Frames) {
+			return false
+		}
+		switch g.State {
+		case "running", "runnable", "preempted", "copystack",
+			"sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "semacquire":
+			return false
+		}
+	}
+	return true
 }
 
 // leaked is a goroutine a check found, with its attribution.
@@ -345,9 +467,8 @@ type leaked struct {
 	test    string // the test whose goroutine the lineage passed, if known
 }
 
-func newLeakError(ls []leaked, tasks map[uint64]*Task) *LeakError {
+func newLeakError(ls []leaked, tasks map[uint64]*Task, proven map[uint64]bool) *LeakError {
 	slices.SortFunc(ls, func(a, b leaked) int { return cmp.Compare(a.g.ID, b.g.ID) })
-	proven := provenLeaks()
 	e := &LeakError{}
 	for _, l := range ls {
 		g := l.g

@@ -97,6 +97,7 @@ type lineage struct {
 	// through their parents instead.
 	selfTask *Task
 	bubble   uint64 // its synctest bubble, 0 outside any
+	selfTest string // the test whose code the checking goroutine runs, or ""
 	live     map[uint64]*gostack.Goroutine
 	tasks    map[uint64]*Task     // live goroutine ID → the task it runs
 	ended    map[uint64]endedTask // goroutine ID of an ended task → its record
@@ -121,6 +122,9 @@ func newLineage(gs []gostack.Goroutine, self uint64) *lineage {
 		l.live[g.ID] = g
 		if g.ID == self {
 			l.bubble = g.Bubble
+			if g.HasFunc("testing.tRunner") { // a test's goroutine, not TestMain's
+				l.selfTest = testOfStack(g)
+			}
 		}
 		if t := taskOf(g, byAddr); t != nil {
 			l.tasks[g.ID] = t
@@ -170,12 +174,21 @@ func (l *lineage) underSelf(parent uint64) bool {
 // an ended task's goroutine to its recorded origin. It returns how g is
 // attributed, the path it walked and, under VerifyTestMain, the test whose
 // goroutine the path went through first.
+//
+// A goroutine whose lineage breaks (Untraceable) but whose stack names a
+// test other than the one the checking goroutine runs, by its creator or
+// its own code, is that test's: AttributedElsewhere.
 func (l *lineage) trace(g *gostack.Goroutine) (attr LeakAttribution, path string, test string) {
 	attr, path = l.walk(g, func(id uint64) {
 		if test == "" {
 			test = testname.Of(id)
 		}
 	})
+	if attr == Untraceable && l.selfTest != "" {
+		if t := testOfStack(g); t != "" && t != l.selfTest {
+			return AttributedElsewhere, path + " (started in " + t + ")", t
+		}
+	}
 	return attr, path, test
 }
 

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 func leakCheck(t *testing.T, opts ...LeakOption) error {
@@ -174,7 +179,7 @@ func startLeaks(t *testing.T, ch chan int) {
 // waitParked waits until a goroutine is blocked in each of fns.
 func waitParked(t *testing.T, fns ...string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	if !testwait.For(time.Minute, func() bool {
 		gs, _ := gostack.Snapshot()
 		parked := 0
 		for _, fn := range fns {
@@ -185,11 +190,10 @@ func waitParked(t *testing.T, fns ...string) {
 				}
 			}
 		}
-		if parked == len(fns) {
-			return
-		}
+		return parked == len(fns)
+	}) {
+		t.Fatalf("%v not all parked", fns)
 	}
-	t.Fatalf("%v not all parked", fns)
 }
 
 func byFunction(t *testing.T, err error) map[string]LeakedGoroutine {
@@ -397,4 +401,80 @@ func TestLeakAncestors(t *testing.T) {
 func spawnAndExit(ch chan int, done chan struct{}) {
 	go blockForever(ch)
 	close(done)
+}
+
+// A goroutine that ends as the check's deadline passes (here one waiting
+// for the check's own context, as the context's deadline timer and
+// time.AfterFunc callbacks do) was in the check's last look before the
+// deadline; the check looks again until what is left holds still, and does
+// not report it.
+func TestLeaksSettleAtTheDeadline(t *testing.T) {
+	ignore := IgnoreCurrent()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	ended := make(chan struct{})
+	go func() { <-ctx.Done(); close(ended) }()
+	context.AfterFunc(ctx, func() {}) // a helper goroutine that starts then
+	if err := Leaks(ctx, ignore); err != nil {
+		t.Errorf("goroutines that ended at the deadline were reported: %v", err)
+	}
+	<-ended
+}
+
+//go:noinline
+func spinUntil(stop *atomic.Bool) {
+	for !stop.Load() {
+		runtime.Gosched()
+	}
+}
+
+// A leak that never parks, or waits for a lock that is never released,
+// is not taken to hold still: it is reported once the settling time is
+// over, as it is then.
+func TestLeaksReportsAGoroutineThatNeverParks(t *testing.T) {
+	ignore := IgnoreCurrent()
+	var stop atomic.Bool
+	var mu sync.Mutex
+	mu.Lock()
+	done := make(chan struct{}, 2)
+	go func() { spinUntil(&stop); done <- struct{}{} }()
+	go func() { mu.Lock(); mu.Unlock(); done <- struct{}{} }()
+	defer func() { stop.Store(true); mu.Unlock(); <-done; <-done }()
+	testwait.For(time.Minute, func() bool {
+		gs, _ := gostack.Snapshot()
+		return slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.State == "sync.Mutex.Lock" })
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	err := leaks(ctx, 50*time.Millisecond, []LeakOption{ignore})
+	var le *LeakError
+	if !errors.As(err, &le) || len(le.Goroutines) != 2 {
+		t.Fatalf("Leaks = %v, want the spinning goroutine and the lock waiter", err)
+	}
+	states := map[string]bool{}
+	for _, g := range le.Goroutines {
+		states[g.State] = true
+	}
+	if !states["sync.Mutex.Lock"] || !states["running"] && !states["runnable"] {
+		t.Errorf("states %v, want sync.Mutex.Lock and running or runnable", states)
+	}
+}
+
+// IgnoreGoroutines leaves out the goroutines it names, and only those.
+func TestLeaksIgnoreGoroutines(t *testing.T) {
+	ignore := IgnoreCurrent()
+	ch := make(chan int)
+	defer close(ch)
+	go blockForever(ch)
+	go blockForever(ch)
+	waitParked(t, "blockForever")
+	var le *LeakError
+	if err := leakCheck(t, ignore); !errors.As(err, &le) || len(le.Goroutines) != 2 {
+		t.Fatalf("Leaks = %v, want two goroutines", err)
+	}
+	err := leakCheck(t, ignore, IgnoreGoroutines(le.Goroutines[0].ID))
+	var rest *LeakError
+	if !errors.As(err, &rest) || len(rest.Goroutines) != 1 || rest.Goroutines[0].ID != le.Goroutines[1].ID {
+		t.Errorf("ignoring goroutine %d: %v", le.Goroutines[0].ID, err)
+	}
 }

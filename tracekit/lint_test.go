@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/env"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // lintTestConfig is a lint configuration with every lint off and a 1s
@@ -416,7 +417,7 @@ func TestLintKit(t *testing.T) {
 		if r.Kind != ReportBlocked || len(r.Tasks) != 1 || r.Tasks[0].ID != tk.ID() {
 			t.Errorf("report %v", r)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testwait.Scale(time.Minute)):
 		t.Fatal("no report")
 	}
 	// The console warns with the Kit's threshold (50ms, not its own 1s),
@@ -530,7 +531,7 @@ func TestLintKitHolder(t *testing.T) {
 		if r.Kind != ReportLongHold || r.Lock != "orders" || len(r.Tasks) != 2 || r.Tasks[0].ID != holder.ID() || r.Tasks[1].ID != waiter.ID() {
 			t.Errorf("report %v with tasks %+v", r, r.Tasks)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testwait.Scale(time.Minute)):
 		t.Fatal("no report")
 	}
 	_, body := get(t, Handler(), "/?format=json")

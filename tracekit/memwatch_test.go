@@ -12,6 +12,7 @@ import (
 	"runtime/metrics"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"testing/synctest"
@@ -20,6 +21,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 const mib = 1 << 20
@@ -747,7 +750,7 @@ func TestMemoryWatchRealLimit(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
 
 	var held [][]byte
-	timeout := time.After(30 * time.Second)
+	timeout := time.After(testwait.Scale(time.Minute))
 	var r Report
 wait:
 	for {
@@ -795,15 +798,26 @@ wait:
 }
 
 // realWatch runs a memory watch on the real runtime with the given growth
-// settings and reports what it found after run returns.
-func realWatch(t *testing.T, cfg memConfig, run func(reports func() []Report)) (gcs uint64) {
+// settings and reports what it found after run returns. run's sampled
+// waits until the watch has taken a sample that began after the call.
+func realWatch(t *testing.T, cfg memConfig, run func(reports func() []Report, sampled func())) (gcs uint64) {
 	t.Helper()
 	det, rep := testDetector(detectorConfig{}, nil)
 	defer det.close()
-	w := &memWatch{cfg: cfg, sample: runtimeSampler()}
+	var samples atomic.Int64
+	sample := runtimeSampler()
+	w := &memWatch{cfg: cfg, sample: func() memSample { defer samples.Add(1); return sample() }}
+	sampled := func() {
+		// The sample in progress may have begun before the call: wait for
+		// the one after it.
+		n := samples.Load()
+		if !testwait.For(time.Minute, func() bool { return samples.Load() >= n+2 }) {
+			t.Fatal("the memory watch took no sample")
+		}
+	}
 	before := w.sample().gcCycles
 	w.start(det)
-	run(rep.all)
+	run(rep.all, sampled)
 	w.stop()
 	return w.sample().gcCycles - before
 }
@@ -813,8 +827,8 @@ func realWatch(t *testing.T, cfg memConfig, run func(reports func() []Report)) (
 func TestMemoryWatchRealChurnNoReport(t *testing.T) {
 	var reps []Report
 	gcs := realWatch(t, memConfig{interval: 2 * time.Millisecond, growthSamples: DefaultMemoryGrowthSamples,
-		growthMin: DefaultMemoryGrowthMin}, func(reports func() []Report) {
-		churn(2, 100, 10*time.Second)
+		growthMin: DefaultMemoryGrowthMin}, func(reports func() []Report, _ func()) {
+		churn(2, 100, testwait.Scale(time.Minute))
 		reps = reports()
 	})
 	if gcs < 100 {
@@ -870,7 +884,7 @@ func TestMemoryWatchRealLeak(t *testing.T) {
 		leaked [][]byte
 	)
 	realWatch(t, memConfig{interval: time.Millisecond, growthSamples: DefaultMemoryGrowthSamples, growthMin: DefaultMemoryGrowthMin},
-		func(reports func() []Report) {
+		func(reports func() []Report, sampled func()) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			var garbage [][]byte
 			for len(reps) == 0 && len(leaked) < 64 {
@@ -880,7 +894,7 @@ func TestMemoryWatchRealLeak(t *testing.T) {
 				}
 				garbage = nil
 				runtime.GC()
-				time.Sleep(3 * time.Millisecond) // a sample or more
+				sampled()
 				reps = reports()
 			}
 			runtime.KeepAlive(garbage)

@@ -392,13 +392,16 @@ func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, con
 // released ends timing a write hold; the caller still holds the lock.
 // It returns the hold when it was slow enough to record, for slowHold to
 // record after the lock is released (so a report handler never runs while
-// the lock is held), and 0 otherwise.
+// the lock is held), and 0 otherwise. A hold that is recorded ends at a
+// precise clock reading: the coarse clock's refresh can lag by more than a
+// tick on a busy machine, and would shorten it by that much.
 func (l *lockMeta) released(d *detector) int64 {
 	l.hd = nil
 	l.holder = 0
 	st := l.st.Load()
 	hold := d.coarseNow() - l.since
-	if l.precise != 0 {
+	precise := l.precise != 0
+	if precise {
 		end := d.now()
 		hold = end - l.precise
 		l.precise = 0
@@ -409,17 +412,23 @@ func (l *lockMeta) released(d *detector) int64 {
 		l.owner = nil
 	}
 	if (d.cfg.slow > 0 && hold >= int64(d.cfg.slow)) || (d.cfg.longHold > 0 && hold >= int64(d.cfg.longHold)) {
+		if !precise {
+			hold = max(hold, d.now()-l.since)
+		}
 		return hold
 	}
 	return 0
 }
 
 // slowHold records a hold past the slow threshold, and reports it if it
-// passed the long-hold threshold too.
+// passed the long-hold threshold too. The hold's start is a coarse clock
+// reading, which can lag: it is never put before the start of the task it
+// was released in, and the span, its tracekit.hold.ns and the report agree.
 func (l *lockMeta) slowHold(d *detector, st *lockState, hold int64, read bool) {
 	name := st.nameFor(3)
 	end := d.now()
 	ctx := context.Background()
+	hold = end - d.notBeforeSpan(ctx, end-hold)
 	if d.cfg.slow > 0 && hold >= int64(d.cfg.slow) {
 		d.span(ctx, KindLockHold, name, end-hold, end, KeyLockName.String(name), KeyHoldNS.Int64(hold), lockMode(read))
 	}

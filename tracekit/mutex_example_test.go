@@ -167,19 +167,24 @@ func ExampleWithHangTimeout() {
 
 	db := tracekit.NewMutex("db")
 	db.Lock()
+	locked := time.Now()
 	done := make(chan struct{})
 	go func() {
-		db.Lock() // waits 100ms: past the hang timeout
+		db.Lock() // waits past the hang timeout
 		db.Unlock()
 		close(done)
 	}()
-	time.Sleep(100 * time.Millisecond)
-	db.Unlock() // held 100ms: past the long-hold threshold
-	<-done
-	// The hang report is made while the wait goes on, the long hold when
-	// the lock is released; print them in that order whichever came first.
+	// The hang report is made while the wait goes on.
 	got := map[tracekit.ReportKind]tracekit.Report{}
-	for got[tracekit.ReportLockTimeout].Kind == 0 || got[tracekit.ReportLongHold].Kind == 0 {
+	for got[tracekit.ReportLockTimeout].Kind == 0 {
+		r := <-reports
+		got[r.Kind] = r
+	}
+	time.Sleep(time.Until(locked.Add(100 * time.Millisecond)))
+	db.Unlock() // held 100ms or more: past the long-hold threshold
+	<-done
+	// The long hold is reported when the lock is released.
+	for got[tracekit.ReportLongHold].Kind == 0 {
 		r := <-reports
 		got[r.Kind] = r
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // taskByID finds id in a snapshot.
@@ -21,17 +23,11 @@ func taskByID(infos []TaskInfo, id uint64) (TaskInfo, bool) {
 // waitFor polls Snapshot until ok accepts it, or fails the test.
 func waitFor(t *testing.T, what string, ok func([]TaskInfo) bool) []TaskInfo {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s := Snapshot()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: never seen in %+v", what, s)
-		}
-		time.Sleep(time.Millisecond)
+	var s []TaskInfo
+	if !testwait.For(time.Minute, func() bool { s = Snapshot(); return ok(s) }) {
+		t.Fatalf("%s: never seen in %+v", what, s)
 	}
+	return s
 }
 
 func TestSnapshot(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/tracekit-go/tracekit/exporters/otlp"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 func TestRuntimeMetrics(t *testing.T) {
@@ -411,9 +412,9 @@ func TestTaskMetrics(t *testing.T) {
 // tasks of each name (a task is listed once its goroutine runs).
 func waitListed(t *testing.T, want map[string]int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := map[string]int{}
+	var n map[string]int
+	if !testwait.For(time.Minute, func() bool {
+		n = map[string]int{}
 		for _, ti := range Snapshot() {
 			n[ti.Name]++
 		}
@@ -421,13 +422,9 @@ func waitListed(t *testing.T, want map[string]int) {
 		for name, c := range want {
 			ok = ok && n[name] >= c
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listed %v, want %v", n, want)
-		}
-		time.Sleep(time.Millisecond)
+		return ok
+	}) {
+		t.Fatalf("listed %v, want %v", n, want)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
@@ -69,10 +70,11 @@ func (c *suiteReports) all() []tracekit.Report {
 	return slices.Clone(c.rs)
 }
 
-// waitFor waits until a report of kind k has been made, or d has passed
-// (on the bubble's clock inside a bubble), and returns the first one.
+// waitFor waits until a report of kind k has been made, or d (scaled by
+// TRACEKIT_TEST_TIMEOUT_SCALE) has passed (on the bubble's clock inside a
+// bubble), and returns the first one.
 func (c *suiteReports) waitFor(k tracekit.ReportKind, d time.Duration) (tracekit.Report, bool) {
-	deadline := time.Now().Add(d)
+	deadline := time.Now().Add(testwait.Scale(d))
 	for {
 		for _, r := range c.all() {
 			if r.Kind == k {
@@ -541,15 +543,19 @@ func shortWaits(t *testing.T) {
 }
 
 // shortLockWaitsReal: tasks wait in plain Lock calls on a lock each holds
-// for a tenth of the long-hold threshold, in real time.
+// while it yields the processor to the others, in real time. (A hold that
+// sleeps would be as long as a busy machine makes the sleep, and could pass
+// the long-hold threshold.)
 func shortLockWaitsReal(t *testing.T) {
 	mu := tracekit.NewMutex("table")
 	g := tracekit.NewGroup(context.Background(), "lockers")
 	for range 3 {
 		g.Go("locker", func(context.Context) error {
-			mu.Lock()
-			time.Sleep(suiteLongHold / 10)
-			mu.Unlock()
+			for range 20 {
+				mu.Lock()
+				runtime.Gosched()
+				mu.Unlock()
+			}
 			return nil
 		})
 	}
@@ -799,7 +805,7 @@ func TestSuiteBuggyPrograms(t *testing.T) {
 			inBubble(t, p.real, func(t *testing.T) {
 				sk := startSuiteKit(t)
 				p.run(t, sk)
-				if err := sk.leaks(time.Second); err != nil {
+				if err := sk.leaks(testwait.Scale(10 * time.Second)); err != nil {
 					t.Errorf("goroutines left behind once released: %v", err)
 				}
 				sk.stop(t)
@@ -1449,7 +1455,7 @@ func TestSuiteLeaksInParallelTests(t *testing.T) {
 			}
 		})
 	})
-	if err := sk.leaks(time.Second); err != nil {
+	if err := sk.leaks(testwait.Scale(10 * time.Second)); err != nil {
 		t.Errorf("goroutines left behind: %v", err)
 	}
 	sk.stop(t)

@@ -22,6 +22,8 @@ func TestNoSync(t *testing.T) {
 	if err := m.LockContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("LockContext on a held lock = %v", err)
 	}
+	// Unlocked while LockContext waits, or before it starts: either way
+	// the lock comes free.
 	go func() { time.Sleep(time.Millisecond); m.Unlock() }()
 	if err := m.LockContext(context.Background()); err != nil {
 		t.Fatal(err)

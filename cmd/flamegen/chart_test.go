@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,15 +34,30 @@ func chartTrace(t *testing.T) (string, string) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(file.NewWriter(f)))
 	ctx, root := tp.Tracer("test").Start(context.Background(), "checkout <cart & co>")
 	g := tracekit.NewGroup(ctx, "steps")
+	// Each waits until the other has started, so that they overlap in time,
+	// and prices goes on for 15ms after stock has ended, however late
+	// either is scheduled.
+	var started sync.WaitGroup
+	started.Add(2)
+	stockDone := make(chan struct{})
 	g.Go("prices", func(ctx context.Context) error {
+		started.Done()
+		started.Wait()
 		_, sp := tp.Tracer("test").Start(ctx, "db.query")
 		time.Sleep(5 * time.Millisecond)
 		sp.SetStatus(codes.Error, "timeout")
 		sp.End()
+		<-stockDone
 		time.Sleep(15 * time.Millisecond)
 		return nil
 	})
-	g.Go("stock", func(context.Context) error { time.Sleep(10 * time.Millisecond); return nil })
+	g.Go("stock", func(context.Context) error {
+		defer close(stockDone)
+		started.Done()
+		started.Wait()
+		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,8 +25,25 @@ func traceFile(t *testing.T) string {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(file.NewWriter(&buf)))
 	ctx, root := tp.Tracer("test").Start(context.Background(), "checkout")
 	g := tracekit.NewGroup(ctx, "steps")
-	g.Go("prices", func(context.Context) error { time.Sleep(20 * time.Millisecond); return nil })
-	g.Go("stock", func(context.Context) error { time.Sleep(10 * time.Millisecond); return nil })
+	// Both start before either ends, and prices runs on alone for 10 ms
+	// after stock ends, however late either is scheduled.
+	var started sync.WaitGroup
+	started.Add(2)
+	stockDone := make(chan struct{})
+	g.Go("prices", func(context.Context) error {
+		started.Done()
+		started.Wait()
+		<-stockDone
+		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	g.Go("stock", func(context.Context) error {
+		defer close(stockDone)
+		started.Done()
+		started.Wait()
+		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}

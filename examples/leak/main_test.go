@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -15,9 +16,15 @@ func TestLeakyVersionIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	report := out.String()
+	// One leak per timed-out request: all three, unless a busy machine ran
+	// a caller only after the upstream had answered it.
+	n := strings.Count(report, "context deadline exceeded")
+	if n == 0 {
+		t.Fatalf("no request timed out:\n%s", report)
+	}
 	for _, want := range []string{
-		"tracekit: 3 leaked goroutine(s)",
-		"3 goroutine(s) [chan send]",
+		fmt.Sprintf("tracekit: %d leaked goroutine(s)", n),
+		fmt.Sprintf("%d goroutine(s) [chan send]", n),
 		"fetchLeaky.func1", // the function that is stuck
 		"examples/leak/main.go:",
 	} {

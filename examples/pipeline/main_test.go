@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/testwait"
+	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
 
@@ -115,7 +118,18 @@ func TestInterrupt(t *testing.T) {
 	defer tracekittest.VerifyNoLeaks(t)
 	quiet(t)
 	stopCtx, stop := context.WithCancel(context.Background())
-	time.AfterFunc(30*time.Millisecond, stop)
+	// Stop once the generator waits on the full buffer: surely mid-run.
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		testwait.For(time.Minute, func() bool {
+			return slices.ContainsFunc(tracekit.Snapshot(), func(ti tracekit.TaskInfo) bool {
+				return ti.Name == "generate" && ti.WaitingOn == `send on "raw-records"`
+			})
+		})
+		stop()
+	}()
+	defer func() { <-stopped }()
 	var out bytes.Buffer
 	if err := run(context.Background(), stopCtx, []string{"-items", "1000000", "-slow", "100us"}, &out); err != nil {
 		t.Fatal(err)

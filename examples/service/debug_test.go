@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
 
@@ -28,19 +29,16 @@ func TestDebugEndpoints(t *testing.T) {
 	}()
 	console := regexp.MustCompile(`debug: console (http://127\.0\.0\.1:\d+)/debug/tracekit/, profiles (http://127\.0\.0\.1:\d+)/debug/pprof/\n`)
 	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == ""; {
+	if !testwait.For(time.Minute, func() bool {
 		out.mu.Lock()
+		defer out.mu.Unlock()
 		m := console.FindStringSubmatch(out.buf.String())
-		listening := strings.Contains(out.buf.String(), "listening on")
-		out.mu.Unlock()
-		if m != nil && listening {
+		if m != nil && strings.Contains(out.buf.String(), "listening on") {
 			base = m[1]
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no debug address printed:\n%s", out.buf.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+		return base != ""
+	}) {
+		t.Fatalf("no debug address printed:\n%s", out.buf.String())
 	}
 
 	get := func(path string) string {
@@ -61,15 +59,22 @@ func TestDebugEndpoints(t *testing.T) {
 			Name string `json:"name"`
 		} `json:"tasks"`
 	}
-	if err := json.Unmarshal([]byte(get("/debug/tracekit/?format=json")), &page); err != nil {
-		t.Fatal(err)
-	}
+	// The service starts its workers while it starts listening: wait until
+	// the console lists all three.
 	workers := 0
-	for _, task := range page.Tasks {
-		if strings.HasPrefix(task.Name, "order-worker") {
-			workers++
+	testwait.For(time.Minute, func() bool {
+		page.Tasks = nil
+		if err := json.Unmarshal([]byte(get("/debug/tracekit/?format=json")), &page); err != nil {
+			t.Fatal(err)
 		}
-	}
+		workers = 0
+		for _, task := range page.Tasks {
+			if strings.HasPrefix(task.Name, "order-worker") {
+				workers++
+			}
+		}
+		return workers >= 3
+	})
 	if workers != 3 {
 		t.Errorf("console lists %d order workers, want 3: %+v", workers, page.Tasks)
 	}

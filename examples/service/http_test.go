@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
@@ -313,36 +314,40 @@ func TestHTTPFlags(t *testing.T) {
 
 // TestPriceCacheContention shows the contended lock and its fix directly:
 // while one order refreshes a price, an order for another product can take
-// the lock only when the refresh happens outside it.
+// the lock only when the refresh happens outside it. (In a bubble: the
+// refresh's latency and the lookup's deadline run on its fake clock.)
 func TestPriceCacheContention(t *testing.T) {
 	for _, fixed := range []bool{false, true} {
 		t.Run("fixed="+strconv.FormatBool(fixed), func(t *testing.T) {
-			defer tracekittest.VerifyNoLeaks(t)
-			c := newPriceCache(fixed)
-			c.ttl = time.Hour
-			c.entries[1] = priceEntry{fetched: time.Now()} // product 1 is fresh
-			refreshing := make(chan error, 1)
-			go func() {
-				refreshing <- c.lookup(context.Background(), order{id: 0, priceLatency: 300 * time.Millisecond})
-			}()
-			// Wait until the refresh has started: product 0 is then absent
-			// and the lock is either held (the bug) or free (the fix).
-			time.Sleep(50 * time.Millisecond)
-			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-			defer cancel()
-			err := c.lookup(ctx, order{id: 1})
-			if fixed && err != nil {
-				t.Errorf("a fresh price waited for another product's refresh: %v", err)
-			}
-			if !fixed && !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("lookup during a refresh under the lock = %v, want it to wait past its deadline", err)
-			}
-			if err := <-refreshing; err != nil {
-				t.Fatal(err)
-			}
-			if _, ok := c.entries[0]; !ok {
-				t.Error("the refresh stored nothing")
-			}
+			tracekittest.Synctest(t, func(t *testing.T) { priceCacheContention(t, fixed) })
 		})
+	}
+}
+
+func priceCacheContention(t *testing.T, fixed bool) {
+	c := newPriceCache(fixed)
+	c.ttl = time.Hour
+	c.entries[1] = priceEntry{fetched: time.Now()} // product 1 is fresh
+	refreshing := make(chan error, 1)
+	go func() {
+		refreshing <- c.lookup(context.Background(), order{id: 0, priceLatency: 300 * time.Millisecond})
+	}()
+	// Once the bubble is still, the refresh has started: product 0 is
+	// absent and the lock is either held (the bug) or free (the fix).
+	synctest.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := c.lookup(ctx, order{id: 1})
+	if fixed && err != nil {
+		t.Errorf("a fresh price waited for another product's refresh: %v", err)
+	}
+	if !fixed && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("lookup during a refresh under the lock = %v, want it to wait past its deadline", err)
+	}
+	if err := <-refreshing; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.entries[0]; !ok {
+		t.Error("the refresh stored nothing")
 	}
 }

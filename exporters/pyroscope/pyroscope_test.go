@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope/pyroscopetest"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -86,7 +87,7 @@ func TestUploadCarriesLabels(t *testing.T) {
 	pprof.Do(context.Background(), pprof.Labels("span_id", "00f067aa0ba902b7", "span_name", "burn"), func(context.Context) {
 		burnCPU(cpuWork)
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(time.Minute))
 	defer cancel()
 	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
@@ -261,7 +262,7 @@ func TestServerGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	burnCPU(cpuWork / 10)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(time.Minute))
 	defer cancel()
 	// Shutdown returns ctx's error if the stop outlives the deadline.
 	if err := p.Shutdown(ctx); err != nil {
@@ -288,7 +289,7 @@ func TestWithoutCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(time.Minute))
 	defer cancel()
 	if err := p.Flush(ctx); !errors.Is(err, pyroscope.ErrNoFlush) {
 		t.Fatalf("Flush without cpu: %v, want ErrNoFlush", err)

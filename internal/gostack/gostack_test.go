@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 const sample = `goroutine 1 [running]:
@@ -93,12 +95,22 @@ func TestSnapshotOfRealGoroutines(t *testing.T) {
 	go func() { ready.Done(); mu.Lock(); mu.Unlock() }()
 	ready.Wait()
 	defer func() { close(block); mu.Unlock() }()
-	time.Sleep(20 * time.Millisecond) // let them park
-
-	gs, err := Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Until they have parked: three on the channel, one on the mutex.
+	var gs []Goroutine
+	testwait.For(time.Minute, func() bool {
+		var err error
+		if gs, err = Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]int{}
+		for _, g := range gs {
+			if g.HasFunc("github.com/tracekit-go/tracekit/internal/gostack.TestSnapshotOfRealGoroutines.func1") ||
+				g.HasFunc("github.com/tracekit-go/tracekit/internal/gostack.TestSnapshotOfRealGoroutines.func2") {
+				states[g.State]++
+			}
+		}
+		return states["chan receive"] == 3 && states["sync.Mutex.Lock"] == 1
+	})
 	self := Current()
 	var sawSelf bool
 	for _, g := range gs {

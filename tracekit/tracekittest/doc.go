@@ -39,7 +39,9 @@
 // creator). VerifyNoLeaks reports such a goroutine, as untraceable, only
 // when no other test is running; otherwise it leaves it to
 // [VerifyTestMain], which checks every goroutine once all tests are done.
-// Start goroutines with tracekit.Go to keep them attributable.
+// Start goroutines with tracekit.Go to keep them attributable. A goroutine
+// whose stack names another test is that test's, and a leak VerifyNoLeaks
+// has reported is not reported again: one leak fails one test.
 //
 // # testing/synctest
 //

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
 
@@ -77,7 +78,7 @@ var parallelCases = []struct {
 	}, []string{"2 leaked goroutine(s)", "parkChain", string(tracekit.AttributedThroughGoroutines)}},
 	{"in-run", func(t *testing.T, release chan int) {
 		// Started inside RunWithTimeout, whose own goroutine has returned.
-		RunWithTimeout(t, 5*time.Second, func(ctx context.Context) {
+		RunWithTimeout(t, testwait.Scale(time.Minute), func(ctx context.Context) {
 			tracekit.Go(ctx, "background", func(context.Context) error { parkInRun(release); return nil })
 		})
 	}, []string{"1 leaked goroutine(s)", "parkInRun", string(tracekit.AttributedThroughTasks), `"background"`}},

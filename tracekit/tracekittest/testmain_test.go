@@ -17,12 +17,7 @@ import (
 // leak, two (one parallel) whose leak came through a helper's task that had
 // ended, and none for a leak whose creator exited untracked.
 func TestVerifyTestMainNamesTests(t *testing.T) {
-	if os.Getenv("TRACEKITTEST_CHILD") != "" {
-		t.Skip("runs the child tests")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildLeak", "-test.v")
-	cmd.Env = append(os.Environ(), "TRACEKITTEST_CHILD=testmain")
-	out, err := cmd.CombinedOutput()
+	out, err := runChild(t, "testmain", "^TestChildLeak")
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("child: %v, want exit status 1 (leaks after passing tests)\n%s", err, out)
@@ -33,20 +28,37 @@ func TestVerifyTestMainNamesTests(t *testing.T) {
 		"\nfrom TestChildLeakDirect\n", "\nfrom TestChildLeakThroughTask\n", "\nfrom TestChildLeakParallel\n",
 		"(TestChildLeakThroughTask, exited)", "(TestChildLeakParallel, exited)",
 	} {
-		if !strings.Contains(string(out), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("child output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(string(out), "from TestChildLeakNone") || strings.Contains(string(out), "from TestChildLeakUntraceable") {
+	if strings.Contains(out, "from TestChildLeakNone") || strings.Contains(out, "from TestChildLeakUntraceable") {
 		t.Errorf("a leak is blamed on a test that cannot be told:\n%s", out)
 	}
 }
 
-func childLeak(t *testing.T) {
-	if os.Getenv("TRACEKITTEST_CHILD") != "testmain" {
-		t.Skip("run by TestVerifyTestMainNamesTests")
+// runChild runs, in a child process of this test binary with
+// TRACEKITTEST_CHILD=mode, the tests that match run, verbosely, and returns
+// what it printed and how it ended. In a child it skips the test.
+func runChild(t *testing.T, mode, run string) (string, error) {
+	t.Helper()
+	if os.Getenv("TRACEKITTEST_CHILD") != "" {
+		t.Skip("runs the child tests")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "TRACEKITTEST_CHILD="+mode)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// childOf skips a child test unless the child process runs in mode.
+func childOf(t *testing.T, mode string) {
+	if os.Getenv("TRACEKITTEST_CHILD") != mode {
+		t.Skip("run in a child process by another test")
 	}
 }
+
+func childLeak(t *testing.T) { childOf(t, "testmain") }
 
 func TestChildLeakDirect(t *testing.T) {
 	childLeak(t)

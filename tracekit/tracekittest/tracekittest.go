@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing/synctest"
 	"time"
 
@@ -41,14 +42,17 @@ const DefaultLeakWait = 2 * time.Second
 // start of a test, on the test's goroutine. The failure names each
 // goroutine's state, its stack, the go statement that started it, whether
 // the runtime proved it can never wake up, and how it was attributed to
-// the test (tracekit.LeakedGoroutine.Attribution and Lineage).
+// the test (tracekit.LeakedGoroutine.Attribution and Lineage). A
+// goroutine it has reported once is left out of later checks, so that one
+// leak fails one test.
 //
 // It works in tests that call t.Parallel: a goroutine counts as the
 // test's when its lineage leads to the test's goroutine (see
 // tracekit.StartedByCaller): started by it, by goroutines it started that
 // are still running, or through any chain of tracked tasks, ended or not.
 // Goroutines whose lineage leads elsewhere (another test, TestMain, init)
-// are never blamed on the test. A goroutine whose lineage cannot be
+// are never blamed on the test, nor is one whose lineage cannot be traced
+// but whose stack names another test (its creator or its own code). A goroutine whose lineage cannot be
 // traced (its untracked creator has exited) is reported only when no
 // other test is running at the time, as goleak would; while other tests
 // run it is left to [VerifyTestMain], which checks every goroutine at the
@@ -76,10 +80,24 @@ func checkLeaks(opts []tracekit.LeakOption) error {
 			opts = append(opts, tracekit.IncludeUntraceable())
 		}
 	}
+	var seen []uint64
+	reported.Range(func(id, _ any) bool { seen = append(seen, id.(uint64)); return true })
+	opts = append(opts, tracekit.IgnoreGoroutines(seen...))
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
 	defer cancel()
-	return tracekit.Leaks(ctx, opts...)
+	err := tracekit.Leaks(ctx, opts...)
+	var le *tracekit.LeakError
+	if errors.As(err, &le) {
+		for _, g := range le.Goroutines {
+			reported.Store(g.ID, true)
+		}
+	}
+	return err
 }
+
+// reported holds the IDs of the goroutines VerifyNoLeaks has reported,
+// which later checks leave out: one leak fails one test.
+var reported sync.Map // uint64 → true
 
 // bubbleOf returns the ID of the testing/synctest bubble the calling
 // goroutine runs in, 0 outside any.

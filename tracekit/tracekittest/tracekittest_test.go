@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
 
+	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
 
@@ -83,7 +85,9 @@ func TestRunWithTimeoutDumpsGroupedStacks(t *testing.T) {
 	var mu sync.Mutex
 	mu.Lock()
 	release := make(chan struct{})
-	err := runWithTimeout(200*time.Millisecond, func(ctx context.Context) {
+	// Long enough for the goroutines to have parked where the dump shows
+	// them, even on a busy machine.
+	err := runWithTimeout(testwait.Scale(time.Second), func(ctx context.Context) {
 		var wg sync.WaitGroup
 		for range 3 {
 			wg.Add(1)
@@ -169,7 +173,15 @@ func TestRunWithTimeoutPanic(t *testing.T) {
 
 // Tasks that wait on RunWithTimeout's context are listed as they were stuck:
 // the context is canceled only after the hang is recorded, and then they end.
+// (In a bubble, so that the tasks have surely started waiting when the
+// timeout comes.)
 func TestRunWithTimeoutListsTasksWaitingOnItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		listsTasksWaitingOnItsContext(t)
+	})
+}
+
+func listsTasksWaitingOnItsContext(t *testing.T) {
 	for range 5 {
 		finished := make(chan struct{})
 		err := runWithTimeout(50*time.Millisecond, func(ctx context.Context) {

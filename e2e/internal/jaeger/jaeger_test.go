@@ -29,6 +29,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -125,7 +126,7 @@ func TestExportAndQuery(t *testing.T) {
 			}
 
 			traceID := parent.SpanContext().TraceID().String()
-			qctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			qctx, cancel := context.WithTimeout(ctx, testwait.Scale(time.Minute))
 			defer cancel()
 			got, err := srv.TraceWithSpans(qctx, traceID, 2)
 			if err != nil {
@@ -325,14 +326,10 @@ func TestStartContextEndsProcess(t *testing.T) {
 	}
 	pid := srv.PID()
 	cancel()
-	deadline := time.Now().Add(10 * time.Second)
 	// Server reaps the process as soon as it exits, so its pid disappears
 	// without waiting for Stop.
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("jaeger (pid %d) still running 10s after its context was cancelled", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testwait.For(time.Minute, func() bool { return syscall.Kill(pid, 0) != nil }) {
+		t.Fatalf("jaeger (pid %d) still running %v after its context was cancelled", pid, testwait.Scale(time.Minute))
 	}
 	if err := srv.Stop(); err != nil {
 		t.Fatalf("Stop after the context ended it: %v", err)
@@ -351,7 +348,7 @@ func TestStartFailsFast(t *testing.T) {
 		srv.Stop()
 		t.Fatal("Start of a failing binary succeeded")
 	}
-	if elapsed := time.Since(begin); elapsed > 10*time.Second {
+	if elapsed := time.Since(begin); elapsed > testwait.Scale(30*time.Second) {
 		t.Errorf("Start took %v to notice the exit", elapsed)
 	}
 	var se *jaeger.StartError

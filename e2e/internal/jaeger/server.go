@@ -14,12 +14,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 const (
-	// startTimeout bounds how long [Start] waits for Jaeger to report healthy.
-	// v1.76.0 is usually healthy within 0.2 s; the margin is for loaded CI
-	// machines.
+	// startTimeout bounds how long [Start] waits for Jaeger to report healthy
+	// (scaled by TRACEKIT_TEST_TIMEOUT_SCALE). v1.76.0 is usually healthy
+	// within 0.2 s; the margin is for loaded CI machines.
 	startTimeout = 60 * time.Second
 	// stopGrace is how long [Server.Stop] waits after SIGTERM before SIGKILL.
 	stopGrace = 5 * time.Second
@@ -166,7 +168,7 @@ func start(ctx context.Context, bin string, logw io.Writer) (*Server, error) {
 // exits, ctx is done or startTimeout passes.
 func (s *Server) waitHealthy(ctx context.Context) error {
 	begin := time.Now()
-	deadline := time.NewTimer(startTimeout)
+	deadline := time.NewTimer(testwait.Scale(startTimeout))
 	defer deadline.Stop()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()

@@ -33,6 +33,12 @@
 //     refund's span when lock-order detection is on. Nothing deadlocks,
 //     because the two never run at once.
 //
+// When TRACEKIT_HANG_TIMEOUT is shorter than the stall, the side that ends
+// a deliberate wait also waits, after the stall, for that wait's hang
+// report to have been made: on a machine too busy to run the hang
+// detector's timer on time the report is still made while the wait lasts,
+// naming the holder that still holds the lock.
+//
 // It prints the trace's id, the Kit's export counts, each task's id and the
 // stall as JSON on standard output.
 package main
@@ -43,8 +49,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
 
@@ -62,7 +71,11 @@ func main() {
 
 func run() error {
 	ctx := context.Background()
-	kit, err := tracekit.Start(ctx)
+	hangs, err := newHangReports()
+	if err != nil {
+		return err
+	}
+	kit, err := tracekit.Start(ctx, tracekit.WithReportHandler(hangs.add))
 	if err != nil {
 		return err
 	}
@@ -75,6 +88,7 @@ func run() error {
 		close(locked)
 		err := waitUntil("waiter", `lock "inventory"`)
 		time.Sleep(stall)
+		err = errors.Join(err, hangs.wait("inventory"))
 		inventory.Unlock() // unlock:inventory
 		return err
 	})
@@ -92,6 +106,7 @@ func run() error {
 		close(catalogLocked)
 		err := waitUntil("reader", `read lock "catalog"`)
 		time.Sleep(stall)
+		err = errors.Join(err, hangs.wait("catalog"))
 		catalog.Unlock() // unlock:catalog
 		return err
 	})
@@ -113,6 +128,9 @@ func run() error {
 			return err
 		}
 		time.Sleep(stall)
+		if err := hangs.wait("orders"); err != nil {
+			return err
+		}
 		return orders.Send(ctx, "order-1")
 	})
 
@@ -125,6 +143,9 @@ func run() error {
 			return err
 		}
 		time.Sleep(stall)
+		if err := hangs.wait("acks"); err != nil {
+			return err
+		}
 		_, err := acks.Recv(ctx)
 		return err
 	})
@@ -138,6 +159,9 @@ func run() error {
 			return err
 		}
 		time.Sleep(stall)
+		if err := hangs.wait("main.awaitRestock"); err != nil {
+			return err
+		}
 		restock <- 1
 		return nil
 	})
@@ -210,14 +234,54 @@ func awaitRestock(ctx context.Context, ch <-chan int) error {
 // on what (as [tracekit.TaskInfo.WaitingOn] spells it), so that a deliberate
 // wait is known to have begun before the stall that makes it long.
 func waitUntil(name, what string) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, ti := range tracekit.Snapshot() {
-			if ti.Name == name && ti.WaitingOn == what {
-				return nil
-			}
-		}
-		time.Sleep(time.Millisecond)
+	if !testwait.For(time.Minute, func() bool {
+		return slices.ContainsFunc(tracekit.Snapshot(), func(ti tracekit.TaskInfo) bool { return ti.Name == name && ti.WaitingOn == what })
+	}) {
+		return fmt.Errorf("task %q was not seen waiting on %s within %v", name, what, testwait.Scale(time.Minute))
 	}
-	return fmt.Errorf("task %q was not seen waiting on %s within 10s", name, what)
+	return nil
+}
+
+// hangReports records the locks and channels the hang detector has
+// reported, for the side that ends a deliberate wait.
+type hangReports struct {
+	expected bool // the hang timeout is shorter than the stall
+	mu       sync.Mutex
+	seen     map[string]bool
+}
+
+func newHangReports() (*hangReports, error) {
+	hang := tracekit.DefaultHangTimeout
+	if v := os.Getenv("TRACEKIT_HANG_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("TRACEKIT_HANG_TIMEOUT: %w", err)
+		}
+		hang = d
+	}
+	return &hangReports{expected: hang > 0 && hang < stall, seen: map[string]bool{}}, nil
+}
+
+func (h *hangReports) add(r tracekit.Report) {
+	if r.Kind == tracekit.ReportLockTimeout {
+		h.mu.Lock()
+		h.seen[r.Lock] = true
+		h.mu.Unlock()
+	}
+}
+
+// wait returns once the hang report on name has been made, at once when
+// none is expected.
+func (h *hangReports) wait(name string) error {
+	if !h.expected {
+		return nil
+	}
+	if !testwait.For(time.Minute, func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.seen[name]
+	}) {
+		return fmt.Errorf("no hang report on %q within %v", name, testwait.Scale(time.Minute))
+	}
+	return nil
 }
