@@ -39,7 +39,7 @@ func readTraceSet(o *options, src *sources, pos []string, sp *spanOptions, stder
 			}
 			defer in.done()
 			if in.kind != kindExec {
-				return spanSource{}, &UsageError{Msg: fmt.Sprintf("flamegen: %s: --jaeger reads the spans from Jaeger: expected a Go execution trace beside it, not %s", pos[0], in.kind)}
+				return spanSource{}, &UsageError{Msg: fmt.Sprintf("flamegen: %s: --jaeger reads the spans from Jaeger: expected no input files, or one Go execution trace, not %s", pos[0], in.kind)}
 			}
 			exec = in
 		}

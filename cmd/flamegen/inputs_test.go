@@ -78,7 +78,7 @@ func TestDecompressionBombs(t *testing.T) {
 		msg  string
 	}{
 		{"1 GB of zeros", func() io.ReadCloser { return gzipStream(&zeros{1 << 30}) }, nil,
-			"-: offset 0: unrecognised format: expected folded stacks, a pprof profile (protobuf or legacy), or traces"},
+			"-: offset 0: unrecognised format: expected folded stacks, a pprof profile (protobuf or legacy), traces (OTLP JSON or protobuf, Jaeger JSON), or a Go execution trace"},
 		{"a legacy profile header, then 1 GB of spaces", func() io.ReadCloser {
 			return gzipStream(io.MultiReader(strings.NewReader("heap profile: 1: 2 [3: 4] @ heap/1\n"), io.LimitReader(repeatReader(' '), 1<<30)))
 		}, []string{"--max-size", "16MiB"}, "-: offset 16777216: input too large: expected at most 16777216 bytes decompressed"},
