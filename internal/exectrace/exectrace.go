@@ -102,7 +102,8 @@ type Trace struct {
 	// Spans are the marked spans in the order their first marker came.
 	Spans    []Span
 	Warnings Warnings
-	// Events is the number of events read.
+	// Events is the number of events read, the parser's synchronisation
+	// events between parts left out.
 	Events int
 	// WallOffset is added to a trace time to get Unix nanoseconds; HasWall
 	// says whether the trace had a clock snapshot to compute it from.
@@ -142,6 +143,9 @@ func Read(r io.Reader, name string) (*Trace, error) {
 			break
 		}
 		b.event(&ev)
+	}
+	if b.events == 0 {
+		return nil, &flame.ParseError{Input: name, Err: flame.ErrEmpty, Expected: "an execution trace with events after its header"}
 	}
 	return b.finish(), nil
 }
@@ -223,9 +227,11 @@ func (b *builder) gor(id trace.GoID, t int64) *gor {
 }
 
 func (b *builder) event(ev *trace.Event) {
-	b.events++
 	t := int64(ev.Time())
 	b.last = max(b.last, t)
+	if ev.Kind() != trace.EventSync {
+		b.events++
+	}
 	switch ev.Kind() {
 	case trace.EventSync:
 		if cs := ev.Sync().ClockSnapshot; cs != nil && !b.tr.HasWall {
@@ -240,6 +246,12 @@ func (b *builder) event(ev *trace.Event) {
 		id := st.Resource.Goroutine()
 		from, to := st.Goroutine()
 		g := b.gor(id, t)
+		if to == g.state && (from == to || from == trace.GoUndetermined) {
+			// A new part of the trace restating what we know: the
+			// goroutine's status as the part begins, or when it is first
+			// touched in it (Waiting->Waiting).
+			return
+		}
 		var byG int64
 		var bySpan spans.SpanID
 		if from == trace.GoWaiting && to == trace.GoRunnable {
@@ -260,9 +272,10 @@ func (b *builder) event(ev *trace.Event) {
 		begin := ev.Kind() != trace.EventRangeEnd
 		switch {
 		case r.Name == "GC mark assist" && r.Scope.Kind == trace.ResourceGoroutine:
-			g := b.gor(r.Scope.Goroutine(), t)
-			b.close(g, t, 0, spans.SpanID{})
-			g.assist = begin
+			if g := b.gor(r.Scope.Goroutine(), t); g.assist != begin {
+				b.close(g, t, 0, spans.SpanID{})
+				g.assist = begin
+			}
 		case strings.HasPrefix(r.Name, "stop-the-world"):
 			if begin && b.stwAt < 0 {
 				b.stwAt = t
@@ -429,6 +442,13 @@ func appendClipped(out []spans.Stretch, s seg, lo, hi int64) []spans.Stretch {
 	if s.end <= s.start {
 		return out
 	}
+	if n := len(out); n > 0 {
+		// One stretch for one state, however the trace split it.
+		if p := &out[n-1]; p.End == s.start && p.State == s.state && p.Label == s.label && p.ByGoroutine == 0 {
+			p.End, p.ByGoroutine, p.BySpan = s.end, s.byG, s.bySpan
+			return out
+		}
+	}
 	return append(out, spans.Stretch{Start: s.start, End: s.end, State: s.state, Label: s.label, ByGoroutine: s.byG, BySpan: s.bySpan})
 }
 
@@ -502,15 +522,16 @@ func waitLabel(label, kind, name string) string {
 	return label
 }
 
-// stopped splits running and runnable stretches where the world was
-// stopped, and counts those parts as gc.
+// stopped splits runnable stretches where the world was
+// stopped, and counts those parts as gc: a goroutine still running then
+// is running until it is stopped.
 func (b *builder) stopped(in []spans.Stretch) []spans.Stretch {
 	if len(b.stw) == 0 {
 		return in
 	}
 	var out []spans.Stretch
 	for _, s := range in {
-		if s.State != spans.StateRunning && s.State != spans.StateRunnable {
+		if s.State != spans.StateRunnable {
 			out = append(out, s)
 			continue
 		}
