@@ -124,7 +124,8 @@ func Read(r io.Reader, name string) (*Trace, error) {
 	if !Sniff(head) {
 		return nil, &flame.ParseError{Input: name, Err: flame.ErrFormat, Expected: "a Go execution trace (\"go 1.NN trace\" header)"}
 	}
-	rd, err := newReader(br)
+	cr := &countingReader{r: br}
+	rd, err := newReader(cr)
 	if err != nil {
 		return nil, &flame.ParseError{Input: name, Err: flame.ErrFormat, Expected: "a Go execution trace of Go 1.22 or later: " + err.Error()}
 	}
@@ -136,7 +137,7 @@ func Read(r io.Reader, name string) (*Trace, error) {
 		}
 		if err != nil {
 			if b.events == 0 {
-				return nil, &flame.ParseError{Input: name, Err: flame.ErrCorrupt,
+				return nil, &flame.ParseError{Input: name, Offset: cr.n, Err: flame.ErrCorrupt,
 					Expected: "an execution trace with at least one complete part: " + err.Error()}
 			}
 			b.warn.Cut = err.Error()
@@ -145,9 +146,23 @@ func Read(r io.Reader, name string) (*Trace, error) {
 		b.event(&ev)
 	}
 	if b.events == 0 {
-		return nil, &flame.ParseError{Input: name, Err: flame.ErrEmpty, Expected: "an execution trace with events after its header"}
+		return nil, &flame.ParseError{Input: name, Offset: cr.n, Err: flame.ErrEmpty, Expected: "an execution trace with events after its header"}
 	}
 	return b.finish(), nil
+}
+
+// countingReader counts the bytes the parser has read: where it stopped
+// when the input breaks (exactly, when it was cut short; a buffer's worth
+// past the fault otherwise).
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // newReader wraps trace.NewReader, which may panic on damaged headers.

@@ -3,6 +3,7 @@ package exectrace_test
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/tracekit-go/tracekit/internal/exectrace"
@@ -66,6 +67,14 @@ func TestFiveSpans(t *testing.T) {
 		}
 	}
 	slow := fivespans.Slow.Nanoseconds()
+	if sp := byName[fivespans.CPU]; sp != nil && runtime.GOOS == "linux" {
+		// The thread's CPU clock counted at least Slow while the
+		// goroutine was on it; half of it is a bound that holds however
+		// the OS shares the thread.
+		if st := rt.Of(sp.ID).States(); st[spans.StateRunning] < slow/2 {
+			t.Errorf("%s: %d ns running, the workload used %d ns of CPU", fivespans.CPU, st[spans.StateRunning], slow)
+		}
+	}
 	if sp := byName[fivespans.Syscall]; sp != nil {
 		if st := rt.Of(sp.ID).States(); st[spans.StateSyscall] < slow {
 			t.Errorf("%s: %d ns in system calls, the workload slept %d ns in one", fivespans.Syscall, st[spans.StateSyscall], slow)

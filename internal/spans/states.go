@@ -54,7 +54,7 @@ func (a *Aggregator) runtime(n flame.NodeID, t *Trace, i int32) {
 	}
 	rs.states[n].Add(&st)
 	for _, s := range r.Stretches {
-		if s.State != StateLock && s.State != StateChannel && s.ByGoroutine == 0 {
+		if s.State == StateRunning {
 			continue
 		}
 		m := rs.waits[n]
@@ -102,9 +102,10 @@ func (a *Aggregator) States(n flame.NodeID) (StateTimes, bool) {
 	return StateTimes{}, false
 }
 
-// Wait is one thing the spans of a frame waited on, for [Aggregator.Waits].
+// Wait is one thing the spans of a frame waited on, for [Aggregator.Waits]:
+// a state other than running, by label.
 type Wait struct {
-	Label string // as a state frame names it: "lock: orders", "chan recv: jobs", "select: main.loop"
+	Label string // as a state frame names it: "lock: orders", "chan recv: jobs", "runnable", "sleep"
 	Total int64  // nanoseconds
 	// By is the frame name of the span that most often ended the wait (the
 	// unlock, the send), "" when no marked span did; ByTotal is how much of

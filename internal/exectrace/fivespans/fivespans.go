@@ -25,7 +25,7 @@ import (
 // The spans' names.
 const (
 	Root     = "request"       // the parent of the others; waits for each in turn
-	CPU      = "cpu-burn"      // computes: running
+	CPU      = "cpu-burn"      // computes for Slow of CPU time: running
 	Starved  = "starved"       // yields among busy goroutines on one P: runnable
 	Syscall  = "nanosleep"     // a blocking system call: syscall
 	Holder   = "hold-orders"   // holds the lock "orders" for Slow once LockWait waits for it
@@ -65,7 +65,7 @@ func Run(ctx context.Context, tracer trace.Tracer, during func()) (Did, error) {
 	w := &work{tracer: tracer, during: during, did: Did{Spans: map[string]Span{}}}
 	ctx, end := w.span(ctx, Root, "function")
 	<-w.goSpan(ctx, CPU, func(context.Context) {
-		burn(Slow)
+		burnCPU(Slow)
 	})
 	w.starve(ctx)
 	<-w.goSpan(ctx, Syscall, func(context.Context) {
@@ -143,6 +143,28 @@ func burn(d time.Duration) {
 		}
 	}
 	sink.Add(x)
+}
+
+// burnCPU computes until it has used d of CPU time, as its thread's CPU
+// clock counts it (where that can be read; else for d of wall time): time
+// the goroutine spends stopped or waiting for a P comes on top. A slice of
+// the computation counts only when the goroutine stayed on one thread over
+// it, and no more than the wall time it took.
+func burnCPU(d time.Duration) {
+	if _, _, ok := threadCPU(); !ok {
+		burn(d)
+		return
+	}
+	for used := time.Duration(0); used < d; {
+		tid, cpu, _ := threadCPU()
+		start := time.Now()
+		burn(time.Millisecond)
+		wall := time.Since(start)
+		tid2, cpu2, _ := threadCPU()
+		if c := cpu2 - cpu; tid2 == tid && c >= 0 {
+			used += min(c, wall)
+		}
+	}
 }
 
 // starve runs the Starved span on one P shared with busy goroutines: each

@@ -12,6 +12,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -81,10 +82,16 @@ func run(dir string) error {
 
 // newPart begins a new part (generation) of the recording execution trace
 // inside the workload's waits, as happens every second or so in a long
-// trace: a flight recorder starting, then stopping.
+// trace: another consumer of the trace joins and leaves (a flight recorder
+// beside runtime/trace.Start, runtime/trace.Start beside a flight
+// recorder).
 func newPart() {
 	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
 	if fr.Start() == nil {
 		fr.Stop()
+		return
+	}
+	if trace.Start(io.Discard) == nil {
+		trace.Stop()
 	}
 }
