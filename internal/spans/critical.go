@@ -264,7 +264,7 @@ func crossWalk(t *Trace, rt Runtime, emitAll func(i int32, s, e int64)) {
 				if s.State != StateLock && s.State != StateChannel {
 					continue
 				}
-				if j, ok := index[s.BySpan]; ok && j != i && t.Start[j] < s.End {
+				if j, ok := index[s.BySpan]; ok && j != i && t.Start[j] < s.End && s.End <= t.End[j] {
 					ws = append(ws, wait{s.End, j})
 				}
 			}
