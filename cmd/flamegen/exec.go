@@ -113,3 +113,16 @@ func waitLine(w spans.Wait) string {
 	}
 	return s
 }
+
+// statePhrase says what a goroutine in each state was doing, for the
+// tooltips of state frames.
+var statePhrase = [spans.NumStates]string{
+	spans.StateRunning:  "running",
+	spans.StateRunnable: "waiting for a P (runnable)",
+	spans.StateSyscall:  "in system calls",
+	spans.StateLock:     "blocked on a lock",
+	spans.StateChannel:  "blocked on a channel",
+	spans.StateSleep:    "sleeping",
+	spans.StateGC:       "stopped by or assisting the GC",
+	spans.StateOther:    "blocked on something else (network, ...)",
+}

@@ -96,6 +96,10 @@ func runReport(o *options, src *sources, pos []string, stdout, stderr io.Writer,
 		if r.Self == 0 {
 			break
 		}
+		if r.StateFrame { // not spans: a part of its parent's time
+			rep.row(dur(r.Self), pctOf(r.Self, wall), "-", "-", "-", "-", "-", path(r))
+			continue
+		}
 		rep.row(dur(r.Self), pctOf(r.Self, wall), fmt.Sprint(r.Spans), dur(r.MeanDuration), dur(r.MaxDuration),
 			fmt.Sprint(r.Errors), pctOf(r.Critical, wall), path(r))
 	}
@@ -346,10 +350,12 @@ func writeJSONReport(w io.Writer, name string, agg *spans.Aggregator, rows []spa
 	for _, r := range rows {
 		f := jsonFrame{Frame: path(r), Self: r.Self, Total: r.Total, Spans: r.Spans, Errors: r.Errors,
 			Max: r.MaxDuration, Mean: r.MeanDuration, Critical: r.Critical, StateFrame: r.StateFrame}
-		if r.HasStates {
+		if r.HasStates || r.StateFrame {
 			f.States = make(map[string]int64, spans.NumStates)
 			for s, v := range r.States {
-				f.States[spans.State(s).String()] = v
+				if v != 0 || !r.StateFrame { // a state frame is in one state
+					f.States[spans.State(s).String()] = v
+				}
 			}
 			f.Dominant = r.States.Dominant().String()
 		}

@@ -68,20 +68,14 @@ func loadTraces(in *input, stderr io.Writer, sp spanOptions, max int64) (*flame.
 func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.NodeID) string) []svg.Option {
 	t := agg.Tree()
 	note := func(n flame.NodeID) string {
-		if agg.StateFrame(n) {
-			return "the time its parent's spans' goroutines were " + strings.Trim(t.Name(n), "()") + " in their own time (execution trace)"
+		if st, ok := agg.StateFrame(n); ok {
+			return "time its parent's spans' goroutines spent " + statePhrase[st] + ", in the parent's own time (execution trace)"
 		}
 		if n == flame.Root || t.Kind(n) == flame.KindCPU || agg.Count(n) == 0 {
 			return ""
 		}
 		c := agg.Count(n)
 		s := fmt.Sprintf("%d spans, mean %s, max %s", c, dur(agg.TotalDuration(n)/c), exact(agg.MaxDuration(n)))
-		if st, ok := agg.States(n); ok {
-			s += "; on their goroutines: " + statesLine(st)
-			if w := agg.Waits(n); len(w) > 0 {
-				s += "; waited most on " + waitLine(w[0])
-			}
-		}
 		if c == 1 {
 			s = "1 span of " + exact(agg.MaxDuration(n))
 		}
@@ -90,6 +84,12 @@ func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.Node
 		}
 		if e := agg.Errors(n); e > 0 {
 			s += fmt.Sprintf(", %d with status Error", e)
+		}
+		if st, ok := agg.States(n); ok {
+			s += "; on the goroutine: " + statesLine(st)
+			if w := agg.Waits(n); len(w) > 0 {
+				s += "; waited most on " + waitLine(w[0])
+			}
 		}
 		if extra != nil {
 			if x := extra(n); x != "" {

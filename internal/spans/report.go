@@ -29,8 +29,9 @@ type Row struct {
 	CriticalTraces int
 	// With WithRuntime: States is where the frame's spans' time went on
 	// their goroutines (HasStates says whether the execution trace saw
-	// them), Waits what they waited on, longest first; StateFrame marks a
-	// frame that [Aggregator.NestStates] added, such as "(runnable)".
+	// them), Waits what they waited on, longest first. StateFrame marks a
+	// frame that [Aggregator.NestStates] added, such as "(runnable)": its
+	// States hold its total in its own state.
 	States     StateTimes
 	HasStates  bool
 	Waits      []Wait
@@ -85,7 +86,10 @@ func Report(agg *Aggregator, cp *CriticalPaths) []Row {
 		if agg.cfg.rt != nil {
 			r.States, r.HasStates = agg.States(n)
 			r.Waits = agg.Waits(n)
-			r.StateFrame = agg.StateFrame(n)
+			var st State
+			if st, r.StateFrame = agg.StateFrame(n); r.StateFrame {
+				r.States[st] = r.Total
+			}
 		}
 		if pc := crit[t.Parent(n)]; pc >= 0 {
 			if c, ok := byName[childKey{pc, t.Name(n)}]; ok {

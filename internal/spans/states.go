@@ -13,8 +13,8 @@ type rtState struct {
 	states map[flame.NodeID]*StateTimes
 	self   map[flame.NodeID]map[string]*selfLabel
 	waits  map[flame.NodeID]map[string]*waitSum
-	labels map[SpanID]string // every span's frame name, for unblockers
-	made   map[flame.NodeID]bool
+	labels map[SpanID]string      // every span's frame name, for unblockers
+	made   map[flame.NodeID]State // the state frames NestStates added
 	nested bool
 	buf    []Stretch
 	ivs    [][2]int64
@@ -141,8 +141,11 @@ func (a *Aggregator) Waits(n flame.NodeID) []Wait {
 }
 
 // StateFrame reports whether frame n is a state frame that
-// [Aggregator.NestStates] added.
-func (a *Aggregator) StateFrame(n flame.NodeID) bool { return a.rs.made[n] }
+// [Aggregator.NestStates] added, and its state.
+func (a *Aggregator) StateFrame(n flame.NodeID) (State, bool) {
+	s, ok := a.rs.made[n]
+	return s, ok
+}
 
 // NestStates adds, under each span frame whose spans the execution trace
 // saw ([WithRuntime]), a child frame per state other than running that the
@@ -157,7 +160,7 @@ func (a *Aggregator) NestStates() {
 		return
 	}
 	rs.nested = true
-	rs.made = map[flame.NodeID]bool{}
+	rs.made = map[flame.NodeID]State{}
 	t := a.tree
 	frames := make([]flame.NodeID, 0, len(rs.self))
 	for n := range rs.self {
@@ -195,7 +198,7 @@ func (a *Aggregator) NestStates() {
 		for k, l := range labels {
 			if v := out[k+1]; v > 0 {
 				c := t.Descend(n, "("+l+")", flame.KindOffCPU, v)
-				rs.made[c] = true
+				rs.made[c] = m[l].state
 			}
 		}
 	}

@@ -29,7 +29,7 @@ const (
 	Starved  = "starved"       // yields among busy goroutines on one P: runnable
 	Syscall  = "nanosleep"     // a blocking system call: syscall
 	Holder   = "hold-orders"   // holds the lock "orders" for Slow once LockWait waits for it
-	LockWait = "update-orders" // waits for "orders": lock, released by Holder
+	LockWait = "update-orders" // waits for "orders": lock, released by Holder; ends after Holder
 	Recv     = "wait-jobs"     // receives on "jobs" before anyone sends: channel
 	Sender   = "send-jobs"     // sends on "jobs" Slow after Recv blocked
 )
@@ -216,6 +216,7 @@ func (w *work) lock(ctx context.Context) error {
 	<-locked
 	waiter := w.goSpan(ctx, LockWait, func(ctx context.Context) {
 		w.updateOrders(ctx, &mu)
+		<-holder // so that LockWait ends last, after Holder's span
 	})
 	<-holder
 	<-waiter

@@ -65,7 +65,7 @@ type BandPart struct {
 }
 
 // BandStates are the states a [BandPart] can be in, in legend order.
-var BandStates = []string{"running", "runnable", "syscall", "lock", "channel", "sleep", "gc", "other"}
+var BandStates = [...]string{"running", "runnable", "syscall", "lock", "channel", "sleep", "gc", "other"}
 
 var stateFills = map[string]string{
 	"running":  "rgb(60,170,75)",
@@ -89,7 +89,7 @@ func StateColor(s string) string {
 
 // bandHeight is the height of a state band; a chart with bands gives each
 // row that much more room.
-const bandHeight = 4
+const bandHeight = 6
 
 // Stretch is an interval of a [Chart]'s time axis, in nanoseconds.
 type Stretch struct{ Start, End int64 }
@@ -292,66 +292,72 @@ var stateMeaning = map[string]string{
 	"other":    "other: network waits and anything else",
 }
 
-// writeBand draws a bar's state band at y: a rect with a tooltip per part,
-// parts narrower than a pixel gathered into one drawn in the colour of the
-// state that took most of it, its tooltip listing what it holds.
+// writeBand draws a bar's state band at y: a rect with a tooltip per part
+// at least a pixel wide; narrower parts next to each other are gathered
+// into one rect of up to a pixel, drawn in the colour of the state that
+// took most of it, its tooltip listing what it holds.
 func writeBand(bw *bufio.Writer, band []BandPart, x func(int64) float64, y int) {
-	type acc struct {
+	var (
 		start, end int64
-		by         map[string]int64
-		first      string
+		by         [len(BandStates)]int64
 		n          int
-	}
-	var cur acc
+		first      string
+	)
 	flush := func() {
-		if cur.end <= cur.start {
+		if n == 0 {
 			return
 		}
-		state, most := "", int64(-1)
-		for _, st := range BandStates {
-			if v, ok := cur.by[st]; ok && v > most {
-				state, most = st, v
+		most := 0
+		for i, v := range by {
+			if v > by[most] {
+				most = i
 			}
 		}
-		for st, v := range cur.by { // states outside BandStates
-			if state == "" || v > most {
-				state, most = st, v
-			}
-		}
-		tip := ""
-		if cur.n == 1 {
-			tip = cur.first
-		} else {
-			tip = fmt.Sprintf("%d stretches over %s:", cur.n, formatValue(cur.end-cur.start, "nanoseconds"))
-			for _, st := range BandStates {
-				if v, ok := cur.by[st]; ok {
-					tip += fmt.Sprintf(" %s %s", st, formatValue(v, "nanoseconds"))
+		tip := first
+		if n > 1 {
+			tip = fmt.Sprintf("%d stretches over %s:", n, formatValue(end-start, "nanoseconds"))
+			for i, v := range by {
+				if v > 0 {
+					tip += fmt.Sprintf(" %s %s", BandStates[i], formatValue(v, "nanoseconds"))
 				}
 			}
 		}
-		x0 := x(cur.start)
+		x0 := x(start)
 		fmt.Fprintf(bw, `<rect class="band" x="%.2f" y="%d" width="%.2f" height="%d" fill="%s"><title>%s</title></rect>`+"\n",
-			x0, y, math.Max(x(cur.end)-x0, 0.5), bandHeight-1, StateColor(state), xmlText(tip))
-		cur = acc{}
+			x0, y, math.Max(x(end)-x0, 0.5), bandHeight-1, StateColor(BandStates[most]), xmlText(tip))
+		by, n = [len(BandStates)]int64{}, 0
 	}
 	for _, p := range band {
 		if p.End <= p.Start {
 			continue
 		}
-		if cur.end > cur.start && x(cur.end)-x(cur.start) >= 1 {
+		wide := x(p.End)-x(p.Start) >= 1
+		if n > 0 && (wide || x(p.End)-x(start) > 1) {
 			flush()
 		}
-		if cur.by == nil {
-			cur = acc{start: p.Start, by: map[string]int64{}}
-		}
-		cur.end = max(cur.end, p.End)
-		cur.by[p.State] += p.End - p.Start
-		if cur.n++; cur.n == 1 {
-			cur.first = p.State + " " + formatValue(p.End-p.Start, "nanoseconds")
+		if n == 0 {
+			start, end = p.Start, p.End
+			first = p.State + " " + formatValue(p.End-p.Start, "nanoseconds")
 			if p.Title != "" {
-				cur.first += ": " + p.Title
+				first += ": " + p.Title
 			}
+		}
+		end = max(end, p.End)
+		by[bandState(p.State)] += p.End - p.Start
+		n++
+		if wide {
+			flush()
 		}
 	}
 	flush()
+}
+
+// bandState is the index of state s in [BandStates], other's when unknown.
+func bandState(s string) int {
+	for i, st := range BandStates {
+		if st == s {
+			return i
+		}
+	}
+	return len(BandStates) - 1
 }
