@@ -22,8 +22,9 @@ func readFile(t testing.TB, name string) []byte {
 }
 
 // A trace cut anywhere reads as a parse error before its first complete
-// part, and after it as the spans of the parts read with a warning that it
-// was cut; never as a panic or a silent partial result.
+// part, and after it as the spans of the parts read with a warning (that it
+// was cut, or that spans were still open at its end); never as a panic or a
+// silent partial result.
 func TestTruncated(t *testing.T) {
 	for _, name := range []string{"testdata/five.trace", "testdata/five-flight.trace"} {
 		t.Run(name, func(t *testing.T) {
@@ -45,7 +46,9 @@ func TestTruncated(t *testing.T) {
 					}
 					continue
 				}
-				if tr.Warnings.Cut == "" && tr.Events != whole.Events {
+				// A cut exactly between two parts reads as a shorter whole
+				// trace, but the workload's root span is still open there.
+				if !tr.Warnings.Any() && tr.Events != whole.Events {
 					t.Errorf("cut at %d of %d: %d of %d events and no warning", n, len(full), tr.Events, whole.Events)
 				}
 				if tr.Events > whole.Events || len(tr.Spans) > len(whole.Spans) {
