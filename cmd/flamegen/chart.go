@@ -49,7 +49,7 @@ func readTraceSet(o *options, src *sources, pos []string, sp *spanOptions, stder
 		}
 		ss := spanSource{set: set, name: o.jaeger}
 		if exec != nil {
-			xt, err := readExec(exec, sp.quiet, stderr)
+			xt, err := readExec(exec, src.maxSize, sp.quiet, stderr)
 			if err != nil {
 				return ss, err
 			}

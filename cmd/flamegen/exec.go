@@ -30,7 +30,7 @@ func readSpans(src *sources, first *input, rest []string, opts []spans.Option, s
 	var xt *exectrace.Trace
 	var err error
 	if first.kind == kindExec {
-		if xt, err = readExec(first, sp.quiet, stderr); err != nil {
+		if xt, err = readExec(first, src.maxSize, sp.quiet, stderr); err != nil {
 			return out, nil, err
 		}
 		out.set = xt.Set()
@@ -46,7 +46,7 @@ func readSpans(src *sources, first *input, rest []string, opts []spans.Option, s
 				return out, nil, err
 			}
 			if in.kind == kindExec {
-				xt, err = readExec(in, sp.quiet, stderr)
+				xt, err = readExec(in, src.maxSize, sp.quiet, stderr)
 				rest = rest[1:]
 			}
 			in.done()
@@ -77,9 +77,10 @@ func readSpans(src *sources, first *input, rest []string, opts []spans.Option, s
 	return out, rest, nil
 }
 
-// readExec reads an execution trace and reports its warnings on stderr.
-func readExec(in *input, quiet bool, stderr io.Writer) (*exectrace.Trace, error) {
-	xt, err := exectrace.Read(in.r, in.name)
+// readExec reads an execution trace, at most max bytes of it, and reports
+// its warnings on stderr.
+func readExec(in *input, max int64, quiet bool, stderr io.Writer) (*exectrace.Trace, error) {
+	xt, err := exectrace.Read(in.r, in.name, max)
 	if err != nil {
 		return nil, err
 	}

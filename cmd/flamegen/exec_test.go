@@ -317,6 +317,7 @@ func TestExecInputErrors(t *testing.T) {
 		{"cut inside the first part", []string{"report", broken}, 2, "broken.trace: offset 200: corrupt input: expected an execution trace with at least one complete part"},
 		{"exec trace after a profile", []string{"../../internal/exectrace/testdata/five.cpu.pb.gz", five}, 2, "with several inputs the traces come first"},
 		{"two exec traces", []string{"report", five, five}, 2, "expected a Go execution trace after the traces, not another input"},
+		{"larger than --max-size", []string{"report", "--max-size", "16KiB", five}, 2, "five.trace: offset 16384: input too large: expected at most 16384 bytes of execution trace"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, errOut, code := flamegen(t, "", tt.args...)

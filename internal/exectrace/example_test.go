@@ -18,7 +18,7 @@ func Example() {
 		return
 	}
 	defer f.Close()
-	tr, err := exectrace.Read(f, "five.trace")
+	tr, err := exectrace.Read(f, "five.trace", 0)
 	if err != nil {
 		fmt.Println(err)
 		return

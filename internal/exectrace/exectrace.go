@@ -16,7 +16,6 @@ package exectrace
 import (
 	"bufio"
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -56,7 +55,7 @@ type Span struct {
 	// Finish is then the trace's last event.
 	Open bool
 
-	stretches []spans.Stretch // trace time
+	stretches []spans.Stretch // in Start and End's time base
 }
 
 // Warnings counts what was wrong with a trace's markers and how it was
@@ -111,11 +110,12 @@ type Trace struct {
 	HasWall    bool
 }
 
-// Read reads the execution trace r, named name in errors. An input that is
-// not an execution trace, or that breaks before its first complete part,
-// fails with a [*flame.ParseError]; one that breaks later gives the spans
-// read so far and [Warnings.Cut].
-func Read(r io.Reader, name string) (*Trace, error) {
+// Read reads the execution trace r, named name in errors, and at most max
+// bytes of it (no limit when max <= 0): what it keeps grows with the
+// trace's size. An input that is not an execution trace, or that breaks
+// before its first complete part, fails with a [*flame.ParseError]; one that
+// breaks later gives the spans read so far and [Warnings.Cut].
+func Read(r io.Reader, name string, max int64) (*Trace, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReader(r)
@@ -124,9 +124,16 @@ func Read(r io.Reader, name string) (*Trace, error) {
 	if !Sniff(head) {
 		return nil, &flame.ParseError{Input: name, Err: flame.ErrFormat, Expected: "a Go execution trace (\"go 1.NN trace\" header)"}
 	}
-	cr := &countingReader{r: br}
+	var src io.Reader = br
+	if max > 0 {
+		src = flame.LimitReader(br, name, max, "of execution trace")
+	}
+	cr := &countingReader{r: src}
 	rd, err := newReader(cr)
 	if err != nil {
+		if cr.err != nil {
+			return nil, cr.err
+		}
 		return nil, &flame.ParseError{Input: name, Err: flame.ErrFormat, Expected: "a Go execution trace of Go 1.22 or later: " + err.Error()}
 	}
 	b := newBuilder()
@@ -136,6 +143,11 @@ func Read(r io.Reader, name string) (*Trace, error) {
 			break
 		}
 		if err != nil {
+			if cr.err != nil {
+				// The input failed (--max-size, a signal), not the trace:
+				// the parser's message would only say it was cut.
+				return nil, cr.err
+			}
 			if b.events == 0 {
 				return nil, &flame.ParseError{Input: name, Offset: cr.n, Err: flame.ErrCorrupt,
 					Expected: "an execution trace with at least one complete part: " + err.Error()}
@@ -155,13 +167,17 @@ func Read(r io.Reader, name string) (*Trace, error) {
 // when the input breaks (exactly, when it was cut short; a buffer's worth
 // past the fault otherwise).
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error // the first error other than io.EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
 
@@ -225,11 +241,11 @@ type builder struct {
 	events int
 	last   int64
 	warn   Warnings
-	gcAt   map[trace.GoID]bool
+	names  map[string]string // interned span names and kinds
 }
 
 func newBuilder() *builder {
-	return &builder{g: map[trace.GoID]*gor{}, open: map[spans.SpanID]int32{}, labels: map[labelKey]string{}, stwAt: -1}
+	return &builder{g: map[trace.GoID]*gor{}, open: map[spans.SpanID]int32{}, labels: map[labelKey]string{}, names: map[string]string{}, stwAt: -1}
 }
 
 func (b *builder) gor(id trace.GoID, t int64) *gor {
@@ -318,11 +334,25 @@ func (b *builder) close(g *gor, t int64, byG int64, bySpan spans.SpanID) {
 	if t > g.since {
 		st, label := b.classify(g)
 		g.tl = append(g.tl, seg{start: g.since, end: t, state: st, label: label, byG: byG, bySpan: bySpan})
-		if len(g.active) == 0 && len(g.tl) > 2*keep {
-			g.tl = g.tl[:copy(g.tl, g.tl[len(g.tl)-keep:])]
+		if len(g.tl) > 2*keep && len(g.tl) == cap(g.tl) {
+			b.trim(g)
 		}
 	}
 	g.since = max(g.since, t)
+}
+
+// trim forgets the stretches of g that no open span on it needs, keeping
+// the last [keep] for a span made after the fact.
+func (b *builder) trim(g *gor) {
+	lo := b.last
+	for _, i := range g.active {
+		lo = min(lo, b.tr.Spans[i].Begin)
+	}
+	cut, _ := slices.BinarySearchFunc(g.tl, lo, func(s seg, t int64) int { return cmp.Compare(s.end, t+1) })
+	cut = min(cut, len(g.tl)-keep)
+	if cut >= len(g.tl)/2 { // a copy of at most as much as was appended since the last
+		g.tl = g.tl[:copy(g.tl, g.tl[cut:])]
+	}
 }
 
 // classify names the state g has been in since g.since.
@@ -423,10 +453,23 @@ func (b *builder) marker(id trace.GoID, t int64, m *xtrace.Marker) {
 	}
 }
 
+// intern returns s, one copy per distinct name: a marker's fields are
+// slices of its whole message.
+func (b *builder) intern(s string) string {
+	if v, ok := b.names[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	if len(b.names) < 1<<16 {
+		b.names[s] = s
+	}
+	return s
+}
+
 func (b *builder) add(m *xtrace.Marker, id trace.GoID, begin int64) int32 {
 	b.tr.Spans = append(b.tr.Spans, Span{
 		Span: spans.Span{TraceID: spans.TraceID(m.TraceID), ID: spans.SpanID(m.SpanID), Parent: spans.SpanID(m.Parent),
-			Name: m.Name, Kind: m.SpanKind},
+			Name: b.intern(m.Name), Kind: b.intern(m.SpanKind)},
 		Goroutine: int64(id), Begin: begin,
 	})
 	return int32(len(b.tr.Spans) - 1)
@@ -485,40 +528,52 @@ func (b *builder) finish() *Trace {
 		sp.Open = true
 	}
 	slices.SortFunc(b.stw, func(x, y [2]int64) int { return cmp.Compare(x[0], y[0]) })
-	// Waits named by a tracekit wait span on the same goroutine.
+	// Waits named by a tracekit wait span on the same goroutine, in the
+	// order they ended: a goroutine waits for one thing at a time.
 	named := map[int64][]int32{}
 	for _, g := range b.g {
 		for _, i := range g.done {
 			named[b.tr.Spans[i].Goroutine] = append(named[b.tr.Spans[i].Goroutine], i)
 		}
 	}
+	var off int64
+	if b.tr.HasWall {
+		off = b.tr.WallOffset
+	}
 	for i := range b.tr.Spans {
 		sp := &b.tr.Spans[i]
 		sp.stretches = b.stopped(sp.stretches)
+		waits := named[sp.Goroutine]
 		for k := range sp.stretches {
 			s := &sp.stretches[k]
-			if s.State != spans.StateLock && s.State != spans.StateChannel {
-				continue
+			if s.State == spans.StateLock || s.State == spans.StateChannel {
+				s.Label = b.waitName(s, waits)
 			}
-			for _, w := range named[sp.Goroutine] {
-				ws := &b.tr.Spans[w]
-				// The wait span's start is when its marker was logged
-				// less the wait tracekit timed: about the stretch's.
-				if min(s.End, ws.Finish)-max(s.Start, ws.Begin) > (s.End-s.Start)/2 {
-					s.Label = waitLabel(s.Label, ws.Kind, ws.Name)
-					break
-				}
-			}
-		}
-		var off int64
-		if b.tr.HasWall {
-			off = b.tr.WallOffset
+			s.Start += off
+			s.End += off
 		}
 		sp.Start, sp.End = sp.Begin+off, sp.Finish+off
 	}
 	b.tr.Warnings = b.warn
 	b.tr.Events = b.events
 	return &b.tr
+}
+
+// waitName returns the label of blocked stretch s (trace time), named after
+// the wait span among waits (span indexes in the order they ended) that
+// covers most of it: its start is its marker's time less the wait tracekit
+// timed, about the stretch's.
+func (b *builder) waitName(s *spans.Stretch, waits []int32) string {
+	k, _ := slices.BinarySearchFunc(waits, s.Start, func(w int32, t int64) int {
+		return cmp.Compare(b.tr.Spans[w].Finish, t+1)
+	})
+	for ; k < len(waits) && b.tr.Spans[waits[k]].Begin < s.End; k++ {
+		ws := &b.tr.Spans[waits[k]]
+		if min(s.End, ws.Finish)-max(s.Start, ws.Begin) > (s.End-s.Start)/2 {
+			return waitLabel(s.Label, ws.Kind, ws.Name)
+		}
+	}
+	return s.Label
 }
 
 // waitLabel names a wait after the tracekit span that covers it: "lock:
@@ -544,13 +599,18 @@ func (b *builder) stopped(in []spans.Stretch) []spans.Stretch {
 	if len(b.stw) == 0 {
 		return in
 	}
-	var out []spans.Stretch
-	for _, s := range in {
-		if s.State != spans.StateRunnable {
-			out = append(out, s)
+	var out []spans.Stretch // nil until a stretch is split
+	for k, s := range in {
+		j, _ := slices.BinarySearchFunc(b.stw, s.Start, func(iv [2]int64, t int64) int { return cmp.Compare(iv[1], t) })
+		if s.State != spans.StateRunnable || j == len(b.stw) || b.stw[j][0] >= s.End {
+			if out != nil {
+				out = append(out, s)
+			}
 			continue
 		}
-		j, _ := slices.BinarySearchFunc(b.stw, s.Start, func(iv [2]int64, t int64) int { return cmp.Compare(iv[1], t) })
+		if out == nil {
+			out = append(make([]spans.Stretch, 0, len(in)+2), in[:k]...)
+		}
 		cur := s.Start
 		for ; j < len(b.stw) && b.stw[j][0] < s.End; j++ {
 			lo, hi := max(b.stw[j][0], cur), min(b.stw[j][1], s.End)
@@ -563,7 +623,7 @@ func (b *builder) stopped(in []spans.Stretch) []spans.Stretch {
 				out = append(out, p)
 			}
 			p := s
-			p.Start, p.End, p.State, p.Label = lo, hi, spans.StateGC, "gc"
+			p.Start, p.End, p.State, p.Label, p.ByGoroutine, p.BySpan = lo, hi, spans.StateGC, "gc", 0, spans.SpanID{}
 			out = append(out, p)
 			cur = hi
 		}
@@ -573,12 +633,11 @@ func (b *builder) stopped(in []spans.Stretch) []spans.Stretch {
 			out = append(out, p)
 		}
 	}
+	if out == nil {
+		return in
+	}
 	return out
 }
-
-// ErrNoMarkers is what [Trace.Join] reports when no marked span is in the
-// span set.
-var ErrNoMarkers = errors.New("no span of the span file is marked in the execution trace")
 
 // Set returns the marked spans as a span set, for a trace read without a
 // span file.
@@ -594,7 +653,7 @@ func (tr *Trace) Set() *spans.Set {
 // tr, keyed by span ID, each span's stretches moved into its own time base
 // (the marker's begin lined up with the span's start) and clipped to its
 // interval. With a nil set it joins tr's own spans ([Trace.Set]). matched
-// counts the spans found.
+// counts the spans found. The result shares tr's memory: read it only.
 func (tr *Trace) Join(set *spans.Set) (rt spans.Runtime, matched int) {
 	rt = spans.Runtime{}
 	byID := make(map[spans.SpanID]int32, len(tr.Spans))
@@ -604,12 +663,14 @@ func (tr *Trace) Join(set *spans.Set) (rt spans.Runtime, matched int) {
 		}
 	}
 	put := func(sp *Span, start, end int64) {
-		off := start - sp.Begin
-		r := &spans.SpanRuntime{Goroutine: sp.Goroutine}
-		for _, s := range sp.stretches {
-			s.Start, s.End = max(s.Start+off, start), min(s.End+off, end)
-			if s.End > s.Start {
-				r.Stretches = append(r.Stretches, s)
+		r := &spans.SpanRuntime{Goroutine: sp.Goroutine, Stretches: sp.stretches}
+		if off := start - sp.Start; off != 0 || end < sp.End {
+			r.Stretches = nil
+			for _, s := range sp.stretches {
+				s.Start, s.End = max(s.Start+off, start), min(s.End+off, end)
+				if s.End > s.Start {
+					r.Stretches = append(r.Stretches, s)
+				}
 			}
 		}
 		rt[sp.ID] = r

@@ -18,7 +18,7 @@ import (
 // ended it; the workload knows all of these without reading the trace.
 func TestFiveSpans(t *testing.T) {
 	rec := record(t)
-	tr, err := exectrace.Read(bytes.NewReader(rec.exec), "five.trace")
+	tr, err := exectrace.Read(bytes.NewReader(rec.exec), "five.trace", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestFiveSpans(t *testing.T) {
 // put on the span file's clock: within each span's own interval.
 func TestJoinSpanFile(t *testing.T) {
 	rec := record(t)
-	tr, err := exectrace.Read(bytes.NewReader(rec.exec), "five.trace")
+	tr, err := exectrace.Read(bytes.NewReader(rec.exec), "five.trace", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestReadErrors(t *testing.T) {
 		{"header and junk", "go 1.26 trace\x00\x00\x00\x05\xff\xff\xff\xff\xff\xff\x01", flame.ErrCorrupt},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			tr, err := exectrace.Read(bytes.NewReader([]byte(tt.in)), "x.trace")
+			tr, err := exectrace.Read(bytes.NewReader([]byte(tt.in)), "x.trace", 0)
 			var pe *flame.ParseError
 			if !errors.As(err, &pe) || !errors.Is(err, tt.err) || tr != nil {
 				t.Fatalf("got %v, %v; want a parse error with %v", tr, err, tt.err)

@@ -29,7 +29,7 @@ func TestTruncated(t *testing.T) {
 	for _, name := range []string{"testdata/five.trace", "testdata/five-flight.trace"} {
 		t.Run(name, func(t *testing.T) {
 			full := readFile(t, name)
-			whole, err := exectrace.Read(bytes.NewReader(full), name)
+			whole, err := exectrace.Read(bytes.NewReader(full), name, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,7 +38,7 @@ func TestTruncated(t *testing.T) {
 			}
 			partial := 0
 			for _, n := range cuts(len(full)) {
-				tr, err := exectrace.Read(bytes.NewReader(full[:n]), name)
+				tr, err := exectrace.Read(bytes.NewReader(full[:n]), name, 0)
 				if err != nil {
 					var pe *flame.ParseError
 					if !errors.As(err, &pe) {
@@ -63,7 +63,7 @@ func TestTruncated(t *testing.T) {
 				t.Error("no cut gave a partial result")
 			}
 			// Cut inside its first part, the error names where it broke.
-			_, err = exectrace.Read(bytes.NewReader(full[:100]), name)
+			_, err = exectrace.Read(bytes.NewReader(full[:100]), name, 0)
 			if err == nil || !strings.Contains(err.Error(), "offset 100: corrupt input") {
 				t.Errorf("cut at 100: %v, want corrupt input at offset 100", err)
 			}
@@ -137,7 +137,7 @@ func FuzzJoin(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tr, err := exectrace.Read(bytes.NewReader(b), "fuzz.trace")
+		tr, err := exectrace.Read(bytes.NewReader(b), "fuzz.trace", 1<<20)
 		if err != nil {
 			var pe *flame.ParseError
 			if !errors.As(err, &pe) {
