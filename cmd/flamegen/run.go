@@ -54,16 +54,17 @@ Usage:
                                      channel blocks, critical-path share, the slowest traces
                                      with their IDs (--markdown, --top N, --json)
 
-TRACES is a span file, a Go execution trace in which tracekit marked its spans
-(runtime/trace, go test -trace, /debug/pprof/trace), or a span file followed by
-such an execution trace: each span's time on its goroutine is then split into
+TRACES is a span file, a Go execution trace in which the spans were marked
+(log events of category tracekit.span; from runtime/trace, go test -trace,
+/debug/pprof/trace or a flight recorder), or a span file followed by such an
+execution trace: each span's time on its goroutine is then split into
 states (running, runnable, syscall, lock, channel, sleep, gc, other), off-CPU
 states become child frames such as (runnable) or (lock: orders), the one-trace
 chart draws a state band under each span, and the critical path follows lock
 and channel waits into the span that released them.
 
 The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
-or protobuf traces, Jaeger JSON traces, gzipped or not) is found from the
+or protobuf traces, Jaeger JSON traces, Go execution traces, gzipped or not) is found from the
 content, never from the file name. Traces are aggregated into one graph of
 "service: span name" frames (traces of one service: span names, the service
 in the subtitle) whose widths are wall-clock time: each instant of a span is
