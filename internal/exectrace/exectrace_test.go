@@ -3,6 +3,9 @@ package exectrace_test
 import (
 	"bytes"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -174,5 +177,56 @@ func TestReadErrors(t *testing.T) {
 				t.Fatalf("got %v, %v; want a parse error with %v", tr, err, tt.err)
 			}
 		})
+	}
+}
+
+// A trace taken with go test -trace, of a test that runs the workload, is
+// read as one written by runtime/trace.Start: the markers give the spans and
+// their states.
+func TestGoTestTrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a test binary")
+	}
+	goBin, err := exec.LookPath(filepath.Join(runtime.GOROOT(), "bin", "go"))
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	out := filepath.Join(t.TempDir(), "test.trace")
+	cmd := exec.Command(goBin, "test", "-count=1", "-run", "^TestRun$", "-trace", out, "./fivespans")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go test -trace: %v\n%s", err, msg)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr, err := exectrace.Read(f, "test.trace", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := tr.Join(nil)
+	byName := map[string]*exectrace.Span{}
+	for i := range tr.Spans {
+		byName[tr.Spans[i].Name] = &tr.Spans[i]
+	}
+	for name, want := range fivespans.Want {
+		sp := byName[name]
+		if sp == nil {
+			t.Errorf("%s: not in the trace", name)
+			continue
+		}
+		if st := rt.Of(sp.ID).States(); st.Dominant().String() != want {
+			t.Errorf("%s: dominant state %v, want %s (%v)", name, st.Dominant(), want, st)
+		}
+	}
+	if w, h := byName[fivespans.LockWait], byName[fivespans.Holder]; w != nil && h != nil {
+		released := false
+		for _, s := range rt.Of(w.ID).Stretches {
+			released = released || s.State == spans.StateLock && s.BySpan == h.ID && s.ByGoroutine == h.Goroutine
+		}
+		if !released {
+			t.Errorf("%s: no lock wait released by %s: %+v", fivespans.LockWait, fivespans.Holder, rt.Of(w.ID).Stretches)
+		}
 	}
 }
