@@ -4,21 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime/pprof"
 	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
-
-	"github.com/tracekit-go/tracekit/exporters/file"
 	"github.com/tracekit-go/tracekit/internal/exectrace/fivespans"
 )
 
@@ -33,31 +28,16 @@ type fiveFiles struct {
 // OpenTelemetry SDK to a span file, and writes the three files.
 func recordFive(t *testing.T) fiveFiles {
 	t.Helper()
-	if trace.IsEnabled() {
-		t.Skip("an execution trace is already recording (go test -trace)")
+	rec, err := fivespans.Record(context.Background(), "five", nil)
+	if errors.Is(err, fivespans.ErrRecording) {
+		t.Skip(err)
 	}
-	var sb, eb, cb bytes.Buffer
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(file.NewWriter(&sb)),
-		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName("five"))))
-	if err := pprof.StartCPUProfile(&cb); err != nil {
-		t.Skipf("a CPU profile is already recording: %v", err)
-	}
-	if err := trace.Start(&eb); err != nil {
-		pprof.StopCPUProfile()
-		t.Fatal(err)
-	}
-	did, err := fivespans.Run(context.Background(), tp.Tracer("five"), nil)
-	trace.Stop()
-	pprof.StopCPUProfile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tp.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	f := fiveFiles{spans: filepath.Join(dir, "spans.jsonl"), exec: filepath.Join(dir, "exec.trace"), cpu: filepath.Join(dir, "cpu.pb.gz"), did: did}
-	for name, b := range map[string][]byte{f.spans: sb.Bytes(), f.exec: eb.Bytes(), f.cpu: cb.Bytes()} {
+	f := fiveFiles{spans: filepath.Join(dir, "spans.jsonl"), exec: filepath.Join(dir, "exec.trace"), cpu: filepath.Join(dir, "cpu.pb.gz"), did: rec.Did}
+	for name, b := range map[string][]byte{f.spans: rec.Spans, f.exec: rec.Exec, f.cpu: rec.CPU} {
 		if err := os.WriteFile(name, b, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -79,14 +79,7 @@ func (w Warnings) Any() bool { return w != Warnings{} }
 // String lists the warnings, e.g. "2 spans still open at the end".
 func (w Warnings) String() string {
 	var parts []string
-	add := func(n int, one, many string) {
-		switch {
-		case n == 1:
-			parts = append(parts, "1 "+one)
-		case n > 1:
-			parts = append(parts, fmt.Sprintf("%d %s", n, many))
-		}
-	}
+	add := func(n int, one, many string) { parts = spans.AppendCount(parts, n, one, many) }
 	add(w.Malformed, "malformed span marker skipped", "malformed span markers skipped")
 	add(w.Open, "span still open at the end (ended there)", "spans still open at the end (ended there)")
 	add(w.Unmatched, "span ending that began before the trace", "span endings that began before the trace")

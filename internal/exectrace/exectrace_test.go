@@ -21,7 +21,7 @@ import (
 // ended it; the workload knows all of these without reading the trace.
 func TestFiveSpans(t *testing.T) {
 	rec := record(t)
-	tr, err := exectrace.Read(bytes.NewReader(rec.exec), "five.trace", 0)
+	tr, err := exectrace.Read(bytes.NewReader(rec.Exec), "five.trace", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,14 +32,14 @@ func TestFiveSpans(t *testing.T) {
 		t.Error("no wall clock in a trace of this Go version")
 	}
 	rt, matched := tr.Join(nil)
-	if matched != len(rec.did.Spans) {
-		t.Errorf("joined %d spans, the workload made %d", matched, len(rec.did.Spans))
+	if matched != len(rec.Did.Spans) {
+		t.Errorf("joined %d spans, the workload made %d", matched, len(rec.Did.Spans))
 	}
 	byName := map[string]*exectrace.Span{}
 	for i := range tr.Spans {
 		byName[tr.Spans[i].Name] = &tr.Spans[i]
 	}
-	for name, did := range rec.did.Spans {
+	for name, did := range rec.Did.Spans {
 		sp := byName[name]
 		if sp == nil {
 			t.Errorf("%s: not found in the markers", name)
@@ -51,8 +51,8 @@ func TestFiveSpans(t *testing.T) {
 		if sp.Goroutine != did.Goroutine {
 			t.Errorf("%s: goroutine %d, the workload ran it on %d", name, sp.Goroutine, did.Goroutine)
 		}
-		if name != fivespans.Root && sp.Parent != spans.SpanID(rec.did.Spans[fivespans.Root].ID) && sp.Kind == "goroutine" {
-			t.Errorf("%s: parent %v, want the root's %v", name, sp.Parent, rec.did.Spans[fivespans.Root].ID)
+		if name != fivespans.Root && sp.Parent != spans.SpanID(rec.Did.Spans[fivespans.Root].ID) && sp.Kind == "goroutine" {
+			t.Errorf("%s: parent %v, want the root's %v", name, sp.Parent, rec.Did.Spans[fivespans.Root].ID)
 		}
 	}
 	for name, want := range fivespans.Want {
@@ -96,7 +96,7 @@ func TestFiveSpans(t *testing.T) {
 		if sp == nil {
 			continue
 		}
-		by := rec.did.Spans[w.by]
+		by := rec.Did.Spans[w.by]
 		var longest spans.Stretch
 		for _, s := range rt.Of(sp.ID).Stretches {
 			if s.End-s.Start > longest.End-longest.Start {
@@ -116,11 +116,11 @@ func TestFiveSpans(t *testing.T) {
 // put on the span file's clock: within each span's own interval.
 func TestJoinSpanFile(t *testing.T) {
 	rec := record(t)
-	tr, err := exectrace.Read(bytes.NewReader(rec.exec), "five.trace", 0)
+	tr, err := exectrace.Read(bytes.NewReader(rec.Exec), "five.trace", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := spans.Read(bytes.NewReader(rec.spans), "five.jsonl")
+	set, err := spans.Read(bytes.NewReader(rec.Spans), "five.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
