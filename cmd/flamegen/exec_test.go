@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/tracekit-go/tracekit/internal/exectrace/fivespans"
+	"github.com/tracekit-go/tracekit/internal/spans"
 )
 
 // fiveFiles are the files of one run of the five-spans workload.
@@ -311,4 +314,80 @@ func TestExecInputErrors(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "cut.trace: warning: ") || !strings.Contains(errOut, "cut short (") || !strings.Contains(out, `"frame": "request"`) {
 		t.Errorf("cut: exit %d, stderr %q\n%s", code, errOut, out)
 	}
+}
+
+// The spans may come from Jaeger's query API and the execution trace from a
+// file: the spans are matched by ID, their microsecond times lined up with
+// the markers.
+func TestExecWithJaeger(t *testing.T) {
+	f := recordFive(t)
+	set, err := spans.Read(mustOpen(t, f.spans), f.spans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := jaegerJSON(set)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	id := f.did.Spans[fivespans.Root].TraceID.String()
+	rep := reportJSON(t, "--jaeger", srv.URL, "--trace", id, f.exec)
+	for _, fr := range rep.Frames {
+		if fr.Frame == "five: request › five: update-orders" {
+			if dominant(fr.States) != "lock" || len(fr.Waits) == 0 || fr.Waits[0].ReleasedBy != "five: hold-orders" {
+				t.Errorf("update-orders: %v, %+v", fr.States, fr.Waits)
+			}
+			return
+		}
+	}
+	t.Errorf("no frame five: request › five: update-orders in %+v", rep.Frames)
+}
+
+func mustOpen(t *testing.T, name string) *os.File {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// jaegerJSON writes set as Jaeger's /api/traces answer, times in
+// microseconds as Jaeger keeps them.
+func jaegerJSON(set *spans.Set) []byte {
+	type ref struct {
+		RefType string `json:"refType"`
+		TraceID string `json:"traceID"`
+		SpanID  string `json:"spanID"`
+	}
+	type jspan struct {
+		TraceID   string `json:"traceID"`
+		SpanID    string `json:"spanID"`
+		Operation string `json:"operationName"`
+		Refs      []ref  `json:"references"`
+		Start     int64  `json:"startTime"`
+		Duration  int64  `json:"duration"`
+		ProcessID string `json:"processID"`
+	}
+	type jtrace struct {
+		TraceID   string                       `json:"traceID"`
+		Spans     []jspan                      `json:"spans"`
+		Processes map[string]map[string]string `json:"processes"`
+	}
+	var out struct {
+		Data []jtrace `json:"data"`
+	}
+	set.Each(func(x *spans.Trace) error {
+		jt := jtrace{TraceID: x.Spans[0].TraceID.String(), Processes: map[string]map[string]string{"p1": {"serviceName": "five"}}}
+		for _, sp := range x.Spans {
+			js := jspan{TraceID: jt.TraceID, SpanID: sp.ID.String(), Operation: sp.Name, Start: sp.Start / 1000, Duration: sp.Duration() / 1000, ProcessID: "p1"}
+			if !sp.Parent.IsZero() {
+				js.Refs = []ref{{"CHILD_OF", jt.TraceID, sp.Parent.String()}}
+			}
+			jt.Spans = append(jt.Spans, js)
+		}
+		out.Data = append(out.Data, jt)
+		return nil
+	})
+	b, _ := json.Marshal(out)
+	return b
 }
