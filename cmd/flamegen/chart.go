@@ -71,6 +71,9 @@ func readTraceSet(o *options, src *sources, pos []string, sp *spanOptions, stder
 		return spanSource{}, &UsageError{Msg: fmt.Sprintf("flamegen: %s: --trace expects traces (OTLP or Jaeger JSON, or a Go execution trace), not %s", pos[0], in.kind)}
 	}
 	ss, rest, err := readSpans(src, in, pos[1:], opts, sp, stderr)
+	if ss.next != nil {
+		ss.next.done()
+	}
 	if err == nil && len(rest) > 0 {
 		err = &UsageError{Msg: fmt.Sprintf("flamegen: %s: --trace expects a Go execution trace after the traces, not another input", rest[0])}
 	}

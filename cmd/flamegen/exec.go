@@ -17,12 +17,17 @@ type spanSource struct {
 	set  *spans.Set
 	name string
 	rt   spans.Runtime // nil without an execution trace
+	// next is the input after a span file, opened to see whether it is an
+	// execution trace and found not to be: its reader takes it over (a
+	// URL is not fetched twice, standard input not read twice).
+	next *input
 }
 
 // readSpans reads the span inputs that lead a run's inputs, first being
 // open already: a span file, a Go execution trace whose marked spans stand
 // in for one, or a span file followed by an execution trace. It returns
-// the inputs after them (the profiles) and adds [spans.WithRuntime] to sp
+// the inputs after them (the profiles; the first of them opened already as
+// out.next, which the caller must finish) and adds [spans.WithRuntime] to sp
 // when there is an execution trace.
 func readSpans(src *sources, first *input, rest []string, opts []spans.Option, sp *spanOptions, stderr io.Writer) (spanSource, []string, error) {
 	var out spanSource
@@ -38,21 +43,22 @@ func readSpans(src *sources, first *input, rest []string, opts []spans.Option, s
 		if out.set, err = spans.Read(first.r, first.name, opts...); err != nil {
 			return out, nil, err
 		}
-		// An execution trace may follow the span file; standard input is
-		// left for a profile, since looking at it would consume it.
-		if len(rest) > 0 && rest[0] != "-" {
+		// An execution trace may follow the span file.
+		if len(rest) > 0 {
 			in, err := src.open(rest[0])
 			if err != nil {
 				return out, nil, err
 			}
-			if in.kind == kindExec {
-				xt, err = readExec(in, src.maxSize, sp.quiet, stderr)
-				rest = rest[1:]
+			if in.kind != kindExec {
+				out.next = in
+				return out, rest, nil
 			}
+			xt, err = readExec(in, src.maxSize, sp.quiet, stderr)
 			in.done()
 			if err != nil {
 				return out, nil, err
 			}
+			rest = rest[1:]
 		}
 	}
 	if xt == nil {

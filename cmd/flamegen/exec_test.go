@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tracekit-go/tracekit/internal/exectrace/fivespans"
@@ -390,4 +391,29 @@ func jaegerJSON(set *spans.Set) []byte {
 	})
 	b, _ := json.Marshal(out)
 	return b
+}
+
+// The input after a span file is opened once to see whether it is an
+// execution trace: a profile URL is fetched once, and a profile on standard
+// input is read.
+func TestProfileAfterSpansOpenedOnce(t *testing.T) {
+	f := recordFive(t)
+	cpu, err := os.ReadFile(f.cpu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write(cpu)
+	}))
+	defer srv.Close()
+	out, errOut, code := flamegen(t, "", f.spans, srv.URL+"/debug/pprof/profile", "--format", "folded")
+	if code != 0 || !strings.Contains(out, "fivespans.burn") || hits.Load() != 1 {
+		t.Errorf("URL: exit %d, %d requests, stderr %s", code, hits.Load(), errOut)
+	}
+	out, errOut, code = flamegen(t, string(cpu), f.spans, "-", "--format", "folded")
+	if code != 0 || !strings.Contains(out, "fivespans.burn") {
+		t.Errorf("stdin: exit %d, stderr %s", code, errOut)
+	}
 }

@@ -41,6 +41,9 @@ func runReport(o *options, src *sources, pos []string, stdout, stderr io.Writer,
 			return &UsageError{Msg: fmt.Sprintf("flamegen report: %s: expected traces (OTLP or Jaeger JSON, or a Go execution trace), not %s", pos[0], in.kind)}
 		}
 		ss, rest, err := readSpans(src, in, pos[1:], []spans.Option{spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize)}, &sp, stderr)
+		if ss.next != nil {
+			ss.next.done()
+		}
 		if err != nil {
 			return err
 		}

@@ -125,15 +125,23 @@ func loadMerged(src *sources, traces *input, rest []string, sampleType string, s
 	if err != nil {
 		return nil, nil, err
 	}
+	defer func() { // the first profile, opened already, if it is not read
+		if ss.next != nil {
+			ss.next.done()
+		}
+	}()
 	set := ss.set
 	if len(profiles) == 0 {
 		return aggregateSet(set, ss.name, stderr, sp)
 	}
 	var profs []*profile.Profile
 	for _, name := range profiles {
-		in, err := src.open(name)
-		if err != nil {
-			return nil, nil, err
+		in := ss.next
+		ss.next = nil
+		if in == nil {
+			if in, err = src.open(name); err != nil {
+				return nil, nil, err
+			}
 		}
 		if in.kind != kindPprof {
 			in.done()
