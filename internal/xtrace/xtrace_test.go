@@ -110,6 +110,21 @@ func BenchmarkMarkers(b *testing.B) {
 			xtrace.End(ctx, spanID)
 		}
 	})
+	// The runtime's part of a recording marker pair: two logs of the same
+	// lengths, formatted once.
+	b.Run("recording-baseline=two-trace.Log", func(b *testing.B) {
+		if err := trace.Start(io.Discard); err != nil {
+			b.Skip(err)
+		}
+		defer trace.Stop()
+		begin := string(xtrace.Marker{Kind: xtrace.KindBegin, TraceID: traceID, SpanID: spanID, Parent: parent, SpanKind: "goroutine", Name: "load orders"}.Append(nil))
+		end := string(xtrace.Marker{Kind: xtrace.KindEnd, SpanID: spanID}.Append(nil))
+		b.ReportAllocs()
+		for b.Loop() {
+			trace.Log(ctx, xtrace.Category, begin)
+			trace.Log(ctx, xtrace.Category, end)
+		}
+	})
 	b.Run("recording", func(b *testing.B) {
 		if err := trace.Start(io.Discard); err != nil {
 			b.Skip(err)
