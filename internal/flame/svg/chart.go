@@ -154,7 +154,9 @@ func WriteChart(w io.Writer, c Chart, opts ...Option) error {
 	bandStates := map[string]bool{}
 	for _, b := range c.Bars {
 		for _, p := range b.Band {
-			bandStates[p.State] = true
+			if p.End > p.Start {
+				bandStates[BandStates[bandState(p.State)]] = true
+			}
 		}
 	}
 	rowH, bandLegend := frameHeight, 0
