@@ -125,7 +125,7 @@ func checkJoin(t testing.TB, tr *exectrace.Trace, set *spans.Set) spans.Runtime 
 // uses the runtime states: none may panic, and the joined states keep their
 // invariants.
 func FuzzJoin(f *testing.F) {
-	for _, name := range []string{"testdata/five.trace", "testdata/five-flight.trace"} {
+	for _, name := range []string{"testdata/one.trace", "testdata/five.trace", "testdata/five-flight.trace"} {
 		b := readFile(f, name)
 		f.Add(b)
 		f.Add(b[:len(b)/2])
