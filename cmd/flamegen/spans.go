@@ -203,7 +203,7 @@ func loadMerged(src *sources, traces *input, rest []string, sampleType string, s
 
 // statesLegend explains the state frames of a graph joined with an
 // execution trace.
-const statesLegend = "In parentheses, blue-green: where a span's own time went off CPU, from the execution trace: (runnable) waiting for a P, (syscall), (lock: …), (chan recv: …), (sleep), (gc), (other)."
+const statesLegend = "In parentheses: a span's own time off CPU, from the execution trace: (runnable) waiting for a P, (syscall), (lock: …), (chan recv: …), (sleep), (gc)."
 
 // outsideCPU is the value of the NoSpan frame, if any.
 func outsideCPU(t *flame.Tree) int64 {
