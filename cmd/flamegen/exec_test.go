@@ -310,8 +310,14 @@ func TestExecInputErrors(t *testing.T) {
 			}
 		})
 	}
+	// Spans of another run: said, and reported without states.
+	out, errOut, code := flamegen(t, "", "report", reportInput, five)
+	if code != 0 || !strings.Contains(errOut, "no span of "+reportInput+" is marked in the execution trace: no runtime states") ||
+		!strings.Contains(out, "none: no span of the traces is marked in the execution trace") {
+		t.Errorf("unmatched spans: exit %d, stderr %q\n%s", code, errOut, out)
+	}
 	// Cut after its first part: the spans read so far, and a warning.
-	out, errOut, code := flamegen(t, "", "report", "--json", cut)
+	out, errOut, code = flamegen(t, "", "report", "--json", cut)
 	if code != 0 || !strings.Contains(errOut, "cut.trace: warning: ") || !strings.Contains(errOut, "cut short (") || !strings.Contains(out, `"frame": "request"`) {
 		t.Errorf("cut: exit %d, stderr %q\n%s", code, errOut, out)
 	}
