@@ -218,4 +218,3 @@ func (r *Recorder) Close() {
 	r.writing.Wait()
 	r.fr.Stop()
 }
-
