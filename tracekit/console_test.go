@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,7 +55,7 @@ func newConsoleFixture(t *testing.T) *consoleFixture {
 	waitFor(t, "fixture tasks waiting", func(s []TaskInfo) bool {
 		p, ok1 := taskByID(s, parent.ID())
 		c, ok2 := taskByID(s, f.child.ID())
-		return ok1 && ok2 && (!fastGoroutineKey || p.State == TaskWaiting && (!locksTracked || c.State == TaskWaiting))
+		return ok1 && ok2 && (!goid.Fast || p.State == TaskWaiting && (!locksTracked || c.State == TaskWaiting))
 	})
 	f.stop = func() {
 		close(jobs)
@@ -95,10 +97,10 @@ func TestConsole(t *testing.T) {
 			`<meta http-equiv="refresh" content="3">`, `href="?task=` + cid + `"`,
 			`href="?sort=name"`, "newConsoleFixture", "console_test.go:",
 		}
-		if fastGoroutineKey {
+		if goid.Fast {
 			want = append(want, `receive from &#34;jobs&#34;`, "⚠ blocked for")
 		}
-		if fastGoroutineKey && locksTracked {
+		if goid.Fast && locksTracked {
 			want = append(want, `lock &#34;orders&#34;`)
 		}
 		for _, w := range want {
@@ -145,7 +147,7 @@ func TestConsole(t *testing.T) {
 			c.TraceURL != "http://localhost:16686/trace/"+f.traceID+"?uiFind="+c.SpanID || c.TotalSeconds <= 0 || !strings.Contains(c.SpawnSite, "newConsoleFixture") {
 			t.Errorf("child = %+v", c)
 		}
-		if fastGoroutineKey && locksTracked && (c.State != TaskWaiting || c.WaitingOn != `lock "orders"` || c.WaitingSince == nil || len(c.Warnings) != 1) {
+		if goid.Fast && locksTracked && (c.State != TaskWaiting || c.WaitingOn != `lock "orders"` || c.WaitingSince == nil || len(c.Warnings) != 1) {
 			t.Errorf("child's wait = %q %q since %v, warnings %q", c.State, c.WaitingOn, c.WaitingSince, c.Warnings)
 		}
 	})
@@ -230,7 +232,7 @@ func TestConsoleTraceURLFromEnv(t *testing.T) {
 // running: the console's own thresholds, and spawn growth sampled as the
 // page is viewed.
 func TestConsoleLints(t *testing.T) {
-	if !fastGoroutineKey || !locksTracked {
+	if !goid.Fast || !locksTracked {
 		t.Skip("waits are not listed here")
 	}
 	synctest.Test(t, func(t *testing.T) {
@@ -309,7 +311,7 @@ func TestConsoleReports(t *testing.T) {
 	if !locksTracked {
 		t.Skip("locks are plain sync locks here")
 	}
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("a goroutine cannot find its task on this platform")
 	}
 	var (
@@ -437,7 +439,7 @@ func TestConsoleReports(t *testing.T) {
 // A task that has ended: its page says so instead of a bare 404, linking
 // to its running parent; a task never started is still not found.
 func TestConsoleEndedTask(t *testing.T) {
-	if !fastGoid() {
+	if !goid.FastID() {
 		t.Skip("no task lineage where reading a goroutine ID takes a stack trace")
 	}
 	parentDone, childc := make(chan struct{}), make(chan *Task, 1)

@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -112,7 +114,7 @@ func newDetector(cfg detectorConfig) *detector {
 	if cfg.order {
 		d.order = newOrderGraph(d, cfg.maxEdges)
 	}
-	goidOffset() // locks record their holder's goroutine ID: find it now, not in a Lock
+	goid.Offset() // locks record their holder's goroutine ID: find it now, not in a Lock
 	d.tick = min(max(cfg.slow/5, time.Millisecond), 100*time.Millisecond)
 	d.idleTicks = max(int(clockIdleAfter/d.tick), 1)
 	d.coarse.Store(d.now())

@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"sync"
 	"unsafe"
 
@@ -13,7 +15,7 @@ import (
 // context), and [Snapshot], the console and the leak report list what is
 // running. Tasks register at start and remove themselves when they end; the
 // table holds only running tasks. Where identifying a goroutine is slow
-// (fastGoroutineKey is false) a task is keyed by its own address instead:
+// (goid.Fast is false) a task is keyed by its own address instead:
 // it is still listed, but a goroutine cannot find its task.
 var liveTasks [64]struct {
 	mu sync.Mutex
@@ -27,8 +29,8 @@ func spanShard(g uintptr) int { return int((g >> 6) % uintptr(len(liveTasks))) }
 // the key to pass to unbindGoroutine.
 func bindGoroutine(t *Task) uintptr {
 	var g uintptr
-	if fastGoroutineKey {
-		g = goroutineKey()
+	if goid.Fast {
+		g = goid.Key()
 	} else {
 		g = uintptr(unsafe.Pointer(t))
 	}
@@ -54,10 +56,10 @@ func unbindGoroutine(g uintptr) {
 
 // goroutineTask returns the task running on the calling goroutine, or nil.
 func goroutineTask() *Task {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		return nil
 	}
-	return taskOnGoroutine(goroutineKey())
+	return taskOnGoroutine(goid.Key())
 }
 
 // taskOnGoroutine returns the task registered for goroutine key g, or nil.
@@ -73,16 +75,16 @@ func taskOnGoroutine(g uintptr) *Task {
 // task until fn returns false, reading the ID in each registered
 // goroutine's descriptor: a pass over the registry, for reports, not fast
 // paths. It calls nothing where goroutine IDs cannot be read cheaply.
-func eachTaskGoid(fn func(goid uint64, t *Task) bool) {
-	off := goidOffset()
-	if !fastGoroutineKey || off == 0 {
+func eachTaskGoid(fn func(id uint64, t *Task) bool) {
+	off := goid.Offset()
+	if !goid.Fast || off == 0 {
 		return
 	}
 	for i := range liveTasks {
 		sh := &liveTasks[i]
 		sh.mu.Lock()
 		for g, t := range sh.m {
-			if !fn(gwordAt(g, off), t) {
+			if !fn(goid.WordAt(g, off), t) {
 				sh.mu.Unlock()
 				return
 			}
@@ -94,8 +96,8 @@ func eachTaskGoid(fn func(goid uint64, t *Task) bool) {
 // taskByGoid returns the running task whose goroutine has the runtime ID
 // id, or nil.
 func taskByGoid(id uint64) (found *Task) {
-	eachTaskGoid(func(goid uint64, t *Task) bool {
-		if goid == id {
+	eachTaskGoid(func(g uint64, t *Task) bool {
+		if g == id {
 			found = t
 		}
 		return found == nil
@@ -107,8 +109,8 @@ func taskByGoid(id uint64) (found *Task) {
 // ID.
 func taskIDsByGoid() map[uint64]uint64 {
 	out := map[uint64]uint64{}
-	eachTaskGoid(func(goid uint64, t *Task) bool {
-		out[goid] = t.id
+	eachTaskGoid(func(g uint64, t *Task) bool {
+		out[g] = t.id
 		return true
 	})
 	return out

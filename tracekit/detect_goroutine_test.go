@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"testing"
 
@@ -8,7 +10,7 @@ import (
 )
 
 func TestGoroutineSpan(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)

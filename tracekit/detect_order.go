@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"cmp"
 	"context"
 	"fmt"
@@ -75,16 +77,16 @@ func newOrderGraph(d *detector, maxEdges int) *orderGraph {
 }
 
 func (o *orderGraph) list() *heldList {
-	g := goroutineKey()
+	g := goid.Key()
 	v, ok := o.goroutines.Load(g)
 	if !ok {
 		v, _ = o.goroutines.LoadOrStore(g, &heldList{})
 	}
 	hl := v.(*heldList)
-	if !fastGoid() {
+	if !goid.FastID() {
 		return hl
 	}
-	if id := goid(); hl.gid.Load() != id {
+	if id := goid.ID(); hl.gid.Load() != id {
 		hl.mu.Lock()
 		inherited := len(hl.locks) > 0
 		hl.mu.Unlock()
@@ -400,7 +402,7 @@ func (o *orderGraph) holders(match func(heldLock) bool, name string) holderSet {
 			} else {
 				out.goroutines = append(out.goroutines, gid)
 			}
-		} else if t := taskOnGoroutine(k.(uintptr)); fastGoroutineKey && t != nil {
+		} else if t := taskOnGoroutine(k.(uintptr)); goid.Fast && t != nil {
 			out.tasks = append(out.tasks, t)
 		} else {
 			out.untracked++

@@ -3,6 +3,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -339,7 +341,7 @@ func TestLockOrderCycleReport(t *testing.T) {
 // as a live untracked goroutine, whether or not the runtime has given its
 // descriptor to another goroutine since.
 func TestOrderHoldersExitedGoroutine(t *testing.T) {
-	if !fastGoid() {
+	if !goid.FastID() {
 		t.Skip("goroutine IDs cannot be read cheaply on this platform")
 	}
 	d, _ := testDetector(detectorConfig{order: true}, nil)
@@ -348,7 +350,7 @@ func TestOrderHoldersExitedGoroutine(t *testing.T) {
 	gid := make(chan uint64)
 	go func() {
 		m.Lock() // and never unlocks
-		gid <- goid()
+		gid <- goid.ID()
 	}()
 	id := <-gid
 	var gs []gostack.Goroutine

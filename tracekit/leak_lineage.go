@@ -86,9 +86,6 @@ func endedOrigins() map[uint64]endedTask {
 	return out
 }
 
-// slowGoid reads the calling goroutine's ID from its stack trace.
-func slowGoid() uint64 { return gostack.Current() }
-
 // lineage answers, for one goroutine dump, whom a goroutine descends from.
 type lineage struct {
 	self uint64 // the checking goroutine

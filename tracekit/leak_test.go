@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -112,18 +114,18 @@ func TestLeaksIgnoreOptions(t *testing.T) {
 }
 
 func TestGoid(t *testing.T) {
-	if fastGoroutineKey && goidOffset() == 0 {
+	if goid.Fast && goid.Offset() == 0 {
 		t.Error("no offset of the goroutine ID found in the goroutine descriptor")
 	}
 	ids := make(chan [2]uint64)
 	for range 4 {
-		go func() { ids <- [2]uint64{goid(), gostack.Current()} }()
+		go func() { ids <- [2]uint64{goid.ID(), gostack.Current()} }()
 	}
 	seen := map[uint64]bool{}
 	for range 4 {
 		p := <-ids
 		if p[0] != p[1] || seen[p[0]] {
-			t.Errorf("goid() = %d, stack trace says %d", p[0], p[1])
+			t.Errorf("goid.ID() = %d, stack trace says %d", p[0], p[1])
 		}
 		seen[p[0]] = true
 	}
@@ -212,7 +214,7 @@ func byFunction(t *testing.T, err error) map[string]LeakedGoroutine {
 }
 
 func TestLeaksAttribution(t *testing.T) {
-	if !fastGoid() {
+	if !goid.FastID() {
 		t.Skip("no task lineage where reading a goroutine ID takes a stack trace")
 	}
 	ch := make(chan int)
@@ -275,7 +277,7 @@ func BenchmarkLineage(b *testing.B) {
 		b.ReportAllocs()
 		var k uintptr
 		for b.Loop() {
-			k += goroutineKey()
+			k += goid.Key()
 		}
 		_ = k
 	})
@@ -283,7 +285,7 @@ func BenchmarkLineage(b *testing.B) {
 		b.ReportAllocs()
 		var k uint64
 		for b.Loop() {
-			k += goid()
+			k += goid.ID()
 		}
 		_ = k
 	})
@@ -291,13 +293,13 @@ func BenchmarkLineage(b *testing.B) {
 		b.ReportAllocs()
 		var k uint64
 		for b.Loop() {
-			k += slowGoid()
+			k += goid.Slow()
 		}
 		_ = k
 	})
 	b.Run("recordEnded", func(b *testing.B) {
 		b.ReportAllocs()
-		g := goid()
+		g := goid.ID()
 		for b.Loop() {
 			recordEnded(g, 1, 1, 0)
 		}
@@ -310,7 +312,7 @@ func leakSibling(ch chan int) { <-ch }
 // A check run inside a task covers the tasks started with its context,
 // through ended intermediate tasks, but not its siblings.
 func TestLeaksAttributionInsideTask(t *testing.T) {
-	if !fastGoid() {
+	if !goid.FastID() {
 		t.Skip("no task lineage where reading a goroutine ID takes a stack trace")
 	}
 	ch := make(chan int)

@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"cmp"
 	"context"
 	"fmt"
@@ -447,7 +449,7 @@ func (l *linter) heldFindings(names map[string]struct{}, ts []*Task, now time.Ti
 // every holder of every lock of that name, readers included; otherwise it
 // reads the write holder each lock the waiters wait on records.
 func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untracked int, goroutines []uint64) {
-	if d == nil || !fastGoroutineKey {
+	if d == nil || !goid.Fast {
 		return nil, 0, nil
 	}
 	if d.order != nil {

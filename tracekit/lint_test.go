@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +46,7 @@ func about(reps []Report, kind ReportKind, id uint64) []Report {
 
 func needWaits(t *testing.T) {
 	t.Helper()
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("a goroutine cannot find its task here, so waits are not listed")
 	}
 }

@@ -3,6 +3,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"fmt"
 	"sync"
@@ -300,7 +302,7 @@ func (l *lockMeta) holders() holderSet {
 
 // loadHolder returns the goroutine ID of l's write holder, or 0.
 func loadHolder(l *lockMeta) uint64 {
-	return uint64(loadWord((*uintptr)(unsafe.Pointer(&l.holder))))
+	return uint64(goid.LoadWord((*uintptr)(unsafe.Pointer(&l.holder))))
 }
 
 // waitUntracked is the slow path of an acquisition while no Kit runs: it
@@ -366,8 +368,8 @@ func lockMode(read bool) attribute.KeyValue {
 // acquisition stack; tried marks a TryLock, which adds no edge.
 func (l *lockMeta) acquired(ctx context.Context, d *detector, st *lockState, contended bool, stack []uintptr, tried bool) {
 	l.hd = d
-	if off := goidOffsetKnown.Load(); off != 0 { // found when the Kit started
-		l.holder = gword(off) // goid(), without its fallback
+	if off := goid.Known(); off != 0 { // found when the Kit started
+		l.holder = goid.Word(off) // goid.ID(), without its fallback
 	}
 	l.since = d.coarseNow()
 	l.n++

@@ -3,6 +3,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -209,7 +211,7 @@ func TestSlowWaitSpan(t *testing.T) {
 // belongs to, even when the clock ticked less recently at the acquisition
 // than at the release.
 func TestHoldSpanStartsInsideItsParent(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)
@@ -245,7 +247,7 @@ func TestHoldSpanStartsInsideItsParent(t *testing.T) {
 // A hold past the slow threshold inside a task is a lock.hold span under the
 // task's span; past the long-hold threshold it is also a report.
 func TestHoldSpanAndLongHold(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)
@@ -343,7 +345,7 @@ func TestHangReport(t *testing.T) {
 // held lists (and says that where the lock was taken, uncontended, was not
 // recorded); without it the lock's recorded holder names it.
 func TestHangReportNamesHolder(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	for _, tc := range []struct{ tracked, order bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
@@ -384,7 +386,7 @@ func TestHangReportNamesHolder(t *testing.T) {
 					if len(rep.Tasks) != 0 {
 						t.Errorf("an untracked holder is listed as a task:\n%s", text)
 					}
-					if tc.order && !fastGoid() {
+					if tc.order && !goid.FastID() {
 						if !strings.Contains(rep.Message, "held by 1 goroutine(s) that are not tracked tasks") {
 							t.Errorf("report:\n%s", text)
 						}
@@ -467,7 +469,7 @@ func holdUntil(outer, m *Mutex, held, release chan struct{}) {
 // at the release and never begins before its task, and its span, its
 // tracekit.hold.ns and its long-hold report agree.
 func TestHoldWithALaggingClock(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)
@@ -532,7 +534,7 @@ func TestHangReportPlainLock(t *testing.T) {
 
 // A plain Lock that waits inside a task attaches its span to the task's.
 func TestPlainLockAttachesToTask(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)
@@ -782,7 +784,7 @@ func TestCoarseClockSleepsWhenIdle(t *testing.T) {
 // holding the lock). Reused runtime descriptors do not confuse it: IDs are
 // never reused.
 func TestLockHolders(t *testing.T) {
-	if !fastGoroutineKey || !fastGoid() {
+	if !goid.Fast || !goid.FastID() {
 		t.Skip("goroutine IDs cannot be read cheaply on this platform")
 	}
 	d, _ := testDetector(detectorConfig{}, nil)
@@ -809,7 +811,7 @@ func TestLockHolders(t *testing.T) {
 	gid := make(chan uint64)
 	go func() {
 		m.Lock()
-		gid <- goid()
+		gid <- goid.ID()
 	}()
 	id := <-gid
 	if !testwait.For(time.Minute, func() bool {

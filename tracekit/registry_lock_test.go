@@ -3,6 +3,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"fmt"
 	"slices"
@@ -25,7 +27,7 @@ func detectedMutex(d *detector, name string) *Mutex {
 // Snapshot and as a link in the console, or the holder's goroutine when it
 // is not a tracked task.
 func TestSnapshotHeldBy(t *testing.T) {
-	if !fastGoroutineKey || !fastGoid() {
+	if !goid.Fast || !goid.FastID() {
 		t.Skip("goroutine IDs cannot be read cheaply on this platform")
 	}
 	d, _ := testDetector(detectorConfig{}, nil)
@@ -92,15 +94,15 @@ func TestSnapshotHeldBy(t *testing.T) {
 	w, _ = taskByID(Snapshot(), waiter.ID())
 	mu.Unlock()
 	_ = waiter.Wait()
-	if w.HeldBy != 0 || w.HeldByGoroutine != goid() {
-		t.Errorf("waiter: held by task %d, goroutine %d; want goroutine %d", w.HeldBy, w.HeldByGoroutine, goid())
+	if w.HeldBy != 0 || w.HeldByGoroutine != goid.ID() {
+		t.Errorf("waiter: held by task %d, goroutine %d; want goroutine %d", w.HeldBy, w.HeldByGoroutine, goid.ID())
 	}
 }
 
 // Two locks that share a name are two rows of the waited-on view, each
 // with its own holder.
 func TestWaitedOnLocksShareAName(t *testing.T) {
-	if !fastGoroutineKey || !fastGoid() {
+	if !goid.Fast || !goid.FastID() {
 		t.Skip("goroutine IDs cannot be read cheaply on this platform")
 	}
 	d, _ := testDetector(detectorConfig{}, nil)

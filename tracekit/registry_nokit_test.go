@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"testing"
 )
@@ -13,7 +15,7 @@ func TestSnapshotWaitingWithoutKit(t *testing.T) {
 	if activeDetector.Load() != nil {
 		t.Fatal("a Kit is still running from another test")
 	}
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("a goroutine cannot find its task on this platform")
 	}
 	ctx := context.Background()

@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"errors"
 	"strings"
@@ -57,7 +59,7 @@ func TestSnapshot(t *testing.T) {
 	if locksTracked {
 		wantWait[child.ID()] = `lock "orders"`
 	}
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		wantWait = nil // a goroutine cannot find its task here
 	}
 	snap := waitFor(t, "both tasks waiting", func(s []TaskInfo) bool {

@@ -1,6 +1,8 @@
 package tracekit
 
 import (
+	"github.com/tracekit-go/tracekit/internal/goid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -186,10 +188,10 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 	site.countStart() // tracekit.task.started (runtime_metrics.go)
 	if p := taskFrom(ctx); p != nil {
 		t.parent, t.origin = p.id, p.origin
-	} else if fastGoid() {
+	} else if goid.FastID() {
 		// Where the goroutine ID costs a stack trace, tasks keep no lineage
 		// (leak checks then follow live creators only).
-		t.origin = goid()
+		t.origin = goid.ID()
 		if testname.Enabled() { // in tests under VerifyTestMain: which test began the chain
 			testname.Note(t.origin, 2)
 		}
@@ -242,7 +244,7 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 func (t *Task) release(onDone func(error)) {
 	unbindGoroutine(t.g)
 	if t.origin != 0 {
-		recordEnded(goid(), t.origin, t.id, t.parent)
+		recordEnded(goid.ID(), t.origin, t.id, t.parent)
 	}
 	recordRecent(t) // for the console's page of an ended task (ended.go)
 	close(t.done)
