@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // The attribute convention: keys tracekit writes on the spans it records, so
@@ -14,48 +16,48 @@ import (
 const (
 	// KeyKind says what operation a span stands for; its values are the
 	// Kind constants.
-	KeyKind = attribute.Key("tracekit.kind")
+	KeyKind = attribute.Key(semconv.Kind)
 	// KeyGroup is the name of the [Group] a task belongs to.
-	KeyGroup = attribute.Key("tracekit.group")
+	KeyGroup = attribute.Key(semconv.Group)
 	// KeyGroupLimit is the concurrency bound of a [Group], when it has one.
-	KeyGroupLimit = attribute.Key("tracekit.group.limit")
+	KeyGroupLimit = attribute.Key(semconv.GroupLimit)
 	// KeyPanic is true on a task span whose function panicked.
-	KeyPanic = attribute.Key("tracekit.panic")
+	KeyPanic = attribute.Key(semconv.Panic)
 	// KeyCanceled is true on a task span whose context was done when its
 	// function returned.
-	KeyCanceled = attribute.Key("tracekit.canceled")
+	KeyCanceled = attribute.Key(semconv.Canceled)
 	// KeyCancelCause holds context.Cause of a task's context when it was done.
-	KeyCancelCause = attribute.Key("tracekit.cancel.cause")
+	KeyCancelCause = attribute.Key(semconv.CancelCause)
 
 	// KeyLockName is the name of a [Mutex] or [RWMutex] on its lock spans
 	// and metrics.
-	KeyLockName = attribute.Key("tracekit.lock.name")
+	KeyLockName = attribute.Key(semconv.LockName)
 	// KeyLockMode is "write" or "read" on the spans of an [RWMutex].
-	KeyLockMode = attribute.Key("tracekit.lock.mode")
+	KeyLockMode = attribute.Key(semconv.LockMode)
 	// KeyChanName is the name of the channel on channel spans.
-	KeyChanName = attribute.Key("tracekit.chan.name")
+	KeyChanName = attribute.Key(semconv.ChanName)
 	// KeyWaitNS is how long a lock or channel operation waited, in
 	// nanoseconds.
-	KeyWaitNS = attribute.Key("tracekit.wait.ns")
+	KeyWaitNS = attribute.Key(semconv.WaitNS)
 	// KeyHoldNS is how long a lock was held, in nanoseconds.
-	KeyHoldNS = attribute.Key("tracekit.hold.ns")
+	KeyHoldNS = attribute.Key(semconv.HoldNS)
 	// KeyReportKind is the [ReportKind] of a tracekit.report span event.
-	KeyReportKind = attribute.Key("tracekit.report.kind")
+	KeyReportKind = attribute.Key(semconv.ReportKind)
 	// KeyReportTasks lists the IDs of the tasks a tracekit.report event is
 	// about ([Report.Tasks]).
-	KeyReportTasks = attribute.Key("tracekit.report.tasks")
+	KeyReportTasks = attribute.Key(semconv.ReportTasks)
 	// KeySpawnSite is the spawn site of a spawn-growth report,
 	// "function (file:line)", and KeyTaskCount its live tasks.
-	KeySpawnSite = attribute.Key("tracekit.spawn.site")
-	KeyTaskCount = attribute.Key("tracekit.task.count")
+	KeySpawnSite = attribute.Key(semconv.SpawnSite)
+	KeyTaskCount = attribute.Key(semconv.TaskCount)
 	// KeyMemoryUsed, KeyMemoryLimit, KeyMemoryLimitSource and
 	// KeyMemoryLiveHeap carry a memory report's numbers ([MemoryUsage]):
 	// bytes in use, the limit in bytes (absent when there is none), where
 	// the limit was read, and the live heap after the last GC.
-	KeyMemoryUsed        = attribute.Key("tracekit.memory.used")
-	KeyMemoryLimit       = attribute.Key("tracekit.memory.limit")
-	KeyMemoryLimitSource = attribute.Key("tracekit.memory.limit.source")
-	KeyMemoryLiveHeap    = attribute.Key("tracekit.memory.live_heap")
+	KeyMemoryUsed        = attribute.Key(semconv.MemoryUsed)
+	KeyMemoryLimit       = attribute.Key(semconv.MemoryLimit)
+	KeyMemoryLimitSource = attribute.Key(semconv.MemoryLimitSource)
+	KeyMemoryLiveHeap    = attribute.Key(semconv.MemoryLiveHeap)
 )
 
 // reportAttrs are the structured attributes of a report beyond its kind,
@@ -94,25 +96,25 @@ type Kind string
 const (
 	// KindGoroutine marks the span of a goroutine started by [Go] or
 	// [Group.Go]; it covers the goroutine's whole life.
-	KindGoroutine Kind = "goroutine"
+	KindGoroutine Kind = semconv.KindGoroutine
 	// KindGroup marks the span of a [Group]; it covers NewGroup to the end
 	// of Wait.
-	KindGroup Kind = "group"
+	KindGroup Kind = semconv.KindGroup
 	// KindLockWait marks the span of a lock acquisition that waited past
 	// the slow threshold; it covers the wait.
-	KindLockWait Kind = "lock.wait"
+	KindLockWait Kind = semconv.KindLockWait
 	// KindLockHold marks the span of a lock hold that lasted past the slow
 	// threshold; it covers the hold.
-	KindLockHold Kind = "lock.hold"
+	KindLockHold Kind = semconv.KindLockHold
 	// KindChanSend marks the span of a channel send that blocked past the
 	// slow threshold; it covers the wait.
-	KindChanSend Kind = "chan.send"
+	KindChanSend Kind = semconv.KindChanSend
 	// KindChanRecv marks the span of a channel receive that blocked past the
 	// slow threshold; it covers the wait.
-	KindChanRecv Kind = "chan.recv"
+	KindChanRecv Kind = semconv.KindChanRecv
 )
 
 func (k Kind) attr() attribute.KeyValue { return KeyKind.String(string(k)) }
 
 // attrOutcome labels the tracekit.export.spans metric.
-const attrOutcome = attribute.Key("outcome")
+const attrOutcome = attribute.Key(semconv.Outcome)

@@ -17,9 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tracekit-go/tracekit/internal/env"
-
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/env"
 )
 
 //go:embed console

@@ -1,8 +1,6 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,11 +13,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tracekit-go/tracekit/internal/gostack"
-
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // Defaults of the lock and channel thresholds.
@@ -349,10 +349,10 @@ func (d *detector) emit(ctx context.Context, r Report) {
 	if sp.IsRecording() {
 		attrs := append([]attribute.KeyValue{
 			KeyReportKind.String(r.Kind.String()),
-			attribute.String("message", r.Message),
-			attribute.String("stacks", stacksText(r.Stacks)),
+			attribute.String(semconv.ReportMessage, r.Message),
+			attribute.String(semconv.ReportStacks, stacksText(r.Stacks)),
 		}, reportAttrs(&r)...)
-		sp.AddEvent("tracekit.report", trace.WithAttributes(attrs...))
+		sp.AddEvent(semconv.ReportEvent, trace.WithAttributes(attrs...))
 	}
 	args := []any{"kind", r.Kind.String()}
 	if r.Lock != "" && r.channel {

@@ -1,12 +1,12 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"sync"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // liveTasks is the registry of running tasks, keyed by the goroutine each

@@ -1,12 +1,12 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"context"
 	"testing"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 func TestGoroutineSpan(t *testing.T) {

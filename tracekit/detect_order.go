@@ -1,8 +1,6 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"cmp"
 	"context"
 	"fmt"
@@ -10,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // defaultMaxEdges bounds the lock-order graph. With two stacks of up to

@@ -3,8 +3,6 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 )

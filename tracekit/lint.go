@@ -1,8 +1,6 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"cmp"
 	"context"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/env"
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // Defaults of the task lints, the checks a background sweep of the task

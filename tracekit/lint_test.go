@@ -1,8 +1,6 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/env"
+	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 

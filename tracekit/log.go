@@ -15,21 +15,23 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	otellog "go.opentelemetry.io/otel/log"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // The keys [LogHandler] writes.
 const (
 	// LogKeyTraceID is the slog key of the trace ID (32 lower-case hex
 	// digits) that LogHandler adds to a record logged under a span.
-	LogKeyTraceID = "trace_id"
+	LogKeyTraceID = semconv.LogTraceID
 	// LogKeySpanID is the slog key of the span ID (16 lower-case hex
 	// digits) that LogHandler adds beside [LogKeyTraceID].
-	LogKeySpanID = "span_id"
+	LogKeySpanID = semconv.LogSpanID
 	// KeyLogLevel is on every span event LogHandler makes from a record:
 	// the record's slog level, such as ERROR.
-	KeyLogLevel = attribute.Key("tracekit.log.level")
+	KeyLogLevel = attribute.Key(semconv.LogLevel)
 )
 
 // LogOption configures [LogHandler].
@@ -234,9 +236,9 @@ func (h *logHandler) addEvent(span trace.Span, r slog.Record) {
 		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
 		if f.Function != "" {
 			attrs = append(attrs,
-				semconv.CodeFunctionName(f.Function),
-				semconv.CodeFilePath(f.File),
-				semconv.CodeLineNumber(f.Line))
+				otelsemconv.CodeFunctionName(f.Function),
+				otelsemconv.CodeFilePath(f.File),
+				otelsemconv.CodeLineNumber(f.Line))
 		}
 	}
 	attrs = append(attrs, h.events...)

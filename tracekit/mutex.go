@@ -3,8 +3,6 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"context"
 	"fmt"
 	"sync"
@@ -13,6 +11,8 @@ import (
 	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // Mutex is a drop-in for sync.Mutex that measures how long acquisitions wait

@@ -14,13 +14,14 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 
 	"github.com/tracekit-go/tracekit/exporters/file"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 	"github.com/tracekit-go/tracekit/internal/env"
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // The pprof labels that tie CPU samples to spans. They are the names
@@ -29,11 +30,11 @@ import (
 const (
 	// LabelSpanID is the hex span ID of the innermost sampled span active on
 	// the goroutine.
-	LabelSpanID = "span_id"
+	LabelSpanID = semconv.LabelSpanID
 	// LabelSpanName is that span's name.
-	LabelSpanName = "span_name"
+	LabelSpanName = semconv.LabelSpanName
 	// LabelTraceID is the hex trace ID of that span.
-	LabelTraceID = "trace_id"
+	LabelTraceID = semconv.LabelTraceID
 )
 
 // KeyProfileID marks a span whose goroutine carried its labels: its value
@@ -41,7 +42,7 @@ const (
 // trace view uses it to show the span's own flame graph from Pyroscope (with
 // a tracing data source configured for traces-to-profiles; the Tempo data
 // source also adds a "profiles for this span" link).
-const KeyProfileID = attribute.Key("pyroscope.profile.id")
+const KeyProfileID = attribute.Key(semconv.ProfileID)
 
 // labelers maps the SDK providers of running Kits with profiling to their
 // labelling wrappers, so that a task goroutine, whose span comes from the
@@ -369,7 +370,7 @@ func pyroscopeResourceOptions(res *resource.Resource) []pyroscope.Option {
 	for _, kv := range res.Attributes() {
 		k := string(kv.Key)
 		switch {
-		case kv.Key == semconv.ServiceNameKey:
+		case kv.Key == otelsemconv.ServiceNameKey:
 			opts = append(opts, pyroscope.WithApplicationName(appName(kv.Value.Emit())))
 			continue
 		case strings.HasPrefix(k, "telemetry.sdk."), strings.HasPrefix(k, "process."):

@@ -3,13 +3,13 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // locksTracked says a task blocked on a tracekit lock shows as waiting.

@@ -1,10 +1,10 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"context"
 	"testing"
+
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // With no Kit running, locks and channels time nothing, but a task blocked

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // Runtime metrics read from runtime/metrics on each collection, named after
@@ -48,7 +50,7 @@ const keyGoroutineState = attribute.Key("state")
 // with; keyOverflow marks the point that sums the names beyond the first
 // maxTaskNames, as the OpenTelemetry SDK marks a cardinality overflow.
 const (
-	keyTaskName = attribute.Key("tracekit.task.name")
+	keyTaskName = attribute.Key(semconv.TaskName)
 	keyOverflow = attribute.Key("otel.metric.overflow")
 )
 

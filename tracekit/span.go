@@ -7,13 +7,15 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // KindFunction marks the span of a function call started by [Span]; it
 // covers the call from [Span] to [FuncSpan.End].
-const KindFunction Kind = "function"
+const KindFunction Kind = semconv.KindFunction
 
 // FuncSpan is the span of one function call, returned by [Span]. It embeds
 // the OpenTelemetry span, so SetAttributes, AddEvent, SpanContext and the
@@ -86,7 +88,7 @@ func funcSpanName(site *callSite) string {
 		return "unknown"
 	}
 	for _, kv := range site.attrs {
-		if kv.Key == semconv.CodeFunctionNameKey {
+		if kv.Key == otelsemconv.CodeFunctionNameKey {
 			fn := kv.Value.AsString()
 			return fn[strings.LastIndexByte(fn, '/')+1:]
 		}

@@ -1,8 +1,6 @@
 package tracekit
 
 import (
-	"github.com/tracekit-go/tracekit/internal/goid"
-
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +15,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/testname"
 )
 

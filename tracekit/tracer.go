@@ -7,11 +7,13 @@ import (
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // ScopeName is the instrumentation scope of every span and instrument
 // tracekit creates.
-const ScopeName = "github.com/tracekit-go/tracekit"
+const ScopeName = semconv.ScopeName
 
 type cachedTracer struct {
 	tp     *sdktrace.TracerProvider
