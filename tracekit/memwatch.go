@@ -3,23 +3,19 @@ package tracekit
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"os"
-	"path"
 	"runtime/metrics"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracekit-go/tracekit/internal/cgroup"
 	"github.com/tracekit-go/tracekit/internal/env"
 )
 
@@ -191,23 +187,6 @@ type MemoryUsage struct {
 	// began, and GrowthSamples the number of rises in the run.
 	GrowthFrom    uint64
 	GrowthSamples int
-}
-
-// CgroupError says a file the memory watch reads to find the cgroup
-// memory limit could not be understood. It goes to the error handler
-// ([WithErrorHandler]) once; the watch then goes on without that limit.
-type CgroupError struct {
-	Path   string // the file, e.g. /proc/self/cgroup
-	Line   int    // 1-based line, 0 when the file is one value
-	Text   string // the line or value that was not understood
-	Reason string // what was expected
-}
-
-func (e *CgroupError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("tracekit: memory watch: %s line %d: %q: %s", e.Path, e.Line, e.Text, e.Reason)
-	}
-	return fmt.Sprintf("tracekit: memory watch: %s: %q: %s", e.Path, e.Text, e.Reason)
 }
 
 // memConfig is the resolved configuration of a memory watch.
@@ -423,17 +402,19 @@ func (w *memWatch) findCgroup() {
 	if w.cgroupFS == nil || w.cfg.fraction == 0 {
 		return
 	}
-	files, err := cgroupMemoryFiles(w.cgroupFS)
+	files, err := cgroup.MemoryFiles(w.cgroupFS)
 	if err != nil {
 		w.cgroupError(err)
 	}
 	w.cgroupFiles = files
 }
 
+// cgroupError reports the first error met reading the cgroup files; the
+// watch goes on without the limit they would have given.
 func (w *memWatch) cgroupError(err error) {
 	if !w.cgroupErr {
 		w.cgroupErr = true
-		w.det.error(err)
+		w.det.error(fmt.Errorf("tracekit: memory watch: %w", err))
 	}
 }
 
@@ -442,29 +423,14 @@ func (w *memWatch) limit(s memSample) memLimit {
 	if s.goLimit > 0 && s.goLimit < math.MaxInt64 {
 		return memLimit{bytes: uint64(s.goLimit), kind: MemoryLimitGo, source: goMemLimitSource}
 	}
-	var best memLimit
-	for _, f := range w.cgroupFiles {
-		data, err := fs.ReadFile(w.cgroupFS, f)
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				w.cgroupError(fmt.Errorf("tracekit: memory watch: %w", err))
-			}
-			continue
-		}
-		parse := parseMemoryMax
-		if path.Base(f) == "memory.limit_in_bytes" {
-			parse = parseLimitInBytes
-		}
-		n, ok, err := parse("/"+f, data)
-		if err != nil {
-			w.cgroupError(err)
-			continue
-		}
-		if ok && (best.bytes == 0 || n < best.bytes) {
-			best = memLimit{bytes: n, kind: MemoryLimitCgroup, source: "/" + f}
-		}
+	n, source, errs := cgroup.Limit(w.cgroupFS, w.cgroupFiles)
+	for _, err := range errs {
+		w.cgroupError(err)
 	}
-	return best
+	if n == 0 {
+		return memLimit{}
+	}
+	return memLimit{bytes: n, kind: MemoryLimitCgroup, source: source}
 }
 
 // check runs both checks on one sample.
@@ -645,222 +611,4 @@ func (r *rootSpans) oldest() trace.Span {
 func idBytes(s sdktrace.ReadWriteSpan) []byte {
 	id := s.SpanContext().SpanID()
 	return id[:]
-}
-
-// cgroupMemoryFiles finds the files that may limit the process's memory,
-// as paths relative to fsys (the root directory), innermost first: under
-// cgroup v2 the memory.max of its cgroup and its ancestors up to the cgroup2
-// mount, under cgroup v1 the memory.limit_in_bytes of its memory cgroup and
-// its ancestors. A hybrid host (the memory controller in v1, an empty
-// unified hierarchy beside it) gives both lists; files that do not exist
-// are skipped when read. No cgroups (another OS) gives none and no error.
-func cgroupMemoryFiles(fsys fs.FS) ([]string, error) {
-	const procCgroup, mountinfo = "proc/self/cgroup", "proc/self/mountinfo"
-	cgData, err := fs.ReadFile(fsys, procCgroup)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("tracekit: memory watch: %w", err)
-	}
-	v2, ok2, err := parseProcCgroup("/"+procCgroup, cgData)
-	if err != nil {
-		return nil, err
-	}
-	v1, ok1, err := parseProcCgroupV1Memory("/"+procCgroup, cgData)
-	if err != nil {
-		return nil, err
-	}
-	if !ok1 && !ok2 {
-		return nil, nil
-	}
-	mountData, err := fs.ReadFile(fsys, mountinfo)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("tracekit: memory watch: %w", err)
-	}
-	var files []string
-	if ok2 {
-		mnt, root, ok, err := parseCgroupMount("/"+mountinfo, mountData, cgroup2Mount)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			files = append(files, limitFiles(v2, mnt, root, "memory.max")...)
-		}
-	}
-	if ok1 {
-		mnt, root, ok, err := parseCgroupMount("/"+mountinfo, mountData, cgroup1MemoryMount)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			files = append(files, limitFiles(v1, mnt, root, "memory.limit_in_bytes")...)
-		}
-	}
-	return files, nil
-}
-
-// limitFiles lists file in cgroup cg and its ancestors, for a hierarchy
-// mounted at mnt showing it from root down; none when cg is not visible
-// under the mount.
-func limitFiles(cg, mnt, root, file string) []string {
-	rel := cg
-	if root != "/" {
-		r, found := strings.CutPrefix(cg, root)
-		if !found || (r != "" && r[0] != '/') {
-			return nil
-		}
-		rel = r
-	}
-	rel = path.Clean("/" + rel)
-	var files []string
-	for dir := rel; ; dir = path.Dir(dir) {
-		files = append(files, strings.TrimPrefix(path.Join(mnt, dir, file), "/"))
-		if dir == "/" {
-			return files
-		}
-	}
-}
-
-// parseProcCgroupV1Memory returns the path of the cgroup v1 hierarchy that
-// has the memory controller in a /proc/self/cgroup file ("4:memory:/path");
-// ok is false when there is none.
-func parseProcCgroupV1Memory(name string, data []byte) (cgroup string, ok bool, err error) {
-	for i, line := range strings.Split(string(data), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		_, rest, found := strings.Cut(line, ":")
-		ctrl, p, found2 := strings.Cut(rest, ":")
-		if !found || !found2 {
-			return "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want hierarchy-ID:controllers:path"}
-		}
-		if !slices.Contains(strings.Split(ctrl, ","), "memory") {
-			continue
-		}
-		if !strings.HasPrefix(p, "/") || !utf8.ValidString(p) {
-			return "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want an absolute UTF-8 cgroup path after the memory controller"}
-		}
-		return p, true, nil
-	}
-	return "", false, nil
-}
-
-// parseProcCgroup returns the cgroup v2 path in a /proc/self/cgroup file
-// (the "0::/path" line); ok is false when there is none (cgroup v1 only).
-func parseProcCgroup(name string, data []byte) (cgroup string, ok bool, err error) {
-	for i, line := range strings.Split(string(data), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		id, rest, found := strings.Cut(line, ":")
-		ctrl, p, found2 := strings.Cut(rest, ":")
-		if !found || !found2 {
-			return "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want hierarchy-ID:controllers:path"}
-		}
-		if id != "0" || ctrl != "" {
-			continue
-		}
-		if !strings.HasPrefix(p, "/") || !utf8.ValidString(p) {
-			return "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want an absolute UTF-8 cgroup path after 0::"}
-		}
-		return p, true, nil
-	}
-	return "", false, nil
-}
-
-// cgroup2Mount and cgroup1MemoryMount pick a mount from its file system
-// type and super options.
-func cgroup2Mount(fstype, _ string) bool { return fstype == "cgroup2" }
-
-func cgroup1MemoryMount(fstype, superOpts string) bool {
-	return fstype == "cgroup" && slices.Contains(strings.Split(superOpts, ","), "memory")
-}
-
-// parseCgroupMount finds the first mount in a /proc/self/mountinfo file that
-// want accepts and returns its mount point and the hierarchy root it shows;
-// ok is false when there is none.
-func parseCgroupMount(name string, data []byte, want func(fstype, superOpts string) bool) (mountPoint, root string, ok bool, err error) {
-	for i, line := range strings.Split(string(data), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		fields := strings.Fields(line)
-		sep := -1
-		for j, f := range fields {
-			if f == "-" {
-				sep = j
-				break
-			}
-		}
-		if sep < 5 || sep+1 >= len(fields) {
-			return "", "", false, &CgroupError{Path: name, Line: i + 1, Text: line,
-				Reason: "want ID, parent ID, major:minor, root, mount point, options, optional fields, \"-\", file system type"}
-		}
-		superOpts := ""
-		if sep+3 < len(fields) {
-			superOpts = fields[sep+3]
-		}
-		if !want(fields[sep+1], superOpts) {
-			continue
-		}
-		mnt, root := unescapeMount(fields[4]), unescapeMount(fields[3])
-		if !strings.HasPrefix(mnt, "/") || !strings.HasPrefix(root, "/") || !utf8.ValidString(mnt) || !utf8.ValidString(root) {
-			return "", "", false, &CgroupError{Path: name, Line: i + 1, Text: line, Reason: "want an absolute UTF-8 root and mount point"}
-		}
-		return path.Clean(mnt), path.Clean(root), true, nil
-	}
-	return "", "", false, nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }
-
-// parseLimitInBytes reads a cgroup v1 memory.limit_in_bytes file: a number
-// of bytes, where "no limit" is the largest page-aligned value the kernel
-// keeps (about 2^63) and reads as ok false, like anything from 2^62 up.
-func parseLimitInBytes(name string, data []byte) (limit uint64, ok bool, err error) {
-	v := strings.TrimSpace(string(data))
-	n, perr := strconv.ParseUint(v, 10, 64)
-	if perr != nil {
-		return 0, false, &CgroupError{Path: name, Text: v, Reason: "want a number of bytes"}
-	}
-	if n == 0 || n >= 1<<62 {
-		return 0, false, nil
-	}
-	return n, true, nil
-}
-
-// parseMemoryMax reads a cgroup v2 memory.max file: a number of bytes, or
-// "max" for no limit (ok false).
-func parseMemoryMax(name string, data []byte) (limit uint64, ok bool, err error) {
-	v := strings.TrimSpace(string(data))
-	if v == "max" {
-		return 0, false, nil
-	}
-	n, perr := strconv.ParseUint(v, 10, 64)
-	if perr != nil {
-		return 0, false, &CgroupError{Path: name, Text: v, Reason: `want a number of bytes or "max"`}
-	}
-	if n == 0 {
-		return 0, false, nil // a zero limit cannot be a fraction's base
-	}
-	return n, true, nil
 }
