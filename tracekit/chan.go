@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // ErrClosed is returned by [Send] on a closed channel (instead of the
@@ -54,7 +56,7 @@ func send[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T
 
 func sendSlow[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T) error {
 	if d == nil {
-		defer untrackedWait("send on", name).endWait()
+		defer untrackedWait("send on", name).EndWait()
 		select {
 		case ch <- v:
 			return nil
@@ -67,14 +69,14 @@ func sendSlow[T any](ctx context.Context, d *detector, name string, ch chan<- T,
 	}
 	start := d.now()
 	hw := d.watchHang(ctx, "send on", name, start, nil)
-	tw := beginWait("send on", name, nil) // the registry shows what the task waits on
+	tw := tasks.BeginWait("send on", name, nil) // the registry shows what the task waits on
 	var err error
 	select {
 	case ch <- v:
 	case <-ctx.Done():
 		err = cancelError("send", ctx)
 	}
-	tw.endWait()
+	tw.EndWait()
 	hw.stop()
 	d.chanDone(ctx, KindChanSend, name, start)
 	return err
@@ -94,7 +96,7 @@ func recv[T any](ctx context.Context, d *detector, name string, ch <-chan T) (T,
 
 func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T) (v T, err error) {
 	if d == nil {
-		defer untrackedWait("receive from", name).endWait()
+		defer untrackedWait("receive from", name).EndWait()
 		select {
 		case v, ok := <-ch:
 			if !ok {
@@ -110,7 +112,7 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 	}
 	start := d.now()
 	hw := d.watchHang(ctx, "receive from", name, start, nil)
-	tw := beginWait("receive from", name, nil) // the registry shows what the task waits on
+	tw := tasks.BeginWait("receive from", name, nil) // the registry shows what the task waits on
 	select {
 	case got, ok := <-ch:
 		if !ok {
@@ -120,7 +122,7 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 	case <-ctx.Done():
 		err = cancelError("receive", ctx)
 	}
-	tw.endWait()
+	tw.EndWait()
 	hw.stop()
 	d.chanDone(ctx, KindChanRecv, name, start)
 	return v, err
@@ -130,13 +132,13 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 // it times nothing, but marks the task on this goroutine, if any, waiting
 // on the channel (an unnamed one is named after the calling function, looked
 // up only then). It returns the task, for endWait.
-func untrackedWait(what, name string) *Task {
-	t := goroutineTask()
+func untrackedWait(what, name string) *tasks.Record {
+	t := tasks.Current()
 	if t != nil {
 		if name == "" {
 			name = callerFunc(3)
 		}
-		t.beginWait(what, name, nil)
+		t.BeginWait(what, name, nil)
 	}
 	return t
 }

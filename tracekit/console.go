@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/env"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 //go:embed console
@@ -109,7 +110,7 @@ func (c *console) linter() (l *linter, cfg lintConfig, d *detector, update bool)
 
 // warnings runs the task lints for the console.
 func (c *console) warnings(now time.Time) map[uint64][]string {
-	ts := appendLiveTasks(nil)
+	ts := tasks.Append(nil)
 	l, cfg, d, update := c.linter()
 	return lintWarnings(l.pass(cfg, now, ts, d, update))
 }
@@ -235,17 +236,17 @@ type consoleTask struct {
 	HeldBy          uint64 `json:"held_by,omitempty"`
 	HeldByGoroutine uint64 `json:"held_by_goroutine,omitempty"`
 
-	lock          *lockMeta // the lock waited on, for the waited-on view
-	SpawnSite     string    `json:"spawn_site,omitempty"`
-	SpawnFunction string    `json:"spawn_function,omitempty"`
-	SpawnFile     string    `json:"spawn_file,omitempty"`
-	SpawnLine     int       `json:"spawn_line,omitempty"`
-	TraceID       string    `json:"trace_id,omitempty"`
-	SpanID        string    `json:"span_id,omitempty"`
-	TraceURL      string    `json:"trace_url,omitempty"`
-	Warnings      []string  `json:"warnings,omitempty"`
-	Goroutine     uint64    `json:"goroutine,omitempty"`
-	Stack         string    `json:"stack,omitempty"`
+	lock          tasks.Lock // the lock waited on, for the waited-on view
+	SpawnSite     string     `json:"spawn_site,omitempty"`
+	SpawnFunction string     `json:"spawn_function,omitempty"`
+	SpawnFile     string     `json:"spawn_file,omitempty"`
+	SpawnLine     int        `json:"spawn_line,omitempty"`
+	TraceID       string     `json:"trace_id,omitempty"`
+	SpanID        string     `json:"span_id,omitempty"`
+	TraceURL      string     `json:"trace_url,omitempty"`
+	Warnings      []string   `json:"warnings,omitempty"`
+	Goroutine     uint64     `json:"goroutine,omitempty"`
+	Stack         string     `json:"stack,omitempty"`
 	// Reports are the kept reports about the task, on its page only.
 	Reports []consoleReport `json:"reports,omitempty"`
 }
@@ -297,7 +298,7 @@ type consoleResource struct {
 func resources(ts []consoleTask) []consoleResource {
 	type key struct {
 		what string
-		lock *lockMeta
+		lock tasks.Lock
 	}
 	byWhat := map[key]*consoleResource{}
 	var out []*consoleResource
@@ -469,10 +470,8 @@ func (c *console) serveTask(w http.ResponseWriter, idText string, asJSON bool, n
 	})
 }
 
-// endedTaskJSON is the JSON of a task that has ended. What comes from the
-// record of recently ended tasks (name to error) is there for the last few
-// hundred tasks to end; the goroutine and parent come from the lineage
-// ring, which keeps thousands.
+// endedTaskJSON is the JSON of a task that has ended, from the record of
+// ended tasks, which keeps the last few thousand.
 type endedTaskJSON struct {
 	ID              uint64          `json:"id"`
 	Ended           bool            `json:"ended"`
@@ -494,22 +493,18 @@ type endedTaskJSON struct {
 // ended, with what the records of ended tasks keep of it and the kept
 // reports about it, or 404 when neither remembers it.
 func (c *console) serveEnded(w http.ResponseWriter, id uint64, live map[uint64]bool, reports []consoleReport, asJSON bool) {
-	e, inLineage := findEnded(id)
-	r, inRecent := findRecent(id)
-	if !inLineage && !inRecent {
+	e, ok := tasks.FindEnded(id)
+	if !ok {
 		http.Error(w, fmt.Sprintf("task %d is not running", id), http.StatusNotFound)
 		return
 	}
-	et := endedTaskJSON{ID: id, Ended: true, Parent: e.parent, Goroutine: e.goroutine, Reports: reports}
-	if inRecent {
-		ti := r.info
-		et.Name, et.Parent, et.SpawnSite = ti.Name, ti.Parent, ti.SpawnSite()
-		et.Start, et.DurationSeconds = &ti.Start, r.dur.Seconds()
-		et.Result, et.Error = r.result, r.text
-		if ti.TraceID.IsValid() {
-			et.TraceID, et.SpanID = ti.TraceID.String(), ti.SpanID.String()
-			et.TraceURL = c.traceLink(et.TraceID, et.SpanID)
-		}
+	start := e.Start()
+	et := endedTaskJSON{ID: id, Ended: true, Name: e.Name, Parent: e.Parent, Goroutine: e.Goroutine,
+		SpawnSite: e.Site.String(), Start: &start, DurationSeconds: e.Duration.Seconds(),
+		Result: e.Result, Error: e.Text, Reports: reports}
+	if e.TraceID.IsValid() {
+		et.TraceID, et.SpanID = e.TraceID.String(), e.SpanID.String()
+		et.TraceURL = c.traceLink(et.TraceID, et.SpanID)
 	}
 	if asJSON {
 		writeJSONStatus(w, http.StatusGone, et)
@@ -709,21 +704,4 @@ func (c *console) memory(tasks int) consoleMemory {
 		m.Limit, m.LimitKind, m.LimitSource = lim.bytes, lim.kind.String(), lim.source
 	}
 	return m
-}
-
-// findEnded looks the task up among the ended tasks the leak check's
-// lineage ring still holds.
-func findEnded(id uint64) (endedTask, bool) {
-	for i := range endedTasks {
-		sh := &endedTasks[i]
-		sh.mu.Lock()
-		for _, e := range sh.ring {
-			if e.task == id && e.goroutine != 0 {
-				sh.mu.Unlock()
-				return e, true
-			}
-		}
-		sh.mu.Unlock()
-	}
-	return endedTask{}, false
 }

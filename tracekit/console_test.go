@@ -17,7 +17,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/testwait"
@@ -590,25 +589,5 @@ func BenchmarkReportRingAdd(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		q.add(&r)
-	}
-}
-
-// An ended task's record keeps a long error as bounded text.
-func TestEndedResultBounded(t *testing.T) {
-	long := strings.Repeat("é", maxResultText) // two bytes each: cut mid-rune
-	task := Go(context.Background(), "verbose", func(context.Context) error { return errors.New(long) })
-	_ = task.Wait()
-	var e endedInfo
-	testwait.For(time.Minute, func() bool { var ok bool; e, ok = findRecent(task.ID()); return ok })
-	if e.result != "error" || len(e.text) > maxResultText+len("…") || !strings.HasSuffix(e.text, "…") || !utf8.ValidString(e.text) {
-		t.Errorf("record: result %q, %d bytes of text, valid UTF-8 %v", e.result, len(e.text), utf8.ValidString(e.text))
-	}
-}
-
-// Recording an ended task costs no allocation unless it failed.
-func TestEndedRecordAllocs(t *testing.T) {
-	task := &Task{id: 1 << 60, name: "ok", start: time.Now()}
-	if n := testing.AllocsPerRun(100, func() { recordRecent(task) }); n != 0 {
-		t.Errorf("recording a task that succeeded: %v allocs, want 0", n)
 	}
 }

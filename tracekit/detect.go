@@ -20,6 +20,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
 	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // Defaults of the lock and channel thresholds.
@@ -331,7 +332,7 @@ func spanFor(ctx context.Context) trace.Span {
 	if sp := trace.SpanFromContext(ctx); sp.SpanContext().IsValid() {
 		return sp
 	}
-	if sp := goroutineSpan(); sp != nil {
+	if sp := tasks.CurrentSpan(); sp != nil {
 		return sp
 	}
 	return trace.SpanFromContext(ctx)
@@ -466,17 +467,17 @@ func (d *detector) watchHang(ctx context.Context, what, name string, startNS int
 
 // holderInfos describes the holder tasks, each with its goroutine and the
 // stack it has now, read from the goroutine dump gs.
-func holderInfos(ts []*Task, gs []gostack.Goroutine) []TaskInfo {
+func holderInfos(ts []*tasks.Record, gs []gostack.Goroutine) []TaskInfo {
 	if len(ts) == 0 {
 		return nil
 	}
-	byTask := taskGoroutines(gs)
+	byTask := tasks.Goroutines(gs)
 	out := make([]TaskInfo, len(ts))
 	for i, t := range ts {
-		out[i] = t.info()
-		if g, ok := byTask[t.id]; ok {
+		out[i] = infoOf(t)
+		if g, ok := byTask[t.ID]; ok {
 			out[i].Goroutine = g.ID
-			out[i].Stack = stackText(g)
+			out[i].Stack = tasks.StackText(g)
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // defaultMaxEdges bounds the lock-order graph. With two stacks of up to
@@ -351,9 +352,9 @@ func removeHeld(list []heldLock, j int) []heldLock {
 
 // holderSet is what the lock-order graph knows of a lock's holders.
 type holderSet struct {
-	stacks    []Stack // where they acquired it, when recorded
-	tasks     []*Task // the holders that are tracked tasks, by ID
-	untracked int     // holders that are not tracked tasks, where goroutine IDs are not read
+	stacks    []Stack         // where they acquired it, when recorded
+	tasks     []*tasks.Record // the holders that are tracked tasks, by ID
+	untracked int             // holders that are not tracked tasks, where goroutine IDs are not read
 	// goroutines are holders known only by goroutine ID: not tracked
 	// tasks, or exited with the lock held.
 	goroutines []uint64
@@ -397,19 +398,19 @@ func (o *orderGraph) holders(match func(heldLock) bool, name string) holderSet {
 		// read: its descriptor (the key) may since run another goroutine,
 		// or none, when the holder has exited with the lock held.
 		if gid := hl.gid.Load(); gid != 0 {
-			if t := taskByGoid(gid); t != nil {
+			if t := tasks.ByGoid(gid); t != nil {
 				out.tasks = append(out.tasks, t)
 			} else {
 				out.goroutines = append(out.goroutines, gid)
 			}
-		} else if t := taskOnGoroutine(k.(uintptr)); goid.Fast && t != nil {
+		} else if t := tasks.OnKey(k.(uintptr)); goid.Fast && t != nil {
 			out.tasks = append(out.tasks, t)
 		} else {
 			out.untracked++
 		}
 		return true
 	})
-	slices.SortFunc(out.tasks, func(a, b *Task) int { return cmp.Compare(a.id, b.id) })
+	slices.SortFunc(out.tasks, func(a, b *tasks.Record) int { return cmp.Compare(a.ID, b.ID) })
 	slices.Sort(out.goroutines)
 	return out
 }

@@ -8,6 +8,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // Group runs related tasks, like golang.org/x/sync/errgroup with spans: the
@@ -63,7 +66,7 @@ func NewGroup(ctx context.Context, name string, opts ...GroupOption) *Group {
 	for _, o := range opts {
 		o.applyGroup(&cfg)
 	}
-	attrs := append([]attribute.KeyValue(nil), siteOf(1, KindGroup).attrs...)
+	attrs := append([]attribute.KeyValue(nil), tasks.SiteOf(1, semconv.KindGroup).Attrs...)
 	if cfg.limit > 0 {
 		attrs = append(attrs, KeyGroupLimit.Int(cfg.limit))
 	}
@@ -90,7 +93,7 @@ func (g *Group) Context() context.Context { return g.ctx }
 // Go starts fn as a task of the group (see [Go]). With a limit, it blocks
 // until a slot is free.
 func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOption) {
-	site := siteOf(1, KindGoroutine)
+	site := tasks.SiteOf(1, semconv.KindGoroutine)
 	if g.sem != nil {
 		g.sem <- struct{}{}
 	}
@@ -100,7 +103,7 @@ func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOpti
 // TryGo starts fn as a task only if the group's limit allows it now, and
 // reports whether it did.
 func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...TaskOption) bool {
-	site := siteOf(1, KindGoroutine)
+	site := tasks.SiteOf(1, semconv.KindGoroutine)
 	if g.sem != nil {
 		select {
 		case g.sem <- struct{}{}:
@@ -112,7 +115,7 @@ func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...TaskO
 	return true
 }
 
-func (g *Group) launch(name string, site *callSite, fn func(context.Context) error, opts []TaskOption) {
+func (g *Group) launch(name string, site *tasks.Site, fn func(context.Context) error, opts []TaskOption) {
 	g.wg.Add(1)
 	start(g.ctx, name, site, g.taskOpts, fn, opts, g.taskDone)
 }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testname"
 )
 
@@ -467,7 +468,7 @@ type leaked struct {
 	test    string // the test whose goroutine the lineage passed, if known
 }
 
-func newLeakError(ls []leaked, tasks map[uint64]*Task, proven map[uint64]bool) *LeakError {
+func newLeakError(ls []leaked, tasks map[uint64]*tasks.Record, proven map[uint64]bool) *LeakError {
 	slices.SortFunc(ls, func(a, b leaked) int { return cmp.Compare(a.g.ID, b.g.ID) })
 	e := &LeakError{}
 	for _, l := range ls {
@@ -496,7 +497,7 @@ func newLeakError(ls []leaked, tasks map[uint64]*Task, proven map[uint64]bool) *
 			lg.Method = LeakProvenByRuntime
 		}
 		if t := tasks[g.ID]; t != nil {
-			ti := t.info()
+			ti := infoOf(t)
 			lg.Task, lg.TaskID, lg.SpawnSite = ti.Name, ti.ID, ti.SpawnSite()
 			lg.TraceID, lg.SpanID = ti.TraceID, ti.SpanID
 		}

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"unsafe"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testname"
 )
 
@@ -25,8 +24,8 @@ import (
 //     assembly reader for the architecture) it stays 0 and no task is
 //     recorded when it ends: chains then follow live creators only.
 //   - When a task ends, its goroutine's ID, origin, task ID and parent
-//     task ID go into endedTasks, a ring of the last
-//     endedShards*endedPerShard tasks, so that goroutines it created
+//     task ID go into the record of ended tasks (package
+//     internal/tasks), a ring of the last tasks.EndedKept tasks, so that goroutines it created
 //     untracked (their dump says "created by ... in goroutine <the
 //     task's>") still lead back to the origin after it is gone.
 //
@@ -38,66 +37,18 @@ import (
 // goroutine that has exited without a record (an untracked goroutine whose
 // creator died, or an ended task that aged out of the ring: untraceable).
 
-const (
-	endedShards   = 16
-	endedPerShard = 512
-)
-
-// endedTasks is sharded by goroutine ID; each shard is a ring written under
-// its lock, so recording costs one uncontended lock in the ending task's
-// goroutine.
-var endedTasks [endedShards]struct {
-	mu   sync.Mutex
-	next int
-	ring [endedPerShard]endedTask
-	_    [40]byte
-}
-
-type endedTask struct{ goroutine, origin, task, parent uint64 }
-
-// recordEnded remembers that the goroutine with ID g, which ran the task
-// with ID task (started by the task parent, or 0) whose chain began in
-// goroutine origin, has ended.
-func recordEnded(g, origin, task, parent uint64) {
-	if g == 0 || origin == 0 {
-		return
-	}
-	sh := &endedTasks[g%endedShards]
-	sh.mu.Lock()
-	sh.ring[sh.next] = endedTask{g, origin, task, parent}
-	sh.next = (sh.next + 1) % endedPerShard
-	sh.mu.Unlock()
-}
-
-// endedOrigins returns goroutine ID → record for the ended tasks still in
-// the ring.
-func endedOrigins() map[uint64]endedTask {
-	out := map[uint64]endedTask{}
-	for i := range endedTasks {
-		sh := &endedTasks[i]
-		sh.mu.Lock()
-		for _, e := range sh.ring {
-			if e.goroutine != 0 {
-				out[e.goroutine] = e
-			}
-		}
-		sh.mu.Unlock()
-	}
-	return out
-}
-
 // lineage answers, for one goroutine dump, whom a goroutine descends from.
 type lineage struct {
 	self uint64 // the checking goroutine
 	// selfTask is the task the checking goroutine runs, if any: tasks
 	// started with its context inherit its origin, so they are found
 	// through their parents instead.
-	selfTask *Task
+	selfTask *tasks.Record
 	bubble   uint64 // its synctest bubble, 0 outside any
 	selfTest string // the test whose code the checking goroutine runs, or ""
 	live     map[uint64]*gostack.Goroutine
-	tasks    map[uint64]*Task     // live goroutine ID → the task it runs
-	ended    map[uint64]endedTask // goroutine ID of an ended task → its record
+	tasks    map[uint64]*tasks.Record // live goroutine ID → the task it runs
+	ended    map[uint64]tasks.Ended   // goroutine ID of an ended task → its record
 	// Task ID → parent task ID, for live and ended tasks; filled only
 	// when selfTask is set.
 	parents map[uint64]uint64
@@ -107,13 +58,10 @@ func newLineage(gs []gostack.Goroutine, self uint64) *lineage {
 	l := &lineage{
 		self:  self,
 		live:  make(map[uint64]*gostack.Goroutine, len(gs)),
-		tasks: map[uint64]*Task{},
-		ended: endedOrigins(),
+		tasks: map[uint64]*tasks.Record{},
+		ended: tasks.EndedByGoroutine(),
 	}
-	byAddr := map[uint64]*Task{}
-	for _, t := range liveTaskList() {
-		byAddr[uint64(uintptr(unsafe.Pointer(t)))] = t
-	}
+	byAddr := tasks.ByAddr()
 	for i := range gs {
 		g := &gs[i]
 		l.live[g.ID] = g
@@ -123,17 +71,17 @@ func newLineage(gs []gostack.Goroutine, self uint64) *lineage {
 				l.selfTest = testOfStack(g)
 			}
 		}
-		if t := taskOf(g, byAddr); t != nil {
+		if t := tasks.Of(g, byAddr); t != nil {
 			l.tasks[g.ID] = t
 		}
 	}
 	if l.selfTask = l.tasks[self]; l.selfTask != nil {
 		l.parents = map[uint64]uint64{}
 		for _, e := range l.ended {
-			l.parents[e.task] = e.parent
+			l.parents[e.Task] = e.Parent
 		}
 		for _, t := range l.tasks {
-			l.parents[t.id] = t.parent
+			l.parents[t.ID] = t.Parent
 		}
 	}
 	return l
@@ -143,7 +91,7 @@ func newLineage(gs []gostack.Goroutine, self uint64) *lineage {
 // 0.
 func (l *lineage) parentOf(g uint64) uint64 {
 	if t := l.tasks[g]; t != nil {
-		return t.parent
+		return t.Parent
 	}
 	return 0
 }
@@ -158,7 +106,7 @@ func (l *lineage) underSelf(parent uint64) bool {
 		if parent == 0 {
 			return false
 		}
-		if parent == l.selfTask.id {
+		if parent == l.selfTask.ID {
 			return true
 		}
 		parent = l.parents[parent]
@@ -210,17 +158,17 @@ func (l *lineage) walk(g *gostack.Goroutine, visit func(uint64)) (LeakAttributio
 		if lg := l.live[cur]; lg != nil {
 			anc = lg.Ancestors
 			if t := l.tasks[cur]; t != nil {
-				if t.parent != 0 {
-					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d, started by task #%d)", t.id, t.name, cur, t.parent))
+				if t.Parent != 0 {
+					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d, started by task #%d)", t.ID, t.Name, cur, t.Parent))
 					deep = true
 				} else {
-					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d)", t.id, t.name, cur))
+					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d)", t.ID, t.Name, cur))
 				}
-				next, viaTask = t.origin, true
+				next, viaTask = t.Origin, true
 				if next == 0 { // no lineage kept on this platform: its creator
 					next = lg.CreatorID
 				}
-				if l.underSelf(t.parent) {
+				if l.underSelf(t.Parent) {
 					next = l.self
 				}
 			} else {
@@ -228,12 +176,12 @@ func (l *lineage) walk(g *gostack.Goroutine, visit func(uint64)) (LeakAttributio
 				next = lg.CreatorID
 			}
 		} else if e, ok := l.ended[cur]; ok {
-			path = append(path, fmt.Sprintf("task #%d (goroutine %d, ended)", e.task, cur))
-			next, viaTask = e.origin, true
-			if e.parent != 0 {
+			path = append(path, fmt.Sprintf("task #%d (goroutine %d, ended)", e.Task, cur))
+			next, viaTask = e.Origin, true
+			if e.Parent != 0 {
 				deep = true
 			}
-			if l.underSelf(e.parent) {
+			if l.underSelf(e.Parent) {
 				next = l.self
 			}
 		} else if i := slices.IndexFunc(anc, func(a gostack.Ancestor) bool { return a.ID == cur }); i >= 0 {
@@ -261,7 +209,7 @@ func (l *lineage) walk(g *gostack.Goroutine, visit func(uint64)) (LeakAttributio
 			path = append(path, fmt.Sprintf("goroutine %d (the checker)", next))
 			attr := AttributedThroughGoroutines
 			switch {
-			case len(path) == 2 && (!deep || l.selfTask != nil && l.parentOf(g.ID) == l.selfTask.id):
+			case len(path) == 2 && (!deep || l.selfTask != nil && l.parentOf(g.ID) == l.selfTask.ID):
 				attr = AttributedDirectly
 			case viaTask:
 				attr = AttributedThroughTasks

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
@@ -298,9 +299,9 @@ func BenchmarkLineage(b *testing.B) {
 	})
 	b.Run("recordEnded", func(b *testing.B) {
 		b.ReportAllocs()
-		g := goid.ID()
+		r := &tasks.Record{ID: 1, Origin: goid.ID(), Start: time.Now()}
 		for b.Loop() {
-			recordEnded(g, 1, 1, 0)
+			r.End("ok", "")
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/env"
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // Defaults of the task lints, the checks a background sweep of the task
@@ -210,7 +211,7 @@ type lintFinding struct {
 	kind ReportKind
 	// task is the task concerned: the blocked task, the orphan, the
 	// longest waiter on a held lock, the newest task of a growing site.
-	task *Task
+	task *tasks.Record
 	// dur is the wait (blocked), the longest wait on the lock (held), the
 	// time since the parent was seen gone (orphan), or the time the growth
 	// samples span.
@@ -222,14 +223,14 @@ type lintFinding struct {
 	// holding it, when known; heldUntracked counts holders that are not
 	// tracked tasks, heldGoroutines names such holders (or holders that
 	// exited holding it) by goroutine ID when the lock recorded them.
-	waiters, holders []*Task
+	waiters, holders []*tasks.Record
 	heldUntracked    int
 	heldGoroutines   []uint64
 	// growth: the site, its live tasks now and at the first sample, and
 	// the tasks running there now.
-	site       *callSite
+	site       *tasks.Site
 	count, was int
-	siteTasks  []*Task
+	siteTasks  []*tasks.Record
 	// isNew: the first pass that found this episode.
 	isNew bool
 }
@@ -241,37 +242,37 @@ type linter struct {
 	cfg lintConfig // fixed at creation
 
 	mu         sync.Mutex
-	waits      map[*taskWait]struct{}   // blocked waits reported
-	heldLocks  map[string]struct{}      // locks reported held, while waited on
-	orphans    map[uint64]orphanMark    // tasks seen without their parent
-	sites      map[*callSite]*siteTrend // by canonical site
+	waits      map[*tasks.Wait]struct{}   // blocked waits reported
+	heldLocks  map[string]struct{}        // locks reported held, while waited on
+	orphans    map[uint64]orphanMark      // tasks seen without their parent
+	sites      map[*tasks.Site]*siteTrend // by canonical site
 	lastSample time.Time
-	// canon maps each spawn site to one canonical *callSite per function,
+	// canon maps each spawn site to one canonical *tasks.Site per function,
 	// file and line: a function that calls Go and is inlined into several
-	// callers has a program counter, hence a *callSite, per caller.
-	canon  map[*callSite]*callSite
-	byLine map[siteLine]*callSite
+	// callers has a program counter, hence a *tasks.Site, per caller.
+	canon  map[*tasks.Site]*tasks.Site
+	byLine map[siteLine]*tasks.Site
 
 	// scratch, reused under mu
 	live   map[uint64]struct{}
-	next   map[*taskWait]struct{}
-	counts map[*callSite]int
+	next   map[*tasks.Wait]struct{}
+	counts map[*tasks.Site]int
 }
 
 // siteLine identifies a spawn site by its source position.
 type siteLine struct {
 	fn, file string
-	line     int64
+	line     int
 }
 
 // canonical returns the one site that stands for s's source position.
-func (l *linter) canonical(s *callSite) *callSite {
+func (l *linter) canonical(s *tasks.Site) *tasks.Site {
 	if c, ok := l.canon[s]; ok {
 		return c
 	}
 	var k siteLine
-	if len(s.attrs) >= 4 {
-		k = siteLine{s.attrs[1].Value.AsString(), s.attrs[2].Value.AsString(), s.attrs[3].Value.AsInt64()}
+	if s != nil {
+		k = siteLine{s.Function(), s.File(), s.Line()}
 	}
 	c, ok := l.byLine[k]
 	if !ok {
@@ -301,10 +302,10 @@ type siteTrend struct {
 func newLinter(cfg lintConfig) *linter {
 	return &linter{
 		cfg:   cfg,
-		waits: map[*taskWait]struct{}{}, heldLocks: map[string]struct{}{},
-		orphans: map[uint64]orphanMark{}, sites: map[*callSite]*siteTrend{},
-		canon: map[*callSite]*callSite{}, byLine: map[siteLine]*callSite{},
-		live: map[uint64]struct{}{}, next: map[*taskWait]struct{}{}, counts: map[*callSite]int{},
+		waits: map[*tasks.Wait]struct{}{}, heldLocks: map[string]struct{}{},
+		orphans: map[uint64]orphanMark{}, sites: map[*tasks.Site]*siteTrend{},
+		canon: map[*tasks.Site]*tasks.Site{}, byLine: map[siteLine]*tasks.Site{},
+		live: map[uint64]struct{}{}, next: map[*tasks.Wait]struct{}{}, counts: map[*tasks.Site]int{},
 	}
 }
 
@@ -318,7 +319,7 @@ func isLockWait(what string) bool { return what == "lock" || what == "read lock"
 // without, it reads the state as the last update left it (a task whose
 // parent it has not seen gone before counts as orphaned since now). d, if
 // not nil, names the holders of held locks when it tracks lock order.
-func (l *linter) pass(cfg lintConfig, now time.Time, ts []*Task, d *detector, update bool) []lintFinding {
+func (l *linter) pass(cfg lintConfig, now time.Time, ts []*tasks.Record, d *detector, update bool) []lintFinding {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []lintFinding
@@ -327,21 +328,21 @@ func (l *linter) pass(cfg lintConfig, now time.Time, ts []*Task, d *detector, up
 	var heldNames map[string]struct{}
 	clear(l.next)
 	for _, t := range ts {
-		w := t.wait.Load()
+		w := t.Waiting()
 		if w == nil {
 			continue
 		}
-		waited := now.Sub(w.since)
+		waited := now.Sub(w.Since)
 		if cfg.blocked > 0 && waited >= cfg.blocked {
 			_, seen := l.waits[w]
-			out = append(out, lintFinding{kind: ReportBlocked, task: t, dur: waited, lock: w.name, what: w.what, isNew: !seen})
+			out = append(out, lintFinding{kind: ReportBlocked, task: t, dur: waited, lock: w.Name, what: w.What, isNew: !seen})
 			l.next[w] = struct{}{}
 		}
-		if cfg.held > 0 && waited >= cfg.held && isLockWait(w.what) {
+		if cfg.held > 0 && waited >= cfg.held && isLockWait(w.What) {
 			if heldNames == nil {
 				heldNames = map[string]struct{}{}
 			}
-			heldNames[w.name] = struct{}{}
+			heldNames[w.Name] = struct{}{}
 		}
 	}
 	if update {
@@ -357,16 +358,16 @@ func (l *linter) pass(cfg lintConfig, now time.Time, ts []*Task, d *detector, up
 	if cfg.orphanOn {
 		clear(l.live)
 		for _, t := range ts {
-			l.live[t.id] = struct{}{}
+			l.live[t.ID] = struct{}{}
 		}
 		for _, t := range ts {
-			if t.parent == 0 {
+			if t.Parent == 0 {
 				continue
 			}
-			if _, ok := l.live[t.parent]; ok {
+			if _, ok := l.live[t.Parent]; ok {
 				continue
 			}
-			m, ok := l.orphans[t.id]
+			m, ok := l.orphans[t.ID]
 			if !ok {
 				m.since = now
 			}
@@ -375,7 +376,7 @@ func (l *linter) pass(cfg lintConfig, now time.Time, ts []*Task, d *detector, up
 				m.reported = true
 			}
 			if update {
-				l.orphans[t.id] = m
+				l.orphans[t.ID] = m
 			}
 		}
 		if update {
@@ -399,32 +400,32 @@ func (l *linter) pass(cfg lintConfig, now time.Time, ts []*Task, d *detector, up
 
 // heldFindings makes one finding per lock in names, which some task has
 // waited on past the held threshold.
-func (l *linter) heldFindings(names map[string]struct{}, ts []*Task, now time.Time, d *detector, update bool) []lintFinding {
+func (l *linter) heldFindings(names map[string]struct{}, ts []*tasks.Record, now time.Time, d *detector, update bool) []lintFinding {
 	byName := map[string]*lintFinding{}
 	for _, t := range ts {
-		w := t.wait.Load()
-		if w == nil || !isLockWait(w.what) {
+		w := t.Waiting()
+		if w == nil || !isLockWait(w.What) {
 			continue
 		}
-		if _, ok := names[w.name]; !ok {
+		if _, ok := names[w.Name]; !ok {
 			continue
 		}
-		f := byName[w.name]
+		f := byName[w.Name]
 		if f == nil {
-			f = &lintFinding{kind: ReportLongHold, lock: w.name}
-			byName[w.name] = f
+			f = &lintFinding{kind: ReportLongHold, lock: w.Name}
+			byName[w.Name] = f
 		}
 		f.waiters = append(f.waiters, t)
 	}
 	out := make([]lintFinding, 0, len(byName))
 	for name, f := range byName {
-		since := func(t *Task) time.Time {
-			if w := t.wait.Load(); w != nil {
-				return w.since
+		since := func(t *tasks.Record) time.Time {
+			if w := t.Waiting(); w != nil {
+				return w.Since
 			}
 			return now // no longer waiting
 		}
-		slices.SortFunc(f.waiters, func(a, b *Task) int { return cmp.Or(since(a).Compare(since(b)), cmp.Compare(a.id, b.id)) })
+		slices.SortFunc(f.waiters, func(a, b *tasks.Record) int { return cmp.Or(since(a).Compare(since(b)), cmp.Compare(a.ID, b.ID)) })
 		f.task = f.waiters[0]
 		f.dur = now.Sub(since(f.task))
 		f.holders, f.heldUntracked, f.heldGoroutines = lockHolders(d, name, f.waiters)
@@ -447,7 +448,7 @@ func (l *linter) heldFindings(names map[string]struct{}, ts []*Task, now time.Ti
 // by ID. With lock-order detection it asks the lock-order graph, which knows
 // every holder of every lock of that name, readers included; otherwise it
 // reads the write holder each lock the waiters wait on records.
-func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untracked int, goroutines []uint64) {
+func lockHolders(d *detector, name string, waiters []*tasks.Record) (tasks []*tasks.Record, untracked int, goroutines []uint64) {
 	if d == nil || !goid.Fast {
 		return nil, 0, nil
 	}
@@ -460,12 +461,16 @@ func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untr
 	}
 	seen := map[*lockMeta]bool{}
 	for _, t := range waiters {
-		w := t.wait.Load()
-		if w == nil || w.lock == nil || seen[w.lock] {
+		w := t.Waiting()
+		if w == nil {
 			continue
 		}
-		seen[w.lock] = true
-		h := w.lock.holders()
+		lm, _ := w.Lock.(*lockMeta)
+		if lm == nil || seen[lm] {
+			continue
+		}
+		seen[lm] = true
+		h := lm.holders()
 		for _, ht := range h.tasks {
 			if !slices.Contains(tasks, ht) {
 				tasks = append(tasks, ht)
@@ -478,12 +483,12 @@ func lockHolders(d *detector, name string, waiters []*Task) (tasks []*Task, untr
 
 // sample records each spawn site's live task count and starts or ends
 // growth episodes.
-func (l *linter) sample(cfg lintConfig, now time.Time, ts []*Task) {
+func (l *linter) sample(cfg lintConfig, now time.Time, ts []*tasks.Record) {
 	l.lastSample = now
 	clear(l.counts)
 	for _, t := range ts {
-		if t.site != nil {
-			l.counts[l.canonical(t.site)]++
+		if t.Site != nil {
+			l.counts[l.canonical(t.Site)]++
 		}
 	}
 	for site := range l.counts {
@@ -533,7 +538,7 @@ func rising(counts []int, minRise int) bool {
 }
 
 // growing makes one finding per site in a growth episode.
-func (l *linter) growing(now time.Time, ts []*Task, update bool) []lintFinding {
+func (l *linter) growing(now time.Time, ts []*tasks.Record, update bool) []lintFinding {
 	var out []lintFinding
 	for site, tr := range l.sites {
 		if !tr.growing {
@@ -542,9 +547,9 @@ func (l *linter) growing(now time.Time, ts []*Task, update bool) []lintFinding {
 		f := lintFinding{kind: ReportSpawnGrowth, site: site, isNew: !tr.reported, dur: now.Sub(tr.from),
 			count: tr.ring[(tr.head+len(tr.ring)-1)%len(tr.ring)], was: tr.ring[tr.head]}
 		for _, t := range ts {
-			if t.site != nil && l.canonical(t.site) == site {
+			if t.Site != nil && l.canonical(t.Site) == site {
 				f.siteTasks = append(f.siteTasks, t)
-				if f.task == nil || t.id > f.task.id {
+				if f.task == nil || t.ID > f.task.ID {
 					f.task = t
 				}
 			}
@@ -556,20 +561,9 @@ func (l *linter) growing(now time.Time, ts []*Task, update bool) []lintFinding {
 			out = append(out, f)
 		}
 	}
-	slices.SortFunc(out, func(a, b lintFinding) int { return cmp.Compare(a.task.id, b.task.id) })
+	slices.SortFunc(out, func(a, b lintFinding) int { return cmp.Compare(a.task.ID, b.task.ID) })
 	return out
 }
-
-// siteText is "function (file:line)" of a spawn site.
-func siteText(s *callSite) string {
-	if s == nil || len(s.attrs) < 4 {
-		return ""
-	}
-	return fmt.Sprintf("%s (%s:%d)", s.attrs[1].Value.AsString(), s.attrs[2].Value.AsString(), s.attrs[3].Value.AsInt64())
-}
-
-// taskText names a task for messages: task 7 "flush".
-func taskText(t *Task) string { return fmt.Sprintf("task %d %q", t.id, t.name) }
 
 // report turns a finding into the Report the sweep emits; cfg gives the
 // thresholds it names.
@@ -578,33 +572,33 @@ func (f *lintFinding) report(cfg lintConfig) Report {
 	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	switch f.kind {
 	case ReportBlocked:
-		r.Message = fmt.Sprintf("%s has waited %v on %s %q (blocked threshold %v)", taskText(f.task), round(f.dur), f.what, f.lock, cfg.blocked)
+		r.Message = fmt.Sprintf("%s has waited %v on %s %q (blocked threshold %v)", f.task.Text(), round(f.dur), f.what, f.lock, cfg.blocked)
 		r.Lock = f.lock
 		r.channel = f.what == "send on" || f.what == "receive from"
-		r.Tasks = []TaskInfo{f.task.info()}
+		r.Tasks = []TaskInfo{infoOf(f.task)}
 	case ReportLongHold:
 		r.Lock = f.lock
 		r.Message = fmt.Sprintf("lock %q is still held after at least %v: %s has waited that long for it (%d waiting); %s",
-			f.lock, round(f.dur), taskText(f.task), len(f.waiters), f.holderText())
+			f.lock, round(f.dur), f.task.Text(), len(f.waiters), f.holderText())
 		for _, t := range f.holders {
-			r.Tasks = append(r.Tasks, t.info())
+			r.Tasks = append(r.Tasks, infoOf(t))
 		}
 		for _, t := range f.waiters {
-			r.Tasks = append(r.Tasks, t.info())
+			r.Tasks = append(r.Tasks, infoOf(t))
 		}
 	case ReportOrphanTask:
-		r.Message = fmt.Sprintf("%s is still running %v after its parent task %d ended (grace %v)", taskText(f.task), round(f.dur), f.task.parent, cfg.orphan)
-		r.Tasks = []TaskInfo{f.task.info()}
+		r.Message = fmt.Sprintf("%s is still running %v after its parent task %d ended (grace %v)", f.task.Text(), round(f.dur), f.task.Parent, cfg.orphan)
+		r.Tasks = []TaskInfo{infoOf(f.task)}
 	case ReportSpawnGrowth:
-		r.SpawnSite = siteText(f.site)
+		r.SpawnSite = f.site.String()
 		r.Count = f.count
 		r.Message = fmt.Sprintf("live tasks started at %s rose from %d to %d over %v (%d samples): a leak in progress?",
 			r.SpawnSite, f.was, f.count, round(f.dur), cfg.growthSamples)
 		// The newest tasks of the site, newest first.
 		site := slices.Clone(f.siteTasks)
-		slices.SortFunc(site, func(a, b *Task) int { return cmp.Compare(b.id, a.id) })
+		slices.SortFunc(site, func(a, b *tasks.Record) int { return cmp.Compare(b.ID, a.ID) })
 		for _, t := range site[:min(len(site), maxReportTasks)] {
-			r.Tasks = append(r.Tasks, t.info())
+			r.Tasks = append(r.Tasks, infoOf(t))
 		}
 	}
 	return r
@@ -617,9 +611,9 @@ const maxReportTasks = 5
 func (f *lintFinding) holderText() string {
 	switch {
 	case len(f.holders) == 1 && f.heldUntracked == 0 && len(f.heldGoroutines) == 0:
-		return "held by " + taskText(f.holders[0])
+		return "held by " + f.holders[0].Text()
 	case len(f.holders) > 0:
-		s := "held by " + taskText(f.holders[0])
+		s := "held by " + f.holders[0].Text()
 		if n := len(f.holders) - 1 + f.heldUntracked + len(f.heldGoroutines); n > 0 {
 			s += fmt.Sprintf(" and %d other goroutine(s)", n)
 		}
@@ -637,7 +631,7 @@ func (f *lintFinding) holderText() string {
 // lintWarnings turns findings into the console's warnings, by task ID.
 func lintWarnings(fs []lintFinding) map[uint64][]string {
 	out := map[uint64][]string{}
-	add := func(t *Task, s string) { out[t.id] = append(out[t.id], s) }
+	add := func(t *tasks.Record, s string) { out[t.ID] = append(out[t.ID], s) }
 	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	for i := range fs {
 		f := &fs[i]
@@ -647,16 +641,16 @@ func lintWarnings(fs []lintFinding) map[uint64][]string {
 		case ReportLongHold:
 			by := ""
 			if len(f.holders) > 0 {
-				by = fmt.Sprintf(" by task %d", f.holders[0].id)
+				by = fmt.Sprintf(" by task %d", f.holders[0].ID)
 			}
 			for _, t := range f.waiters {
 				add(t, fmt.Sprintf("lock %q held for at least %v%s", f.lock, round(f.dur), by))
 			}
 			for _, t := range f.holders {
-				add(t, fmt.Sprintf("holds lock %q, which task %d has waited %v for", f.lock, f.task.id, round(f.dur)))
+				add(t, fmt.Sprintf("holds lock %q, which task %d has waited %v for", f.lock, f.task.ID, round(f.dur)))
 			}
 		case ReportOrphanTask:
-			s := fmt.Sprintf("parent task %d has ended", f.task.parent)
+			s := fmt.Sprintf("parent task %d has ended", f.task.Parent)
 			if f.dur >= time.Second {
 				s += fmt.Sprintf(" (seen %v ago)", f.dur.Round(time.Second))
 			}
@@ -681,7 +675,7 @@ type lintSweep struct {
 	quit chan struct{}
 	done chan struct{}
 	stop sync.Once
-	buf  []*Task
+	buf  []*tasks.Record
 }
 
 // activeLint is the sweep of the Kit that installed the globals, which the
@@ -748,7 +742,7 @@ func (s *lintSweep) close() {
 
 // sweep runs the lints once and emits what is new.
 func (s *lintSweep) sweep(now time.Time) {
-	s.buf = appendLiveTasks(s.buf[:0])
+	s.buf = tasks.Append(s.buf[:0])
 	fs := s.l.pass(s.l.cfg, now, s.buf, s.d, true)
 	for i := range fs {
 		f := &fs[i]
@@ -756,27 +750,14 @@ func (s *lintSweep) sweep(now time.Time) {
 			continue
 		}
 		ctx := context.Background()
-		if f.task != nil && f.task.span != nil {
-			sp := f.task.span
-			if len(f.holders) > 0 && f.holders[0].span != nil {
-				sp = f.holders[0].span
+		if f.task != nil && f.task.Span != nil {
+			sp := f.task.Span
+			if len(f.holders) > 0 && f.holders[0].Span != nil {
+				sp = f.holders[0].Span
 			}
 			ctx = trace.ContextWithSpan(ctx, sp)
 		}
 		s.d.emit(ctx, f.report(s.l.cfg))
 	}
 	clear(s.buf) // drop the references to ended tasks
-}
-
-// appendLiveTasks appends every registered task to buf, in no order.
-func appendLiveTasks(buf []*Task) []*Task {
-	for i := range liveTasks {
-		sh := &liveTasks[i]
-		sh.mu.Lock()
-		for _, t := range sh.m {
-			buf = append(buf, t)
-		}
-		sh.mu.Unlock()
-	}
-	return buf
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/env"
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
@@ -226,7 +227,7 @@ func TestLintOrphan(t *testing.T) {
 			if got := about(all, ReportOrphanTask, tc.task.ID()); len(got) != 1 {
 				t.Errorf("%s: %d reports, want 1 (once per task)", tc.task.Name(), len(got))
 			} else if r := got[0]; r.Duration != 30*time.Second || r.Time.Sub(t0) < tc.at-time.Second || r.Time.Sub(t0) > tc.at ||
-				!strings.Contains(r.Message, fmt.Sprintf("parent task %d ended", tc.task.parent)) {
+				!strings.Contains(r.Message, fmt.Sprintf("parent task %d ended", tc.task.rec.Parent)) {
 				t.Errorf("%s: %s (%v, at %v)", tc.task.Name(), r.Message, r.Duration, r.Time.Sub(t0))
 			}
 		}
@@ -470,7 +471,7 @@ func BenchmarkLintSweep(b *testing.B) {
 			return nil
 		})
 		<-ready
-		for len(appendLiveTasks(nil)) < n+1 {
+		for len(tasks.Append(nil)) < n+1 {
 			time.Sleep(time.Millisecond)
 		}
 		b.Run(fmt.Sprintf("tasks=%d/Snapshot", n), func(b *testing.B) {

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // Mutex is a drop-in for sync.Mutex that measures how long acquisitions wait
@@ -261,14 +262,14 @@ func (l *lockMeta) wait(ctx context.Context, d *detector, st *lockState, lock fu
 		}
 	}
 	hw := d.watchHang(ctx, what, name, start, holder)
-	tw := beginWait(what, name, l) // the registry shows what the task waits on
+	tw := tasks.BeginWait(what, name, l) // the registry shows what the task waits on
 	var err error
 	if ctx.Done() == nil {
 		lock() // sync's own queue: fair, and no wake-ups to pay for
 	} else {
 		err = l.waitLoop(ctx, try)
 	}
-	tw.endWait()
+	tw.EndWait()
 	hw.stop()
 	if err != nil {
 		return err
@@ -294,11 +295,15 @@ func (l *lockMeta) holders() holderSet {
 	if id == 0 {
 		return holderSet{}
 	}
-	if t := taskByGoid(id); t != nil {
-		return holderSet{tasks: []*Task{t}}
+	if t := tasks.ByGoid(id); t != nil {
+		return holderSet{tasks: []*tasks.Record{t}}
 	}
 	return holderSet{goroutines: []uint64{id}}
 }
+
+// Holder returns the goroutine ID of l's write holder, or 0: a waiting
+// task's registry entry reads it.
+func (l *lockMeta) Holder() uint64 { return loadHolder(l) }
 
 // loadHolder returns the goroutine ID of l's write holder, or 0.
 func loadHolder(l *lockMeta) uint64 {
@@ -310,13 +315,13 @@ func loadHolder(l *lockMeta) uint64 {
 // registry as waiting on this lock, so that Snapshot, the console and hang
 // reports say what it is blocked on.
 func (l *lockMeta) waitUntracked(ctx context.Context, read bool, lock func(), try func() bool) error {
-	if t := goroutineTask(); t != nil {
+	if t := tasks.Current(); t != nil {
 		what := "lock"
 		if read {
 			what = "read lock"
 		}
-		t.beginWait(what, l.state().nameFor(3), l)
-		defer t.endWait()
+		t.BeginWait(what, l.state().nameFor(3), l)
+		defer t.EndWait()
 	}
 	if ctx.Done() == nil {
 		lock()

@@ -796,7 +796,7 @@ func TestLockHolders(t *testing.T) {
 	// Held inside a task: the task.
 	release := make(chan struct{})
 	task := holdInTask("holder", m, release)
-	if h := m.holders(); len(h.tasks) != 1 || h.tasks[0] != task || len(h.goroutines) != 0 {
+	if h := m.holders(); len(h.tasks) != 1 || h.tasks[0] != &task.rec || len(h.goroutines) != 0 {
 		t.Errorf("held by a task: holders %+v, want the task", h)
 	}
 	close(release)

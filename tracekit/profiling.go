@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -22,6 +20,7 @@ import (
 	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 	"github.com/tracekit-go/tracekit/internal/env"
 	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // The pprof labels that tie CPU samples to spans. They are the names
@@ -44,25 +43,13 @@ const (
 // source also adds a "profiles for this span" link).
 const KeyProfileID = attribute.Key(semconv.ProfileID)
 
-// labelers maps the SDK providers of running Kits with profiling to their
-// labelling wrappers, so that a task goroutine, whose span comes from the
-// SDK provider, finds the wrapper. labelerCount lets every other task skip
-// the lookup with one atomic load.
-var (
-	labelers     sync.Map // *sdktrace.TracerProvider → *labelingProvider
-	labelerCount atomic.Int32
-)
-
+// registerLabeler makes the task goroutines whose spans come from sdk
+// label themselves through lp.
 func registerLabeler(sdk *sdktrace.TracerProvider, lp *labelingProvider) {
-	labelers.Store(sdk, lp)
-	labelerCount.Add(1)
+	tasks.SetLabeler(sdk, lp.labelTask)
 }
 
-func unregisterLabeler(sdk *sdktrace.TracerProvider) {
-	if _, ok := labelers.LoadAndDelete(sdk); ok {
-		labelerCount.Add(-1)
-	}
-}
+func unregisterLabeler(sdk *sdktrace.TracerProvider) { tasks.RemoveLabeler(sdk) }
 
 // labelingProvider wraps a tracer provider so that while a sampled span is
 // active on a goroutine, the goroutine's pprof labels name it. Spans started
@@ -72,7 +59,7 @@ func unregisterLabeler(sdk *sdktrace.TracerProvider) {
 // The labels belong to the goroutine that started the span: End should be
 // called on that goroutine (defer span.End() does). tracekit's task and
 // group spans are started on one goroutine and run on another, so they are
-// left alone here and labelled where they run (see taskLabels).
+// left alone here and labelled where they run (see labelTask).
 type labelingProvider struct {
 	embedded.TracerProvider
 	tp  trace.TracerProvider
@@ -178,28 +165,11 @@ func isLocal(sc trace.SpanContext) bool { return sc.IsValid() && !sc.IsRemote() 
 
 func (s *labeledSpan) TracerProvider() trace.TracerProvider { return s.p }
 
-// taskLabels runs first in a task's goroutine. When the task's span is
-// sampled and comes from a Kit with profiling, it labels the goroutine with
-// the span and returns a context that carries the labels and hands out the
-// labelling provider; otherwise it returns ctx as it is. The goroutine ends
-// with the task, so nothing is restored.
-func taskLabels(ctx context.Context, span trace.Span, name string) context.Context {
-	if labelerCount.Load() == 0 {
-		return ctx
-	}
-	sc := span.SpanContext()
-	if !sc.IsSampled() {
-		return ctx
-	}
-	sdk, ok := span.TracerProvider().(*sdktrace.TracerProvider)
-	if !ok {
-		return ctx
-	}
-	v, ok := labelers.Load(sdk)
-	if !ok {
-		return ctx
-	}
-	lp := v.(*labelingProvider)
+// labelTask runs first in the goroutine of a task whose sampled span
+// comes from the provider lp wraps: it labels the goroutine with the span
+// and returns a context that carries the labels and hands out the labelling
+// provider. The goroutine ends with the task, so nothing is restored.
+func (lp *labelingProvider) labelTask(ctx context.Context, span trace.Span, name string) context.Context {
 	if lp.rootOnly {
 		if ro, ok := span.(sdktrace.ReadOnlySpan); ok && isLocal(ro.Parent()) {
 			// The goroutine inherited the labels of the goroutine that
@@ -207,7 +177,7 @@ func taskLabels(ctx context.Context, span trace.Span, name string) context.Conte
 			return trace.ContextWithSpan(ctx, &labeledSpan{Span: span, p: lp})
 		}
 	}
-	spanID, traceID := idStrings(sc)
+	spanID, traceID := idStrings(span.SpanContext())
 	lctx := withSpanLabels(ctx, spanID, name, traceID)
 	pprof.SetGoroutineLabels(lctx)
 	span.SetAttributes(KeyProfileID.String(spanID))

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // Runtime metrics read from runtime/metrics on each collection, named after
@@ -65,7 +66,7 @@ func registerRuntimeMetrics(m metric.Meter) error {
 		used, limit, goal, goroutines, procs, gogc, states metric.Int64ObservableUpDownCounter
 		allocated, allocations, created, cycles            metric.Int64ObservableCounter
 		mutexWait                                          metric.Float64ObservableCounter
-		tasks                                              metric.Int64ObservableUpDownCounter
+		running                                              metric.Int64ObservableUpDownCounter
 		started                                            metric.Int64ObservableCounter
 		err                                                error
 	)
@@ -90,7 +91,7 @@ func registerRuntimeMetrics(m metric.Meter) error {
 	counter(&allocations, "go.memory.allocations", "{allocation}", "Count of allocations to the heap by the application.")
 	counter(&created, "tracekit.goroutine.created", "{goroutine}", "Goroutines created since the program started.")
 	counter(&cycles, "tracekit.gc.cycles", "{cycle}", "Completed GC cycles.")
-	updown(&tasks, "tracekit.task.count", "{task}", "Running tasks started by tracekit.Go and Group.Go, by task name (the 100 names with the most tasks; the rest are summed in one point marked otel.metric.overflow).")
+	updown(&running, "tracekit.task.count", "{task}", "Running tasks started by tracekit.Go and Group.Go, by task name (the 100 names with the most tasks; the rest are summed in one point marked otel.metric.overflow).")
 	counter(&started, "tracekit.task.started", "{task}", "Tasks started by tracekit.Go and Group.Go, by spawn site.")
 	if err == nil {
 		mutexWait, err = m.Float64ObservableCounter("tracekit.sync.mutex.wait", metric.WithUnit("s"),
@@ -100,9 +101,9 @@ func registerRuntimeMetrics(m metric.Meter) error {
 		return err
 	}
 	if _, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		observeTasks(o, tasks, started)
+		observeTasks(o, running, started)
 		return nil
-	}, tasks, started); err != nil {
+	}, running, started); err != nil {
 		return err
 	}
 
@@ -149,13 +150,13 @@ func registerRuntimeMetrics(m metric.Meter) error {
 
 // observeTasks reports the running tasks by name and the tasks started per
 // spawn site.
-func observeTasks(o metric.Observer, tasks metric.Int64ObservableUpDownCounter, started metric.Int64ObservableCounter) {
+func observeTasks(o metric.Observer, running metric.Int64ObservableUpDownCounter, started metric.Int64ObservableCounter) {
 	top, other := tasksByName(maxTaskNames)
 	for _, nc := range top {
-		o.ObserveInt64(tasks, nc.n, metric.WithAttributes(keyTaskName.String(nc.name)))
+		o.ObserveInt64(running, nc.n, metric.WithAttributes(keyTaskName.String(nc.name)))
 	}
 	if other > 0 {
-		o.ObserveInt64(tasks, other, metric.WithAttributes(keyOverflow.Bool(true)))
+		o.ObserveInt64(running, other, metric.WithAttributes(keyOverflow.Bool(true)))
 	}
 	// A helper that calls Go and is inlined into several callers has one
 	// site per caller, all with the same file and line: observe each
@@ -167,18 +168,18 @@ func observeTasks(o metric.Observer, tasks metric.Int64ObservableUpDownCounter, 
 	}
 	var sites []siteCount
 	index := map[attribute.Distinct]int{}
-	eachSite(func(s *callSite) {
-		n := s.started.Load()
+	tasks.EachSite(func(s *tasks.Site) {
+		n := s.Started()
 		if n == 0 {
 			return
 		}
-		k := s.where.Equivalent()
+		k := s.Where.Equivalent()
 		if i, ok := index[k]; ok {
 			sites[i].n += n
 			return
 		}
 		index[k] = len(sites)
-		sites = append(sites, siteCount{s.where, n})
+		sites = append(sites, siteCount{s.Where, n})
 	})
 	for _, sc := range sites {
 		o.ObserveInt64(started, int64(sc.n), metric.WithAttributeSet(sc.where))
@@ -195,15 +196,7 @@ type nameCount struct {
 // tasks under the other names. It holds each registry shard's lock while it
 // counts that shard's tasks.
 func tasksByName(limit int) (top []nameCount, other int64) {
-	counts := map[string]int64{}
-	for i := range liveTasks {
-		sh := &liveTasks[i]
-		sh.mu.Lock()
-		for _, t := range sh.m {
-			counts[t.name]++
-		}
-		sh.mu.Unlock()
-	}
+	counts := tasks.CountByName()
 	top = make([]nameCount, 0, len(counts))
 	for name, n := range counts {
 		top = append(top, nameCount{name, n})

@@ -17,9 +17,11 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/tracekit-go/tracekit/exporters/otlp"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
@@ -381,13 +383,13 @@ func TestTaskMetrics(t *testing.T) {
 			t.Errorf("tracekit.task.count{%s} = %d, want %d", name, v, n)
 		}
 	}
-	fn := semconv.CodeFunctionName(runtime.FuncForPC(reflect.ValueOf(TestTaskMetrics).Pointer()).Name())
+	fn := otelsemconv.CodeFunctionName(runtime.FuncForPC(reflect.ValueOf(TestTaskMetrics).Pointer()).Name())
 	_, file, _, _ := runtime.Caller(0)
 	for _, site := range []struct {
 		line int
 		n    int64
 	}{{goLine, 3}, {groupLine, 2}, {tryLine, 1}} {
-		attrs := []attribute.KeyValue{fn, semconv.CodeFilePath(file), semconv.CodeLineNumber(site.line)}
+		attrs := []attribute.KeyValue{fn, otelsemconv.CodeFilePath(file), otelsemconv.CodeLineNumber(site.line)}
 		b, _ := point(t, before, "tracekit.task.started", attrs...) // earlier runs with -count
 		a, _ := point(t, got, "tracekit.task.started", attrs...)
 		if a-b != site.n {
@@ -556,21 +558,21 @@ func BenchmarkSpawnCount(b *testing.B) {
 	b.Run("baseline=site-lookup", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = siteOf(0, KindGoroutine)
+			_ = tasks.SiteOf(0, semconv.KindGoroutine)
 		}
 	})
-	site := siteOf(0, KindGoroutine)
+	site := tasks.SiteOf(0, semconv.KindGoroutine)
 	b.Run("count", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			site.countStart()
+			site.CountStart()
 		}
 	})
 	b.Run("count/parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				site.countStart()
+				site.CountStart()
 			}
 		})
 	})
@@ -580,19 +582,19 @@ func BenchmarkSpawnCount(b *testing.B) {
 // with 10,000 running tasks under 200 names, beside listing the same tasks
 // (liveTaskList, what Snapshot starts with).
 func BenchmarkTasksByName(b *testing.B) {
-	const tasks, names = 10000, 200
-	all := make([]string, tasks)
+	const ntasks, names = 10000, 200
+	all := make([]string, ntasks)
 	for i := range all {
 		all[i] = fmt.Sprintf("bench-%d", i%names)
 	}
 	startBlocked(b, all...)
-	for len(liveTaskList()) < tasks {
+	for len(tasks.Append(nil)) < ntasks {
 		time.Sleep(time.Millisecond)
 	}
 	b.Run("baseline=list", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = liveTaskList()
+			_ = tasks.Append(nil)
 		}
 	})
 	b.Run("by-name", func(b *testing.B) {
@@ -654,8 +656,8 @@ func TestTaskStartedSumsInlinedSites(t *testing.T) {
 	pc := reflect.ValueOf(startVia).Pointer()
 	file, line := runtime.FuncForPC(pc).FileLine(pc)
 	attrs := []attribute.KeyValue{
-		semconv.CodeFunctionName(runtime.FuncForPC(pc).Name()),
-		semconv.CodeFilePath(file), semconv.CodeLineNumber(line + 1),
+		otelsemconv.CodeFunctionName(runtime.FuncForPC(pc).Name()),
+		otelsemconv.CodeFilePath(file), otelsemconv.CodeLineNumber(line + 1),
 	}
 	before, _ := point(t, collect(t, reader), "tracekit.task.started", attrs...)
 	a := startVia(ctx, "a", nothing) // two call sites of the helper

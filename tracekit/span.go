@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // KindFunction marks the span of a function call started by [Span]; it
@@ -48,11 +49,11 @@ type FuncSpan struct {
 // [WithSpanName] replaces the name, [WithSpanAttributes] and [WithSpanKind]
 // add to what the span records. Span is safe for concurrent use.
 func Span(ctx context.Context, opts ...SpanOption) (context.Context, FuncSpan) {
-	site := siteOf(1, KindFunction)
+	site := tasks.SiteOf(1, semconv.KindFunction)
 	tracer := tracerFor(ctx)
 	var span trace.Span
 	if len(opts) == 0 {
-		ctx, span = tracer.Start(ctx, funcSpanName(site), site.opt)
+		ctx, span = tracer.Start(ctx, funcSpanName(site), site.Opt)
 	} else {
 		ctx, span = startWithOptions(ctx, tracer, site, opts)
 	}
@@ -61,7 +62,7 @@ func Span(ctx context.Context, opts ...SpanOption) (context.Context, FuncSpan) {
 
 // startWithOptions is the slower path of Span, kept apart so that a call
 // without options does not move a spanConfig to the heap.
-func startWithOptions(ctx context.Context, tracer trace.Tracer, site *callSite, opts []SpanOption) (context.Context, trace.Span) {
+func startWithOptions(ctx context.Context, tracer trace.Tracer, site *tasks.Site, opts []SpanOption) (context.Context, trace.Span) {
 	var c spanConfig
 	for _, o := range opts {
 		o.applySpan(&c)
@@ -70,7 +71,7 @@ func startWithOptions(ctx context.Context, tracer trace.Tracer, site *callSite, 
 	if name == "" {
 		name = funcSpanName(site)
 	}
-	startOpts := []trace.SpanStartOption{site.opt}
+	startOpts := []trace.SpanStartOption{site.Opt}
 	if len(c.attrs) > 0 {
 		startOpts = append(startOpts, trace.WithAttributes(c.attrs...))
 	}
@@ -83,11 +84,11 @@ func startWithOptions(ctx context.Context, tracer trace.Tracer, site *callSite, 
 // funcSpanName is code.function.name of site without its import path:
 // github.com/acme/store.(*Store).Load becomes store.(*Store).Load. Slicing
 // the cached string allocates nothing.
-func funcSpanName(site *callSite) string {
+func funcSpanName(site *tasks.Site) string {
 	if site == nil {
 		return "unknown"
 	}
-	for _, kv := range site.attrs {
+	for _, kv := range site.Attrs {
 		if kv.Key == otelsemconv.CodeFunctionNameKey {
 			fn := kv.Value.AsString()
 			return fn[strings.LastIndexByte(fn, '/')+1:]

@@ -14,8 +14,11 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 type spanStore struct{ fail error }
@@ -89,7 +92,7 @@ func TestSpanNames(t *testing.T) {
 			if s.Parent().SpanID() != root.SpanContext().SpanID() {
 				t.Errorf("parent = %v, want the root span", s.Parent().SpanID())
 			}
-			if v, _ := attr(s, semconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/"+name {
+			if v, _ := attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/"+name {
 				t.Errorf("code.function.name = %q", v.AsString())
 			}
 			if v, _ := attr(s, KeyKind); v.AsString() != string(KindFunction) {
@@ -103,10 +106,10 @@ func TestSpanNames(t *testing.T) {
 
 	load := r.span("tracekit.(*spanStore).load")
 	abs, _ := filepath.Abs("span_test.go")
-	if v, _ := attr(load, semconv.CodeFilePathKey); v.AsString() != abs {
+	if v, _ := attr(load, otelsemconv.CodeFilePathKey); v.AsString() != abs {
 		t.Errorf("code.file.path = %q, want %q", v.AsString(), abs)
 	}
-	if v, _ := attr(load, semconv.CodeLineNumberKey); int(v.AsInt64()) != markerLine(t, "span_test.go", "// site:load") {
+	if v, _ := attr(load, otelsemconv.CodeLineNumberKey); int(v.AsInt64()) != markerLine(t, "span_test.go", "// site:load") {
 		t.Errorf("code.line.number = %d, want the line of the Span call", v.AsInt64())
 	}
 }
@@ -142,10 +145,10 @@ func TestSpanEnd(t *testing.T) {
 			}
 			if tt.wantEvents > 0 {
 				e := s.Events()[0]
-				if e.Name != string(semconv.ExceptionEventName) {
+				if e.Name != string(otelsemconv.ExceptionEventName) {
 					t.Errorf("event %q, want exception", e.Name)
 				}
-				if got := eventAttr(e, semconv.ExceptionMessageKey); got != tt.wantDesc {
+				if got := eventAttr(e, otelsemconv.ExceptionMessageKey); got != tt.wantDesc {
 					t.Errorf("exception.message = %q, want %q", got, tt.wantDesc)
 				}
 			}
@@ -186,10 +189,10 @@ func TestSpanEndPanic(t *testing.T) {
 				t.Fatalf("%d events, want 1", len(s.Events()))
 			}
 			e := s.Events()[0]
-			if got := eventAttr(e, semconv.ExceptionTypeKey); got != tt.wantType {
+			if got := eventAttr(e, otelsemconv.ExceptionTypeKey); got != tt.wantType {
 				t.Errorf("exception.type = %q, want %q", got, tt.wantType)
 			}
-			if st := eventAttr(e, semconv.ExceptionStacktraceKey); !strings.Contains(st, "tracekit.panics(") {
+			if st := eventAttr(e, otelsemconv.ExceptionStacktraceKey); !strings.Contains(st, "tracekit.panics(") {
 				t.Errorf("stack does not show the panicking function:\n%s", st)
 			}
 		})
@@ -207,7 +210,7 @@ func TestSpanEndPanic(t *testing.T) {
 		}()
 		root.End()
 		s := r.span("tracekit.TestSpanEndPanic.func2.1")
-		if got := eventAttr(s.Events()[0], semconv.ExceptionTypeKey); got != "runtime.Error" {
+		if got := eventAttr(s.Events()[0], otelsemconv.ExceptionTypeKey); got != "runtime.Error" {
 			t.Errorf("exception.type = %q, want runtime.Error", got)
 		}
 	})
@@ -222,7 +225,7 @@ func TestSpanOptions(t *testing.T) {
 	if v, _ := attr(s, "user.id"); v.AsString() != "u7" {
 		t.Errorf("user.id = %q", v.AsString())
 	}
-	if v, _ := attr(s, semconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/tracekit.plainFunc" {
+	if v, _ := attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/tracekit.plainFunc" {
 		t.Errorf("code.function.name = %q", v.AsString())
 	}
 	if s.SpanKind() != trace.SpanKindClient {
@@ -264,7 +267,7 @@ func TestSpanAllocs(t *testing.T) {
 	ctx, root := tp.Tracer("test").Start(context.Background(), "root")
 	defer root.End()
 	tracer := tracerFor(ctx)
-	opt := siteOf(0, KindFunction).opt
+	opt := tasks.SiteOf(0, semconv.KindFunction).Opt
 	plain := testing.AllocsPerRun(100, func() {
 		_, span := tracer.Start(ctx, "tracekit.TestSpanAllocs.func1", opt)
 		span.End()

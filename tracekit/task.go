@@ -12,10 +12,12 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testname"
 )
 
@@ -45,24 +47,15 @@ var taskIDs atomic.Uint64
 // Task is a goroutine started by [Go] or [Group.Go], with its own span. Its
 // methods are safe for concurrent use.
 type Task struct {
-	id   uint64
-	name string
-	sc   trace.SpanContext
+	// rec is what the registry lists. It is the first field: a goroutine
+	// dump prints (*Task).run's receiver, which is then the record's
+	// address, and that ties the goroutine to the registry.
+	rec  tasks.Record
 	done chan struct{}
 	err  error // written once before done is closed
 
-	returned bool // fn returned normally; only the task's goroutine uses it
-
-	// What the registry lists (registry.go). All but wait are set before
-	// the goroutine starts and never change.
-	parent uint64    // the ID of the task whose context started this one, or 0
-	origin uint64    // the goroutine its chain of tasks began in (leak_lineage.go)
-	site   *callSite // where Go was called
-	start  time.Time
-	span   trace.Span
-	wait   atomic.Pointer[taskWait] // what the task is blocked on, nil while it runs
-	tctx   taskContext              // the context fn receives carries the task
-	g      uintptr                  // its registry key; only the task's goroutine uses it
+	returned bool        // fn returned normally; only the task's goroutine uses it
+	tctx     taskContext // the context fn receives carries the task
 }
 
 // taskContext is the context a task's function receives: it carries the
@@ -94,14 +87,14 @@ func taskFrom(ctx context.Context) *Task {
 var ErrGoexit = errors.New("tracekit: task function called runtime.Goexit")
 
 // ID returns the task's process-unique number, in start order.
-func (t *Task) ID() uint64 { return t.id }
+func (t *Task) ID() uint64 { return t.rec.ID }
 
 // Name returns the name the task was started with.
-func (t *Task) Name() string { return t.name }
+func (t *Task) Name() string { return t.rec.Name }
 
 // SpanContext returns the context of the task's span; it is invalid when the
 // task is not traced.
-func (t *Task) SpanContext() trace.SpanContext { return t.sc }
+func (t *Task) SpanContext() trace.SpanContext { return t.rec.SC }
 
 // Done returns a channel closed when the task's function has returned (or
 // panicked) and its span has ended.
@@ -172,27 +165,27 @@ func WithTaskAttributes(attrs ...attribute.KeyValue) TaskOption {
 // unless the [Repanic] option is given. If ctx is done when fn returns, the
 // span records that and context.Cause(ctx).
 func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...TaskOption) *Task {
-	return start(ctx, name, siteOf(1, KindGoroutine), nil, fn, opts, nil)
+	return start(ctx, name, tasks.SiteOf(1, semconv.KindGoroutine), nil, fn, opts, nil)
 }
 
 // start launches a task. site holds the spawn-site attributes, extra (may be
 // nil) the attributes its launcher (a Group) adds, and onDone, if not nil,
 // runs in the task's goroutine with its result once Done is closed.
-func start(ctx context.Context, name string, site *callSite, extra trace.SpanStartOption, fn func(context.Context) error, opts []TaskOption, onDone func(error)) *Task {
+func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanStartOption, fn func(context.Context) error, opts []TaskOption, onDone func(error)) *Task {
 	var cfg taskConfig
 	if len(opts) > 0 {
 		cfg = newTaskConfig(opts)
 	}
-	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{}), site: site, start: time.Now()}
-	site.countStart() // tracekit.task.started (runtime_metrics.go)
+	t := &Task{rec: tasks.Record{ID: taskIDs.Add(1), Name: name, Site: site, Start: time.Now()}, done: make(chan struct{})}
+	site.CountStart() // tracekit.task.started
 	if p := taskFrom(ctx); p != nil {
-		t.parent, t.origin = p.id, p.origin
+		t.rec.Parent, t.rec.Origin = p.rec.ID, p.rec.Origin
 	} else if goid.FastID() {
 		// Where the goroutine ID costs a stack trace, tasks keep no lineage
 		// (leak checks then follow live creators only).
-		t.origin = goid.ID()
+		t.rec.Origin = goid.ID()
 		if testname.Enabled() { // in tests under VerifyTestMain: which test began the chain
-			testname.Note(t.origin, 2)
+			testname.Note(t.rec.Origin, 2)
 		}
 	}
 
@@ -202,18 +195,18 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 	tracer := tracerFor(ctx)
 	switch {
 	case len(cfg.attrs) > 0:
-		spanOpts := []trace.SpanStartOption{site.opt, trace.WithAttributes(cfg.attrs...)}
+		spanOpts := []trace.SpanStartOption{site.Opt, trace.WithAttributes(cfg.attrs...)}
 		if extra != nil {
 			spanOpts = append(spanOpts, extra)
 		}
 		ctx, span = tracer.Start(ctx, name, spanOpts...)
 	case extra != nil:
-		ctx, span = tracer.Start(ctx, name, site.opt, extra)
+		ctx, span = tracer.Start(ctx, name, site.Opt, extra)
 	default:
-		ctx, span = tracer.Start(ctx, name, site.opt)
+		ctx, span = tracer.Start(ctx, name, site.Opt)
 	}
-	t.sc = span.SpanContext()
-	t.span = span
+	t.rec.SC = span.SpanContext()
+	t.rec.Span = span
 	t.tctx = taskContext{Context: ctx, t: t}
 
 	go t.run(&t.tctx, span, fn, cfg.repanic, onDone)
@@ -225,8 +218,8 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 // stack grow, and the copy costs more the more frames lie below it. The
 // panic path is in the deferred recoverPanic.
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
-	ctx = taskLabels(ctx, span, t.name) // pprof labels for the span, when profiling is on
-	t.g = bindGoroutine(t)              // listed by Snapshot until release; a slow Lock here attaches to span (detect_goroutine.go)
+	ctx = tasks.Label(ctx, span, t.rec.Name) // pprof labels for the span, when profiling is on
+	t.rec.Bind()                             // listed until release; a slow Lock here attaches to span
 	defer t.recoverPanic(ctx, span, repanic, onDone)
 	t.err = fn(ctx)
 	t.returned = true
@@ -241,11 +234,8 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 // Wait returns no longer lists it, lets Wait return and tells the group, if
 // any.
 func (t *Task) release(onDone func(error)) {
-	unbindGoroutine(t.g)
-	if t.origin != 0 {
-		recordEnded(goid.ID(), t.origin, t.id, t.parent)
-	}
-	recordRecent(t) // for the console's page of an ended task (ended.go)
+	t.rec.Unbind()
+	t.rec.End(taskResult(t.err)) // for the console's page of an ended task and the leak lineage
 	close(t.done)
 	if onDone != nil {
 		onDone(t.err)
@@ -270,7 +260,7 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, repanic bool, 
 		}
 		return
 	}
-	pe := &PanicError{Task: t.name, Value: v, Stack: debug.Stack()}
+	pe := &PanicError{Task: t.rec.Name, Value: v, Stack: debug.Stack()}
 	t.err = pe
 	if span.IsRecording() {
 		recordOutcome(ctx, span, nil, pe)
@@ -307,10 +297,10 @@ func recordOutcome(ctx context.Context, span trace.Span, err error, pe *PanicErr
 
 func recordPanic(span trace.Span, pe *PanicError) {
 	msg := fmt.Sprint(pe.Value)
-	span.AddEvent(string(semconv.ExceptionEventName), trace.WithAttributes(
-		semconv.ExceptionType(panicType(pe.Value)),
-		semconv.ExceptionMessage(msg),
-		semconv.ExceptionStacktrace(string(pe.Stack)),
+	span.AddEvent(string(otelsemconv.ExceptionEventName), trace.WithAttributes(
+		otelsemconv.ExceptionType(panicType(pe.Value)),
+		otelsemconv.ExceptionMessage(msg),
+		otelsemconv.ExceptionStacktrace(string(pe.Stack)),
 	))
 	span.SetAttributes(KeyPanic.Bool(true))
 	span.SetStatus(codes.Error, "panic: "+msg)
@@ -339,4 +329,20 @@ func flushBeforeCrash(span trace.Span) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = tp.ForceFlush(ctx)
+}
+
+// taskResult says how a task ended: "ok", "error", "panic" or "goexit",
+// with the error's text or the panic's value.
+func taskResult(err error) (result, text string) {
+	if err == nil {
+		return "ok", "" // what nearly every task pays: no allocation
+	}
+	var pe *PanicError
+	switch {
+	case errors.As(err, &pe):
+		return "panic", fmt.Sprint(pe.Value)
+	case errors.Is(err, ErrGoexit):
+		return "goexit", err.Error()
+	}
+	return "error", err.Error()
 }
