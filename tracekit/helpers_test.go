@@ -111,3 +111,17 @@ func holdInTask(name string, l sync.Locker, release <-chan struct{}) *Task {
 	<-locked
 	return t
 }
+
+// namedMutex returns a Mutex named name.
+func namedMutex(name string) *Mutex {
+	m := &Mutex{}
+	m.SetName(name)
+	return m
+}
+
+// namedRWMutex returns an RWMutex named name.
+func namedRWMutex(name string) *RWMutex {
+	m := &RWMutex{}
+	m.SetName(name)
+	return m
+}

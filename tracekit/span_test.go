@@ -17,6 +17,7 @@ import (
 	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
 )
@@ -37,8 +38,13 @@ func (s spanStore) byValue(ctx context.Context) {
 	span.End(nil)
 }
 
-func plainFunc(ctx context.Context, opts ...SpanOption) {
+func plainFunc(ctx context.Context, opts ...trace.SpanStartOption) {
 	_, span := Span(ctx, opts...)
+	span.End(nil)
+}
+
+func namedFunc(ctx context.Context, name string, opts ...trace.SpanStartOption) {
+	_, span := SpanNamed(ctx, name, opts...)
 	span.End(nil)
 }
 
@@ -95,8 +101,8 @@ func TestSpanNames(t *testing.T) {
 			if v, _ := attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/"+name {
 				t.Errorf("code.function.name = %q", v.AsString())
 			}
-			if v, _ := attr(s, KeyKind); v.AsString() != string(KindFunction) {
-				t.Errorf("tracekit.kind = %q, want %q", v.AsString(), KindFunction)
+			if v, _ := attr(s, keyKind); v.AsString() != string(kindFunction) {
+				t.Errorf("tracekit.kind = %q, want %q", v.AsString(), kindFunction)
 			}
 			if s.Status().Code != codes.Unset || len(s.Events()) != 0 {
 				t.Errorf("status %v with %d events, want unset and none", s.Status(), len(s.Events()))
@@ -182,7 +188,7 @@ func TestSpanEndPanic(t *testing.T) {
 			if s.Status().Code != codes.Error || s.Status().Description != fmt.Sprint("panic: ", tt.value) {
 				t.Errorf("status = %+v", s.Status())
 			}
-			if v, _ := attr(s, KeyPanic); !v.AsBool() {
+			if v, _ := attr(s, keyPanic); !v.AsBool() {
 				t.Errorf("tracekit.panic not set")
 			}
 			if len(s.Events()) != 1 {
@@ -219,13 +225,17 @@ func TestSpanEndPanic(t *testing.T) {
 func TestSpanOptions(t *testing.T) {
 	r := newRecorder(t)
 	ctx, root := r.root(context.Background())
-	plainFunc(ctx, WithSpanName("load-user"), WithSpanAttributes(attribute.String("user.id", "u7")), WithSpanKind(trace.SpanKindClient))
+	namedFunc(ctx, "load-user", trace.WithAttributes(attribute.String("user.id", "u7")), trace.WithSpanKind(trace.SpanKindClient))
+	plainFunc(ctx, trace.WithAttributes(attribute.String("user.id", "u8")))
 	root.End()
+	if v, _ := attr(r.span("tracekit.plainFunc"), "user.id"); v.AsString() != "u8" {
+		t.Errorf("plainFunc's user.id = %q", v.AsString())
+	}
 	s := r.span("load-user")
 	if v, _ := attr(s, "user.id"); v.AsString() != "u7" {
 		t.Errorf("user.id = %q", v.AsString())
 	}
-	if v, _ := attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/tracekit.plainFunc" {
+	if v, _ := attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/tracekit.namedFunc" {
 		t.Errorf("code.function.name = %q", v.AsString())
 	}
 	if s.SpanKind() != trace.SpanKindClient {
@@ -266,7 +276,7 @@ func TestSpanAllocs(t *testing.T) {
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	ctx, root := tp.Tracer("test").Start(context.Background(), "root")
 	defer root.End()
-	tracer := tracerFor(ctx)
+	tracer := detect.Tracer(ctx)
 	opt := tasks.SiteOf(0, semconv.KindFunction).Opt
 	plain := testing.AllocsPerRun(100, func() {
 		_, span := tracer.Start(ctx, "tracekit.TestSpanAllocs.func1", opt)
@@ -289,7 +299,7 @@ func TestSpanEndGoexit(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, span := Span(ctx, WithSpanName("exits"))
+		_, span := SpanNamed(ctx, "exits")
 		defer span.End(nil)
 		runtime.Goexit()
 	}()

@@ -8,13 +8,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
@@ -118,64 +117,24 @@ func (t *Task) Err() error {
 	}
 }
 
-// TaskOption configures one call of [Go] or [Group.Go].
-type TaskOption interface{ applyTask(*taskConfig) }
+// ScopeName is the instrumentation scope of every span and instrument
+// tracekit creates.
+const ScopeName = semconv.ScopeName
 
-type taskConfig struct {
-	repanic bool
-	attrs   []attribute.KeyValue
-}
-
-// newTaskConfig applies opts. It is separate from start so that a call
-// without options does not move a taskConfig to the heap.
-func newTaskConfig(opts []TaskOption) taskConfig {
-	var c taskConfig
-	for _, o := range opts {
-		o.applyTask(&c)
-	}
-	return c
-}
-
-type taskOptionFunc func(*taskConfig)
-
-func (f taskOptionFunc) applyTask(c *taskConfig) { f(c) }
-
-// Repanic makes a panicking task panic again in its goroutine, crashing the
-// program as a plain goroutine would, after its span has recorded the panic
-// and ended and the spans have been flushed (for at most one second); Done
-// is then never closed. Without it the panic is recovered and returned from
-// Wait as a [*PanicError].
-func Repanic() TaskOption {
-	return taskOptionFunc(func(c *taskConfig) { c.repanic = true })
-}
-
-// WithTaskAttributes adds attributes to the task's span.
-func WithTaskAttributes(attrs ...attribute.KeyValue) TaskOption {
-	return taskOptionFunc(func(c *taskConfig) { c.attrs = append(c.attrs, attrs...) })
-}
-
-// Go runs fn in a new goroutine with its own span named name, a child of the
-// span in ctx. The span records where Go was called (code.function.name,
-// code.file.path, code.line.number), ends when fn returns, takes an error
-// status from fn's error, and records a panic as an exception event with the
-// stack. fn receives a context holding the new span. The returned [Task]
-// reports the result.
-//
-// A panic in fn is recovered and returned by [Task.Wait] as a [*PanicError]
-// unless the [Repanic] option is given. If ctx is done when fn returns, the
-// span records that and context.Cause(ctx).
-func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...TaskOption) *Task {
+// Go runs fn in a new goroutine under its own span named name, a child of
+// the span in ctx, with opts added to the span's start options. The span
+// records where Go was called (code.*), takes an error status from fn's
+// error, records a panic (recovered: [Task.Wait] returns a [*PanicError])
+// and, if ctx is done when fn returns, context.Cause(ctx). fn receives a
+// context holding the new span.
+func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...trace.SpanStartOption) *Task {
 	return start(ctx, name, tasks.SiteOf(1, semconv.KindGoroutine), nil, fn, opts, nil)
 }
 
 // start launches a task. site holds the spawn-site attributes, extra (may be
 // nil) the attributes its launcher (a Group) adds, and onDone, if not nil,
 // runs in the task's goroutine with its result once Done is closed.
-func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanStartOption, fn func(context.Context) error, opts []TaskOption, onDone func(error)) *Task {
-	var cfg taskConfig
-	if len(opts) > 0 {
-		cfg = newTaskConfig(opts)
-	}
+func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanStartOption, fn func(context.Context) error, opts []trace.SpanStartOption, onDone func(error)) *Task {
 	t := &Task{rec: tasks.Record{ID: taskIDs.Add(1), Name: name, Site: site, Start: time.Now()}, done: make(chan struct{})}
 	site.CountStart() // tracekit.task.started
 	if p := taskFrom(ctx); p != nil {
@@ -189,17 +148,18 @@ func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanS
 		}
 	}
 
-	// The options are made once per call site and per group; only the
-	// caller's own attributes are converted here.
+	// The site's and the group's options are made once per call site and
+	// per group; only the caller's own are added here.
 	var span trace.Span
-	tracer := tracerFor(ctx)
+	tracer := detect.Tracer(ctx)
 	switch {
-	case len(cfg.attrs) > 0:
-		spanOpts := []trace.SpanStartOption{site.Opt, trace.WithAttributes(cfg.attrs...)}
+	case len(opts) > 0:
+		spanOpts := make([]trace.SpanStartOption, 0, len(opts)+2)
+		spanOpts = append(spanOpts, site.Opt)
 		if extra != nil {
 			spanOpts = append(spanOpts, extra)
 		}
-		ctx, span = tracer.Start(ctx, name, spanOpts...)
+		ctx, span = tracer.Start(ctx, name, append(spanOpts, opts...)...)
 	case extra != nil:
 		ctx, span = tracer.Start(ctx, name, site.Opt, extra)
 	default:
@@ -209,7 +169,7 @@ func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanS
 	t.rec.Span = span
 	t.tctx = taskContext{Context: ctx, t: t}
 
-	go t.run(&t.tctx, span, fn, cfg.repanic, onDone)
+	go t.run(&t.tctx, span, fn, onDone)
 	return t
 }
 
@@ -217,10 +177,10 @@ func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanS
 // itself: span.End's call chain is what makes a fresh goroutine's small
 // stack grow, and the copy costs more the more frames lie below it. The
 // panic path is in the deferred recoverPanic.
-func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
+func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, onDone func(error)) {
 	ctx = tasks.Label(ctx, span, t.rec.Name) // pprof labels for the span, when profiling is on
 	t.rec.Bind()                             // listed until release; a slow Lock here attaches to span
-	defer t.recoverPanic(ctx, span, repanic, onDone)
+	defer t.recoverPanic(ctx, span, onDone)
 	t.err = fn(ctx)
 	t.returned = true
 	if (t.err != nil || ctx.Err() != nil) && span.IsRecording() {
@@ -243,11 +203,10 @@ func (t *Task) release(onDone func(error)) {
 }
 
 // recoverPanic runs deferred in the task's goroutine. If fn panicked, it
-// records the panic, ends the span and releases Wait with a [*PanicError],
-// or crashes the program with [Repanic]. If fn called runtime.Goexit (as
-// t.FailNow does in a test), it ends the span and releases Wait with
-// [ErrGoexit].
-func (t *Task) recoverPanic(ctx context.Context, span trace.Span, repanic bool, onDone func(error)) {
+// records the panic, ends the span and releases Wait with a [*PanicError].
+// If fn called runtime.Goexit (as t.FailNow does in a test), it ends the
+// span and releases Wait with [ErrGoexit].
+func (t *Task) recoverPanic(ctx context.Context, span trace.Span, onDone func(error)) {
 	v := recover()
 	if v == nil {
 		if !t.returned {
@@ -266,12 +225,6 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, repanic bool, 
 		recordOutcome(ctx, span, nil, pe)
 	}
 	span.End()
-	if repanic {
-		// The crash is the result: Done stays open, as it would for a
-		// plain goroutine that took the program down.
-		flushBeforeCrash(span)
-		panic(v)
-	}
 	t.release(onDone)
 }
 
@@ -287,9 +240,9 @@ func recordOutcome(ctx context.Context, span trace.Span, err error, pe *PanicErr
 		span.SetStatus(codes.Error, err.Error())
 	}
 	if ctx.Err() != nil {
-		attrs := []attribute.KeyValue{KeyCanceled.Bool(true)}
+		attrs := []attribute.KeyValue{attribute.Bool(semconv.Canceled, true)}
 		if cause := context.Cause(ctx); cause != nil {
-			attrs = append(attrs, KeyCancelCause.String(cause.Error()))
+			attrs = append(attrs, attribute.String(semconv.CancelCause, cause.Error()))
 		}
 		span.SetAttributes(attrs...)
 	}
@@ -302,7 +255,7 @@ func recordPanic(span trace.Span, pe *PanicError) {
 		otelsemconv.ExceptionMessage(msg),
 		otelsemconv.ExceptionStacktrace(string(pe.Stack)),
 	))
-	span.SetAttributes(KeyPanic.Bool(true))
+	span.SetAttributes(attribute.Bool(semconv.Panic, true))
 	span.SetStatus(codes.Error, "panic: "+msg)
 }
 
@@ -314,21 +267,6 @@ func panicType(v any) string {
 		}
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// flushBeforeCrash pushes the ended spans out before a re-panic kills the
-// process, so the panic's span is not lost with it.
-func flushBeforeCrash(span trace.Span) {
-	tp, ok := span.TracerProvider().(*sdktrace.TracerProvider)
-	if !ok {
-		tp, ok = otel.GetTracerProvider().(*sdktrace.TracerProvider)
-	}
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = tp.ForceFlush(ctx)
 }
 
 // taskResult says how a task ended: "ok", "error", "panic" or "goexit",

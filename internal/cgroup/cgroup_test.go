@@ -210,7 +210,6 @@ func FuzzCgroupFiles(f *testing.F) {
 	})
 }
 
-
 func TestLimitSmallestAndErrors(t *testing.T) {
 	fsys := fstest.MapFS{
 		"a/memory.max":            {Data: []byte("max\n")},

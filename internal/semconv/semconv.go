@@ -75,8 +75,7 @@ const (
 const (
 	ReportLockOrder     = "lock-order"
 	ReportRecursiveLock = "recursive-lock"
-	ReportLockTimeout   = "lock-timeout"
-	ReportBlocked       = "blocked"
+	ReportHang          = "hang"
 	ReportLongHold      = "long-hold"
 	ReportMemory        = "memory"
 	ReportSpawnGrowth   = "spawn-growth"

@@ -94,7 +94,9 @@ type Info struct {
 
 // Info describes r as it is now, without the holder of what it waits on
 // and without its goroutine.
-func (r *Record) Info() Info {
+func (r *Record) Info() Info { return r.info(r.wait.Load()) }
+
+func (r *Record) info(w *Wait) Info {
 	ti := Info{
 		ID:            r.ID,
 		Name:          r.Name,
@@ -106,7 +108,7 @@ func (r *Record) Info() Info {
 		TraceID:       r.SC.TraceID(),
 		SpanID:        r.SC.SpanID(),
 	}
-	if w := r.wait.Load(); w != nil {
+	if w != nil {
 		ti.WaitingOn = w.What + " " + strconv.Quote(w.Name)
 		ti.WaitingSince = w.Since
 	}
@@ -114,4 +116,6 @@ func (r *Record) Info() Info {
 }
 
 // Text names the task for messages: task 7 "flush".
-func (r *Record) Text() string { return "task " + strconv.FormatUint(r.ID, 10) + " " + strconv.Quote(r.Name) }
+func (r *Record) Text() string {
+	return "task " + strconv.FormatUint(r.ID, 10) + " " + strconv.Quote(r.Name)
+}

@@ -8,7 +8,6 @@ import (
 	"testing/synctest"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
-	"github.com/tracekit-go/tracekit/tracekit"
 )
 
 // Synctest runs f in a testing/synctest bubble, as synctest.Test does, with
@@ -25,7 +24,7 @@ import (
 // stay blocked for the life of the process (nothing outside the bubble
 // may touch its channels); [VerifyTestMain] reports them again at the
 // end. Any other panic is passed on.
-func Synctest(t *testing.T, f func(*testing.T), opts ...tracekit.LeakOption) {
+func Synctest(t *testing.T, f func(*testing.T), opts ...Option) {
 	t.Helper()
 	var bubble atomic.Uint64
 	defer func() {

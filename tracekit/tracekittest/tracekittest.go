@@ -19,6 +19,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/gostack"
 	"github.com/tracekit-go/tracekit/internal/testname"
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
 // TestingT is the part of *testing.T the helpers use.
@@ -42,13 +43,13 @@ const DefaultLeakWait = 2 * time.Second
 // start of a test, on the test's goroutine. The failure names each
 // goroutine's state, its stack, the go statement that started it, whether
 // the runtime proved it can never wake up, and how it was attributed to
-// the test (tracekit.LeakedGoroutine.Attribution and Lineage). A
+// the test ([LeakedGoroutine.Attribution] and Lineage). A
 // goroutine it has reported once is left out of later checks, so that one
 // leak fails one test.
 //
 // It works in tests that call t.Parallel: a goroutine counts as the
 // test's when its lineage leads to the test's goroutine (see
-// tracekit.StartedByCaller): started by it, by goroutines it started that
+// [StartedByCaller]): started by it, by goroutines it started that
 // are still running, or through any chain of tracked tasks, ended or not.
 // Goroutines whose lineage leads elsewhere (another test, TestMain, init)
 // are never blamed on the test, nor is one whose lineage cannot be traced
@@ -63,7 +64,7 @@ const DefaultLeakWait = 2 * time.Second
 // [DefaultLeakWait] on the bubble's fake clock, which advances as soon as
 // every goroutine of the bubble is durably blocked. See the package
 // documentation and [Synctest].
-func VerifyNoLeaks(t TestingT, opts ...tracekit.LeakOption) {
+func VerifyNoLeaks(t TestingT, opts ...Option) {
 	t.Helper()
 	if err := checkLeaks(opts); err != nil {
 		t.Errorf("%v", err)
@@ -71,22 +72,22 @@ func VerifyNoLeaks(t TestingT, opts ...tracekit.LeakOption) {
 }
 
 // checkLeaks is VerifyNoLeaks's check, run on the test's goroutine.
-func checkLeaks(opts []tracekit.LeakOption) error {
+func checkLeaks(opts []Option) error {
 	if bubbleOf() != 0 {
 		synctest.Wait()
 	} else {
-		opts = append(opts, tracekit.StartedByCaller())
+		opts = append(opts, StartedByCaller())
 		if gs, err := gostack.Snapshot(); err == nil && !otherTestsRunning(gs, gostack.Current()) {
-			opts = append(opts, tracekit.IncludeUntraceable())
+			opts = append(opts, IncludeUntraceable())
 		}
 	}
 	var seen []uint64
 	reported.Range(func(id, _ any) bool { seen = append(seen, id.(uint64)); return true })
-	opts = append(opts, tracekit.IgnoreGoroutines(seen...))
+	opts = append(opts, IgnoreGoroutines(seen...))
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
 	defer cancel()
-	err := tracekit.Leaks(ctx, opts...)
-	var le *tracekit.LeakError
+	err := Find(ctx, opts...)
+	var le *LeakError
 	if errors.As(err, &le) {
 		for _, g := range le.Goroutines {
 			reported.Store(g.ID, true)
@@ -135,18 +136,18 @@ func otherTestsRunning(gs []gostack.Goroutine, self uint64) bool {
 // if goroutines are left over. Use it as TestMain's whole body.
 //
 // The report names the test each leak came from where that can be told
-// ([tracekit.LeakedGoroutine.Test]): while the tests run, the first task
+// ([LeakedGoroutine.Test]): while the tests run, the first task
 // ([tracekit.Go], [tracekit.Group]) a test's goroutine starts records which
 // test that is (one stack walk per such goroutine), so goroutines started
 // through chains of tasks are named even when every task in between has
 // ended; a goroutine a test's code created, or whose code is a test's
 // closure, is named from its stack.
-func VerifyTestMain(m TestingM, opts ...tracekit.LeakOption) {
+func VerifyTestMain(m TestingM, opts ...Option) {
 	os.Exit(runTestMain(m, os.Stderr, opts))
 }
 
 // runTestMain is VerifyTestMain without the exit: it returns the exit code.
-func runTestMain(m TestingM, stderr io.Writer, opts []tracekit.LeakOption) int {
+func runTestMain(m TestingM, stderr io.Writer, opts []Option) int {
 	testname.Enable()
 	code := m.Run()
 	if code != 0 {
@@ -154,7 +155,7 @@ func runTestMain(m TestingM, stderr io.Writer, opts []tracekit.LeakOption) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
 	defer cancel()
-	if err := tracekit.Leaks(ctx, opts...); err != nil {
+	if err := Find(ctx, opts...); err != nil {
 		fmt.Fprintf(stderr, "tracekittest: tests passed, but %s%v\n", leakingTests(err), err)
 		return 1
 	}
@@ -165,7 +166,7 @@ func runTestMain(m TestingM, stderr io.Writer, opts []tracekit.LeakOption) int {
 // "TestA leaked 2 goroutine(s), TestB 1; 1 from no known test. " (tests in
 // name order), or "".
 func leakingTests(err error) string {
-	var le *tracekit.LeakError
+	var le *LeakError
 	if !errors.As(err, &le) {
 		return ""
 	}
@@ -204,9 +205,9 @@ type HangError struct {
 	Dump string
 	// Tasks are the tracked tasks (tracekit.Go, Group.Go) still running at
 	// the timeout that the test's goroutine started, directly or through
-	// fn (tracekit.StartedByCaller tells), with what each waits on, as
-	// tracekit.Snapshot saw them. Other tests' tasks are not listed.
-	Tasks []tracekit.TaskInfo
+	// fn ([StartedByCaller] tells), with what each waits on, as
+	// inspect.Tasks saw them. Other tests' tasks are not listed.
+	Tasks []inspect.Task
 }
 
 func (e *HangError) Error() string {
@@ -215,7 +216,7 @@ func (e *HangError) Error() string {
 		tasks.WriteString("; tracked tasks still running:\n")
 		now := time.Now()
 		for _, ti := range e.Tasks {
-			fmt.Fprintf(&tasks, "  task %d %q: %s", ti.ID, ti.Name, ti.State)
+			fmt.Fprintf(&tasks, "  task %d %q: %s", ti.ID, ti.Name, ti.State())
 			if ti.WaitingOn != "" {
 				fmt.Fprintf(&tasks, " on %s for %v", ti.WaitingOn, now.Sub(ti.WaitingSince).Round(time.Millisecond))
 			}
@@ -310,16 +311,16 @@ func hangError(timeout time.Duration, run *tracekit.Task) *HangError {
 	ours := map[uint64]bool{}
 	expired, cancel := context.WithCancel(context.Background())
 	cancel()
-	var le *tracekit.LeakError
-	if errors.As(tracekit.Leaks(expired, tracekit.StartedByCaller()), &le) {
+	var le *LeakError
+	if errors.As(Find(expired, StartedByCaller()), &le) {
 		for _, g := range le.Goroutines {
 			if g.TaskID != 0 && g.TaskID != run.ID() {
 				ours[g.TaskID] = true
 			}
 		}
 	}
-	var tasks []tracekit.TaskInfo
-	for _, ti := range tracekit.Snapshot() {
+	var tasks []inspect.Task
+	for _, ti := range inspect.Tasks() {
 		if ours[ti.ID] {
 			tasks = append(tasks, ti)
 		}
