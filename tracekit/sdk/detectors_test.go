@@ -55,6 +55,9 @@ func TestStartInstallsDetector(t *testing.T) {
 // Through Start: the zero-value locks report to the Kit's meter and spans
 // go to its tracer provider.
 func TestStartLockMetricsAndSpans(t *testing.T) {
+	if !locksTracked {
+		t.Skip("tracekit_nosync: the locks are plain sync locks")
+	}
 	if !goid.Fast {
 		t.Skip("a goroutine cannot find its task on this platform")
 	}
@@ -135,6 +138,9 @@ func consoleJSON(t *testing.T) (page struct {
 // hang timeout is reported once, naming the lock's holder, and the console
 // marks the waiter, and the holder, past the same timeout.
 func TestHangIsOneMechanism(t *testing.T) {
+	if !locksTracked {
+		t.Skip("tracekit_nosync: the locks are plain sync locks")
+	}
 	if !goid.Fast || !goid.FastID() {
 		t.Skip("goroutine IDs cannot be read cheaply on this platform")
 	}
