@@ -8,6 +8,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
@@ -89,4 +94,35 @@ func ExamplePanicError() {
 		fmt.Printf("task %s panicked with %v; stack kept: %t\n", pe.Task, pe.Value, len(pe.Stack) > 0)
 	}
 	// Output: task risky panicked with unexpected state; stack kept: true
+}
+
+// A group's own span takes OpenTelemetry's start options; so does each of
+// its tasks' spans.
+func ExampleWithSpanOptions() {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	ctx, request := tp.Tracer("example").Start(context.Background(), "request")
+
+	g := tracekit.NewGroup(ctx, "resize", tracekit.WithLimit(2),
+		tracekit.WithSpanOptions(trace.WithAttributes(attribute.Int("images", 3))))
+	for i := range 3 {
+		g.Go("resize-image", func(context.Context) error { return nil },
+			trace.WithAttributes(attribute.Int("image", i)))
+	}
+	_ = g.Wait()
+	request.End()
+
+	for _, s := range rec.Ended() {
+		if s.Name() == "resize" {
+			for _, kv := range s.Attributes() {
+				if kv.Key == "images" || kv.Key == "tracekit.group.limit" {
+					fmt.Println(kv.Key, kv.Value.AsInt64())
+				}
+			}
+		}
+	}
+	// Output:
+	// tracekit.group.limit 2
+	// images 3
 }

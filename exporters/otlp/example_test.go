@@ -3,6 +3,7 @@ package otlp_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -24,4 +25,21 @@ func Example() {
 	defer tp.Shutdown(context.Background())
 	fmt.Println(exp)
 	// Output: otlp grpc http://localhost:4317
+}
+
+// Logs go over OTLP like the spans: the same options, or the
+// OTEL_EXPORTER_OTLP_LOGS_* variables; the headers and the timeout apply.
+func ExampleNewLogExporter() {
+	exp, err := otlp.NewLogExporter(context.Background(),
+		otlp.WithEndpoint("http://collector:4318"),
+		otlp.WithHeaders(map[string]string{"x-team": "checkout"}),
+		otlp.WithTimeout(5*time.Second),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer exp.Shutdown(context.Background())
+	fmt.Println(exp)
+	// Output: otlp http/protobuf http://collector:4318/v1/logs
 }

@@ -5,6 +5,7 @@ package inspect_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
@@ -83,4 +84,28 @@ func ExampleTasks_running() {
 	_ = task.Wait()
 	// Output:
 	// wait for release: running, started by github.com/tracekit-go/tracekit/tracekit/inspect_test.ExampleTasks_running
+}
+
+// TasksWithStacks adds each task's goroutine and where it is now.
+func ExampleTasksWithStacks() {
+	release := make(chan struct{})
+	task := tracekit.Go(context.Background(), "wait for release", func(context.Context) error {
+		<-release
+		return nil
+	})
+	defer func() { close(release); _ = task.Wait() }()
+	for {
+		ts, err := inspect.TasksWithStacks()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		for _, ti := range ts {
+			if ti.ID == task.ID() && strings.Contains(ti.Stack, "ExampleTasksWithStacks.func1") {
+				fmt.Println(ti.Name, ti.Goroutine != 0, strings.Contains(ti.Stack, "ExampleTasksWithStacks"))
+				return
+			}
+		}
+	}
+	// Output: wait for release true true
 }

@@ -243,38 +243,11 @@ var histogramBounds = []float64{
 }
 
 // NewRuntimeProducer returns an [sdkmetric.Producer] that reports the Go
-// runtime's latency distributions as OpenTelemetry histograms (the metric
-// API has no asynchronous histogram, so they cannot be
-// instruments):
-//
-//   - go.schedule.duration (s): how long goroutines waited runnable before
-//     they ran, from /sched/latencies:seconds (the semantic-convention name;
-//     the runtime times one scheduling in eight of each goroutine, so the
-//     count is a sample);
-//   - tracekit.gc.pause.duration (s): garbage-collector stop-the-world
-//     pauses, from /sched/pauses/total/gc:seconds;
-//   - tracekit.gc.pause.stopping.duration (s): the part of those pauses
-//     spent stopping the world, from /sched/pauses/stopping/gc:seconds;
-//   - tracekit.stw.pause.duration (s): other stop-the-world pauses (goroutine
-//     dumps, ReadMemStats), from /sched/pauses/total/other:seconds.
-//
-// Each has one point whose counts run from the start of the process, or
-// with [WithRuntimeTemporality] (metricdata.DeltaTemporality) from the
-// previous Produce. The runtime's own buckets (about four per power of
-// two) are merged into three per power of ten: the boundaries are the runtime's boundaries
-// nearest above 1, 2 and 5 times each power of ten from 100 ns to 10 s
-// (1.28e-07, 2.56e-07, 5.12e-07, 1.024e-06, ... with Go 1.26), so no
-// runtime bucket is split. The runtime records no sums: the reported sum
-// is an estimate, each bucket's count times the midpoint of its runtime
-// bucket (its finite bound for the two open-ended ones). Min and max are
-// not reported.
-//
-// [Start] adds one to every metric reader it creates (OTLP, console), with
-// the temporality the reader's exporter chooses for histograms (for OTLP,
-// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE). For a reader passed
-// to [WithMetricReader], create the reader with
-// sdkmetric.WithProducer(tracekit.NewRuntimeProducer()). Reading the
-// runtime's metrics does not stop the world. Safe for concurrent use.
+// runtime's latency distributions (scheduling latency, GC and other
+// stop-the-world pauses) as histograms, which the metric API cannot
+// observe. [Start] adds one to every metric reader it creates; give one to
+// a reader of your own with sdkmetric.WithProducer. docs/attributes.md
+// lists the histograms and their buckets. Safe for concurrent use.
 func NewRuntimeProducer(opts ...RuntimeProducerOption) sdkmetric.Producer {
 	p := &runtimeProducer{
 		samples: make([]metrics.Sample, len(runtimeHistograms)),

@@ -196,24 +196,11 @@ func IgnoreAnyFunction(fn string) Option {
 }
 
 // StartedByCaller limits the check to goroutines that descend from the
-// goroutine calling [Find]: started by it, by goroutines it started that
-// are still running, or through any chain of tasks (tracekit.Go, Group.Go) that
-// began in it, even when the intermediate tasks have ended (tasks record
-// their lineage when they start). In a test that calls t.Parallel, this is
-// what keeps other tests' goroutines out of the report; each leak says how
-// it was attributed ([LeakedGoroutine.Attribution]).
-//
-// What cannot be attributed is left out unless [IncludeUntraceable] is
-// also given: a goroutine whose creator was an untracked goroutine that
-// has exited (the runtime keeps no record of it), or whose chain passes
-// through a task that ended more than about eight thousand task ends
-// ago (the record of ended tasks is a ring of that size, 256 KiB).
-//
-// Lineage follows the context: a task started with a context that carries
-// another task (the one its function received, or one derived from it)
-// descends from that task, whichever goroutine calls Go. Called inside a
-// task, the check therefore covers the tasks started with the task's
-// context, and what they started, but not the task's siblings.
+// calling goroutine: started by it, by goroutines it started that still
+// run, or through any chain of tracked tasks that began in it, ended or
+// not (tasks record their lineage, which follows their context). Each leak
+// says how it was attributed ([LeakedGoroutine.Attribution]); what cannot
+// be attributed is left out unless [IncludeUntraceable] is given.
 func StartedByCaller() Option {
 	return leakOptionFunc(func(c *leakConfig) { c.callerOnly = true })
 }
@@ -300,28 +287,13 @@ func (c *leakConfig) ignored(g *gostack.Goroutine, self uint64) bool {
 }
 
 // Find reports goroutines that are still running, other than the caller
-// and the runtime's and testing package's own, as a [*LeakError]; nil means
-// none. Because goroutines that were told to stop may need a moment to
-// return, it retries with growing pauses until none is left or ctx is done,
-// so give ctx a deadline (a second suits most tests). When ctx is done it
-// looks again until what is left holds still, for up to a second more:
-// goroutines that were ending at that moment (a timer's callback, ctx's own
-// deadline timer, a helper finishing its work) are not reported, and a
-// goroutine still running or runnable after that second is.
-//
-// In a binary built with GOEXPERIMENT=goroutineleakprofile, the runtime's
-// goroutineleak profile is consulted at the end: goroutines it proves can
-// never wake up are marked [LeakProvenByRuntime], and need no second look.
-//
-// Every leak says whether it descends from the calling goroutine and
-// through what ([LeakedGoroutine.Attribution]); [StartedByCaller] limits
-// the check to those that do.
-//
-// Called from inside a testing/synctest bubble, Leaks covers only the
-// goroutines of that bubble, and its pauses and ctx's deadline run on the
-// bubble's fake clock: the clock advances (and sleeping goroutines wake)
-// whenever every goroutine of the bubble is durably blocked, so a check
-// whose leaks are all durably blocked returns at once in real time.
+// and the runtime's and testing package's own, as a [*LeakError]; nil
+// means none. It retries with growing pauses until none is left or ctx is
+// done (give ctx a deadline: a second suits most tests), then looks again
+// until what is left holds still. With GOEXPERIMENT=goroutineleakprofile,
+// goroutines the runtime proves stuck are marked [LeakProvenByRuntime].
+// Called in a synctest bubble it covers the bubble's goroutines, on its
+// fake clock.
 func Find(ctx context.Context, opts ...Option) error {
 	return leaks(ctx, settleFor, opts)
 }

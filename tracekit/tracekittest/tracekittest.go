@@ -38,32 +38,13 @@ type TestingM interface {
 // DefaultLeakWait is how long the leak checks give goroutines to finish.
 const DefaultLeakWait = 2 * time.Second
 
-// VerifyNoLeaks fails t if goroutines the test started are still running,
-// after giving them [DefaultLeakWait] to return. Call it deferred at the
-// start of a test, on the test's goroutine. The failure names each
-// goroutine's state, its stack, the go statement that started it, whether
-// the runtime proved it can never wake up, and how it was attributed to
-// the test ([LeakedGoroutine.Attribution] and Lineage). A
-// goroutine it has reported once is left out of later checks, so that one
-// leak fails one test.
-//
-// It works in tests that call t.Parallel: a goroutine counts as the
-// test's when its lineage leads to the test's goroutine (see
-// [StartedByCaller]): started by it, by goroutines it started that
-// are still running, or through any chain of tracked tasks, ended or not.
-// Goroutines whose lineage leads elsewhere (another test, TestMain, init)
-// are never blamed on the test, nor is one whose lineage cannot be traced
-// but whose stack names another test (its creator or its own code). A goroutine whose lineage cannot be
-// traced (its untracked creator has exited) is reported only when no
-// other test is running at the time, as goleak would; while other tests
-// run it is left to [VerifyTestMain], which checks every goroutine at the
-// end.
-//
-// Inside a testing/synctest bubble it covers only the bubble's goroutines:
-// it first lets them settle with synctest.Wait, then gives them
-// [DefaultLeakWait] on the bubble's fake clock, which advances as soon as
-// every goroutine of the bubble is durably blocked. See the package
-// documentation and [Synctest].
+// VerifyNoLeaks fails t if goroutines the test started are still running
+// after [DefaultLeakWait]; call it deferred at the start of a test, on the
+// test's goroutine. A goroutine is the test's when its lineage leads to the
+// test's goroutine ([StartedByCaller]), so it works in parallel tests, and
+// inside a testing/synctest bubble it covers the bubble's goroutines only
+// (see the package documentation). A leak it has reported once is left out
+// of later checks: one leak fails one test.
 func VerifyNoLeaks(t TestingT, opts ...Option) {
 	t.Helper()
 	if err := checkLeaks(opts); err != nil {
@@ -239,27 +220,13 @@ var ErrHang = errors.New("tracekittest: test hung")
 // Is reports target == ErrHang.
 func (e *HangError) Is(target error) bool { return target == ErrHang }
 
-// RunWithTimeout runs fn with a context that is canceled after timeout
-// (just after the hang, if any, is recorded, so that tasks waiting on the
-// context are still listed as they were stuck). If fn
-// has not returned by then, the test fails at once with a [*HangError]: the
-// tracked tasks the test started that are still running (name, what they
-// wait on, spawn site, trace), then a dump of every goroutine grouped by
-// identical stacks, each group with its states (which channel operation,
-// which lock) and how long it has waited. Call it on the test's goroutine.
-// fn keeps running in the background after such a failure; the test binary
-// ends when the test does. fn runs as a tracked task named
-// "tracekittest.RunWithTimeout", so that goroutines it starts stay
-// attributed to the test after it returns (with a global tracer provider
-// set, that task's span is recorded, alone: fn's context does not carry
-// it); a panic in fn fails the test with the panic's value and stack.
-//
-// Inside a testing/synctest bubble the timeout runs on the bubble's fake
-// clock: when fn and everything it waits for are durably blocked, the
-// clock jumps to the timeout and the hang is reported at once, with a dump
-// of the bubble's goroutines only. (A goroutine blocked on a sync.Mutex or
-// on I/O is not durably blocked and stops the fake clock; the test
-// binary's -timeout catches that.)
+// RunWithTimeout runs fn with a context that is canceled after timeout; if
+// fn has not returned by then the test fails at once with a [*HangError]:
+// the test's tracked tasks still running, with what each waits on, and
+// every goroutine grouped by stack. Call it on the test's goroutine; fn
+// runs as a tracked task, keeps running after such a failure, and a panic
+// in it fails the test. Inside a synctest bubble the timeout runs on the
+// bubble's fake clock.
 func RunWithTimeout(t TestingT, timeout time.Duration, fn func(ctx context.Context)) {
 	t.Helper()
 	if err := runWithTimeout(timeout, fn); err != nil {
