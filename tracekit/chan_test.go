@@ -11,6 +11,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
@@ -104,20 +105,20 @@ func TestChanSpans(t *testing.T) {
 		synctest.Wait()
 		root.End()
 		s := rec.span("chan.recv jobs")
-		if w, _ := attr(s, keyWaitNS); w.AsInt64() != int64(30*time.Millisecond) {
+		if w, _ := kittest.Attr(s, keyWaitNS); w.AsInt64() != int64(30*time.Millisecond) {
 			t.Errorf("recv wait = %v", time.Duration(w.AsInt64()))
 		}
-		if v, _ := attr(s, keyChanName); v.AsString() != "jobs" {
+		if v, _ := kittest.Attr(s, keyChanName); v.AsString() != "jobs" {
 			t.Errorf("chan name = %q", v.AsString())
 		}
 		if s.Parent().SpanID() != root.SpanContext().SpanID() {
 			t.Error("not a child of ctx's span")
 		}
 		s = rec.span("chan.send jobs")
-		if w, _ := attr(s, keyWaitNS); w.AsInt64() != int64(20*time.Millisecond) {
+		if w, _ := kittest.Attr(s, keyWaitNS); w.AsInt64() != int64(20*time.Millisecond) {
 			t.Errorf("send wait = %v", time.Duration(w.AsInt64()))
 		}
-		if n := histCount(t, reader, "tracekit.chan.wait", "tracekit.chan.name", "jobs"); n != 2 {
+		if n := kittest.HistCount(t, reader, "tracekit.chan.wait", "tracekit.chan.name", "jobs"); n != 2 {
 			t.Errorf("tracekit.chan.wait count = %d, want 2", n)
 		}
 	})
@@ -138,14 +139,14 @@ func TestChanHang(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("recv = %v, want ErrClosed", err)
 		}
-		reps := r.all()
+		reps := r.All()
 		if len(reps) != 1 || reps[0].Kind != inspect.KindHang || reps[0].Channel != "results" || reps[0].Lock != "" {
 			t.Fatalf("reports = %v", reps)
 		}
 		if s := reps[0].String(); !strings.Contains(s, "waiter (receive from results)") || !strings.Contains(s, "TestChanHang") {
 			t.Errorf("report:\n%s", s)
 		}
-		if log := r.logged(); !strings.Contains(log, "chan=results") || strings.Contains(log, "lock=") {
+		if log := r.Logged(); !strings.Contains(log, "chan=results") || strings.Contains(log, "lock=") {
 			t.Errorf("log names the channel as a lock:\n%s", log)
 		}
 	})

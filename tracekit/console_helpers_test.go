@@ -1,12 +1,6 @@
 package tracekit
 
-import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"testing"
-)
+import ()
 
 // The console's JSON, as far as the registry's tests read it.
 type consolePage struct {
@@ -31,23 +25,4 @@ type consoleResource struct {
 	LongestSeconds  float64  `json:"longest_wait_seconds"`
 	HeldBy          uint64   `json:"held_by"`
 	HeldByGoroutine uint64   `json:"held_by_goroutine"`
-}
-
-func get(t *testing.T, h http.Handler, target string) (int, string) {
-	t.Helper()
-	rr := httptest.NewRecorder()
-	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, target, nil))
-	body, _ := io.ReadAll(rr.Result().Body)
-	return rr.Code, string(body)
-}
-
-func getJSON(t *testing.T, h http.Handler, target string, v any) {
-	t.Helper()
-	code, body := get(t, h, target)
-	if code != http.StatusOK {
-		t.Fatalf("%s: status %d: %s", target, code, body)
-	}
-	if err := json.Unmarshal([]byte(body), v); err != nil {
-		t.Fatalf("%s: %v\n%s", target, err, body)
-	}
 }

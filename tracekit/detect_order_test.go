@@ -15,6 +15,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
@@ -223,8 +224,8 @@ func TestLockOrder(t *testing.T) {
 			d, r := testDetector(detect.Config{Order: true}, nil)
 			defer d.Close()
 			tt.run(d)
-			if got := r.kinds(); !slices.Equal(got, tt.want) {
-				t.Errorf("reports = %v, want %v\n%v", got, tt.want, r.all())
+			if got := r.Kinds(); !slices.Equal(got, tt.want) {
+				t.Errorf("reports = %v, want %v\n%v", got, tt.want, r.All())
 			}
 			if _, g := d.OrderSize(); g != 0 {
 				t.Errorf("%d goroutines still listed as holding locks", g)
@@ -263,7 +264,7 @@ func TestLockOrderReport(t *testing.T) {
 	b.Unlock()
 	root.End()
 
-	reps := r.all()
+	reps := r.All()
 	if len(reps) != 1 {
 		t.Fatalf("reports = %v", reps)
 	}
@@ -284,10 +285,10 @@ func TestLockOrderReport(t *testing.T) {
 	if rep.SpanContext.SpanID() != root.SpanContext().SpanID() {
 		t.Error("report does not name ctx's span")
 	}
-	if ev := rec.span("root").Events(); len(ev) != 1 || eventAttr(ev[0], keyReportKind) != "lock-order" {
+	if ev := rec.span("root").Events(); len(ev) != 1 || kittest.EventAttr(ev[0], keyReportKind) != "lock-order" {
 		t.Errorf("root events = %v", ev)
 	}
-	log := r.logged()
+	log := r.Logged()
 	if !strings.Contains(log, "kind=lock-order") ||
 		!strings.Contains(log, "trace_id="+root.SpanContext().TraceID().String()) ||
 		!strings.Contains(log, "span_id="+root.SpanContext().SpanID().String()) {
@@ -306,14 +307,14 @@ func TestLockOrderBounded(t *testing.T) {
 	if e, g := d.OrderSize(); e > 64 || g != 0 {
 		t.Errorf("graph has %d edges (bound 64) and %d goroutines", e, g)
 	}
-	if len(r.all()) != 0 {
-		t.Errorf("reports = %v", r.all())
+	if len(r.All()) != 0 {
+		t.Errorf("reports = %v", r.All())
 	}
 	// Detection still works after resets.
 	a, b := pinned(d, "a"), pinned(d, "b")
 	lockBoth(a, b)
 	lockBoth(b, a)
-	if got := r.kinds(); !slices.Equal(got, []inspect.Kind{inspect.KindLockOrder}) {
+	if got := r.Kinds(); !slices.Equal(got, []inspect.Kind{inspect.KindLockOrder}) {
 		t.Errorf("after resets: reports = %v", got)
 	}
 }
@@ -325,7 +326,7 @@ func TestLockOrderCycleReport(t *testing.T) {
 	lockBoth(a, b)
 	lockBoth(b, c)
 	lockBoth(c, a)
-	reps := r.all()
+	reps := r.All()
 	if len(reps) != 1 {
 		t.Fatalf("reports = %v", reps)
 	}

@@ -52,7 +52,7 @@ func TestLintOrphan(t *testing.T) {
 		_, detached := start("detached", 0, 20*time.Second)         // detached on purpose, ends within the grace
 		_, waited := start("child", 60*time.Second, 40*time.Second) // its parent outlives it
 		runSweep(d, detect.LintConfig{Interval: time.Second, Orphan: 30 * time.Second, OrphanOn: true}, 110*time.Second)
-		all := reps.all()
+		all := reps.All()
 		for _, tc := range []struct {
 			task *Task
 			at   time.Duration // the report is due 30s after the first sweep that sees the parent gone, at most this
@@ -114,7 +114,7 @@ func TestLintSpawnGrowth(t *testing.T) {
 		}
 
 		var leak, pool []inspect.Report
-		for _, r := range reps.all() {
+		for _, r := range reps.All() {
 			switch {
 			case r.Kind != inspect.KindSpawnGrowth:
 			case strings.Contains(r.SpawnSite, "spawnLeak"):
@@ -174,7 +174,7 @@ func TestLintSpawnGrowthEpisodes(t *testing.T) {
 		close(stay)
 		_ = keeper.Wait()
 		n := 0
-		for _, r := range reps.all() {
+		for _, r := range reps.All() {
 			if r.Kind == inspect.KindSpawnGrowth && strings.Contains(r.SpawnSite, "spawnLeak") {
 				n++
 			}

@@ -19,6 +19,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/kittest"
 )
 
 var (
@@ -186,11 +188,11 @@ func TestLogHandlerEvents(t *testing.T) {
 				t.Errorf("event %q, want %q", e.Name, tt.wantName)
 			}
 			for k, want := range tt.wantAttrs {
-				if got := eventAttr(e, k); got != want {
+				if got := kittest.EventAttr(e, k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
-			if got := eventAttr(e, otelsemconv.CodeFunctionNameKey); !strings.HasPrefix(got, "github.com/tracekit-go/tracekit/tracekit.TestLogHandlerEvents.") {
+			if got := kittest.EventAttr(e, otelsemconv.CodeFunctionNameKey); !strings.HasPrefix(got, "github.com/tracekit-go/tracekit/tracekit.TestLogHandlerEvents.") {
 				t.Errorf("code.function.name = %q, want the logging function", got)
 			}
 		})

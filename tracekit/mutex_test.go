@@ -22,6 +22,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
@@ -49,7 +50,7 @@ func TestMutexExclusion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var m Mutex
 			var rw RWMutex
-			var r *reports
+			var r *kittest.Reports
 			if tt.cfg != nil {
 				var d *detect.Detector
 				d, r = testDetector(*tt.cfg, nil)
@@ -92,8 +93,8 @@ func TestMutexExclusion(t *testing.T) {
 			if n != goroutines*rounds {
 				t.Errorf("n = %d, want %d", n, goroutines*rounds)
 			}
-			if r != nil && len(r.all()) != 0 {
-				t.Errorf("reports on a correct program: %v", r.all())
+			if r != nil && len(r.All()) != 0 {
+				t.Errorf("reports on a correct program: %v", r.All())
 			}
 		})
 	}
@@ -187,23 +188,23 @@ func TestSlowWaitSpan(t *testing.T) {
 		if s.Parent().SpanID() != root.SpanContext().SpanID() {
 			t.Error("lock.wait span is not a child of ctx's span")
 		}
-		if v, _ := attr(s, keyKind); v.AsString() != string(kindLockWait) {
+		if v, _ := kittest.Attr(s, keyKind); v.AsString() != string(kindLockWait) {
 			t.Errorf("kind = %q", v.AsString())
 		}
-		if v, _ := attr(s, keyLockName); v.AsString() != "orders" {
+		if v, _ := kittest.Attr(s, keyLockName); v.AsString() != "orders" {
 			t.Errorf("lock name = %q", v.AsString())
 		}
-		if v, _ := attr(s, keyWaitNS); v.AsInt64() != int64(50*time.Millisecond) {
+		if v, _ := kittest.Attr(s, keyWaitNS); v.AsInt64() != int64(50*time.Millisecond) {
 			t.Errorf("wait = %v, want 50ms", time.Duration(v.AsInt64()))
 		}
 		if got := s.EndTime().Sub(s.StartTime()); got != 50*time.Millisecond {
 			t.Errorf("span covers %v, want 50ms", got)
 		}
-		if n := histCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "orders"); n != 2 {
+		if n := kittest.HistCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "orders"); n != 2 {
 			t.Errorf("tracekit.lock.wait count = %d, want 2", n)
 		}
-		if len(r.all()) != 0 {
-			t.Errorf("reports: %v", r.all())
+		if len(r.All()) != 0 {
+			t.Errorf("reports: %v", r.All())
 		}
 	})
 }
@@ -274,11 +275,11 @@ func TestHoldSpanAndLongHold(t *testing.T) {
 		if s.Parent().SpanID() != task.SpanContext().SpanID() {
 			t.Error("lock.hold span is not a child of the task's span")
 		}
-		hold, _ := attr(s, keyHoldNS)
+		hold, _ := kittest.Attr(s, keyHoldNS)
 		if got := time.Duration(hold.AsInt64()); got > 1500*time.Millisecond || got < 1500*time.Millisecond-d.Tick() {
 			t.Errorf("hold = %v, want 1.5s to within the %v tick", got, d.Tick())
 		}
-		reps := r.all()
+		reps := r.All()
 		if len(reps) != 1 || reps[0].Kind != inspect.KindLongHold || reps[0].Lock != "cache" {
 			t.Fatalf("reports = %v, want one long hold of cache", reps)
 		}
@@ -294,10 +295,10 @@ func TestHoldSpanAndLongHold(t *testing.T) {
 				event = e
 			}
 		}
-		if eventAttr(event, keyReportKind) != "long-hold" {
+		if kittest.EventAttr(event, keyReportKind) != "long-hold" {
 			t.Errorf("the task span has no long-hold report event: %v", rec.span("refresh").Events())
 		}
-		if log := r.logged(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "kind=long-hold") {
+		if log := r.Logged(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "kind=long-hold") {
 			t.Errorf("slog record: %q", log)
 		}
 	})
@@ -324,7 +325,7 @@ func TestHangReport(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		reps := r.all()
+		reps := r.All()
 		if len(reps) != 1 || reps[0].Kind != inspect.KindHang || reps[0].Lock != "ledger" || reps[0].Duration != 30*time.Second {
 			t.Fatalf("reports = %v, want one 30s lock timeout on ledger", reps)
 		}
@@ -377,7 +378,7 @@ func TestHangReportNamesHolder(t *testing.T) {
 				if holder != nil {
 					_ = holder.Wait()
 				}
-				reps := r.all()
+				reps := r.All()
 				if len(reps) != 1 || reps[0].Kind != inspect.KindHang {
 					t.Fatalf("reports = %v, want one lock timeout", reps)
 				}
@@ -495,13 +496,13 @@ func TestHoldWithALaggingClock(t *testing.T) {
 		}
 		root.End()
 		s, parent := rec.span("lock.hold cache"), rec.span("refresh")
-		hold, _ := attr(s, keyHoldNS)
+		hold, _ := kittest.Attr(s, keyHoldNS)
 		span := s.EndTime().Sub(s.StartTime())
 		if s.StartTime().Before(parent.StartTime()) || time.Duration(hold.AsInt64()) != span || span != 60*time.Millisecond {
 			t.Errorf("hold span [%v, %v] lasts %v with tracekit.hold.ns %v; task from %v; want 60ms from the task's start",
 				s.StartTime(), s.EndTime(), span, time.Duration(hold.AsInt64()), parent.StartTime())
 		}
-		if reps := r.all(); len(reps) != 1 || reps[0].Kind != inspect.KindLongHold || reps[0].Duration != span {
+		if reps := r.All(); len(reps) != 1 || reps[0].Kind != inspect.KindLongHold || reps[0].Duration != span {
 			t.Errorf("reports %v, want one long hold of %v", reps, span)
 		}
 	})
@@ -520,10 +521,10 @@ func TestHangReportPlainLock(t *testing.T) {
 		m.Unlock()
 		close(done)
 	}()
-	testwait.For(time.Minute, func() bool { return len(r.all()) > 0 })
+	testwait.For(time.Minute, func() bool { return len(r.All()) > 0 })
 	m.Unlock()
 	<-done
-	reps := r.all()
+	reps := r.All()
 	if len(reps) != 1 || reps[0].Kind != inspect.KindHang {
 		t.Fatalf("reports = %v", reps)
 	}
@@ -576,10 +577,10 @@ func TestLockMetrics(t *testing.T) {
 		m.Lock()
 		m.Unlock()
 	}
-	if n := histCount(t, reader, "tracekit.lock.hold", "tracekit.lock.name", "counters"); n != 128/detect.SampleEvery {
+	if n := kittest.HistCount(t, reader, "tracekit.lock.hold", "tracekit.lock.name", "counters"); n != 128/detect.SampleEvery {
 		t.Errorf("hold samples = %d, want %d", n, 128/detect.SampleEvery)
 	}
-	if n := sumCounter(t, reader, "tracekit.lock.acquisitions"); n != 128 {
+	if n := kittest.SumCounter(t, reader, "tracekit.lock.acquisitions"); n != 128 {
 		t.Errorf("acquisitions = %d, want 128", n)
 	}
 }
@@ -619,7 +620,7 @@ func TestRWMutex(t *testing.T) {
 			t.Fatal(err)
 		}
 		rw.RUnlock()
-		if got := r.all(); len(got) != 0 {
+		if got := r.All(); len(got) != 0 {
 			t.Errorf("reports: %v", got)
 		}
 		if _, g := d.OrderSize(); g != 0 {
@@ -658,14 +659,14 @@ func TestHangFlightRecorder(t *testing.T) {
 		}
 		done <- err
 	}()
-	for len(r.all()) == 0 && ctx.Err() == nil {
+	for len(r.All()) == 0 && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
 	m.Unlock()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	reps := r.all()
+	reps := r.All()
 	if len(reps) != 1 || reps[0].TraceFile == "" || filepath.Dir(reps[0].TraceFile) != dir {
 		t.Fatalf("reports = %+v, want one naming a trace file in %s", reps, dir)
 	}
@@ -710,7 +711,7 @@ func TestCoarseClockSleepsWhenIdle(t *testing.T) {
 			t.Errorf("the clock is not idle during a long hold with no other lock")
 		}
 		m.Unlock()
-		reps := r.all()
+		reps := r.All()
 		if len(reps) != 1 || reps[0].Kind != inspect.KindLongHold {
 			t.Fatalf("reports = %v, want one long hold", reps)
 		}
@@ -811,7 +812,7 @@ func TestHangReportReadersHold(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		reps := r.all()
+		reps := r.All()
 		if len(reps) != 1 || reps[0].Kind != inspect.KindHang {
 			t.Fatalf("reports = %v, want one lock timeout", reps)
 		}

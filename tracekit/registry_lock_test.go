@@ -11,6 +11,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/tracekit/console"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
@@ -58,7 +59,7 @@ func TestSnapshotHeldBy(t *testing.T) {
 	if h, _ := taskByID(inspect.Tasks(), holder.ID()); h.HeldBy != 0 {
 		t.Errorf("the holder, not waiting on a lock, is held by %d", h.HeldBy)
 	}
-	_, page := get(t, console.Handler(), "/")
+	_, page := kittest.Get(t, console.Handler(), "/")
 	if want := fmt.Sprintf(`held by <a href="?task=%d" class="held-by">task %d</a>`, holder.ID(), holder.ID()); !strings.Contains(page, want) {
 		t.Errorf("console list lacks %s:\n%s", want, page)
 	}
@@ -71,7 +72,7 @@ func TestSnapshotHeldBy(t *testing.T) {
 		return ok && w.State() == inspect.TaskWaiting
 	})
 	var cp consolePage
-	getJSON(t, console.Handler(), "/?format=json", &cp)
+	kittest.GetJSON(t, console.Handler(), "/?format=json", &cp)
 	i := slices.IndexFunc(cp.WaitedOn, func(r consoleResource) bool { return r.WaitingOn == `lock "orders"` })
 	if i < 0 {
 		t.Fatalf("waited_on = %+v, want lock \"orders\"", cp.WaitedOn)
@@ -79,7 +80,7 @@ func TestSnapshotHeldBy(t *testing.T) {
 	if r := cp.WaitedOn[i]; !slices.Equal(r.Waiters, []uint64{waiter.ID(), second.ID()}) || r.HeldBy != holder.ID() || r.LongestSeconds <= 0 {
 		t.Errorf("lock \"orders\" = %+v, want waiters %d then %d, held by %d", r, waiter.ID(), second.ID(), holder.ID())
 	}
-	if _, page := get(t, console.Handler(), "/"); !strings.Contains(page, `<h2 id="waited-on">`) {
+	if _, page := kittest.Get(t, console.Handler(), "/"); !strings.Contains(page, `<h2 id="waited-on">`) {
 		t.Errorf("console list has no resources table:\n%s", page)
 	}
 	close(release)
@@ -136,7 +137,7 @@ func TestWaitedOnLocksShareAName(t *testing.T) {
 		return true
 	})
 	var cp consolePage
-	getJSON(t, console.Handler(), "/?format=json", &cp)
+	kittest.GetJSON(t, console.Handler(), "/?format=json", &cp)
 	got := map[uint64]uint64{} // waiter → holder
 	for _, r := range cp.WaitedOn {
 		if r.WaitingOn == `lock "account"` && len(r.Waiters) == 1 {

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
 )
@@ -98,10 +99,10 @@ func TestSpanNames(t *testing.T) {
 			if s.Parent().SpanID() != root.SpanContext().SpanID() {
 				t.Errorf("parent = %v, want the root span", s.Parent().SpanID())
 			}
-			if v, _ := attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/"+name {
+			if v, _ := kittest.Attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/"+name {
 				t.Errorf("code.function.name = %q", v.AsString())
 			}
-			if v, _ := attr(s, keyKind); v.AsString() != string(kindFunction) {
+			if v, _ := kittest.Attr(s, keyKind); v.AsString() != string(kindFunction) {
 				t.Errorf("tracekit.kind = %q, want %q", v.AsString(), kindFunction)
 			}
 			if s.Status().Code != codes.Unset || len(s.Events()) != 0 {
@@ -112,10 +113,10 @@ func TestSpanNames(t *testing.T) {
 
 	load := r.span("tracekit.(*spanStore).load")
 	abs, _ := filepath.Abs("span_test.go")
-	if v, _ := attr(load, otelsemconv.CodeFilePathKey); v.AsString() != abs {
+	if v, _ := kittest.Attr(load, otelsemconv.CodeFilePathKey); v.AsString() != abs {
 		t.Errorf("code.file.path = %q, want %q", v.AsString(), abs)
 	}
-	if v, _ := attr(load, otelsemconv.CodeLineNumberKey); int(v.AsInt64()) != markerLine(t, "span_test.go", "// site:load") {
+	if v, _ := kittest.Attr(load, otelsemconv.CodeLineNumberKey); int(v.AsInt64()) != markerLine(t, "span_test.go", "// site:load") {
 		t.Errorf("code.line.number = %d, want the line of the Span call", v.AsInt64())
 	}
 }
@@ -154,7 +155,7 @@ func TestSpanEnd(t *testing.T) {
 				if e.Name != string(otelsemconv.ExceptionEventName) {
 					t.Errorf("event %q, want exception", e.Name)
 				}
-				if got := eventAttr(e, otelsemconv.ExceptionMessageKey); got != tt.wantDesc {
+				if got := kittest.EventAttr(e, otelsemconv.ExceptionMessageKey); got != tt.wantDesc {
 					t.Errorf("exception.message = %q, want %q", got, tt.wantDesc)
 				}
 			}
@@ -188,17 +189,17 @@ func TestSpanEndPanic(t *testing.T) {
 			if s.Status().Code != codes.Error || s.Status().Description != fmt.Sprint("panic: ", tt.value) {
 				t.Errorf("status = %+v", s.Status())
 			}
-			if v, _ := attr(s, keyPanic); !v.AsBool() {
+			if v, _ := kittest.Attr(s, keyPanic); !v.AsBool() {
 				t.Errorf("tracekit.panic not set")
 			}
 			if len(s.Events()) != 1 {
 				t.Fatalf("%d events, want 1", len(s.Events()))
 			}
 			e := s.Events()[0]
-			if got := eventAttr(e, otelsemconv.ExceptionTypeKey); got != tt.wantType {
+			if got := kittest.EventAttr(e, otelsemconv.ExceptionTypeKey); got != tt.wantType {
 				t.Errorf("exception.type = %q, want %q", got, tt.wantType)
 			}
-			if st := eventAttr(e, otelsemconv.ExceptionStacktraceKey); !strings.Contains(st, "tracekit.panics(") {
+			if st := kittest.EventAttr(e, otelsemconv.ExceptionStacktraceKey); !strings.Contains(st, "tracekit.panics(") {
 				t.Errorf("stack does not show the panicking function:\n%s", st)
 			}
 		})
@@ -216,7 +217,7 @@ func TestSpanEndPanic(t *testing.T) {
 		}()
 		root.End()
 		s := r.span("tracekit.TestSpanEndPanic.func2.1")
-		if got := eventAttr(s.Events()[0], otelsemconv.ExceptionTypeKey); got != "runtime.Error" {
+		if got := kittest.EventAttr(s.Events()[0], otelsemconv.ExceptionTypeKey); got != "runtime.Error" {
 			t.Errorf("exception.type = %q, want runtime.Error", got)
 		}
 	})
@@ -228,14 +229,14 @@ func TestSpanOptions(t *testing.T) {
 	namedFunc(ctx, "load-user", trace.WithAttributes(attribute.String("user.id", "u7")), trace.WithSpanKind(trace.SpanKindClient))
 	plainFunc(ctx, trace.WithAttributes(attribute.String("user.id", "u8")))
 	root.End()
-	if v, _ := attr(r.span("tracekit.plainFunc"), "user.id"); v.AsString() != "u8" {
+	if v, _ := kittest.Attr(r.span("tracekit.plainFunc"), "user.id"); v.AsString() != "u8" {
 		t.Errorf("plainFunc's user.id = %q", v.AsString())
 	}
 	s := r.span("load-user")
-	if v, _ := attr(s, "user.id"); v.AsString() != "u7" {
+	if v, _ := kittest.Attr(s, "user.id"); v.AsString() != "u7" {
 		t.Errorf("user.id = %q", v.AsString())
 	}
-	if v, _ := attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/tracekit.namedFunc" {
+	if v, _ := kittest.Attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/tracekit.namedFunc" {
 		t.Errorf("code.function.name = %q", v.AsString())
 	}
 	if s.SpanKind() != trace.SpanKindClient {

@@ -10,6 +10,8 @@ import (
 
 	"go.opentelemetry.io/otel/codes"
 	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/tracekit-go/tracekit/internal/kittest"
 )
 
 func TestGoSpanIsChildWithSpawnSite(t *testing.T) {
@@ -28,18 +30,18 @@ func TestGoSpanIsChildWithSpawnSite(t *testing.T) {
 	if !s.SpanContext().Equal(task.SpanContext()) {
 		t.Errorf("Task.SpanContext() = %v, want the span's %v", task.SpanContext(), s.SpanContext())
 	}
-	if v, _ := attr(s, keyKind); v.AsString() != string(kindGoroutine) {
+	if v, _ := kittest.Attr(s, keyKind); v.AsString() != string(kindGoroutine) {
 		t.Errorf("%s = %q, want %q", keyKind, v.AsString(), kindGoroutine)
 	}
-	fn, _ := attr(s, otelsemconv.CodeFunctionNameKey)
+	fn, _ := kittest.Attr(s, otelsemconv.CodeFunctionNameKey)
 	if want := "tracekit.TestGoSpanIsChildWithSpawnSite"; !strings.HasSuffix(fn.AsString(), want) {
 		t.Errorf("code.function.name = %q, want suffix %q", fn.AsString(), want)
 	}
-	file, _ := attr(s, otelsemconv.CodeFilePathKey)
+	file, _ := kittest.Attr(s, otelsemconv.CodeFilePathKey)
 	if !strings.HasSuffix(file.AsString(), "tracekit/task_test.go") {
 		t.Errorf("code.file.path = %q, want this file", file.AsString())
 	}
-	line, _ := attr(s, otelsemconv.CodeLineNumberKey)
+	line, _ := kittest.Attr(s, otelsemconv.CodeLineNumberKey)
 	src, err := os.ReadFile("task_test.go")
 	if err != nil {
 		t.Fatal(err)
@@ -92,16 +94,16 @@ func TestGoPanicIsRecoveredAndRecorded(t *testing.T) {
 	if s.Status().Code != codes.Error || !strings.Contains(s.Status().Description, "kaboom") {
 		t.Errorf("status = %+v, want error mentioning kaboom", s.Status())
 	}
-	if v, _ := attr(s, keyPanic); !v.AsBool() {
+	if v, _ := kittest.Attr(s, keyPanic); !v.AsBool() {
 		t.Errorf("%s not set", keyPanic)
 	}
 	if len(s.Events()) != 1 {
 		t.Fatalf("events = %+v, want one", s.Events())
 	}
 	ev := s.Events()[0]
-	if ev.Name != "exception" || eventAttr(ev, otelsemconv.ExceptionMessageKey) != "kaboom" ||
-		eventAttr(ev, otelsemconv.ExceptionTypeKey) != "string" ||
-		!strings.Contains(eventAttr(ev, otelsemconv.ExceptionStacktraceKey), "panicHere") {
+	if ev.Name != "exception" || kittest.EventAttr(ev, otelsemconv.ExceptionMessageKey) != "kaboom" ||
+		kittest.EventAttr(ev, otelsemconv.ExceptionTypeKey) != "string" ||
+		!strings.Contains(kittest.EventAttr(ev, otelsemconv.ExceptionStacktraceKey), "panicHere") {
 		t.Errorf("exception event = %+v", ev)
 	}
 }
@@ -122,7 +124,7 @@ func TestPanicErrorUnwrapsErrorValues(t *testing.T) {
 		t.Fatalf("Wait() = %v, want it to unwrap to a runtime.Error", err)
 	}
 	ev := r.span("nil-map").Events()[0]
-	if got := eventAttr(ev, otelsemconv.ExceptionTypeKey); got != "runtime.Error" {
+	if got := kittest.EventAttr(ev, otelsemconv.ExceptionTypeKey); got != "runtime.Error" {
 		t.Errorf("exception.type = %q, want runtime.Error", got)
 	}
 }
@@ -144,10 +146,10 @@ func TestGoRecordsCancelCause(t *testing.T) {
 		t.Fatalf("Wait() = %v, want context.Canceled", err)
 	}
 	s := r.span("wait")
-	if v, _ := attr(s, keyCanceled); !v.AsBool() {
+	if v, _ := kittest.Attr(s, keyCanceled); !v.AsBool() {
 		t.Errorf("%s not set", keyCanceled)
 	}
-	if v, _ := attr(s, keyCancelCause); v.AsString() != "client went away" {
+	if v, _ := kittest.Attr(s, keyCancelCause); v.AsString() != "client went away" {
 		t.Errorf("%s = %q, want the cause", keyCancelCause, v.AsString())
 	}
 }

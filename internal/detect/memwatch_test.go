@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/cgroup"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
@@ -54,7 +55,7 @@ type memTest struct {
 	t   *testing.T
 	w   *MemWatch
 	det *Detector
-	rep *reports
+	rep *kittest.Reports
 	mem *fakeMem
 	gc  uint64
 	err []error
@@ -97,7 +98,7 @@ func (mt *memTest) stop() {
 
 func (mt *memTest) memReports() []inspect.Report {
 	var out []inspect.Report
-	for _, r := range mt.rep.all() {
+	for _, r := range mt.rep.All() {
 		if r.Kind != inspect.KindMemory || r.Memory == nil {
 			mt.t.Fatalf("report %v without memory numbers", r.Kind)
 		}
@@ -146,7 +147,7 @@ func TestMemoryLimitOncePerEpisode(t *testing.T) {
 		if want := "memory in use 810 MiB is 81% of the GOMEMLIMIT 1000 MiB (warns at 80%)"; r.Message != want {
 			t.Errorf("message = %q, want %q", r.Message, want)
 		}
-		if log := mt.rep.logged(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "kind=memory") {
+		if log := mt.rep.Logged(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "kind=memory") {
 			t.Errorf("slog got %q", log)
 		}
 	})
@@ -421,7 +422,7 @@ func realWatch(t *testing.T, cfg MemConfig, run func(reports func() []inspect.Re
 	}
 	before := w.sample().gcCycles
 	w.Start(det)
-	run(rep.all, sampled)
+	run(rep.All, sampled)
 	w.Stop()
 	return w.sample().gcCycles - before
 }

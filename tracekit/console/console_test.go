@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"html"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
@@ -106,14 +106,6 @@ func newConsoleFixture(t *testing.T) *consoleFixture {
 	return f
 }
 
-func get(t *testing.T, h http.Handler, target string) (int, string) {
-	t.Helper()
-	rr := httptest.NewRecorder()
-	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, target, nil))
-	body, _ := io.ReadAll(rr.Result().Body)
-	return rr.Code, string(body)
-}
-
 func TestConsole(t *testing.T) {
 	f := newConsoleFixture(t)
 	defer f.stop()
@@ -121,7 +113,7 @@ func TestConsole(t *testing.T) {
 	pid, cid := strconv.FormatUint(f.parent.ID(), 10), strconv.FormatUint(f.child.ID(), 10)
 
 	t.Run("list", func(t *testing.T) {
-		code, page := get(t, h, "/debug/tracekit/")
+		code, page := kittest.Get(t, h, "/debug/tracekit/")
 		if code != http.StatusOK {
 			t.Fatalf("status %d", code)
 		}
@@ -153,7 +145,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("json", func(t *testing.T) {
-		code, body := get(t, h, "/?format=json&sort=name&desc=1")
+		code, body := kittest.Get(t, h, "/?format=json&sort=name&desc=1")
 		if code != http.StatusOK {
 			t.Fatalf("status %d", code)
 		}
@@ -191,7 +183,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("task", func(t *testing.T) {
-		code, page := get(t, h, "/?task="+cid)
+		code, page := kittest.Get(t, h, "/?task="+cid)
 		if code != http.StatusOK {
 			t.Fatalf("status %d: %s", code, page)
 		}
@@ -203,7 +195,7 @@ func TestConsole(t *testing.T) {
 				t.Errorf("task page lacks %q", w)
 			}
 		}
-		code, body := get(t, h, "/?task="+cid+"&format=json")
+		code, body := kittest.Get(t, h, "/?task="+cid+"&format=json")
 		var ct consoleTask
 		if code != http.StatusOK || json.Unmarshal([]byte(body), &ct) != nil || ct.ID != f.child.ID() || ct.Goroutine == 0 || ct.Stack == "" {
 			t.Errorf("task JSON: %d %s", code, body)
@@ -239,7 +231,7 @@ func TestConsoleParentEnded(t *testing.T) {
 	child := <-childc
 	defer func() { close(release); _ = child.Wait() }()
 	waitFor(t, "orphan listed", func(s []inspect.Task) bool { _, ok := taskByID(s, child.ID()); return ok })
-	_, page := get(t, Handler(), "/")
+	_, page := kittest.Get(t, Handler(), "/")
 	if !strings.Contains(page, "⚠ parent task "+strconv.FormatUint(parent.ID(), 10)+" has ended") {
 		t.Errorf("no parent-ended warning:\n%s", page)
 	}
@@ -295,7 +287,7 @@ func TestConsoleLints(t *testing.T) {
 			}
 			time.Sleep(5 * time.Second)
 			synctest.Wait()
-			_, page = get(t, h, "/")
+			_, page = kittest.Get(t, h, "/")
 		}
 		for _, w := range []string{
 			"⚠ waiting 1m5s on lock &#34;orders&#34;, past the hang timeout 30s",
@@ -330,17 +322,6 @@ type consolePage struct {
 	Reports      []consoleReport   `json:"reports"`
 	ReportsTotal int               `json:"reports_total"`
 	ReportsNote  string            `json:"reports_note"`
-}
-
-func getJSON(t *testing.T, h http.Handler, target string, v any) {
-	t.Helper()
-	code, body := get(t, h, target)
-	if code != http.StatusOK {
-		t.Fatalf("%s: status %d: %s", target, code, body)
-	}
-	if err := json.Unmarshal([]byte(body), v); err != nil {
-		t.Fatalf("%s: %v\n%s", target, err, body)
-	}
 }
 
 // TestConsoleReports runs a Kit with lock-order detection and a short hang
@@ -423,7 +404,7 @@ func TestConsoleReports(t *testing.T) {
 	h := Handler(WithTraceURL("http://localhost:16686/trace/{trace_id}"), WithoutRefresh())
 	traceID := root.SpanContext().TraceID().String()
 	var page consolePage
-	getJSON(t, h, "/?format=json", &page)
+	kittest.GetJSON(t, h, "/?format=json", &page)
 	if page.ReportsNote != "" || page.ReportsTotal != 2 || len(page.Reports) != 2 {
 		t.Fatalf("reports: total %d, note %q, %+v", page.ReportsTotal, page.ReportsNote, page.Reports)
 	}
@@ -440,7 +421,7 @@ func TestConsoleReports(t *testing.T) {
 		t.Errorf("hang report's tasks = %+v, want the live holder %d", hang.Tasks, holder.ID())
 	}
 
-	_, html := get(t, h, "/")
+	_, html := kittest.Get(t, h, "/")
 	if strings.Contains(html, "<img") {
 		t.Error("the list page carries an unescaped <img>")
 	}
@@ -461,12 +442,12 @@ func TestConsoleReports(t *testing.T) {
 	}
 
 	// The holder's page lists the hang report about it.
-	_, taskPage := get(t, h, "/?task="+strconv.FormatUint(holder.ID(), 10))
+	_, taskPage := kittest.Get(t, h, "/?task="+strconv.FormatUint(holder.ID(), 10))
 	if !strings.Contains(taskPage, "Reports about this task") || !strings.Contains(taskPage, `data-kind="hang"`) {
 		t.Errorf("the holder's page lacks its report:\n%s", taskPage)
 	}
 	var ct consoleTask
-	getJSON(t, h, "/?format=json&task="+strconv.FormatUint(holder.ID(), 10), &ct)
+	kittest.GetJSON(t, h, "/?format=json&task="+strconv.FormatUint(holder.ID(), 10), &ct)
 	if len(ct.Reports) != 1 || ct.Reports[0].Kind != "hang" {
 		t.Errorf("the holder's JSON reports = %+v", ct.Reports)
 	}
@@ -492,13 +473,13 @@ func TestConsoleEndedTask(t *testing.T) {
 	// after Wait returns.
 	var code int
 	var page string
-	testwait.For(time.Minute, func() bool { code, page = get(t, h, "/?task="+id); return code != http.StatusNotFound })
+	testwait.For(time.Minute, func() bool { code, page = kittest.Get(t, h, "/?task="+id); return code != http.StatusNotFound })
 	if code != http.StatusGone || !strings.Contains(page, "Task "+id+" <code>short &lt;job&gt;</code> has ended") ||
 		!strings.Contains(page, `<a href="?task=`+strconv.FormatUint(parent.ID(), 10)+`">`) ||
 		!strings.Contains(page, `<dd id="result" class="">ok</dd>`) || !strings.Contains(page, "TestConsoleEndedTask.func1 (") {
 		t.Errorf("ended task page: %d\n%s", code, page)
 	}
-	code, body := get(t, h, "/?task="+id+"&format=json")
+	code, body := kittest.Get(t, h, "/?task="+id+"&format=json")
 	var et endedTaskJSON
 	if code != http.StatusGone || json.Unmarshal([]byte(body), &et) != nil || !et.Ended || et.ID != child.ID() || et.Parent != parent.ID() || et.Goroutine == 0 ||
 		et.Name != "short <job>" || et.Result != "ok" || et.Start == nil || et.DurationSeconds <= 0 || !strings.Contains(et.SpawnSite, "console_test.go:") {
@@ -506,7 +487,7 @@ func TestConsoleEndedTask(t *testing.T) {
 	}
 	close(parentDone)
 	_ = parent.Wait()
-	if code, _ := get(t, h, "/?task=999999999998"); code != http.StatusNotFound {
+	if code, _ := kittest.Get(t, h, "/?task=999999999998"); code != http.StatusNotFound {
 		t.Errorf("a task never started: %d, want 404", code)
 	}
 }
@@ -532,7 +513,10 @@ func TestConsoleEndedTaskResult(t *testing.T) {
 		var et endedTaskJSON
 		var code int
 		var body string
-		if !testwait.For(time.Minute, func() bool { code, body = get(t, h, "/?task="+id+"&format=json"); return code == http.StatusGone }) {
+		if !testwait.For(time.Minute, func() bool {
+			code, body = kittest.Get(t, h, "/?task="+id+"&format=json")
+			return code == http.StatusGone
+		}) {
 			t.Fatalf("task %s: %d %s", id, code, body)
 		}
 		if err := json.Unmarshal([]byte(body), &et); err != nil {
@@ -543,7 +527,7 @@ func TestConsoleEndedTaskResult(t *testing.T) {
 			et.TraceURL != "http://jaeger.local/trace/"+et.TraceID+"?uiFind="+et.SpanID {
 			t.Errorf("task %s JSON = %+v, want result %s %q and its trace", id, et, tc.result, tc.detail)
 		}
-		_, page := get(t, h, "/?task="+id)
+		_, page := kittest.Get(t, h, "/?task="+id)
 		if want := `<dd id="result" class="warn">` + tc.result + `: <code>` + html.EscapeString(tc.detail) + `</code></dd>`; !strings.Contains(page, want) ||
 			!strings.Contains(page, `id="trace">`+et.TraceID+`</a>`) {
 			t.Errorf("task %s page lacks %s or its trace link:\n%s", id, want, page)
@@ -560,7 +544,7 @@ func TestConsoleNoKitAndMemory(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(3 << 30))
 	h := Handler(WithoutRefresh())
 	var page consolePage
-	getJSON(t, h, "/?format=json", &page)
+	kittest.GetJSON(t, h, "/?format=json", &page)
 	if page.ReportsNote != reportsNeedKit || len(page.Reports) != 0 {
 		t.Errorf("without a Kit: note %q, reports %+v", page.ReportsNote, page.Reports)
 	}
@@ -568,7 +552,7 @@ func TestConsoleNoKitAndMemory(t *testing.T) {
 	if m.Limit != 3<<30 || m.LimitKind != "GOMEMLIMIT" || m.Used == 0 || m.Used > m.Limit || m.Goroutines < 2 || m.Tasks != len(page.Tasks) {
 		t.Errorf("memory = %+v with %d tasks", m, len(page.Tasks))
 	}
-	_, html := get(t, h, "/")
+	_, html := kittest.Get(t, h, "/")
 	for _, w := range []string{"No reports: " + reportsNeedKit, "of 3.00 GiB (", "% of the GOMEMLIMIT limit)", "goroutines ·"} {
 		if !strings.Contains(html, w) {
 			t.Errorf("page lacks %q", w)

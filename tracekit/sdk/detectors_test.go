@@ -15,6 +15,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/console"
@@ -62,7 +63,7 @@ func TestStartLockMetricsAndSpans(t *testing.T) {
 		t.Skip("a goroutine cannot find its task on this platform")
 	}
 	reader := sdkmetric.NewManualReader()
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit, err := Start(context.Background(), WithSpanExporter(exp), WithMetricReader(reader),
 		WithSlowThreshold(time.Millisecond))
 	if err != nil {
@@ -96,20 +97,20 @@ func TestStartLockMetricsAndSpans(t *testing.T) {
 		t.Fatal(err)
 	}
 	root.End()
-	if n := histCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "inventory"); n != 1 {
+	if n := kittest.HistCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "inventory"); n != 1 {
 		t.Errorf("tracekit.lock.wait count = %d, want 1", n)
 	}
 	if err := kit.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var found bool
-	for _, s := range exp.got() {
+	for _, s := range exp.Spans() {
 		if s.Name() == "lock.wait inventory" && s.Parent().SpanID() == task.SpanContext().SpanID() {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no lock.wait span under the task's span; have %v", spanNames(exp.got()))
+		t.Errorf("no lock.wait span under the task's span; have %v", kittest.Names(exp.Spans()))
 	}
 }
 

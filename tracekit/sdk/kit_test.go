@@ -19,6 +19,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
 
@@ -72,7 +73,7 @@ func resourceValue(s sdktrace.ReadOnlySpan, key attribute.Key) string {
 }
 
 func TestStartExportsThroughSpanExporter(t *testing.T) {
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit := startKit(t, WithServiceName("checkout"), WithSpanExporter(exp))
 	runTask(t, kit, "fetch-prices")
 	if err := kit.Shutdown(context.Background()); err != nil {
@@ -81,7 +82,7 @@ func TestStartExportsThroughSpanExporter(t *testing.T) {
 	if err := kit.Shutdown(context.Background()); err != nil {
 		t.Fatalf("second Shutdown: %v", err)
 	}
-	got := exp.got()
+	got := exp.Spans()
 	if len(got) != 2 {
 		t.Fatalf("exported %d spans, want root and task", len(got))
 	}
@@ -106,11 +107,11 @@ func TestResourceFromEnvAndOptions(t *testing.T) {
 		{"options win", []Option{WithServiceName("from-option"), WithResourceAttributes(attribute.String("team", "edge"))}, "from-option", "edge"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			exp := &keeper{}
+			exp := &kittest.Keeper{}
 			kit := startKit(t, append(tc.opts, WithSpanExporter(exp))...)
 			runTask(t, kit, "x")
 			_ = kit.Shutdown(context.Background())
-			s := exp.got()[0]
+			s := exp.Spans()[0]
 			if got := resourceValue(s, otelsemconv.ServiceNameKey); got != tc.service {
 				t.Errorf("service.name = %q, want %q", got, tc.service)
 			}
@@ -125,12 +126,12 @@ func TestResourceFromEnvAndOptions(t *testing.T) {
 }
 
 func TestDefaultServiceName(t *testing.T) {
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit := startKit(t, WithSpanExporter(exp))
 	runTask(t, kit, "x")
 	_ = kit.Shutdown(context.Background())
 	want := "unknown_service:" + filepath.Base(os.Args[0])
-	if got := resourceValue(exp.got()[0], otelsemconv.ServiceNameKey); got != want {
+	if got := resourceValue(exp.Spans()[0], otelsemconv.ServiceNameKey); got != want {
 		t.Errorf("service.name = %q, want %q", got, want)
 	}
 }
@@ -228,7 +229,7 @@ func TestBadEnvIsReportedAndIgnored(t *testing.T) {
 	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "-3")
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
 	var e errs
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit := startKit(t, WithErrorHandler(e.handle), WithSpanExporter(exp), WithMetricsExporter(ExporterOTLP))
 	for _, want := range []string{`OTEL_TRACES_SAMPLER="sometimes"`, `OTEL_BSP_MAX_QUEUE_SIZE="-3"`, `OTEL_EXPORTER_OTLP_PROTOCOL="http/json"`} {
 		if !e.mention(want) {
@@ -238,8 +239,8 @@ func TestBadEnvIsReportedAndIgnored(t *testing.T) {
 	// The default sampler applies: the task is sampled.
 	runTask(t, kit, "sampled")
 	_ = kit.Shutdown(context.Background())
-	if len(exp.got()) != 2 {
-		t.Errorf("got %d spans, want the default sampler to keep both", len(exp.got()))
+	if len(exp.Spans()) != 2 {
+		t.Errorf("got %d spans, want the default sampler to keep both", len(exp.Spans()))
 	}
 }
 
@@ -273,11 +274,11 @@ func TestSamplerFromEnvAndOption(t *testing.T) {
 		t.Run(tc.sampler+tc.arg, func(t *testing.T) {
 			t.Setenv("OTEL_TRACES_SAMPLER", tc.sampler)
 			t.Setenv("OTEL_TRACES_SAMPLER_ARG", tc.arg)
-			exp := &keeper{}
+			exp := &kittest.Keeper{}
 			kit := startKit(t, append(tc.opts, WithSpanExporter(exp))...)
 			runTask(t, kit, "x")
 			_ = kit.Shutdown(context.Background())
-			if got := len(exp.got()); got != tc.want {
+			if got := len(exp.Spans()); got != tc.want {
 				t.Errorf("exported %d spans, want %d", got, tc.want)
 			}
 		})
@@ -316,7 +317,7 @@ func TestStartInstallsGlobals(t *testing.T) {
 		otel.SetMeterProvider(prevMP)
 		otel.SetTextMapPropagator(prevProp)
 	})
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit, err := Start(context.Background(), WithSpanExporter(exp), WithMetricsExporter(ExporterNone))
 	if err != nil {
 		t.Fatal(err)

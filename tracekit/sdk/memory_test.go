@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/batch"
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
@@ -117,7 +118,7 @@ func TestKitMemoryWatchLifecycle(t *testing.T) {
 // root span that is running.
 func TestMemoryWatchRealLimit(t *testing.T) {
 	got := make(chan inspect.Report, 1)
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit, err := Start(context.Background(), WithSpanExporter(exp), WithMetricsExporter(ExporterNone),
 		WithMemoryInterval(5*time.Millisecond), WithMemoryGrowthSamples(1<<20), // the limit check alone
 		WithReportHandler(func(r inspect.Report) {
@@ -176,9 +177,9 @@ wait:
 		t.Fatal(err)
 	}
 	var events int
-	for _, s := range exp.got() {
+	for _, s := range exp.Spans() {
 		for _, e := range s.Events() {
-			if s.Name() == "batch-job" && e.Name == semconv.ReportEvent && eventAttr(e, semconv.ReportKind) == "memory" {
+			if s.Name() == "batch-job" && e.Name == semconv.ReportEvent && kittest.EventAttr(e, semconv.ReportKind) == "memory" {
 				events++
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/tracekit-go/tracekit/exporters/profiles"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope/pyroscopetest"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
@@ -170,7 +171,7 @@ func checkLabelled(t *testing.T, cpu *profile.Profile, spans []sdktrace.ReadOnly
 // and no span after they all ended.
 func TestProfileDirSpanLabels(t *testing.T) {
 	dir := t.TempDir()
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(exp), WithServiceName("checkout"),
 		WithProfiling(ProfileToDir(dir, profiles.WithWindow(time.Hour))))
 	if err != nil {
@@ -202,7 +203,7 @@ func TestProfileDirSpanLabels(t *testing.T) {
 	if cpu == nil {
 		t.Fatalf("no CPU profile in %v", files)
 	}
-	checkLabelled(t, cpu, exp.got(), handler, child, worker)
+	checkLabelled(t, cpu, exp.Spans(), handler, child, worker)
 }
 
 // TestPyroscopeSpanLabels does the same through the real pyroscope-go
@@ -210,7 +211,7 @@ func TestProfileDirSpanLabels(t *testing.T) {
 func TestPyroscopeSpanLabels(t *testing.T) {
 	srv := pyroscopetest.NewServer()
 	defer srv.Close()
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(exp), WithServiceName("checkout"),
 		WithResourceAttributes(attribute.String("deployment.environment.name", "test")),
 		WithProfiling(ProfileToPyroscope(pyroscope.WithServerAddress(srv.URL()), pyroscope.WithUploadRate(time.Hour))))
@@ -242,11 +243,11 @@ func TestPyroscopeSpanLabels(t *testing.T) {
 	if cpu == nil {
 		t.Fatalf("no CPU upload among %d", len(srv.Uploads()))
 	}
-	checkLabelled(t, cpu, exp.got(), handler, child, worker)
+	checkLabelled(t, cpu, exp.Spans(), handler, child, worker)
 }
 
 func TestProfilingOffLeavesProviderAlone(t *testing.T) {
-	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}))
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&kittest.Keeper{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func TestProfilingOffLeavesProviderAlone(t *testing.T) {
 }
 
 func TestUnsampledSpansAreNotLabelled(t *testing.T) {
-	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}),
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&kittest.Keeper{}),
 		WithSampler(sdktrace.NeverSample()), WithProfiling(ProfileToDir(t.TempDir(), profiles.WithTypes(profiles.Heap))))
 	if err != nil {
 		t.Fatal(err)
@@ -279,7 +280,7 @@ func TestProfilingEnvironment(t *testing.T) {
 	t.Run("TRACEKIT_PROFILE_DIR", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "p")
 		t.Setenv("TRACEKIT_PROFILE_DIR", dir)
-		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}))
+		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&kittest.Keeper{}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +294,7 @@ func TestProfilingEnvironment(t *testing.T) {
 	t.Run("WithProfiling without a server writes beside the trace file", func(t *testing.T) {
 		t.Setenv("PYROSCOPE_SERVER_ADDRESS", "")
 		base := t.TempDir()
-		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}),
+		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&kittest.Keeper{}),
 			WithFilePath(filepath.Join(base, "traces.jsonl")), WithProfiling())
 		if err != nil {
 			t.Fatal(err)
@@ -309,7 +310,7 @@ func TestProfilingEnvironment(t *testing.T) {
 		srv := pyroscopetest.NewServer()
 		defer srv.Close()
 		t.Setenv("PYROSCOPE_SERVER_ADDRESS", srv.URL())
-		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}))
+		kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&kittest.Keeper{}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -350,7 +351,7 @@ func TestPyroscopeAndProfileDir(t *testing.T) {
 		mu       sync.Mutex
 		reported []error
 	)
-	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&keeper{}),
+	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(&kittest.Keeper{}),
 		WithErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }),
 		WithProfiling(ProfileToPyroscope(pyroscope.WithServerAddress(srv.URL()), pyroscope.WithUploadRate(time.Hour)),
 			ProfileToDir(dir, profiles.WithTypes(profiles.CPU, profiles.Heap))))
@@ -386,7 +387,7 @@ func TestPyroscopeAndProfileDir(t *testing.T) {
 // root's labels, so the root's profile holds the whole request.
 func TestRootSpanProfiles(t *testing.T) {
 	dir := t.TempDir()
-	exp := &keeper{}
+	exp := &kittest.Keeper{}
 	kit, err := Start(context.Background(), WithoutGlobals(), WithSpanExporter(exp),
 		WithProfiling(LabelRootSpansOnly(), ProfileToDir(dir, profiles.WithWindow(time.Hour), profiles.WithTypes(profiles.CPU))))
 	if err != nil {
@@ -413,7 +414,7 @@ func TestRootSpanProfiles(t *testing.T) {
 		wantOnly(t, cpu, fn, handler, "handler")
 	}
 	wantOnly(t, cpu, "burnOutside", trace.SpanContext{}, "")
-	spans := exp.got()
+	spans := exp.Spans()
 	if got := profileID(spanByName(t, spans, "handler")); got != handler.SpanID().String() {
 		t.Errorf("root span has %s=%q, want %s", attribute.Key(semconv.ProfileID), got, handler.SpanID())
 	}

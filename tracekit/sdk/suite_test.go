@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
@@ -53,42 +54,6 @@ const (
 	suiteMemGrowth     = 8 << 20 // a test binary's live heap is a few MiB and moves by one or two
 )
 
-// suiteReports collects the reports of one Kit.
-type suiteReports struct {
-	mu sync.Mutex
-	rs []inspect.Report
-}
-
-func (c *suiteReports) add(r inspect.Report) {
-	c.mu.Lock()
-	c.rs = append(c.rs, r)
-	c.mu.Unlock()
-}
-
-func (c *suiteReports) all() []inspect.Report {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.rs)
-}
-
-// waitFor waits until a report of kind k has been made, or d (scaled by
-// TRACEKIT_TEST_TIMEOUT_SCALE) has passed (on the bubble's clock inside a
-// bubble), and returns the first one.
-func (c *suiteReports) waitFor(k inspect.Kind, d time.Duration) (inspect.Report, bool) {
-	deadline := time.Now().Add(testwait.Scale(d))
-	for {
-		for _, r := range c.all() {
-			if r.Kind == k {
-				return r, true
-			}
-		}
-		if time.Now().After(deadline) {
-			return inspect.Report{}, false
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // countKind counts the reports of kind k.
 func countKind(rs []inspect.Report, k inspect.Kind) int {
 	n := 0
@@ -122,7 +87,7 @@ func reportsText(rs []inspect.Report) string {
 // suiteKit is a running Kit with every detector on, and what it reported.
 type suiteKit struct {
 	kit     *sdk.Kit
-	reports *suiteReports
+	reports *kittest.Reports
 	// ignore covers the goroutines that ran before the program started
 	// (the Kit's own among them), for leak checks.
 	ignore tracekittest.Option
@@ -132,13 +97,13 @@ type suiteKit struct {
 // thresholds; the caller shuts it down with stop.
 func startSuiteKit(t *testing.T) *suiteKit {
 	t.Helper()
-	sk := &suiteKit{reports: &suiteReports{}}
+	sk := &suiteKit{reports: &kittest.Reports{}}
 	var errs []error
 	var errMu sync.Mutex
 	kit, err := sdk.Start(context.Background(),
 		sdk.WithTracesExporter(sdk.ExporterNone),
 		sdk.WithMetricsExporter(sdk.ExporterNone),
-		sdk.WithReportHandler(sk.reports.add),
+		sdk.WithReportHandler(sk.reports.Add),
 		sdk.WithErrorHandler(func(err error) { errMu.Lock(); errs = append(errs, err); errMu.Unlock() }),
 		sdk.WithDeadlockDetection(),
 		sdk.WithSlowThreshold(suiteSlow),
@@ -220,7 +185,7 @@ func TestSuiteCorrectPrograms(t *testing.T) {
 				tracekittest.VerifyNoLeaks(t, sk.ignore)
 				time.Sleep(settle)
 				sk.stop(t)
-				if rs := sk.reports.all(); len(rs) > 0 {
+				if rs := sk.reports.All(); len(rs) > 0 {
 					t.Errorf("%d report(s) on a correct program:\n%s", len(rs), reportsText(rs))
 				}
 			})
@@ -822,7 +787,7 @@ func TestSuiteBuggyPrograms(t *testing.T) {
 					t.Errorf("goroutines left behind once released: %v", err)
 				}
 				sk.stop(t)
-				rs := sk.reports.all()
+				rs := sk.reports.All()
 				if got, want := kinds(rs), slices.Sorted(slices.Values(p.want)); !slices.Equal(got, want) {
 					t.Errorf("report kinds %v, want %v:\n%s", got, p.want, reportsText(rs))
 				}
@@ -872,7 +837,7 @@ func lockOrderInversion(t *testing.T, sk *suiteKit) {
 		})
 		_ = tk.Wait()
 	}
-	r, ok := sk.reports.waitFor(inspect.KindLockOrder, time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindLockOrder, time.Second)
 	if !ok {
 		t.Fatal("no lock-order report")
 	}
@@ -894,7 +859,7 @@ func inversionInOneGoroutine(t *testing.T, sk *suiteKit) {
 	users.Lock()
 	users.Unlock()
 	groups.Unlock()
-	r, ok := sk.reports.waitFor(inspect.KindLockOrder, time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindLockOrder, time.Second)
 	if !ok {
 		t.Fatal("no lock-order report")
 	}
@@ -922,7 +887,7 @@ func inversionThroughReadLock(t *testing.T, sk *suiteKit) {
 		prices.Unlock()
 		return nil
 	}).Wait()
-	r, ok := sk.reports.waitFor(inspect.KindLockOrder, time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindLockOrder, time.Second)
 	if !ok {
 		t.Fatal("no lock-order report")
 	}
@@ -965,11 +930,11 @@ func deadlock(t *testing.T, sk *suiteKit) {
 	<-bothHeld
 	close(proceed)
 	for _, k := range []inspect.Kind{inspect.KindLockOrder, inspect.KindHang} {
-		if _, ok := sk.reports.waitFor(k, 10*time.Second); !ok {
+		if _, ok := sk.reports.WaitFor(k, 10*time.Second); !ok {
 			t.Errorf("no %v report", k)
 		}
 	}
-	for _, r := range sk.reports.all() {
+	for _, r := range sk.reports.All() {
 		switch r.Kind {
 		case inspect.KindLockOrder:
 			if pair := []string{r.Lock, r.Other}; !slices.Contains(pair, "left") || !slices.Contains(pair, "right") {
@@ -981,8 +946,8 @@ func deadlock(t *testing.T, sk *suiteKit) {
 			}
 		}
 	}
-	if !testwait.For(10*time.Second, func() bool { return countKind(sk.reports.all(), inspect.KindHang) >= 2 }) {
-		t.Errorf("%d hang reports, want one per wait", countKind(sk.reports.all(), inspect.KindHang))
+	if !testwait.For(10*time.Second, func() bool { return countKind(sk.reports.All(), inspect.KindHang) >= 2 }) {
+		t.Errorf("%d hang reports, want one per wait", countKind(sk.reports.All(), inspect.KindHang))
 	}
 	broken.Store(true)
 	left.Unlock() // on the first task's behalf: the second goes on, then the first
@@ -1005,7 +970,7 @@ func lockOrderCycle(t *testing.T, sk *suiteKit) {
 		})
 		_ = tk.Wait()
 	}
-	r, ok := sk.reports.waitFor(inspect.KindLockOrder, time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindLockOrder, time.Second)
 	if !ok {
 		t.Fatal("no lock-order report")
 	}
@@ -1025,7 +990,7 @@ func readLockUpgrade(t *testing.T, sk *suiteKit) {
 		rw.Unlock()
 		return nil
 	})
-	r, ok := sk.reports.waitFor(inspect.KindRecursiveLock, 5*time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindRecursiveLock, 5*time.Second)
 	if !ok {
 		t.Error("no recursive-lock report")
 	} else if r.Lock != "settings" || !strings.Contains(r.Message, "upgraded") {
@@ -1046,7 +1011,7 @@ func recursiveLock(t *testing.T, sk *suiteKit) {
 		mu.Unlock()
 		return nil
 	})
-	r, ok := sk.reports.waitFor(inspect.KindRecursiveLock, 5*time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindRecursiveLock, 5*time.Second)
 	if !ok {
 		t.Error("no recursive-lock report")
 	} else if r.Lock != "config" {
@@ -1066,7 +1031,7 @@ func channelHang(t *testing.T, sk *suiteKit) {
 		_, _ = jobs.Recv(context.Background())
 	}()
 	time.Sleep(suiteHang + suiteSweep)
-	r, ok := sk.reports.waitFor(inspect.KindHang, 0)
+	r, ok := sk.reports.WaitFor(inspect.KindHang, 0)
 	if !ok {
 		t.Error("no hang report")
 	} else if r.Channel != "jobs" || r.Lock != "" || r.Duration < suiteHang {
@@ -1089,7 +1054,7 @@ func lockHang(t *testing.T, sk *suiteKit) {
 	}()
 	<-locked
 	done := lockInBackground(mu)
-	r, ok := sk.reports.waitFor(inspect.KindHang, 10*time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindHang, 10*time.Second)
 	if !ok {
 		t.Error("no hang report")
 	} else if r.Lock != "orders" || r.Duration < suiteHang || !strings.Contains(string(r.Goroutines), "lockHang") {
@@ -1097,7 +1062,7 @@ func lockHang(t *testing.T, sk *suiteKit) {
 	}
 	close(release)
 	<-done
-	r, ok = sk.reports.waitFor(inspect.KindLongHold, time.Second)
+	r, ok = sk.reports.WaitFor(inspect.KindLongHold, time.Second)
 	if !ok {
 		t.Error("no long-hold report for the holder")
 	} else if r.Lock != "orders" || r.Duration < suiteHang-suiteCoarse {
@@ -1122,7 +1087,7 @@ func lockLeftLocked(t *testing.T, sk *suiteKit) {
 	}()
 	<-gone
 	done := lockInBackground(mu)
-	r, ok := sk.reports.waitFor(inspect.KindHang, 10*time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindHang, 10*time.Second)
 	if !ok {
 		t.Error("no hang report")
 	} else if r.Lock != "ledger" || !strings.Contains(r.Message, "which has exited without unlocking it") {
@@ -1130,7 +1095,7 @@ func lockLeftLocked(t *testing.T, sk *suiteKit) {
 	}
 	mu.Unlock()
 	<-done
-	if _, ok := sk.reports.waitFor(inspect.KindLongHold, time.Second); !ok {
+	if _, ok := sk.reports.WaitFor(inspect.KindLongHold, time.Second); !ok {
 		t.Error("no long-hold report when the lock was finally unlocked")
 	}
 }
@@ -1158,7 +1123,7 @@ func longHold(t *testing.T, sk *suiteKit) {
 		return nil
 	})
 	_ = tk.Wait()
-	r, ok := sk.reports.waitFor(inspect.KindLongHold, time.Second)
+	r, ok := sk.reports.WaitFor(inspect.KindLongHold, time.Second)
 	if !ok {
 		t.Fatal("no long-hold report")
 	}
@@ -1195,7 +1160,7 @@ func lockStillHeld(t *testing.T, sk *suiteKit) {
 	_ = holder.Wait()
 	_ = waiter.Wait()
 	var released int
-	for _, r := range sk.reports.all() {
+	for _, r := range sk.reports.All() {
 		if r.Kind != inspect.KindLongHold {
 			continue
 		}
@@ -1218,13 +1183,13 @@ func blockedTask(t *testing.T, sk *suiteKit) {
 		return err
 	})
 	time.Sleep(suiteHang + 3*suiteSweep)
-	r, ok := sk.reports.waitFor(inspect.KindHang, 0)
+	r, ok := sk.reports.WaitFor(inspect.KindHang, 0)
 	if !ok {
 		t.Error("no hang report")
 	} else if r.Channel != "results" || r.Lock != "" || !strings.Contains(r.Message, `receive from "results" has waited`) {
 		t.Errorf("hang report %q on channel %q, lock %q; want the channel results", r.Message, r.Channel, r.Lock)
 	}
-	if n := countKind(sk.reports.all(), inspect.KindHang); n != 1 {
+	if n := countKind(sk.reports.All(), inspect.KindHang); n != 1 {
 		t.Errorf("%d hang reports for one wait, want 1", n)
 	}
 	_ = results.Send(context.Background(), 1)
@@ -1241,7 +1206,7 @@ func leakingSite(t *testing.T, sk *suiteKit) {
 		tasks = append(tasks, startPoller(release), startPoller(release))
 		time.Sleep(suiteGrowthEvery)
 	}
-	r, ok := sk.reports.waitFor(inspect.KindSpawnGrowth, 0)
+	r, ok := sk.reports.WaitFor(inspect.KindSpawnGrowth, 0)
 	if !ok {
 		t.Error("no spawn-growth report")
 	} else if !strings.Contains(r.SpawnSite, "startPoller") || r.Count < suiteGrowthRise || len(r.Tasks) == 0 || r.Tasks[0].Name != "poll" {
@@ -1274,7 +1239,7 @@ func orphanTask(t *testing.T, sk *suiteKit) {
 	})
 	_ = parent.Wait()
 	time.Sleep(suiteOrphan + 3*suiteSweep)
-	r, ok := sk.reports.waitFor(inspect.KindOrphanTask, 0)
+	r, ok := sk.reports.WaitFor(inspect.KindOrphanTask, 0)
 	if !ok {
 		t.Error("no orphan report")
 	} else if len(r.Tasks) != 1 || r.Tasks[0].ID != child.ID() || r.Tasks[0].Parent != parent.ID() {
@@ -1354,7 +1319,7 @@ func memoryNearLimit(t *testing.T, sk *suiteKit) {
 	limit := memUsed() * 10 / 9 // use at 90% of the limit
 	prev := debug.SetMemoryLimit(int64(limit))
 	defer debug.SetMemoryLimit(prev)
-	r, ok := sk.reports.waitFor(inspect.KindMemory, 10*suiteMemEvery)
+	r, ok := sk.reports.WaitFor(inspect.KindMemory, 10*suiteMemEvery)
 	debug.SetMemoryLimit(prev)
 	if !ok {
 		t.Fatal("no memory report")
@@ -1373,7 +1338,7 @@ func memoryGrowing(t *testing.T, sk *suiteKit) {
 	for range 4 * suiteMemSamples {
 		kept = append(kept, make([]byte, 4<<20))
 		runtime.GC()
-		if r, ok = sk.reports.waitFor(inspect.KindMemory, suiteMemEvery); ok {
+		if r, ok = sk.reports.WaitFor(inspect.KindMemory, suiteMemEvery); ok {
 			break
 		}
 	}
@@ -1465,7 +1430,7 @@ func TestSuiteLeaksInParallelTests(t *testing.T) {
 		t.Errorf("goroutines left behind: %v", err)
 	}
 	sk.stop(t)
-	if rs := sk.reports.all(); len(rs) > 0 {
+	if rs := sk.reports.All(); len(rs) > 0 {
 		t.Errorf("%d report(s):\n%s", len(rs), reportsText(rs))
 	}
 }
