@@ -19,29 +19,33 @@ type Entry struct {
 // Snapshot describes the running tasks, sorted by ID, each with the holder
 // of the lock it waits on when one is recorded. It reads no stacks.
 func Snapshot() []Entry {
+	return Collect(func(e Entry) Entry { return e })
+}
+
+// Collect is Snapshot handing each entry to conv, for a caller that keeps
+// its own type: one slice is made, of conv's results.
+func Collect[T any](conv func(Entry) T) []T {
 	rs := Append(nil)
 	slices.SortFunc(rs, func(a, b *Record) int { return cmp.Compare(a.ID, b.ID) })
-	out := make([]Entry, len(rs))
+	out := make([]T, len(rs))
 	var byGoid map[uint64]uint64 // goroutine ID → task ID, made when first needed
 	for i, r := range rs {
 		w := r.Waiting()
-		out[i] = Entry{Info: r.info(w)}
-		if w == nil || w.Lock == nil {
-			continue
+		e := Entry{Info: r.info(w)}
+		if w != nil && w.Lock != nil {
+			e.Lock = w.Lock
+			if h := w.Lock.Holder(); h != 0 {
+				if byGoid == nil {
+					byGoid = IDsByGoid()
+				}
+				if id, ok := byGoid[h]; ok {
+					e.HeldBy = id
+				} else {
+					e.HeldByGoroutine = h
+				}
+			}
 		}
-		out[i].Lock = w.Lock
-		h := w.Lock.Holder()
-		if h == 0 {
-			continue
-		}
-		if byGoid == nil {
-			byGoid = IDsByGoid()
-		}
-		if id, ok := byGoid[h]; ok {
-			out[i].HeldBy = id
-		} else {
-			out[i].HeldByGoroutine = h
-		}
+		out[i] = conv(e)
 	}
 	return out
 }

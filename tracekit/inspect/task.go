@@ -71,7 +71,7 @@ func (t *Task) SpawnSite() string {
 // task's goroutine starts until just before its Wait returns. It reads no
 // stacks, so it is cheap enough to poll.
 func Tasks() []Task {
-	return fromEntries(tasks.Snapshot())
+	return tasks.Collect(fromEntry)
 }
 
 // TasksWithStacks is [Tasks] with each task's Goroutine and Stack, read
@@ -82,13 +82,11 @@ func TasksWithStacks() ([]Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fromEntries(es), nil
-}
-
-func fromEntries(es []tasks.Entry) []Task {
 	out := make([]Task, len(es))
 	for i := range es {
-		out[i] = Task(es[i].Info)
+		out[i] = fromEntry(es[i])
 	}
-	return out
+	return out, nil
 }
+
+func fromEntry(e tasks.Entry) Task { return Task(e.Info) }
