@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,36 +17,67 @@ import (
 const maxTooltipAttrs = 24
 
 // readTraceSet reads the traces a --trace or --jaeger run draws: from
-// Jaeger's query API when --jaeger is set, else from the one input.
-func readTraceSet(o *options, src *sources, pos []string) (*spans.Set, string, error) {
+// Jaeger's query API when --jaeger is set (with an execution trace as the
+// one input, if any), else from the inputs as readSpans takes them: a span
+// file, an execution trace, or both. sp gains [spans.WithRuntime] with an
+// execution trace.
+func readTraceSet(o *options, src *sources, pos []string, sp *spanOptions, stderr io.Writer) (spanSource, error) {
 	opts := []spans.Option{spans.WithAttributes(), spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize)}
 	if o.jaeger != "" {
-		if len(pos) != 0 {
-			return nil, "", &UsageError{Msg: "flamegen: --jaeger reads from Jaeger: expected no input files"}
+		if len(pos) > 1 {
+			return spanSource{}, &UsageError{Msg: "flamegen: --jaeger reads from Jaeger: expected no input files, or one Go execution trace"}
 		}
 		q := spans.JaegerQuery{Trace: o.trace, Service: o.service, Operation: o.operation, Lookback: o.lookback, Limit: o.limit}
 		if _, err := q.URL(o.jaeger); err != nil {
-			return nil, "", &UsageError{Msg: "flamegen: --jaeger: " + err.Error()}
+			return spanSource{}, &UsageError{Msg: "flamegen: --jaeger: " + err.Error()}
+		}
+		var exec *input
+		if len(pos) == 1 {
+			in, err := src.open(pos[0])
+			if err != nil {
+				return spanSource{}, err
+			}
+			defer in.done()
+			if in.kind != kindExec {
+				return spanSource{}, &UsageError{Msg: fmt.Sprintf("flamegen: %s: --jaeger reads the spans from Jaeger: expected no input files, or one Go execution trace, not %s", pos[0], in.kind)}
+			}
+			exec = in
 		}
 		set, err := spans.ReadJaeger(src.ctx, src.client, o.jaeger, q, opts...)
 		if err != nil {
-			return nil, "", unwrapURLError(err)
+			return spanSource{}, unwrapURLError(err)
 		}
-		return set, o.jaeger, nil
+		ss := spanSource{set: set, name: o.jaeger}
+		if exec != nil {
+			xt, err := readExec(exec, src.maxSize, sp.quiet, stderr)
+			if err != nil {
+				return ss, err
+			}
+			ss.rt, _ = xt.Join(set)
+			sp.analysis = append(slices.Clip(sp.analysis), spans.WithRuntime(ss.rt))
+			sp.rt = ss.rt
+		}
+		return ss, nil
 	}
-	if len(pos) != 1 {
-		return nil, "", &UsageError{Msg: "flamegen: --trace: expected one trace input (OTLP or Jaeger JSON), or --jaeger URL"}
+	if len(pos) == 0 || len(pos) > 2 {
+		return spanSource{}, &UsageError{Msg: "flamegen: --trace: expected one trace input (OTLP or Jaeger JSON, or a Go execution trace with marked spans), optionally followed by an execution trace, or --jaeger URL"}
 	}
 	in, err := src.open(pos[0])
 	if err != nil {
-		return nil, "", err
+		return spanSource{}, err
 	}
 	defer in.done()
-	if in.kind != kindTraces {
-		return nil, "", &UsageError{Msg: fmt.Sprintf("flamegen: %s: --trace expects traces (OTLP or Jaeger JSON), not %s", pos[0], in.kind)}
+	if in.kind != kindTraces && in.kind != kindExec {
+		return spanSource{}, &UsageError{Msg: fmt.Sprintf("flamegen: %s: --trace expects traces (OTLP or Jaeger JSON, or a Go execution trace), not %s", pos[0], in.kind)}
 	}
-	set, err := spans.Read(in.r, pos[0], opts...)
-	return set, pos[0], err
+	ss, rest, err := readSpans(src, in, pos[1:], opts, sp, stderr)
+	if ss.next != nil {
+		ss.next.done()
+	}
+	if err == nil && len(rest) > 0 {
+		err = &UsageError{Msg: fmt.Sprintf("flamegen: %s: --trace expects a Go execution trace after the traces, not another input", rest[0])}
+	}
+	return ss, err
 }
 
 // valueLimit is the largest JSON value or protobuf request a --max-size
@@ -72,8 +104,22 @@ func findTrace(set *spans.Set, name, id string) (*spans.Trace, error) {
 // palette, the critical path outlined and underlined, errors marked, and a
 // tooltip with the span's name, service, duration, self time, status and
 // attributes.
-func traceChart(t *spans.Trace) svg.Chart {
-	ch := spans.Layout(t)
+//
+// With rt (an execution trace's view of the spans), each span gets a band
+// of its goroutine's states and a tooltip breakdown, and the critical path
+// crosses goroutines through lock and channel waits.
+func traceChart(t *spans.Trace, rt spans.Runtime) svg.Chart {
+	var ch *spans.Chart
+	var names map[spans.SpanID]string
+	if rt != nil {
+		ch = spans.Layout(t, spans.WithRuntime(rt))
+		names = make(map[spans.SpanID]string, len(t.Spans))
+		for i := range t.Spans {
+			names[t.Spans[i].ID] = spanLabel(&t.Spans[i])
+		}
+	} else {
+		ch = spans.Layout(t)
+	}
 	c := svg.Chart{Begin: ch.Begin, End: ch.Finish, Rows: int(ch.Rows), MarkLabel: "the critical path (the spans that set the trace's end time)"}
 	row := make(map[int32]int, len(ch.Bars))
 	for _, b := range ch.Bars {
@@ -113,6 +159,10 @@ func traceChart(t *spans.Trace) svg.Chart {
 		if b.Critical {
 			tip = append(tip, "on the critical path")
 		}
+		var band []svg.BandPart
+		if r := rt.Of(sp.ID); r != nil {
+			band, tip = stateBand(r, names, tip)
+		}
 		for k, a := range sp.Attrs {
 			if k == maxTooltipAttrs {
 				tip = append(tip, fmt.Sprintf("… %d more attributes", len(sp.Attrs)-k))
@@ -122,7 +172,7 @@ func traceChart(t *spans.Trace) svg.Chart {
 		}
 		c.Bars = append(c.Bars, svg.ChartBar{
 			Row: int(b.Row), Start: b.Start, End: b.End, Outside: outside, Label: label, Short: sp.Name, Kind: b.Class.FrameKind(),
-			Tooltip: tip, Outlined: b.Critical, Error: sp.Status == spans.StatusError,
+			Tooltip: tip, Outlined: b.Critical, Error: sp.Status == spans.StatusError, Band: band,
 		})
 	}
 	for _, s := range ch.Critical {
@@ -132,6 +182,57 @@ func traceChart(t *spans.Trace) svg.Chart {
 		c.Marks = append(c.Marks, svg.ChartMark{Row: row[s.Span], Start: s.Start, End: s.End})
 	}
 	return c
+}
+
+// spanLabel is "service: name", or the name of a span without a service.
+func spanLabel(sp *spans.Span) string {
+	if sp.Service != "" {
+		return sp.Service + ": " + sp.Name
+	}
+	return sp.Name
+}
+
+// stateBand turns what the execution trace saw of a span into its band and
+// adds the breakdown and its longest wait to the tooltip.
+func stateBand(r *spans.SpanRuntime, names map[spans.SpanID]string, tip []string) ([]svg.BandPart, []string) {
+	band := make([]svg.BandPart, 0, len(r.Stretches))
+	var longest *spans.Stretch
+	for k := range r.Stretches {
+		s := &r.Stretches[k]
+		p := svg.BandPart{Start: s.Start, End: s.End, State: s.State.String()}
+		if s.Label != p.State {
+			p.Title = s.Label
+		}
+		if by := unblocker(s, names); by != "" {
+			p.Title += ", released by " + by
+		}
+		band = append(band, p)
+		if s.ByGoroutine != 0 && (longest == nil || s.End-s.Start > longest.End-longest.Start) {
+			longest = s
+		}
+	}
+	tip = append(tip, fmt.Sprintf("goroutine %d: %s", r.Goroutine, statesLine(r.States())))
+	if longest != nil {
+		tip = append(tip, fmt.Sprintf("longest wait: %s %s, released by %s", longest.Label, exact(longest.End-longest.Start), unblocker(longest, names)))
+	}
+	return band, tip
+}
+
+// unblocker names who ended a blocked stretch: the goroutine and the span
+// it was in.
+func unblocker(s *spans.Stretch, names map[spans.SpanID]string) string {
+	if s.ByGoroutine == 0 {
+		return ""
+	}
+	by := fmt.Sprintf("goroutine %d", s.ByGoroutine)
+	if !s.BySpan.IsZero() {
+		name, ok := names[s.BySpan]
+		if !ok {
+			name = "span " + s.BySpan.String()
+		}
+		by += " in " + name
+	}
+	return by
 }
 
 // exact formats nanoseconds to the last digit the input gave: a Jaeger
@@ -163,12 +264,12 @@ func dur(ns int64) string {
 }
 
 // writeTraceChart draws trace t as a flame chart with the run's SVG options.
-func writeTraceChart(w io.Writer, t *spans.Trace, sopts []svg.Option) error {
+func writeTraceChart(w io.Writer, t *spans.Trace, rt spans.Runtime, sopts []svg.Option) error {
 	title := "Trace " + t.Spans[0].TraceID.String()
 	opts := append([]svg.Option{svg.WithTitle(title), svg.WithSubtitle(chartSubtitle(t))}, sopts...)
 	names := serviceNames{}
 	names.add(t)
-	return svg.WriteChart(w, traceChart(t), append(opts, names.options()...)...)
+	return svg.WriteChart(w, traceChart(t, rt), append(opts, names.options()...)...)
 }
 
 func chartSubtitle(t *spans.Trace) string {
@@ -217,12 +318,16 @@ func aggregateSet(set *spans.Set, name string, stderr io.Writer, sp spanOptions)
 	if w := agg.Warnings(); w.Any() && !sp.quiet {
 		fmt.Fprintf(stderr, "flamegen: %s: repaired: %v\n", name, w)
 	}
+	agg.NestStates()
 	var note func(flame.NodeID) string
 	if cp != nil {
 		note = criticalNotes(agg, cp)
 	}
-	legend := svg.WithLegend("Blue-grey: spans (wall time). Blue-green: lock waits and channel blocks (off CPU).")
-	return agg.Tree(), append(frameOptions(agg, sp, note), legend), nil
+	lines := []string{"Blue-grey: spans (wall time). Blue-green: lock waits and channel blocks (off CPU)."}
+	if sp.rt != nil {
+		lines = append(lines, statesLegend)
+	}
+	return agg.Tree(), append(frameOptions(agg, sp, note), svg.WithLegend(lines...)), nil
 }
 
 // criticalNotes says for each span frame how long and in how many traces

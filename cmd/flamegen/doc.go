@@ -22,6 +22,17 @@
 //	flamegen --jaeger http://127.0.0.1:16686 --service checkout -o checkout.svg
 //	flamegen report --markdown traces.jsonl            slowest sections, waits, critical path, slowest traces
 //
+// A Go execution trace in which the spans were marked (runtime/trace log
+// events of category tracekit.span), alone or after the span file, splits
+// each span's time on its goroutine into runtime states (running, runnable,
+// syscall, lock, channel, sleep, gc, other) and names who released its
+// waits:
+//
+//	flamegen report traces.jsonl exec.trace            per frame: states, what it waited on most
+//	flamegen report --json traces.jsonl exec.trace     the same as JSON: "frame", "states" (state → ns)
+//	flamegen --trace ID traces.jsonl exec.trace -o one.svg   a band of states under each span
+//	flamegen traces.jsonl exec.trace cpu.pb.gz -o where.svg  (runnable), (lock: NAME)... beside the CPU stacks
+//
 // The SVG is a single self-contained file that shows the graph without
 // script (every frame an element with a flamegraph.pl-style tooltip), and
 // with it adds hover details, click to zoom and regular-expression search

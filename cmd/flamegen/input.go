@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/exectrace"
 	"github.com/tracekit-go/tracekit/internal/flame"
 	"github.com/tracekit-go/tracekit/internal/spans"
 )
@@ -31,6 +32,7 @@ const (
 	kindFolded kind = iota + 1
 	kindPprof
 	kindTraces
+	kindExec // a Go execution trace
 )
 
 func (k kind) String() string {
@@ -39,6 +41,8 @@ func (k kind) String() string {
 		return "folded stacks"
 	case kindPprof:
 		return "a pprof profile"
+	case kindExec:
+		return "a Go execution trace"
 	}
 	return "traces"
 }
@@ -95,6 +99,8 @@ func (s *sources) classify(name string, r io.Reader) (*input, error) {
 	}
 	in := &input{name: name, r: br}
 	switch {
+	case exectrace.Sniff(head):
+		in.kind = kindExec
 	case spans.Sniff(head):
 		in.kind = kindTraces
 	case flame.Detect(head) == flame.FormatFolded:
@@ -106,7 +112,7 @@ func (s *sources) classify(name string, r io.Reader) (*input, error) {
 			Expected: "folded stacks, a pprof profile or traces"}
 	default:
 		return nil, &flame.ParseError{Input: name, Err: flame.ErrFormat,
-			Expected: "folded stacks, a pprof profile (protobuf or legacy), or traces (OTLP JSON or protobuf, Jaeger JSON), gzipped or not"}
+			Expected: "folded stacks, a pprof profile (protobuf or legacy), traces (OTLP JSON or protobuf, Jaeger JSON), or a Go execution trace, gzipped or not"}
 	}
 	return in, nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -78,13 +79,19 @@ func TestDecompressionBombs(t *testing.T) {
 		msg  string
 	}{
 		{"1 GB of zeros", func() io.ReadCloser { return gzipStream(&zeros{1 << 30}) }, nil,
-			"-: offset 0: unrecognised format: expected folded stacks, a pprof profile (protobuf or legacy), or traces"},
+			"-: offset 0: unrecognised format: expected folded stacks, a pprof profile (protobuf or legacy), traces (OTLP JSON or protobuf, Jaeger JSON), or a Go execution trace"},
 		{"a legacy profile header, then 1 GB of spaces", func() io.ReadCloser {
 			return gzipStream(io.MultiReader(strings.NewReader("heap profile: 1: 2 [3: 4] @ heap/1\n"), io.LimitReader(repeatReader(' '), 1<<30)))
 		}, []string{"--max-size", "16MiB"}, "-: offset 16777216: input too large: expected at most 16777216 bytes decompressed"},
 		{"1 GB of folded lines", func() io.ReadCloser {
 			return gzipStream(io.LimitReader(lines("main;work 1\n"), 1<<30))
 		}, []string{"--max-size", "8MiB"}, "-: offset 8388608: input too large: expected at most 8388608 bytes decompressed"},
+		{"an execution trace of 1 GB of batches", func() io.ReadCloser {
+			// Batches of one part (generation 1) of 60,000 bytes each: the
+			// parser keeps a part's batches until its end.
+			batch := string(binary.AppendUvarint([]byte{1, 1, 1, 1}, 60000)) + strings.Repeat("\x00", 60000)
+			return gzipStream(io.MultiReader(strings.NewReader("go 1.26 trace\x00\x00\x00"), io.LimitReader(lines(batch), 1<<30)))
+		}, []string{"report", "--max-size", "8MiB"}, "-: offset 8388608: input too large: expected at most 8388608 bytes decompressed"},
 		{"1 GB of OTLP JSON lines", func() io.ReadCloser {
 			return gzipStream(io.LimitReader(lines(`{"resourceSpans":[]}`+"\n"), 1<<30))
 		}, []string{"--max-size", "8MiB"}, "-: offset 8388608: input too large: expected at most 8388608 bytes decompressed"},

@@ -114,3 +114,23 @@ func TestSpanNotesAndSlow(t *testing.T) {
 		t.Errorf("negative --slow: exit %d %s", code, errOut)
 	}
 }
+
+// report --json prints every frame as the text report names it, slowest
+// sections first, and the slowest traces; without an execution trace no
+// frame has states.
+func TestReportJSON(t *testing.T) {
+	rep := reportJSON(t, "--group-ids", reportInput)
+	text, _, _ := flamegen(t, "", "report", "--group-ids", "--top", "1", reportInput)
+	first := strings.Split(strings.Split(text, "\n\n")[1], "\n")[2]
+	if len(rep.Frames) == 0 || !strings.HasSuffix(first, "  "+rep.Frames[0].Frame) {
+		t.Fatalf("first frame %+v, the text report's first row %q", rep.Frames, first)
+	}
+	for _, f := range rep.Frames {
+		if f.States != nil || f.StateFrame {
+			t.Errorf("%s: states without an execution trace", f.Frame)
+		}
+	}
+	if rep.Input != reportInput {
+		t.Errorf("input %q", rep.Input)
+	}
+}

@@ -52,10 +52,19 @@ Usage:
   flamegen diff [flags] BEFORE AFTER differential graph: red grew, blue shrank
   flamegen report [flags] TRACES     slowest sections of traces: self time, lock waits and
                                      channel blocks, critical-path share, the slowest traces
-                                     with their IDs (--markdown, --top N)
+                                     with their IDs (--markdown, --top N, --json)
+
+TRACES is a span file, a Go execution trace in which the spans were marked
+(log events of category tracekit.span; from runtime/trace, go test -trace,
+/debug/pprof/trace or a flight recorder), or a span file followed by such an
+execution trace: each span's time on its goroutine is then split into
+states (running, runnable, syscall, lock, channel, sleep, gc, other), off-CPU
+states become child frames such as (runnable) or (lock: orders), the one-trace
+chart draws a state band under each span, and the critical path follows lock
+and channel waits into the span that released them.
 
 The input format (folded text, pprof protobuf, legacy text profile, OTLP JSON
-or protobuf traces, Jaeger JSON traces, gzipped or not) is found from the
+or protobuf traces, Jaeger JSON traces, Go execution traces, gzipped or not) is found from the
 content, never from the file name. Traces are aggregated into one graph of
 "service: span name" frames (traces of one service: span names, the service
 in the subtitle) whose widths are wall-clock time: each instant of a span is
@@ -77,6 +86,9 @@ Examples:
   flamegen --jaeger http://127.0.0.1:16686 --trace 4bf92f3577b34da6 -o one.svg
   flamegen --jaeger http://127.0.0.1:16686 --service checkout --limit 200 -o checkout.svg
   flamegen report --markdown --top 10 traces.jsonl
+  flamegen traces.jsonl exec.trace cpu.pb.gz -o where.svg         (spans, runtime states and CPU in one graph)
+  flamegen --trace 4bf92f3577b34da6 traces.jsonl exec.trace -o one.svg (state bands under the spans)
+  flamegen report --json exec.trace                                (states per frame, for scripts)
 
 Flags:
 `
@@ -93,6 +105,7 @@ type options struct {
 	width, top, topSelf                                                      int
 	minWidth                                                                 float64
 	inverted, reverse, lines, markdown, quiet, version, help, noNorm         bool
+	json                                                                     bool
 	tags                                                                     tagFlags
 }
 
@@ -135,6 +148,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.unit, "unit", "", "unit of folded counts: samples (default), nanoseconds, bytes, or any word")
 	fs.IntVar(&o.top, "top", 20, "rows of --format top")
 	fs.BoolVar(&o.markdown, "markdown", false, "--format top as a Markdown table")
+	fs.BoolVar(&o.json, "json", false, "report: print every frame's numbers as JSON (\"frame\" as the text report names it; \"states\": state → nanoseconds with an execution trace)")
 	fs.BoolVar(&o.noNorm, "no-normalize", false, "diff: compare raw values instead of scaling before to after's total")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress or notes on standard error")
 	fs.BoolVar(&o.quiet, "q", false, "shorthand for --quiet")
@@ -323,17 +337,18 @@ func draw(o *options, src *sources, pos []string, diffMode bool, fopts []flame.O
 	var extra []svg.Option
 	switch {
 	case o.trace != "" || o.jaeger != "":
-		set, name, err := readTraceSet(o, src, pos)
+		ss, err := readTraceSet(o, src, pos, &sp, stderr)
 		if err != nil {
 			return err
 		}
+		set, name := ss.set, ss.name
 		if o.trace != "" {
 			tr, err := findTrace(set, name, o.trace)
 			if err != nil {
 				return err
 			}
 			if o.format == "svg" {
-				return writeTraceChart(w, tr, sopts)
+				return writeTraceChart(w, tr, ss.rt, sopts)
 			}
 			one := spans.NewSet()
 			for k := range tr.Spans {
@@ -417,6 +432,8 @@ func loadOne(src *sources, name string, opts []flame.Option, sp spanOptions, std
 	switch in.kind {
 	case kindTraces:
 		return loadTraces(in, stderr, sp, src.maxSize)
+	case kindExec:
+		return loadMerged(src, in, nil, "", sp, stderr)
 	case kindFolded:
 		if sp.spansOnly {
 			return nil, nil, notTraces(name)
@@ -462,7 +479,7 @@ func loadAll(src *sources, pos []string, sampleType string, opts []flame.Option,
 	if err != nil {
 		return nil, nil, err
 	}
-	if first.kind == kindTraces {
+	if first.kind == kindTraces || first.kind == kindExec {
 		return loadMerged(src, first, pos[1:], sampleType, sp, stderr)
 	}
 	defer first.done()
@@ -470,8 +487,8 @@ func loadAll(src *sources, pos []string, sampleType string, opts []flame.Option,
 		return nil, nil, notTraces(pos[0])
 	}
 	mixed := func(in *input) error {
-		if in.kind == kindTraces {
-			return &UsageError{Msg: fmt.Sprintf("flamegen: %s holds traces: with several inputs the traces come first, then the profiles to nest under their spans", in.name)}
+		if in.kind == kindTraces || in.kind == kindExec {
+			return &UsageError{Msg: fmt.Sprintf("flamegen: %s holds %s: with several inputs the traces come first (a span file, then an execution trace), then the profiles to nest under their spans", in.name, in.kind)}
 		}
 		return &UsageError{Msg: fmt.Sprintf("flamegen: %s holds %s and %s %s: several inputs merge into one graph when they are all pprof profiles or all folded stacks", pos[0], first.kind, in.name, in.kind)}
 	}

@@ -22,6 +22,7 @@ type spanOptions struct {
 	critical  bool          // compute critical paths for the SVG's tooltips
 	spansOnly bool          // --spans: every input must be trace data
 	services  serviceNames  // filled by the readers: the services of every span drawn
+	rt        spans.Runtime // with an execution trace: what it saw of the spans
 }
 
 func (o *options) spanOptions() (spanOptions, error) {
@@ -67,6 +68,9 @@ func loadTraces(in *input, stderr io.Writer, sp spanOptions, max int64) (*flame.
 func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.NodeID) string) []svg.Option {
 	t := agg.Tree()
 	note := func(n flame.NodeID) string {
+		if st, ok := agg.StateFrame(n); ok {
+			return "time its parent's spans' goroutines spent " + statePhrase[st] + ", in the parent's own time (execution trace)"
+		}
 		if n == flame.Root || t.Kind(n) == flame.KindCPU || agg.Count(n) == 0 {
 			return ""
 		}
@@ -80,6 +84,12 @@ func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.Node
 		}
 		if e := agg.Errors(n); e > 0 {
 			s += fmt.Sprintf(", %d with status Error", e)
+		}
+		if st, ok := agg.States(n); ok {
+			s += "; on the goroutine: " + statesLine(st)
+			if w := agg.Waits(n); len(w) > 0 {
+				s += "; waited most on " + waitLine(w[0])
+			}
 		}
 		if extra != nil {
 			if x := extra(n); x != "" {
@@ -105,17 +115,33 @@ func frameOptions(agg *spans.Aggregator, sp spanOptions, extra func(n flame.Node
 // sample's stack under the frame of the span it ran in (its span_id label);
 // see [spans.Aggregator.NestCPU]. The SVG options it returns put each span
 // frame's CPU time in its tooltip and say what the colours mean.
-func loadMerged(src *sources, traces *input, profiles []string, sampleType string, sp spanOptions, stderr io.Writer) (*flame.Tree, []svg.Option, error) {
+//
+// The traces may be a Go execution trace with marked spans instead, or be
+// followed by one (see readSpans): off-CPU states then nest under the
+// spans, and the CPU stacks fill the time they were running.
+func loadMerged(src *sources, traces *input, rest []string, sampleType string, sp spanOptions, stderr io.Writer) (*flame.Tree, []svg.Option, error) {
 	defer traces.done()
-	set, err := spans.Read(traces.r, traces.name, spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize))
+	ss, profiles, err := readSpans(src, traces, rest, []spans.Option{spans.WithMaxValueBytes(valueLimit(src.maxSize)), spans.WithMaxDecompressedBytes(src.maxSize)}, &sp, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer func() { // the first profile, opened already, if it is not read
+		if ss.next != nil {
+			ss.next.done()
+		}
+	}()
+	set := ss.set
+	if len(profiles) == 0 {
+		return aggregateSet(set, ss.name, stderr, sp)
+	}
 	var profs []*profile.Profile
 	for _, name := range profiles {
-		in, err := src.open(name)
-		if err != nil {
-			return nil, nil, err
+		in := ss.next
+		ss.next = nil
+		if in == nil {
+			if in, err = src.open(name); err != nil {
+				return nil, nil, err
+			}
 		}
 		if in.kind != kindPprof {
 			in.done()
@@ -137,7 +163,7 @@ func loadMerged(src *sources, traces *input, profiles []string, sampleType strin
 		return nil, nil, &UsageError{Msg: fmt.Sprintf("flamegen: %s: %v", strings.Join(profiles, ", "), err)}
 	}
 
-	in := traces.name
+	in := ss.name
 	agg := spans.NewAggregator(append(slices.Clip(sp.analysis), spans.WithSpanCPU(cpu), spans.WithCPUStacks())...)
 	if err := set.Each(func(t *spans.Trace) error { sp.services.add(t); return agg.Add(t) }); err != nil {
 		return nil, nil, &flame.ParseError{Input: in, Err: err, Expected: "traces whose times add up to at most 292 years"}
@@ -169,8 +195,15 @@ func loadMerged(src *sources, traces *input, profiles []string, sampleType strin
 		fmt.Sprintf("Blue-grey: span frames (wall time); warm colours above a span: the CPU stacks sampled in it (%s of %s sampled ran in these traces' spans).", formatNs(inSpans, cpu.Unit), formatNs(cpu.Total, cpu.Unit)),
 		"Blue-green: lock waits and channel blocks (off CPU). " + spans.NoSpan + ": samples outside the traces' spans.",
 	}
+	if sp.rt != nil {
+		legend = append(legend, statesLegend)
+	}
 	return t, append(frameOptions(agg, sp, note), svg.WithLegend(legend...)), nil
 }
+
+// statesLegend explains the state frames of a graph joined with an
+// execution trace.
+const statesLegend = "In parentheses: a span's own time off CPU, from the execution trace: (runnable) waiting for a P, (syscall), (lock: …), (chan recv: …), (sleep), (gc)."
 
 // outsideCPU is the value of the NoSpan frame, if any.
 func outsideCPU(t *flame.Tree) int64 {

@@ -2,7 +2,9 @@ package otlp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -22,7 +24,12 @@ func Example() {
 		return
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
-	defer tp.Shutdown(context.Background())
+	defer func() {
+		// Bounded: a silent endpoint must not hold the program's exit.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tp.Shutdown(ctx)
+	}()
 	fmt.Println(exp)
 	// Output: otlp grpc http://localhost:4317
 }
@@ -39,7 +46,31 @@ func ExampleNewLogExporter() {
 		fmt.Println(err)
 		return
 	}
-	defer exp.Shutdown(context.Background())
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		exp.Shutdown(ctx)
+	}()
 	fmt.Println(exp)
 	// Output: otlp http/protobuf http://collector:4318/v1/logs
+}
+
+// An export that a hung Collector leaves unanswered is reported after two
+// seconds, long before the export times out.
+func ExampleWithStallReport() {
+	exp, err := otlp.NewTraceExporter(context.Background(),
+		otlp.WithStallReport(2*time.Second),
+		otlp.WithErrorHandler(func(err error) {
+			var stall *otlp.StallError
+			if errors.As(err, &stall) {
+				log.Printf("collector slow: %v", stall)
+			}
+		}),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(exp)
+	// Output: otlp http/protobuf http://localhost:4318/v1/traces
 }

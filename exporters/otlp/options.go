@@ -11,13 +11,22 @@ type config struct {
 	protocol Protocol
 	headers  map[string]string
 	timeout  time.Duration
+	stall    time.Duration
 	onError  func(error)
 }
+
+// defaultStall is how long an export may go unanswered before it is
+// reported: long enough for a healthy Collector under load, short enough
+// that a dead endpoint is seen long before the export timeout.
+const defaultStall = 5 * time.Second
 
 func newConfig(opts []Option) *config {
 	c := &config{onError: otel.Handle}
 	for _, o := range opts {
 		o.apply(c)
+	}
+	if c.stall <= 0 {
+		c.stall = defaultStall
 	}
 	return c
 }
@@ -56,8 +65,16 @@ func WithTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.timeout = d })
 }
 
+// WithStallReport sets how long an export may go unanswered before a
+// [*StallError] is reported to the error handler, while the export goes on
+// until it succeeds or times out. Zero or less means the default, 5s.
+func WithStallReport(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.stall = d })
+}
+
 // WithErrorHandler receives reports of environment values that were not
-// understood and so ignored. Default: the OpenTelemetry global error handler.
+// understood and so ignored, and of exports that stall ([*StallError]).
+// Default: the OpenTelemetry global error handler.
 func WithErrorHandler(f func(error)) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/tracekit-go/tracekit/internal/env"
@@ -120,6 +122,39 @@ type TraceExporter struct {
 	sdktrace.SpanExporter
 	protocol Protocol
 	endpoint string
+	stall    time.Duration
+	timeout  time.Duration
+	onError  func(error)
+}
+
+// StallError reports an export that has not been answered after the stall
+// threshold ([WithStallReport]); it is reported while the export goes on.
+type StallError struct {
+	Destination string        // for example "otlp grpc localhost:4317"
+	Signal      string        // "traces" or "metrics"
+	Items       int           // spans in the export, or 0 for metrics
+	After       time.Duration // how long the export had gone unanswered
+	Timeout     time.Duration // the export timeout, or 0 when the exporter's default applies
+}
+
+func (e *StallError) Error() string {
+	what := e.Signal
+	if e.Items > 0 {
+		what = fmt.Sprintf("%d spans", e.Items)
+	}
+	limit := "its timeout"
+	if e.Timeout > 0 {
+		limit = "its timeout (" + e.Timeout.String() + ")"
+	}
+	return fmt.Sprintf("%s: export of %s not answered after %s; still trying until %s", e.Destination, what, e.After, limit)
+}
+
+// watch runs export and, should it take longer than stall, reports a
+// StallError made by stalled while it goes on.
+func watch(stall time.Duration, onError func(error), stalled func() *StallError, export func() error) error {
+	t := time.AfterFunc(stall, func() { onError(stalled()) })
+	defer t.Stop()
+	return export()
 }
 
 // NewTraceExporter returns an OTLP span exporter configured from opts and, for
@@ -173,7 +208,8 @@ func NewTraceExporter(ctx context.Context, opts ...Option) (*TraceExporter, erro
 	if err != nil {
 		return nil, fmt.Errorf("otlp: trace exporter %s %s: %w", proto, endpoint, err)
 	}
-	return &TraceExporter{SpanExporter: exp, protocol: proto, endpoint: endpoint}, nil
+	return &TraceExporter{SpanExporter: exp, protocol: proto, endpoint: endpoint,
+		stall: c.stall, timeout: c.timeout, onError: c.onError}, nil
 }
 
 // Protocol reports the transport in use.
@@ -188,9 +224,13 @@ func (e *TraceExporter) String() string {
 	return fmt.Sprintf("otlp %s %s", e.protocol, e.endpoint)
 }
 
-// ExportSpans sends spans; a failure names the endpoint.
+// ExportSpans sends spans; a failure names the endpoint, and an export
+// unanswered past the stall threshold is reported while it goes on.
 func (e *TraceExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	if err := e.SpanExporter.ExportSpans(ctx, spans); err != nil {
+	stalled := func() *StallError {
+		return &StallError{Destination: e.String(), Signal: traces.name, Items: len(spans), After: e.stall, Timeout: e.timeout}
+	}
+	if err := watch(e.stall, e.onError, stalled, func() error { return e.SpanExporter.ExportSpans(ctx, spans) }); err != nil {
 		return fmt.Errorf("%s unreachable or refused: %w", e, err)
 	}
 	return nil
@@ -245,7 +285,23 @@ func NewMetricExporter(ctx context.Context, opts ...Option) (sdkmetric.Exporter,
 	if err != nil {
 		return nil, fmt.Errorf("otlp: metric exporter %s %s: %w", proto, endpoint, err)
 	}
-	return exp, nil
+	return &metricExporter{Exporter: exp, dest: fmt.Sprintf("otlp %s %s", proto, endpoint), stall: c.stall, timeout: c.timeout, onError: c.onError}, nil
+}
+
+// metricExporter reports exports that stall, as TraceExporter does.
+type metricExporter struct {
+	sdkmetric.Exporter
+	dest    string
+	stall   time.Duration
+	timeout time.Duration
+	onError func(error)
+}
+
+func (e *metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	stalled := func() *StallError {
+		return &StallError{Destination: e.dest, Signal: metrics.name, After: e.stall, Timeout: e.timeout}
+	}
+	return watch(e.stall, e.onError, stalled, func() error { return e.Exporter.Export(ctx, rm) })
 }
 
 // NewLogExporter returns an OTLP log exporter configured like

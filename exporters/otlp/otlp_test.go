@@ -15,6 +15,7 @@ import (
 	"time"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -199,4 +200,104 @@ func TestLogExporterErrorNamesEndpoint(t *testing.T) {
 	if err := exp.Export(context.Background(), []sdklog.Record{rec}); err == nil || !strings.Contains(err.Error(), addr) {
 		t.Errorf("Export = %v, want an error naming %s", err, addr)
 	}
+}
+
+// silentEndpoint accepts connections and never answers, like a Collector
+// whose process hangs.
+func silentEndpoint(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+func TestStallReportedBeforeTimeout(t *testing.T) {
+	addr := silentEndpoint(t)
+	for _, proto := range []Protocol{ProtocolGRPC, ProtocolHTTPProtobuf} {
+		t.Run(strings.ReplaceAll(string(proto), "/", "-"), func(t *testing.T) {
+			stalls := make(chan error, 4)
+			exp, err := NewTraceExporter(context.Background(), WithEndpoint(addr), WithProtocol(proto),
+				WithTimeout(time.Hour), WithStallReport(50*time.Millisecond),
+				WithErrorHandler(func(err error) { stalls <- err }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- exp.ExportSpans(ctx, spans()) }()
+			var stall *StallError
+			select {
+			case err := <-stalls:
+				if !errors.As(err, &stall) {
+					t.Fatalf("reported %v; want a *StallError", err)
+				}
+			case err := <-done:
+				t.Fatalf("export to a silent endpoint ended (%v) before a stall was reported", err)
+			}
+			msg := stall.Error()
+			for _, want := range []string{addr, string(proto), "1 spans", "not answered after 50ms", "until its timeout (1h0m0s)"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("stall report %q does not say %q", msg, want)
+				}
+			}
+			cancel()
+			if err := <-done; err == nil {
+				t.Error("a cancelled export to a silent endpoint succeeded")
+			}
+			sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+			defer scancel()
+			exp.Shutdown(sctx)
+		})
+	}
+}
+
+func TestMetricStallReported(t *testing.T) {
+	addr := silentEndpoint(t)
+	stalls := make(chan error, 4)
+	exp, err := NewMetricExporter(context.Background(), WithEndpoint(addr),
+		WithTimeout(time.Hour), WithStallReport(50*time.Millisecond),
+		WithErrorHandler(func(err error) { stalls <- err }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- exp.Export(ctx, &metricdata.ResourceMetrics{}) }()
+	select {
+	case err := <-stalls:
+		var stall *StallError
+		if !errors.As(err, &stall) || stall.Signal != "metrics" || !strings.Contains(err.Error(), addr) {
+			t.Errorf("reported %v; want a metrics *StallError naming %s", err, addr)
+		}
+	case err := <-done:
+		t.Fatalf("export to a silent endpoint ended (%v) before a stall was reported", err)
+	}
+	cancel()
+	<-done
+	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+	defer scancel()
+	exp.Shutdown(sctx)
 }

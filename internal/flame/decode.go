@@ -283,6 +283,14 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// LimitReader returns a reader of r that fails with a [*ParseError]
+// wrapping [ErrTooLarge] once more than max bytes are read from it, naming
+// input and saying what was limited ("of execution trace" reads "expected at
+// most N bytes of execution trace").
+func LimitReader(r io.Reader, input string, max int64, what string) io.Reader {
+	return &limitReader{r: r, n: max, input: input, what: what}
+}
+
 // readAll reads r whole, at most max bytes. It reads into chunks of
 // growing size and joins them at the end, so that an input stopped at the
 // limit (a gzip bomb) has cost about the limit, not the two or three times

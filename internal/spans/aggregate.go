@@ -47,6 +47,7 @@ type analysisConfig struct {
 	group  grouper
 	cpu    *SpanCPU
 	stacks bool
+	rt     Runtime
 }
 
 func newAnalysisConfig(opts []AnalysisOption) analysisConfig {
@@ -91,6 +92,15 @@ func WithSpanCPU(c *SpanCPU) AnalysisOption {
 // the spans they ran in. Off by default.
 func WithCPUStacks() AnalysisOption {
 	return analysisOptionFunc(func(c *analysisConfig) { c.stacks = true })
+}
+
+// WithRuntime joins what an execution trace saw of the spans (package
+// exectrace builds rt): [Aggregator.States] and [Aggregator.Waits] say where
+// each frame's spans' time went, [Aggregator.NestStates] adds their off-CPU
+// states as child frames, and critical paths cross goroutines through lock
+// and channel waits ([CriticalPath]).
+func WithRuntime(rt Runtime) AnalysisOption {
+	return analysisOptionFunc(func(c *analysisConfig) { c.rt = rt })
 }
 
 // labeler turns spans into frame names, "service: name", caching them.
@@ -149,6 +159,9 @@ type Aggregator struct {
 	cpuFrames []cpuFrame
 	seen      map[SpanID]bool
 	nested    bool
+
+	// With WithRuntime: see states.go.
+	rs rtState
 }
 
 // cpuFrame is a span with CPU samples and the frame it went to.
@@ -268,6 +281,9 @@ func (a *Aggregator) enter(parent flame.NodeID, t *Trace, i int32, v int64) flam
 	}
 	if sp.Error() {
 		a.errs[n]++
+	}
+	if a.cfg.rt != nil {
+		a.runtime(n, t, i)
 	}
 	return n
 }
@@ -628,6 +644,8 @@ const NoSpan = "(no span)"
 // NestCPU nests the stacks of the [WithSpanCPU] profile under the frames of
 // the spans they ran in, as [flame.KindCPU] frames, once every trace has
 // been added; it needs [WithCPUStacks] and does nothing the second time.
+// With [WithRuntime] it first calls [Aggregator.NestStates], so that the
+// stacks fill the time the spans were running.
 //
 // A span frame's CPU stacks take up part of its self time: with their
 // values when they fit, scaled down to fill the self time exactly when the
@@ -638,6 +656,7 @@ const NoSpan = "(no span)"
 // own values under one top-level [NoSpan] frame, which adds their CPU time
 // to the root.
 func (a *Aggregator) NestCPU() {
+	a.NestStates()
 	c := a.cfg.cpu
 	if c == nil || !a.cfg.stacks || a.nested {
 		return

@@ -42,6 +42,18 @@ func (w *Warnings) Add(o Warnings) {
 	w.Inverted += o.Inverted
 }
 
+// AppendCount appends to parts "1 one" when n is 1, "n many" when it is
+// more, and nothing when it is 0: the pieces of a warning line.
+func AppendCount(parts []string, n int, one, many string) []string {
+	switch {
+	case n == 1:
+		return append(parts, "1 "+one)
+	case n > 1:
+		return append(parts, fmt.Sprintf("%d %s", n, many))
+	}
+	return parts
+}
+
 // Any reports whether any count is non-zero.
 func (w Warnings) Any() bool { return w != Warnings{} }
 
@@ -49,14 +61,7 @@ func (w Warnings) Any() bool { return w != Warnings{} }
 // returns "" when there are none.
 func (w Warnings) String() string {
 	var parts []string
-	add := func(n int, one, many string) {
-		switch {
-		case n == 1:
-			parts = append(parts, "1 "+one)
-		case n > 1:
-			parts = append(parts, fmt.Sprintf("%d %s", n, many))
-		}
-	}
+	add := func(n int, one, many string) { parts = AppendCount(parts, n, one, many) }
 	add(w.Orphans, "orphan span (parent missing)", "orphan spans (parent missing)")
 	add(w.Duplicates, "exact duplicate span dropped", "exact duplicate spans dropped")
 	add(w.SharedIDs, "span sharing its id with another (both kept)", "spans sharing their id with another (all kept)")

@@ -26,12 +26,21 @@ type Segment struct {
 // as are zero-length children. Spans are taken over their extended
 // intervals ([Trace.Start], [Trace.End]), so async work that outlived its
 // parent is on the path when it set the trace's end.
-func CriticalPath(t *Trace) []Segment {
+//
+// With [WithRuntime], the path crosses goroutines: when the time reached in a
+// span ends a lock or channel wait that another span of the trace ended
+// (the unlock, the send), the path continues in that span from then.
+func CriticalPath(t *Trace, opts ...AnalysisOption) []Segment {
 	var segs []Segment
-	var w cpWalker
-	w.walk(t, func(i int32, s, e int64) {
+	add := func(i int32, s, e int64) {
 		segs = append(segs, Segment{i, s, e})
-	})
+	}
+	if rt := newAnalysisConfig(opts).rt; rt != nil {
+		crossWalk(t, rt, add)
+	} else {
+		var w cpWalker
+		w.walk(t, add)
+	}
 	slices.Reverse(segs)
 	return segs
 }
@@ -115,7 +124,8 @@ type CriticalPaths struct {
 }
 
 // NewCriticalPaths returns an empty critical-path aggregate. Only the
-// grouping options apply.
+// grouping options and [WithRuntime] (paths that cross goroutines, as
+// [CriticalPath] says) apply.
 func NewCriticalPaths(opts ...AnalysisOption) *CriticalPaths {
 	c := &CriticalPaths{cfg: newAnalysisConfig(opts)}
 	c.lab.group = &c.cfg.group
@@ -152,12 +162,17 @@ func (c *CriticalPaths) Add(t *Trace) error {
 	c.sub = slices.Grow(c.sub[:0], n)[:n]
 	clear(c.sub)
 	var wall int64
-	c.w.walk(t, func(i int32, s, e int64) {
+	add := func(i int32, s, e int64) {
 		wall += e - s
 		if i != None {
 			c.sub[i] += e - s
 		}
-	})
+	}
+	if c.cfg.rt != nil {
+		crossWalk(t, c.cfg.rt, add)
+	} else {
+		c.w.walk(t, add)
+	}
 	c.order = t.PreOrder(c.order[:0])
 	for k := len(c.order) - 1; k >= 0; k-- {
 		if i := c.order[k]; t.Parent[i] != None {
@@ -190,5 +205,122 @@ func (c *CriticalPaths) mark(n flame.NodeID) {
 	if c.stamp[n] != c.traces {
 		c.stamp[n] = c.traces
 		c.on[n]++
+	}
+}
+
+// crossWalk emits, latest first, the critical path of t when the execution
+// trace says what the spans waited on (rt): it walks back as [CriticalPath]
+// does, but when a span's own time reached so far ends a lock or channel
+// wait that a span of the same trace ended (the unlock, the send), the path
+// continues in that span from the moment it did so. Each wait is crossed at
+// most once.
+func crossWalk(t *Trace, rt Runtime, emitAll func(i int32, s, e int64)) {
+	emit := func(i int32, s, e int64) {
+		if e > s {
+			emitAll(i, s, e)
+		}
+	}
+	index := make(map[SpanID]int32, len(t.Spans))
+	for i := range t.Spans {
+		if id := t.Spans[i].ID; !id.IsZero() {
+			if _, dup := index[id]; !dup {
+				index[id] = int32(i)
+			}
+		}
+	}
+	// Children by end time, and each span's crossable waits by end time,
+	// made when a span is first reached.
+	byEnd := make(map[int32][]int32)
+	kidsByEnd := func(i int32) []int32 {
+		if k, ok := byEnd[i]; ok {
+			return k
+		}
+		var kids []int32
+		if i == None {
+			kids = slices.Clone(t.Roots())
+		} else {
+			kids = slices.Clone(t.Children(i))
+		}
+		slices.SortStableFunc(kids, func(x, y int32) int { return cmp.Compare(t.End[x], t.End[y]) })
+		byEnd[i] = kids
+		return kids
+	}
+	type wait struct {
+		end int64
+		by  int32
+	}
+	waits := make(map[int32][]wait)
+	used := make(map[int32]int) // waits of a span already crossed, from the latest
+	waitsOf := func(i int32) []wait {
+		if i == None {
+			return nil
+		}
+		if w, ok := waits[i]; ok {
+			return w
+		}
+		var ws []wait
+		if r := rt.Of(t.Spans[i].ID); r != nil {
+			for _, s := range r.Stretches {
+				if s.State != StateLock && s.State != StateChannel {
+					continue
+				}
+				if j, ok := index[s.BySpan]; ok && j != i && t.Start[j] < s.End && s.End <= t.End[j] {
+					ws = append(ws, wait{s.End, j})
+				}
+			}
+		}
+		waits[i] = ws
+		return ws
+	}
+	i, cur := None, t.Finish
+	for steps := 4*len(t.Spans) + 16; ; steps-- {
+		begin := t.Begin
+		if i != None {
+			begin = t.Start[i]
+		}
+		if steps == 0 { // cannot happen: every step moves back in time or down the tree
+			emit(i, begin, cur)
+			return
+		}
+		// The child that ended last by cur.
+		kids := kidsByEnd(i)
+		k, _ := slices.BinarySearchFunc(kids, cur, func(c int32, x int64) int {
+			if t.End[c] <= x {
+				return -1
+			}
+			return 1
+		})
+		child, childEnd := None, begin
+		for k--; k >= 0; k-- {
+			if c := kids[k]; t.Start[c] < t.End[c] {
+				child, childEnd = c, t.End[c]
+				break
+			}
+		}
+		// The latest wait in the stretch after that child that another
+		// span ended.
+		ws := waitsOf(i)
+		n := len(ws) - used[i]
+		for n > 0 && ws[n-1].end > cur {
+			n--
+		}
+		if n > 0 && ws[n-1].end > childEnd && ws[n-1].end > begin {
+			w := ws[n-1]
+			used[i] = len(ws) - n + 1
+			emit(i, w.end, cur)
+			i, cur = w.by, w.end
+			steps += 4 * len(t.Spans)
+			continue
+		}
+		if child != None && cur > begin {
+			emit(i, childEnd, cur)
+			i, cur = child, childEnd
+			continue
+		}
+		emit(i, begin, cur)
+		if i == None {
+			return
+		}
+		i, cur = t.Parent[i], begin
 	}
 }

@@ -46,9 +46,12 @@ type Chart struct {
 // as the tallest subtree in it, and lanes stack below the parent, so the
 // subtree of a span occupies rows that no sibling overlapping it in time
 // uses.
-func Layout(t *Trace) *Chart {
+//
+// Of the options only [WithRuntime] applies: the critical path then crosses
+// goroutines ([CriticalPath]).
+func Layout(t *Trace, opts ...AnalysisOption) *Chart {
 	ch := &Chart{Trace: t, Begin: t.Begin, Finish: t.Finish}
-	ch.Critical = CriticalPath(t)
+	ch.Critical = CriticalPath(t, opts...)
 	crit := make([]bool, len(t.Spans))
 	for _, s := range ch.Critical {
 		for j := s.Span; j != None && !crit[j]; j = t.Parent[j] {

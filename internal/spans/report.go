@@ -27,6 +27,15 @@ type Row struct {
 	// CriticalTraces the number of traces whose path went through it.
 	Critical       int64
 	CriticalTraces int
+	// With WithRuntime: States is where the frame's spans' time went on
+	// their goroutines (HasStates says whether the execution trace saw
+	// them), Waits what they waited on, longest first. StateFrame marks a
+	// frame that [Aggregator.NestStates] added, such as "(runnable)": its
+	// States hold its total in its own state.
+	States     StateTimes
+	HasStates  bool
+	Waits      []Wait
+	StateFrame bool
 }
 
 // Report lists every span frame of agg (the root and CPU frames excepted) with the critical
@@ -73,6 +82,14 @@ func Report(agg *Aggregator, cp *CriticalPaths) []Row {
 		}
 		if r.Spans > 0 {
 			r.MeanDuration = agg.TotalDuration(n) / r.Spans
+		}
+		if agg.cfg.rt != nil {
+			r.States, r.HasStates = agg.States(n)
+			r.Waits = agg.Waits(n)
+			var st State
+			if st, r.StateFrame = agg.StateFrame(n); r.StateFrame {
+				r.States[st] = r.Total
+			}
 		}
 		if pc := crit[t.Parent(n)]; pc >= 0 {
 			if c, ok := byName[childKey{pc, t.Name(n)}]; ok {

@@ -251,9 +251,7 @@ func (s *Server) stop() error {
 	var errs []error
 	select {
 	case <-s.exited:
-		// Wait returns the context's error when Start's ctx ended the
-		// process, which is documented behaviour rather than a failure.
-		if s.waitErr != nil && !errors.Is(s.waitErr, context.Canceled) && !errors.Is(s.waitErr, context.DeadlineExceeded) {
+		if failed(s.waitErr) {
 			errs = append(errs, fmt.Errorf("jaeger (pid %d) exited before Stop: %w", s.PID(), s.waitErr))
 		}
 	default:
@@ -264,7 +262,10 @@ func (s *Server) stop() error {
 		select {
 		case <-s.exited:
 			grace.Stop()
-			if s.waitErr != nil {
+			// Start's ctx may have ended the process just before Stop
+			// looked: its pid is gone once Wait has reaped it, a moment
+			// before exited is closed.
+			if failed(s.waitErr) {
 				errs = append(errs, fmt.Errorf("jaeger (pid %d) on SIGTERM: %w", s.PID(), s.waitErr))
 			}
 		case <-grace.C:
@@ -278,6 +279,13 @@ func (s *Server) stop() error {
 		errs = append(errs, fmt.Errorf("stop jaeger: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// failed reports whether waitErr, cmd.Wait's result, is a failure. Wait
+// returns the context's error when Start's ctx ended the process, which is
+// documented behaviour rather than a failure.
+func failed(waitErr error) bool {
+	return waitErr != nil && !errors.Is(waitErr, context.Canceled) && !errors.Is(waitErr, context.DeadlineExceeded)
 }
 
 // endedByContext returns err, cmd.Wait's result, as ctx's error when ctx is

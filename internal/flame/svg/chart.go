@@ -48,7 +48,48 @@ type ChartBar struct {
 	// parent's time, such as async work that outlives the span that
 	// started it; they are drawn hatched, at least half a pixel wide.
 	Outside []Stretch
+	// Band, when set, is drawn as a thin band under the bar: what the
+	// span's goroutine was doing over time, in time order.
+	Band []BandPart
 }
+
+// BandPart is a stretch of a [ChartBar]'s band in one state.
+type BandPart struct {
+	Start, End int64
+	// State picks the colour: one of running, runnable, syscall, lock,
+	// channel, sleep, gc, other (see [StateColor]).
+	State string
+	// Title is the part's tooltip after its state and duration, such as
+	// what it waited on.
+	Title string
+}
+
+// BandStates are the states a [BandPart] can be in, in legend order.
+var BandStates = [...]string{"running", "runnable", "syscall", "lock", "channel", "sleep", "gc", "other"}
+
+var stateFills = map[string]string{
+	"running":  "rgb(60,170,75)",
+	"runnable": "rgb(240,180,40)",
+	"syscall":  "rgb(150,90,200)",
+	"lock":     "rgb(200,80,40)",
+	"channel":  "rgb(40,120,220)",
+	"sleep":    "rgb(160,160,160)",
+	"gc":       "rgb(230,90,170)",
+	"other":    "rgb(90,90,90)",
+}
+
+// StateColor returns the fill of a band part in state s; an unknown state
+// is drawn as other.
+func StateColor(s string) string {
+	if c, ok := stateFills[s]; ok {
+		return c
+	}
+	return stateFills["other"]
+}
+
+// bandHeight is the height of a state band; a chart with bands gives each
+// row that much more room.
+const bandHeight = 6
 
 // Stretch is an interval of a [Chart]'s time axis, in nanoseconds.
 type Stretch struct{ Start, End int64 }
@@ -110,11 +151,23 @@ func WriteChart(w io.Writer, c Chart, opts ...Option) error {
 		legend = append(legend, fmt.Sprintf("Hatched: the part of a span outside its parent's time, such as async work that outlives it (%d %s)", outside, spans))
 	}
 	legend = append(legend, "Blue-grey: spans. Blue-green: lock waits and channel blocks (off CPU). Hover a bar for its details.")
+	bandStates := map[string]bool{}
+	for _, b := range c.Bars {
+		for _, p := range b.Band {
+			if p.End > p.Start {
+				bandStates[BandStates[bandState(p.State)]] = true
+			}
+		}
+	}
+	rowH, bandLegend := frameHeight, 0
+	if len(bandStates) > 0 {
+		rowH, bandLegend = frameHeight+bandHeight, 1
+	}
 
 	rulerTop := 2*fontSize + 3*fontSize
 	barsTop := rulerTop + 2*fontSize
 	rows := max(c.Rows, 1)
-	height := barsTop + rows*frameHeight + fontSize + len(legend)*(fontSize+4) + 10
+	height := barsTop + rows*rowH + fontSize + (len(legend)+bandLegend)*(fontSize+4) + 10
 
 	fmt.Fprintf(bw, `<?xml version="1.0" standalone="no"?>
 <svg version="1.1" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">
@@ -141,7 +194,7 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 	bw.WriteString(`<g id="ruler">`)
 	for t := int64(0); t <= span; t += step {
 		px := x(c.Begin + t)
-		fmt.Fprintf(bw, `<line x1="%.2f" y1="%d" x2="%.2f" y2="%d"/>`, px, rulerTop+fontSize/2, px, barsTop+rows*frameHeight)
+		fmt.Fprintf(bw, `<line x1="%.2f" y1="%d" x2="%.2f" y2="%d"/>`, px, rulerTop+fontSize/2, px, barsTop+rows*rowH)
 		label := formatValue(t, "nanoseconds")
 		anchor := "middle"
 		switch {
@@ -157,7 +210,7 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 	for _, b := range c.Bars {
 		x0, x1 := x(b.Start), x(b.End)
 		w := math.Max(x1-x0, 0.5) // a zero-length span stays visible
-		y := barsTop + b.Row*frameHeight
+		y := barsTop + b.Row*rowH
 		class := ""
 		switch {
 		case b.Error:
@@ -188,14 +241,31 @@ text { font-family: Verdana, Helvetica, Arial, sans-serif; font-size: 12px; fill
 			fmt.Fprintf(bw, `<text x="%.2f" y="%d">%s</text>`, x0+3, y+fontSize, xmlText(truncate(label, fit)))
 		}
 		bw.WriteString("</g>\n")
+		if len(b.Band) > 0 {
+			writeBand(bw, b.Band, x, y+frameHeight-1)
+		}
 	}
 	for _, m := range c.Marks {
-		y := barsTop + m.Row*frameHeight + frameHeight - 4
+		y := barsTop + m.Row*rowH + frameHeight - 4
 		fmt.Fprintf(bw, `<rect x="%.2f" y="%d" width="%.2f" height="3" fill="rgb(120,0,0)" pointer-events="none"/>`+"\n", x(m.Start), y, math.Max(x(m.End)-x(m.Start), 0.5))
 	}
 	bw.WriteString("</g>\n<g id=\"legend\">")
 	for i, l := range legend {
-		fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`, xpad, barsTop+rows*frameHeight+2*fontSize+i*(fontSize+4), xmlText(truncate(l, 180)))
+		fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`, xpad, barsTop+rows*rowH+2*fontSize+i*(fontSize+4), xmlText(truncate(l, 180)))
+	}
+	if bandLegend > 0 {
+		y := barsTop + rows*rowH + 2*fontSize + len(legend)*(fontSize+4)
+		const intro = "Band under each span, what its goroutine was doing:"
+		fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`, xpad, y, intro)
+		px := float64(xpad) + float64(len(intro)+1)*charWidth
+		for _, st := range BandStates {
+			if !bandStates[st] {
+				continue
+			}
+			fmt.Fprintf(bw, `<g class="state"><title>%s</title><rect x="%.2f" y="%d" width="10" height="10" fill="%s"/><text x="%.2f" y="%d">%s</text></g>`,
+				xmlText(stateMeaning[st]), px, y-fontSize+2, StateColor(st), px+13, y, st)
+			px += 13 + float64(len(st)+2)*charWidth
+		}
 	}
 	bw.WriteString("</g>\n</svg>\n")
 	return bw.Flush()
@@ -211,4 +281,85 @@ func niceStep(d int64) int64 {
 			}
 		}
 	}
+}
+
+var stateMeaning = map[string]string{
+	"running":  "running: on a P, running Go code",
+	"runnable": "runnable: ready, waiting for a P (scheduler latency)",
+	"syscall":  "syscall: in a system call",
+	"lock":     "lock: blocked on a lock, sync.Cond or sync.WaitGroup",
+	"channel":  "channel: blocked sending, receiving or in a select",
+	"sleep":    "sleep: in time.Sleep",
+	"gc":       "gc: assisting the GC, waiting for it, or stopped by it",
+	"other":    "other: network waits and anything else",
+}
+
+// writeBand draws a bar's state band at y: a rect with a tooltip per part
+// at least a pixel wide; narrower parts next to each other are gathered
+// into one rect of up to a pixel, drawn in the colour of the state that
+// took most of it, its tooltip listing what it holds.
+func writeBand(bw *bufio.Writer, band []BandPart, x func(int64) float64, y int) {
+	var (
+		start, end int64
+		by         [len(BandStates)]int64
+		n          int
+		first      string
+	)
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		most := 0
+		for i, v := range by {
+			if v > by[most] {
+				most = i
+			}
+		}
+		tip := first
+		if n > 1 {
+			tip = fmt.Sprintf("%d stretches over %s:", n, formatValue(end-start, "nanoseconds"))
+			for i, v := range by {
+				if v > 0 {
+					tip += fmt.Sprintf(" %s %s", BandStates[i], formatValue(v, "nanoseconds"))
+				}
+			}
+		}
+		x0 := x(start)
+		fmt.Fprintf(bw, `<rect class="band" x="%.2f" y="%d" width="%.2f" height="%d" fill="%s"><title>%s</title></rect>`+"\n",
+			x0, y, math.Max(x(end)-x0, 0.5), bandHeight-1, StateColor(BandStates[most]), xmlText(tip))
+		by, n = [len(BandStates)]int64{}, 0
+	}
+	for _, p := range band {
+		if p.End <= p.Start {
+			continue
+		}
+		wide := x(p.End)-x(p.Start) >= 1
+		if n > 0 && (wide || x(p.End)-x(start) > 1) {
+			flush()
+		}
+		if n == 0 {
+			start, end = p.Start, p.End
+			first = p.State + " " + formatValue(p.End-p.Start, "nanoseconds")
+			if p.Title != "" {
+				first += ": " + p.Title
+			}
+		}
+		end = max(end, p.End)
+		by[bandState(p.State)] += p.End - p.Start
+		n++
+		if wide {
+			flush()
+		}
+	}
+	flush()
+}
+
+// bandState is the index of state s in [BandStates], other's when unknown.
+func bandState(s string) int {
+	for i, st := range BandStates {
+		if st == s {
+			return i
+		}
+	}
+	return len(BandStates) - 1
 }

@@ -80,3 +80,62 @@ func TestWriteChartOutside(t *testing.T) {
 		t.Error("a bar inside its parent is hatched")
 	}
 }
+
+// A bar's band draws each part at least a pixel wide as a rect of its own
+// with its title; narrower neighbours are gathered into one rect of up to a
+// pixel whose title lists them. The legend names the states drawn, and a
+// chart without bands has neither bands nor their legend.
+func TestWriteChartBands(t *testing.T) {
+	// 1000 px for 10,000 ns: 10 ns a pixel.
+	c := Chart{Begin: 0, End: 10000, Rows: 1, Bars: []ChartBar{{Row: 0, Start: 0, End: 10000, Label: "svc: w", Band: []BandPart{
+		{Start: 0, End: 4000, State: "running"},
+		{Start: 4000, End: 9000, State: "lock", Title: "lock: orders, released by goroutine 7 in svc: h"},
+		{Start: 9000, End: 9003, State: "runnable"}, // gathered with the next: under a pixel each
+		{Start: 9003, End: 9005, State: "gc"},
+		{Start: 9005, End: 9005, State: "sleep"}, // empty: skipped
+	}}}}
+	var buf bytes.Buffer
+	if err := WriteChart(&buf, c, WithWidth(1020)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		`<rect class="band" x="10.00" y="99" width="400.00" height="5" fill="` + StateColor("running") + `"><title>running 4.00 µs</title></rect>`,
+		`<title>lock 5.00 µs: lock: orders, released by goroutine 7 in svc: h</title>`,
+		`fill="` + StateColor("runnable") + `"><title>2 stretches over 5 ns: runnable 3 ns gc 2 ns</title>`,
+		`<g class="state"><title>running: on a P, running Go code</title>`,
+		`<g class="state"><title>lock: blocked on a lock, sync.Cond or sync.WaitGroup</title>`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("chart lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, `class="band"`); n != 3 {
+		t.Errorf("%d band rects, want 3", n)
+	}
+	if strings.Contains(out, `<title>sleep: `) || strings.Contains(out, `<title>syscall: `) {
+		t.Error("the legend names states not drawn")
+	}
+
+	// Many parts under a pixel each gather into rects of about a pixel.
+	c.Bars[0].Band = nil
+	for i := int64(0); i < 1000; i += 2 {
+		c.Bars[0].Band = append(c.Bars[0].Band, BandPart{Start: i, End: i + 1, State: "running"}, BandPart{Start: i + 1, End: i + 2, State: "runnable"})
+	}
+	c.End = 100_000 // 100 ns a pixel
+	buf.Reset()
+	WriteChart(&buf, c, WithWidth(1020))
+	if n := strings.Count(buf.String(), `class="band"`); n < 9 || n > 11 {
+		t.Errorf("%d band rects for 1000 ns at 100 ns a pixel, want about 10", n)
+	}
+	if !strings.Contains(buf.String(), " stretches over ") {
+		t.Error("no gathered rect lists its stretches")
+	}
+
+	c.Bars[0].Band = nil
+	buf.Reset()
+	WriteChart(&buf, c, WithWidth(1020))
+	if strings.Contains(buf.String(), `class="band"`) || strings.Contains(buf.String(), "Band under each span") {
+		t.Error("bands or their legend without bands")
+	}
+}
