@@ -88,8 +88,13 @@ func TestGuideHangingTest(t *testing.T) {
 	if err == nil {
 		t.Fatalf("the guide's hanging test passed:\n%s", out)
 	}
+	// It fails at its 2s timeout, not later (a loaded machine adds a little).
+	if m := regexp.MustCompile(`--- FAIL: TestCheckout \((\d+\.\d+)s\)`).FindSubmatch(out); m == nil {
+		t.Errorf("go test output lacks TestCheckout's failure:\n%s", out)
+	} else if d, _ := time.ParseDuration(string(m[1]) + "s"); d < 2*time.Second || d > 2*time.Second+testwait.Scale(20*time.Second) {
+		t.Errorf("TestCheckout failed after %v, want its 2s timeout", d)
+	}
 	for _, want := range []string{
-		"--- FAIL: TestCheckout (2.0",
 		"tracekittest: the test did not finish within 2s; tracked tasks still running:",
 		`"refresh-prices": waiting on receive from "checkout.(*cache).refreshLoop"`,
 		"goroutines at that moment, grouped by stack:",

@@ -158,7 +158,7 @@ func TestJaegerLocks(t *testing.T) {
 	// Everything off: the root, the tasks and the function span alone.
 	t.Run("off", func(t *testing.T) {
 		res := runLockProg(ctx, t, prog, "e2e-locks-off", "grpc", "http://"+srv.OTLPGRPCEndpoint(),
-			"TRACEKIT_SLOW=0", "TRACEKIT_HANG_TIMEOUT=0", "TRACEKIT_LONG_HOLD=0", "TRACEKIT_DEADLOCK=0")
+			"TRACEKIT_SLOW=off", "TRACEKIT_HANG_TIMEOUT=off", "TRACEKIT_LONG_HOLD=off", "TRACEKIT_DEADLOCK=off")
 		tr := readLockTrace(ctx, t, srv, res, 2+len(lockTasks))
 		checkLockTree(t, tr, nil)
 		checkNoReports(t, tr)

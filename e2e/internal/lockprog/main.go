@@ -3,8 +3,9 @@
 // backend. Like a user's service it is configured only through the
 // environment: the standard OTEL_* variables choose the exporter, and
 // tracekit's own TRACEKIT_SLOW, TRACEKIT_HANG_TIMEOUT, TRACEKIT_LONG_HOLD and
-// TRACEKIT_DEADLOCK decide what becomes a span or a report. The program does
-// the same thing whatever they say.
+// TRACEKIT_DEADLOCK decide what becomes a span or a report (off turns one
+// off; 0 means its default). The program does the same thing whatever they
+// say.
 //
 // Under one root span, "locks", it runs these tracekit.Go tasks:
 //
@@ -50,6 +51,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -258,20 +260,26 @@ type hangReports struct {
 
 func newHangReports() (*hangReports, error) {
 	hang := sdk.DefaultHangTimeout
-	if v := os.Getenv("TRACEKIT_HANG_TIMEOUT"); v != "" {
+	switch v := os.Getenv("TRACEKIT_HANG_TIMEOUT"); strings.ToLower(v) {
+	case "":
+	case "off", "false":
+		return &hangReports{seen: map[string]bool{}}, nil
+	default:
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return nil, fmt.Errorf("TRACEKIT_HANG_TIMEOUT: %w", err)
 		}
-		hang = d
+		if d > 0 { // 0 stands for the default
+			hang = d
+		}
 	}
-	return &hangReports{expected: hang > 0 && hang < stall, seen: map[string]bool{}}, nil
+	return &hangReports{expected: hang < stall, seen: map[string]bool{}}, nil
 }
 
 func (h *hangReports) add(r inspect.Report) {
 	if r.Kind == inspect.KindHang {
 		h.mu.Lock()
-		h.seen[r.Lock] = true
+		h.seen[r.Lock+r.Channel] = true // a report names a lock or a channel
 		h.mu.Unlock()
 	}
 }
