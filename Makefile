@@ -81,12 +81,12 @@ fuzz-short:
 
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags tracekit_nosync ./tracekit/
+	$(GO) vet -tags tracekit_nosync ./tracekit/...
 	cd e2e && $(GO) vet ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -tags tracekit_nosync ./tracekit/
+	$(GO) test -count=1 -tags tracekit_nosync ./tracekit/...
 	@# Again with the runtime's goroutine leak profile (Go 1.26 experiment),
 	@# which lets the leak checks prove a goroutine can never wake up.
 	GOEXPERIMENT=goroutineleakprofile $(GO) test -count=1 -run 'Leak' ./tracekit/...
@@ -109,7 +109,7 @@ e2e: tools
 
 bench:
 	@mkdir -p $(OUT)
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./tracekit/ | tee $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./tracekit/... ./internal/detect/ ./internal/tasks/ | tee $(OUT)/bench.txt
 	$(GO) run $(BENCHSTAT) $(OUT)/bench.txt
 	cd e2e && $(GO) test -run '^$$' -bench BenchmarkDeadlockDetection -benchmem -count $(BENCHCOUNT) . | tee ../$(OUT)/bench-deadlock.txt
 	$(GO) run $(BENCHSTAT) $(OUT)/bench-deadlock.txt
@@ -119,11 +119,13 @@ bench:
 # Every native fuzz target, as package:Function:executions for fuzz-short.
 FUZZ_TARGETS := \
 	./exporters/file:FuzzAppendRequest:10000 \
-	./exporters/file:FuzzParseProfileFileName:100000 \
+	./exporters/profiles:FuzzParseProfileFileName:100000 \
 	./exporters/pyroscope:FuzzParseName:80000 \
 	./exporters/pyroscope/pyroscopetest:FuzzDecode:40000 \
 	./internal/env:FuzzParsers:300000 \
 	./internal/env:FuzzDuration:300000 \
+	./internal/env:FuzzFraction:300000 \
+	./internal/cgroup:FuzzCgroupFiles:100000 \
 	./internal/gostack:FuzzParse:300000 \
 	./internal/testname:FuzzFromFunc:200000 \
 	./internal/flame:FuzzDecode:30000 \

@@ -18,6 +18,8 @@ import (
 	"github.com/tracekit-go/tracekit/e2e/internal/browser"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/console"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 var updateConsoleScreenshot = flag.Bool("console.screenshot", false, "rewrite docs/images/console.png from the browser test")
@@ -27,23 +29,24 @@ var updateConsoleScreenshot = flag.Bool("console.screenshot", false, "rewrite do
 // leaking one (receiving from a channel nobody sends on), and a lock-order
 // inversion, loads it in headless Chromium, and checks what a user sees:
 // both tasks with their waits and warnings, sorting, the memory line, the
-// Kit's reports (the inversion with its trace link, the lock held too long
-// with its tasks), and the task page with its stack and trace link.
+// detectors' reports (the inversion with its trace link, the hang on the
+// lock naming its holder), and the task page with its stack and trace link.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := browser.Start(t, 1300, 520)
 	// A memory limit for the console's memory line to show.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(512 << 20))
 
-	kit, err := tracekit.Start(context.Background(),
-		tracekit.WithServiceName("console-e2e"),
-		tracekit.WithFilePath(filepath.Join(t.TempDir(), "spans.jsonl")),
-		tracekit.WithDeadlockDetection(true),
+	kit, err := sdk.Start(context.Background(),
+		sdk.WithServiceName("console-e2e"),
+		sdk.WithFilePath(filepath.Join(t.TempDir(), "spans.jsonl")),
+		sdk.WithDeadlockDetection(),
+		sdk.WithHangTimeout(time.Second), // the console warns about waits past it too
 	) // with the globals: the Kit's detector is what shows waits and reports in the console
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer kit.Shutdown(context.Background())
-	tctx, root := kit.Tracer().Start(context.Background(), "handle order")
+	tctx, root := kit.TracerProvider().Tracer(tracekit.ScopeName).Start(context.Background(), "handle order")
 	defer root.End()
 
 	var orders tracekit.Mutex
@@ -99,16 +102,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/debug/tracekit/", tracekit.Handler(
-		tracekit.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
-		tracekit.WithBlockedWarning(200*time.Millisecond),
-		tracekit.WithRefresh(time.Second),
+	mux.Handle("/debug/tracekit/", console.Handler(
+		console.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
+		console.WithRefresh(time.Second),
 	))
 	// The same console without the reload, for reading a page that does not
 	// change under the test.
-	mux.Handle("/still/debug/tracekit/", http.StripPrefix("/still", tracekit.Handler(
-		tracekit.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
-		tracekit.WithBlockedWarning(200*time.Millisecond),
+	mux.Handle("/still/debug/tracekit/", http.StripPrefix("/still", console.Handler(
+		console.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
+		console.WithoutRefresh(),
 	)))
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
@@ -116,39 +118,38 @@ func TestConsoleInBrowser(t *testing.T) {
 	base := "http://" + ln.Addr().String() + "/debug/tracekit/"
 
 	// The page reloads itself every second: wait until a reload shows the
-	// blocked task's wait long enough to be warned about, the lock lint
-	// saying the lock is still held (once the task has waited the Kit's
-	// lock-held threshold, 1s), and the lint's report. Each look reads one
-	// fully loaded document; one caught mid-reload reads as nothing yet.
+	// blocked task's wait past the Kit's hang timeout (1s), warned about and
+	// naming the holder, and the hang report on the lock. Each look reads
+	// one fully loaded document; one caught mid-reload reads as nothing yet.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"?sort=warnings&desc=1")); err != nil {
 		t.Fatal(err)
 	}
 	const rowJS = `(() => {
 		if (document.readyState !== "complete") return "";
 		const r = [...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("update <order> 42"));
-		const rep = document.querySelector('#reports tr[data-kind="long-hold"]');
+		const rep = [...document.querySelectorAll('#reports tr[data-kind="hang"]')].find(r => r.textContent.includes("orders"));
 		return r && rep ? r.innerText : "";
 	})()`
 	var row string
 	if !testwait.For(time.Minute, func() bool {
 		row, _ = chromedp.Run(ctx, chromedp.Evaluate[string](rowJS))
-		return strings.Contains(row, "blocked for") && strings.Contains(row, `lock "orders" held for at least`)
+		return strings.Contains(row, "past the hang timeout 1s") && strings.Contains(row, "held by task")
 	}) {
 		body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-		t.Fatalf("the reloading page never showed the blocked task warned about and the lock held with its report: row %q; page (err %v):\n%s", row, err, body)
+		t.Fatalf("the reloading page never showed the blocked task warned about with the hang report: row %q; page (err %v):\n%s", row, err, body)
 	}
 	// The rest is read from the page that does not reload.
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+ln.Addr().String()+"/still/debug/tracekit/?sort=warnings&desc=1")); err != nil {
 		t.Fatal(err)
 	}
 	row = eval[string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("update <order> 42")).innerText`)
-	for _, want := range []string{"waiting", `lock "orders"`, "console_browser_test.go:", "blocked for", `lock "orders" held for at least`} {
+	for _, want := range []string{"waiting", `lock "orders"`, "console_browser_test.go:", `on lock "orders", past the hang timeout 1s, held by task`} {
 		if !strings.Contains(row, want) {
 			t.Errorf("blocked task's row %q lacks %q", row, want)
 		}
 	}
 	leakRow := eval[string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("wait for job")).innerText`)
-	if !strings.Contains(leakRow, `receive from "jobs"`) || !strings.Contains(leakRow, "blocked for") {
+	if !strings.Contains(leakRow, `receive from "jobs"`) || !strings.Contains(leakRow, "past the hang timeout") {
 		t.Errorf("leaking task's row %q", leakRow)
 	}
 	// The waiting row and the waited-on table both name the holder, with a
@@ -176,10 +177,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// The reports panel: the inversion, with a link to the trace it was
-	// made in, and the lint's report on the lock held while a task waits,
-	// naming the holder with a link to its page.
+	// made in, and the hang on the lock, naming the holder with a link to
+	// its page.
 	reportRow := func(kind string) string {
-		return eval[string](t, ctx, `(() => { const r = document.querySelector('#reports tr[data-kind="`+kind+`"]'); return r ? r.innerText : ""; })()`)
+		return eval[string](t, ctx, `(() => { const r = [...document.querySelectorAll('#reports tr[data-kind="`+kind+`"]')].find(r => r.textContent.includes("orders") || r.textContent.includes("accounts")); return r ? r.innerText : ""; })()`)
 	}
 	if row := reportRow("lock-order"); !strings.Contains(row, `"accounts"`) || !strings.Contains(row, `"<b>ledger</b>"`) || !strings.Contains(row, "lock order inversion") {
 		t.Errorf("lock-order report row %q", row)
@@ -187,12 +188,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if link := eval[string](t, ctx, `document.querySelector('#reports tr[data-kind="lock-order"] a.report-trace').href`); link != "http://localhost:16686/trace/"+root.SpanContext().TraceID().String() {
 		t.Errorf("lock-order report's trace link %q", link)
 	}
-	if row := reportRow("long-hold"); !strings.Contains(row, `"orders"`) || !strings.Contains(row, "hold orders") || !strings.Contains(row, "update <order> 42") {
-		t.Errorf("long-hold report row %q", row)
+	if row := reportRow("hang"); !strings.Contains(row, `"orders"`) || !strings.Contains(row, "hold orders") {
+		t.Errorf("hang report row %q", row)
 	}
-	holderHref := eval[string](t, ctx, `[...document.querySelectorAll('#reports tr[data-kind="long-hold"] a')].map(a => a.getAttribute("href")).join(" ")`)
+	holderHref := eval[string](t, ctx, `[...document.querySelectorAll('#reports tr[data-kind="hang"] a')].map(a => a.getAttribute("href")).join(" ")`)
 	if !strings.Contains(holderHref, "?task="+strconv.FormatUint(holder.ID(), 10)) {
-		t.Errorf("long-hold report's task links %q lack the holder's page", holderHref)
+		t.Errorf("hang report's task links %q lack the holder's page", holderHref)
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll("#reports b, #reports script").length`); n != 0 {
 		t.Errorf("a report's lock name became %d elements", n)

@@ -8,15 +8,16 @@ import (
 	deadlock "github.com/sasha-s/go-deadlock"
 
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 // startDeadlockKit runs a Kit with lock-order detection on, exporting
 // nothing, for the length of a benchmark.
 func startDeadlockKit(b *testing.B) {
-	kit, err := tracekit.Start(context.Background(),
-		tracekit.WithTracesExporter(tracekit.ExporterNone),
-		tracekit.WithMetricsExporter(tracekit.ExporterNone),
-		tracekit.WithDeadlockDetection(true))
+	kit, err := sdk.Start(context.Background(),
+		sdk.WithTracesExporter(sdk.ExporterNone),
+		sdk.WithMetricsExporter(sdk.ExporterNone),
+		sdk.WithDeadlockDetection())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func TestJaegerLocks(t *testing.T) {
 	// Everything off: the root, the tasks and the function span alone.
 	t.Run("off", func(t *testing.T) {
 		res := runLockProg(ctx, t, prog, "e2e-locks-off", "grpc", "http://"+srv.OTLPGRPCEndpoint(),
-			"TRACEKIT_SLOW=0", "TRACEKIT_HANG_TIMEOUT=0", "TRACEKIT_LONG_HOLD=0", "TRACEKIT_DEADLOCK=0")
+			"TRACEKIT_SLOW=off", "TRACEKIT_HANG_TIMEOUT=off", "TRACEKIT_LONG_HOLD=off", "TRACEKIT_DEADLOCK=off")
 		tr := readLockTrace(ctx, t, srv, res, 2+len(lockTasks))
 		checkLockTree(t, tr, nil)
 		checkNoReports(t, tr)
@@ -335,7 +335,7 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 		stacks:  [][2]string{{`"inventory" released here`, "unlock:inventory"}},
 		after:   "lock.hold inventory", atEnd: true,
 	}, {
-		span: "waiter", kind: "lock-timeout",
+		span: "waiter", kind: "hang",
 		attrs: map[string]string{"tracekit.lock.name": "inventory"},
 		message: regexp.MustCompile(`^lock "inventory" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\); held by task ` +
 			strconv.FormatUint(res.Tasks["holder"], 10) + ` "holder" \(goroutine \d+\)`),
@@ -349,7 +349,7 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 		stacks:  [][2]string{{`"catalog" released here`, "unlock:catalog"}},
 		after:   "lock.hold catalog", atEnd: true,
 	}, {
-		span: lockFuncSpan, kind: "lock-timeout",
+		span: lockFuncSpan, kind: "hang",
 		attrs: map[string]string{"tracekit.lock.name": "catalog"},
 		message: regexp.MustCompile(`^read lock "catalog" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\); held by task ` +
 			strconv.FormatUint(res.Tasks["writer"], 10) + ` "writer" \(goroutine \d+\)`),
@@ -357,19 +357,19 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 		tasks:  []string{"writer"},
 		after:  "lock.wait catalog", afterBy: lockHang,
 	}, {
-		span: "consumer", kind: "lock-timeout",
+		span: "consumer", kind: "hang",
 		attrs:   map[string]string{"tracekit.chan.name": "orders"},
 		message: regexp.MustCompile(`^receive from "orders" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\)$`),
 		stacks:  [][2]string{{"waiter (receive from orders)", "recv:orders"}},
 		after:   "chan.recv orders", afterBy: lockHang,
 	}, {
-		span: "shipper", kind: "lock-timeout",
+		span: "shipper", kind: "hang",
 		attrs:   map[string]string{"tracekit.chan.name": "acks"},
 		message: regexp.MustCompile(`^send on "acks" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\)$`),
 		stacks:  [][2]string{{"waiter (send on acks)", "send:acks"}},
 		after:   "chan.send acks", afterBy: lockHang,
 	}, {
-		span: "stocker", kind: "lock-timeout",
+		span: "stocker", kind: "hang",
 		attrs:   map[string]string{"tracekit.chan.name": "main.awaitRestock"},
 		message: regexp.MustCompile(`^receive from "main\.awaitRestock" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\)$`),
 		stacks:  [][2]string{{"waiter (receive from main.awaitRestock)", "recv:restock"}},
@@ -525,7 +525,7 @@ func checkNoReports(t *testing.T, tr *jaeger.Trace) {
 // OpenTelemetry's attribute types (the v1 API turns lists into text), and
 // checks the types docs/attributes.md gives: tracekit.wait.ns and
 // tracekit.hold.ns are ints, and tracekit.report.tasks is a list of ints,
-// the ids of the tasks holding the lock, on each lock-timeout report about a
+// the ids of the tasks holding the lock, on each hang report about a
 // lock and on no other event.
 func checkLockTypesV3(ctx context.Context, t *testing.T, srv *jaeger.Server, res lockProgResult) {
 	t.Helper()

@@ -13,6 +13,8 @@ import (
 	"github.com/tracekit-go/tracekit/exporters/otlp"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 // TestRuntimeMetricsThroughCollector sends a Kit's metrics over OTLP to a
@@ -47,9 +49,9 @@ service:
 	}
 	out, _ := startCollector(t, ctx, bin, config, port)
 
-	k, err := tracekit.Start(ctx, tracekit.WithoutGlobals(), tracekit.WithServiceName("runtime-metrics"),
-		tracekit.WithTracesExporter(tracekit.ExporterNone), tracekit.WithMetricsExporter(tracekit.ExporterOTLP),
-		tracekit.WithOTLP(otlp.WithEndpoint("127.0.0.1:"+port)))
+	k, err := sdk.Start(ctx, sdk.WithoutGlobals(), sdk.WithServiceName("runtime-metrics"),
+		sdk.WithTracesExporter(sdk.ExporterNone), sdk.WithMetricsExporter(sdk.ExporterOTLP),
+		sdk.WithOTLP(otlp.WithEndpoint("127.0.0.1:"+port)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ service:
 	for range 3 {
 		tasks = append(tasks, tracekit.Go(ctx, "blocked-worker", func(context.Context) error { <-release; return nil }))
 	}
-	for len(tracekit.Snapshot()) < 3 {
+	for len(inspect.Tasks()) < 3 {
 		time.Sleep(time.Millisecond)
 	}
 	runtime.GC()
@@ -120,9 +122,9 @@ service:
 	// histograms are deltas too.
 	mark := len(out.String())
 	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
-	k, err = tracekit.Start(ctx, tracekit.WithoutGlobals(), tracekit.WithServiceName("runtime-metrics-delta"),
-		tracekit.WithTracesExporter(tracekit.ExporterNone), tracekit.WithMetricsExporter(tracekit.ExporterOTLP),
-		tracekit.WithOTLP(otlp.WithEndpoint("127.0.0.1:"+port)))
+	k, err = sdk.Start(ctx, sdk.WithoutGlobals(), sdk.WithServiceName("runtime-metrics-delta"),
+		sdk.WithTracesExporter(sdk.ExporterNone), sdk.WithMetricsExporter(sdk.ExporterOTLP),
+		sdk.WithOTLP(otlp.WithEndpoint("127.0.0.1:"+port)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/batch"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // discard is an exporter that drops everything, so benchmarks measure the
@@ -51,7 +53,7 @@ func BenchmarkGo(b *testing.B) {
 	// attributes (kind and spawn site, computed once, as Go caches them).
 	b.Run("baseline=go+span+same-attrs", func(b *testing.B) {
 		ctx, tracer := benchProvider(b)
-		attrs := trace.WithAttributes(siteOf(0, KindGoroutine).attrs...)
+		attrs := trace.WithAttributes(tasks.SiteOf(0, semconv.KindGoroutine).Attrs...)
 		b.ReportAllocs()
 		for b.Loop() {
 			done := make(chan struct{})
@@ -87,14 +89,14 @@ func BenchmarkGo(b *testing.B) {
 // BenchmarkGroup runs groups of 8 tasks against a sync.WaitGroup with a
 // raw span per goroutine.
 func BenchmarkGroup(b *testing.B) {
-	const tasks = 8
+	const ntasks = 8
 	b.Run("baseline=waitgroup+spans", func(b *testing.B) {
 		ctx, tracer := benchProvider(b)
 		b.ReportAllocs()
 		for b.Loop() {
 			gctx, gspan := tracer.Start(ctx, "group")
-			done := make(chan struct{}, tasks)
-			for range tasks {
+			done := make(chan struct{}, ntasks)
+			for range ntasks {
 				cctx, span := tracer.Start(gctx, "work")
 				go func() {
 					_ = nothing(cctx)
@@ -102,7 +104,7 @@ func BenchmarkGroup(b *testing.B) {
 					done <- struct{}{}
 				}()
 			}
-			for range tasks {
+			for range ntasks {
 				<-done
 			}
 			gspan.End()
@@ -112,9 +114,9 @@ func BenchmarkGroup(b *testing.B) {
 	// attributes, a cancel-cause context and first-error capture.
 	b.Run("baseline=errgroup-style+same-attrs", func(b *testing.B) {
 		ctx, tracer := benchProvider(b)
-		groupAttrs := trace.WithAttributes(siteOf(0, KindGroup).attrs...)
-		taskAttrs := trace.WithAttributes(siteOf(0, KindGoroutine).attrs...)
-		member := trace.WithAttributes(KeyGroup.String("group"))
+		groupAttrs := trace.WithAttributes(tasks.SiteOf(0, semconv.KindGroup).Attrs...)
+		taskAttrs := trace.WithAttributes(tasks.SiteOf(0, semconv.KindGoroutine).Attrs...)
+		member := trace.WithAttributes(keyGroup.String("group"))
 		b.ReportAllocs()
 		for b.Loop() {
 			gctx, gspan := tracer.Start(ctx, "group", groupAttrs)
@@ -124,7 +126,7 @@ func BenchmarkGroup(b *testing.B) {
 				once  sync.Once
 				first error
 			)
-			for range tasks {
+			for range ntasks {
 				wg.Add(1)
 				cctx, span := tracer.Start(gctx, "work", taskAttrs, member)
 				go func() {
@@ -146,10 +148,47 @@ func BenchmarkGroup(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			g := NewGroup(ctx, "group")
-			for range tasks {
+			for range ntasks {
 				g.Go("work", nothing)
 			}
 			_ = g.Wait()
 		}
+	})
+}
+
+// BenchmarkSpawnCount is what counting starts per spawn site adds to each
+// task start: one atomic add on the cached site, alone, and from every core
+// on one site (the cache line moves between cores), beside a whole
+// tracekit.Go and the cached site lookup every start already does. The
+// before/after comparison of BenchmarkGo cannot resolve a difference this
+// small; these ratios can.
+func BenchmarkSpawnCount(b *testing.B) {
+	b.Run("baseline=tracekit.Go", func(b *testing.B) {
+		ctx, _ := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = Go(ctx, "work", nothing).Wait()
+		}
+	})
+	b.Run("baseline=site-lookup", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = tasks.SiteOf(0, semconv.KindGoroutine)
+		}
+	})
+	site := tasks.SiteOf(0, semconv.KindGoroutine)
+	b.Run("count", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			site.CountStart()
+		}
+	})
+	b.Run("count/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				site.CountStart()
+			}
+		})
 	})
 }

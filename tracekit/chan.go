@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"go.opentelemetry.io/otel/metric"
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // ErrClosed is returned by [Send] on a closed channel (instead of the
@@ -17,25 +19,22 @@ var ErrClosed = errors.New("tracekit: channel closed")
 // done. It returns nil, [ErrClosed] if ch is closed (the send-on-closed
 // panic is recovered), or ctx.Err() wrapped with context.Cause(ctx).
 //
-// A send that completes at once records nothing. One that blocks is timed:
-// the wait goes to the tracekit.chan.wait histogram and, past the slow
-// threshold, becomes a chan.send span under ctx's span; past the hang
-// timeout it is reported as a [ReportLockTimeout]. The channel is named
-// after the calling function; use [Chan] for named channels. Safe for
-// concurrent use, as channels are.
+// A send that completes at once records nothing; one that blocks is timed
+// and traced while a detector runs (package sdk installs one). The channel
+// is named after the calling function; use [Chan] for named channels.
 func Send[T any](ctx context.Context, ch chan<- T, v T) error {
-	return send(ctx, activeDetector.Load(), "", ch, v)
+	return send(ctx, detect.Active(), "", ch, v)
 }
 
 // Recv receives from ch, blocking until a value arrives or ctx is done. It
 // returns the value, or [ErrClosed] when ch is closed and drained, or
 // ctx.Err() wrapped with context.Cause(ctx). A receive that blocks is
-// timed and traced as for [Send] (chan.recv spans).
+// timed and traced as for [Send].
 func Recv[T any](ctx context.Context, ch <-chan T) (T, error) {
-	return recv(ctx, activeDetector.Load(), "", ch)
+	return recv(ctx, detect.Active(), "", ch)
 }
 
-func send[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T) (err error) {
+func send[T any](ctx context.Context, d *detect.Detector, name string, ch chan<- T, v T) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if !isSendOnClosed(r) {
@@ -52,35 +51,35 @@ func send[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T
 	return sendSlow(ctx, d, name, ch, v)
 }
 
-func sendSlow[T any](ctx context.Context, d *detector, name string, ch chan<- T, v T) error {
+func sendSlow[T any](ctx context.Context, d *detect.Detector, name string, ch chan<- T, v T) error {
 	if d == nil {
-		defer untrackedWait("send on", name).endWait()
+		defer untrackedWait("send on", name).EndWait()
 		select {
 		case ch <- v:
 			return nil
 		case <-ctx.Done():
-			return cancelError("send", ctx)
+			return detect.CancelError("send", ctx)
 		}
 	}
 	if name == "" {
-		name = callerFunc(2)
+		name = detect.CallerFunc()
 	}
-	start := d.now()
-	hw := d.watchHang(ctx, "send on", name, start, nil)
-	tw := beginWait("send on", name, nil) // the registry shows what the task waits on
+	start := d.Now()
+	hw := d.WatchHang(ctx, "send on", name, start, nil)
+	tw := tasks.BeginWait("send on", name, nil) // the registry shows what the task waits on
 	var err error
 	select {
 	case ch <- v:
 	case <-ctx.Done():
-		err = cancelError("send", ctx)
+		err = detect.CancelError("send", ctx)
 	}
-	tw.endWait()
-	hw.stop()
-	d.chanDone(ctx, KindChanSend, name, start)
+	tw.EndWait()
+	hw.Stop()
+	d.ChanDone(ctx, semconv.KindChanSend, name, start)
 	return err
 }
 
-func recv[T any](ctx context.Context, d *detector, name string, ch <-chan T) (T, error) {
+func recv[T any](ctx context.Context, d *detect.Detector, name string, ch <-chan T) (T, error) {
 	select {
 	case v, ok := <-ch:
 		if !ok {
@@ -92,9 +91,9 @@ func recv[T any](ctx context.Context, d *detector, name string, ch <-chan T) (T,
 	return recvSlow(ctx, d, name, ch)
 }
 
-func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T) (v T, err error) {
+func recvSlow[T any](ctx context.Context, d *detect.Detector, name string, ch <-chan T) (v T, err error) {
 	if d == nil {
-		defer untrackedWait("receive from", name).endWait()
+		defer untrackedWait("receive from", name).EndWait()
 		select {
 		case v, ok := <-ch:
 			if !ok {
@@ -102,15 +101,15 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 			}
 			return v, nil
 		case <-ctx.Done():
-			return v, cancelError("receive", ctx)
+			return v, detect.CancelError("receive", ctx)
 		}
 	}
 	if name == "" {
-		name = callerFunc(2)
+		name = detect.CallerFunc()
 	}
-	start := d.now()
-	hw := d.watchHang(ctx, "receive from", name, start, nil)
-	tw := beginWait("receive from", name, nil) // the registry shows what the task waits on
+	start := d.Now()
+	hw := d.WatchHang(ctx, "receive from", name, start, nil)
+	tw := tasks.BeginWait("receive from", name, nil) // the registry shows what the task waits on
 	select {
 	case got, ok := <-ch:
 		if !ok {
@@ -118,38 +117,28 @@ func recvSlow[T any](ctx context.Context, d *detector, name string, ch <-chan T)
 		}
 		v = got
 	case <-ctx.Done():
-		err = cancelError("receive", ctx)
+		err = detect.CancelError("receive", ctx)
 	}
-	tw.endWait()
-	hw.stop()
-	d.chanDone(ctx, KindChanRecv, name, start)
+	tw.EndWait()
+	hw.Stop()
+	d.ChanDone(ctx, semconv.KindChanRecv, name, start)
 	return v, err
 }
 
-// untrackedWait is the slow path of a channel operation while no Kit runs:
+// untrackedWait is the slow path of a channel operation while no detector
+// runs:
 // it times nothing, but marks the task on this goroutine, if any, waiting
 // on the channel (an unnamed one is named after the calling function, looked
 // up only then). It returns the task, for endWait.
-func untrackedWait(what, name string) *Task {
-	t := goroutineTask()
+func untrackedWait(what, name string) *tasks.Record {
+	t := tasks.Current()
 	if t != nil {
 		if name == "" {
-			name = callerFunc(3)
+			name = detect.CallerFunc()
 		}
-		t.beginWait(what, name, nil)
+		t.BeginWait(what, name, nil)
 	}
 	return t
-}
-
-// chanDone records a blocked channel operation.
-func (d *detector) chanDone(ctx context.Context, kind Kind, name string, start int64) {
-	end := d.now()
-	if d.chanHist != nil {
-		d.chanHist.Record(ctx, float64(end-start)/1e9, metric.WithAttributes(KeyChanName.String(name), kind.attr()))
-	}
-	if d.cfg.slow > 0 && end-start >= int64(d.cfg.slow) {
-		d.span(ctx, kind, name, start, end, KeyChanName.String(name), KeyWaitNS.Int64(end-start))
-	}
 }
 
 func isSendOnClosed(r any) bool {
@@ -179,12 +168,12 @@ func (c *Chan[T]) C() chan T { return c.ch }
 
 // Send is [Send] on the channel.
 func (c *Chan[T]) Send(ctx context.Context, v T) error {
-	return send(ctx, activeDetector.Load(), c.name, c.ch, v)
+	return send(ctx, detect.Active(), c.name, c.ch, v)
 }
 
 // Recv is [Recv] on the channel.
 func (c *Chan[T]) Recv(ctx context.Context) (T, error) {
-	return recv(ctx, activeDetector.Load(), c.name, c.ch)
+	return recv(ctx, detect.Active(), c.name, c.ch)
 }
 
 // Close closes the channel; later calls do nothing. Senders then get

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/kittest"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
 func TestSendRecv(t *testing.T) {
@@ -16,10 +20,10 @@ func TestSendRecv(t *testing.T) {
 	canceled, cancel := context.WithCancelCause(context.Background())
 	cancel(cause)
 	for _, withKit := range []bool{false, true} {
-		var d *detector
+		var d *detect.Detector
 		if withKit {
-			d, _ = testDetector(detectorConfig{slow: time.Millisecond}, nil)
-			defer d.close()
+			d, _ = testDetector(detect.Config{Slow: time.Millisecond}, nil)
+			defer d.Close()
 		}
 		ctx := context.Background()
 		ch := make(chan int, 1)
@@ -80,8 +84,8 @@ func TestChanSpans(t *testing.T) {
 	rec := newRecorder(t)
 	synctest.Test(t, func(t *testing.T) {
 		reader := sdkmetric.NewManualReader()
-		d, _ := testDetector(detectorConfig{slow: 10 * time.Millisecond}, reader)
-		defer d.close()
+		d, _ := testDetector(detect.Config{Slow: 10 * time.Millisecond}, reader)
+		defer d.Close()
 		ctx, root := rec.root(context.Background())
 		ch := make(chan string)
 		go func() {
@@ -101,20 +105,20 @@ func TestChanSpans(t *testing.T) {
 		synctest.Wait()
 		root.End()
 		s := rec.span("chan.recv jobs")
-		if w, _ := attr(s, KeyWaitNS); w.AsInt64() != int64(30*time.Millisecond) {
+		if w, _ := kittest.Attr(s, keyWaitNS); w.AsInt64() != int64(30*time.Millisecond) {
 			t.Errorf("recv wait = %v", time.Duration(w.AsInt64()))
 		}
-		if v, _ := attr(s, KeyChanName); v.AsString() != "jobs" {
+		if v, _ := kittest.Attr(s, keyChanName); v.AsString() != "jobs" {
 			t.Errorf("chan name = %q", v.AsString())
 		}
 		if s.Parent().SpanID() != root.SpanContext().SpanID() {
 			t.Error("not a child of ctx's span")
 		}
 		s = rec.span("chan.send jobs")
-		if w, _ := attr(s, KeyWaitNS); w.AsInt64() != int64(20*time.Millisecond) {
+		if w, _ := kittest.Attr(s, keyWaitNS); w.AsInt64() != int64(20*time.Millisecond) {
 			t.Errorf("send wait = %v", time.Duration(w.AsInt64()))
 		}
-		if n := histCount(t, reader, "tracekit.chan.wait", "tracekit.chan.name", "jobs"); n != 2 {
+		if n := kittest.HistCount(t, reader, "tracekit.chan.wait", "tracekit.chan.name", "jobs"); n != 2 {
 			t.Errorf("tracekit.chan.wait count = %d, want 2", n)
 		}
 	})
@@ -124,8 +128,8 @@ func TestChanSpans(t *testing.T) {
 // the wait goes on.
 func TestChanHang(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, r := testDetector(detectorConfig{hang: 30 * time.Second}, nil)
-		defer d.close()
+		d, r := testDetector(detect.Config{Hang: 30 * time.Second}, nil)
+		defer d.Close()
 		ch := NewChan[int]("results", 0)
 		go func() {
 			time.Sleep(time.Minute)
@@ -135,17 +139,14 @@ func TestChanHang(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("recv = %v, want ErrClosed", err)
 		}
-		reps := r.all()
-		if len(reps) != 1 || reps[0].Kind != ReportLockTimeout || reps[0].Lock != "results" {
+		reps := r.All()
+		if len(reps) != 1 || reps[0].Kind != inspect.KindHang || reps[0].Channel != "results" || reps[0].Lock != "" {
 			t.Fatalf("reports = %v", reps)
 		}
 		if s := reps[0].String(); !strings.Contains(s, "waiter (receive from results)") || !strings.Contains(s, "TestChanHang") {
 			t.Errorf("report:\n%s", s)
 		}
-		if !reps[0].IsChannel() {
-			t.Error("a channel's hang report does not say it is about a channel")
-		}
-		if log := r.logged(); !strings.Contains(log, "chan=results") || strings.Contains(log, "lock=") {
+		if log := r.Logged(); !strings.Contains(log, "chan=results") || strings.Contains(log, "lock=") {
 			t.Errorf("log names the channel as a lock:\n%s", log)
 		}
 	})

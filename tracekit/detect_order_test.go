@@ -12,47 +12,51 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
 // The seed scenarios and the correct programs that must stay silent.
 func TestLockOrder(t *testing.T) {
 	tests := []struct {
 		name string
-		run  func(d *detector)
-		want []ReportKind
+		run  func(d *detect.Detector)
+		want []inspect.Kind
 	}{
 		{
 			// Two goroutines take two mutexes in opposite orders. They run
 			// one after the other, so the program never deadlocks, but it
 			// could: that is what is reported, once.
 			name: "opposite order",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				a, b := pinned(d, "accounts"), pinned(d, "ledger")
 				for range 2 {
 					inGoroutine(func() { lockBoth(a, b) })
 					inGoroutine(func() { lockBoth(b, a) })
 				}
 			},
-			want: []ReportKind{ReportLockOrder},
+			want: []inspect.Kind{inspect.KindLockOrder},
 		},
 		{
 			// Three locks, three paths, each pair in a consistent order,
 			// together a cycle: A then B, B then C, C then A.
 			name: "three-lock cycle",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				a, b, c := pinned(d, "a"), pinned(d, "b"), pinned(d, "c")
 				inGoroutine(func() { lockBoth(a, b) })
 				inGoroutine(func() { lockBoth(b, c) })
 				inGoroutine(func() { lockBoth(c, a) })
 				inGoroutine(func() { lockBoth(c, a) })
 			},
-			want: []ReportKind{ReportLockOrder},
+			want: []inspect.Kind{inspect.KindLockOrder},
 		},
 		{
 			name: "consistent nesting",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				a, b, c := pinned(d, "a"), pinned(d, "b"), pinned(d, "c")
 				var wg sync.WaitGroup
 				for range 8 {
@@ -78,7 +82,7 @@ func TestLockOrder(t *testing.T) {
 			// Message passing instead of nested locks: each goroutine holds
 			// one lock at a time.
 			name: "message passing",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				a, b := pinned(d, "producer"), pinned(d, "consumer")
 				ch := make(chan int)
 				done := make(chan struct{})
@@ -104,7 +108,7 @@ func TestLockOrder(t *testing.T) {
 			// Try-lock with retry: the second lock is only tried, and on
 			// failure the first is released; such code cannot deadlock.
 			name: "try-lock with retry",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				a, b := pinned(d, "left"), pinned(d, "right")
 				var wg sync.WaitGroup
 				for i := range 4 {
@@ -133,7 +137,7 @@ func TestLockOrder(t *testing.T) {
 			// A lock handed from one goroutine to another, which unlocks
 			// it: the first goroutine no longer holds it.
 			name: "handoff",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				a, b := pinned(d, "conn"), pinned(d, "pool")
 				a.Lock()
 				handed := make(chan struct{})
@@ -149,7 +153,7 @@ func TestLockOrder(t *testing.T) {
 			// Many locks of one type taken two at a time in a global order:
 			// identity is per instance, so there is no inversion.
 			name: "many locks of one type",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				accounts := make([]*Mutex, 20)
 				for i := range accounts {
 					accounts[i] = pinned(d, fmt.Sprintf("account-%d", i))
@@ -173,7 +177,7 @@ func TestLockOrder(t *testing.T) {
 			// Locks freed and reallocated, taken in alternating orders: new
 			// memory at an old address is a new lock.
 			name: "freed and reallocated",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				for i := range 500 {
 					x, y := pinned(d, ""), pinned(d, "")
 					if i%2 == 0 {
@@ -186,7 +190,7 @@ func TestLockOrder(t *testing.T) {
 		},
 		{
 			name: "recursive lock",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				m := pinned(d, "session")
 				m.Lock()
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
@@ -196,13 +200,13 @@ func TestLockOrder(t *testing.T) {
 				}
 				m.Unlock()
 			},
-			want: []ReportKind{ReportRecursiveLock},
+			want: []inspect.Kind{inspect.KindRecursiveLock},
 		},
 		{
 			name: "read lock upgraded",
-			run: func(d *detector) {
+			run: func(d *detect.Detector) {
 				rw := &RWMutex{}
-				rw.det = d
+				rw.l.Det = d
 				rw.SetName("index")
 				rw.RLock()
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
@@ -212,18 +216,18 @@ func TestLockOrder(t *testing.T) {
 				}
 				rw.RUnlock()
 			},
-			want: []ReportKind{ReportRecursiveLock},
+			want: []inspect.Kind{inspect.KindRecursiveLock},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, r := testDetector(detectorConfig{order: true}, nil)
-			defer d.close()
+			d, r := testDetector(detect.Config{Order: true}, nil)
+			defer d.Close()
 			tt.run(d)
-			if got := r.kinds(); !slices.Equal(got, tt.want) {
-				t.Errorf("reports = %v, want %v\n%v", got, tt.want, r.all())
+			if got := r.Kinds(); !slices.Equal(got, tt.want) {
+				t.Errorf("reports = %v, want %v\n%v", got, tt.want, r.All())
 			}
-			if _, g := d.order.size(); g != 0 {
+			if _, g := d.OrderSize(); g != 0 {
 				t.Errorf("%d goroutines still listed as holding locks", g)
 			}
 		})
@@ -247,8 +251,8 @@ func lockBoth(a, b *Mutex) {
 // the span in ctx, and is logged.
 func TestLockOrderReport(t *testing.T) {
 	rec := newRecorder(t)
-	d, r := testDetector(detectorConfig{order: true}, nil)
-	defer d.close()
+	d, r := testDetector(detect.Config{Order: true}, nil)
+	defer d.Close()
 	a, b := pinned(d, "accounts"), pinned(d, "ledger")
 	lockBoth(a, b)
 	ctx, root := rec.root(context.Background())
@@ -260,7 +264,7 @@ func TestLockOrderReport(t *testing.T) {
 	b.Unlock()
 	root.End()
 
-	reps := r.all()
+	reps := r.All()
 	if len(reps) != 1 {
 		t.Fatalf("reports = %v", reps)
 	}
@@ -281,10 +285,10 @@ func TestLockOrderReport(t *testing.T) {
 	if rep.SpanContext.SpanID() != root.SpanContext().SpanID() {
 		t.Error("report does not name ctx's span")
 	}
-	if ev := rec.span("root").Events(); len(ev) != 1 || eventAttr(ev[0], KeyReportKind) != "lock-order" {
+	if ev := rec.span("root").Events(); len(ev) != 1 || kittest.EventAttr(ev[0], keyReportKind) != "lock-order" {
 		t.Errorf("root events = %v", ev)
 	}
-	log := r.logged()
+	log := r.Logged()
 	if !strings.Contains(log, "kind=lock-order") ||
 		!strings.Contains(log, "trace_id="+root.SpanContext().TraceID().String()) ||
 		!strings.Contains(log, "span_id="+root.SpanContext().SpanID().String()) {
@@ -295,34 +299,34 @@ func TestLockOrderReport(t *testing.T) {
 // The graph stays within its bound on a long-running process that keeps
 // making new locks.
 func TestLockOrderBounded(t *testing.T) {
-	d, r := testDetector(detectorConfig{order: true, maxEdges: 64}, nil)
-	defer d.close()
+	d, r := testDetector(detect.Config{Order: true, MaxEdges: 64}, nil)
+	defer d.Close()
 	for range 1000 {
 		lockBoth(pinned(d, ""), pinned(d, ""))
 	}
-	if e, g := d.order.size(); e > 64 || g != 0 {
+	if e, g := d.OrderSize(); e > 64 || g != 0 {
 		t.Errorf("graph has %d edges (bound 64) and %d goroutines", e, g)
 	}
-	if len(r.all()) != 0 {
-		t.Errorf("reports = %v", r.all())
+	if len(r.All()) != 0 {
+		t.Errorf("reports = %v", r.All())
 	}
 	// Detection still works after resets.
 	a, b := pinned(d, "a"), pinned(d, "b")
 	lockBoth(a, b)
 	lockBoth(b, a)
-	if got := r.kinds(); !slices.Equal(got, []ReportKind{ReportLockOrder}) {
+	if got := r.Kinds(); !slices.Equal(got, []inspect.Kind{inspect.KindLockOrder}) {
 		t.Errorf("after resets: reports = %v", got)
 	}
 }
 
 func TestLockOrderCycleReport(t *testing.T) {
-	d, r := testDetector(detectorConfig{order: true}, nil)
-	defer d.close()
+	d, r := testDetector(detect.Config{Order: true}, nil)
+	defer d.Close()
 	a, b, c := pinned(d, "a"), pinned(d, "b"), pinned(d, "c")
 	lockBoth(a, b)
 	lockBoth(b, c)
 	lockBoth(c, a)
-	reps := r.all()
+	reps := r.All()
 	if len(reps) != 1 {
 		t.Fatalf("reports = %v", reps)
 	}
@@ -339,32 +343,31 @@ func TestLockOrderCycleReport(t *testing.T) {
 // as a live untracked goroutine, whether or not the runtime has given its
 // descriptor to another goroutine since.
 func TestOrderHoldersExitedGoroutine(t *testing.T) {
-	if !fastGoid() {
+	if !goid.FastID() {
 		t.Skip("goroutine IDs cannot be read cheaply on this platform")
 	}
-	d, _ := testDetector(detectorConfig{order: true}, nil)
-	defer d.close()
+	d, _ := testDetector(detect.Config{Order: true}, nil)
+	defer d.Close()
 	m := pinned(d, "slot")
 	gid := make(chan uint64)
 	go func() {
 		m.Lock() // and never unlocks
-		gid <- goid()
+		gid <- goid.ID()
 	}()
 	id := <-gid
 	var gs []gostack.Goroutine
 	if !testwait.For(time.Minute, func() bool {
 		var err error
-		gs, err = gostack.Parse(allGoroutines())
+		gs, err = gostack.Parse(detect.AllGoroutines())
 		return err == nil && !slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id })
 	}) {
 		t.Fatalf("goroutine %d never exited", id)
 	}
-	st := m.state()
-	h := d.order.holders(func(h heldLock) bool { return h.id == st.id }, "slot")
-	if h.untracked != 0 || len(h.tasks) != 0 || !slices.Equal(h.goroutines, []uint64{id}) {
+	h := d.OrderHolders(&m.l)
+	if h.Untracked != 0 || len(h.Tasks) != 0 || !slices.Equal(h.Goroutines, []uint64{id}) {
 		t.Errorf("holders %+v, want goroutine %d alone", h, id)
 	}
-	if got, want := h.text(nil, gs), fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id); !strings.HasPrefix(got, want) {
+	if got, want := h.Text(nil, gs), fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id); !strings.HasPrefix(got, want) {
 		t.Errorf("text = %q, want it to start %q", got, want)
 	}
 	m.Unlock()

@@ -59,7 +59,7 @@ func ExampleLogHandler_spanEvents() {
 		fmt.Print(e.Name, ":")
 		for _, kv := range e.Attributes {
 			switch kv.Key {
-			case tracekit.KeyLogLevel, "card", "code":
+			case "tracekit.log.level", "card", "code":
 				fmt.Printf(" %s=%s", kv.Key, kv.Value.Emit())
 			}
 		}

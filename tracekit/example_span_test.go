@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/tracekit"
 )
@@ -69,4 +71,29 @@ func ExampleFuncSpan_End_panic() {
 	// Output:
 	// recovered: runtime error: invalid memory address or nil pointer dereference
 	// tracekit_test.(*Store).Load Error exception
+}
+
+// SpanNamed names the span; its start options are OpenTelemetry's own.
+func ExampleSpanNamed() {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	ctx, request := tp.Tracer("example").Start(context.Background(), "request")
+
+	func() {
+		_, span := tracekit.SpanNamed(ctx, "charge-card",
+			trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attribute.String("card.brand", "visa")))
+		defer span.End(nil)
+	}()
+	request.End()
+
+	s := rec.Ended()[0]
+	brand := ""
+	for _, kv := range s.Attributes() {
+		if kv.Key == "card.brand" {
+			brand = kv.Value.AsString()
+		}
+	}
+	fmt.Println(s.Name(), s.SpanKind(), brand)
+	// Output: charge-card client visa
 }

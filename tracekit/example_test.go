@@ -8,7 +8,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 // A program that traces two goroutines, one of which panics, and writes its
@@ -18,17 +24,17 @@ func Example() {
 	defer os.RemoveAll(dir)
 
 	ctx := context.Background()
-	kit, err := tracekit.Start(ctx,
-		tracekit.WithServiceName("checkout"),
-		tracekit.WithTracesExporter(tracekit.ExporterFile),
-		tracekit.WithFilePath(filepath.Join(dir, "traces.jsonl")),
-		tracekit.WithoutGlobals(),
+	kit, err := sdk.Start(ctx,
+		sdk.WithServiceName("checkout"),
+		sdk.WithTracesExporter(sdk.ExporterFile),
+		sdk.WithFilePath(filepath.Join(dir, "traces.jsonl")),
+		sdk.WithoutGlobals(),
 	)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	ctx, root := kit.Tracer().Start(ctx, "handle-order")
+	ctx, root := kit.TracerProvider().Tracer("checkout").Start(ctx, "handle-order")
 
 	prices := tracekit.Go(ctx, "fetch-prices", func(ctx context.Context) error {
 		return nil
@@ -79,23 +85,6 @@ func ExampleNewGroup() {
 	// Output: <nil> [0 1 4 9]
 }
 
-func ExampleStart() {
-	// With no options Start follows OTEL_* variables; here they are set in
-	// code for the example's sake.
-	kit, err := tracekit.Start(context.Background(),
-		tracekit.WithServiceName("inventory"),
-		tracekit.WithTracesExporter(tracekit.ExporterNone),
-		tracekit.WithoutGlobals(),
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer kit.Shutdown(context.Background())
-	fmt.Println(kit.Stats().Exported)
-	// Output: 0
-}
-
 func ExamplePanicError() {
 	err := tracekit.Go(context.Background(), "risky", func(ctx context.Context) error {
 		panic("unexpected state")
@@ -107,43 +96,33 @@ func ExamplePanicError() {
 	// Output: task risky panicked with unexpected state; stack kept: true
 }
 
-func ExampleLeaks() {
-	ignore := tracekit.IgnoreCurrent() // check only what starts below
+// A group's own span takes OpenTelemetry's start options; so does each of
+// its tasks' spans.
+func ExampleWithSpanOptions() {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	ctx, request := tp.Tracer("example").Start(context.Background(), "request")
 
-	stop := make(chan struct{})
-	go func() { <-stop }() // a worker nobody stops
+	g := tracekit.NewGroup(ctx, "resize", tracekit.WithLimit(2),
+		tracekit.WithSpanOptions(trace.WithAttributes(attribute.Int("images", 3))))
+	for i := range 3 {
+		g.Go("resize-image", func(context.Context) error { return nil },
+			trace.WithAttributes(attribute.Int("image", i)))
+	}
+	_ = g.Wait()
+	request.End()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	var le *tracekit.LeakError
-	if err := tracekit.Leaks(ctx, ignore); errors.As(err, &le) {
-		fmt.Println(len(le.Goroutines), "leaked, blocked in", le.Goroutines[0].State)
+	for _, s := range rec.Ended() {
+		if s.Name() == "resize" {
+			for _, kv := range s.Attributes() {
+				if kv.Key == "images" || kv.Key == "tracekit.group.limit" {
+					fmt.Println(kv.Key, kv.Value.AsInt64())
+				}
+			}
+		}
 	}
-	close(stop)
-	// Output: 1 leaked, blocked in chan receive
-}
-
-// A leak already reported can be left out of later checks by its ID.
-func ExampleIgnoreGoroutines() {
-	ignore := tracekit.IgnoreCurrent()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() { <-stop }()
-
-	check := func(opts ...tracekit.LeakOption) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		return tracekit.Leaks(ctx, append(opts, ignore)...)
-	}
-	var le *tracekit.LeakError
-	if !errors.As(check(), &le) {
-		fmt.Println("no leak")
-		return
-	}
-	var reported []uint64
-	for _, g := range le.Goroutines {
-		reported = append(reported, g.ID)
-	}
-	fmt.Println(len(reported), "reported; checked again:", check(tracekit.IgnoreGoroutines(reported...)))
-	// Output: 1 reported; checked again: <nil>
+	// Output:
+	// tracekit.group.limit 2
+	// images 3
 }

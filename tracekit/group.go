@@ -8,6 +8,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 // Group runs related tasks, like golang.org/x/sync/errgroup with spans: the
@@ -36,7 +40,7 @@ type GroupOption interface{ applyGroup(*groupConfig) }
 
 type groupConfig struct {
 	limit int
-	attrs []attribute.KeyValue
+	opts  []trace.SpanStartOption
 }
 
 type groupOptionFunc func(*groupConfig)
@@ -44,14 +48,16 @@ type groupOptionFunc func(*groupConfig)
 func (f groupOptionFunc) applyGroup(c *groupConfig) { f(c) }
 
 // WithLimit bounds how many of the group's tasks run at once; [Group.Go]
-// blocks while n are running. n < 1 means no limit (the default).
+// blocks while n are running. Zero or negative means no limit, the
+// default.
 func WithLimit(n int) GroupOption {
 	return groupOptionFunc(func(c *groupConfig) { c.limit = n })
 }
 
-// WithGroupAttributes adds attributes to the group's span.
-func WithGroupAttributes(attrs ...attribute.KeyValue) GroupOption {
-	return groupOptionFunc(func(c *groupConfig) { c.attrs = append(c.attrs, attrs...) })
+// WithSpanOptions adds opts (attributes, links, a span kind) to the
+// group's own span.
+func WithSpanOptions(opts ...trace.SpanStartOption) GroupOption {
+	return groupOptionFunc(func(c *groupConfig) { c.opts = append(c.opts, opts...) })
 }
 
 // NewGroup starts a group named name whose span is a child of the span in
@@ -63,19 +69,18 @@ func NewGroup(ctx context.Context, name string, opts ...GroupOption) *Group {
 	for _, o := range opts {
 		o.applyGroup(&cfg)
 	}
-	attrs := append([]attribute.KeyValue(nil), siteOf(1, KindGroup).attrs...)
+	startOpts := []trace.SpanStartOption{tasks.SiteOf(1, semconv.KindGroup).Opt}
 	if cfg.limit > 0 {
-		attrs = append(attrs, KeyGroupLimit.Int(cfg.limit))
+		startOpts = append(startOpts, trace.WithAttributes(attribute.Int(semconv.GroupLimit, cfg.limit)))
 	}
-	attrs = append(attrs, cfg.attrs...)
-	ctx, span := tracerFor(ctx).Start(ctx, name, trace.WithAttributes(attrs...))
+	ctx, span := detect.Tracer(ctx).Start(ctx, name, append(startOpts, cfg.opts...)...)
 	ctx, cancel := context.WithCancelCause(ctx)
 	g := &Group{
 		name:     name,
 		ctx:      ctx,
 		span:     span,
 		cancel:   cancel,
-		taskOpts: trace.WithAttributes(KeyGroup.String(name)),
+		taskOpts: trace.WithAttributes(attribute.String(semconv.Group, name)),
 	}
 	if cfg.limit > 0 {
 		g.sem = make(chan struct{}, cfg.limit)
@@ -89,8 +94,8 @@ func (g *Group) Context() context.Context { return g.ctx }
 
 // Go starts fn as a task of the group (see [Go]). With a limit, it blocks
 // until a slot is free.
-func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOption) {
-	site := siteOf(1, KindGoroutine)
+func (g *Group) Go(name string, fn func(context.Context) error, opts ...trace.SpanStartOption) {
+	site := tasks.SiteOf(1, semconv.KindGoroutine)
 	if g.sem != nil {
 		g.sem <- struct{}{}
 	}
@@ -99,8 +104,8 @@ func (g *Group) Go(name string, fn func(context.Context) error, opts ...TaskOpti
 
 // TryGo starts fn as a task only if the group's limit allows it now, and
 // reports whether it did.
-func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...TaskOption) bool {
-	site := siteOf(1, KindGoroutine)
+func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...trace.SpanStartOption) bool {
+	site := tasks.SiteOf(1, semconv.KindGoroutine)
 	if g.sem != nil {
 		select {
 		case g.sem <- struct{}{}:
@@ -112,7 +117,7 @@ func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...TaskO
 	return true
 }
 
-func (g *Group) launch(name string, site *callSite, fn func(context.Context) error, opts []TaskOption) {
+func (g *Group) launch(name string, site *tasks.Site, fn func(context.Context) error, opts []trace.SpanStartOption) {
 	g.wg.Add(1)
 	start(g.ctx, name, site, g.taskOpts, fn, opts, g.taskDone)
 }

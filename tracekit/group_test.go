@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
+
+	"github.com/tracekit-go/tracekit/internal/kittest"
 )
 
 func TestGroupSpansAndFirstError(t *testing.T) {
@@ -38,7 +40,7 @@ func TestGroupSpansAndFirstError(t *testing.T) {
 	if gs.Status().Code != codes.Error {
 		t.Errorf("group status = %+v, want error", gs.Status())
 	}
-	if v, _ := attr(gs, KeyKind); v.AsString() != string(KindGroup) {
+	if v, _ := kittest.Attr(gs, keyKind); v.AsString() != string(kindGroup) {
 		t.Errorf("group kind = %q", v.AsString())
 	}
 	for _, name := range []string{"w1", "w2"} {
@@ -46,11 +48,11 @@ func TestGroupSpansAndFirstError(t *testing.T) {
 		if s.Parent().SpanID() != gs.SpanContext().SpanID() {
 			t.Errorf("%s is not a child of the group span", name)
 		}
-		if v, _ := attr(s, KeyGroup); v.AsString() != "workers" {
-			t.Errorf("%s: %s = %q, want workers", name, KeyGroup, v.AsString())
+		if v, _ := kittest.Attr(s, keyGroup); v.AsString() != "workers" {
+			t.Errorf("%s: %s = %q, want workers", name, keyGroup, v.AsString())
 		}
 	}
-	if v, _ := attr(r.span("w2"), KeyCancelCause); v.AsString() != first.Error() {
+	if v, _ := kittest.Attr(r.span("w2"), keyCancelCause); v.AsString() != first.Error() {
 		t.Errorf("w2 cancel cause = %q, want %q", v.AsString(), first)
 	}
 }

@@ -5,10 +5,11 @@ import (
 	"sync"
 	"testing"
 
-	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/kittest"
 )
 
 // recorder gives a test its own tracer provider and a root span to start
@@ -44,57 +45,9 @@ func (r *recorder) span(name string) sdktrace.ReadOnlySpan {
 		}
 	}
 	if found == nil {
-		r.t.Fatalf("no ended span named %q; have %v", name, names(r.rec.Ended()))
+		r.t.Fatalf("no ended span named %q; have %v", name, kittest.Names(r.rec.Ended()))
 	}
 	return found
-}
-
-func names(spans []sdktrace.ReadOnlySpan) []string {
-	var out []string
-	for _, s := range spans {
-		out = append(out, s.Name())
-	}
-	return out
-}
-
-func attr(s sdktrace.ReadOnlySpan, key attribute.Key) (attribute.Value, bool) {
-	for _, kv := range s.Attributes() {
-		if kv.Key == key {
-			return kv.Value, true
-		}
-	}
-	return attribute.Value{}, false
-}
-
-func eventAttr(e sdktrace.Event, key attribute.Key) string {
-	for _, kv := range e.Attributes {
-		if kv.Key == key {
-			return kv.Value.Emit()
-		}
-	}
-	return ""
-}
-
-// keeper is a span exporter that keeps what it got after Shutdown (the
-// tracetest in-memory exporter forgets on Shutdown).
-type keeper struct {
-	mu    sync.Mutex
-	spans []sdktrace.ReadOnlySpan
-}
-
-func (k *keeper) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
-	k.mu.Lock()
-	k.spans = append(k.spans, spans...)
-	k.mu.Unlock()
-	return nil
-}
-
-func (k *keeper) Shutdown(context.Context) error { return nil }
-
-func (k *keeper) got() []sdktrace.ReadOnlySpan {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return append([]sdktrace.ReadOnlySpan(nil), k.spans...)
 }
 
 // holdInTask starts a task named name that locks l and holds it until
@@ -110,4 +63,18 @@ func holdInTask(name string, l sync.Locker, release <-chan struct{}) *Task {
 	})
 	<-locked
 	return t
+}
+
+// namedMutex returns a Mutex named name.
+func namedMutex(name string) *Mutex {
+	m := &Mutex{}
+	m.SetName(name)
+	return m
+}
+
+// namedRWMutex returns an RWMutex named name.
+func namedRWMutex(name string) *RWMutex {
+	m := &RWMutex{}
+	m.SetName(name)
+	return m
 }

@@ -29,7 +29,7 @@ func BenchmarkLogHandler(b *testing.B) {
 		for b.Loop() {
 			sc := trace.SpanContextFromContext(ctx)
 			l.InfoContext(ctx, "loaded", "id", "u1", "rows", 3,
-				LogKeyTraceID, sc.TraceID().String(), LogKeySpanID, sc.SpanID().String())
+				logKeyTraceID, sc.TraceID().String(), logKeySpanID, sc.SpanID().String())
 		}
 	})
 	b.Run("LogHandler/no-span", func(b *testing.B) {

@@ -17,8 +17,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/kittest"
 )
 
 var (
@@ -85,14 +87,14 @@ func TestLogHandlerSlogtest(t *testing.T) {
 				}
 				m := lines[0]
 				if tt.wantIDs {
-					if m[LogKeyTraceID] != testTraceID.String() || m[LogKeySpanID] != testSpanID.String() {
-						t.Errorf("ids = %v %v, want %v %v", m[LogKeyTraceID], m[LogKeySpanID], testTraceID, testSpanID)
+					if m[logKeyTraceID] != testTraceID.String() || m[logKeySpanID] != testSpanID.String() {
+						t.Errorf("ids = %v %v, want %v %v", m[logKeyTraceID], m[logKeySpanID], testTraceID, testSpanID)
 					}
-				} else if _, ok := m[LogKeyTraceID]; ok {
+				} else if _, ok := m[logKeyTraceID]; ok {
 					t.Errorf("trace_id without a span: %v", m)
 				}
-				delete(m, LogKeyTraceID)
-				delete(m, LogKeySpanID)
+				delete(m, logKeyTraceID)
+				delete(m, logKeySpanID)
 				return m
 			})
 		})
@@ -149,18 +151,18 @@ func TestLogHandlerEvents(t *testing.T) {
 		{"error", nil, func(ctx context.Context, l *slog.Logger) {
 			l.With("svc", "s").WithGroup("req").ErrorContext(ctx, "save failed", "err", errDisk, slog.Group("db", "rows", 3), "took", time.Second)
 		}, 1, "save failed", map[attribute.Key]string{
-			KeyLogLevel:   "ERROR",
+			keyLogLevel:   "ERROR",
 			"svc":         "s",
 			"req.err":     "disk full",
 			"req.db.rows": "3",
 			"req.took":    "1s",
 		}},
 		{"above error", nil, func(ctx context.Context, l *slog.Logger) { l.Log(ctx, slog.LevelError+4, "worse") },
-			1, "worse", map[attribute.Key]string{KeyLogLevel: "ERROR+4"}},
+			1, "worse", map[attribute.Key]string{keyLogLevel: "ERROR+4"}},
 		{"warn is not an event", nil, func(ctx context.Context, l *slog.Logger) { l.WarnContext(ctx, "slow") }, 0, "", nil},
 		{"warn with WithEventLevel", []LogOption{WithEventLevel(slog.LevelWarn)}, func(ctx context.Context, l *slog.Logger) {
 			l.WarnContext(ctx, "slow")
-		}, 1, "slow", map[attribute.Key]string{KeyLogLevel: "WARN"}},
+		}, 1, "slow", map[attribute.Key]string{keyLogLevel: "WARN"}},
 		{"without the span's context", nil, func(_ context.Context, l *slog.Logger) { l.Error("lost") }, 0, "", nil},
 	}
 	for _, tt := range tests {
@@ -186,11 +188,11 @@ func TestLogHandlerEvents(t *testing.T) {
 				t.Errorf("event %q, want %q", e.Name, tt.wantName)
 			}
 			for k, want := range tt.wantAttrs {
-				if got := eventAttr(e, k); got != want {
+				if got := kittest.EventAttr(e, k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
-			if got := eventAttr(e, semconv.CodeFunctionNameKey); !strings.HasPrefix(got, "github.com/tracekit-go/tracekit/tracekit.TestLogHandlerEvents.") {
+			if got := kittest.EventAttr(e, otelsemconv.CodeFunctionNameKey); !strings.HasPrefix(got, "github.com/tracekit-go/tracekit/tracekit.TestLogHandlerEvents.") {
 				t.Errorf("code.function.name = %q, want the logging function", got)
 			}
 		})
@@ -238,7 +240,7 @@ func TestLogHandlerIdempotent(t *testing.T) {
 		t.Fatal("wrapping twice made a second handler")
 	}
 	slog.New(LogHandler(h)).InfoContext(trace.ContextWithSpanContext(context.Background(), testSC), "m")
-	if n := strings.Count(buf.String(), LogKeyTraceID); n != 1 {
+	if n := strings.Count(buf.String(), logKeyTraceID); n != 1 {
 		t.Errorf("trace_id written %d times: %s", n, buf.String())
 	}
 }
@@ -308,37 +310,6 @@ func TestLogHandlerExport(t *testing.T) {
 	}
 }
 
-// A report made in another goroutine about a span carries that span's IDs
-// and, at ERROR, becomes an event on it.
-func TestTraceLogger(t *testing.T) {
-	r := newRecorder(t)
-	_, root := r.root(context.Background())
-	var buf bytes.Buffer
-	base := slog.New(slog.NewJSONHandler(&buf, nil))
-	l := TraceLogger(base)
-	if TraceLogger(l) != l {
-		t.Error("TraceLogger of a trace logger made a new one")
-	}
-	if _, ok := TraceLogger(nil).Handler().(*logHandler); !ok {
-		t.Error("TraceLogger(nil) is not over slog.Default")
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		l.ErrorContext(trace.ContextWithSpan(context.Background(), root), "watchdog: stuck", "lock", "accounts")
-	}()
-	<-done
-	root.End()
-	lines := jsonLines(t, &buf)
-	if len(lines) != 1 || lines[0][LogKeySpanID] != root.SpanContext().SpanID().String() {
-		t.Errorf("log %v, want the root span's ID", lines)
-	}
-	if ev := r.span("root").Events(); len(ev) != 1 || ev[0].Name != "watchdog: stuck" || eventAttr(ev[0], "lock") != "accounts" {
-		t.Errorf("events %v", ev)
-	}
-}
-
-// Handlers derived from one another are used from many goroutines at once.
 func TestLogHandlerConcurrent(t *testing.T) {
 	r := newRecorder(t)
 	ctx, root := r.root(context.Background())

@@ -9,14 +9,18 @@ import (
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
 // benchDetector is a detector as Start makes it, with a real meter.
-func benchDetector(b *testing.B, order bool) *detector {
+func benchDetector(b *testing.B, order bool) *detect.Detector {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	d := newDetector(detectorConfig{slow: DefaultSlowThreshold, hang: DefaultHangTimeout, longHold: DefaultLongHold,
-		order: order, meter: mp.Meter(ScopeName), onReport: func(Report) {}})
-	b.Cleanup(func() { d.close(); _ = mp.Shutdown(context.Background()) })
+	d := detect.New(detect.Config{Slow: detect.DefaultSlow, Hang: detect.DefaultHang, LongHold: detect.DefaultLongHold,
+		Order: order, Meter: mp.Meter(semconv.ScopeName), OnReport: func(inspect.Report) {}})
+	b.Cleanup(func() { d.Close(); _ = mp.Shutdown(context.Background()) })
 	return d
 }
 
@@ -98,7 +102,7 @@ func BenchmarkRWMutex(b *testing.B) {
 	})
 	b.Run("tracekit=kit", func(b *testing.B) {
 		m := &RWMutex{}
-		m.det = benchDetector(b, false)
+		m.l.Det = benchDetector(b, false)
 		b.ReportAllocs()
 		for b.Loop() {
 			m.RLock()
@@ -130,7 +134,7 @@ func BenchmarkRWMutexReaders(b *testing.B) {
 	})
 	b.Run("tracekit=kit", func(b *testing.B) {
 		m := &RWMutex{}
-		m.det = benchDetector(b, false)
+		m.l.Det = benchDetector(b, false)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				m.RLock()
@@ -162,7 +166,7 @@ func BenchmarkMutexContended(b *testing.B) {
 		})
 	})
 	b.Run("tracekit=no-kit", func(b *testing.B) {
-		m := NewMutex("bench")
+		m := namedMutex("bench")
 		n := 0
 		b.ReportAllocs()
 		b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))

@@ -33,7 +33,8 @@ func ExampleMutex() {
 
 // LockContext gives up when the context is done; the error wraps ctx.Err().
 func ExampleMutex_LockContext() {
-	mu := tracekit.NewMutex("db")
+	var mu tracekit.Mutex
+	mu.SetName("db")
 	mu.Lock() // held elsewhere for longer than the caller will wait
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
@@ -115,83 +116,4 @@ func ExampleChan() {
 	// Output:
 	// jobs 1
 	// jobs 2
-}
-
-// Lock-order detection reports two locks taken in opposite orders the
-// first time it sees it, although this program never deadlocks.
-func ExampleWithReportHandler() {
-	kit, err := tracekit.Start(context.Background(),
-		tracekit.WithTracesExporter(tracekit.ExporterNone),
-		tracekit.WithMetricsExporter(tracekit.ExporterNone),
-		tracekit.WithDeadlockDetection(true),
-		tracekit.WithReportHandler(func(r tracekit.Report) {
-			fmt.Println(r.Kind, r.Lock, r.Other, len(r.Stacks))
-		}),
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer kit.Shutdown(context.Background())
-
-	a, b := tracekit.NewMutex("a"), tracekit.NewMutex("b")
-	a.Lock()
-	b.Lock()
-	b.Unlock()
-	a.Unlock()
-
-	b.Lock()
-	a.Lock() // the other order: reported here
-	a.Unlock()
-	b.Unlock()
-	// Output: lock-order a b 2
-}
-
-// A wait longer than the hang timeout is reported while it goes on; a hold
-// longer than the long-hold threshold is reported when it ends.
-func ExampleWithHangTimeout() {
-	// Reports arrive on the detectors' goroutines: hand them to this one.
-	reports := make(chan tracekit.Report, 8)
-	kit, err := tracekit.Start(context.Background(),
-		tracekit.WithTracesExporter(tracekit.ExporterNone),
-		tracekit.WithMetricsExporter(tracekit.ExporterNone),
-		tracekit.WithHangTimeout(20*time.Millisecond),
-		tracekit.WithLongHold(50*time.Millisecond),
-		tracekit.WithReportHandler(func(r tracekit.Report) { reports <- r }),
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer kit.Shutdown(context.Background())
-
-	db := tracekit.NewMutex("db")
-	db.Lock()
-	locked := time.Now()
-	done := make(chan struct{})
-	go func() {
-		db.Lock() // waits past the hang timeout
-		db.Unlock()
-		close(done)
-	}()
-	// The hang report is made while the wait goes on.
-	got := map[tracekit.ReportKind]tracekit.Report{}
-	for got[tracekit.ReportLockTimeout].Kind == 0 {
-		r := <-reports
-		got[r.Kind] = r
-	}
-	time.Sleep(time.Until(locked.Add(100 * time.Millisecond)))
-	db.Unlock() // held 100ms or more: past the long-hold threshold
-	<-done
-	// The long hold is reported when the lock is released.
-	for got[tracekit.ReportLongHold].Kind == 0 {
-		r := <-reports
-		got[r.Kind] = r
-	}
-	for _, k := range []tracekit.ReportKind{tracekit.ReportLockTimeout, tracekit.ReportLongHold} {
-		fmt.Println(k, got[k].Lock, len(got[k].Goroutines) > 0)
-	}
-	// Output:
-	// lock-timeout db true
-	// long-hold db false
 }

@@ -19,13 +19,17 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
-func pinned(d *detector, name string) *Mutex {
+func pinned(d *detect.Detector, name string) *Mutex {
 	m := &Mutex{}
-	m.det = d
+	m.l.Det = d
 	if name != "" {
 		m.SetName(name)
 	}
@@ -37,21 +41,21 @@ func pinned(d *detector, name string) *Mutex {
 func TestMutexExclusion(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		cfg  *detectorConfig
+		cfg  *detect.Config
 	}{
 		{"no kit", nil},
-		{"kit", &detectorConfig{slow: time.Millisecond, hang: time.Minute, longHold: time.Minute}},
-		{"kit+order", &detectorConfig{slow: time.Millisecond, order: true}},
+		{"kit", &detect.Config{Slow: time.Millisecond, Hang: time.Minute, LongHold: time.Minute}},
+		{"kit+order", &detect.Config{Slow: time.Millisecond, Order: true}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var m Mutex
 			var rw RWMutex
-			var r *reports
+			var r *kittest.Reports
 			if tt.cfg != nil {
-				var d *detector
+				var d *detect.Detector
 				d, r = testDetector(*tt.cfg, nil)
-				defer d.close()
-				m.det, rw.det = d, d
+				defer d.Close()
+				m.l.Det, rw.l.Det = d, d
 			}
 			const goroutines, rounds = 8, 300
 			n, rn := 0, 0
@@ -89,8 +93,8 @@ func TestMutexExclusion(t *testing.T) {
 			if n != goroutines*rounds {
 				t.Errorf("n = %d, want %d", n, goroutines*rounds)
 			}
-			if r != nil && len(r.all()) != 0 {
-				t.Errorf("reports on a correct program: %v", r.all())
+			if r != nil && len(r.All()) != 0 {
+				t.Errorf("reports on a correct program: %v", r.All())
 			}
 		})
 	}
@@ -102,9 +106,9 @@ func TestLockContextCanceled(t *testing.T) {
 		var m Mutex
 		var rw RWMutex
 		if withKit {
-			d, _ := testDetector(detectorConfig{}, nil)
-			defer d.close()
-			m.det, rw.det = d, d
+			d, _ := testDetector(detect.Config{}, nil)
+			defer d.Close()
+			m.l.Det, rw.l.Det = d, d
 		}
 		ctx, cancel := context.WithCancelCause(context.Background())
 		cancel(cause)
@@ -128,8 +132,8 @@ func TestLockContextCanceled(t *testing.T) {
 // still gets the lock when the holder lets go.
 func TestLockContextDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, _ := testDetector(detectorConfig{slow: 10 * time.Millisecond}, nil)
-		defer d.close()
+		d, _ := testDetector(detect.Config{Slow: 10 * time.Millisecond}, nil)
+		defer d.Close()
 		m := pinned(d, "db")
 		m.Lock()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -154,8 +158,8 @@ func TestSlowWaitSpan(t *testing.T) {
 	rec := newRecorder(t)
 	synctest.Test(t, func(t *testing.T) {
 		reader := sdkmetric.NewManualReader()
-		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond}, reader)
-		defer d.close()
+		d, r := testDetector(detect.Config{Slow: 10 * time.Millisecond}, reader)
+		defer d.Close()
 		m := pinned(d, "orders")
 		ctx, root := rec.root(cancelable(t))
 
@@ -184,23 +188,23 @@ func TestSlowWaitSpan(t *testing.T) {
 		if s.Parent().SpanID() != root.SpanContext().SpanID() {
 			t.Error("lock.wait span is not a child of ctx's span")
 		}
-		if v, _ := attr(s, KeyKind); v.AsString() != string(KindLockWait) {
+		if v, _ := kittest.Attr(s, keyKind); v.AsString() != string(kindLockWait) {
 			t.Errorf("kind = %q", v.AsString())
 		}
-		if v, _ := attr(s, KeyLockName); v.AsString() != "orders" {
+		if v, _ := kittest.Attr(s, keyLockName); v.AsString() != "orders" {
 			t.Errorf("lock name = %q", v.AsString())
 		}
-		if v, _ := attr(s, KeyWaitNS); v.AsInt64() != int64(50*time.Millisecond) {
+		if v, _ := kittest.Attr(s, keyWaitNS); v.AsInt64() != int64(50*time.Millisecond) {
 			t.Errorf("wait = %v, want 50ms", time.Duration(v.AsInt64()))
 		}
 		if got := s.EndTime().Sub(s.StartTime()); got != 50*time.Millisecond {
 			t.Errorf("span covers %v, want 50ms", got)
 		}
-		if n := histCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "orders"); n != 2 {
+		if n := kittest.HistCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "orders"); n != 2 {
 			t.Errorf("tracekit.lock.wait count = %d, want 2", n)
 		}
-		if len(r.all()) != 0 {
-			t.Errorf("reports: %v", r.all())
+		if len(r.All()) != 0 {
+			t.Errorf("reports: %v", r.All())
 		}
 	})
 }
@@ -209,13 +213,13 @@ func TestSlowWaitSpan(t *testing.T) {
 // belongs to, even when the clock ticked less recently at the acquisition
 // than at the release.
 func TestHoldSpanStartsInsideItsParent(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)
 	synctest.Test(t, func(t *testing.T) {
-		d, _ := testDetector(detectorConfig{slow: 10 * time.Millisecond}, nil)
-		defer d.close()
+		d, _ := testDetector(detect.Config{Slow: 10 * time.Millisecond}, nil)
+		defer d.Close()
 		m := pinned(d, "cache")
 		ctx, root := rec.root(context.Background())
 		// The clock ticks every 2ms: lock 1ms after a tick, release 0.5ms
@@ -245,13 +249,13 @@ func TestHoldSpanStartsInsideItsParent(t *testing.T) {
 // A hold past the slow threshold inside a task is a lock.hold span under the
 // task's span; past the long-hold threshold it is also a report.
 func TestHoldSpanAndLongHold(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)
 	synctest.Test(t, func(t *testing.T) {
-		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond, longHold: time.Second}, nil)
-		defer d.close()
+		d, r := testDetector(detect.Config{Slow: 10 * time.Millisecond, LongHold: time.Second}, nil)
+		defer d.Close()
 		m := pinned(d, "cache")
 		ctx, root := rec.root(context.Background())
 		task := Go(ctx, "refresh", func(context.Context) error {
@@ -271,12 +275,12 @@ func TestHoldSpanAndLongHold(t *testing.T) {
 		if s.Parent().SpanID() != task.SpanContext().SpanID() {
 			t.Error("lock.hold span is not a child of the task's span")
 		}
-		hold, _ := attr(s, KeyHoldNS)
-		if got := time.Duration(hold.AsInt64()); got > 1500*time.Millisecond || got < 1500*time.Millisecond-d.tick {
-			t.Errorf("hold = %v, want 1.5s to within the %v tick", got, d.tick)
+		hold, _ := kittest.Attr(s, keyHoldNS)
+		if got := time.Duration(hold.AsInt64()); got > 1500*time.Millisecond || got < 1500*time.Millisecond-d.Tick() {
+			t.Errorf("hold = %v, want 1.5s to within the %v tick", got, d.Tick())
 		}
-		reps := r.all()
-		if len(reps) != 1 || reps[0].Kind != ReportLongHold || reps[0].Lock != "cache" {
+		reps := r.All()
+		if len(reps) != 1 || reps[0].Kind != inspect.KindLongHold || reps[0].Lock != "cache" {
 			t.Fatalf("reports = %v, want one long hold of cache", reps)
 		}
 		if reps[0].SpanContext.SpanID() != task.SpanContext().SpanID() {
@@ -291,10 +295,10 @@ func TestHoldSpanAndLongHold(t *testing.T) {
 				event = e
 			}
 		}
-		if eventAttr(event, KeyReportKind) != "long-hold" {
+		if kittest.EventAttr(event, keyReportKind) != "long-hold" {
 			t.Errorf("the task span has no long-hold report event: %v", rec.span("refresh").Events())
 		}
-		if log := r.logged(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "kind=long-hold") {
+		if log := r.Logged(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "kind=long-hold") {
 			t.Errorf("slog record: %q", log)
 		}
 	})
@@ -305,8 +309,8 @@ func TestHoldSpanAndLongHold(t *testing.T) {
 // wait goes on and succeeds.
 func TestHangReport(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, r := testDetector(detectorConfig{hang: 30 * time.Second, order: true}, nil)
-		defer d.close()
+		d, r := testDetector(detect.Config{Hang: 30 * time.Second, Order: true}, nil)
+		defer d.Close()
 		m := pinned(d, "ledger")
 		release := make(chan struct{})
 		held := make(chan struct{})
@@ -321,8 +325,8 @@ func TestHangReport(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		reps := r.all()
-		if len(reps) != 1 || reps[0].Kind != ReportLockTimeout || reps[0].Lock != "ledger" || reps[0].Duration != 30*time.Second {
+		reps := r.All()
+		if len(reps) != 1 || reps[0].Kind != inspect.KindHang || reps[0].Lock != "ledger" || reps[0].Duration != 30*time.Second {
 			t.Fatalf("reports = %v, want one 30s lock timeout on ledger", reps)
 		}
 		if !strings.Contains(string(reps[0].Goroutines), "tracekit.holdUntil(") {
@@ -343,15 +347,15 @@ func TestHangReport(t *testing.T) {
 // held lists (and says that where the lock was taken, uncontended, was not
 // recorded); without it the lock's recorded holder names it.
 func TestHangReportNamesHolder(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	for _, tc := range []struct{ tracked, order bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
 		tracked := tc.tracked
 		t.Run(fmt.Sprintf("tracked=%v,order=%v", tc.tracked, tc.order), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				d, r := testDetector(detectorConfig{hang: 30 * time.Second, order: tc.order}, nil)
-				defer d.close()
+				d, r := testDetector(detect.Config{Hang: 30 * time.Second, Order: tc.order}, nil)
+				defer d.Close()
 				m := pinned(d, "ledger")
 				release := make(chan struct{})
 				held := make(chan struct{})
@@ -374,8 +378,8 @@ func TestHangReportNamesHolder(t *testing.T) {
 				if holder != nil {
 					_ = holder.Wait()
 				}
-				reps := r.all()
-				if len(reps) != 1 || reps[0].Kind != ReportLockTimeout {
+				reps := r.All()
+				if len(reps) != 1 || reps[0].Kind != inspect.KindHang {
 					t.Fatalf("reports = %v, want one lock timeout", reps)
 				}
 				rep := reps[0]
@@ -384,7 +388,7 @@ func TestHangReportNamesHolder(t *testing.T) {
 					if len(rep.Tasks) != 0 {
 						t.Errorf("an untracked holder is listed as a task:\n%s", text)
 					}
-					if tc.order && !fastGoid() {
+					if tc.order && !goid.FastID() {
 						if !strings.Contains(rep.Message, "held by 1 goroutine(s) that are not tracked tasks") {
 							t.Errorf("report:\n%s", text)
 						}
@@ -467,23 +471,23 @@ func holdUntil(outer, m *Mutex, held, release chan struct{}) {
 // at the release and never begins before its task, and its span, its
 // tracekit.hold.ns and its long-hold report agree.
 func TestHoldWithALaggingClock(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)
 	synctest.Test(t, func(t *testing.T) {
-		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond, longHold: 50 * time.Millisecond}, nil)
-		defer d.close()
+		d, r := testDetector(detect.Config{Slow: 10 * time.Millisecond, LongHold: 50 * time.Millisecond}, nil)
+		defer d.Close()
 		m := pinned(d, "cache")
 		ctx, root := rec.root(context.Background())
 		time.Sleep(time.Second)
 		task := Go(ctx, "refresh", func(context.Context) error {
 			// In a bubble nothing else runs until this goroutine blocks:
 			// the clock stays as stale as it is set here.
-			d.coarse.Store(d.now() - int64(100*time.Millisecond))
+			d.SetCoarse(d.Now() - int64(100*time.Millisecond))
 			m.Lock()
 			time.Sleep(60 * time.Millisecond)
-			d.coarse.Store(d.now() - int64(30*time.Millisecond))
+			d.SetCoarse(d.Now() - int64(30*time.Millisecond))
 			m.Unlock()
 			return nil
 		})
@@ -492,13 +496,13 @@ func TestHoldWithALaggingClock(t *testing.T) {
 		}
 		root.End()
 		s, parent := rec.span("lock.hold cache"), rec.span("refresh")
-		hold, _ := attr(s, KeyHoldNS)
+		hold, _ := kittest.Attr(s, keyHoldNS)
 		span := s.EndTime().Sub(s.StartTime())
 		if s.StartTime().Before(parent.StartTime()) || time.Duration(hold.AsInt64()) != span || span != 60*time.Millisecond {
 			t.Errorf("hold span [%v, %v] lasts %v with tracekit.hold.ns %v; task from %v; want 60ms from the task's start",
 				s.StartTime(), s.EndTime(), span, time.Duration(hold.AsInt64()), parent.StartTime())
 		}
-		if reps := r.all(); len(reps) != 1 || reps[0].Kind != ReportLongHold || reps[0].Duration != span {
+		if reps := r.All(); len(reps) != 1 || reps[0].Kind != inspect.KindLongHold || reps[0].Duration != span {
 			t.Errorf("reports %v, want one long hold of %v", reps, span)
 		}
 	})
@@ -507,8 +511,8 @@ func TestHoldWithALaggingClock(t *testing.T) {
 // A plain Lock blocks in sync.Mutex, which a synctest bubble cannot see
 // through, so this one runs on the real clock.
 func TestHangReportPlainLock(t *testing.T) {
-	d, r := testDetector(detectorConfig{hang: 20 * time.Millisecond}, nil)
-	defer d.close()
+	d, r := testDetector(detect.Config{Hang: 20 * time.Millisecond}, nil)
+	defer d.Close()
 	m := pinned(d, "")
 	m.Lock()
 	done := make(chan struct{})
@@ -517,11 +521,11 @@ func TestHangReportPlainLock(t *testing.T) {
 		m.Unlock()
 		close(done)
 	}()
-	testwait.For(time.Minute, func() bool { return len(r.all()) > 0 })
+	testwait.For(time.Minute, func() bool { return len(r.All()) > 0 })
 	m.Unlock()
 	<-done
-	reps := r.all()
-	if len(reps) != 1 || reps[0].Kind != ReportLockTimeout {
+	reps := r.All()
+	if len(reps) != 1 || reps[0].Kind != inspect.KindHang {
 		t.Fatalf("reports = %v", reps)
 	}
 	// An unnamed lock is named after the function that waited on it.
@@ -532,12 +536,12 @@ func TestHangReportPlainLock(t *testing.T) {
 
 // A plain Lock that waits inside a task attaches its span to the task's.
 func TestPlainLockAttachesToTask(t *testing.T) {
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	rec := newRecorder(t)
-	d, _ := testDetector(detectorConfig{slow: time.Millisecond}, nil)
-	defer d.close()
+	d, _ := testDetector(detect.Config{Slow: time.Millisecond}, nil)
+	defer d.Close()
 	m := pinned(d, "pool")
 	ctx, root := rec.root(context.Background())
 	m.Lock()
@@ -548,7 +552,7 @@ func TestPlainLockAttachesToTask(t *testing.T) {
 	})
 	// Released once the task has waited past the slow threshold.
 	if !testwait.For(time.Minute, func() bool {
-		ti, ok := taskByID(Snapshot(), task.ID())
+		ti, ok := taskByID(inspect.Tasks(), task.ID())
 		return ok && ti.WaitingOn == `lock "pool"` && time.Since(ti.WaitingSince) > 2*time.Millisecond
 	}) {
 		t.Fatal("the task never waited on the lock")
@@ -566,27 +570,27 @@ func TestPlainLockAttachesToTask(t *testing.T) {
 // Metrics: every contended wait, a 1-in-64 sample of holds, acquisitions.
 func TestLockMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
-	d, _ := testDetector(detectorConfig{}, reader)
-	defer d.close()
+	d, _ := testDetector(detect.Config{}, reader)
+	defer d.Close()
 	m := pinned(d, "counters")
 	for range 128 {
 		m.Lock()
 		m.Unlock()
 	}
-	if n := histCount(t, reader, "tracekit.lock.hold", "tracekit.lock.name", "counters"); n != 128/sampleEvery {
-		t.Errorf("hold samples = %d, want %d", n, 128/sampleEvery)
+	if n := kittest.HistCount(t, reader, "tracekit.lock.hold", "tracekit.lock.name", "counters"); n != 128/detect.SampleEvery {
+		t.Errorf("hold samples = %d, want %d", n, 128/detect.SampleEvery)
 	}
-	if n := sumCounter(t, reader, "tracekit.lock.acquisitions"); n != 128 {
+	if n := kittest.SumCounter(t, reader, "tracekit.lock.acquisitions"); n != 128 {
 		t.Errorf("acquisitions = %d, want 128", n)
 	}
 }
 
 func TestRWMutex(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond, order: true}, nil)
-		defer d.close()
+		d, r := testDetector(detect.Config{Slow: 10 * time.Millisecond, Order: true}, nil)
+		defer d.Close()
 		rw := &RWMutex{}
-		rw.det = d
+		rw.l.Det = d
 		rw.SetName("config")
 		rl := rw.RLocker()
 		rl.Lock()
@@ -616,10 +620,10 @@ func TestRWMutex(t *testing.T) {
 			t.Fatal(err)
 		}
 		rw.RUnlock()
-		if got := r.all(); len(got) != 0 {
+		if got := r.All(); len(got) != 0 {
 			t.Errorf("reports: %v", got)
 		}
-		if _, g := d.order.size(); g != 0 {
+		if _, g := d.OrderSize(); g != 0 {
 			t.Errorf("%d goroutines still listed as holding locks", g)
 		}
 	})
@@ -638,9 +642,9 @@ func cancelable(t *testing.T) context.Context {
 // holding the last seconds of execution.
 func TestHangFlightRecorder(t *testing.T) {
 	dir := t.TempDir()
-	d, r := testDetector(detectorConfig{hang: 20 * time.Millisecond, flightDir: dir}, nil)
-	defer d.close()
-	if d.flight == nil {
+	d, r := testDetector(detect.Config{Hang: 20 * time.Millisecond, FlightDir: dir}, nil)
+	defer d.Close()
+	if !d.Recording() {
 		t.Skip("flight recorder unavailable (another one runs in this process)")
 	}
 	m := pinned(d, "slow")
@@ -655,14 +659,14 @@ func TestHangFlightRecorder(t *testing.T) {
 		}
 		done <- err
 	}()
-	for len(r.all()) == 0 && ctx.Err() == nil {
+	for len(r.All()) == 0 && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
 	m.Unlock()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	reps := r.all()
+	reps := r.All()
 	if len(reps) != 1 || reps[0].TraceFile == "" || filepath.Dir(reps[0].TraceFile) != dir {
 		t.Fatalf("reports = %+v, want one naming a trace file in %s", reps, dir)
 	}
@@ -675,89 +679,40 @@ func TestHangFlightRecorder(t *testing.T) {
 	}
 }
 
-// Through Start: the zero-value locks report to the Kit's meter and spans
-// go to its tracer provider.
-func TestStartLockMetricsAndSpans(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	exp := &keeper{}
-	kit, err := Start(context.Background(), WithSpanExporter(exp), WithMetricReader(reader),
-		WithSlowThreshold(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kit.Shutdown(context.Background())
-	ctx, root := kit.Tracer().Start(context.Background(), "request")
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var m Mutex
-	m.SetName("inventory")
-	m.Lock()
-	released := make(chan struct{})
-	go func() {
-		// Released once LockContext waits, and has waited past the slow
-		// threshold.
-		testwait.For(time.Minute, func() bool { return m.waiters.Load() > 0 })
-		time.Sleep(2 * time.Millisecond)
-		m.Unlock()
-		close(released)
-	}()
-	if err := m.LockContext(ctx); err != nil {
-		t.Fatal(err)
-	}
-	m.Unlock()
-	<-released
-	root.End()
-	if n := histCount(t, reader, "tracekit.lock.wait", "tracekit.lock.name", "inventory"); n != 1 {
-		t.Errorf("tracekit.lock.wait count = %d, want 1", n)
-	}
-	if err := kit.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var found bool
-	for _, s := range exp.got() {
-		if s.Name() == "lock.wait inventory" && s.Parent().SpanID() == root.SpanContext().SpanID() {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("no lock.wait span under the request span; have %v", names(exp.got()))
-	}
-}
-
 // The coarse clock stops ticking once no lock has read it for a second, and
 // the next lock wakes it with the exact time, so a hold that spans the idle
 // time is still measured whole.
 func TestCoarseClockSleepsWhenIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, r := testDetector(detectorConfig{slow: 10 * time.Millisecond, longHold: time.Second}, nil)
-		defer d.close()
+		d, r := testDetector(detect.Config{Slow: 10 * time.Millisecond, LongHold: time.Second}, nil)
+		defer d.Close()
 		m := pinned(d, "cache")
 
-		time.Sleep(clockIdleAfter + 10*d.tick)
+		time.Sleep(detect.ClockIdleAfter + 10*d.Tick())
 		synctest.Wait()
-		if s := d.clockState.Load(); s != clockIdle {
-			t.Fatalf("after %v unused the clock state is %d, want idle", clockIdleAfter, s)
+		if !d.ClockIdle() {
+			t.Fatalf("after %v unused the clock is not idle", detect.ClockIdleAfter)
 		}
-		before := d.coarse.Load()
+		before := d.Coarse()
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
-		if after := d.coarse.Load(); after != before {
+		if after := d.Coarse(); after != before {
 			t.Fatalf("the idle clock ticked: %d then %d", before, after)
 		}
 
 		// Taken while the clock sleeps and held while it falls asleep again.
 		m.Lock()
-		if got, want := d.coarse.Load(), d.now(); got != want {
+		if got, want := d.Coarse(), d.Now(); got != want {
 			t.Errorf("a lock woke the clock at %d, want the exact time %d", got, want)
 		}
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		if s := d.clockState.Load(); s != clockIdle {
-			t.Errorf("the clock state is %d during a long hold with no other lock, want idle", s)
+		if !d.ClockIdle() {
+			t.Errorf("the clock is not idle during a long hold with no other lock")
 		}
 		m.Unlock()
-		reps := r.all()
-		if len(reps) != 1 || reps[0].Kind != ReportLongHold {
+		reps := r.All()
+		if len(reps) != 1 || reps[0].Kind != inspect.KindLongHold {
 			t.Fatalf("reports = %v, want one long hold", reps)
 		}
 		if got := reps[0].Duration; got != 3*time.Second {
@@ -767,10 +722,10 @@ func TestCoarseClockSleepsWhenIdle(t *testing.T) {
 		// Awake again, it ticks while locks use it.
 		for range 10 {
 			m.Lock()
-			time.Sleep(d.tick)
+			time.Sleep(d.Tick())
 			m.Unlock()
 		}
-		if s := d.clockState.Load(); s == clockIdle {
+		if d.ClockIdle() {
 			t.Error("the clock sleeps while locks use it")
 		}
 	})
@@ -782,25 +737,25 @@ func TestCoarseClockSleepsWhenIdle(t *testing.T) {
 // holding the lock). Reused runtime descriptors do not confuse it: IDs are
 // never reused.
 func TestLockHolders(t *testing.T) {
-	if !fastGoroutineKey || !fastGoid() {
+	if !goid.Fast || !goid.FastID() {
 		t.Skip("goroutine IDs cannot be read cheaply on this platform")
 	}
-	d, _ := testDetector(detectorConfig{}, nil)
-	defer d.close()
+	d, _ := testDetector(detect.Config{}, nil)
+	defer d.Close()
 	m := pinned(d, "orders")
-	if h := m.holders(); len(h.tasks)+h.untracked+len(h.goroutines) != 0 {
+	if h := m.l.Holders(); len(h.Tasks)+h.Untracked+len(h.Goroutines) != 0 {
 		t.Errorf("a free lock has holders %+v", h)
 	}
 
 	// Held inside a task: the task.
 	release := make(chan struct{})
 	task := holdInTask("holder", m, release)
-	if h := m.holders(); len(h.tasks) != 1 || h.tasks[0] != task || len(h.goroutines) != 0 {
+	if h := m.l.Holders(); len(h.Tasks) != 1 || h.Tasks[0] != &task.rec || len(h.Goroutines) != 0 {
 		t.Errorf("held by a task: holders %+v, want the task", h)
 	}
 	close(release)
 	_ = task.Wait()
-	if h := m.holders(); len(h.tasks)+len(h.goroutines) != 0 {
+	if h := m.l.Holders(); len(h.Tasks)+len(h.Goroutines) != 0 {
 		t.Errorf("released: holders %+v", h)
 	}
 
@@ -809,11 +764,11 @@ func TestLockHolders(t *testing.T) {
 	gid := make(chan uint64)
 	go func() {
 		m.Lock()
-		gid <- goid()
+		gid <- goid.ID()
 	}()
 	id := <-gid
 	if !testwait.For(time.Minute, func() bool {
-		gs, err := gostack.Parse(allGoroutines())
+		gs, err := gostack.Parse(detect.AllGoroutines())
 		return err == nil && !slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id })
 	}) {
 		t.Fatalf("goroutine %d never exited", id)
@@ -821,22 +776,22 @@ func TestLockHolders(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	later := Go(ctx, "later", func(ctx context.Context) error { <-ctx.Done(); return nil })
 	defer func() { cancel(); _ = later.Wait() }()
-	h := m.holders()
-	if len(h.tasks) != 0 || !slices.Equal(h.goroutines, []uint64{id}) {
+	h := m.l.Holders()
+	if len(h.Tasks) != 0 || !slices.Equal(h.Goroutines, []uint64{id}) {
 		t.Errorf("held by an exited goroutine: holders %+v, want goroutine %d only", h, id)
 	}
-	gs, err := gostack.Parse(allGoroutines())
+	gs, err := gostack.Parse(detect.AllGoroutines())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := h.text(nil, gs), fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id); got != want {
+	if got, want := h.Text(nil, gs), fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id); got != want {
 		t.Errorf("text = %q, want %q", got, want)
 	}
 	self := []gostack.Goroutine{{ID: id}}
-	if got, want := h.text(nil, self), fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id); got != want {
+	if got, want := h.Text(nil, self), fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id); got != want {
 		t.Errorf("with the goroutine alive, text = %q, want %q", got, want)
 	}
-	if got, want := h.text(nil, nil), fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id); got != want {
+	if got, want := h.Text(nil, nil), fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id); got != want {
 		t.Errorf("with no dump, text = %q, want %q", got, want)
 	}
 	m.Unlock()
@@ -845,10 +800,10 @@ func TestLockHolders(t *testing.T) {
 // A writer stuck behind readers: the report says why no holder is named.
 func TestHangReportReadersHold(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, r := testDetector(detectorConfig{hang: 30 * time.Second}, nil)
-		defer d.close()
+		d, r := testDetector(detect.Config{Hang: 30 * time.Second}, nil)
+		defer d.Close()
 		m := &RWMutex{}
-		m.det = d
+		m.l.Det = d
 		m.SetName("settings")
 		m.RLock()
 		done := lockThenUnlock(t, m)
@@ -857,8 +812,8 @@ func TestHangReportReadersHold(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		reps := r.all()
-		if len(reps) != 1 || reps[0].Kind != ReportLockTimeout {
+		reps := r.All()
+		if len(reps) != 1 || reps[0].Kind != inspect.KindHang {
 			t.Fatalf("reports = %v, want one lock timeout", reps)
 		}
 		if !strings.Contains(reps[0].Message, "no holder recorded (readers of an RWMutex") {

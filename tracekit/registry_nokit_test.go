@@ -3,6 +3,10 @@ package tracekit
 import (
 	"context"
 	"testing"
+
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
 // With no Kit running, locks and channels time nothing, but a task blocked
@@ -10,10 +14,10 @@ import (
 // RWMutex.RLock, which stays a plain RLock), and as running again once it
 // gets through.
 func TestSnapshotWaitingWithoutKit(t *testing.T) {
-	if activeDetector.Load() != nil {
+	if detect.Active() != nil {
 		t.Fatal("a Kit is still running from another test")
 	}
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		t.Skip("a goroutine cannot find its task on this platform")
 	}
 	ctx := context.Background()
@@ -23,13 +27,13 @@ func TestSnapshotWaitingWithoutKit(t *testing.T) {
 	type blocker struct {
 		name    string
 		lock    bool   // a lock case: plain sync with tracekit_nosync
-		want    string // TaskInfo.WaitingOn while blocked
+		want    string // inspect.Task.WaitingOn while blocked
 		block   func() // makes the operation block
 		op      func() error
 		release func()
 	}
-	mu := NewMutex("cache")
-	rw := NewRWMutex("table")
+	mu := namedMutex("cache")
+	rw := namedRWMutex("table")
 	unnamed := &Mutex{}
 	jobs := NewChan[int]("jobs", 0)
 	raw := make(chan int)
@@ -68,9 +72,9 @@ func TestSnapshotWaitingWithoutKit(t *testing.T) {
 			}
 			c.block()
 			task := Go(ctx, "blocked", func(context.Context) error { return c.op() })
-			ti := waitFor(t, c.want, func(s []TaskInfo) bool {
+			ti := waitFor(t, c.want, func(s []inspect.Task) bool {
 				ti, ok := taskByID(s, task.ID())
-				return ok && ti.State == TaskWaiting && len(ti.WaitingOn) >= len(c.want) && ti.WaitingOn[:len(c.want)] == c.want
+				return ok && ti.State() == inspect.TaskWaiting && len(ti.WaitingOn) >= len(c.want) && ti.WaitingOn[:len(c.want)] == c.want
 			})
 			if got, _ := taskByID(ti, task.ID()); got.WaitingSince.Before(got.Start) {
 				t.Errorf("waiting since %v, before the task started at %v", got.WaitingSince, got.Start)
@@ -86,7 +90,7 @@ func TestSnapshotWaitingWithoutKit(t *testing.T) {
 // An untracked goroutine blocking on a tracekit lock with no Kit running
 // changes nothing in the registry and still gets the lock.
 func TestWaitWithoutKitOutsideTask(t *testing.T) {
-	mu := NewMutex("plain")
+	mu := namedMutex("plain")
 	mu.Lock()
 	done := make(chan struct{})
 	go func() {
@@ -94,10 +98,10 @@ func TestWaitWithoutKitOutsideTask(t *testing.T) {
 		mu.Unlock()
 		close(done)
 	}()
-	before := len(Snapshot())
+	before := len(inspect.Tasks())
 	mu.Unlock()
 	<-done
-	if after := len(Snapshot()); after != before {
+	if after := len(inspect.Tasks()); after != before {
 		t.Errorf("registry changed from %d to %d tasks", before, after)
 	}
 }

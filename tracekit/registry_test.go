@@ -7,32 +7,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/testwait"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
 // taskByID finds id in a snapshot.
-func taskByID(infos []TaskInfo, id uint64) (TaskInfo, bool) {
+func taskByID(infos []inspect.Task, id uint64) (inspect.Task, bool) {
 	for _, ti := range infos {
 		if ti.ID == id {
 			return ti, true
 		}
 	}
-	return TaskInfo{}, false
+	return inspect.Task{}, false
 }
 
 // waitFor polls Snapshot until ok accepts it, or fails the test.
-func waitFor(t *testing.T, what string, ok func([]TaskInfo) bool) []TaskInfo {
+func waitFor(t *testing.T, what string, ok func([]inspect.Task) bool) []inspect.Task {
 	t.Helper()
-	var s []TaskInfo
-	if !testwait.For(time.Minute, func() bool { s = Snapshot(); return ok(s) }) {
+	var s []inspect.Task
+	if !testwait.For(time.Minute, func() bool { s = inspect.Tasks(); return ok(s) }) {
 		t.Fatalf("%s: never seen in %+v", what, s)
 	}
 	return s
 }
 
 func TestSnapshot(t *testing.T) {
-	d, _ := testDetector(detectorConfig{}, nil)
-	defer d.close()
+	d, _ := testDetector(detect.Config{}, nil)
+	defer d.Close()
 	rec := newRecorder(t)
 	ctx, root := rec.root(context.Background())
 	defer root.End()
@@ -57,10 +60,10 @@ func TestSnapshot(t *testing.T) {
 	if locksTracked {
 		wantWait[child.ID()] = `lock "orders"`
 	}
-	if !fastGoroutineKey {
+	if !goid.Fast {
 		wantWait = nil // a goroutine cannot find its task here
 	}
-	snap := waitFor(t, "both tasks waiting", func(s []TaskInfo) bool {
+	snap := waitFor(t, "both tasks waiting", func(s []inspect.Task) bool {
 		for id, on := range wantWait {
 			if ti, ok := taskByID(s, id); !ok || ti.WaitingOn != on {
 				return false
@@ -86,8 +89,8 @@ func TestSnapshot(t *testing.T) {
 		if ti.Start.IsZero() || time.Since(ti.Start) > time.Minute {
 			t.Errorf("task %q start = %v", ti.Name, ti.Start)
 		}
-		if _, ok := wantWait[tk.ID()]; ok && (ti.State != TaskWaiting || ti.WaitingSince.Before(ti.Start)) {
-			t.Errorf("task %q: state %q since %v, started %v", ti.Name, ti.State, ti.WaitingSince, ti.Start)
+		if _, ok := wantWait[tk.ID()]; ok && (ti.State() != inspect.TaskWaiting || ti.WaitingSince.Before(ti.Start)) {
+			t.Errorf("task %q: state %q since %v, started %v", ti.Name, ti.State(), ti.WaitingSince, ti.Start)
 		}
 	}
 	if ti, _ := taskByID(snap, child.ID()); ti.Parent != parent.ID() {
@@ -97,7 +100,7 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("parent's parent = %d, want 0", ti.Parent)
 	}
 
-	stacks, err := SnapshotStacks()
+	stacks, err := inspect.TasksWithStacks()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,64 +112,15 @@ func TestSnapshot(t *testing.T) {
 	if err := child.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if ti, ok := taskByID(Snapshot(), parent.ID()); ok && wantWait != nil && ti.WaitingOn != `receive from "jobs"` {
+	if ti, ok := taskByID(inspect.Tasks(), parent.ID()); ok && wantWait != nil && ti.WaitingOn != `receive from "jobs"` {
 		t.Errorf("parent waits on %q after the lock was released", ti.WaitingOn)
 	}
 	close(jobs)
 	if err := parent.Wait(); !errors.Is(err, ErrClosed) {
 		t.Errorf("parent: %v", err)
 	}
-	if _, ok := taskByID(Snapshot(), parent.ID()); ok {
+	if _, ok := taskByID(inspect.Tasks(), parent.ID()); ok {
 		t.Error("finished task still listed")
-	}
-}
-
-func TestLeakNamesTask(t *testing.T) {
-	rec := newRecorder(t)
-	ctx, root := rec.root(context.Background())
-	defer root.End()
-	ignore := IgnoreCurrent()
-	block := make(chan struct{})
-	tk := Go(ctx, "stuck <worker>", func(context.Context) error { <-block; return nil })
-	plain := make(chan struct{})
-	go func() { <-block; close(plain) }()
-
-	lctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	err := Leaks(lctx, ignore)
-	cancel()
-	close(block)
-	_ = tk.Wait()
-	<-plain
-
-	var le *LeakError
-	if !errors.As(err, &le) || len(le.Goroutines) != 2 {
-		t.Fatalf("Leaks = %v, want two goroutines", err)
-	}
-	var tracked, untracked int
-	for _, g := range le.Goroutines {
-		if g.TaskID == 0 {
-			untracked++
-			if g.Task != "" || g.TraceID.IsValid() {
-				t.Errorf("untracked goroutine named as a task: %+v", g)
-			}
-			continue
-		}
-		tracked++
-		if g.TaskID != tk.ID() || g.Task != "stuck <worker>" || g.TraceID != root.SpanContext().TraceID() || g.SpanID != tk.SpanContext().SpanID() {
-			t.Errorf("tracked goroutine: %+v", g)
-		}
-		if !strings.Contains(g.SpawnSite, "TestLeakNamesTask") || !strings.Contains(g.SpawnSite, "registry_test.go:") {
-			t.Errorf("spawn site = %q", g.SpawnSite)
-		}
-	}
-	if tracked != 1 || untracked != 1 {
-		t.Errorf("%d tracked, %d untracked goroutines", tracked, untracked)
-	}
-	text := err.Error()
-	for _, want := range []string{`tracked task "stuck <worker>" spawned at `, "trace " + root.SpanContext().TraceID().String()} {
-		if !strings.Contains(text, want) {
-			t.Errorf("report lacks %q:\n%s", want, text)
-		}
 	}
 }
 
@@ -178,12 +132,12 @@ func BenchmarkSnapshot(b *testing.B) {
 	for range 1000 {
 		tasks = append(tasks, Go(context.Background(), "idle", func(context.Context) error { <-release; return nil }))
 	}
-	for len(Snapshot()) < 1000 { // until every goroutine has started
+	for len(inspect.Tasks()) < 1000 { // until every goroutine has started
 		time.Sleep(time.Millisecond)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if len(Snapshot()) < 1000 {
+		if len(inspect.Tasks()) < 1000 {
 			b.Fatal("tasks missing")
 		}
 	}

@@ -5,43 +5,34 @@ package tracekit
 import (
 	"context"
 	"sync"
+
+	"github.com/tracekit-go/tracekit/internal/detect"
 )
 
 // RWMutex is a drop-in for sync.RWMutex with the instrumentation of
-// [Mutex]: waits of both kinds are timed on their slow path, write holds as
-// a Mutex's holds, and with lock-order detection each acquisition, read or
-// write, takes part in the lock-order graph; asking for the write lock while
-// holding the read lock on the same goroutine (an upgrade, which never
-// succeeds) is a [ReportRecursiveLock]. Read holds are not timed: readers
-// share the lock, and a per-reader clock would need per-reader state.
-//
-// The zero value is an unlocked, unnamed RWMutex. It must not be copied
-// after first use. The build tag tracekit_nosync turns it into a plain
-// sync.RWMutex wrapper.
+// [Mutex]: waits of both kinds are timed, write holds as a Mutex's holds
+// (read holds are not timed), and with lock-order detection each
+// acquisition takes part in the lock-order graph, where asking for the
+// write lock while holding the read lock on the same goroutine is reported
+// as recursive locking. The zero value is an unlocked, unnamed RWMutex; it
+// must not be copied after first use.
 type RWMutex struct {
 	rw sync.RWMutex
-	lockMeta
+	l  detect.Lock
 }
 
 var _ sync.Locker = (*RWMutex)(nil)
 
-// NewRWMutex returns an RWMutex named name.
-func NewRWMutex(name string) *RWMutex {
-	m := &RWMutex{}
-	m.SetName(name)
-	return m
-}
-
 // SetName names the lock for spans, metrics and reports. Safe to call at
 // any time.
-func (m *RWMutex) SetName(name string) { m.setName(name) }
+func (m *RWMutex) SetName(name string) { m.l.SetName(name) }
 
 // Lock locks m for writing, like sync.RWMutex.Lock.
 func (m *RWMutex) Lock() {
-	d := m.detector()
+	d := m.l.Detector()
 	if d == nil {
 		if !m.rw.TryLock() {
-			_ = m.waitUntracked(context.Background(), false, m.rw.Lock, m.rw.TryLock)
+			_ = m.l.WaitUntracked(context.Background(), false, m.rw.Lock, m.rw.TryLock)
 		}
 		return
 	}
@@ -51,31 +42,22 @@ func (m *RWMutex) Lock() {
 // LockContext locks m for writing, or returns ctx.Err() wrapped with its
 // cause if ctx is done first.
 func (m *RWMutex) LockContext(ctx context.Context) error {
-	d := m.detector()
+	d := m.l.Detector()
 	if d == nil {
 		if m.rw.TryLock() {
 			return nil
 		}
-		return m.waitUntracked(ctx, false, m.rw.Lock, m.rw.TryLock)
+		return m.l.WaitUntracked(ctx, false, m.rw.Lock, m.rw.TryLock)
 	}
 	return m.lock(ctx, d)
 }
 
-func (m *RWMutex) lock(ctx context.Context, d *detector) error {
-	st := m.state()
+func (m *RWMutex) lock(ctx context.Context, d *detect.Detector) error {
 	if m.rw.TryLock() {
-		m.acquired(ctx, d, st, false, nil, false)
+		m.l.Acquired(ctx, d, false)
 		return nil
 	}
-	var stack []uintptr
-	if d.order != nil {
-		stack = d.order.before(ctx, st.id, st.nameFor(2), false)
-	}
-	if err := m.wait(ctx, d, st, m.rw.Lock, m.rw.TryLock, false); err != nil {
-		return err
-	}
-	m.acquired(ctx, d, st, true, stack, false)
-	return nil
+	return m.l.LockSlow(ctx, d, m.rw.Lock, m.rw.TryLock)
 }
 
 // TryLock tries to lock m for writing, like sync.RWMutex.TryLock.
@@ -83,35 +65,35 @@ func (m *RWMutex) TryLock() bool {
 	if !m.rw.TryLock() {
 		return false
 	}
-	if d := m.detector(); d != nil {
-		m.acquired(context.Background(), d, m.state(), false, nil, true)
+	if d := m.l.Detector(); d != nil {
+		m.l.Acquired(context.Background(), d, true)
 	}
 	return true
 }
 
 // Unlock unlocks m for writing, like sync.RWMutex.Unlock.
 func (m *RWMutex) Unlock() {
-	d := m.hd
+	d := m.l.Timing()
 	var slow int64
 	if d != nil {
-		slow = m.released(d)
+		slow = m.l.Released(d)
 	}
 	m.rw.Unlock()
-	if m.waiters.Load() > 0 {
-		m.wakeOne()
+	if m.l.HasWaiters() {
+		m.l.WakeOne()
 	}
 	if slow != 0 {
-		m.slowHold(d, m.st.Load(), slow, false)
+		m.l.SlowHold(d, slow, false)
 	}
 }
 
 // RLock locks m for reading, like sync.RWMutex.RLock.
 func (m *RWMutex) RLock() {
-	d := m.detector()
+	d := m.l.Detector()
 	if d == nil {
 		// Not TryRLock first, as Lock does: under many concurrent readers
 		// its compare-and-swap loop costs twice RLock's atomic add, so a
-		// task blocked here shows as running while no Kit runs.
+		// task blocked here shows as running while no detector runs.
 		m.rw.RLock()
 		return
 	}
@@ -121,36 +103,22 @@ func (m *RWMutex) RLock() {
 // RLockContext locks m for reading, or returns ctx.Err() wrapped with its
 // cause if ctx is done first.
 func (m *RWMutex) RLockContext(ctx context.Context) error {
-	d := m.detector()
+	d := m.l.Detector()
 	if d == nil {
 		if m.rw.TryRLock() {
 			return nil
 		}
-		return m.waitUntracked(ctx, true, m.rw.RLock, m.rw.TryRLock)
+		return m.l.WaitUntracked(ctx, true, m.rw.RLock, m.rw.TryRLock)
 	}
 	return m.rlock(ctx, d)
 }
 
-func (m *RWMutex) rlock(ctx context.Context, d *detector) error {
+func (m *RWMutex) rlock(ctx context.Context, d *detect.Detector) error {
 	if m.rw.TryRLock() {
-		if d.order != nil {
-			st := m.state()
-			d.order.acquire(ctx, st.id, st.nameFor(2), true, false)
-		}
+		m.l.RAcquired(ctx, d, false)
 		return nil
 	}
-	st := m.state()
-	var stack []uintptr
-	if d.order != nil {
-		stack = d.order.before(ctx, st.id, st.nameFor(2), true)
-	}
-	if err := m.wait(ctx, d, st, m.rw.RLock, m.rw.TryRLock, true); err != nil {
-		return err
-	}
-	if d.order != nil {
-		d.order.after(st.id, st.nameFor(2), true, stack)
-	}
-	return nil
+	return m.l.RLockSlow(ctx, d, m.rw.RLock, m.rw.TryRLock)
 }
 
 // TryRLock tries to lock m for reading, like sync.RWMutex.TryRLock.
@@ -158,21 +126,18 @@ func (m *RWMutex) TryRLock() bool {
 	if !m.rw.TryRLock() {
 		return false
 	}
-	if d := m.detector(); d != nil && d.order != nil {
-		st := m.state()
-		d.order.acquire(context.Background(), st.id, st.nameFor(1), true, true)
+	if d := m.l.Detector(); d != nil {
+		m.l.RAcquired(context.Background(), d, true)
 	}
 	return true
 }
 
 // RUnlock undoes one RLock, like sync.RWMutex.RUnlock.
 func (m *RWMutex) RUnlock() {
-	if d := m.detector(); d != nil && d.order != nil {
-		d.order.release(m.state().id, nil)
-	}
+	m.l.RReleased(m.l.Detector())
 	m.rw.RUnlock()
-	if m.waiters.Load() > 0 {
-		m.wakeOne()
+	if m.l.HasWaiters() {
+		m.l.WakeOne()
 	}
 }
 

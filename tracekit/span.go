@@ -5,15 +5,13 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
-)
 
-// KindFunction marks the span of a function call started by [Span]; it
-// covers the call from [Span] to [FuncSpan.End].
-const KindFunction Kind = "function"
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
+)
 
 // FuncSpan is the span of one function call, returned by [Span]. It embeds
 // the OpenTelemetry span, so SetAttributes, AddEvent, SpanContext and the
@@ -25,90 +23,52 @@ type FuncSpan struct {
 	trace.Span
 }
 
-// Span starts a span for the function that calls it and returns a context
-// holding the span. The span is named after the calling function as
-// pkg.(*Type).Method (pkg.Func for a plain function, with .funcN for a
-// closure), and records where Span was called (code.function.name with the
-// full import path, code.file.path, code.line.number) and
-// tracekit.kind=function. The name is found once per call site and cached,
-// so a call costs the OpenTelemetry span plus a cache lookup.
-//
-// The span is a child of the span in ctx and uses that span's tracer
-// provider; with no span in ctx it uses the global provider. End it with
+// Span starts a span named after the function that calls it, as
+// pkg.(*Type).Method, a child of the span in ctx (with that span's tracer
+// provider, else the global one), and returns a context holding it. The
+// span records where Span was called (code.*) and opts. End it with
 // [FuncSpan.End], deferred right after the call:
 //
-//	func (s *Store) Load(ctx context.Context, id string) (err error) {
-//		ctx, span := tracekit.Span(ctx)
-//		defer span.End(&err)
-//		...
-//	}
-//
-// [WithSpanName] replaces the name, [WithSpanAttributes] and [WithSpanKind]
-// add to what the span records. Span is safe for concurrent use.
-func Span(ctx context.Context, opts ...SpanOption) (context.Context, FuncSpan) {
-	site := siteOf(1, KindFunction)
-	tracer := tracerFor(ctx)
-	var span trace.Span
-	if len(opts) == 0 {
-		ctx, span = tracer.Start(ctx, funcSpanName(site), site.opt)
-	} else {
-		ctx, span = startWithOptions(ctx, tracer, site, opts)
-	}
-	return ctx, FuncSpan{Span: span}
+//	ctx, span := tracekit.Span(ctx)
+//	defer span.End(&err)
+func Span(ctx context.Context, opts ...trace.SpanStartOption) (context.Context, FuncSpan) {
+	site := tasks.SiteOf(1, semconv.KindFunction)
+	return startSpan(ctx, funcSpanName(site), site, opts)
 }
 
-// startWithOptions is the slower path of Span, kept apart so that a call
-// without options does not move a spanConfig to the heap.
-func startWithOptions(ctx context.Context, tracer trace.Tracer, site *callSite, opts []SpanOption) (context.Context, trace.Span) {
-	var c spanConfig
-	for _, o := range opts {
-		o.applySpan(&c)
+// SpanNamed is [Span] with the span named name; code.function.name still
+// says which function started it.
+func SpanNamed(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, FuncSpan) {
+	return startSpan(ctx, name, tasks.SiteOf(1, semconv.KindFunction), opts)
+}
+
+func startSpan(ctx context.Context, name string, site *tasks.Site, opts []trace.SpanStartOption) (context.Context, FuncSpan) {
+	tracer := detect.Tracer(ctx)
+	var span trace.Span
+	if len(opts) == 0 {
+		ctx, span = tracer.Start(ctx, name, site.Opt)
+	} else {
+		ctx, span = tracer.Start(ctx, name, append([]trace.SpanStartOption{site.Opt}, opts...)...)
 	}
-	name := c.name
-	if name == "" {
-		name = funcSpanName(site)
-	}
-	startOpts := []trace.SpanStartOption{site.opt}
-	if len(c.attrs) > 0 {
-		startOpts = append(startOpts, trace.WithAttributes(c.attrs...))
-	}
-	if c.kind != trace.SpanKindUnspecified {
-		startOpts = append(startOpts, trace.WithSpanKind(c.kind))
-	}
-	return tracer.Start(ctx, name, startOpts...)
+	return ctx, FuncSpan{Span: span}
 }
 
 // funcSpanName is code.function.name of site without its import path:
 // github.com/acme/store.(*Store).Load becomes store.(*Store).Load. Slicing
 // the cached string allocates nothing.
-func funcSpanName(site *callSite) string {
-	if site == nil {
+func funcSpanName(site *tasks.Site) string {
+	fn := site.Function()
+	if fn == "" {
 		return "unknown"
 	}
-	for _, kv := range site.attrs {
-		if kv.Key == semconv.CodeFunctionNameKey {
-			fn := kv.Value.AsString()
-			return fn[strings.LastIndexByte(fn, '/')+1:]
-		}
-	}
-	return "unknown"
+	return fn[strings.LastIndexByte(fn, '/')+1:]
 }
 
-// End ends the span. Call it deferred, directly (defer span.End(&err), not
-// inside another deferred function), with a pointer to the function's named
-// error result, or nil when the function returns no error:
-//
-//   - when *errp is not nil, the span gets an exception event for it
-//     (exception.type, exception.message) and status Error with the error
-//     message;
-//   - when a panic passes through, End recovers it, records an exception
-//     event with the panic value and the stack, tracekit.panic=true and
-//     status Error "panic: <value>", ends the span and panics again with the
-//     same value, so the program behaves as if End were not there. The
-//     crash report then says "[recovered, repanicked]" and still shows where
-//     the panic started.
-//
-// End on a zero FuncSpan only re-panics a passing panic.
+// End ends the span. Call it deferred, directly, with a pointer to the
+// function's named error result, or nil: a non-nil error is recorded with
+// status Error; a panic passing through is recorded (an exception event
+// with the stack, tracekit.panic, status Error) and raised again with the
+// same value. End on a zero FuncSpan only re-panics a passing panic.
 func (s FuncSpan) End(errp *error) {
 	if v := recover(); v != nil {
 		if s.Span != nil {
@@ -134,34 +94,4 @@ func (s FuncSpan) End(errp *error) {
 func recordError(span trace.Span, err error) {
 	span.RecordError(err)
 	span.SetStatus(codes.Error, err.Error())
-}
-
-// SpanOption configures one call of [Span].
-type SpanOption interface{ applySpan(*spanConfig) }
-
-type spanConfig struct {
-	name  string
-	attrs []attribute.KeyValue
-	kind  trace.SpanKind
-}
-
-type spanOptionFunc func(*spanConfig)
-
-func (f spanOptionFunc) applySpan(c *spanConfig) { f(c) }
-
-// WithSpanName gives the span this name instead of naming it after the calling function.
-// code.function.name still says which function started it.
-func WithSpanName(name string) SpanOption {
-	return spanOptionFunc(func(c *spanConfig) { c.name = name })
-}
-
-// WithSpanAttributes adds attributes to the span when it starts.
-func WithSpanAttributes(attrs ...attribute.KeyValue) SpanOption {
-	return spanOptionFunc(func(c *spanConfig) { c.attrs = append(c.attrs, attrs...) })
-}
-
-// WithSpanKind sets the OpenTelemetry span kind (server, client, producer,
-// consumer). Default: internal.
-func WithSpanKind(kind trace.SpanKind) SpanOption {
-	return spanOptionFunc(func(c *spanConfig) { c.kind = kind })
 }

@@ -7,6 +7,9 @@ import (
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 //go:noinline
@@ -54,7 +57,7 @@ func BenchmarkSpan(b *testing.B) {
 	})
 	b.Run("baseline=tracer.Start+same-attrs", func(b *testing.B) {
 		ctx, tracer := benchProvider(b)
-		attrs := trace.WithAttributes(siteOf(0, KindFunction).attrs...)
+		attrs := trace.WithAttributes(tasks.SiteOf(0, semconv.KindFunction).Attrs...)
 		b.ReportAllocs()
 		for b.Loop() {
 			handNamed(ctx, tracer, attrs)
@@ -70,7 +73,7 @@ func BenchmarkSpan(b *testing.B) {
 	// The error path by hand: the same span, RecordError and SetStatus.
 	b.Run("baseline=tracer.Start+same-attrs+error", func(b *testing.B) {
 		ctx, tracer := benchProvider(b)
-		attrs := trace.WithAttributes(siteOf(0, KindFunction).attrs...)
+		attrs := trace.WithAttributes(tasks.SiteOf(0, semconv.KindFunction).Attrs...)
 		b.ReportAllocs()
 		for b.Loop() {
 			handNamedErr(ctx, tracer, attrs)

@@ -14,8 +14,13 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/kittest"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 )
 
 type spanStore struct{ fail error }
@@ -34,8 +39,13 @@ func (s spanStore) byValue(ctx context.Context) {
 	span.End(nil)
 }
 
-func plainFunc(ctx context.Context, opts ...SpanOption) {
+func plainFunc(ctx context.Context, opts ...trace.SpanStartOption) {
 	_, span := Span(ctx, opts...)
+	span.End(nil)
+}
+
+func namedFunc(ctx context.Context, name string, opts ...trace.SpanStartOption) {
+	_, span := SpanNamed(ctx, name, opts...)
 	span.End(nil)
 }
 
@@ -89,11 +99,11 @@ func TestSpanNames(t *testing.T) {
 			if s.Parent().SpanID() != root.SpanContext().SpanID() {
 				t.Errorf("parent = %v, want the root span", s.Parent().SpanID())
 			}
-			if v, _ := attr(s, semconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/"+name {
+			if v, _ := kittest.Attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/"+name {
 				t.Errorf("code.function.name = %q", v.AsString())
 			}
-			if v, _ := attr(s, KeyKind); v.AsString() != string(KindFunction) {
-				t.Errorf("tracekit.kind = %q, want %q", v.AsString(), KindFunction)
+			if v, _ := kittest.Attr(s, keyKind); v.AsString() != string(kindFunction) {
+				t.Errorf("tracekit.kind = %q, want %q", v.AsString(), kindFunction)
 			}
 			if s.Status().Code != codes.Unset || len(s.Events()) != 0 {
 				t.Errorf("status %v with %d events, want unset and none", s.Status(), len(s.Events()))
@@ -103,10 +113,10 @@ func TestSpanNames(t *testing.T) {
 
 	load := r.span("tracekit.(*spanStore).load")
 	abs, _ := filepath.Abs("span_test.go")
-	if v, _ := attr(load, semconv.CodeFilePathKey); v.AsString() != abs {
+	if v, _ := kittest.Attr(load, otelsemconv.CodeFilePathKey); v.AsString() != abs {
 		t.Errorf("code.file.path = %q, want %q", v.AsString(), abs)
 	}
-	if v, _ := attr(load, semconv.CodeLineNumberKey); int(v.AsInt64()) != markerLine(t, "span_test.go", "// site:load") {
+	if v, _ := kittest.Attr(load, otelsemconv.CodeLineNumberKey); int(v.AsInt64()) != markerLine(t, "span_test.go", "// site:load") {
 		t.Errorf("code.line.number = %d, want the line of the Span call", v.AsInt64())
 	}
 }
@@ -142,10 +152,10 @@ func TestSpanEnd(t *testing.T) {
 			}
 			if tt.wantEvents > 0 {
 				e := s.Events()[0]
-				if e.Name != string(semconv.ExceptionEventName) {
+				if e.Name != string(otelsemconv.ExceptionEventName) {
 					t.Errorf("event %q, want exception", e.Name)
 				}
-				if got := eventAttr(e, semconv.ExceptionMessageKey); got != tt.wantDesc {
+				if got := kittest.EventAttr(e, otelsemconv.ExceptionMessageKey); got != tt.wantDesc {
 					t.Errorf("exception.message = %q, want %q", got, tt.wantDesc)
 				}
 			}
@@ -179,17 +189,17 @@ func TestSpanEndPanic(t *testing.T) {
 			if s.Status().Code != codes.Error || s.Status().Description != fmt.Sprint("panic: ", tt.value) {
 				t.Errorf("status = %+v", s.Status())
 			}
-			if v, _ := attr(s, KeyPanic); !v.AsBool() {
+			if v, _ := kittest.Attr(s, keyPanic); !v.AsBool() {
 				t.Errorf("tracekit.panic not set")
 			}
 			if len(s.Events()) != 1 {
 				t.Fatalf("%d events, want 1", len(s.Events()))
 			}
 			e := s.Events()[0]
-			if got := eventAttr(e, semconv.ExceptionTypeKey); got != tt.wantType {
+			if got := kittest.EventAttr(e, otelsemconv.ExceptionTypeKey); got != tt.wantType {
 				t.Errorf("exception.type = %q, want %q", got, tt.wantType)
 			}
-			if st := eventAttr(e, semconv.ExceptionStacktraceKey); !strings.Contains(st, "tracekit.panics(") {
+			if st := kittest.EventAttr(e, otelsemconv.ExceptionStacktraceKey); !strings.Contains(st, "tracekit.panics(") {
 				t.Errorf("stack does not show the panicking function:\n%s", st)
 			}
 		})
@@ -207,7 +217,7 @@ func TestSpanEndPanic(t *testing.T) {
 		}()
 		root.End()
 		s := r.span("tracekit.TestSpanEndPanic.func2.1")
-		if got := eventAttr(s.Events()[0], semconv.ExceptionTypeKey); got != "runtime.Error" {
+		if got := kittest.EventAttr(s.Events()[0], otelsemconv.ExceptionTypeKey); got != "runtime.Error" {
 			t.Errorf("exception.type = %q, want runtime.Error", got)
 		}
 	})
@@ -216,13 +226,17 @@ func TestSpanEndPanic(t *testing.T) {
 func TestSpanOptions(t *testing.T) {
 	r := newRecorder(t)
 	ctx, root := r.root(context.Background())
-	plainFunc(ctx, WithSpanName("load-user"), WithSpanAttributes(attribute.String("user.id", "u7")), WithSpanKind(trace.SpanKindClient))
+	namedFunc(ctx, "load-user", trace.WithAttributes(attribute.String("user.id", "u7")), trace.WithSpanKind(trace.SpanKindClient))
+	plainFunc(ctx, trace.WithAttributes(attribute.String("user.id", "u8")))
 	root.End()
+	if v, _ := kittest.Attr(r.span("tracekit.plainFunc"), "user.id"); v.AsString() != "u8" {
+		t.Errorf("plainFunc's user.id = %q", v.AsString())
+	}
 	s := r.span("load-user")
-	if v, _ := attr(s, "user.id"); v.AsString() != "u7" {
+	if v, _ := kittest.Attr(s, "user.id"); v.AsString() != "u7" {
 		t.Errorf("user.id = %q", v.AsString())
 	}
-	if v, _ := attr(s, semconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/tracekit.plainFunc" {
+	if v, _ := kittest.Attr(s, otelsemconv.CodeFunctionNameKey); v.AsString() != "github.com/tracekit-go/tracekit/tracekit.namedFunc" {
 		t.Errorf("code.function.name = %q", v.AsString())
 	}
 	if s.SpanKind() != trace.SpanKindClient {
@@ -263,8 +277,8 @@ func TestSpanAllocs(t *testing.T) {
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	ctx, root := tp.Tracer("test").Start(context.Background(), "root")
 	defer root.End()
-	tracer := tracerFor(ctx)
-	opt := siteOf(0, KindFunction).opt
+	tracer := detect.Tracer(ctx)
+	opt := tasks.SiteOf(0, semconv.KindFunction).Opt
 	plain := testing.AllocsPerRun(100, func() {
 		_, span := tracer.Start(ctx, "tracekit.TestSpanAllocs.func1", opt)
 		span.End()
@@ -286,7 +300,7 @@ func TestSpanEndGoexit(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, span := Span(ctx, WithSpanName("exits"))
+		_, span := SpanNamed(ctx, "exits")
 		defer span.End(nil)
 		runtime.Goexit()
 	}()

@@ -6,6 +6,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/tracekit-go/tracekit/internal/detect"
 )
 
 // Mutex is, with the tracekit_nosync build tag, a plain sync.Mutex with
@@ -13,9 +15,6 @@ import (
 type Mutex struct{ sync.Mutex }
 
 var _ sync.Locker = (*Mutex)(nil)
-
-// NewMutex returns a Mutex; the name is ignored with tracekit_nosync.
-func NewMutex(string) *Mutex { return &Mutex{} }
 
 // SetName does nothing with tracekit_nosync.
 func (m *Mutex) SetName(string) {}
@@ -29,9 +28,6 @@ func (m *Mutex) LockContext(ctx context.Context) error { return lockPoll(ctx, m.
 type RWMutex struct{ sync.RWMutex }
 
 var _ sync.Locker = (*RWMutex)(nil)
-
-// NewRWMutex returns an RWMutex; the name is ignored with tracekit_nosync.
-func NewRWMutex(string) *RWMutex { return &RWMutex{} }
 
 // SetName does nothing with tracekit_nosync.
 func (m *RWMutex) SetName(string) {}
@@ -57,7 +53,7 @@ func lockPoll(ctx context.Context, try func() bool, lock func()) error {
 	for backoff := time.Microsecond; ; backoff = min(2*backoff, time.Millisecond) {
 		select {
 		case <-ctx.Done():
-			return cancelError("lock", ctx)
+			return detect.CancelError("lock", ctx)
 		case <-time.After(backoff):
 		}
 		if try() {
@@ -65,12 +61,3 @@ func lockPoll(ctx context.Context, try func() bool, lock func()) error {
 		}
 	}
 }
-
-// lockMeta stands for the instrumented locks' bookkeeping, which
-// tracekit_nosync has none of: a task never waits on one.
-type lockMeta struct{}
-
-// holders knows nothing with tracekit_nosync.
-func (*lockMeta) holders() holderSet { return holderSet{} }
-
-func loadHolder(*lockMeta) uint64 { return 0 }

@@ -15,7 +15,7 @@ import (
 func TestNoSync(t *testing.T) {
 	var _ *sync.Mutex = &(&Mutex{}).Mutex
 	var _ *sync.RWMutex = &(&RWMutex{}).RWMutex
-	m := NewMutex("x")
+	m := namedMutex("x")
 	m.Lock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
@@ -29,7 +29,7 @@ func TestNoSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Unlock()
-	rw := NewRWMutex("y")
+	rw := namedRWMutex("y")
 	rw.Lock()
 	if err := rw.RLockContext(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("RLockContext on a write-locked lock = %v", err)

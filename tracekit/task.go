@@ -8,13 +8,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testname"
 )
 
@@ -44,24 +46,15 @@ var taskIDs atomic.Uint64
 // Task is a goroutine started by [Go] or [Group.Go], with its own span. Its
 // methods are safe for concurrent use.
 type Task struct {
-	id   uint64
-	name string
-	sc   trace.SpanContext
+	// rec is what the registry lists. It is the first field: a goroutine
+	// dump prints (*Task).run's receiver, which is then the record's
+	// address, and that ties the goroutine to the registry.
+	rec  tasks.Record
 	done chan struct{}
 	err  error // written once before done is closed
 
-	returned bool // fn returned normally; only the task's goroutine uses it
-
-	// What the registry lists (registry.go). All but wait are set before
-	// the goroutine starts and never change.
-	parent uint64    // the ID of the task whose context started this one, or 0
-	origin uint64    // the goroutine its chain of tasks began in (leak_lineage.go)
-	site   *callSite // where Go was called
-	start  time.Time
-	span   trace.Span
-	wait   atomic.Pointer[taskWait] // what the task is blocked on, nil while it runs
-	tctx   taskContext              // the context fn receives carries the task
-	g      uintptr                  // its registry key; only the task's goroutine uses it
+	returned bool        // fn returned normally; only the task's goroutine uses it
+	tctx     taskContext // the context fn receives carries the task
 }
 
 // taskContext is the context a task's function receives: it carries the
@@ -93,14 +86,14 @@ func taskFrom(ctx context.Context) *Task {
 var ErrGoexit = errors.New("tracekit: task function called runtime.Goexit")
 
 // ID returns the task's process-unique number, in start order.
-func (t *Task) ID() uint64 { return t.id }
+func (t *Task) ID() uint64 { return t.rec.ID }
 
 // Name returns the name the task was started with.
-func (t *Task) Name() string { return t.name }
+func (t *Task) Name() string { return t.rec.Name }
 
 // SpanContext returns the context of the task's span; it is invalid when the
 // task is not traced.
-func (t *Task) SpanContext() trace.SpanContext { return t.sc }
+func (t *Task) SpanContext() trace.SpanContext { return t.rec.SC }
 
 // Done returns a channel closed when the task's function has returned (or
 // panicked) and its span has ended.
@@ -124,98 +117,59 @@ func (t *Task) Err() error {
 	}
 }
 
-// TaskOption configures one call of [Go] or [Group.Go].
-type TaskOption interface{ applyTask(*taskConfig) }
+// ScopeName is the instrumentation scope of every span and instrument
+// tracekit creates.
+const ScopeName = semconv.ScopeName
 
-type taskConfig struct {
-	repanic bool
-	attrs   []attribute.KeyValue
-}
-
-// newTaskConfig applies opts. It is separate from start so that a call
-// without options does not move a taskConfig to the heap.
-func newTaskConfig(opts []TaskOption) taskConfig {
-	var c taskConfig
-	for _, o := range opts {
-		o.applyTask(&c)
-	}
-	return c
-}
-
-type taskOptionFunc func(*taskConfig)
-
-func (f taskOptionFunc) applyTask(c *taskConfig) { f(c) }
-
-// Repanic makes a panicking task panic again in its goroutine, crashing the
-// program as a plain goroutine would, after its span has recorded the panic
-// and ended and the spans have been flushed (for at most one second); Done
-// is then never closed. Without it the panic is recovered and returned from
-// Wait as a [*PanicError].
-func Repanic() TaskOption {
-	return taskOptionFunc(func(c *taskConfig) { c.repanic = true })
-}
-
-// WithTaskAttributes adds attributes to the task's span.
-func WithTaskAttributes(attrs ...attribute.KeyValue) TaskOption {
-	return taskOptionFunc(func(c *taskConfig) { c.attrs = append(c.attrs, attrs...) })
-}
-
-// Go runs fn in a new goroutine with its own span named name, a child of the
-// span in ctx. The span records where Go was called (code.function.name,
-// code.file.path, code.line.number), ends when fn returns, takes an error
-// status from fn's error, and records a panic as an exception event with the
-// stack. fn receives a context holding the new span. The returned [Task]
-// reports the result.
-//
-// A panic in fn is recovered and returned by [Task.Wait] as a [*PanicError]
-// unless the [Repanic] option is given. If ctx is done when fn returns, the
-// span records that and context.Cause(ctx).
-func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...TaskOption) *Task {
-	return start(ctx, name, siteOf(1, KindGoroutine), nil, fn, opts, nil)
+// Go runs fn in a new goroutine under its own span named name, a child of
+// the span in ctx, with opts added to the span's start options. The span
+// records where Go was called (code.*), takes an error status from fn's
+// error, records a panic (recovered: [Task.Wait] returns a [*PanicError])
+// and, if ctx is done when fn returns, context.Cause(ctx). fn receives a
+// context holding the new span.
+func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...trace.SpanStartOption) *Task {
+	return start(ctx, name, tasks.SiteOf(1, semconv.KindGoroutine), nil, fn, opts, nil)
 }
 
 // start launches a task. site holds the spawn-site attributes, extra (may be
 // nil) the attributes its launcher (a Group) adds, and onDone, if not nil,
 // runs in the task's goroutine with its result once Done is closed.
-func start(ctx context.Context, name string, site *callSite, extra trace.SpanStartOption, fn func(context.Context) error, opts []TaskOption, onDone func(error)) *Task {
-	var cfg taskConfig
-	if len(opts) > 0 {
-		cfg = newTaskConfig(opts)
-	}
-	t := &Task{id: taskIDs.Add(1), name: name, done: make(chan struct{}), site: site, start: time.Now()}
-	site.countStart() // tracekit.task.started (runtime_metrics.go)
+func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanStartOption, fn func(context.Context) error, opts []trace.SpanStartOption, onDone func(error)) *Task {
+	t := &Task{rec: tasks.Record{ID: taskIDs.Add(1), Name: name, Site: site, Start: time.Now()}, done: make(chan struct{})}
+	site.CountStart() // tracekit.task.started
 	if p := taskFrom(ctx); p != nil {
-		t.parent, t.origin = p.id, p.origin
-	} else if fastGoid() {
+		t.rec.Parent, t.rec.Origin = p.rec.ID, p.rec.Origin
+	} else if goid.FastID() {
 		// Where the goroutine ID costs a stack trace, tasks keep no lineage
 		// (leak checks then follow live creators only).
-		t.origin = goid()
+		t.rec.Origin = goid.ID()
 		if testname.Enabled() { // in tests under VerifyTestMain: which test began the chain
-			testname.Note(t.origin, 2)
+			testname.Note(t.rec.Origin, 2)
 		}
 	}
 
-	// The options are made once per call site and per group; only the
-	// caller's own attributes are converted here.
+	// The site's and the group's options are made once per call site and
+	// per group; only the caller's own are added here.
 	var span trace.Span
-	tracer := tracerFor(ctx)
+	tracer := detect.Tracer(ctx)
 	switch {
-	case len(cfg.attrs) > 0:
-		spanOpts := []trace.SpanStartOption{site.opt, trace.WithAttributes(cfg.attrs...)}
+	case len(opts) > 0:
+		spanOpts := make([]trace.SpanStartOption, 0, len(opts)+2)
+		spanOpts = append(spanOpts, site.Opt)
 		if extra != nil {
 			spanOpts = append(spanOpts, extra)
 		}
-		ctx, span = tracer.Start(ctx, name, spanOpts...)
+		ctx, span = tracer.Start(ctx, name, append(spanOpts, opts...)...)
 	case extra != nil:
-		ctx, span = tracer.Start(ctx, name, site.opt, extra)
+		ctx, span = tracer.Start(ctx, name, site.Opt, extra)
 	default:
-		ctx, span = tracer.Start(ctx, name, site.opt)
+		ctx, span = tracer.Start(ctx, name, site.Opt)
 	}
-	t.sc = span.SpanContext()
-	t.span = span
+	t.rec.SC = span.SpanContext()
+	t.rec.Span = span
 	t.tctx = taskContext{Context: ctx, t: t}
 
-	go t.run(&t.tctx, span, fn, cfg.repanic, onDone)
+	go t.run(&t.tctx, span, fn, onDone)
 	return t
 }
 
@@ -223,10 +177,10 @@ func start(ctx context.Context, name string, site *callSite, extra trace.SpanSta
 // itself: span.End's call chain is what makes a fresh goroutine's small
 // stack grow, and the copy costs more the more frames lie below it. The
 // panic path is in the deferred recoverPanic.
-func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, repanic bool, onDone func(error)) {
-	ctx = taskLabels(ctx, span, t.name) // pprof labels for the span, when profiling is on
-	t.g = bindGoroutine(t)              // listed by Snapshot until release; a slow Lock here attaches to span (detect_goroutine.go)
-	defer t.recoverPanic(ctx, span, repanic, onDone)
+func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, onDone func(error)) {
+	ctx = tasks.Label(ctx, span, t.rec.Name) // pprof labels for the span, when profiling is on
+	t.rec.Bind()                             // listed until release; a slow Lock here attaches to span
+	defer t.recoverPanic(ctx, span, onDone)
 	t.err = fn(ctx)
 	t.returned = true
 	if (t.err != nil || ctx.Err() != nil) && span.IsRecording() {
@@ -240,11 +194,8 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 // Wait returns no longer lists it, lets Wait return and tells the group, if
 // any.
 func (t *Task) release(onDone func(error)) {
-	unbindGoroutine(t.g)
-	if t.origin != 0 {
-		recordEnded(goid(), t.origin, t.id, t.parent)
-	}
-	recordRecent(t) // for the console's page of an ended task (ended.go)
+	t.rec.Unbind()
+	t.rec.End(taskResult(t.err)) // for the console's page of an ended task and the leak lineage
 	close(t.done)
 	if onDone != nil {
 		onDone(t.err)
@@ -252,11 +203,10 @@ func (t *Task) release(onDone func(error)) {
 }
 
 // recoverPanic runs deferred in the task's goroutine. If fn panicked, it
-// records the panic, ends the span and releases Wait with a [*PanicError],
-// or crashes the program with [Repanic]. If fn called runtime.Goexit (as
-// t.FailNow does in a test), it ends the span and releases Wait with
-// [ErrGoexit].
-func (t *Task) recoverPanic(ctx context.Context, span trace.Span, repanic bool, onDone func(error)) {
+// records the panic, ends the span and releases Wait with a [*PanicError].
+// If fn called runtime.Goexit (as t.FailNow does in a test), it ends the
+// span and releases Wait with [ErrGoexit].
+func (t *Task) recoverPanic(ctx context.Context, span trace.Span, onDone func(error)) {
 	v := recover()
 	if v == nil {
 		if !t.returned {
@@ -269,18 +219,12 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, repanic bool, 
 		}
 		return
 	}
-	pe := &PanicError{Task: t.name, Value: v, Stack: debug.Stack()}
+	pe := &PanicError{Task: t.rec.Name, Value: v, Stack: debug.Stack()}
 	t.err = pe
 	if span.IsRecording() {
 		recordOutcome(ctx, span, nil, pe)
 	}
 	span.End()
-	if repanic {
-		// The crash is the result: Done stays open, as it would for a
-		// plain goroutine that took the program down.
-		flushBeforeCrash(span)
-		panic(v)
-	}
 	t.release(onDone)
 }
 
@@ -296,9 +240,9 @@ func recordOutcome(ctx context.Context, span trace.Span, err error, pe *PanicErr
 		span.SetStatus(codes.Error, err.Error())
 	}
 	if ctx.Err() != nil {
-		attrs := []attribute.KeyValue{KeyCanceled.Bool(true)}
+		attrs := []attribute.KeyValue{attribute.Bool(semconv.Canceled, true)}
 		if cause := context.Cause(ctx); cause != nil {
-			attrs = append(attrs, KeyCancelCause.String(cause.Error()))
+			attrs = append(attrs, attribute.String(semconv.CancelCause, cause.Error()))
 		}
 		span.SetAttributes(attrs...)
 	}
@@ -306,12 +250,12 @@ func recordOutcome(ctx context.Context, span trace.Span, err error, pe *PanicErr
 
 func recordPanic(span trace.Span, pe *PanicError) {
 	msg := fmt.Sprint(pe.Value)
-	span.AddEvent(string(semconv.ExceptionEventName), trace.WithAttributes(
-		semconv.ExceptionType(panicType(pe.Value)),
-		semconv.ExceptionMessage(msg),
-		semconv.ExceptionStacktrace(string(pe.Stack)),
+	span.AddEvent(string(otelsemconv.ExceptionEventName), trace.WithAttributes(
+		otelsemconv.ExceptionType(panicType(pe.Value)),
+		otelsemconv.ExceptionMessage(msg),
+		otelsemconv.ExceptionStacktrace(string(pe.Stack)),
 	))
-	span.SetAttributes(KeyPanic.Bool(true))
+	span.SetAttributes(attribute.Bool(semconv.Panic, true))
 	span.SetStatus(codes.Error, "panic: "+msg)
 }
 
@@ -325,17 +269,18 @@ func panicType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// flushBeforeCrash pushes the ended spans out before a re-panic kills the
-// process, so the panic's span is not lost with it.
-func flushBeforeCrash(span trace.Span) {
-	tp, ok := span.TracerProvider().(*sdktrace.TracerProvider)
-	if !ok {
-		tp, ok = otel.GetTracerProvider().(*sdktrace.TracerProvider)
+// taskResult says how a task ended: "ok", "error", "panic" or "goexit",
+// with the error's text or the panic's value.
+func taskResult(err error) (result, text string) {
+	if err == nil {
+		return "ok", "" // what nearly every task pays: no allocation
 	}
-	if !ok {
-		return
+	var pe *PanicError
+	switch {
+	case errors.As(err, &pe):
+		return "panic", fmt.Sprint(pe.Value)
+	case errors.Is(err, ErrGoexit):
+		return "goexit", err.Error()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = tp.ForceFlush(ctx)
+	return "error", err.Error()
 }

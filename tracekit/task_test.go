@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/codes"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/tracekit-go/tracekit/internal/kittest"
 )
 
 func TestGoSpanIsChildWithSpawnSite(t *testing.T) {
@@ -29,18 +30,18 @@ func TestGoSpanIsChildWithSpawnSite(t *testing.T) {
 	if !s.SpanContext().Equal(task.SpanContext()) {
 		t.Errorf("Task.SpanContext() = %v, want the span's %v", task.SpanContext(), s.SpanContext())
 	}
-	if v, _ := attr(s, KeyKind); v.AsString() != string(KindGoroutine) {
-		t.Errorf("%s = %q, want %q", KeyKind, v.AsString(), KindGoroutine)
+	if v, _ := kittest.Attr(s, keyKind); v.AsString() != string(kindGoroutine) {
+		t.Errorf("%s = %q, want %q", keyKind, v.AsString(), kindGoroutine)
 	}
-	fn, _ := attr(s, semconv.CodeFunctionNameKey)
+	fn, _ := kittest.Attr(s, otelsemconv.CodeFunctionNameKey)
 	if want := "tracekit.TestGoSpanIsChildWithSpawnSite"; !strings.HasSuffix(fn.AsString(), want) {
 		t.Errorf("code.function.name = %q, want suffix %q", fn.AsString(), want)
 	}
-	file, _ := attr(s, semconv.CodeFilePathKey)
+	file, _ := kittest.Attr(s, otelsemconv.CodeFilePathKey)
 	if !strings.HasSuffix(file.AsString(), "tracekit/task_test.go") {
 		t.Errorf("code.file.path = %q, want this file", file.AsString())
 	}
-	line, _ := attr(s, semconv.CodeLineNumberKey)
+	line, _ := kittest.Attr(s, otelsemconv.CodeLineNumberKey)
 	src, err := os.ReadFile("task_test.go")
 	if err != nil {
 		t.Fatal(err)
@@ -93,16 +94,16 @@ func TestGoPanicIsRecoveredAndRecorded(t *testing.T) {
 	if s.Status().Code != codes.Error || !strings.Contains(s.Status().Description, "kaboom") {
 		t.Errorf("status = %+v, want error mentioning kaboom", s.Status())
 	}
-	if v, _ := attr(s, KeyPanic); !v.AsBool() {
-		t.Errorf("%s not set", KeyPanic)
+	if v, _ := kittest.Attr(s, keyPanic); !v.AsBool() {
+		t.Errorf("%s not set", keyPanic)
 	}
 	if len(s.Events()) != 1 {
 		t.Fatalf("events = %+v, want one", s.Events())
 	}
 	ev := s.Events()[0]
-	if ev.Name != "exception" || eventAttr(ev, semconv.ExceptionMessageKey) != "kaboom" ||
-		eventAttr(ev, semconv.ExceptionTypeKey) != "string" ||
-		!strings.Contains(eventAttr(ev, semconv.ExceptionStacktraceKey), "panicHere") {
+	if ev.Name != "exception" || kittest.EventAttr(ev, otelsemconv.ExceptionMessageKey) != "kaboom" ||
+		kittest.EventAttr(ev, otelsemconv.ExceptionTypeKey) != "string" ||
+		!strings.Contains(kittest.EventAttr(ev, otelsemconv.ExceptionStacktraceKey), "panicHere") {
 		t.Errorf("exception event = %+v", ev)
 	}
 }
@@ -123,7 +124,7 @@ func TestPanicErrorUnwrapsErrorValues(t *testing.T) {
 		t.Fatalf("Wait() = %v, want it to unwrap to a runtime.Error", err)
 	}
 	ev := r.span("nil-map").Events()[0]
-	if got := eventAttr(ev, semconv.ExceptionTypeKey); got != "runtime.Error" {
+	if got := kittest.EventAttr(ev, otelsemconv.ExceptionTypeKey); got != "runtime.Error" {
 		t.Errorf("exception.type = %q, want runtime.Error", got)
 	}
 }
@@ -145,11 +146,11 @@ func TestGoRecordsCancelCause(t *testing.T) {
 		t.Fatalf("Wait() = %v, want context.Canceled", err)
 	}
 	s := r.span("wait")
-	if v, _ := attr(s, KeyCanceled); !v.AsBool() {
-		t.Errorf("%s not set", KeyCanceled)
+	if v, _ := kittest.Attr(s, keyCanceled); !v.AsBool() {
+		t.Errorf("%s not set", keyCanceled)
 	}
-	if v, _ := attr(s, KeyCancelCause); v.AsString() != "client went away" {
-		t.Errorf("%s = %q, want the cause", KeyCancelCause, v.AsString())
+	if v, _ := kittest.Attr(s, keyCancelCause); v.AsString() != "client went away" {
+		t.Errorf("%s = %q, want the cause", keyCancelCause, v.AsString())
 	}
 }
 
@@ -201,27 +202,5 @@ func TestGoexitReleasesWait(t *testing.T) {
 	}
 	if s := r.span("goexit"); s.Status().Code != codes.Error {
 		t.Errorf("status = %+v, want error", s.Status())
-	}
-}
-
-// TestRepanic runs itself in a child process, whose task re-panics and so
-// must crash the process with the panic's value.
-func TestRepanic(t *testing.T) {
-	if os.Getenv("TRACEKIT_TEST_REPANIC") == "1" {
-		r := newRecorder(t)
-		ctx, root := r.root(context.Background())
-		defer root.End()
-		Go(ctx, "crash", func(context.Context) error { panic("repanic-value") }, Repanic()).Wait()
-		t.Fatal("unreachable: the task should have crashed the process")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRepanic$")
-	cmd.Env = append(os.Environ(), "TRACEKIT_TEST_REPANIC=1")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Fatalf("child process: err = %v, want a non-zero exit; output:\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "panic: repanic-value") {
-		t.Errorf("child output lacks the re-panic:\n%s", out)
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracekit-go/tracekit/exporters/file"
-	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/exporters/profiles"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 // spin does n dependent multiplications: a fixed amount of CPU time, however
@@ -34,18 +34,18 @@ func tracekitFiles(t *testing.T) (traces, cpu string) {
 	dir := t.TempDir()
 	traces = filepath.Join(dir, "traces.jsonl")
 	ctx := context.Background()
-	kit, err := tracekit.Start(ctx, tracekit.WithoutGlobals(), tracekit.WithServiceName("shop"),
-		tracekit.WithTracesExporter(tracekit.ExporterFile), tracekit.WithMetricsExporter(tracekit.ExporterNone),
-		tracekit.WithFilePath(traces),
-		tracekit.WithProfileDir(filepath.Join(dir, "pprof"), file.WithProfileWindow(time.Hour), file.WithProfileKinds(file.ProfileCPU)))
+	kit, err := sdk.Start(ctx, sdk.WithoutGlobals(), sdk.WithServiceName("shop"),
+		sdk.WithTracesExporter(sdk.ExporterFile), sdk.WithMetricsExporter(sdk.ExporterNone),
+		sdk.WithFilePath(traces),
+		sdk.WithProfiling(sdk.ProfileToDir(filepath.Join(dir, "pprof"), profiles.WithWindow(time.Hour), profiles.WithTypes(profiles.CPU))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, root := kit.Tracer().Start(ctx, "GET /cart")
-	_, busy := kit.Tracer().Start(ctx, "compute")
+	ctx, root := kit.TracerProvider().Tracer("tracekit").Start(ctx, "GET /cart")
+	_, busy := kit.TracerProvider().Tracer("tracekit").Start(ctx, "compute")
 	spin(300_000_000)
 	busy.End()
-	_, idle := kit.Tracer().Start(ctx, "sleep")
+	_, idle := kit.TracerProvider().Tracer("tracekit").Start(ctx, "sleep")
 	time.Sleep(100 * time.Millisecond)
 	idle.End()
 	root.End()
@@ -53,7 +53,7 @@ func tracekitFiles(t *testing.T) (traces, cpu string) {
 	if err := kit.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	files, err := file.ProfileFiles(filepath.Join(dir, "pprof"))
+	files, err := profiles.Files(filepath.Join(dir, "pprof"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 func main() {
@@ -59,24 +61,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	var (
 		mu      sync.Mutex
-		reports []tracekit.Report
+		reports []inspect.Report
 	)
-	opts := []tracekit.Option{
-		tracekit.WithServiceName("deadlock-example"),
-		tracekit.WithDeadlockDetection(true),
-		tracekit.WithSlowThreshold(10 * time.Millisecond),
-		tracekit.WithHangTimeout(150 * time.Millisecond),
-		tracekit.WithLongHold(100 * time.Millisecond),
-		tracekit.WithReportHandler(func(r tracekit.Report) {
+	opts := []sdk.Option{
+		sdk.WithServiceName("deadlock-example"),
+		sdk.WithDeadlockDetection(),
+		sdk.WithSlowThreshold(10 * time.Millisecond),
+		sdk.WithHangTimeout(150 * time.Millisecond),
+		sdk.WithLongHold(100 * time.Millisecond),
+		sdk.WithReportHandler(func(r inspect.Report) {
 			mu.Lock()
 			reports = append(reports, r)
 			mu.Unlock()
 		}),
 	}
 	if _, set := os.LookupEnv("OTEL_TRACES_EXPORTER"); !set {
-		opts = append(opts, tracekit.WithTracesExporter(tracekit.ExporterNone), tracekit.WithMetricsExporter(tracekit.ExporterNone))
+		opts = append(opts, sdk.WithTracesExporter(sdk.ExporterNone), sdk.WithMetricsExporter(sdk.ExporterNone))
 	}
-	kit, err := tracekit.Start(ctx, opts...)
+	kit, err := sdk.Start(ctx, opts...)
 	if err != nil {
 		return err
 	}
@@ -127,7 +129,7 @@ var programDir = func() string {
 
 // printReport prints the message and, per stack, its label and the first
 // two frames in this program (all frames with -v).
-func printReport(out io.Writer, r tracekit.Report, verbose bool) {
+func printReport(out io.Writer, r inspect.Report, verbose bool) {
 	fmt.Fprintf(out, "   %s: %s\n", r.Kind, r.Message)
 	for _, s := range r.Stacks {
 		fmt.Fprintf(out, "     %s:\n", s.Label)

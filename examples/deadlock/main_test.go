@@ -20,7 +20,7 @@ func TestBugs(t *testing.T) {
 		"transfer (main.go:",
 		"oppositeOrder.func",
 		"Send: tracekit: channel closed",
-		`lock-timeout: lock "cache" has waited`,
+		`hang: lock "cache" has waited`,
 		"waiter (lock cache):",
 		"slowUnderLock.func1 (main.go:",
 		`long-hold: "cache" was held for`,

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
 
 func main() {
@@ -35,7 +36,7 @@ func run(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ignore := tracekit.IgnoreCurrent() // only what the requests start counts
+	ignore := tracekittest.IgnoreCurrent() // only what the requests start counts
 
 	fetch := fetchLeaky
 	if *fixed {
@@ -53,8 +54,8 @@ func run(args []string, out io.Writer) error {
 	// The requests are over; give stragglers a moment, then look.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err := tracekit.Leaks(ctx, ignore)
-	var le *tracekit.LeakError
+	err := tracekittest.Find(ctx, ignore)
+	var le *tracekittest.LeakError
 	switch {
 	case errors.As(err, &le):
 		fmt.Fprintf(out, "\n%v\n", le)

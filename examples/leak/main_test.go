@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
 
@@ -36,7 +35,7 @@ func TestLeakyVersionIsReported(t *testing.T) {
 
 func TestFixedVersionLeaksNothing(t *testing.T) {
 	// The leaky test's goroutines stay blocked for good; count only ours.
-	defer tracekittest.VerifyNoLeaks(t, tracekit.IgnoreCurrent())
+	defer tracekittest.VerifyNoLeaks(t, tracekittest.IgnoreCurrent())
 	var out bytes.Buffer
 	if err := run([]string{"-fixed", "-requests", "3"}, &out); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 func main() {
@@ -73,7 +74,7 @@ func run(ctx, stopCtx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("-items, -buffer, -slow, -stop-after and -timeout must not be negative, -parsers at least 1")
 	}
 
-	kit, err := tracekit.Start(ctx, tracekit.WithServiceName("pipeline"))
+	kit, err := sdk.Start(ctx, sdk.WithServiceName("pipeline"))
 	if err != nil {
 		return err
 	}

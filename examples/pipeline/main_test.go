@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/testwait"
-	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
 
@@ -123,7 +123,7 @@ func TestInterrupt(t *testing.T) {
 	go func() {
 		defer close(stopped)
 		testwait.For(time.Minute, func() bool {
-			return slices.ContainsFunc(tracekit.Snapshot(), func(ti tracekit.TaskInfo) bool {
+			return slices.ContainsFunc(inspect.Tasks(), func(ti inspect.Task) bool {
 				return ti.Name == "generate" && ti.WaitingOn == `send on "raw-records"`
 			})
 		})

@@ -9,7 +9,7 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/console"
 )
 
 // debugServer serves the live console and net/http/pprof on an address of
@@ -28,7 +28,7 @@ func startDebug(addr string, out io.Writer) (*debugServer, error) {
 		return nil, fmt.Errorf("-debug: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/debug/tracekit/", http.StripPrefix("/debug/tracekit", tracekit.Handler()))
+	mux.Handle("/debug/tracekit/", http.StripPrefix("/debug/tracekit", console.Handler()))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

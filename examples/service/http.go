@@ -174,7 +174,7 @@ func (s *server) getOrders(w http.ResponseWriter, _ *http.Request) {
 // refreshed while it is held, so orders wait on each other's refreshes
 // (lock.wait spans under fetch-prices, the tracekit.lock.wait histogram).
 type priceCache struct {
-	mu      *tracekit.Mutex
+	mu      tracekit.Mutex
 	ttl     time.Duration
 	fixed   bool               // refresh outside the lock
 	entries map[int]priceEntry // by product; guarded by mu
@@ -186,12 +186,13 @@ type priceEntry struct {
 }
 
 func newPriceCache(fixed bool) *priceCache {
-	return &priceCache{
-		mu:      tracekit.NewMutex("price-cache"),
+	c := &priceCache{
 		fixed:   fixed,
 		ttl:     20 * time.Millisecond,
 		entries: map[int]priceEntry{},
 	}
+	c.mu.SetName("price-cache")
+	return c
 }
 
 // products is how many products the orders spread over.

@@ -20,7 +20,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
 
@@ -115,7 +115,7 @@ func TestHTTPMode(t *testing.T) {
 	// threshold makes each of them a lock.wait span.
 	t.Setenv("TRACEKIT_SLOW", "500us")
 	ctx := context.Background()
-	kit, err := tracekit.Start(ctx, tracekit.WithServiceName("order-service"))
+	kit, err := sdk.Start(ctx, sdk.WithServiceName("order-service"))
 	if err != nil {
 		t.Fatal(err)
 	}

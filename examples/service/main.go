@@ -33,8 +33,10 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 func main() {
@@ -95,7 +97,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("-load must be positive with -loop and never negative (got %d), -every not negative (got %v)", o.load, o.every)
 	}
 
-	kit, err := tracekit.Start(ctx, tracekit.WithServiceName("order-service"))
+	kit, err := sdk.Start(ctx, sdk.WithServiceName("order-service"))
 	if err != nil {
 		return err
 	}
@@ -108,7 +110,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		defer f.Close()
 		logOut = f
 	}
-	logger := slog.New(kit.LogHandler(slog.NewJSONHandler(logOut, nil)))
+	logger := slog.New(tracekit.LogHandler(slog.NewJSONHandler(logOut, nil)))
 
 	var dbg *debugServer
 	if o.debug != "" {
@@ -191,8 +193,7 @@ var errOutOfStock = errors.New("out of stock")
 // With a price cache (the HTTP mode) prices come from it; without one (the
 // batch mode) fetching them is a plain wait.
 func handleOrder(ctx context.Context, logger *slog.Logger, o order, prices *priceCache) (err error) {
-	ctx, span := tracekit.Span(ctx, tracekit.WithSpanName("handle-order"),
-		tracekit.WithSpanAttributes(attribute.Int("order.id", o.id)))
+	ctx, span := tracekit.SpanNamed(ctx, "handle-order", trace.WithAttributes(attribute.Int("order.id", o.id)))
 	defer span.End(&err)
 	defer func() {
 		if err != nil {

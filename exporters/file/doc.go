@@ -1,5 +1,5 @@
-// Package file is tracekit's zero-infrastructure output: spans as OTLP JSON
-// lines, and rotating pprof profiles ([StartProfiler]).
+// Package file is tracekit's zero-infrastructure span output: spans as
+// OTLP JSON lines.
 //
 // Every batch the SDK exports becomes one line holding one
 // ExportTraceServiceRequest in protobuf JSON: exactly what the OpenTelemetry
@@ -16,9 +16,5 @@
 // Register the exporter with a TracerProvider like any other exporter; see
 // the package Example, and ExampleNew for a file.
 //
-// [StartProfiler] writes gzip pprof files into a directory: a CPU profile per
-// window and heap (and optionally mutex, block, goroutine) snapshots, each
-// written under a temporary name and renamed, the directory bounded in file
-// count and bytes. tracekit.WithProfileDir uses it; the CPU samples carry the
-// span_id, span_name and trace_id labels of the spans they ran in.
+// Rotating pprof files are package exporters/profiles.
 package file

@@ -34,6 +34,27 @@ func Example() {
 	// Output: otlp grpc http://localhost:4317
 }
 
+// Logs go over OTLP like the spans: the same options, or the
+// OTEL_EXPORTER_OTLP_LOGS_* variables; the headers and the timeout apply.
+func ExampleNewLogExporter() {
+	exp, err := otlp.NewLogExporter(context.Background(),
+		otlp.WithEndpoint("http://collector:4318"),
+		otlp.WithHeaders(map[string]string{"x-team": "checkout"}),
+		otlp.WithTimeout(5*time.Second),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		exp.Shutdown(ctx)
+	}()
+	fmt.Println(exp)
+	// Output: otlp http/protobuf http://collector:4318/v1/logs
+}
+
 // An export that a hung Collector leaves unanswered is reported after two
 // seconds, long before the export times out.
 func ExampleWithStallReport() {

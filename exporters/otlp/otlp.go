@@ -7,10 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -38,7 +41,7 @@ func parseProtocol(s string) (Protocol, bool) {
 }
 
 type signal struct {
-	name        string // "traces" or "metrics"
+	name        string // "traces", "metrics" or "logs"
 	endpointEnv string
 	protocolEnv string
 	httpPath    string
@@ -49,6 +52,7 @@ type signal struct {
 var (
 	traces  = signal{"traces", env.OTLPTracesEndpoint, env.OTLPTracesProtocol, "/v1/traces", "http://localhost:4318", "localhost:4317"}
 	metrics = signal{"metrics", env.OTLPMetricsEndpoint, env.OTLPMetricsProtocol, "/v1/metrics", "http://localhost:4318", "localhost:4317"}
+	logs    = signal{"logs", env.OTLPLogsEndpoint, env.OTLPLogsProtocol, "/v1/logs", "http://localhost:4318", "localhost:4317"}
 )
 
 // resolve settles the protocol and the endpoint description for sig. The
@@ -298,4 +302,74 @@ func (e *metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetr
 		return &StallError{Destination: e.dest, Signal: metrics.name, After: e.stall, Timeout: e.timeout}
 	}
 	return watch(e.stall, e.onError, stalled, func() error { return e.Exporter.Export(ctx, rm) })
+}
+
+// NewLogExporter returns an OTLP log exporter configured like
+// [NewTraceExporter], using the OTEL_EXPORTER_OTLP_LOGS_* variables where
+// they are set. Its errors name the destination.
+func NewLogExporter(ctx context.Context, opts ...Option) (sdklog.Exporter, error) {
+	c := newConfig(opts)
+	proto, endpoint, err := c.resolve(logs)
+	if err != nil {
+		return nil, err
+	}
+	var exp sdklog.Exporter
+	switch proto {
+	case ProtocolGRPC:
+		var o []otlploggrpc.Option
+		if c.endpoint != "" {
+			u, uerr := c.endpointURL(logs, proto)
+			if uerr != nil {
+				return nil, uerr
+			}
+			endpoint = u
+			o = append(o, otlploggrpc.WithEndpointURL(u))
+		}
+		if c.headers != nil {
+			o = append(o, otlploggrpc.WithHeaders(c.headers))
+		}
+		if c.timeout > 0 {
+			o = append(o, otlploggrpc.WithTimeout(c.timeout))
+		}
+		exp, err = otlploggrpc.New(ctx, o...)
+	default:
+		var o []otlploghttp.Option
+		if c.endpoint != "" {
+			u, uerr := c.endpointURL(logs, proto)
+			if uerr != nil {
+				return nil, uerr
+			}
+			endpoint = u
+			o = append(o, otlploghttp.WithEndpointURL(u))
+		}
+		if c.headers != nil {
+			o = append(o, otlploghttp.WithHeaders(c.headers))
+		}
+		if c.timeout > 0 {
+			o = append(o, otlploghttp.WithTimeout(c.timeout))
+		}
+		exp, err = otlploghttp.New(ctx, o...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("otlp: log exporter %s %s: %w", proto, endpoint, err)
+	}
+	return &logExporter{Exporter: exp, protocol: proto, endpoint: endpoint}, nil
+}
+
+// logExporter names its destination in its errors.
+type logExporter struct {
+	sdklog.Exporter
+	protocol Protocol
+	endpoint string
+}
+
+// String describes the destination, for example
+// "otlp http/protobuf http://localhost:4318/v1/logs".
+func (e *logExporter) String() string { return fmt.Sprintf("otlp %s %s", e.protocol, e.endpoint) }
+
+func (e *logExporter) Export(ctx context.Context, records []sdklog.Record) error {
+	if err := e.Exporter.Export(ctx, records); err != nil {
+		return fmt.Errorf("%s unreachable or refused: %w", e, err)
+	}
+	return nil
 }

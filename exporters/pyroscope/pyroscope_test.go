@@ -12,6 +12,7 @@ import (
 	"github.com/google/pprof/profile"
 	"go.uber.org/goleak"
 
+	"github.com/tracekit-go/tracekit/exporters/profiles"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope/pyroscopetest"
 	"github.com/tracekit-go/tracekit/internal/testwait"
@@ -77,7 +78,7 @@ func TestUploadCarriesLabels(t *testing.T) {
 		pyroscope.WithTags(map[string]string{"deployment.environment.name": "test", "service.version": "1.2.3"}),
 		pyroscope.WithTenantID("team-a"),
 		pyroscope.WithUploadRate(time.Hour),
-		pyroscope.WithMutexProfiles(),
+		pyroscope.WithProfileTypes(append(pyroscope.DefaultProfileTypes(), profiles.Mutex)...),
 		pyroscope.WithErrorHandler(func(err error) { handled = append(handled, err) }),
 	)
 	if err != nil {
@@ -136,7 +137,7 @@ func TestUploadCarriesLabels(t *testing.T) {
 
 	// With GOEXPERIMENT=goroutineleakprofile the leak profile is a
 	// default type (make unit runs the package so too).
-	if pyroscope.GoroutineLeakSupported() {
+	if profiles.GoroutineLeakSupported() {
 		var leak bool
 		for _, u := range ups {
 			leak = leak || strings.Contains(string(u.SampleTypeConfig), `"goroutine_leak"`)
@@ -285,7 +286,7 @@ func TestWithoutCPU(t *testing.T) {
 	srv := pyroscopetest.NewServer()
 	defer srv.Close()
 	p, err := pyroscope.Start(context.Background(), pyroscope.WithServerAddress(srv.URL()),
-		pyroscope.WithProfileTypes(pyroscope.ProfileGoroutines, pyroscope.ProfileInuseSpace))
+		pyroscope.WithProfileTypes(profiles.Goroutine, profiles.Heap))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,53 +48,46 @@ const (
 	// ProfileDir turns on local profile capture into that directory.
 	ProfileDir = "TRACEKIT_PROFILE_DIR"
 
-	// Deadlock turns lock-order deadlock detection on ("1" or "true").
+	// Deadlock turns lock-order deadlock detection on ("1", "true", "on")
+	// or off ("0", "false", "off", the default).
 	Deadlock = "TRACEKIT_DEADLOCK"
 	// Slow is the wait or hold time past which a lock or channel operation
-	// gets a span, as a Go duration (default 10ms).
+	// gets a span, as a Go duration (default 10ms; off: no such spans).
 	Slow = "TRACEKIT_SLOW"
 	// HangTimeout is the wait past which a lock or channel wait is reported
-	// as a hang, as a Go duration (default 30s; 0 turns it off).
+	// as a hang, as a Go duration (default 30s; off turns it off).
 	HangTimeout = "TRACEKIT_HANG_TIMEOUT"
 	// LongHold is the hold time past which a lock hold is reported, as a Go
-	// duration (default 1s; 0 turns it off).
+	// duration (default 1s; off turns it off).
 	LongHold = "TRACEKIT_LONG_HOLD"
 	// TraceURL is the console's link to a trace viewer: an http or https
 	// URL in which {trace_id} (and optionally {span_id}) is replaced, e.g.
 	// http://localhost:16686/trace/{trace_id} for Jaeger.
 	TraceURL = "TRACEKIT_TRACE_URL"
 
-	// MemoryWatch turns the memory watch off ("0" or "false") or on (the
-	// default).
+	// MemoryWatch turns the memory watch on (the default) or off ("0",
+	// "false", "off").
 	MemoryWatch = "TRACEKIT_MEMORY_WATCH"
 	// MemoryFraction is the share of the memory limit past which memory use
-	// is reported, from 0 to 1 (default 0.8; 0 turns the limit check off).
+	// is reported, above 0 and at most 1 (default 0.8).
 	MemoryFraction = "TRACEKIT_MEMORY_FRACTION"
 	// MemoryInterval is how often the memory watch samples, as a Go
 	// duration (default 10s).
 	MemoryInterval = "TRACEKIT_MEMORY_INTERVAL"
 	// MemoryGrowthSamples is how many consecutive samples the live heap
-	// must rise in before growth is reported (default 10; 0 turns the
-	// growth check off).
+	// must rise in before growth is reported (default 10).
 	MemoryGrowthSamples = "TRACEKIT_MEMORY_GROWTH_SAMPLES"
 
 	// LintInterval is how often the task lints sweep the registry, as a Go
-	// duration (default 1s; 0 turns the sweep off).
+	// duration (default 1s; off turns the lints off).
 	LintInterval = "TRACEKIT_LINT_INTERVAL"
-	// LintBlocked is how long a task may wait on a lock or channel before
-	// it is reported, as a Go duration (default 10s; 0 turns it off).
-	LintBlocked = "TRACEKIT_LINT_BLOCKED"
-	// LintLockHeld is how long a task may wait on a lock before the lock is
-	// reported as held too long, as a Go duration (default 1s; 0 turns it
-	// off).
-	LintLockHeld = "TRACEKIT_LINT_LOCK_HELD"
 	// LintOrphanGrace is how long a task may outlive the task that started
-	// it before it is reported, as a Go duration (default 30s; 0 turns it
-	// off).
+	// it before it is reported, as a Go duration (default 30s; off turns
+	// the orphan lint off).
 	LintOrphanGrace = "TRACEKIT_LINT_ORPHAN_GRACE"
 	// LintGrowthSamples is how many samples of each spawn site's live task
-	// count the growth lint looks at (default 12; 0 turns it off, at least
-	// 3 otherwise).
+	// count the growth lint looks at (default 12, at least 3; off turns the
+	// growth lint off).
 	LintGrowthSamples = "TRACEKIT_LINT_GROWTH_SAMPLES"
 	// LintGrowthInterval is how often the growth lint samples, as a Go
 	// duration (default 5s).
@@ -217,8 +210,8 @@ func parseDuration(name, v string) (d time.Duration, ok bool, err error) {
 	return d, true, nil
 }
 
-// Flag reads an on/off switch: "1" or a case-insensitive "true" is on, "0"
-// or "false" is off; anything else is reported.
+// Flag reads an on/off switch: "1", "true" or "on" is on, "0", "false" or
+// "off" is off (any case); anything else is reported.
 func Flag(name string) (b bool, ok bool, err error) {
 	v, _ := String(name)
 	return parseFlag(name, v)
@@ -228,12 +221,24 @@ func parseFlag(name, v string) (b bool, ok bool, err error) {
 	switch strings.ToLower(v) {
 	case "":
 		return false, false, nil
-	case "1", "true":
+	case "1", "true", "on":
 		return true, true, nil
-	case "0", "false":
+	case "0", "false", "off":
 		return false, true, nil
 	}
-	return false, false, &Error{Name: name, Value: v, Reason: `want "1", "true", "0" or "false"`}
+	return false, false, &Error{Name: name, Value: v, Reason: `want "1", "true", "on", "0", "false" or "off"`}
+}
+
+// Off reports whether name is set to "off" or "false" (any case): the value
+// that turns off what a threshold variable configures.
+func Off(name string) bool {
+	v, _ := String(name)
+	return isOff(v)
+}
+
+func isOff(v string) bool {
+	v = strings.ToLower(v)
+	return v == "off" || v == "false"
 }
 
 // Fraction reads a share from 0 to 1, such as "0.8".

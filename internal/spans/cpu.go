@@ -7,6 +7,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // SpanCPU is a profile's sample values summed by the span they ran in: the
@@ -70,7 +71,7 @@ func ReadSpanCPU(p *profile.Profile, sampleType string) (*SpanCPU, error) {
 			return nil, fmt.Errorf("%w: sample values add up past 9223372036854775807", flame.ErrOverflow)
 		}
 		c.Total += v
-		ids := s.Label["span_id"]
+		ids := s.Label[semconv.LabelSpanID]
 		st := cpuSample{flame.PprofStack(nil, s, false), v}
 		var id SpanID
 		if len(ids) != 1 || len(ids[0]) != 16 || !hexID(id[:], []byte(ids[0])) || id.IsZero() {

@@ -1,6 +1,10 @@
 package spans
 
-import "math"
+import (
+	"math"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
+)
 
 // jaegerState holds what a Jaeger trace object needs after its spans are
 // read: each span's processID, resolved once the processes map is known.
@@ -184,7 +188,7 @@ func (d *decoder) jaegerSpan() {
 			for first := true; s.more(']', &first); {
 				key, val, isStr, isTrue := d.jaegerTag()
 				switch key {
-				case "tracekit.kind":
+				case semconv.Kind:
 					sp.Kind = ""
 					if isStr {
 						sp.Kind = d.str([]byte(val))

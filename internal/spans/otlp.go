@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // resourceSpansList reads the resourceSpans array of an OTLP request.
@@ -265,7 +267,7 @@ func (d *decoder) spanAttributes(sp *Span) {
 					continue
 				}
 				key := s.str()
-				if d.cfg.attrs || string(key) == "tracekit.kind" {
+				if d.cfg.attrs || string(key) == semconv.Kind {
 					keyStr = d.str(key)
 				}
 			case "value":
@@ -280,9 +282,9 @@ func (d *decoder) spanAttributes(sp *Span) {
 				s.skip()
 			}
 		}
-		if keyStr == "tracekit.kind" && isString {
+		if keyStr == semconv.Kind && isString {
 			sp.Kind = d.str([]byte(val))
-		} else if keyStr == "tracekit.kind" {
+		} else if keyStr == semconv.Kind {
 			sp.Kind = ""
 		}
 		if d.cfg.attrs {

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // framing is how OTLP protobuf requests are laid out in an input.
@@ -214,7 +215,7 @@ func (d *decoder) protoRequest(msg []byte, off int64) error {
 				}
 				attrStart := len(d.attrs)
 				for _, kv := range ps.GetAttributes() {
-					if kv.GetKey() == "tracekit.kind" {
+					if kv.GetKey() == semconv.Kind {
 						sp.Kind = ""
 						if sv, ok := kv.GetValue().GetValue().(*commonpb.AnyValue_StringValue); ok {
 							sp.Kind = d.str([]byte(sv.StringValue))

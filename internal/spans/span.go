@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 
 	"github.com/tracekit-go/tracekit/internal/flame"
+	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
 // TraceID is a 16-byte trace id.
@@ -122,17 +123,17 @@ func (c Class) FrameKind() flame.Kind {
 // ClassOf classifies a tracekit.kind value.
 func ClassOf(kind string) Class {
 	switch kind {
-	case "goroutine":
+	case semconv.KindGoroutine:
 		return ClassGoroutine
-	case "group":
+	case semconv.KindGroup:
 		return ClassGroup
-	case "lock.wait":
+	case semconv.KindLockWait:
 		return ClassLockWait
-	case "lock.hold":
+	case semconv.KindLockHold:
 		return ClassLockHold
-	case "chan.send", "chan.recv":
+	case semconv.KindChanSend, semconv.KindChanRecv:
 		return ClassChanBlock
-	case "function":
+	case semconv.KindFunction:
 		return ClassFunction
 	}
 	return ClassWork

@@ -10,9 +10,10 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/tracekit-go/tracekit/exporters/file"
+	"github.com/tracekit-go/tracekit/exporters/profiles"
 	"github.com/tracekit-go/tracekit/internal/flame"
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 // burn does n dependent multiplications: a fixed amount of CPU time
@@ -36,18 +37,18 @@ func TestTracekitFiles(t *testing.T) {
 	dir := t.TempDir()
 	tracesPath := filepath.Join(dir, "traces.jsonl")
 	ctx := context.Background()
-	kit, err := tracekit.Start(ctx, tracekit.WithoutGlobals(), tracekit.WithServiceName("shop"),
-		tracekit.WithTracesExporter(tracekit.ExporterFile), tracekit.WithMetricsExporter(tracekit.ExporterNone),
-		tracekit.WithFilePath(tracesPath),
-		tracekit.WithProfileDir(filepath.Join(dir, "pprof"), file.WithProfileWindow(time.Hour), file.WithProfileKinds(file.ProfileCPU)))
+	kit, err := sdk.Start(ctx, sdk.WithoutGlobals(), sdk.WithServiceName("shop"),
+		sdk.WithTracesExporter(sdk.ExporterFile), sdk.WithMetricsExporter(sdk.ExporterNone),
+		sdk.WithFilePath(tracesPath),
+		sdk.WithProfiling(sdk.ProfileToDir(filepath.Join(dir, "pprof"), profiles.WithWindow(time.Hour), profiles.WithTypes(profiles.CPU))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, root := kit.Tracer().Start(ctx, "GET /cart/42")
-	_, busy := kit.Tracer().Start(ctx, "compute")
+	ctx, root := kit.TracerProvider().Tracer("tracekit").Start(ctx, "GET /cart/42")
+	_, busy := kit.TracerProvider().Tracer("tracekit").Start(ctx, "compute")
 	burn(300_000_000)
 	busy.End()
-	_, idle := kit.Tracer().Start(ctx, "sleep")
+	_, idle := kit.TracerProvider().Tracer("tracekit").Start(ctx, "sleep")
 	time.Sleep(100 * time.Millisecond)
 	idle.End()
 	task := tracekit.Go(ctx, "fetch", func(context.Context) error { burn(50_000_000); return nil })
@@ -71,7 +72,7 @@ func TestTracekitFiles(t *testing.T) {
 	if set.NumTraces() != 1 || set.Len() != 4 {
 		t.Fatalf("%d traces, %d spans; want 1 trace of 4", set.NumTraces(), set.Len())
 	}
-	files, err := file.ProfileFiles(filepath.Join(dir, "pprof"))
+	files, err := profiles.Files(filepath.Join(dir, "pprof"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@
 // A goroutine-dump leak check cannot tell whose goroutines it sees, so
 // goleak cannot be used in tests that call t.Parallel. [VerifyNoLeaks]
 // can: it blames a test only for goroutines that descend from the test's
-// goroutine (tracekit.StartedByCaller): started by it; started by a
+// goroutine ([StartedByCaller]): started by it; started by a
 // goroutine it started that is still running; or started, directly or
 // untracked, by any chain of tracekit.Go / Group.Go tasks that began in
 // it, even after the intermediate tasks (or the function given to

@@ -2,6 +2,7 @@ package tracekittest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -56,4 +57,44 @@ func ExampleSynctest() {
 			}
 		})
 	}
+}
+func ExampleFind() {
+	ignore := tracekittest.IgnoreCurrent() // check only what starts below
+
+	stop := make(chan struct{})
+	go func() { <-stop }() // a worker nobody stops
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	var le *tracekittest.LeakError
+	if err := tracekittest.Find(ctx, ignore); errors.As(err, &le) {
+		fmt.Println(len(le.Goroutines), "leaked, blocked in", le.Goroutines[0].State)
+	}
+	close(stop)
+	// Output: 1 leaked, blocked in chan receive
+}
+
+// A leak already reported can be left out of later checks by its ID.
+func ExampleIgnoreGoroutines() {
+	ignore := tracekittest.IgnoreCurrent()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { <-stop }()
+
+	check := func(opts ...tracekittest.Option) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		return tracekittest.Find(ctx, append(opts, ignore)...)
+	}
+	var le *tracekittest.LeakError
+	if !errors.As(check(), &le) {
+		fmt.Println("no leak")
+		return
+	}
+	var reported []uint64
+	for _, g := range le.Goroutines {
+		reported = append(reported, g.ID)
+	}
+	fmt.Println(len(reported), "reported; checked again:", check(tracekittest.IgnoreGoroutines(reported...)))
+	// Output: 1 reported; checked again: <nil>
 }

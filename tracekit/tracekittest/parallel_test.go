@@ -55,33 +55,33 @@ var parallelCases = []struct {
 	}, nil},
 	{"direct", func(t *testing.T, release chan int) {
 		go parkDirect(release)
-	}, []string{"1 leaked goroutine(s)", "parkDirect", string(tracekit.AttributedDirectly)}},
+	}, []string{"1 leaked goroutine(s)", "parkDirect", string(AttributedDirectly)}},
 	{"deep", func(t *testing.T, release chan int) {
 		// Two tasks deep; the intermediate task ends at once.
 		_ = tracekit.Go(context.Background(), "outer", func(ctx context.Context) error {
 			tracekit.Go(ctx, "inner", func(context.Context) error { parkDeep(release); return nil })
 			return nil
 		}).Wait()
-	}, []string{"1 leaked goroutine(s)", "parkDeep", string(tracekit.AttributedThroughTasks), `task "inner"`, "started by task #"}},
+	}, []string{"1 leaked goroutine(s)", "parkDeep", string(AttributedThroughTasks), `task "inner"`, "started by task #"}},
 	{"from-task", func(t *testing.T, release chan int) {
 		// An untracked goroutine started by a task that has ended.
 		_ = tracekit.Go(context.Background(), "spawner", func(context.Context) error {
 			go parkFromTask(release)
 			return nil
 		}).Wait()
-	}, []string{"1 leaked goroutine(s)", "parkFromTask", string(tracekit.AttributedThroughTasks), ", ended) ← goroutine"}},
+	}, []string{"1 leaked goroutine(s)", "parkFromTask", string(AttributedThroughTasks), ", ended) ← goroutine"}},
 	{"chain", func(t *testing.T, release chan int) {
 		go func() {
 			go parkChain(release)
 			<-release
 		}()
-	}, []string{"2 leaked goroutine(s)", "parkChain", string(tracekit.AttributedThroughGoroutines)}},
+	}, []string{"2 leaked goroutine(s)", "parkChain", string(AttributedThroughGoroutines)}},
 	{"in-run", func(t *testing.T, release chan int) {
 		// Started inside RunWithTimeout, whose own goroutine has returned.
 		RunWithTimeout(t, testwait.Scale(time.Minute), func(ctx context.Context) {
 			tracekit.Go(ctx, "background", func(context.Context) error { parkInRun(release); return nil })
 		})
-	}, []string{"1 leaked goroutine(s)", "parkInRun", string(tracekit.AttributedThroughTasks), `"background"`}},
+	}, []string{"1 leaked goroutine(s)", "parkInRun", string(AttributedThroughTasks), `"background"`}},
 	{"orphan", func(t *testing.T, release chan int) {
 		// Its creator exits untracked: it cannot be attributed, and while
 		// other tests run it is not blamed on this one.

@@ -8,24 +8,14 @@ import (
 	"testing/synctest"
 
 	"github.com/tracekit-go/tracekit/internal/gostack"
-	"github.com/tracekit-go/tracekit/tracekit"
 )
 
-// Synctest runs f in a testing/synctest bubble, as synctest.Test does, with
-// a leak check of the bubble when f returns ([VerifyNoLeaks], deferred
-// inside the bubble with opts).
-//
-// synctest.Test panics when goroutines of the bubble are still blocked
-// after f returns ("deadlock: main bubble goroutine has exited but blocked
-// goroutines remain"), which ends the test binary and can lose the test's
-// output, the leak report among it. Synctest turns that panic into a
-// failure of t that lists, grouped by stack, the goroutines left in the
-// bubble, so the leak report (and a hang reported by [RunWithTimeout]
-// inside the bubble) is kept and the other tests still run. The goroutines
-// stay blocked for the life of the process (nothing outside the bubble
-// may touch its channels); [VerifyTestMain] reports them again at the
-// end. Any other panic is passed on.
-func Synctest(t *testing.T, f func(*testing.T), opts ...tracekit.LeakOption) {
+// Synctest runs f in a testing/synctest bubble, as synctest.Test does,
+// with [VerifyNoLeaks] (opts) deferred inside it, and turns the panic
+// synctest.Test makes when goroutines stay blocked after f returns into a
+// failure of t that lists them, so the report is kept and the other tests
+// still run.
+func Synctest(t *testing.T, f func(*testing.T), opts ...Option) {
 	t.Helper()
 	var bubble atomic.Uint64
 	defer func() {

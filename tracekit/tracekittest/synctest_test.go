@@ -49,7 +49,7 @@ func TestVerifyNoLeaksInBubble(t *testing.T) {
 		VerifyNoLeaks(ft)
 		out := ft.failures()
 		if !strings.Contains(out, "tracekittest.bubbleLeak") || !strings.Contains(out, "1 leaked goroutine") ||
-			!strings.Contains(out, string(tracekit.AttributedDirectly)) {
+			!strings.Contains(out, string(AttributedDirectly)) {
 			t.Errorf("the leak in the bubble is not reported as the only one, started by the test:\n%s", out)
 		}
 		if strings.Contains(out, "stuckOn") || strings.Contains(out, "outside task") {
@@ -137,11 +137,11 @@ func TestSynctestLeak(t *testing.T) {
 	}{
 		{"TestChildSynctestLeak", []string{
 			"--- FAIL: TestChildSynctestLeak", "tracekittest.bubbleLeak", "1 leaked goroutine(s)", "[chan receive",
-			string(tracekit.AttributedDirectly), "goroutines remained blocked in the synctest bubble",
+			string(AttributedDirectly), "goroutines remained blocked in the synctest bubble",
 		}},
 		{"TestChildSynctestHang", []string{
 			"--- FAIL: TestChildSynctestHang", "did not finish within 1m0s", `"stuck": running`,
-			"tracekittest.bubbleLeak", string(tracekit.AttributedThroughTasks), "goroutines remained blocked in the synctest bubble",
+			"tracekittest.bubbleLeak", string(AttributedThroughTasks), "goroutines remained blocked in the synctest bubble",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/gostack"
 	"github.com/tracekit-go/tracekit/internal/testname"
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
 // TestingT is the part of *testing.T the helpers use.
@@ -37,33 +38,14 @@ type TestingM interface {
 // DefaultLeakWait is how long the leak checks give goroutines to finish.
 const DefaultLeakWait = 2 * time.Second
 
-// VerifyNoLeaks fails t if goroutines the test started are still running,
-// after giving them [DefaultLeakWait] to return. Call it deferred at the
-// start of a test, on the test's goroutine. The failure names each
-// goroutine's state, its stack, the go statement that started it, whether
-// the runtime proved it can never wake up, and how it was attributed to
-// the test (tracekit.LeakedGoroutine.Attribution and Lineage). A
-// goroutine it has reported once is left out of later checks, so that one
-// leak fails one test.
-//
-// It works in tests that call t.Parallel: a goroutine counts as the
-// test's when its lineage leads to the test's goroutine (see
-// tracekit.StartedByCaller): started by it, by goroutines it started that
-// are still running, or through any chain of tracked tasks, ended or not.
-// Goroutines whose lineage leads elsewhere (another test, TestMain, init)
-// are never blamed on the test, nor is one whose lineage cannot be traced
-// but whose stack names another test (its creator or its own code). A goroutine whose lineage cannot be
-// traced (its untracked creator has exited) is reported only when no
-// other test is running at the time, as goleak would; while other tests
-// run it is left to [VerifyTestMain], which checks every goroutine at the
-// end.
-//
-// Inside a testing/synctest bubble it covers only the bubble's goroutines:
-// it first lets them settle with synctest.Wait, then gives them
-// [DefaultLeakWait] on the bubble's fake clock, which advances as soon as
-// every goroutine of the bubble is durably blocked. See the package
-// documentation and [Synctest].
-func VerifyNoLeaks(t TestingT, opts ...tracekit.LeakOption) {
+// VerifyNoLeaks fails t if goroutines the test started are still running
+// after [DefaultLeakWait]; call it deferred at the start of a test, on the
+// test's goroutine. A goroutine is the test's when its lineage leads to the
+// test's goroutine ([StartedByCaller]), so it works in parallel tests, and
+// inside a testing/synctest bubble it covers the bubble's goroutines only
+// (see the package documentation). A leak it has reported once is left out
+// of later checks: one leak fails one test.
+func VerifyNoLeaks(t TestingT, opts ...Option) {
 	t.Helper()
 	if err := checkLeaks(opts); err != nil {
 		t.Errorf("%v", err)
@@ -71,22 +53,22 @@ func VerifyNoLeaks(t TestingT, opts ...tracekit.LeakOption) {
 }
 
 // checkLeaks is VerifyNoLeaks's check, run on the test's goroutine.
-func checkLeaks(opts []tracekit.LeakOption) error {
+func checkLeaks(opts []Option) error {
 	if bubbleOf() != 0 {
 		synctest.Wait()
 	} else {
-		opts = append(opts, tracekit.StartedByCaller())
+		opts = append(opts, StartedByCaller())
 		if gs, err := gostack.Snapshot(); err == nil && !otherTestsRunning(gs, gostack.Current()) {
-			opts = append(opts, tracekit.IncludeUntraceable())
+			opts = append(opts, IncludeUntraceable())
 		}
 	}
 	var seen []uint64
 	reported.Range(func(id, _ any) bool { seen = append(seen, id.(uint64)); return true })
-	opts = append(opts, tracekit.IgnoreGoroutines(seen...))
+	opts = append(opts, IgnoreGoroutines(seen...))
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
 	defer cancel()
-	err := tracekit.Leaks(ctx, opts...)
-	var le *tracekit.LeakError
+	err := Find(ctx, opts...)
+	var le *LeakError
 	if errors.As(err, &le) {
 		for _, g := range le.Goroutines {
 			reported.Store(g.ID, true)
@@ -135,18 +117,18 @@ func otherTestsRunning(gs []gostack.Goroutine, self uint64) bool {
 // if goroutines are left over. Use it as TestMain's whole body.
 //
 // The report names the test each leak came from where that can be told
-// ([tracekit.LeakedGoroutine.Test]): while the tests run, the first task
+// ([LeakedGoroutine.Test]): while the tests run, the first task
 // ([tracekit.Go], [tracekit.Group]) a test's goroutine starts records which
 // test that is (one stack walk per such goroutine), so goroutines started
 // through chains of tasks are named even when every task in between has
 // ended; a goroutine a test's code created, or whose code is a test's
 // closure, is named from its stack.
-func VerifyTestMain(m TestingM, opts ...tracekit.LeakOption) {
+func VerifyTestMain(m TestingM, opts ...Option) {
 	os.Exit(runTestMain(m, os.Stderr, opts))
 }
 
 // runTestMain is VerifyTestMain without the exit: it returns the exit code.
-func runTestMain(m TestingM, stderr io.Writer, opts []tracekit.LeakOption) int {
+func runTestMain(m TestingM, stderr io.Writer, opts []Option) int {
 	testname.Enable()
 	code := m.Run()
 	if code != 0 {
@@ -154,7 +136,7 @@ func runTestMain(m TestingM, stderr io.Writer, opts []tracekit.LeakOption) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
 	defer cancel()
-	if err := tracekit.Leaks(ctx, opts...); err != nil {
+	if err := Find(ctx, opts...); err != nil {
 		fmt.Fprintf(stderr, "tracekittest: tests passed, but %s%v\n", leakingTests(err), err)
 		return 1
 	}
@@ -165,7 +147,7 @@ func runTestMain(m TestingM, stderr io.Writer, opts []tracekit.LeakOption) int {
 // "TestA leaked 2 goroutine(s), TestB 1; 1 from no known test. " (tests in
 // name order), or "".
 func leakingTests(err error) string {
-	var le *tracekit.LeakError
+	var le *LeakError
 	if !errors.As(err, &le) {
 		return ""
 	}
@@ -204,9 +186,9 @@ type HangError struct {
 	Dump string
 	// Tasks are the tracked tasks (tracekit.Go, Group.Go) still running at
 	// the timeout that the test's goroutine started, directly or through
-	// fn (tracekit.StartedByCaller tells), with what each waits on, as
-	// tracekit.Snapshot saw them. Other tests' tasks are not listed.
-	Tasks []tracekit.TaskInfo
+	// fn ([StartedByCaller] tells), with what each waits on, as
+	// inspect.Tasks saw them. Other tests' tasks are not listed.
+	Tasks []inspect.Task
 }
 
 func (e *HangError) Error() string {
@@ -215,7 +197,7 @@ func (e *HangError) Error() string {
 		tasks.WriteString("; tracked tasks still running:\n")
 		now := time.Now()
 		for _, ti := range e.Tasks {
-			fmt.Fprintf(&tasks, "  task %d %q: %s", ti.ID, ti.Name, ti.State)
+			fmt.Fprintf(&tasks, "  task %d %q: %s", ti.ID, ti.Name, ti.State())
 			if ti.WaitingOn != "" {
 				fmt.Fprintf(&tasks, " on %s for %v", ti.WaitingOn, now.Sub(ti.WaitingSince).Round(time.Millisecond))
 			}
@@ -238,27 +220,13 @@ var ErrHang = errors.New("tracekittest: test hung")
 // Is reports target == ErrHang.
 func (e *HangError) Is(target error) bool { return target == ErrHang }
 
-// RunWithTimeout runs fn with a context that is canceled after timeout
-// (just after the hang, if any, is recorded, so that tasks waiting on the
-// context are still listed as they were stuck). If fn
-// has not returned by then, the test fails at once with a [*HangError]: the
-// tracked tasks the test started that are still running (name, what they
-// wait on, spawn site, trace), then a dump of every goroutine grouped by
-// identical stacks, each group with its states (which channel operation,
-// which lock) and how long it has waited. Call it on the test's goroutine.
-// fn keeps running in the background after such a failure; the test binary
-// ends when the test does. fn runs as a tracked task named
-// "tracekittest.RunWithTimeout", so that goroutines it starts stay
-// attributed to the test after it returns (with a global tracer provider
-// set, that task's span is recorded, alone: fn's context does not carry
-// it); a panic in fn fails the test with the panic's value and stack.
-//
-// Inside a testing/synctest bubble the timeout runs on the bubble's fake
-// clock: when fn and everything it waits for are durably blocked, the
-// clock jumps to the timeout and the hang is reported at once, with a dump
-// of the bubble's goroutines only. (A goroutine blocked on a sync.Mutex or
-// on I/O is not durably blocked and stops the fake clock; the test
-// binary's -timeout catches that.)
+// RunWithTimeout runs fn with a context that is canceled after timeout; if
+// fn has not returned by then the test fails at once with a [*HangError]:
+// the test's tracked tasks still running, with what each waits on, and
+// every goroutine grouped by stack. Call it on the test's goroutine; fn
+// runs as a tracked task, keeps running after such a failure, and a panic
+// in it fails the test. Inside a synctest bubble the timeout runs on the
+// bubble's fake clock.
 func RunWithTimeout(t TestingT, timeout time.Duration, fn func(ctx context.Context)) {
 	t.Helper()
 	if err := runWithTimeout(timeout, fn); err != nil {
@@ -310,16 +278,16 @@ func hangError(timeout time.Duration, run *tracekit.Task) *HangError {
 	ours := map[uint64]bool{}
 	expired, cancel := context.WithCancel(context.Background())
 	cancel()
-	var le *tracekit.LeakError
-	if errors.As(tracekit.Leaks(expired, tracekit.StartedByCaller()), &le) {
+	var le *LeakError
+	if errors.As(Find(expired, StartedByCaller()), &le) {
 		for _, g := range le.Goroutines {
 			if g.TaskID != 0 && g.TaskID != run.ID() {
 				ours[g.TaskID] = true
 			}
 		}
 	}
-	var tasks []tracekit.TaskInfo
-	for _, ti := range tracekit.Snapshot() {
+	var tasks []inspect.Task
+	for _, ti := range inspect.Tasks() {
 		if ours[ti.ID] {
 			tasks = append(tasks, ti)
 		}

@@ -157,7 +157,7 @@ func TestVerifyNoLeaksUntraceableWhenAlone(t *testing.T) {
 	ft := &fakeT{}
 	VerifyNoLeaks(ft)
 	out := ft.failures()
-	if !strings.Contains(out, "tracekittest.stuckOn") || !strings.Contains(out, string(tracekit.Untraceable)+": goroutine ") ||
+	if !strings.Contains(out, "tracekittest.stuckOn") || !strings.Contains(out, string(Untraceable)+": goroutine ") ||
 		!strings.Contains(out, "(exited, untracked: no record of its creator)") {
 		t.Errorf("the untraceable leak is not reported as such:\n%s", out)
 	}

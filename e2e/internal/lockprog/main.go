@@ -3,8 +3,9 @@
 // backend. Like a user's service it is configured only through the
 // environment: the standard OTEL_* variables choose the exporter, and
 // tracekit's own TRACEKIT_SLOW, TRACEKIT_HANG_TIMEOUT, TRACEKIT_LONG_HOLD and
-// TRACEKIT_DEADLOCK decide what becomes a span or a report. The program does
-// the same thing whatever they say.
+// TRACEKIT_DEADLOCK decide what becomes a span or a report (off turns one
+// off; 0 means its default). The program does the same thing whatever they
+// say.
 //
 // Under one root span, "locks", it runs these tracekit.Go tasks:
 //
@@ -13,8 +14,8 @@
 //     stall (a lock.hold span and, past the long-hold threshold, a
 //     long-hold report on the holder's span).
 //   - "waiter" locks "inventory" while "holder" has it: a wait of at least
-//     stall (a lock.wait span and, past the hang timeout, a lock-timeout
-//     report naming the holder).
+//     stall (a lock.wait span and, past the hang timeout, a hang report
+//     naming the holder).
 //   - "consumer" receives from the Chan "orders", on which "producer" sends
 //     stall after the consumer started waiting (a chan.recv span).
 //   - "shipper" sends on the unbuffered Chan "acks", from which "acker"
@@ -50,11 +51,14 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 // stall is how long each deliberate wait lasts at least: the holder keeps
@@ -75,13 +79,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	kit, err := tracekit.Start(ctx, tracekit.WithReportHandler(hangs.add))
+	kit, err := sdk.Start(ctx, sdk.WithReportHandler(hangs.add))
 	if err != nil {
 		return err
 	}
-	ctx, root := kit.Tracer().Start(ctx, "locks")
+	ctx, root := kit.TracerProvider().Tracer(tracekit.ScopeName).Start(ctx, "locks")
 
-	inventory := tracekit.NewMutex("inventory")
+	var inventory tracekit.Mutex
+	inventory.SetName("inventory")
 	locked := make(chan struct{})
 	holder := tracekit.Go(ctx, "holder", func(context.Context) error {
 		inventory.Lock()
@@ -99,7 +104,8 @@ func run() error {
 		return nil
 	})
 
-	catalog := tracekit.NewRWMutex("catalog")
+	var catalog tracekit.RWMutex
+	catalog.SetName("catalog")
 	catalogLocked := make(chan struct{})
 	writer := tracekit.Go(ctx, "writer", func(context.Context) error {
 		catalog.Lock()
@@ -112,7 +118,7 @@ func run() error {
 	})
 	<-catalogLocked
 	reader := tracekit.Go(ctx, "reader", func(ctx context.Context) error {
-		return readCatalog(ctx, catalog)
+		return readCatalog(ctx, &catalog)
 	})
 
 	orders := tracekit.NewChan[string]("orders", 0)
@@ -166,7 +172,9 @@ func run() error {
 		return nil
 	})
 
-	accounts, ledger := tracekit.NewMutex("accounts"), tracekit.NewMutex("ledger")
+	var accounts, ledger tracekit.Mutex
+	accounts.SetName("accounts")
+	ledger.SetName("ledger")
 	transfer := tracekit.Go(ctx, "transfer", func(context.Context) error {
 		accounts.Lock()
 		ledger.Lock() // lock:transfer-ledger
@@ -231,11 +239,11 @@ func awaitRestock(ctx context.Context, ch <-chan int) error {
 }
 
 // waitUntil polls the task registry until the running task named name waits
-// on what (as [tracekit.TaskInfo.WaitingOn] spells it), so that a deliberate
+// on what (as [inspect.Task.WaitingOn] spells it), so that a deliberate
 // wait is known to have begun before the stall that makes it long.
 func waitUntil(name, what string) error {
 	if !testwait.For(time.Minute, func() bool {
-		return slices.ContainsFunc(tracekit.Snapshot(), func(ti tracekit.TaskInfo) bool { return ti.Name == name && ti.WaitingOn == what })
+		return slices.ContainsFunc(inspect.Tasks(), func(ti inspect.Task) bool { return ti.Name == name && ti.WaitingOn == what })
 	}) {
 		return fmt.Errorf("task %q was not seen waiting on %s within %v", name, what, testwait.Scale(time.Minute))
 	}
@@ -251,21 +259,27 @@ type hangReports struct {
 }
 
 func newHangReports() (*hangReports, error) {
-	hang := tracekit.DefaultHangTimeout
-	if v := os.Getenv("TRACEKIT_HANG_TIMEOUT"); v != "" {
+	hang := sdk.DefaultHangTimeout
+	switch v := os.Getenv("TRACEKIT_HANG_TIMEOUT"); strings.ToLower(v) {
+	case "":
+	case "off", "false":
+		return &hangReports{seen: map[string]bool{}}, nil
+	default:
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return nil, fmt.Errorf("TRACEKIT_HANG_TIMEOUT: %w", err)
 		}
-		hang = d
+		if d > 0 { // 0 stands for the default
+			hang = d
+		}
 	}
-	return &hangReports{expected: hang > 0 && hang < stall, seen: map[string]bool{}}, nil
+	return &hangReports{expected: hang < stall, seen: map[string]bool{}}, nil
 }
 
-func (h *hangReports) add(r tracekit.Report) {
-	if r.Kind == tracekit.ReportLockTimeout {
+func (h *hangReports) add(r inspect.Report) {
+	if r.Kind == inspect.KindHang {
 		h.mu.Lock()
-		h.seen[r.Lock] = true
+		h.seen[r.Lock+r.Channel] = true // a report names a lock or a channel
 		h.mu.Unlock()
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
 )
 
 func main() {
@@ -24,11 +25,11 @@ func main() {
 
 func run() error {
 	ctx := context.Background()
-	kit, err := tracekit.Start(ctx)
+	kit, err := sdk.Start(ctx)
 	if err != nil {
 		return err
 	}
-	ctx, root := kit.Tracer().Start(ctx, "checkout")
+	ctx, root := kit.TracerProvider().Tracer(tracekit.ScopeName).Start(ctx, "checkout")
 
 	g := tracekit.NewGroup(ctx, "workers", tracekit.WithLimit(2)) // spawn:workers
 	g.Go("fetch-prices", func(ctx context.Context) error {        // spawn:fetch-prices

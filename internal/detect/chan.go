@@ -1,0 +1,23 @@
+package detect
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tracekit-go/tracekit/internal/semconv"
+)
+
+// ChanDone records a channel operation of the given kind (semconv.KindChanSend
+// or KindChanRecv) that blocked from start (d.Now()) until now: the wait
+// histogram, and a span past the slow threshold.
+func (d *Detector) ChanDone(ctx context.Context, kind, name string, start int64) {
+	end := d.Now()
+	if d.chanHist != nil {
+		d.chanHist.Record(ctx, float64(end-start)/1e9, metric.WithAttributes(keyChanName.String(name), attribute.String(semconv.Kind, kind)))
+	}
+	if d.cfg.Slow > 0 && end-start >= int64(d.cfg.Slow) {
+		d.span(ctx, kind, name, start, end, keyChanName.String(name), keyWaitNS.Int64(end-start))
+	}
+}

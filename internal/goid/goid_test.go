@@ -1,0 +1,95 @@
+package goid
+
+import (
+	"sync"
+	"testing"
+)
+
+func TestIDMatchesStack(t *testing.T) {
+	if got, want := ID(), Slow(); got != want {
+		t.Fatalf("ID() = %d, the stack trace says %d", got, want)
+	}
+	var wg sync.WaitGroup
+	ids := make([]uint64, 8)
+	for i := range ids {
+		wg.Go(func() {
+			if got, want := ID(), Slow(); got != want {
+				t.Errorf("goroutine %d: ID() = %d, the stack trace says %d", i, got, want)
+			}
+			ids[i] = ID()
+		})
+	}
+	wg.Wait()
+	seen := map[uint64]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Errorf("ID %d given to two live goroutines", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestOffsetFoundWhereAssemblyReads(t *testing.T) {
+	if !Fast {
+		if FastID() || Offset() != 0 || Known() != 0 {
+			t.Fatal("an offset without the assembly reader")
+		}
+		return
+	}
+	off := Offset()
+	if off == 0 {
+		t.Fatal("no goroutine ID offset found in the runtime descriptor")
+	}
+	if Known() != off {
+		t.Errorf("Known() = %d after Offset() = %d", Known(), off)
+	}
+	if got := Word(off); got != Slow() {
+		t.Errorf("Word(%d) = %d, the stack trace says %d", off, got, Slow())
+	}
+	key := make(chan uintptr)
+	release := make(chan struct{})
+	go func() {
+		key <- Key()
+		<-release
+	}()
+	k := <-key
+	if k == Key() {
+		t.Error("two running goroutines share a key")
+	}
+	close(release)
+}
+
+func TestWordAtReadsAnotherGoroutine(t *testing.T) {
+	if !Fast || Offset() == 0 {
+		t.Skip("no assembly reader on this platform")
+	}
+	type g struct {
+		key uintptr
+		id  uint64
+	}
+	got := make(chan g)
+	release := make(chan struct{})
+	go func() {
+		got <- g{Key(), Slow()}
+		<-release
+	}()
+	other := <-got
+	defer close(release)
+	if id := WordAt(other.key, Offset()); id != other.id {
+		t.Errorf("WordAt(other goroutine) = %d, want %d", id, other.id)
+	}
+}
+
+func TestLoadWord(t *testing.T) {
+	w := uintptr(42)
+	if got := LoadWord(&w); got != 42 {
+		t.Errorf("LoadWord = %d, want 42", got)
+	}
+}
+
+// BenchmarkID is the cost of the goroutine ID that lineage records keep.
+func BenchmarkID(b *testing.B) {
+	for b.Loop() {
+		_ = ID()
+	}
+}

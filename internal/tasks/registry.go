@@ -1,0 +1,161 @@
+// Package tasks is the registry of tracekit's tasks: the running ones,
+// sharded by the goroutine each runs on, what each waits on, the one ring
+// of ended tasks (which serves both the console's page of an ended task and
+// the leak checks' lineage), the spawn sites, and how a goroutine dump's
+// goroutines are tied to their tasks.
+package tasks
+
+import (
+	"sync"
+	"unsafe"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/goid"
+)
+
+// live is the registry of running tasks, keyed by the goroutine each runs
+// on. It serves two readers: a plain Lock that turns out slow finds the
+// span of the task on its goroutine there (so the fast path carries no
+// context), and the snapshots, the console, the lints and the leak checks
+// list what is running. Tasks register when their goroutine starts and
+// remove themselves when they end; the table holds only running tasks.
+// Where identifying a goroutine is slow (goid.Fast is false) a task is
+// keyed by its own address instead: it is still listed, but a goroutine
+// cannot find its task.
+var live [64]struct {
+	mu sync.Mutex
+	m  map[uintptr]*Record
+	_  [40]byte // keep shards on separate cache lines
+}
+
+func shard(g uintptr) int { return int((g >> 6) % uintptr(len(live))) }
+
+// Bind records r as the task of the calling goroutine, until Unbind.
+func (r *Record) Bind() {
+	var g uintptr
+	if goid.Fast {
+		g = goid.Key()
+	} else {
+		g = uintptr(unsafe.Pointer(r))
+	}
+	r.key = g
+	sh := &live[shard(g)]
+	sh.mu.Lock()
+	if sh.m == nil {
+		sh.m = make(map[uintptr]*Record)
+	}
+	sh.m[g] = r
+	sh.mu.Unlock()
+}
+
+// Unbind takes r out of the registry.
+func (r *Record) Unbind() {
+	g := r.key
+	if g == 0 {
+		return
+	}
+	sh := &live[shard(g)]
+	sh.mu.Lock()
+	delete(sh.m, g)
+	sh.mu.Unlock()
+}
+
+// Current returns the task running on the calling goroutine, or nil.
+func Current() *Record {
+	if !goid.Fast {
+		return nil
+	}
+	return OnKey(goid.Key())
+}
+
+// OnKey returns the task registered for goroutine key g (a goid.Key), or
+// nil.
+func OnKey(g uintptr) *Record {
+	sh := &live[shard(g)]
+	sh.mu.Lock()
+	r := sh.m[g]
+	sh.mu.Unlock()
+	return r
+}
+
+// eachGoid calls fn with the goroutine ID and task of each running task
+// until fn returns false, reading the ID in each registered goroutine's
+// descriptor: a pass over the registry, for reports, not fast paths. It
+// calls nothing where goroutine IDs cannot be read cheaply.
+func eachGoid(fn func(id uint64, r *Record) bool) {
+	off := goid.Offset()
+	if !goid.Fast || off == 0 {
+		return
+	}
+	for i := range live {
+		sh := &live[i]
+		sh.mu.Lock()
+		for g, r := range sh.m {
+			if !fn(goid.WordAt(g, off), r) {
+				sh.mu.Unlock()
+				return
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// ByGoid returns the running task whose goroutine has the runtime ID id,
+// or nil.
+func ByGoid(id uint64) (found *Record) {
+	eachGoid(func(g uint64, r *Record) bool {
+		if g == id {
+			found = r
+		}
+		return found == nil
+	})
+	return found
+}
+
+// IDsByGoid maps the goroutine ID of every running task to the task's ID.
+func IDsByGoid() map[uint64]uint64 {
+	out := map[uint64]uint64{}
+	eachGoid(func(g uint64, r *Record) bool {
+		out[g] = r.ID
+		return true
+	})
+	return out
+}
+
+// CurrentSpan returns the span of the task running on the calling
+// goroutine, or nil.
+func CurrentSpan() trace.Span {
+	if r := Current(); r != nil && r.SC.IsValid() {
+		return r.Span
+	}
+	return nil
+}
+
+// Append appends every running task to buf, in no order.
+func Append(buf []*Record) []*Record {
+	for i := range live {
+		sh := &live[i]
+		sh.mu.Lock()
+		for _, r := range sh.m {
+			buf = append(buf, r)
+		}
+		sh.mu.Unlock()
+	}
+	return buf
+}
+
+// CountByName counts the running tasks by name, holding each shard's lock
+// while it counts that shard's tasks.
+func CountByName() map[string]int64 {
+	counts := map[string]int64{}
+	for i := range live {
+		sh := &live[i]
+		sh.mu.Lock()
+		for _, r := range sh.m {
+			counts[r.Name]++
+		}
+		sh.mu.Unlock()
+	}
+	return counts
+}

@@ -1,0 +1,123 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/console"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
+)
+
+// Handler serves the console; ?format=json gives its data to programs.
+func ExampleHandler() {
+	mux := http.NewServeMux()
+	mux.Handle("/debug/tracekit/", console.Handler(
+		console.WithTraceURL("http://localhost:16686/trace/{trace_id}"), // Jaeger's trace page
+	))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	release := make(chan struct{})
+	task := tracekit.Go(context.Background(), "serve <orders>", func(context.Context) error {
+		<-release
+		return nil
+	})
+	defer func() { close(release); _ = task.Wait() }()
+	for {
+		var page struct {
+			Tasks []struct {
+				ID    uint64 `json:"id"`
+				Name  string `json:"name"`
+				State string `json:"state"`
+			} `json:"tasks"`
+		}
+		resp, err := http.Get(srv.URL + "/debug/tracekit/?format=json")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		for _, t := range page.Tasks {
+			if t.ID == task.ID() {
+				fmt.Println(t.Name, t.State)
+				return
+			}
+		}
+	}
+	// Output:
+	// serve <orders> running
+}
+
+// While the SDK runs, the console lists its detectors' latest reports, newest
+// first: here the orphan lint's report on a task left running after the
+// request that started it returned, read back as JSON.
+func ExampleHandler_reports() {
+	kit, err := sdk.Start(context.Background(),
+		sdk.WithTracesExporter(sdk.ExporterNone),
+		sdk.WithMetricsExporter(sdk.ExporterNone),
+		sdk.WithLintInterval(10*time.Millisecond), // sweep often (default 1s)
+		sdk.WithOrphanGrace(50*time.Millisecond),  // default 30s
+		sdk.WithoutMemoryWatch(),                  // only the lint reports here
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer kit.Shutdown(context.Background())
+	srv := httptest.NewServer(console.Handler())
+	defer srv.Close()
+
+	done := make(chan struct{})
+	refreshc := make(chan *tracekit.Task, 1)
+	request := tracekit.Go(context.Background(), "handle request", func(ctx context.Context) error {
+		refreshc <- tracekit.Go(ctx, "refresh cache", func(context.Context) error {
+			<-done
+			return nil
+		})
+		return nil // returns without waiting for the refresh
+	})
+	_ = request.Wait()
+	refresh := <-refreshc
+	defer func() { close(done); _ = refresh.Wait() }()
+
+	for {
+		var page struct {
+			Reports []struct {
+				Kind  string `json:"kind"`
+				Tasks []struct {
+					ID   uint64 `json:"id"`
+					Name string `json:"name"`
+					Live bool   `json:"live"`
+				} `json:"tasks"`
+			} `json:"reports"`
+		}
+		resp, err := http.Get(srv.URL + "?format=json")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if len(page.Reports) > 0 {
+			r := page.Reports[0]
+			fmt.Println(r.Kind, r.Tasks[0].Name, r.Tasks[0].ID == refresh.ID(), r.Tasks[0].Live)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Output: orphan-task refresh cache true true
+}

@@ -1,7 +1,0 @@
-//go:build tracekit_nosync
-
-package tracekit_test
-
-// suiteLocksTracked: with tracekit_nosync the locks are plain sync locks,
-// which no detector sees.
-const suiteLocksTracked = false
