@@ -18,6 +18,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testname"
+	"github.com/tracekit-go/tracekit/internal/xtrace"
 )
 
 // PanicError is what [Task.Wait] and [Group.Wait] return when a task's
@@ -180,11 +181,17 @@ func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanS
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, onDone func(error)) {
 	ctx = tasks.Label(ctx, span, t.rec.Name) // pprof labels for the span, when profiling is on
 	t.rec.Bind()                             // listed until release; a slow Lock here attaches to span
+	if xtrace.Enabled() {
+		markBegin(ctx, span, parentOf(span), semconv.KindGoroutine, t.rec.Name)
+	}
 	defer t.recoverPanic(ctx, span, onDone)
 	t.err = fn(ctx)
 	t.returned = true
 	if (t.err != nil || ctx.Err() != nil) && span.IsRecording() {
 		recordOutcome(ctx, span, t.err, nil)
+	}
+	if xtrace.Enabled() {
+		markEnd(ctx, span)
 	}
 	span.End()
 	t.release(onDone)
@@ -214,6 +221,9 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, onDone func(er
 			if span.IsRecording() {
 				recordOutcome(ctx, span, ErrGoexit, nil)
 			}
+			if xtrace.Enabled() {
+				markEnd(ctx, span)
+			}
 			span.End()
 			t.release(onDone)
 		}
@@ -223,6 +233,9 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, onDone func(er
 	t.err = pe
 	if span.IsRecording() {
 		recordOutcome(ctx, span, nil, pe)
+	}
+	if xtrace.Enabled() {
+		markEnd(ctx, span)
 	}
 	span.End()
 	t.release(onDone)

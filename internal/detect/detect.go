@@ -22,6 +22,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/tracelog"
+	"github.com/tracekit-go/tracekit/internal/xtrace"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
@@ -320,9 +321,16 @@ func (d *Detector) span(ctx context.Context, kind, name string, startNS, endNS i
 	}
 	ctx = trace.ContextWithSpan(ctx, parent)
 	attrs = append(attrs, attribute.String(semconv.Kind, kind))
-	start := d.wall(d.notBeforeSpan(ctx, startNS))
-	_, sp := Tracer(ctx).Start(ctx, kind+" "+name,
-		trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	startNS = d.notBeforeSpan(ctx, startNS)
+	full := kind + " " + name
+	_, sp := Tracer(ctx).Start(ctx, full,
+		trace.WithTimestamp(d.wall(startNS)), trace.WithAttributes(attrs...))
+	if xtrace.Enabled() && sp.IsRecording() {
+		// One marker, now, on the goroutine that waited (or held): a
+		// reader puts the span's start its duration before it.
+		sc := sp.SpanContext()
+		xtrace.Done(ctx, sc.TraceID(), sc.SpanID(), parent.SpanContext().SpanID(), kind, full, time.Duration(d.Now()-startNS))
+	}
 	sp.End(trace.WithTimestamp(d.wall(endNS)))
 }
 

@@ -1,0 +1,43 @@
+package tracekit
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracekit-go/tracekit/internal/xtrace"
+)
+
+// Spans mark themselves in a Go execution trace while one records (package
+// internal/xtrace): a task on its own goroutine, from the start of its
+// function to the end of its span; a function span where Span and End are
+// called. Only recording spans are marked: a span that is not recorded
+// has no ID of its own to join, or none that reaches a span file. Callers
+// check xtrace.Enabled first, so that nothing here runs, and no field is
+// gathered, while no trace records.
+
+// markBegin marks the start of span, a child of parent, on the calling
+// goroutine.
+func markBegin(ctx context.Context, span trace.Span, parent trace.SpanID, kind, name string) {
+	if !span.IsRecording() {
+		return
+	}
+	sc := span.SpanContext()
+	xtrace.Begin(ctx, sc.TraceID(), sc.SpanID(), parent, kind, name)
+}
+
+// markEnd marks the end of span, which must still be recording.
+func markEnd(ctx context.Context, span trace.Span) {
+	if span.IsRecording() {
+		xtrace.End(ctx, span.SpanContext().SpanID())
+	}
+}
+
+// parentOf returns the ID of span's parent when the span can say (the
+// OpenTelemetry SDK's spans can), else the zero ID.
+func parentOf(span trace.Span) trace.SpanID {
+	if p, ok := span.(interface{ Parent() trace.SpanContext }); ok {
+		return p.Parent().SpanID()
+	}
+	return trace.SpanID{}
+}
