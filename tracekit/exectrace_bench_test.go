@@ -65,7 +65,6 @@ func startTrace(b *testing.B, on bool) {
 	b.Cleanup(trace.Stop)
 }
 
-
 // cpuPerOp starts counting the process's CPU time; the function it returns
 // reports it per operation as cpu-ns/op. Where it cannot be read, nothing
 // is reported.
