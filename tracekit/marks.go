@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/xtrace"
 )
 
@@ -40,4 +41,15 @@ func parentOf(span trace.Span) trace.SpanID {
 		return p.Parent().SpanID()
 	}
 	return trace.SpanID{}
+}
+
+// ending runs right before a function span ends: as [Task.ending], with
+// the span's own start time.
+func ending(span trace.Span) {
+	if xtrace.Enabled() {
+		markEnd(context.Background(), span)
+	}
+	if d := detect.Active(); d != nil && d.SlowSpan() > 0 {
+		d.SpanEnding(span, detect.Elapsed(span))
+	}
 }

@@ -80,9 +80,7 @@ func (s FuncSpan) End(errp *error) {
 			if s.Span.IsRecording() {
 				recordPanic(s.Span, &PanicError{Value: v, Stack: debug.Stack()})
 			}
-			if xtrace.Enabled() {
-				markEnd(context.Background(), s.Span)
-			}
+			ending(s.Span)
 			s.Span.End()
 		}
 		panic(v)
@@ -93,9 +91,7 @@ func (s FuncSpan) End(errp *error) {
 	if errp != nil && *errp != nil && s.Span.IsRecording() {
 		recordError(s.Span, *errp)
 	}
-	if xtrace.Enabled() {
-		markEnd(context.Background(), s.Span)
-	}
+	ending(s.Span)
 	s.Span.End()
 }
 

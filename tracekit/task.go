@@ -190,11 +190,22 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 	if (t.err != nil || ctx.Err() != nil) && span.IsRecording() {
 		recordOutcome(ctx, span, t.err, nil)
 	}
+	t.ending(ctx, span)
+	span.End()
+	t.release(onDone)
+}
+
+// ending runs right before the task's span ends: it marks the end in a
+// recording execution trace and, past the slow-span threshold, has the
+// flight recorder snapshot the trace (see sdk.FlightSlowSpan). It returns
+// before span.End, which run calls itself.
+func (t *Task) ending(ctx context.Context, span trace.Span) {
 	if xtrace.Enabled() {
 		markEnd(ctx, span)
 	}
-	span.End()
-	t.release(onDone)
+	if d := detect.Active(); d != nil && d.SlowSpan() > 0 {
+		d.SpanEnding(span, time.Since(t.rec.Start))
+	}
 }
 
 // release takes the task out of the registry, so that a Snapshot after
@@ -221,9 +232,7 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, onDone func(er
 			if span.IsRecording() {
 				recordOutcome(ctx, span, ErrGoexit, nil)
 			}
-			if xtrace.Enabled() {
-				markEnd(ctx, span)
-			}
+			t.ending(ctx, span)
 			span.End()
 			t.release(onDone)
 		}
@@ -234,9 +243,7 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, onDone func(er
 	if span.IsRecording() {
 		recordOutcome(ctx, span, nil, pe)
 	}
-	if xtrace.Enabled() {
-		markEnd(ctx, span)
-	}
+	t.ending(ctx, span)
 	span.End()
 	t.release(onDone)
 }
