@@ -540,7 +540,7 @@ func (b *builder) finish() *Trace {
 		for k := range sp.stretches {
 			s := &sp.stretches[k]
 			if s.State == spans.StateLock || s.State == spans.StateChannel {
-				s.Label = b.waitName(s, waits)
+				s.State, s.Label = b.waitName(s, waits)
 			}
 			s.Start += off
 			s.End += off
@@ -552,37 +552,39 @@ func (b *builder) finish() *Trace {
 	return &b.tr
 }
 
-// waitName returns the label of blocked stretch s (trace time), named after
-// the wait span among waits (span indexes in the order they ended) that
-// covers most of it: its start is its marker's time less the wait tracekit
-// timed, about the stretch's.
-func (b *builder) waitName(s *spans.Stretch, waits []int32) string {
+// waitName returns the state and label of blocked stretch s (trace time),
+// named after the wait span among waits (span indexes in the order they
+// ended) that covers most of it: its start is its marker's time less the
+// wait tracekit timed, about the stretch's.
+func (b *builder) waitName(s *spans.Stretch, waits []int32) (spans.State, string) {
 	k, _ := slices.BinarySearchFunc(waits, s.Start, func(w int32, t int64) int {
 		return cmp.Compare(b.tr.Spans[w].Finish, t+1)
 	})
 	for ; k < len(waits) && b.tr.Spans[waits[k]].Begin < s.End; k++ {
 		ws := &b.tr.Spans[waits[k]]
 		if min(s.End, ws.Finish)-max(s.Start, ws.Begin) > (s.End-s.Start)/2 {
-			return waitLabel(s.Label, ws.Kind, ws.Name)
+			return waitLabel(s.State, s.Label, ws.Kind, ws.Name)
 		}
 	}
-	return s.Label
+	return s.State, s.Label
 }
 
 // waitLabel names a wait after the tracekit span that covers it: "lock:
 // orders" for the span "lock.wait orders", "chan recv: jobs" for
-// "chan.recv jobs"; a label of another kind of wait is kept.
-func waitLabel(label, kind, name string) string {
+// "chan.recv jobs"; a label of another kind of wait is kept. A tracekit
+// lock waited for with a context that can be done blocks in a select on
+// its wake channel: that is a lock wait too.
+func waitLabel(st spans.State, label, kind, name string) (spans.State, string) {
 	name = strings.TrimPrefix(name, kind+" ")
 	switch {
-	case kind == "lock.wait" && strings.HasPrefix(label, "lock"):
-		return "lock: " + name
+	case kind == "lock.wait" && (strings.HasPrefix(label, "lock") || strings.HasPrefix(label, "select") || strings.HasPrefix(label, "chan recv")):
+		return spans.StateLock, "lock: " + name
 	case kind == "chan.recv" && (strings.HasPrefix(label, "chan recv") || strings.HasPrefix(label, "select")):
-		return "chan recv: " + name
+		return st, "chan recv: " + name
 	case kind == "chan.send" && (strings.HasPrefix(label, "chan send") || strings.HasPrefix(label, "select")):
-		return "chan send: " + name
+		return st, "chan send: " + name
 	}
-	return label
+	return st, label
 }
 
 // stopped splits runnable stretches where the world was

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/trace"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,7 +113,20 @@ func TestExecutionTraceMarks(t *testing.T) {
 		orders.Unlock()
 		return nil
 	})
+	// A wait that can be cancelled blocks in a select on the lock's wake
+	// channel; it is a lock wait all the same.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	waiterCtx := tracekit.Go(cctx, "waiter-ctx", func(ctx context.Context) error {
+		run.note(ctx, "waiter-ctx")
+		if err := orders.LockContext(ctx); err != nil {
+			return err
+		}
+		orders.Unlock()
+		return nil
+	})
 	waitingOn(t, waiter, slow)
+	waitingOn(t, waiterCtx, slow)
 	close(release)
 
 	jobs := tracekit.NewChan[int]("jobs", 0)
@@ -125,7 +140,7 @@ func TestExecutionTraceMarks(t *testing.T) {
 		run.note(ctx, "sender")
 		return jobs.Send(ctx, 1)
 	})
-	for _, task := range []*tracekit.Task{holder, waiter, recv, sender} {
+	for _, task := range []*tracekit.Task{holder, waiter, waiterCtx, recv, sender} {
 		if err := task.Wait(); err != nil {
 			t.Fatal(err)
 		}
@@ -184,17 +199,23 @@ func TestExecutionTraceMarks(t *testing.T) {
 		st := r.States()
 		return st.Dominant().String()
 	}
-	for name, want := range map[string]string{"cpu": "running", "waiter": "lock", "receiver": "channel",
-		"lock.wait orders": "lock", "chan.recv jobs": "channel"} {
+	for name, want := range map[string]string{"cpu": "running", "waiter": "lock", "waiter-ctx": "lock", "receiver": "channel",
+		"chan.recv jobs": "channel"} {
 		if got := dominant(name); got != want {
 			t.Errorf("%s: dominant state %s, want %s", name, got, want)
 		}
 	}
 	// The waits are named after tracekit's lock and channel, and ended by
 	// the holder's and the sender's task spans on their goroutines.
-	for _, tt := range []struct{ span, label, by string }{
-		{"waiter", "lock: orders", "holder"},
-		{"receiver", "chan recv: jobs", "sender"},
+	// The lock is released to the waiters in an order of the runtime's
+	// choosing: the last of them waits for the first.
+	for _, tt := range []struct {
+		span, label string
+		by          []string
+	}{
+		{"waiter", "lock: orders", []string{"holder", "waiter-ctx"}},
+		{"waiter-ctx", "lock: orders", []string{"holder", "waiter"}},
+		{"receiver", "chan recv: jobs", []string{"sender"}},
 	} {
 		r := rt.Of(byName[tt.span].ID)
 		if r == nil {
@@ -202,17 +223,36 @@ func TestExecutionTraceMarks(t *testing.T) {
 		}
 		var found bool
 		for _, s := range r.Stretches {
-			if s.Label == tt.label {
-				found = true
-				if s.BySpan != run.spans[tt.by] || s.ByGoroutine != run.gs[tt.by] {
-					t.Errorf("%s: %s ended by goroutine %d span %v, want %s's %d %v", tt.span, tt.label,
-						s.ByGoroutine, s.BySpan, tt.by, run.gs[tt.by], run.spans[tt.by])
-				}
+			if s.Label != tt.label {
+				continue
+			}
+			found = true
+			if (s.State == spans.StateLock) != strings.HasPrefix(tt.label, "lock") {
+				t.Errorf("%s: %s is in state %v", tt.span, tt.label, s.State)
+			}
+			if !slices.ContainsFunc(tt.by, func(by string) bool { return s.BySpan == run.spans[by] && s.ByGoroutine == run.gs[by] }) {
+				t.Errorf("%s: %s ended by goroutine %d span %v, want one of %v: %v %v", tt.span, tt.label,
+					s.ByGoroutine, s.BySpan, tt.by, run.gs, run.spans)
 			}
 		}
 		if !found {
 			t.Errorf("%s: no stretch %q in %+v", tt.span, tt.label, r.Stretches)
 		}
+	}
+	// Each lock wait span is one lock wait.
+	waits := 0
+	for i := range set.NumTraces() {
+		for _, sp := range set.Spans(nil, i) {
+			if r := rt.Of(sp.ID); sp.Kind == "lock.wait" && r != nil {
+				waits++
+				if st := r.States(); st.Dominant() != spans.StateLock {
+					t.Errorf("%s %v: dominant state %v, want lock", sp.Name, sp.ID, st.Dominant())
+				}
+			}
+		}
+	}
+	if waits != 2 {
+		t.Errorf("%d lock.wait spans joined, want 2", waits)
 	}
 }
 
