@@ -66,8 +66,8 @@ func spanNamed(t *testing.T, exp *kittest.Keeper, name string) sdktrace.ReadOnly
 }
 
 // A span of tracekit's that ends slower than the slow-span threshold names
-// a flight-recorder snapshot that holds it, whole: a task, a function span,
-// a lock wait. Faster spans name none; slow spans in the cool-down after a
+// a flight-recorder snapshot that holds it, whole: a task, a group, a
+// function span, a lock wait. Faster spans name none; slow spans in the cool-down after a
 // snapshot share the next one.
 func TestSlowSpanSnapshots(t *testing.T) {
 	if !locksTracked {
@@ -93,10 +93,12 @@ func TestSlowSpanSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The workload is slow on purpose: it sleeps past the threshold.
-	if err := tracekit.Go(ctx, "slow task", func(context.Context) error {
+	g := tracekit.NewGroup(ctx, "slow group")
+	g.Go("slow task", func(context.Context) error {
 		time.Sleep(slow + slow/2)
 		return nil
-	}).Wait(); err != nil {
+	})
+	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	func() {
@@ -142,6 +144,9 @@ func TestSlowSpanSnapshots(t *testing.T) {
 	}
 	// The cool-down after the first lasts the window (10s): every later
 	// request shares the second snapshot, written when the Kit shut down.
+	if f := flightFile(t, exp, "slow group"); f != second {
+		t.Errorf("the group named %q, want the shared %q", f, second)
+	}
 	if f := flightFile(t, exp, "lock.wait orders"); f != second {
 		t.Errorf("the lock wait named %q, want the shared %q", f, second)
 	}
