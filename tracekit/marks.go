@@ -6,16 +6,18 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/xtrace"
 )
 
 // Spans mark themselves in a Go execution trace while one records (package
-// internal/xtrace): a task on its own goroutine, from the start of its
-// function to the end of its span; a function span where Span and End are
-// called. Only recording spans are marked: a span that is not recorded
-// has no ID of its own to join, or none that reaches a span file. Callers
-// check xtrace.Enabled first, so that nothing here runs, and no field is
-// gathered, while no trace records.
+// internal/xtrace): a task on its own goroutine, once, as its function
+// starts (a reader ends it with the goroutine, which ends right after the
+// span: one marker instead of two, each a trace.Log with a stack); a
+// function span where Span and End are called. Only recording spans are
+// marked: a span that is not recorded has no ID of its own to join, or none
+// that reaches a span file. Callers check xtrace.Enabled first, so that
+// nothing here runs, and no field is gathered, while no trace records.
 
 // markBegin marks the start of span, a child of parent, on the calling
 // goroutine.
@@ -25,6 +27,16 @@ func markBegin(ctx context.Context, span trace.Span, parent trace.SpanID, kind, 
 	}
 	sc := span.SpanContext()
 	xtrace.Begin(ctx, sc.TraceID(), sc.SpanID(), parent, kind, name)
+}
+
+// markTask marks the start of a task's span on its goroutine, which the
+// span lasts as long as.
+func markTask(ctx context.Context, span trace.Span, name string) {
+	if !span.IsRecording() {
+		return
+	}
+	sc := span.SpanContext()
+	xtrace.BeginGoroutine(ctx, sc.TraceID(), sc.SpanID(), parentOf(span), semconv.KindGoroutine, name)
 }
 
 // markEnd marks the end of span, which must still be recording.

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/tracekit-go/tracekit/internal/exectrace"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/spans"
 )
 
-// Every way a task or a function span can end marks its end in a
-// recording execution trace: a return, an error, a panic, runtime.Goexit,
-// a panic passing through FuncSpan.End. Spans that are not recorded leave
-// no marker.
+// Every way a task or a function span can end ends its span in a recording
+// execution trace (a task's with its goroutine, a function span's at its
+// end marker): a return, an error, a panic, runtime.Goexit, a panic passing
+// through FuncSpan.End. Spans that are not recorded leave no marker.
 func TestMarksEveryEnding(t *testing.T) {
 	if trace.IsEnabled() {
 		t.Skip("an execution trace is already recording (go test -trace)")
@@ -38,6 +39,7 @@ func TestMarksEveryEnding(t *testing.T) {
 	}()
 	_ = Go(context.Background(), "unrecorded", func(context.Context) error { return nil }).Wait()
 	root.End()
+	kittest.TaskGoroutinesGone(t) // their spans end with them
 	trace.Stop()
 
 	tr, err := exectrace.Read(bytes.NewReader(exec.Bytes()), "exec.trace", 0)
@@ -64,7 +66,7 @@ func TestMarksEveryEnding(t *testing.T) {
 				want.SpanContext().TraceID(), want.SpanContext().SpanID(), want.Parent().SpanID())
 		}
 		if sp.Open {
-			t.Errorf("%s: no end marker", name)
+			t.Errorf("%s: not ended in the trace", name)
 		}
 	}
 	if _, ok := found["unrecorded"]; ok {

@@ -182,7 +182,7 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 	ctx = tasks.Label(ctx, span, t.rec.Name) // pprof labels for the span, when profiling is on
 	t.rec.Bind()                             // listed until release; a slow Lock here attaches to span
 	if xtrace.Enabled() {
-		markBegin(ctx, span, parentOf(span), semconv.KindGoroutine, t.rec.Name)
+		markTask(ctx, span, t.rec.Name)
 	}
 	defer t.recoverPanic(ctx, span, onDone)
 	t.err = fn(ctx)
@@ -195,16 +195,17 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 	t.release(onDone)
 }
 
-// ending runs right before the task's span ends: it marks the end in a
-// recording execution trace and, past the slow-span threshold, has the
-// flight recorder snapshot the trace (see sdk.FlightSlowSpan). It returns
-// before span.End, which run calls itself.
+// ending runs right before the task's span ends: past the slow-span
+// threshold, it has the flight recorder snapshot the execution trace (see
+// sdk.FlightSlowSpan). The span's end needs no marker, as its goroutine
+// ends right after, but for a snapshot, which may be taken before that. It
+// returns before span.End, which run calls itself.
 func (t *Task) ending(ctx context.Context, span trace.Span) {
-	if xtrace.Enabled() {
-		markEnd(ctx, span)
-	}
-	if d := detect.Active(); d != nil && d.SlowSpan() > 0 {
-		d.SpanEnding(span, time.Since(t.rec.Start))
+	if d := detect.Active(); d != nil && d.SlowSpan() > 0 && d.Slow(span, time.Since(t.rec.Start)) {
+		if xtrace.Enabled() {
+			xtrace.End(ctx, span.SpanContext().SpanID())
+		}
+		d.SnapshotSpan(span)
 	}
 }
 

@@ -19,13 +19,24 @@ import (
 func (d *Detector) SlowSpan() time.Duration { return d.slowSpan }
 
 // SpanEnding snapshots the flight recorder for span, which has lasted
-// elapsed, if that is past the slow-span threshold and span records, and
-// puts the snapshot's file name on span. Call it after the span's end
-// marker, so that the snapshot holds it, and before span.End.
+// elapsed, if that is past the slow-span threshold (see [Detector.Slow]).
+// Call it after the span's end marker, so that the snapshot holds it, and
+// before span.End.
 func (d *Detector) SpanEnding(span trace.Span, elapsed time.Duration) {
-	if d.slowSpan <= 0 || elapsed < d.slowSpan || !span.IsRecording() {
-		return
+	if d.Slow(span, elapsed) {
+		d.SnapshotSpan(span)
 	}
+}
+
+// Slow reports whether span, which has lasted elapsed, is past the
+// slow-span threshold and records.
+func (d *Detector) Slow(span trace.Span, elapsed time.Duration) bool {
+	return d.slowSpan > 0 && elapsed >= d.slowSpan && span.IsRecording()
+}
+
+// SnapshotSpan asks the flight recorder for a snapshot and puts its file
+// name on span, which must not have ended.
+func (d *Detector) SnapshotSpan(span trace.Span) {
 	if path, ok := d.flight.Snapshot("slow-span"); ok {
 		span.SetAttributes(keyFlightFile.String(path))
 	}

@@ -51,9 +51,13 @@ type Span struct {
 	// Begin and Finish are the markers' times, in trace time
 	// (nanoseconds).
 	Begin, Finish int64
-	// Open reports that the trace ended before the span's end marker;
-	// Finish is then the trace's last event.
+	// Open reports that the trace ended before the span's end marker (or,
+	// for a span that lasts as long as its goroutine, before the goroutine
+	// ended); Finish is then the trace's last event.
 	Open bool
+	// untilExit marks a span that ends when its goroutine does
+	// (xtrace.KindGoroutine).
+	untilExit bool
 
 	stretches []spans.Stretch // in Start and End's time base
 }
@@ -288,8 +292,11 @@ func (b *builder) event(ev *trace.Event) {
 		}
 		b.close(g, t, byG, bySpan)
 		g.state, g.reason, g.stack = to, st.Reason, st.Stack
-		if to == trace.GoNotExist && len(g.active) == 0 && len(g.done) == 0 {
-			delete(b.g, id)
+		if to == trace.GoNotExist {
+			b.exited(g, t)
+			if len(g.active) == 0 && len(g.done) == 0 {
+				delete(b.g, id)
+			}
 		}
 	case trace.EventRangeBegin, trace.EventRangeActive, trace.EventRangeEnd:
 		r := ev.Range()
@@ -416,8 +423,9 @@ func blocker(s trace.Stack) string {
 func (b *builder) marker(id trace.GoID, t int64, m *xtrace.Marker) {
 	g := b.gor(id, t)
 	switch m.Kind {
-	case xtrace.KindBegin:
+	case xtrace.KindBegin, xtrace.KindGoroutine:
 		i := b.add(m, id, t)
+		b.tr.Spans[i].untilExit = m.Kind == xtrace.KindGoroutine
 		g.active = append(g.active, i)
 		b.open[m.SpanID] = i
 	case xtrace.KindEnd:
@@ -444,6 +452,22 @@ func (b *builder) marker(id trace.GoID, t int64, m *xtrace.Marker) {
 			g.done = append(g.done, i)
 		}
 	}
+}
+
+// exited ends the spans on goroutine g that last as long as it, which
+// has just ended at t.
+func (b *builder) exited(g *gor, t int64) {
+	g.active = slices.DeleteFunc(g.active, func(i int32) bool {
+		sp := &b.tr.Spans[i]
+		if !sp.untilExit {
+			return false
+		}
+		if b.open[sp.ID] == i {
+			delete(b.open, sp.ID)
+		}
+		b.end(g, i, t)
+		return true
+	})
 }
 
 // intern returns s, one copy per distinct name: a marker's fields are

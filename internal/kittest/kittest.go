@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -217,5 +218,20 @@ func (c *Reports) WaitFor(k inspect.Kind, d time.Duration) (inspect.Report, bool
 			return inspect.Report{}, false
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TaskGoroutinesGone waits until no goroutine runs a tracekit task: Wait
+// returns once the task's span has ended, a moment before its goroutine
+// does, and an execution trace stopped in that moment still has the task's
+// span open (it ends with the goroutine).
+func TaskGoroutinesGone(t testing.TB) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	if !testwait.For(time.Minute, func() bool {
+		n := runtime.Stack(buf, true)
+		return !bytes.Contains(buf[:n], []byte("tracekit.(*Task).run("))
+	}) {
+		t.Fatalf("task goroutines still running:\n%s", buf[:runtime.Stack(buf, true)])
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/exectrace"
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/spans"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
@@ -146,6 +147,7 @@ func TestExecutionTraceMarks(t *testing.T) {
 		}
 	}
 	root.End(nil)
+	kittest.TaskGoroutinesGone(t) // their spans end with them
 	trace.Stop()
 	if err := kit.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
