@@ -182,6 +182,7 @@ func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context
 	ctx = tasks.Label(ctx, span, t.rec.Name) // pprof labels for the span, when profiling is on
 	t.rec.Bind()                             // listed until release; a slow Lock here attaches to span
 	if xtrace.Enabled() {
+		growStack()
 		markTask(ctx, span, t.rec.Name)
 	}
 	defer t.recoverPanic(ctx, span, onDone)
