@@ -228,11 +228,17 @@ type labelKey struct {
 	stack  trace.Stack
 }
 
+// blocked is what classify makes of a reason and a stack.
+type blocked struct {
+	state spans.State
+	label string
+}
+
 type builder struct {
 	tr     Trace
 	g      map[trace.GoID]*gor
 	open   map[spans.SpanID]int32 // spans begun and not ended, by id
-	labels map[labelKey]string
+	labels map[labelKey]blocked
 	stw    [][2]int64
 	stwAt  int64
 	events int
@@ -242,7 +248,7 @@ type builder struct {
 }
 
 func newBuilder() *builder {
-	return &builder{g: map[trace.GoID]*gor{}, open: map[spans.SpanID]int32{}, labels: map[labelKey]string{}, names: map[string]string{}, stwAt: -1}
+	return &builder{g: map[trace.GoID]*gor{}, open: map[spans.SpanID]int32{}, labels: map[labelKey]blocked{}, names: map[string]string{}, stwAt: -1}
 }
 
 func (b *builder) gor(id trace.GoID, t int64) *gor {
@@ -392,31 +398,50 @@ func (b *builder) classify(g *gor) (spans.State, string) {
 		return spans.StateOther, "other"
 	}
 	k := labelKey{g.reason, g.stack}
-	if l, ok := b.labels[k]; ok {
-		return st, l
+	if v, ok := b.labels[k]; ok {
+		return v.state, v.label
+	}
+	fn, tkLock := blocker(g.stack)
+	if tkLock {
+		// A tracekit lock waited for with a context that can be done
+		// blocks in a select on its wake channel.
+		st, what = spans.StateLock, "lock"
 	}
 	l := what
-	if fn := blocker(g.stack); fn != "" {
+	if fn != "" {
 		l += ": " + fn
 	}
-	b.labels[k] = l
+	b.labels[k] = blocked{st, l}
 	return st, l
 }
 
+// tracekit's lock code, which a goroutine waiting on a tracekit.Mutex or
+// RWMutex blocks in.
+var tracekitLock = []string{
+	"github.com/tracekit-go/tracekit/internal/detect.(*Lock).",
+	"github.com/tracekit-go/tracekit/tracekit.(*Mutex).",
+	"github.com/tracekit-go/tracekit/tracekit.(*RWMutex).",
+}
+
 // blocker returns the function that blocked, without its import path: the
-// first frame of stack outside the runtime and the sync packages.
-func blocker(s trace.Stack) string {
+// first frame of stack outside the runtime, the sync packages and
+// tracekit's locks; tkLock reports that it blocked inside a tracekit lock.
+func blocker(s trace.Stack) (fn string, tkLock bool) {
 	for f := range s.Frames() {
 		fn := f.Func
 		if strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "sync.") || strings.HasPrefix(fn, "internal/sync.") {
 			continue
 		}
+		if slices.ContainsFunc(tracekitLock, func(p string) bool { return strings.HasPrefix(fn, p) }) {
+			tkLock = true
+			continue
+		}
 		if dot := strings.IndexByte(fn[strings.LastIndexByte(fn, '/')+1:], '.'); dot >= 0 {
 			fn = fn[strings.LastIndexByte(fn, '/')+1:]
 		}
-		return fn
+		return fn, tkLock
 	}
-	return ""
+	return "", tkLock
 }
 
 // marker records one parsed marker logged by goroutine id at time t.
