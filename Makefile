@@ -146,6 +146,8 @@ FUZZ_TARGETS := \
 	./internal/flame/svg:FuzzWrite:6000 \
 	./internal/spans:FuzzDecode:20000 \
 	./internal/spans:FuzzAnalyses:6000 \
+	./internal/xtrace:FuzzParse:300000 \
+	./internal/exectrace:FuzzJoin:60000 \
 	./cmd/flamegen:FuzzByteSize:40000 \
 	./e2e:FuzzFileCompat:20000
 
