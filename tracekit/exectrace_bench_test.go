@@ -26,14 +26,7 @@ func BenchmarkGoExecTrace(b *testing.B) {
 			b.ReportAllocs()
 			defer cpuPerOp(b)()
 			for b.Loop() {
-				done := make(chan struct{})
-				cctx, span := tracer.Start(ctx, "work")
-				go func() {
-					_ = nothing(cctx)
-					span.End()
-					close(done)
-				}()
-				<-done
+				goWithSpan(ctx, tracer)
 			}
 		})
 		b.Run(cond+"/tracekit.Go", func(b *testing.B) {

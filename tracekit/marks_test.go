@@ -18,14 +18,8 @@ import (
 // end marker): a return, an error, a panic, runtime.Goexit, a panic passing
 // through FuncSpan.End. Spans that are not recorded leave no marker.
 func TestMarksEveryEnding(t *testing.T) {
-	if trace.IsEnabled() {
-		t.Skip("an execution trace is already recording (go test -trace)")
-	}
 	r := newRecorder(t)
-	var exec bytes.Buffer
-	if err := trace.Start(&exec); err != nil {
-		t.Skip(err)
-	}
+	exec := kittest.StartExecTrace(t)
 	ctx, root := r.root(context.Background())
 	_ = Go(ctx, "returns", func(context.Context) error { return nil }).Wait()
 	_ = Go(ctx, "fails", func(context.Context) error { return errors.New("no") }).Wait()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/exectrace"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/spans"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/internal/xtrace"
@@ -18,13 +19,7 @@ import (
 // when the goroutine does, or at an end marker if one comes first; one
 // whose goroutine outlives the trace is open at its end.
 func TestGoroutineSpans(t *testing.T) {
-	if trace.IsEnabled() {
-		t.Skip("an execution trace is already recording (go test -trace)")
-	}
-	var exec bytes.Buffer
-	if err := trace.Start(&exec); err != nil {
-		t.Skip(err)
-	}
+	exec := kittest.StartExecTrace(t)
 	ctx := context.Background()
 	tid := [16]byte{15: 1}
 	mark := func(id byte, name string) {

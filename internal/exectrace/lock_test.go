@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracekit-go/tracekit/internal/exectrace"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/spans"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/internal/xtrace"
@@ -40,13 +41,7 @@ func lockIn(ctx context.Context, m *tracekit.Mutex, name string, id byte) error 
 // loop that a context that can be done waits in, a select on the lock's
 // wake channel (LockContext).
 func TestTracekitLockWithoutWaitSpan(t *testing.T) {
-	if trace.IsEnabled() {
-		t.Skip("an execution trace is already recording (go test -trace)")
-	}
-	var exec bytes.Buffer
-	if err := trace.Start(&exec); err != nil {
-		t.Skip(err)
-	}
+	exec := kittest.StartExecTrace(t)
 	var m tracekit.Mutex
 	m.Lock()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	rtrace "runtime/trace"
 	"slices"
 	"sync"
 	"testing"
@@ -234,4 +235,24 @@ func TaskGoroutinesGone(t testing.TB) {
 	}) {
 		t.Fatalf("task goroutines still running:\n%s", buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// StartExecTrace starts a Go execution trace into the buffer it returns
+// and stops it when t ends, unless the test stops it first; it skips t when
+// one already records (go test -trace).
+func StartExecTrace(t testing.TB) *bytes.Buffer {
+	t.Helper()
+	if rtrace.IsEnabled() {
+		t.Skip("an execution trace is already recording (go test -trace)")
+	}
+	var buf bytes.Buffer
+	if err := rtrace.Start(&buf); err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() {
+		if rtrace.IsEnabled() {
+			rtrace.Stop()
+		}
+	})
+	return &buf
 }

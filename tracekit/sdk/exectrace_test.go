@@ -67,9 +67,6 @@ func TestExecutionTraceMarks(t *testing.T) {
 	if !goid.Fast {
 		t.Skip("a goroutine cannot find its task on this platform")
 	}
-	if trace.IsEnabled() {
-		t.Skip("an execution trace is already recording (go test -trace)")
-	}
 	const slow = time.Millisecond
 	path := filepath.Join(t.TempDir(), "spans.jsonl")
 	kit, err := Start(context.Background(), WithTracesExporter(ExporterFile), WithFilePath(path),
@@ -78,10 +75,7 @@ func TestExecutionTraceMarks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kit.Shutdown(context.Background())
-	var exec bytes.Buffer
-	if err := trace.Start(&exec); err != nil {
-		t.Skip(err)
-	}
+	exec := kittest.StartExecTrace(t)
 
 	run := &markedRun{spans: map[string]spans.SpanID{}, gs: map[string]int64{}}
 	ctx, root := tracekit.SpanNamed(context.Background(), "request")
