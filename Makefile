@@ -1,6 +1,7 @@
 # tracekit — the two commands the README promises, and a few for daily work.
 #
-#   make demo   run the example workload with the file exporter (no server)
+#   make demo   run the example workload with the file exporter and the
+#               flight recorder (no server), and draw what it left
 #   make test   every test: vet, unit tests with -race, end-to-end tests
 #               against a real Jaeger (built once and cached)
 #   make unit   the quick inner loop: vet and unit tests of the root module
@@ -29,11 +30,15 @@ BENCHSTAT  := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
 demo:
 	@mkdir -p $(DEMO_DIR)
-	@rm -rf $(DEMO_DIR)/traces.jsonl $(DEMO_DIR)/profiles $(DEMO_DIR)/*.svg
-	@echo "Running the example order service with the file exporter and local CPU profiles..."
+	@rm -rf $(DEMO_DIR)/traces.jsonl $(DEMO_DIR)/profiles $(DEMO_DIR)/flight $(DEMO_DIR)/*.svg
+	@echo "Running the example order service with the file exporter, local CPU profiles and the flight recorder..."
 	@OTEL_SERVICE_NAME=order-service OTEL_TRACES_EXPORTER=file \
 	  TRACEKIT_FILE_PATH=$(DEMO_DIR)/traces.jsonl TRACEKIT_PROFILE_DIR=$(DEMO_DIR)/profiles \
+	  TRACEKIT_FLIGHT_DIR=$(DEMO_DIR)/flight TRACEKIT_FLIGHT_SLOW_SPAN=40ms \
 	  $(GO) run ./examples/service -orders 400 2>$(DEMO_DIR)/service.log
+	@echo "Spans slower than 40ms named these execution-trace snapshots (tracekit.flight.file):"
+	@grep -o '"key":"tracekit.flight.file","value":{"stringValue":"[^"]*"' $(DEMO_DIR)/traces.jsonl | \
+	  cut -d'"' -f10 | sort | uniq -c | sed 's/^ */  /; s/ \([^ ]*\)$$/ spans: \1/'
 	@echo "Drawing the span flame graph (wall-clock time of every order, by span)..."
 	@$(GO) run ./cmd/flamegen $(DEMO_DIR)/traces.jsonl --title "order-service wall time by span" -o $(DEMO_DIR)/spans.svg
 	@echo "Drawing the CPU flame graph (samples carry the span they ran in)..."
@@ -48,7 +53,11 @@ demo:
 	    --title "order-service: spans with the CPU stacks that ran in them" -o $(DEMO_DIR)/merged.svg
 	@id=$$(head -c 4096 $(DEMO_DIR)/traces.jsonl | grep -o '"traceId":"[0-9a-f]*"' | head -1 | cut -d'"' -f4); \
 	  $(GO) run ./cmd/flamegen --trace $$id $(DEMO_DIR)/traces.jsonl -o $(DEMO_DIR)/trace.svg
-	@$(GO) run ./cmd/flamegen report --top 5 $(DEMO_DIR)/traces.jsonl > $(DEMO_DIR)/report.txt
+	@echo "Drawing the same trace with its goroutines' states, from the flight recorder's largest snapshot..."
+	@id=$$(head -c 4096 $(DEMO_DIR)/traces.jsonl | grep -o '"traceId":"[0-9a-f]*"' | head -1 | cut -d'"' -f4); \
+	  snap=$$(ls -S $(DEMO_DIR)/flight/*.trace | head -1); \
+	  $(GO) run ./cmd/flamegen --trace $$id $(DEMO_DIR)/traces.jsonl "$$snap" -o $(DEMO_DIR)/trace-states.svg && \
+	  $(GO) run ./cmd/flamegen report --top 5 $(DEMO_DIR)/traces.jsonl "$$snap" > $(DEMO_DIR)/report.txt
 	@echo
 	@echo "Output:"
 	@echo "  $(DEMO_DIR)/traces.jsonl            spans, one OTLP JSON ExportTraceServiceRequest per line"
@@ -58,7 +67,10 @@ demo:
 	@echo "  $(DEMO_DIR)/cpu-recommendations.svg CPU flame graph of one span's samples"
 	@echo "  $(DEMO_DIR)/merged.svg              spans with the CPU stacks that ran in them"
 	@echo "  $(DEMO_DIR)/trace.svg               one trace on a time axis (lanes, critical path, errors)"
-	@echo "  $(DEMO_DIR)/report.txt              slowest sections, waits, critical path, slowest traces"
+	@echo "  $(DEMO_DIR)/flight/                 execution-trace snapshots the slow spans asked for"
+	@echo "  $(DEMO_DIR)/trace-states.svg        the same trace with a band of runtime states under each span"
+	@echo "  $(DEMO_DIR)/report.txt              slowest sections, waits, where the time went on the"
+	@echo "                                      spans' goroutines, critical path, slowest traces"
 	@echo "  $(DEMO_DIR)/service.log             JSON logs of failed orders, with trace and span ids"
 
 # The example service in HTTP mode under 2,000 requests, then where the wall time went.
@@ -134,6 +146,8 @@ FUZZ_TARGETS := \
 	./internal/flame/svg:FuzzWrite:6000 \
 	./internal/spans:FuzzDecode:20000 \
 	./internal/spans:FuzzAnalyses:6000 \
+	./internal/xtrace:FuzzParse:300000 \
+	./internal/exectrace:FuzzJoin:60000 \
 	./cmd/flamegen:FuzzByteSize:40000 \
 	./e2e:FuzzFileCompat:20000
 

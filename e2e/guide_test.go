@@ -271,7 +271,12 @@ func TestGuideStuckRequest(t *testing.T) {
 		t.Fatal("no flight-recorder file named")
 	}
 	for _, f := range m {
-		if st, err := os.Stat(f[1]); err != nil || st.Size() == 0 || filepath.Dir(f[1]) != tmp {
+		// Written in the background: at once, or when the cool-down after
+		// the previous snapshot ends (10s).
+		var st os.FileInfo
+		var err error
+		testwait.For(time.Minute, func() bool { st, err = os.Stat(f[1]); return err == nil })
+		if err != nil || st.Size() == 0 || filepath.Dir(f[1]) != tmp {
 			t.Errorf("flight-recorder file %s: %v (want a non-empty file in TMPDIR)", f[1], err)
 		}
 	}

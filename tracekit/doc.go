@@ -18,7 +18,10 @@
 //
 // [Span] starts a span named after the calling function in one line;
 // [LogHandler] makes slog records carry the trace and span they were
-// logged in.
+// logged in. While a Go execution trace records (runtime/trace, go test
+// -trace, a flight recorder), tasks, function spans and lock and channel
+// waits mark themselves in it, so that flamegen can say where each span's
+// time went on its goroutine.
 //
 // With no SDK set up, spans go to the global OpenTelemetry tracer provider
 // (a no-op until someone installs one) and the locks are sync locks plus

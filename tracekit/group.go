@@ -147,6 +147,9 @@ func (g *Group) Wait() error {
 		if g.err != nil {
 			g.span.SetStatus(codes.Error, fmt.Sprintf("task failed: %v", g.err))
 		}
+		if d := detect.Active(); d != nil && d.SlowSpan() > 0 {
+			d.SpanEnding(g.span, detect.Elapsed(g.span))
+		}
 		g.span.End()
 	})
 	return g.err

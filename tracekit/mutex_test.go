@@ -20,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/flight"
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
 	"github.com/tracekit-go/tracekit/internal/kittest"
@@ -642,7 +643,7 @@ func cancelable(t *testing.T) context.Context {
 // holding the last seconds of execution.
 func TestHangFlightRecorder(t *testing.T) {
 	dir := t.TempDir()
-	d, r := testDetector(detect.Config{Hang: 20 * time.Millisecond, FlightDir: dir}, nil)
+	d, r := testDetector(detect.Config{Hang: 20 * time.Millisecond, Flight: flight.Config{Dir: dir}}, nil)
 	defer d.Close()
 	if !d.Recording() {
 		t.Skip("flight recorder unavailable (another one runs in this process)")
@@ -670,6 +671,7 @@ func TestHangFlightRecorder(t *testing.T) {
 	if len(reps) != 1 || reps[0].TraceFile == "" || filepath.Dir(reps[0].TraceFile) != dir {
 		t.Fatalf("reports = %+v, want one naming a trace file in %s", reps, dir)
 	}
+	d.Close() // the file is written in the background; Close waits for it
 	fi, err := os.Stat(reps[0].TraceFile)
 	if err != nil || fi.Size() == 0 {
 		t.Fatalf("trace file: %v, %v", fi, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
+	"github.com/tracekit-go/tracekit/internal/xtrace"
 )
 
 // FuncSpan is the span of one function call, returned by [Span]. It embeds
@@ -45,10 +46,14 @@ func SpanNamed(ctx context.Context, name string, opts ...trace.SpanStartOption) 
 func startSpan(ctx context.Context, name string, site *tasks.Site, opts []trace.SpanStartOption) (context.Context, FuncSpan) {
 	tracer := detect.Tracer(ctx)
 	var span trace.Span
+	pctx := ctx
 	if len(opts) == 0 {
 		ctx, span = tracer.Start(ctx, name, site.Opt)
 	} else {
 		ctx, span = tracer.Start(ctx, name, append([]trace.SpanStartOption{site.Opt}, opts...)...)
+	}
+	if xtrace.Enabled() {
+		markBegin(ctx, span, trace.SpanContextFromContext(pctx).SpanID(), semconv.KindFunction, name)
 	}
 	return ctx, FuncSpan{Span: span}
 }
@@ -75,6 +80,7 @@ func (s FuncSpan) End(errp *error) {
 			if s.Span.IsRecording() {
 				recordPanic(s.Span, &PanicError{Value: v, Stack: debug.Stack()})
 			}
+			ending(s.Span)
 			s.Span.End()
 		}
 		panic(v)
@@ -85,6 +91,7 @@ func (s FuncSpan) End(errp *error) {
 	if errp != nil && *errp != nil && s.Span.IsRecording() {
 		recordError(s.Span, *errp)
 	}
+	ending(s.Span)
 	s.Span.End()
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/testname"
+	"github.com/tracekit-go/tracekit/internal/xtrace"
 )
 
 // PanicError is what [Task.Wait] and [Group.Wait] return when a task's
@@ -180,14 +181,33 @@ func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanS
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, onDone func(error)) {
 	ctx = tasks.Label(ctx, span, t.rec.Name) // pprof labels for the span, when profiling is on
 	t.rec.Bind()                             // listed until release; a slow Lock here attaches to span
+	if xtrace.Enabled() {
+		growStack()
+		markTask(ctx, span, t.rec.Name)
+	}
 	defer t.recoverPanic(ctx, span, onDone)
 	t.err = fn(ctx)
 	t.returned = true
 	if (t.err != nil || ctx.Err() != nil) && span.IsRecording() {
 		recordOutcome(ctx, span, t.err, nil)
 	}
+	t.ending(ctx, span)
 	span.End()
 	t.release(onDone)
+}
+
+// ending runs right before the task's span ends: past the slow-span
+// threshold, it has the flight recorder snapshot the execution trace (see
+// sdk.FlightSlowSpan). The span's end needs no marker, as its goroutine
+// ends right after, but for a snapshot, which may be taken before that. It
+// returns before span.End, which run calls itself.
+func (t *Task) ending(ctx context.Context, span trace.Span) {
+	if d := detect.Active(); d != nil && d.SlowSpan() > 0 && d.Slow(span, time.Since(t.rec.Start)) {
+		if xtrace.Enabled() {
+			xtrace.End(ctx, span.SpanContext().SpanID())
+		}
+		d.SnapshotSpan(span)
+	}
 }
 
 // release takes the task out of the registry, so that a Snapshot after
@@ -214,6 +234,7 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, onDone func(er
 			if span.IsRecording() {
 				recordOutcome(ctx, span, ErrGoexit, nil)
 			}
+			t.ending(ctx, span)
 			span.End()
 			t.release(onDone)
 		}
@@ -224,6 +245,7 @@ func (t *Task) recoverPanic(ctx context.Context, span trace.Span, onDone func(er
 	if span.IsRecording() {
 		recordOutcome(ctx, span, nil, pe)
 	}
+	t.ending(ctx, span)
 	span.End()
 	t.release(onDone)
 }

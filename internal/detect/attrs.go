@@ -24,6 +24,7 @@ const (
 	keyReportTasks = attribute.Key(semconv.ReportTasks)
 	keySpawnSite   = attribute.Key(semconv.SpawnSite)
 	keyTaskCount   = attribute.Key(semconv.TaskCount)
+	keyFlightFile  = attribute.Key(semconv.FlightFile)
 )
 
 // reportAttrs are the structured attributes of a report beyond its kind,

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	rtrace "runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -17,11 +14,13 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracekit-go/tracekit/internal/flight"
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/gostack"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/tracelog"
+	"github.com/tracekit-go/tracekit/internal/xtrace"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
@@ -58,16 +57,20 @@ func Uninstall(d *Detector) { active.CompareAndSwap(d, nil) }
 // Config is what a detector needs, resolved: a zero threshold turns its
 // mechanism off.
 type Config struct {
-	Slow      time.Duration // spans of slow lock and channel operations
-	Hang      time.Duration // hang reports
-	LongHold  time.Duration // long-hold reports
-	Order     bool          // lock-order detection
-	OnReport  func(inspect.Report)
-	FlightDir string // "": no flight recorder
-	MaxEdges  int    // lock-order graph bound; 0: defaultMaxEdges
-	Meter     metric.Meter
-	OnError   func(error)
-	Logger    *slog.Logger // nil: slog.Default()
+	Slow     time.Duration // spans of slow lock and channel operations
+	Hang     time.Duration // hang reports
+	LongHold time.Duration // long-hold reports
+	Order    bool          // lock-order detection
+	OnReport func(inspect.Report)
+	// Flight configures the flight recorder that every report, and every
+	// span of tracekit's slower than SlowSpan, snapshots; with Flight.Dir
+	// "" there is none. OnError defaults to the detector's.
+	Flight   flight.Config
+	SlowSpan time.Duration // 0: spans never snapshot
+	MaxEdges int           // lock-order graph bound; 0: defaultMaxEdges
+	Meter    metric.Meter
+	OnError  func(error)
+	Logger   *slog.Logger // nil: slog.Default()
 }
 
 // Detector holds the lock and channel instrumentation of a running setup:
@@ -103,8 +106,8 @@ type Detector struct {
 	reg      metric.Registration
 	names    sync.Map // lock name -> *lockStats
 
-	flight *rtrace.FlightRecorder
-	dumps  atomic.Int64
+	flight   *flight.Recorder // nil when off
+	slowSpan time.Duration    // 0 when off, or when there is no flight recorder
 
 	recent reportRing                // the last reports, for the console
 	lints  atomic.Pointer[lintSweep] // the lint sweep, once started
@@ -133,12 +136,15 @@ func New(cfg Config) *Detector {
 	if cfg.Meter != nil {
 		d.instruments()
 	}
-	if cfg.FlightDir != "" {
-		fr := rtrace.NewFlightRecorder(rtrace.FlightRecorderConfig{MinAge: 10 * time.Second})
-		if err := fr.Start(); err != nil {
-			d.Error(fmt.Errorf("tracekit: flight recorder: %w", err))
+	if cfg.Flight.Dir != "" {
+		fc := cfg.Flight
+		if fc.OnError == nil {
+			fc.OnError = d.Error
+		}
+		if fr, err := flight.Start(fc); err != nil {
+			d.Error(fmt.Errorf("tracekit: %w", err))
 		} else {
-			d.flight = fr
+			d.flight, d.slowSpan = fr, max(cfg.SlowSpan, 0)
 		}
 	}
 	go d.clock()
@@ -210,7 +216,8 @@ func (d *Detector) clock() {
 	}
 }
 
-// Close stops the clock and the flight recorder. Safe to call twice.
+// Close stops the clock and the flight recorder, once the snapshots asked
+// for are written. Safe to call twice.
 func (d *Detector) Close() {
 	d.stop.Do(func() {
 		if s := d.lints.Load(); s != nil {
@@ -222,7 +229,7 @@ func (d *Detector) Close() {
 			_ = d.reg.Unregister()
 		}
 		if d.flight != nil {
-			d.flight.Stop()
+			d.flight.Close()
 		}
 	})
 }
@@ -320,9 +327,17 @@ func (d *Detector) span(ctx context.Context, kind, name string, startNS, endNS i
 	}
 	ctx = trace.ContextWithSpan(ctx, parent)
 	attrs = append(attrs, attribute.String(semconv.Kind, kind))
-	start := d.wall(d.notBeforeSpan(ctx, startNS))
-	_, sp := Tracer(ctx).Start(ctx, kind+" "+name,
-		trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	startNS = d.notBeforeSpan(ctx, startNS)
+	full := kind + " " + name
+	_, sp := Tracer(ctx).Start(ctx, full,
+		trace.WithTimestamp(d.wall(startNS)), trace.WithAttributes(attrs...))
+	if xtrace.Enabled() && sp.IsRecording() {
+		// One marker, now, on the goroutine that waited (or held): a
+		// reader puts the span's start its duration before it.
+		sc := sp.SpanContext()
+		xtrace.Done(ctx, sc.TraceID(), sc.SpanID(), parent.SpanContext().SpanID(), kind, full, time.Duration(d.Now()-startNS))
+	}
+	d.SpanEnding(sp, time.Duration(endNS-startNS))
 	sp.End(trace.WithTimestamp(d.wall(endNS)))
 }
 
@@ -358,8 +373,8 @@ func SpanFor(ctx context.Context) trace.Span {
 // reports the console shows.
 func (d *Detector) Emit(ctx context.Context, r inspect.Report) {
 	r.Time = time.Now()
-	if d.flight != nil && r.Kind == inspect.KindHang {
-		r.TraceFile = d.dumpTrace()
+	if d.flight != nil {
+		r.TraceFile, _ = d.flight.Snapshot(string(r.Kind))
 	}
 	sp := SpanFor(ctx)
 	r.SpanContext = sp.SpanContext()
@@ -369,6 +384,9 @@ func (d *Detector) Emit(ctx context.Context, r inspect.Report) {
 			attribute.String(semconv.ReportMessage, r.Message),
 			attribute.String(semconv.ReportStacks, stacksText(r.Stacks)),
 		}, reportAttrs(&r)...)
+		if r.TraceFile != "" {
+			attrs = append(attrs, keyFlightFile.String(r.TraceFile))
+		}
 		sp.AddEvent(semconv.ReportEvent, trace.WithAttributes(attrs...))
 	}
 	args := []any{"kind", string(r.Kind)}
@@ -411,27 +429,6 @@ func stacksText(stacks []inspect.Stack) string {
 		s += st.String()
 	}
 	return s
-}
-
-// dumpTrace writes the flight recorder's window to a new file in the
-// configured directory and returns its path, or "" on failure.
-func (d *Detector) dumpTrace() string {
-	n := d.dumps.Add(1)
-	path := filepath.Join(d.cfg.FlightDir, fmt.Sprintf("tracekit-hang-%d-%d.trace", os.Getpid(), n))
-	f, err := os.Create(path)
-	if err != nil {
-		d.Error(fmt.Errorf("tracekit: flight recorder dump: %w", err))
-		return ""
-	}
-	_, err = d.flight.WriteTo(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		d.Error(fmt.Errorf("tracekit: flight recorder dump %s: %w", path, err))
-		return ""
-	}
-	return path
 }
 
 // HangWatch reports a wait that outlives the hang timeout. The waiter's

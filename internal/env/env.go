@@ -60,6 +60,21 @@ const (
 	// LongHold is the hold time past which a lock hold is reported, as a Go
 	// duration (default 1s; off turns it off).
 	LongHold = "TRACEKIT_LONG_HOLD"
+	// FlightDir turns the flight recorder on, writing its snapshots of the
+	// execution trace into that directory.
+	FlightDir = "TRACEKIT_FLIGHT_DIR"
+	// FlightSlowSpan is the duration past which a span of tracekit's asks
+	// the flight recorder for a snapshot, as a Go duration (default: none;
+	// off: none). Set alone, it turns the flight recorder on in its
+	// default directory.
+	FlightSlowSpan = "TRACEKIT_FLIGHT_SLOW_SPAN"
+	// FlightWindow is how far back a snapshot reaches, and the least time
+	// between two snapshots, as a Go duration (default 10s).
+	FlightWindow = "TRACEKIT_FLIGHT_WINDOW"
+	// FlightMaxFiles and FlightMaxBytes bound the snapshots kept on disk
+	// (default 8 files, 268435456 bytes); the oldest are removed.
+	FlightMaxFiles = "TRACEKIT_FLIGHT_MAX_FILES"
+	FlightMaxBytes = "TRACEKIT_FLIGHT_MAX_BYTES"
 	// TraceURL is the console's link to a trace viewer: an http or https
 	// URL in which {trace_id} (and optionally {span_id}) is replaced, e.g.
 	// http://localhost:16686/trace/{trace_id} for Jaeger.

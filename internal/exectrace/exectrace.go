@@ -51,9 +51,13 @@ type Span struct {
 	// Begin and Finish are the markers' times, in trace time
 	// (nanoseconds).
 	Begin, Finish int64
-	// Open reports that the trace ended before the span's end marker;
-	// Finish is then the trace's last event.
+	// Open reports that the trace ended before the span's end marker (or,
+	// for a span that lasts as long as its goroutine, before the goroutine
+	// ended); Finish is then the trace's last event.
 	Open bool
+	// untilExit marks a span that ends when its goroutine does
+	// (xtrace.KindGoroutine).
+	untilExit bool
 
 	stretches []spans.Stretch // in Start and End's time base
 }
@@ -224,11 +228,17 @@ type labelKey struct {
 	stack  trace.Stack
 }
 
+// blocked is what classify makes of a reason and a stack.
+type blocked struct {
+	state spans.State
+	label string
+}
+
 type builder struct {
 	tr     Trace
 	g      map[trace.GoID]*gor
 	open   map[spans.SpanID]int32 // spans begun and not ended, by id
-	labels map[labelKey]string
+	labels map[labelKey]blocked
 	stw    [][2]int64
 	stwAt  int64
 	events int
@@ -238,7 +248,7 @@ type builder struct {
 }
 
 func newBuilder() *builder {
-	return &builder{g: map[trace.GoID]*gor{}, open: map[spans.SpanID]int32{}, labels: map[labelKey]string{}, names: map[string]string{}, stwAt: -1}
+	return &builder{g: map[trace.GoID]*gor{}, open: map[spans.SpanID]int32{}, labels: map[labelKey]blocked{}, names: map[string]string{}, stwAt: -1}
 }
 
 func (b *builder) gor(id trace.GoID, t int64) *gor {
@@ -288,8 +298,11 @@ func (b *builder) event(ev *trace.Event) {
 		}
 		b.close(g, t, byG, bySpan)
 		g.state, g.reason, g.stack = to, st.Reason, st.Stack
-		if to == trace.GoNotExist && len(g.active) == 0 && len(g.done) == 0 {
-			delete(b.g, id)
+		if to == trace.GoNotExist {
+			b.exited(g, t)
+			if len(g.active) == 0 && len(g.done) == 0 {
+				delete(b.g, id)
+			}
 		}
 	case trace.EventRangeBegin, trace.EventRangeActive, trace.EventRangeEnd:
 		r := ev.Range()
@@ -385,39 +398,59 @@ func (b *builder) classify(g *gor) (spans.State, string) {
 		return spans.StateOther, "other"
 	}
 	k := labelKey{g.reason, g.stack}
-	if l, ok := b.labels[k]; ok {
-		return st, l
+	if v, ok := b.labels[k]; ok {
+		return v.state, v.label
+	}
+	fn, tkLock := blocker(g.stack)
+	if tkLock {
+		// A tracekit lock waited for with a context that can be done
+		// blocks in a select on its wake channel.
+		st, what = spans.StateLock, "lock"
 	}
 	l := what
-	if fn := blocker(g.stack); fn != "" {
+	if fn != "" {
 		l += ": " + fn
 	}
-	b.labels[k] = l
+	b.labels[k] = blocked{st, l}
 	return st, l
 }
 
+// tracekit's lock code, which a goroutine waiting on a tracekit.Mutex or
+// RWMutex blocks in.
+var tracekitLock = []string{
+	"github.com/tracekit-go/tracekit/internal/detect.(*Lock).",
+	"github.com/tracekit-go/tracekit/tracekit.(*Mutex).",
+	"github.com/tracekit-go/tracekit/tracekit.(*RWMutex).",
+}
+
 // blocker returns the function that blocked, without its import path: the
-// first frame of stack outside the runtime and the sync packages.
-func blocker(s trace.Stack) string {
+// first frame of stack outside the runtime, the sync packages and
+// tracekit's locks; tkLock reports that it blocked inside a tracekit lock.
+func blocker(s trace.Stack) (fn string, tkLock bool) {
 	for f := range s.Frames() {
 		fn := f.Func
 		if strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "sync.") || strings.HasPrefix(fn, "internal/sync.") {
 			continue
 		}
+		if slices.ContainsFunc(tracekitLock, func(p string) bool { return strings.HasPrefix(fn, p) }) {
+			tkLock = true
+			continue
+		}
 		if dot := strings.IndexByte(fn[strings.LastIndexByte(fn, '/')+1:], '.'); dot >= 0 {
 			fn = fn[strings.LastIndexByte(fn, '/')+1:]
 		}
-		return fn
+		return fn, tkLock
 	}
-	return ""
+	return "", tkLock
 }
 
 // marker records one parsed marker logged by goroutine id at time t.
 func (b *builder) marker(id trace.GoID, t int64, m *xtrace.Marker) {
 	g := b.gor(id, t)
 	switch m.Kind {
-	case xtrace.KindBegin:
+	case xtrace.KindBegin, xtrace.KindGoroutine:
 		i := b.add(m, id, t)
+		b.tr.Spans[i].untilExit = m.Kind == xtrace.KindGoroutine
 		g.active = append(g.active, i)
 		b.open[m.SpanID] = i
 	case xtrace.KindEnd:
@@ -444,6 +477,22 @@ func (b *builder) marker(id trace.GoID, t int64, m *xtrace.Marker) {
 			g.done = append(g.done, i)
 		}
 	}
+}
+
+// exited ends the spans on goroutine g that last as long as it, which
+// has just ended at t.
+func (b *builder) exited(g *gor, t int64) {
+	g.active = slices.DeleteFunc(g.active, func(i int32) bool {
+		sp := &b.tr.Spans[i]
+		if !sp.untilExit {
+			return false
+		}
+		if b.open[sp.ID] == i {
+			delete(b.open, sp.ID)
+		}
+		b.end(g, i, t)
+		return true
+	})
 }
 
 // intern returns s, one copy per distinct name: a marker's fields are
@@ -540,7 +589,7 @@ func (b *builder) finish() *Trace {
 		for k := range sp.stretches {
 			s := &sp.stretches[k]
 			if s.State == spans.StateLock || s.State == spans.StateChannel {
-				s.Label = b.waitName(s, waits)
+				s.State, s.Label = b.waitName(s, waits)
 			}
 			s.Start += off
 			s.End += off
@@ -552,37 +601,39 @@ func (b *builder) finish() *Trace {
 	return &b.tr
 }
 
-// waitName returns the label of blocked stretch s (trace time), named after
-// the wait span among waits (span indexes in the order they ended) that
-// covers most of it: its start is its marker's time less the wait tracekit
-// timed, about the stretch's.
-func (b *builder) waitName(s *spans.Stretch, waits []int32) string {
+// waitName returns the state and label of blocked stretch s (trace time),
+// named after the wait span among waits (span indexes in the order they
+// ended) that covers most of it: its start is its marker's time less the
+// wait tracekit timed, about the stretch's.
+func (b *builder) waitName(s *spans.Stretch, waits []int32) (spans.State, string) {
 	k, _ := slices.BinarySearchFunc(waits, s.Start, func(w int32, t int64) int {
 		return cmp.Compare(b.tr.Spans[w].Finish, t+1)
 	})
 	for ; k < len(waits) && b.tr.Spans[waits[k]].Begin < s.End; k++ {
 		ws := &b.tr.Spans[waits[k]]
 		if min(s.End, ws.Finish)-max(s.Start, ws.Begin) > (s.End-s.Start)/2 {
-			return waitLabel(s.Label, ws.Kind, ws.Name)
+			return waitLabel(s.State, s.Label, ws.Kind, ws.Name)
 		}
 	}
-	return s.Label
+	return s.State, s.Label
 }
 
 // waitLabel names a wait after the tracekit span that covers it: "lock:
 // orders" for the span "lock.wait orders", "chan recv: jobs" for
-// "chan.recv jobs"; a label of another kind of wait is kept.
-func waitLabel(label, kind, name string) string {
+// "chan.recv jobs"; a label of another kind of wait is kept. A tracekit
+// lock waited for with a context that can be done blocks in a select on
+// its wake channel: that is a lock wait too.
+func waitLabel(st spans.State, label, kind, name string) (spans.State, string) {
 	name = strings.TrimPrefix(name, kind+" ")
 	switch {
-	case kind == "lock.wait" && strings.HasPrefix(label, "lock"):
-		return "lock: " + name
+	case kind == "lock.wait" && (strings.HasPrefix(label, "lock") || strings.HasPrefix(label, "select") || strings.HasPrefix(label, "chan recv")):
+		return spans.StateLock, "lock: " + name
 	case kind == "chan.recv" && (strings.HasPrefix(label, "chan recv") || strings.HasPrefix(label, "select")):
-		return "chan recv: " + name
+		return st, "chan recv: " + name
 	case kind == "chan.send" && (strings.HasPrefix(label, "chan send") || strings.HasPrefix(label, "select")):
-		return "chan send: " + name
+		return st, "chan send: " + name
 	}
-	return label
+	return st, label
 }
 
 // stopped splits runnable stretches where the world was

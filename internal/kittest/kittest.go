@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	rtrace "runtime/trace"
 	"slices"
 	"sync"
 	"testing"
@@ -218,4 +220,39 @@ func (c *Reports) WaitFor(k inspect.Kind, d time.Duration) (inspect.Report, bool
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TaskGoroutinesGone waits until no goroutine runs a tracekit task: Wait
+// returns once the task's span has ended, a moment before its goroutine
+// does, and an execution trace stopped in that moment still has the task's
+// span open (it ends with the goroutine).
+func TaskGoroutinesGone(t testing.TB) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	if !testwait.For(time.Minute, func() bool {
+		n := runtime.Stack(buf, true)
+		return !bytes.Contains(buf[:n], []byte("tracekit.(*Task).run("))
+	}) {
+		t.Fatalf("task goroutines still running:\n%s", buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// StartExecTrace starts a Go execution trace into the buffer it returns
+// and stops it when t ends, unless the test stops it first; it skips t when
+// one already records (go test -trace).
+func StartExecTrace(t testing.TB) *bytes.Buffer {
+	t.Helper()
+	if rtrace.IsEnabled() {
+		t.Skip("an execution trace is already recording (go test -trace)")
+	}
+	var buf bytes.Buffer
+	if err := rtrace.Start(&buf); err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() {
+		if rtrace.IsEnabled() {
+			rtrace.Stop()
+		}
+	})
+	return &buf
 }

@@ -35,6 +35,10 @@ const (
 	// nanoseconds; HoldNS how long a lock was held.
 	WaitNS = "tracekit.wait.ns"
 	HoldNS = "tracekit.hold.ns"
+	// FlightFile names the flight recorder's snapshot of the execution
+	// trace that a span slower than the slow-span threshold asked for; on
+	// a report's event, the one the report asked for.
+	FlightFile = "tracekit.flight.file"
 	// ProfileID marks a span whose goroutine carried its pprof labels: its
 	// value is the span's own ID, the LabelSpanID its CPU samples carry.
 	ProfileID = "pyroscope.profile.id"

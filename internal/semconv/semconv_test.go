@@ -113,11 +113,11 @@ func TestDocsTableAgrees(t *testing.T) {
 		}
 	}
 	inRow(spanAttrs, "Span attributes", c["Kind"], kinds...)
-	for _, k := range []string{"Group", "GroupLimit", "Panic", "Canceled", "CancelCause", "LockName", "LockMode", "ChanName", "WaitNS", "HoldNS", "ProfileID"} {
+	for _, k := range []string{"Group", "GroupLimit", "Panic", "Canceled", "CancelCause", "LockName", "LockMode", "ChanName", "WaitNS", "HoldNS", "ProfileID", "FlightFile"} {
 		inRow(spanAttrs, "Span attributes", c[k])
 	}
 	eventKeys := []string{c["ReportEvent"], c["ReportKind"], c["ReportMessage"], c["ReportStacks"], c["ReportTasks"],
-		c["SpawnSite"], c["TaskCount"], c["MemoryUsed"], c["MemoryLimit"], c["MemoryLimitSource"], c["MemoryLiveHeap"], c["LogLevel"]}
+		c["SpawnSite"], c["TaskCount"], c["MemoryUsed"], c["MemoryLimit"], c["MemoryLimitSource"], c["MemoryLiveHeap"], c["LogLevel"], c["FlightFile"]}
 	have := ticks(events)
 	for _, k := range append(eventKeys, reports...) {
 		if !slices.Contains(have, k) {

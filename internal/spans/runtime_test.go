@@ -147,3 +147,30 @@ func TestStateNames(t *testing.T) {
 		t.Errorf("Dominant %v Total %d", st.Dominant(), st.Total())
 	}
 }
+
+// A frame's wait names the spans that released it most by their frame's
+// name, summed over the spans of that name: requests that wait on each
+// other's lock are released by many spans of one name.
+func TestWaitReleasersByName(t *testing.T) {
+	s := []Span{sp(1, 0, "R", 0, 100), sp(2, 1, "A", 0, 30), sp(3, 1, "A", 30, 60), sp(4, 1, "B", 60, 100), sp(5, 1, "W", 0, 100)}
+	rt := Runtime{s[4].ID: {Goroutine: 5, Stretches: []Stretch{
+		{Start: 0, End: 25, State: StateLock, Label: "lock: orders", ByGoroutine: 2, BySpan: s[1].ID},
+		{Start: 30, End: 55, State: StateLock, Label: "lock: orders", ByGoroutine: 3, BySpan: s[2].ID},
+		{Start: 60, End: 90, State: StateLock, Label: "lock: orders", ByGoroutine: 4, BySpan: s[3].ID},
+		{Start: 90, End: 100, State: StateRunning, Label: "running"},
+	}}}
+	agg := NewAggregator(WithRuntime(rt))
+	if err := agg.Add(Assemble(s)); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Report(agg, nil) {
+		if strings.Join(agg.Tree().Stack(r.Frame), ";") != "svc: R;svc: W" {
+			continue
+		}
+		if want := (Wait{Label: "lock: orders", Total: 80, By: "svc: A", ByTotal: 50}); len(r.Waits) != 1 || r.Waits[0] != want {
+			t.Errorf("waits %+v, want %+v", r.Waits, want)
+		}
+		return
+	}
+	t.Fatal("no row for W")
+}

@@ -107,9 +107,9 @@ func (a *Aggregator) States(n flame.NodeID) (StateTimes, bool) {
 type Wait struct {
 	Label string // as a state frame names it: "lock: orders", "chan recv: jobs", "runnable", "sleep"
 	Total int64  // nanoseconds
-	// By is the frame name of the span that most often ended the wait (the
-	// unlock, the send), "" when no marked span did; ByTotal is how much of
-	// Total it ended.
+	// By is the frame name of the spans that most often ended the wait
+	// (the unlock, the send), "" when no marked span did; ByTotal is how
+	// much of Total they ended.
 	By      string
 	ByTotal int64
 }
@@ -120,11 +120,15 @@ func (a *Aggregator) Waits(n flame.NodeID) []Wait {
 	var out []Wait
 	for label, w := range a.rs.waits[n] {
 		x := Wait{Label: label, Total: w.ns}
+		byName := map[string]int64{}
 		for id, d := range w.by {
 			name, ok := a.rs.labels[id]
 			if !ok {
 				name = "span " + id.String()
 			}
+			byName[name] += d
+		}
+		for name, d := range byName {
 			if d > x.ByTotal || d == x.ByTotal && name < x.By {
 				x.By, x.ByTotal = name, d
 			}

@@ -3,8 +3,9 @@
 // written on the goroutine a span runs on, so that a reader of the trace
 // knows each span's goroutine and interval.
 //
-// Writers call [Begin] and [End] around a span, or [Done] once for a span
-// made after the fact; each costs one atomic load when no execution trace is
+// Writers call [Begin] and [End] around a span, [BeginGoroutine] once for a
+// span that lasts as long as its goroutine, or [Done] once for a span made
+// after the fact; each costs one atomic load when no execution trace is
 // recording. Readers hand every log event of the category to [Parse]. The
 // format lives only here.
 package xtrace
@@ -32,6 +33,10 @@ type Kind byte
 const (
 	// KindBegin: a span started on this goroutine at the log's time.
 	KindBegin Kind = 'b'
+	// KindGoroutine: a span started on this goroutine at the log's time
+	// and ends when the goroutine does (a task's span); it has no end
+	// marker.
+	KindGoroutine Kind = 'g'
 	// KindEnd: the span with this id ended at the log's time.
 	KindEnd Kind = 'e'
 	// KindDone: a span made after the fact (a lock or channel wait)
@@ -70,6 +75,17 @@ func Begin(ctx context.Context, traceID [16]byte, span, parent [8]byte, kind, na
 	log(ctx, Marker{Kind: KindBegin, TraceID: traceID, SpanID: span, Parent: parent, SpanKind: kind, Name: name})
 }
 
+// BeginGoroutine logs that span started on the calling goroutine, which
+// it lasts as long as: a reader ends it when the goroutine ends, and no
+// end marker is written. It does nothing unless an execution trace is
+// recording.
+func BeginGoroutine(ctx context.Context, traceID [16]byte, span, parent [8]byte, kind, name string) {
+	if !trace.IsEnabled() {
+		return
+	}
+	log(ctx, Marker{Kind: KindGoroutine, TraceID: traceID, SpanID: span, Parent: parent, SpanKind: kind, Name: name})
+}
+
 // End logs that span ended on the calling goroutine. It does nothing unless
 // an execution trace is recording.
 func End(ctx context.Context, span [8]byte) {
@@ -100,8 +116,8 @@ func log(ctx context.Context, m Marker) {
 	}
 }
 
-// Append appends m's message to b: the kind, then for a begin or done
-// marker the trace id, span id, parent id, (done: the duration in
+// Append appends m's message to b: the kind, then for a begin (b, g) or
+// done marker the trace id, span id, parent id, (done: the duration in
 // nanoseconds,) the span kind ("-" when empty) and the name, separated by
 // single spaces; for an end marker the span id.
 func (m Marker) Append(b []byte) []byte {
@@ -163,9 +179,9 @@ func Parse(category, message string) (Marker, error) {
 			return m, err
 		}
 		return m, nil
-	case KindBegin, KindDone:
+	case KindBegin, KindGoroutine, KindDone:
 	default:
-		return m, fmt.Errorf("marker %.40q: unknown kind %q: expected b, e or d", message, message[0])
+		return m, fmt.Errorf("marker %.40q: unknown kind %q: expected b, g, e or d", message, message[0])
 	}
 	var f string
 	var ok bool

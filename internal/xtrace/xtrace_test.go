@@ -32,6 +32,8 @@ func TestAppendParse(t *testing.T) {
 			"b 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7 0000000000000000 - "},
 		{xtrace.Marker{Kind: xtrace.KindEnd, SpanID: spanID},
 			"e 00f067aa0ba902b7"},
+		{xtrace.Marker{Kind: xtrace.KindGoroutine, TraceID: traceID, SpanID: spanID, Parent: parent, SpanKind: "goroutine", Name: "load orders"},
+			"g 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7 53995c3f42cd8ad8 goroutine load orders"},
 		{xtrace.Marker{Kind: xtrace.KindDone, TraceID: traceID, SpanID: spanID, Parent: parent, SpanKind: "lock.wait", Name: "lock.wait orders", Duration: 18 * time.Millisecond},
 			"d 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7 53995c3f42cd8ad8 18000000 lock.wait lock.wait orders"},
 	} {
@@ -88,6 +90,7 @@ func TestDisabledAllocatesNothing(t *testing.T) {
 		xtrace.Begin(ctx, traceID, spanID, parent, "goroutine", "load")
 		xtrace.End(ctx, spanID)
 		xtrace.Done(ctx, traceID, spanID, parent, "lock.wait", "lock.wait orders", time.Millisecond)
+		xtrace.BeginGoroutine(ctx, traceID, spanID, parent, "goroutine", "load")
 	}); n != 0 {
 		t.Errorf("%v allocations per marker pair, want 0", n)
 	}
@@ -160,6 +163,7 @@ func TestWrittenToTrace(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add("b 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7 53995c3f42cd8ad8 goroutine load orders")
 	f.Add("e 00f067aa0ba902b7")
+	f.Add("g 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7 53995c3f42cd8ad8 goroutine load orders")
 	f.Add("d 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7 53995c3f42cd8ad8 18000000 lock.wait lock.wait orders")
 	f.Add("d 4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7 53995c3f42cd8ad8 99999999999999999999 - x")
 	f.Fuzz(func(t *testing.T, msg string) {

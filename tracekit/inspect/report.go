@@ -68,8 +68,9 @@ type Report struct {
 	// SpanContext is the span that was current where the problem was
 	// found; invalid when there was none.
 	SpanContext trace.SpanContext
-	// TraceFile is the runtime/trace file the flight recorder wrote for a
-	// KindHang, or "".
+	// TraceFile is the flight recorder's snapshot of the execution trace
+	// that the report asked for, or "" when the recorder is off. It is
+	// written in the background, and appears whole once written.
 	TraceFile string
 	// Goroutines is, for KindHang, every goroutine's stack when the report
 	// was made, as runtime.Stack prints them (at most 1 MiB): it shows

@@ -3,7 +3,9 @@
 // their exporters from the standard OTEL_* environment (or options),
 // profiling with span labels, the runtime metrics, and the detectors that
 // tracekit's locks and channels report to (lock order, hangs, long holds,
-// the task lints, the memory watch); it installs them globally, as
+// the task lints, the memory watch), with a flight recorder that keeps the
+// last seconds of the execution trace for every report and slow span if
+// asked ([WithFlightRecorder]); it installs them globally, as
 // otel.SetTracerProvider does, and [Kit.Shutdown] flushes and stops them.
 //
 //	kit, err := sdk.Start(ctx, sdk.WithServiceName("checkout"))

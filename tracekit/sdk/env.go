@@ -94,6 +94,35 @@ func optionsFromEnv() (opts []Option, errs []error) {
 	duration(env.MemoryInterval, WithMemoryInterval, nil)
 	count(env.MemoryGrowthSamples, WithMemoryGrowthSamples, nil)
 
+	// The flight recorder: a directory or a slow-span threshold turns it
+	// on; the rest only tune it.
+	flightOpt := func(f func(*flightConfig)) Option { return optionFunc(func(c *config) { f(&c.flight) }) }
+	if dir, ok := env.String(env.FlightDir); ok {
+		add(flightOpt(func(f *flightConfig) { f.on, f.dir = true, dir }))
+	}
+	if env.Off(env.FlightSlowSpan) {
+		add(flightOpt(func(f *flightConfig) { f.slowSpan = 0 }))
+	} else if d, ok, err := env.Duration(env.FlightSlowSpan); err != nil {
+		report(err)
+	} else if ok && d > 0 {
+		add(flightOpt(func(f *flightConfig) { f.on, f.slowSpan = true, d }))
+	}
+	if d, ok, err := env.Duration(env.FlightWindow); err != nil {
+		report(err)
+	} else if ok {
+		add(flightOpt(func(f *flightConfig) { f.window = d }))
+	}
+	if n, ok, err := env.PositiveInt(env.FlightMaxFiles); err != nil {
+		report(err)
+	} else if ok {
+		add(flightOpt(func(f *flightConfig) { f.maxFiles = n }))
+	}
+	if n, ok, err := env.PositiveInt(env.FlightMaxBytes); err != nil {
+		report(err)
+	} else if ok {
+		add(flightOpt(func(f *flightConfig) { f.maxBytes = int64(n) }))
+	}
+
 	// Profiling: naming a destination turns it on.
 	var dests []ProfilingOption
 	if _, ok := env.String(env.PyroscopeServerAddress); ok {

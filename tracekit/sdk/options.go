@@ -81,7 +81,7 @@ type config struct {
 	deadlock                 bool
 	slow, hang, longHold     time.Duration
 	noSlow, noHang, noLong   bool
-	flightDir                string
+	flight                   flightConfig
 	lintInterval, orphan     time.Duration
 	noLints, noOrphan        bool
 	growthSamples, growthMin int
@@ -177,13 +177,23 @@ func (c *config) ensureValid() {
 	if c.memGrowthMin == 0 {
 		c.memGrowthMin = DefaultMemoryGrowthMin
 	}
+	if c.flight.window <= 0 {
+		c.flight.window = DefaultFlightWindow
+	}
+	if c.flight.maxFiles <= 0 {
+		c.flight.maxFiles = DefaultFlightMaxFiles
+	}
+	if c.flight.maxBytes <= 0 {
+		c.flight.maxBytes = DefaultFlightMaxBytes
+	}
 }
 
 // detectorConfig is what the detector gets: a mechanism that is off has a
 // zero threshold.
 func (c *config) detectorConfig() detect.Config {
 	dc := detect.Config{Slow: c.slow, Hang: c.hang, LongHold: c.longHold, Order: c.deadlock,
-		OnReport: c.onReport, FlightDir: c.flightDir, OnError: c.onError}
+		OnReport: c.onReport, OnError: c.onError}
+	dc.Flight, dc.SlowSpan = c.flightRecorder()
 	if c.noSlow {
 		dc.Slow = 0
 	}
@@ -361,14 +371,6 @@ func WithLongHold(d time.Duration) Option {
 // (TRACEKIT_LONG_HOLD=off).
 func WithoutLongHoldReports() Option {
 	return optionFunc(func(c *config) { c.noLong = true })
-}
-
-// WithFlightRecorder keeps the last seconds of runtime/trace execution
-// trace in memory and writes them to a new file in dir for every hang
-// report, named in its TraceFile. Only one flight recorder can run in a
-// process. Default off.
-func WithFlightRecorder(dir string) Option {
-	return optionFunc(func(c *config) { c.flightDir = dir })
 }
 
 // WithLintInterval sets how often a background sweep of the running tasks

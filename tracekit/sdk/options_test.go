@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/env"
+	"github.com/tracekit-go/tracekit/internal/flight"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
 
@@ -20,6 +21,12 @@ func resolve(opts ...Option) (config, []error) {
 
 var defaultLints = detect.LintConfig{Interval: DefaultLintInterval, Orphan: DefaultOrphanGrace, OrphanOn: true,
 	GrowthSamples: DefaultSpawnGrowthSamples, GrowthEvery: DefaultSpawnGrowthInterval, GrowthMinRise: DefaultSpawnGrowthMinRise}
+
+// flightDefaults is the flight recorder's configuration with dir and the
+// defaults.
+func flightDefaults(dir string) flight.Config {
+	return flight.Config{Dir: dir, Window: DefaultFlightWindow, MaxFiles: DefaultFlightMaxFiles, MaxBytes: DefaultFlightMaxBytes}
+}
 
 var defaultMemory = detect.MemConfig{Interval: DefaultMemoryInterval, Fraction: DefaultMemoryFraction,
 	GrowthSamples: DefaultMemoryGrowthSamples, GrowthMin: DefaultMemoryGrowthMin}
@@ -55,7 +62,7 @@ func TestNewConfig(t *testing.T) {
 			opts: []Option{WithHangTimeout(time.Minute), WithoutDeadlockDetection(), WithOrphanGrace(time.Second), WithMemoryWatch(),
 				WithSpawnGrowthSamples(2), WithSpawnGrowthInterval(time.Millisecond), WithLintInterval(time.Second),
 				WithReportHandler(onReport), WithFlightRecorder("dir"), WithMemoryGrowthMin(1 << 20)},
-			det: detect.Config{Slow: DefaultSlowThreshold, Hang: time.Minute, LongHold: DefaultLongHold, FlightDir: "dir"},
+			det: detect.Config{Slow: DefaultSlowThreshold, Hang: time.Minute, LongHold: DefaultLongHold, Flight: flightDefaults("dir")},
 			lints: detect.LintConfig{Interval: time.Second, Orphan: time.Second, OrphanOn: true, GrowthSamples: 3,
 				GrowthEvery: time.Second, GrowthMinRise: DefaultSpawnGrowthMinRise},
 			mem: detect.MemConfig{Interval: DefaultMemoryInterval, Fraction: DefaultMemoryFraction,
@@ -73,13 +80,41 @@ func TestNewConfig(t *testing.T) {
 			det:   detect.Config{Slow: DefaultSlowThreshold, Hang: time.Second, LongHold: DefaultLongHold, Order: true},
 			lints: detect.LintConfig{Interval: DefaultLintInterval, Orphan: DefaultOrphanGrace, OrphanOn: true, GrowthEvery: DefaultSpawnGrowthInterval, GrowthMinRise: DefaultSpawnGrowthMinRise},
 			mem:   defaultMemory},
+		{name: "flight recorder from the environment",
+			env: map[string]string{env.FlightDir: "/var/flight", env.FlightSlowSpan: "250ms", env.FlightWindow: "5s",
+				env.FlightMaxFiles: "3", env.FlightMaxBytes: "1000000"},
+			det: detect.Config{Slow: DefaultSlowThreshold, Hang: DefaultHangTimeout, LongHold: DefaultLongHold,
+				Flight: flight.Config{Dir: "/var/flight", Window: 5 * time.Second, MaxFiles: 3, MaxBytes: 1e6}, SlowSpan: 250 * time.Millisecond},
+			lints: defaultLints, mem: defaultMemory},
+		{name: "a slow-span threshold alone turns the flight recorder on beside the trace file",
+			env:  map[string]string{env.FlightSlowSpan: "1s", env.FilePath: "/srv/out/spans.jsonl"},
+			opts: []Option{WithTracesExporter(ExporterNone)},
+			det: detect.Config{Slow: DefaultSlowThreshold, Hang: DefaultHangTimeout, LongHold: DefaultLongHold,
+				Flight: flightDefaults("/srv/out/" + DefaultFlightDir), SlowSpan: time.Second},
+			lints: defaultLints, mem: defaultMemory},
+		{name: "flight options win over the environment, zero means the default",
+			env:  map[string]string{env.FlightDir: "/var/flight", env.FlightSlowSpan: "250ms", env.FlightWindow: "5s", env.FlightMaxFiles: "3"},
+			opts: []Option{WithFlightRecorder("/tmp/f", FlightSlowSpan(2*time.Second), FlightWindow(0), FlightMaxBytes(1<<20))},
+			det: detect.Config{Slow: DefaultSlowThreshold, Hang: DefaultHangTimeout, LongHold: DefaultLongHold,
+				Flight: flight.Config{Dir: "/tmp/f", Window: DefaultFlightWindow, MaxFiles: 3, MaxBytes: 1 << 20}, SlowSpan: 2 * time.Second},
+			lints: defaultLints, mem: defaultMemory},
+		{name: "flight recorder off is said",
+			env:   map[string]string{env.FlightDir: "/var/flight", env.FlightSlowSpan: "250ms"},
+			opts:  []Option{WithoutFlightRecorder()},
+			det:   detect.Config{Slow: DefaultSlowThreshold, Hang: DefaultHangTimeout, LongHold: DefaultLongHold},
+			lints: defaultLints, mem: defaultMemory},
+		{name: "a slow-span threshold off leaves the flight recorder for reports",
+			env:   map[string]string{env.FlightDir: "/var/flight", env.FlightSlowSpan: "off"},
+			det:   detect.Config{Slow: DefaultSlowThreshold, Hang: DefaultHangTimeout, LongHold: DefaultLongHold, Flight: flightDefaults("/var/flight")},
+			lints: defaultLints, mem: defaultMemory},
 		{name: "bad values are reported and ignored",
 			env: map[string]string{env.HangTimeout: "soon", env.Deadlock: "maybe", env.LintGrowthSamples: "-2",
-				env.MemoryFraction: "80%", env.MemoryWatch: "perhaps"},
+				env.MemoryFraction: "80%", env.MemoryWatch: "perhaps", env.FlightSlowSpan: "slow", env.FlightMaxFiles: "0"},
 			opts:  []Option{WithMemoryFraction(1.5)},
 			det:   detect.Config{Slow: DefaultSlowThreshold, Hang: DefaultHangTimeout, LongHold: DefaultLongHold},
 			lints: defaultLints, mem: defaultMemory,
-			errs: []string{env.Deadlock, env.HangTimeout, env.LintGrowthSamples, env.MemoryWatch, env.MemoryFraction, "WithMemoryFraction(1.5)"}},
+			errs: []string{env.Deadlock, env.HangTimeout, env.LintGrowthSamples, env.MemoryWatch, env.MemoryFraction,
+				env.FlightSlowSpan, env.FlightMaxFiles, "WithMemoryFraction(1.5)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,8 +127,12 @@ func TestNewConfig(t *testing.T) {
 				t.Errorf("report handler set: %v", det.OnReport != nil)
 			}
 			if det.Slow != tt.det.Slow || det.Hang != tt.det.Hang || det.LongHold != tt.det.LongHold ||
-				det.Order != tt.det.Order || det.FlightDir != tt.det.FlightDir {
+				det.Order != tt.det.Order || det.SlowSpan != tt.det.SlowSpan || (det.Flight.OnError == nil) != (det.Flight.Dir == "") {
 				t.Errorf("detector %+v\nwant     %+v", det, tt.det)
+			}
+			if f, w := det.Flight, tt.det.Flight; f.Dir != w.Dir || f.Window != w.Window || f.Interval != w.Interval ||
+				f.MaxFiles != w.MaxFiles || f.MaxBytes != w.MaxBytes {
+				t.Errorf("flight recorder %+v\nwant            %+v", f, w)
 			}
 			if got := c.lintConfig(); got != tt.lints {
 				t.Errorf("lints %+v\nwant  %+v", got, tt.lints)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -143,6 +144,15 @@ func (s *labeledSpan) End(opts ...trace.SpanEndOption) {
 func isLocal(sc trace.SpanContext) bool { return sc.IsValid() && !sc.IsRemote() }
 
 func (s *labeledSpan) TracerProvider() trace.TracerProvider { return s.p }
+
+// StartTime is the wrapped span's, when it says: tracekit's slow-span
+// snapshots time a span from it.
+func (s *labeledSpan) StartTime() time.Time {
+	if st, ok := s.Span.(interface{ StartTime() time.Time }); ok {
+		return st.StartTime()
+	}
+	return time.Time{}
+}
 
 // labelTask runs first in the goroutine of a task whose sampled span
 // comes from the provider lp wraps: it labels the goroutine with the span
