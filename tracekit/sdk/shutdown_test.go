@@ -330,3 +330,26 @@ func TestFullDiskErrorsSummarised(t *testing.T) {
 		}
 	})
 }
+
+// The error interval and the log queue's settings resolve like the others:
+// the environment, then the options, then the defaults.
+func TestExportSettings(t *testing.T) {
+	c, errs := resolve()
+	if c.errorInterval != DefaultErrorInterval || c.logBatch.ScheduleDelay != DefaultLogScheduleDelay || len(errs) != 0 {
+		t.Errorf("defaults: interval %v, log delay %v, errors %v", c.errorInterval, c.logBatch.ScheduleDelay, errs)
+	}
+	t.Setenv("TRACEKIT_ERROR_INTERVAL", "2s")
+	t.Setenv("OTEL_BLRP_SCHEDULE_DELAY", "300")
+	t.Setenv("OTEL_BLRP_MAX_QUEUE_SIZE", "64")
+	t.Setenv("OTEL_BLRP_EXPORT_TIMEOUT", "soon")
+	c, errs = resolve()
+	if c.errorInterval != 2*time.Second || c.logBatch.ScheduleDelay != 300*time.Millisecond || c.logBatch.MaxQueueSize != 64 {
+		t.Errorf("environment: interval %v, log queue %+v", c.errorInterval, c.logBatch)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `OTEL_BLRP_EXPORT_TIMEOUT="soon"`) {
+		t.Errorf("errors %v, want the bad OTEL_BLRP_EXPORT_TIMEOUT named", errs)
+	}
+	if c, _ = resolve(WithErrorInterval(time.Minute)); c.errorInterval != time.Minute {
+		t.Errorf("option: interval %v, want it to win over the environment", c.errorInterval)
+	}
+}
