@@ -244,59 +244,52 @@ func TestStallReportedBeforeTimeout(t *testing.T) {
 	}
 }
 
-func TestMetricStallReported(t *testing.T) {
+// Metric and log exports report their stalls as span exports do.
+func TestMetricAndLogStallReported(t *testing.T) {
 	addr := kittest.SilentEndpoint(t)
-	stalls := make(chan error, 4)
-	exp, err := NewMetricExporter(context.Background(), WithEndpoint(addr),
-		WithTimeout(time.Hour), WithStallReport(50*time.Millisecond),
-		WithErrorHandler(func(err error) { stalls <- err }))
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		signal string
+		export func(stalls chan<- error) (func(context.Context) error, func(context.Context) error)
+		want   string
+	}{
+		{"metrics", func(stalls chan<- error) (func(context.Context) error, func(context.Context) error) {
+			exp, err := NewMetricExporter(context.Background(), WithEndpoint(addr), WithTimeout(time.Hour),
+				WithStallReport(50*time.Millisecond), WithErrorHandler(func(err error) { stalls <- err }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func(ctx context.Context) error { return exp.Export(ctx, &metricdata.ResourceMetrics{}) }, exp.Shutdown
+		}, "export of metrics not answered"},
+		{"logs", func(stalls chan<- error) (func(context.Context) error, func(context.Context) error) {
+			exp, err := NewLogExporter(context.Background(), WithEndpoint(addr), WithProtocol(ProtocolGRPC), WithTimeout(time.Hour),
+				WithStallReport(50*time.Millisecond), WithErrorHandler(func(err error) { stalls <- err }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func(ctx context.Context) error { return exp.Export(ctx, make([]sdklog.Record, 2)) }, exp.Shutdown
+		}, "export of 2 log records not answered"},
+	} {
+		t.Run(tc.signal, func(t *testing.T) {
+			stalls := make(chan error, 4)
+			export, shutdown := tc.export(stalls)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- export(ctx) }()
+			select {
+			case err := <-stalls:
+				var stall *StallError
+				if !errors.As(err, &stall) || stall.Signal != tc.signal || !strings.Contains(err.Error(), addr) ||
+					!strings.Contains(err.Error(), tc.want) {
+					t.Errorf("reported %v; want a %s *StallError naming %s and saying %q", err, tc.signal, addr, tc.want)
+				}
+			case err := <-done:
+				t.Fatalf("export to a silent endpoint ended (%v) before a stall was reported", err)
+			}
+			cancel()
+			<-done
+			sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+			defer scancel()
+			shutdown(sctx)
+		})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- exp.Export(ctx, &metricdata.ResourceMetrics{}) }()
-	select {
-	case err := <-stalls:
-		var stall *StallError
-		if !errors.As(err, &stall) || stall.Signal != "metrics" || !strings.Contains(err.Error(), addr) {
-			t.Errorf("reported %v; want a metrics *StallError naming %s", err, addr)
-		}
-	case err := <-done:
-		t.Fatalf("export to a silent endpoint ended (%v) before a stall was reported", err)
-	}
-	cancel()
-	<-done
-	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
-	defer scancel()
-	exp.Shutdown(sctx)
-}
-
-func TestLogStallReported(t *testing.T) {
-	addr := kittest.SilentEndpoint(t)
-	stalls := make(chan error, 4)
-	exp, err := NewLogExporter(context.Background(), WithEndpoint(addr), WithProtocol(ProtocolGRPC),
-		WithTimeout(time.Hour), WithStallReport(50*time.Millisecond),
-		WithErrorHandler(func(err error) { stalls <- err }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- exp.Export(ctx, make([]sdklog.Record, 2)) }()
-	select {
-	case err := <-stalls:
-		var stall *StallError
-		if !errors.As(err, &stall) || stall.Signal != "logs" || !strings.Contains(err.Error(), addr) ||
-			!strings.Contains(err.Error(), "export of 2 log records not answered") {
-			t.Errorf("reported %v; want a logs *StallError naming %s and the 2 records", err, addr)
-		}
-	case err := <-done:
-		t.Fatalf("export to a silent endpoint ended (%v) before a stall was reported", err)
-	}
-	cancel()
-	<-done
-	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
-	defer scancel()
-	exp.Shutdown(sctx)
 }
