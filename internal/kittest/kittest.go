@@ -4,6 +4,7 @@
 package kittest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	rtrace "runtime/trace"
 	"slices"
@@ -291,4 +293,37 @@ func SilentEndpoint(t testing.TB) string {
 		}
 	})
 	return l.Addr().String()
+}
+
+// SpansInFile counts the spans in a file of OTLP JSON lines, failing t on
+// a line that is not JSON.
+func SpansInFile(t testing.TB, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var req struct {
+			ResourceSpans []struct {
+				ScopeSpans []struct{ Spans []json.RawMessage }
+			}
+		}
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			t.Fatalf("%s: a line is not JSON: %v", path, err)
+		}
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				n += len(ss.Spans)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return n
 }

@@ -1,9 +1,7 @@
 package sdk
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -107,7 +105,7 @@ func TestShutdownSideBySide(t *testing.T) {
 		t.Errorf("Stats = %+v, want all %d spans handed to the two exporters accounted for", st, 4*tasks)
 	}
 
-	if n := spansInFile(t, path); n != 2*tasks {
+	if n := kittest.SpansInFile(t, path); n != 2*tasks {
 		t.Errorf("the file holds %d spans, want %d", n, 2*tasks)
 	}
 	if open := openFiles(t, path); open {
@@ -116,35 +114,6 @@ func TestShutdownSideBySide(t *testing.T) {
 	if entries, err := os.ReadDir(filepath.Join(dir, "profiles")); err != nil || len(entries) == 0 {
 		t.Errorf("no profiles written by Shutdown (%v)", err)
 	}
-}
-
-// spansInFile counts the spans in an OTLP JSON lines file.
-func spansInFile(t *testing.T, path string) int {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var req struct {
-			ResourceSpans []struct {
-				ScopeSpans []struct{ Spans []json.RawMessage }
-			}
-		}
-		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			t.Fatalf("line is not JSON: %v", err)
-		}
-		for _, rs := range req.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				n += len(ss.Spans)
-			}
-		}
-	}
-	return n
 }
 
 // openFiles reports whether this process holds path open; it skips the
