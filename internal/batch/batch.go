@@ -187,7 +187,7 @@ func (q *Queue[T]) run() {
 		defer cancel()
 		// A ForceFlush's export ends with Shutdown's deadline too.
 		defer context.AfterFunc(q.abortCtx, cancel)()
-		err := q.export(ctx, batch)
+		err := q.export(ctx, batch, false)
 		clear(batch)
 		batch = batch[:0]
 		return err
@@ -239,23 +239,26 @@ func (q *Queue[T]) drain(batch []T) {
 		if len(batch) == 0 {
 			return
 		}
-		q.export(ctx, batch)
+		q.export(ctx, batch, true)
 		clear(batch)
 		batch = batch[:0]
 	}
 }
 
-func (q *Queue[T]) export(ctx context.Context, batch []T) error {
+// export exports batch and counts the outcome. In the drain, an export
+// that Shutdown's deadline ended stays pending, as if Shutdown had frozen
+// the counts first (which it may or may not have yet).
+func (q *Queue[T]) export(ctx context.Context, batch []T, draining bool) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	err := q.exp.Export(ctx, batch)
 	n := uint64(len(batch))
 	q.mu.Lock()
-	frozen := q.frozen
+	frozen := q.frozen || (draining && err != nil && ctx.Err() != nil)
 	switch {
 	case frozen:
-		// Shutdown has returned and said these were pending.
+		// Pending: Shutdown's deadline came first.
 	case err != nil:
 		q.failed += n
 		q.lastErr = err
@@ -319,7 +322,9 @@ func (q *Queue[T]) Shutdown(ctx context.Context) error {
 			default:
 			}
 		}
-		if !finished || (ctx.Err() != nil && len(q.queue) > 0) {
+		// What the deadline left undelivered, in the queue or in an
+		// export it ended, is pending.
+		if !finished || (ctx.Err() != nil && q.Stats().Pending > 0) {
 			q.mu.Lock()
 			q.frozen = true
 			q.mu.Unlock()
