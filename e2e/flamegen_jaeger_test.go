@@ -1,16 +1,13 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
-	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // TestFlamegenFromJaeger runs the instrumented program against a real
@@ -26,17 +23,7 @@ func TestFlamegenFromJaeger(t *testing.T) {
 	dir := t.TempDir()
 	flamegen, _ := buildFlamegenTools(t, dir)
 
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
-	t.Cleanup(cancel)
-	srv, err := jaeger.Start(ctx, bin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Errorf("stop Jaeger: %v", err)
-		}
-	})
+	ctx, srv := startJaeger(t, bin)
 	const service = "e2e-flamegen"
 	res := runTracedProg(ctx, t, prog, service, "grpc", "http://"+srv.OTLPGRPCEndpoint())
 	if _, err := srv.TraceWithSpans(ctx, res.TraceID, 6); err != nil {

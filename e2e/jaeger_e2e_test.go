@@ -84,6 +84,24 @@ func runOTLPProg[T any](ctx context.Context, t *testing.T, prog string, base []s
 	return res
 }
 
+// startJaeger starts Jaeger from bin for the length of t and returns it
+// with a context that bounds the test.
+func startJaeger(t *testing.T, bin string) (context.Context, *jaeger.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
+	t.Cleanup(cancel) // after Stop: cleanups run last-in, first-out
+	srv, err := jaeger.Start(ctx, bin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("stop Jaeger: %v", err)
+		}
+	})
+	return ctx, srv
+}
+
 type progResult struct {
 	TraceID  string `json:"trace_id"`
 	Exported uint64 `json:"exported"`
@@ -99,17 +117,7 @@ func TestJaeger(t *testing.T) {
 	prog := buildProgram(t)
 	lines := spawnLines(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
-	t.Cleanup(cancel) // after Stop: cleanups run last-in, first-out
-	srv, err := jaeger.Start(ctx, bin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Errorf("stop Jaeger: %v", err)
-		}
-	})
+	ctx, srv := startJaeger(t, bin)
 
 	for _, tc := range []struct{ protocol, endpoint string }{
 		{"grpc", "http://" + srv.OTLPGRPCEndpoint()},

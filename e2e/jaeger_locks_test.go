@@ -111,17 +111,7 @@ func TestJaegerLocks(t *testing.T) {
 	prog := buildLockProg(t)
 	lines := lockProgLines(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
-	t.Cleanup(cancel) // after Stop: cleanups run last-in, first-out
-	srv, err := jaeger.Start(ctx, bin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Errorf("stop Jaeger: %v", err)
-		}
-	})
+	ctx, srv := startJaeger(t, bin)
 
 	thresholds := []string{
 		"TRACEKIT_SLOW=" + lockSlow.String(),

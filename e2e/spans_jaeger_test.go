@@ -19,7 +19,6 @@ import (
 	"github.com/tracekit-go/tracekit/e2e/internal/jaeger"
 	"github.com/tracekit-go/tracekit/internal/flame"
 	"github.com/tracekit-go/tracekit/internal/spans"
-	"github.com/tracekit-go/tracekit/internal/testwait"
 )
 
 // TestSpansFromJaeger runs the instrumented program against a real Jaeger,
@@ -30,17 +29,7 @@ func TestSpansFromJaeger(t *testing.T) {
 	bin := jaeger.Binary(t)
 	prog := buildProgram(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), testwait.Scale(5*time.Minute))
-	t.Cleanup(cancel)
-	srv, err := jaeger.Start(ctx, bin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Errorf("stop Jaeger: %v", err)
-		}
-	})
+	ctx, srv := startJaeger(t, bin)
 
 	const service = "e2e-spans"
 	res := runTracedProg(ctx, t, prog, service, "grpc", "http://"+srv.OTLPGRPCEndpoint())

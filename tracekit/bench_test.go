@@ -21,7 +21,7 @@ func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { ret
 func (discard) Shutdown(context.Context) error                             { return nil }
 
 func benchProvider(b *testing.B) (context.Context, trace.Tracer) {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batch.New(discard{}, "discard", batch.Config{})))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batch.New(discard{}, batch.Config{})))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	tracer := tp.Tracer("bench")
 	ctx, root := tracer.Start(context.Background(), "root")

@@ -101,7 +101,11 @@ func ExamplePanicError() {
 func ExampleWithSpanOptions() {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	defer tp.Shutdown(context.Background())
+	defer func() { // bounded: an exporter that hangs must not hold the exit
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tp.Shutdown(ctx)
+	}()
 	ctx, request := tp.Tracer("example").Start(context.Background(), "request")
 
 	g := tracekit.NewGroup(ctx, "resize", tracekit.WithLimit(2),

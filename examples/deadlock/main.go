@@ -82,6 +82,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// shutdown gives the exporters ten seconds at most.
+	shutdown := func() error {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return kit.Shutdown(ctx)
+	}
 
 	scenarios := []struct {
 		name       string
@@ -102,7 +108,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "== %d. %s\n", i+1, sc.name)
 		if err := f(ctx, out); err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
+			return errors.Join(fmt.Errorf("%s: %w", sc.name, err), shutdown())
 		}
 		mu.Lock()
 		got := reports
@@ -117,7 +123,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		total += len(got)
 	}
 	fmt.Fprintf(out, "%d reports\n", total)
-	return kit.Shutdown(ctx)
+	return shutdown()
 }
 
 // programDir is this program's source directory: frames from it are the

@@ -101,11 +101,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// shutdown gives the exporters ten seconds at most, even when ctx has
+	// ended; its error says what did not reach them.
+	shutdown := func() error {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return kit.Shutdown(ctx)
+	}
 	logOut := io.Writer(os.Stderr)
 	if o.logPath != "" {
 		f, err := os.OpenFile(o.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return errors.Join(err, kit.Shutdown(ctx))
+			return errors.Join(err, shutdown())
 		}
 		defer f.Close()
 		logOut = f
@@ -115,7 +122,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var dbg *debugServer
 	if o.debug != "" {
 		if dbg, err = startDebug(o.debug, out); err != nil {
-			return errors.Join(err, kit.Shutdown(ctx))
+			return errors.Join(err, shutdown())
 		}
 	}
 
@@ -131,9 +138,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	debugErr := dbg.stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	shutdownErr := kit.Shutdown(shutdownCtx)
+	shutdownErr := shutdown()
 	st := kit.Stats()
 	fmt.Fprint(out, summary)
 	fmt.Fprintf(out, "spans: %d exported, %d dropped, %d failed\n", st.Exported, st.Dropped, st.Failed)

@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -51,7 +52,9 @@ func Example() {
 	_, span := tp.Tracer("example/checkout").Start(context.Background(), "checkout")
 	span.SetAttributes(attribute.Int("items", 3), attribute.Float64("ratio", 0.5))
 	span.End()
-	if err := tp.Shutdown(context.Background()); err != nil { // shuts the exporter down too
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(shutdownCtx); err != nil { // shuts the exporter down too
 		log.Fatal(err)
 	}
 
@@ -93,7 +96,9 @@ func ExampleNew() {
 		_, span := tr.Start(context.Background(), name)
 		span.End()
 	}
-	if err := tp.Shutdown(context.Background()); err != nil {
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(shutdownCtx); err != nil {
 		log.Fatal(err)
 	}
 

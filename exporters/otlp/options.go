@@ -73,7 +73,8 @@ func WithStallReport(d time.Duration) Option {
 }
 
 // WithErrorHandler receives reports of environment values that were not
-// understood and so ignored, and of exports that stall ([*StallError]).
+// understood and so ignored, and of exports of any signal that stall
+// ([*StallError]).
 // Default: the OpenTelemetry global error handler.
 func WithErrorHandler(f func(error)) Option {
 	return optionFunc(func(c *config) {

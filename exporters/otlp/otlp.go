@@ -131,15 +131,18 @@ type TraceExporter struct {
 // threshold ([WithStallReport]); it is reported while the export goes on.
 type StallError struct {
 	Destination string        // for example "otlp grpc localhost:4317"
-	Signal      string        // "traces" or "metrics"
-	Items       int           // spans in the export, or 0 for metrics
+	Signal      string        // "traces", "metrics" or "logs"
+	Items       int           // spans or log records in the export, or 0 for metrics
 	After       time.Duration // how long the export had gone unanswered
 	Timeout     time.Duration // the export timeout, or 0 when the exporter's default applies
 }
 
 func (e *StallError) Error() string {
 	what := e.Signal
-	if e.Items > 0 {
+	switch {
+	case e.Items > 0 && e.Signal == logs.name:
+		what = fmt.Sprintf("%d log records", e.Items)
+	case e.Items > 0:
 		what = fmt.Sprintf("%d spans", e.Items)
 	}
 	limit := "its timeout"
@@ -297,6 +300,10 @@ type metricExporter struct {
 	onError func(error)
 }
 
+// String describes the destination, for example
+// "otlp http/protobuf http://localhost:4318/v1/metrics".
+func (e *metricExporter) String() string { return e.dest }
+
 func (e *metricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	stalled := func() *StallError {
 		return &StallError{Destination: e.dest, Signal: metrics.name, After: e.stall, Timeout: e.timeout}
@@ -353,14 +360,19 @@ func NewLogExporter(ctx context.Context, opts ...Option) (sdklog.Exporter, error
 	if err != nil {
 		return nil, fmt.Errorf("otlp: log exporter %s %s: %w", proto, endpoint, err)
 	}
-	return &logExporter{Exporter: exp, protocol: proto, endpoint: endpoint}, nil
+	return &logExporter{Exporter: exp, protocol: proto, endpoint: endpoint,
+		stall: c.stall, timeout: c.timeout, onError: c.onError}, nil
 }
 
-// logExporter names its destination in its errors.
+// logExporter names its destination in its errors and reports exports that
+// stall, as TraceExporter does.
 type logExporter struct {
 	sdklog.Exporter
 	protocol Protocol
 	endpoint string
+	stall    time.Duration
+	timeout  time.Duration
+	onError  func(error)
 }
 
 // String describes the destination, for example
@@ -368,7 +380,10 @@ type logExporter struct {
 func (e *logExporter) String() string { return fmt.Sprintf("otlp %s %s", e.protocol, e.endpoint) }
 
 func (e *logExporter) Export(ctx context.Context, records []sdklog.Record) error {
-	if err := e.Exporter.Export(ctx, records); err != nil {
+	stalled := func() *StallError {
+		return &StallError{Destination: e.String(), Signal: logs.name, Items: len(records), After: e.stall, Timeout: e.timeout}
+	}
+	if err := watch(e.stall, e.onError, stalled, func() error { return e.Exporter.Export(ctx, records) }); err != nil {
 		return fmt.Errorf("%s unreachable or refused: %w", e, err)
 	}
 	return nil

@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/tracekit-go/tracekit/internal/kittest"
 )
 
 func TestResolve(t *testing.T) {
@@ -202,40 +204,8 @@ func TestLogExporterErrorNamesEndpoint(t *testing.T) {
 	}
 }
 
-// silentEndpoint accepts connections and never answers, like a Collector
-// whose process hangs.
-func silentEndpoint(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 func TestStallReportedBeforeTimeout(t *testing.T) {
-	addr := silentEndpoint(t)
+	addr := kittest.SilentEndpoint(t)
 	for _, proto := range []Protocol{ProtocolGRPC, ProtocolHTTPProtobuf} {
 		t.Run(strings.ReplaceAll(string(proto), "/", "-"), func(t *testing.T) {
 			stalls := make(chan error, 4)
@@ -274,30 +244,52 @@ func TestStallReportedBeforeTimeout(t *testing.T) {
 	}
 }
 
-func TestMetricStallReported(t *testing.T) {
-	addr := silentEndpoint(t)
-	stalls := make(chan error, 4)
-	exp, err := NewMetricExporter(context.Background(), WithEndpoint(addr),
-		WithTimeout(time.Hour), WithStallReport(50*time.Millisecond),
-		WithErrorHandler(func(err error) { stalls <- err }))
-	if err != nil {
-		t.Fatal(err)
+// Metric and log exports report their stalls as span exports do.
+func TestMetricAndLogStallReported(t *testing.T) {
+	addr := kittest.SilentEndpoint(t)
+	for _, tc := range []struct {
+		signal string
+		export func(stalls chan<- error) (func(context.Context) error, func(context.Context) error)
+		want   string
+	}{
+		{"metrics", func(stalls chan<- error) (func(context.Context) error, func(context.Context) error) {
+			exp, err := NewMetricExporter(context.Background(), WithEndpoint(addr), WithTimeout(time.Hour),
+				WithStallReport(50*time.Millisecond), WithErrorHandler(func(err error) { stalls <- err }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func(ctx context.Context) error { return exp.Export(ctx, &metricdata.ResourceMetrics{}) }, exp.Shutdown
+		}, "export of metrics not answered"},
+		{"logs", func(stalls chan<- error) (func(context.Context) error, func(context.Context) error) {
+			exp, err := NewLogExporter(context.Background(), WithEndpoint(addr), WithProtocol(ProtocolGRPC), WithTimeout(time.Hour),
+				WithStallReport(50*time.Millisecond), WithErrorHandler(func(err error) { stalls <- err }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func(ctx context.Context) error { return exp.Export(ctx, make([]sdklog.Record, 2)) }, exp.Shutdown
+		}, "export of 2 log records not answered"},
+	} {
+		t.Run(tc.signal, func(t *testing.T) {
+			stalls := make(chan error, 4)
+			export, shutdown := tc.export(stalls)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- export(ctx) }()
+			select {
+			case err := <-stalls:
+				var stall *StallError
+				if !errors.As(err, &stall) || stall.Signal != tc.signal || !strings.Contains(err.Error(), addr) ||
+					!strings.Contains(err.Error(), tc.want) {
+					t.Errorf("reported %v; want a %s *StallError naming %s and saying %q", err, tc.signal, addr, tc.want)
+				}
+			case err := <-done:
+				t.Fatalf("export to a silent endpoint ended (%v) before a stall was reported", err)
+			}
+			cancel()
+			<-done
+			sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+			defer scancel()
+			shutdown(sctx)
+		})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- exp.Export(ctx, &metricdata.ResourceMetrics{}) }()
-	select {
-	case err := <-stalls:
-		var stall *StallError
-		if !errors.As(err, &stall) || stall.Signal != "metrics" || !strings.Contains(err.Error(), addr) {
-			t.Errorf("reported %v; want a metrics *StallError naming %s", err, addr)
-		}
-	case err := <-done:
-		t.Fatalf("export to a silent endpoint ended (%v) before a stall was reported", err)
-	}
-	cancel()
-	<-done
-	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
-	defer scancel()
-	exp.Shutdown(sctx)
 }

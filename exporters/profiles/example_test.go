@@ -31,7 +31,9 @@ func ExampleStart() {
 		log.Fatal(err)
 	}
 	// ... the program runs ...
-	if err := p.Shutdown(context.Background()); err != nil {
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Shutdown(shutdownCtx); err != nil {
 		log.Fatal(err)
 	}
 

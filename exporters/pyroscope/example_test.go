@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"runtime/pprof"
+	"time"
 
 	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope/pyroscopetest"
@@ -28,7 +29,9 @@ func Example() {
 	pprof.Do(context.Background(), pprof.Labels("span_name", "price"), func(context.Context) {
 		burnCPU(cpuWork / 2)
 	})
-	if err := p.Shutdown(context.Background()); err != nil {
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Shutdown(shutdownCtx); err != nil {
 		log.Fatal(err)
 	}
 

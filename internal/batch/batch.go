@@ -1,11 +1,13 @@
-// Package batch is tracekit's span processor: a bounded queue in front of an
-// exporter that never blocks the code being traced, counts every span it
+// Package batch is tracekit's export queue: a bounded queue in front of an
+// exporter that never blocks the code being observed, counts every item it
 // could not deliver, and keeps Shutdown inside its context's deadline.
+// [Processor] puts it in front of a span exporter; the SDK puts a [Queue] in
+// front of its log exporters too.
 //
-// It exists beside the SDK's BatchSpanProcessor because that one keeps its
-// drop counter private and lets its export goroutine outlive a Shutdown whose
-// deadline passed; tracekit promises both an observable drop count and a
-// bounded Shutdown.
+// It exists beside the OpenTelemetry SDK's batch processors because they keep
+// their drop counters private and report what they lose only to a global
+// logger; tracekit promises an observable count of what became of every span
+// and record, and a Shutdown that says it.
 package batch
 
 import (
@@ -33,8 +35,10 @@ type Config struct {
 	MaxExportBatchSize int
 	ScheduleDelay      time.Duration
 	ExportTimeout      time.Duration
-	// OnError receives every failed export; nil drops them.
-	OnError func(error)
+	// OnError receives every failed export with the number of items it
+	// held, except those that end after a Shutdown whose deadline passed;
+	// nil drops them.
+	OnError func(items int, err error)
 }
 
 func (c Config) withDefaults() Config {
@@ -54,36 +58,50 @@ func (c Config) withDefaults() Config {
 		c.ExportTimeout = DefaultExportTimeout
 	}
 	if c.OnError == nil {
-		c.OnError = func(error) {}
+		c.OnError = func(int, error) {}
 	}
 	return c
 }
 
-// Stats counts what happened to the sampled spans the processor was given.
-// Once Shutdown has returned, Exported+Dropped+Failed equals every span given.
+// Stats counts what happened to the items a queue was given.
+// Exported+Dropped+Failed+Pending is every item given, at any moment; once
+// Shutdown has returned the counts no longer change.
 type Stats struct {
 	Exported uint64 // delivered to the exporter without error
-	Dropped  uint64 // refused because the queue was full or the processor stopped
+	Dropped  uint64 // refused because the queue was full or the queue stopped
 	Failed   uint64 // handed to the exporter, which returned an error
-	Pending  uint64 // accepted and not yet exported
+	// Pending were accepted and are not yet exported; after a Shutdown
+	// whose deadline passed, they are what it left undelivered (in the
+	// queue, or in an export that had not answered).
+	Pending uint64
 	// LastError is the most recent export error, or nil.
 	LastError error
 }
 
-// Processor queues ended, sampled spans and exports them in batches from one
-// goroutine. It implements sdktrace.SpanProcessor and is safe for concurrent
-// use.
-//
-// Invariant: OnEnd never blocks; a span either enters the queue (pending+1)
-// or is counted dropped. Every pending span later becomes exported, failed or
-// dropped, exactly once, in the export goroutine or in Shutdown after that
-// goroutine is gone.
-type Processor struct {
-	exp  sdktrace.SpanExporter
-	cfg  Config
-	name string
+// Exporter is what a [Queue] exports to.
+type Exporter[T any] interface {
+	// Export delivers items; it must honour ctx.
+	Export(ctx context.Context, items []T) error
+	// Shutdown flushes and releases the exporter, within ctx.
+	Shutdown(ctx context.Context) error
+}
 
-	queue   chan sdktrace.ReadOnlySpan
+// Queue queues items and exports them in batches from one goroutine. Its
+// methods are safe for concurrent use.
+//
+// Invariant: Offer never blocks; it either queues an item and counts it
+// sent, or counts it dropped — one atomic add either way, as on the hot
+// path of every span that ends. Every sent item later becomes exported,
+// failed or discarded (dropped after the stop), exactly once, in the export
+// goroutine or in Shutdown after that goroutine is gone — unless Shutdown's
+// deadline passes first: then the counts are frozen, and what was queued or
+// being exported stays pending. Pending is never stored: it is what the
+// other counts leave of the items sent.
+type Queue[T any] struct {
+	exp Exporter[T]
+	cfg Config
+
+	queue   chan T
 	flushes chan flushRequest
 	stop    chan struct{} // closed by Shutdown
 	done    chan struct{} // closed when the export goroutine has returned
@@ -99,8 +117,12 @@ type Processor struct {
 	stopErr  error
 	expErr   error // the exporter's Shutdown result, written before done is closed
 
-	exported, dropped, failed, pending atomic.Uint64
-	lastErr                            atomic.Pointer[error]
+	sent, dropped atomic.Uint64 // counted by Offer
+
+	mu                          sync.Mutex // guards what follows
+	exported, failed, discarded uint64
+	lastErr                     error
+	frozen                      bool // Shutdown's deadline passed
 }
 
 type flushRequest struct {
@@ -108,111 +130,107 @@ type flushRequest struct {
 	reply chan error
 }
 
-// New starts a processor in front of exp. name describes the destination in
-// errors (for example "otlp http/protobuf http://localhost:4318").
-func New(exp sdktrace.SpanExporter, name string, cfg Config) *Processor {
+// NewQueue starts a queue in front of exp.
+func NewQueue[T any](exp Exporter[T], cfg Config) *Queue[T] {
 	cfg = cfg.withDefaults()
-	p := &Processor{
+	q := &Queue[T]{
 		exp:     exp,
 		cfg:     cfg,
-		name:    name,
-		queue:   make(chan sdktrace.ReadOnlySpan, cfg.MaxQueueSize),
+		queue:   make(chan T, cfg.MaxQueueSize),
 		flushes: make(chan flushRequest),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	p.abortCtx, p.abort = context.WithCancel(context.Background())
-	go p.run()
-	return p
+	q.abortCtx, q.abort = context.WithCancel(context.Background())
+	go q.run()
+	return q
 }
 
-// OnStart does nothing; spans are queued when they end.
-func (p *Processor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-
-// OnEnd queues s if it is sampled. It never blocks: when the queue is full the
-// span is dropped and counted.
-func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
-	if !s.SpanContext().IsSampled() {
-		return
-	}
-	if p.stopped.Load() {
-		p.dropped.Add(1)
+// Offer queues item. It never blocks: when the queue is full or stopped the
+// item is dropped and counted.
+func (q *Queue[T]) Offer(item T) {
+	if q.stopped.Load() {
+		q.dropped.Add(1)
 		return
 	}
 	select {
-	case p.queue <- s:
-		p.pending.Add(1)
+	case q.queue <- item:
+		q.sent.Add(1)
 	default:
-		p.dropped.Add(1)
+		q.dropped.Add(1)
 	}
 }
 
-// Stats returns the counters. Safe to call at any time.
-func (p *Processor) Stats() Stats {
-	st := Stats{
-		Exported: p.exported.Load(),
-		Dropped:  p.dropped.Load(),
-		Failed:   p.failed.Load(),
-		Pending:  p.pending.Load(),
-	}
-	if e := p.lastErr.Load(); e != nil {
-		st.LastError = *e
+// Stats returns the counters. Safe to call at any time; while no Offer is
+// under way (after Shutdown, say) they add up exactly to the items offered.
+func (q *Queue[T]) Stats() Stats {
+	q.mu.Lock()
+	st := Stats{Exported: q.exported, Failed: q.failed, LastError: q.lastErr}
+	discarded := q.discarded
+	q.mu.Unlock()
+	st.Dropped = q.dropped.Load() + discarded
+	// An item can be exported before the Offer that sent it counts it:
+	// such an item is not pending.
+	if sent, settled := q.sent.Load(), st.Exported+st.Failed+discarded; sent > settled {
+		st.Pending = sent - settled
 	}
 	return st
 }
 
-func (p *Processor) run() {
-	defer close(p.done)
-	batch := make([]sdktrace.ReadOnlySpan, 0, p.cfg.MaxExportBatchSize)
-	timer := time.NewTimer(p.cfg.ScheduleDelay)
+func (q *Queue[T]) run() {
+	defer close(q.done)
+	batch := make([]T, 0, q.cfg.MaxExportBatchSize)
+	timer := time.NewTimer(q.cfg.ScheduleDelay)
 	defer timer.Stop()
 	exportNow := func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, p.cfg.ExportTimeout)
+		ctx, cancel := context.WithTimeout(ctx, q.cfg.ExportTimeout)
 		defer cancel()
-		err := p.export(ctx, batch)
+		// A ForceFlush's export ends with Shutdown's deadline too.
+		defer context.AfterFunc(q.abortCtx, cancel)()
+		err := q.export(ctx, batch, false)
 		clear(batch)
 		batch = batch[:0]
 		return err
 	}
 	for {
 		select {
-		case s := <-p.queue:
-			batch = append(batch, s)
-			if len(batch) >= p.cfg.MaxExportBatchSize {
-				exportNow(p.abortCtx)
-				timer.Reset(p.cfg.ScheduleDelay)
+		case it := <-q.queue:
+			batch = append(batch, it)
+			if len(batch) >= q.cfg.MaxExportBatchSize {
+				exportNow(q.abortCtx)
+				timer.Reset(q.cfg.ScheduleDelay)
 			}
 		case <-timer.C:
 			if len(batch) > 0 {
-				exportNow(p.abortCtx)
+				exportNow(q.abortCtx)
 			}
-			timer.Reset(p.cfg.ScheduleDelay)
-		case req := <-p.flushes:
+			timer.Reset(q.cfg.ScheduleDelay)
+		case req := <-q.flushes:
 			var errs []error
-			for n := len(p.queue); n > 0 || len(batch) > 0; {
-				for ; n > 0 && len(batch) < p.cfg.MaxExportBatchSize; n-- {
-					batch = append(batch, <-p.queue)
+			for n := len(q.queue); n > 0 || len(batch) > 0; {
+				for ; n > 0 && len(batch) < q.cfg.MaxExportBatchSize; n-- {
+					batch = append(batch, <-q.queue)
 				}
 				errs = append(errs, exportNow(req.ctx))
 			}
 			req.reply <- errors.Join(errs...)
-		case <-p.stop:
-			p.drain(batch)
-			p.expErr = p.exp.Shutdown(p.stopCtx)
+		case <-q.stop:
+			q.drain(batch)
+			q.expErr = q.exp.Shutdown(q.stopCtx)
 			return
 		}
 	}
 }
 
 // drain exports what is left when Shutdown was called, within its context.
-// What cannot be exported before the deadline is counted failed.
-func (p *Processor) drain(batch []sdktrace.ReadOnlySpan) {
-	ctx := p.stopCtx
-	for {
-		for len(batch) < p.cfg.MaxExportBatchSize {
+// What the deadline leaves in the queue stays pending.
+func (q *Queue[T]) drain(batch []T) {
+	ctx := q.stopCtx
+	for ctx.Err() == nil {
+		for len(batch) < q.cfg.MaxExportBatchSize {
 			select {
-			case s := <-p.queue:
-				batch = append(batch, s)
+			case it := <-q.queue:
+				batch = append(batch, it)
 				continue
 			default:
 			}
@@ -221,48 +239,50 @@ func (p *Processor) drain(batch []sdktrace.ReadOnlySpan) {
 		if len(batch) == 0 {
 			return
 		}
-		if ctx.Err() != nil {
-			p.lose(len(batch), ctx.Err())
-		} else {
-			p.export(ctx, batch)
-		}
+		q.export(ctx, batch, true)
 		clear(batch)
 		batch = batch[:0]
 	}
 }
 
-func (p *Processor) export(ctx context.Context, batch []sdktrace.ReadOnlySpan) error {
+// export exports batch and counts the outcome. In the drain, an export
+// that Shutdown's deadline ended stays pending, as if Shutdown had frozen
+// the counts first (which it may or may not have yet).
+func (q *Queue[T]) export(ctx context.Context, batch []T, draining bool) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	err := p.exp.ExportSpans(ctx, batch)
-	if err != nil {
-		p.lose(len(batch), err)
-		err = fmt.Errorf("tracekit: export %d spans to %s: %w", len(batch), p.name, err)
-		p.cfg.OnError(err)
-		return err
+	err := q.exp.Export(ctx, batch)
+	n := uint64(len(batch))
+	q.mu.Lock()
+	frozen := q.frozen || (draining && err != nil && ctx.Err() != nil)
+	switch {
+	case frozen:
+		// Pending: Shutdown's deadline came first.
+	case err != nil:
+		q.failed += n
+		q.lastErr = err
+	default:
+		q.exported += n
 	}
-	p.exported.Add(uint64(len(batch)))
-	p.pending.Add(^uint64(len(batch) - 1))
-	return nil
+	q.mu.Unlock()
+	if err != nil && !frozen {
+		q.cfg.OnError(len(batch), err)
+	}
+	return err
 }
 
-func (p *Processor) lose(n int, err error) {
-	p.failed.Add(uint64(n))
-	p.pending.Add(^uint64(n - 1))
-	p.lastErr.Store(&err)
-}
-
-// ForceFlush exports every span queued before the call, then flushes the
-// exporter if it can be flushed. It returns ctx's error if ctx ends first.
-func (p *Processor) ForceFlush(ctx context.Context) error {
-	if p.stopped.Load() {
+// ForceFlush exports every item queued before the call, then flushes the
+// exporter if it has a ForceFlush(context.Context) error method. It returns
+// ctx's error if ctx ends first.
+func (q *Queue[T]) ForceFlush(ctx context.Context) error {
+	if q.stopped.Load() {
 		return nil
 	}
 	req := flushRequest{ctx: ctx, reply: make(chan error, 1)}
 	select {
-	case p.flushes <- req:
-	case <-p.done:
+	case q.flushes <- req:
+	case <-q.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -273,51 +293,97 @@ func (p *Processor) ForceFlush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if f, ok := p.exp.(interface{ ForceFlush(context.Context) error }); ok {
+	if f, ok := q.exp.(interface{ ForceFlush(context.Context) error }); ok {
 		err = errors.Join(err, f.ForceFlush(ctx))
 	}
 	return err
 }
 
-// Shutdown stops accepting spans, exports what is queued and shuts the
-// exporter down, all within ctx: when ctx ends first, exports under way are
-// canceled and Shutdown returns at once. It is safe to call more than once;
-// later calls return the first call's result. If spans could not be
-// delivered the error says how many, where they were going and why.
-func (p *Processor) Shutdown(ctx context.Context) error {
-	p.stopOnce.Do(func() {
-		p.stopCtx = ctx
-		p.stopped.Store(true)
-		close(p.stop)
-		var errs []error
+// Shutdown stops accepting items, exports what is queued and shuts the
+// exporter down, all within ctx. When ctx ends first, exports under way are
+// canceled, the counts are frozen with what was not delivered still pending,
+// and Shutdown returns at once with ctx's error. Otherwise it returns the
+// exporter's Shutdown error, if any. What was lost is in [Queue.Stats]. It
+// is safe to call more than once; later calls return the first call's
+// result.
+func (q *Queue[T]) Shutdown(ctx context.Context) error {
+	q.stopOnce.Do(func() {
+		q.stopCtx = ctx
+		q.stopped.Store(true)
+		close(q.stop)
+		finished := false
 		select {
-		case <-p.done:
-			// Spans that raced with the stop are still in the queue.
-			for left := len(p.queue); left > 0; left-- {
-				<-p.queue
-				p.pending.Add(^uint64(0))
-				p.dropped.Add(1)
-			}
-			if p.expErr != nil {
-				errs = append(errs, fmt.Errorf("tracekit: shutdown exporter %s: %w", p.name, p.expErr))
-			}
+		case <-q.done:
+			finished = true
 		case <-ctx.Done():
-			p.abort()
-		}
-		st := p.Stats()
-		if lost := st.Failed + st.Pending; lost > 0 {
-			var cause error
-			switch {
-			case ctx.Err() != nil && st.LastError == nil:
-				cause = fmt.Errorf("no export finished before the shutdown deadline (endpoint unreachable or too slow): %w", ctx.Err())
-			case ctx.Err() != nil:
-				cause = fmt.Errorf("shutdown deadline passed (%w); last export error: %w", ctx.Err(), st.LastError)
+			select {
+			case <-q.done:
+				finished = true
 			default:
-				cause = st.LastError
 			}
-			errs = append(errs, fmt.Errorf("tracekit: %d spans could not be exported to %s: %w", lost, p.name, cause))
 		}
-		p.stopErr = errors.Join(errs...)
+		// What the deadline left undelivered, in the queue or in an
+		// export it ended, is pending.
+		if !finished || (ctx.Err() != nil && q.Stats().Pending > 0) {
+			q.mu.Lock()
+			q.frozen = true
+			q.mu.Unlock()
+			q.abort()
+			q.stopErr = fmt.Errorf("shutdown ended before the queue was delivered: %w", ctx.Err())
+			if finished && q.expErr != nil {
+				q.stopErr = errors.Join(q.stopErr, fmt.Errorf("shutdown exporter: %w", q.expErr))
+			}
+			return
+		}
+		// Items offered as the queue stopped may have arrived after the
+		// export goroutine emptied it.
+		q.mu.Lock()
+		for left := len(q.queue); left > 0; left-- {
+			<-q.queue
+			q.discarded++
+		}
+		q.mu.Unlock()
+		if q.expErr != nil {
+			q.stopErr = fmt.Errorf("shutdown exporter: %w", q.expErr)
+		}
 	})
-	return p.stopErr
+	return q.stopErr
+}
+
+// Processor is a [Queue] of ended, sampled spans in front of a span
+// exporter. It implements sdktrace.SpanProcessor.
+type Processor struct {
+	*Queue[sdktrace.ReadOnlySpan]
+}
+
+var _ sdktrace.SpanProcessor = (*Processor)(nil)
+
+// New starts a processor in front of exp.
+func New(exp sdktrace.SpanExporter, cfg Config) *Processor {
+	return &Processor{NewQueue[sdktrace.ReadOnlySpan](spanExporter{exp}, cfg)}
+}
+
+// OnStart does nothing; spans are queued when they end.
+func (p *Processor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+
+// OnEnd queues s if it is sampled. It never blocks: when the queue is full
+// the span is dropped and counted.
+func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
+	if s.SpanContext().IsSampled() {
+		p.Offer(s)
+	}
+}
+
+// spanExporter makes a span exporter an [Exporter].
+type spanExporter struct{ sdktrace.SpanExporter }
+
+func (e spanExporter) Export(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	return e.ExportSpans(ctx, spans)
+}
+
+func (e spanExporter) ForceFlush(ctx context.Context) error {
+	if f, ok := e.SpanExporter.(interface{ ForceFlush(context.Context) error }); ok {
+		return f.ForceFlush(ctx)
+	}
+	return nil
 }

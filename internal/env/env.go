@@ -34,6 +34,11 @@ const (
 	BSPMaxQueueSize       = "OTEL_BSP_MAX_QUEUE_SIZE"
 	BSPMaxExportBatchSize = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
 
+	BLRPScheduleDelay      = "OTEL_BLRP_SCHEDULE_DELAY"
+	BLRPExportTimeout      = "OTEL_BLRP_EXPORT_TIMEOUT"
+	BLRPMaxQueueSize       = "OTEL_BLRP_MAX_QUEUE_SIZE"
+	BLRPMaxExportBatchSize = "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE"
+
 	// Logs: the exporter list (otlp, console, none; tracekit's default is
 	// none) and where OTLP logs go when not where the traces go.
 	LogsExporter     = "OTEL_LOGS_EXPORTER"
@@ -47,6 +52,9 @@ const (
 	FilePath = "TRACEKIT_FILE_PATH"
 	// ProfileDir turns on local profile capture into that directory.
 	ProfileDir = "TRACEKIT_PROFILE_DIR"
+	// ErrorInterval is how often, at most, the error handler hears of
+	// failures of one kind that go on, as a Go duration (default 10s).
+	ErrorInterval = "TRACEKIT_ERROR_INTERVAL"
 
 	// Deadlock turns lock-order deadlock detection on ("1", "true", "on")
 	// or off ("0", "false", "off", the default).

@@ -73,7 +73,11 @@ func ExampleHandler_reports() {
 		fmt.Println(err)
 		return
 	}
-	defer kit.Shutdown(context.Background())
+	defer func() { // bounded: an exporter that hangs must not hold the exit
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = kit.Shutdown(ctx)
+	}()
 	srv := httptest.NewServer(console.Handler())
 	defer srv.Close()
 

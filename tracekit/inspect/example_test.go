@@ -25,7 +25,11 @@ func ExampleTasks() {
 		fmt.Println(err)
 		return
 	}
-	defer kit.Shutdown(context.Background())
+	defer func() { // bounded: an exporter that hangs must not hold the exit
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = kit.Shutdown(ctx)
+	}()
 
 	var mu tracekit.Mutex
 	mu.SetName("orders")

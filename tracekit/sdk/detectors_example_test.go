@@ -27,7 +27,6 @@ func ExampleWithReportHandler() {
 		fmt.Println(err)
 		return
 	}
-	defer kit.Shutdown(context.Background())
 
 	var a, b tracekit.Mutex
 	a.SetName("a")
@@ -41,6 +40,11 @@ func ExampleWithReportHandler() {
 	a.Lock() // the other order: reported here
 	a.Unlock()
 	b.Unlock()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := kit.Shutdown(shutdownCtx); err != nil {
+		fmt.Println(err)
+	}
 	// Output: lock-order a b 2
 }
 
@@ -60,7 +64,6 @@ func ExampleWithHangTimeout() {
 		fmt.Println(err)
 		return
 	}
-	defer kit.Shutdown(context.Background())
 
 	var db tracekit.Mutex
 	db.SetName("db")
@@ -88,6 +91,11 @@ func ExampleWithHangTimeout() {
 	}
 	for _, k := range []inspect.Kind{inspect.KindHang, inspect.KindLongHold} {
 		fmt.Println(k, got[k].Lock, len(got[k].Goroutines) > 0)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := kit.Shutdown(shutdownCtx); err != nil {
+		fmt.Println(err)
 	}
 	// Output:
 	// hang db true

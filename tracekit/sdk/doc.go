@@ -10,7 +10,11 @@
 //
 //	kit, err := sdk.Start(ctx, sdk.WithServiceName("checkout"))
 //	if err != nil { ... }
-//	defer kit.Shutdown(context.Background())
+//	defer func() {
+//		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//		defer cancel()
+//		kit.Shutdown(ctx) // bounded; its error says what was lost, per exporter
+//	}()
 //
 // Options resolve in one place: the environment first, then the options,
 // then the defaults for whatever neither set. A threshold of zero means

@@ -37,8 +37,9 @@ func optionsFromEnv() (opts []Option, errs []error) {
 	if s, ok := samplerFromEnv(report); ok {
 		add(WithSampler(s))
 	}
-	bc := batchConfig(report)
-	add(optionFunc(func(c *config) { c.batch = bc }))
+	bc := batchConfig(report, env.BSPScheduleDelay, env.BSPExportTimeout, env.BSPMaxQueueSize, env.BSPMaxExportBatchSize)
+	lc := batchConfig(report, env.BLRPScheduleDelay, env.BLRPExportTimeout, env.BLRPMaxQueueSize, env.BLRPMaxExportBatchSize)
+	add(optionFunc(func(c *config) { c.batch, c.logBatch = bc, lc }))
 
 	// Thresholds: a Go duration, or off.
 	duration := func(name string, set func(time.Duration) Option, off Option) {
@@ -92,6 +93,7 @@ func optionsFromEnv() (opts []Option, errs []error) {
 		add(WithMemoryFraction(f))
 	}
 	duration(env.MemoryInterval, WithMemoryInterval, nil)
+	duration(env.ErrorInterval, WithErrorInterval, nil)
 	count(env.MemoryGrowthSamples, WithMemoryGrowthSamples, nil)
 
 	// The flight recorder: a directory or a slow-span threshold turns it
@@ -163,8 +165,8 @@ func exportersFromEnv(name string, report func(error), fileOK bool) []Exporter {
 	return out
 }
 
-// batchConfig reads the OTEL_BSP_* variables.
-func batchConfig(report func(error)) batch.Config {
+// batchConfig reads the OTEL_BSP_* or OTEL_BLRP_* variables.
+func batchConfig(report func(error), delay, timeout, queue, size string) batch.Config {
 	var c batch.Config
 	millis := func(name string, dst *time.Duration) {
 		if d, ok, err := env.Millis(name); ok {
@@ -180,10 +182,10 @@ func batchConfig(report func(error)) batch.Config {
 			report(err)
 		}
 	}
-	millis(env.BSPScheduleDelay, &c.ScheduleDelay)
-	millis(env.BSPExportTimeout, &c.ExportTimeout)
-	count(env.BSPMaxQueueSize, &c.MaxQueueSize)
-	count(env.BSPMaxExportBatchSize, &c.MaxExportBatchSize)
+	millis(delay, &c.ScheduleDelay)
+	millis(timeout, &c.ExportTimeout)
+	count(queue, &c.MaxQueueSize)
+	count(size, &c.MaxExportBatchSize)
 	return c
 }
 

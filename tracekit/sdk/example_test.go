@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
 	"github.com/tracekit-go/tracekit/tracekit/sdk"
@@ -23,8 +24,15 @@ func ExampleStart() {
 		fmt.Println(err)
 		return
 	}
-	defer kit.Shutdown(context.Background())
 	fmt.Println(kit.Stats().Exported)
+
+	// Bound the wait: a backend that does not answer must not hold the
+	// exit. The error says what was not delivered, per exporter.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := kit.Shutdown(ctx); err != nil {
+		fmt.Println(err)
+	}
 	// Output: 0
 }
 
@@ -49,7 +57,9 @@ func ExampleWithoutGlobals() {
 	ctx, span := kit.TracerProvider().Tracer("worker").Start(context.Background(), "job")
 	logger.InfoContext(ctx, "job done")
 	span.End()
-	if err := kit.Shutdown(context.Background()); err != nil {
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := kit.Shutdown(shutdownCtx); err != nil {
 		fmt.Println(err)
 	}
 	fmt.Println(strings.Contains(out.String(), `"job done"`), strings.Contains(out.String(), span.SpanContext().TraceID().String()))

@@ -55,7 +55,9 @@ func ExampleWithFlightRecorder() {
 		time.Sleep(d)
 		span.End(nil)
 	}
-	_ = kit.Shutdown(ctx) // exports the spans and writes the snapshots asked for
+	shutdownCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = kit.Shutdown(shutdownCtx) // exports the spans and writes the snapshots asked for
 
 	for _, s := range spans.spans {
 		file := ""

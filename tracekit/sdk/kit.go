@@ -27,6 +27,7 @@ import (
 	"github.com/tracekit-go/tracekit/internal/batch"
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/env"
+	"github.com/tracekit-go/tracekit/internal/errsum"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 )
 
@@ -34,15 +35,17 @@ import (
 // their exporters. Create it with [Start]; end it with [Kit.Shutdown]. Its
 // methods are safe for concurrent use.
 type Kit struct {
-	tp         trace.TracerProvider
-	mp         metric.MeterProvider
-	sdkTP      *sdktrace.TracerProvider // nil when disabled
-	sdkMP      *sdkmetric.MeterProvider // nil when no metrics are exported
-	processors []*batch.Processor
-	resource   *resource.Resource
-	det        *detect.Detector // locks and channels (detectors.go); nil without the globals
-	mem        *detect.MemWatch // the memory watch (memory.go); nil when off
-	roots      *rootSpans       // what the memory watch reports on
+	tp       trace.TracerProvider
+	mp       metric.MeterProvider
+	sdkTP    *sdktrace.TracerProvider // nil when disabled
+	sdkMP    *sdkmetric.MeterProvider // nil when no metrics are exported
+	traces   []spanQueue              // one per span exporter
+	readers  []namedReader            // the meter provider's
+	errs     *errsum.Summarizer       // the error path; nil when disabled
+	resource *resource.Resource
+	det      *detect.Detector // locks and channels (detectors.go); nil without the globals
+	mem      *detect.MemWatch // the memory watch (memory.go); nil when off
+	roots    *rootSpans       // what the memory watch reports on
 	// logs is the OpenTelemetry logs pipeline (logs.go).
 	logs logPipeline
 
@@ -53,14 +56,32 @@ type Kit struct {
 	prof *profiling
 }
 
-// ExportStats counts what happened to the sampled spans a Kit ended. Once
-// Shutdown has returned, Exported+Dropped+Failed is every such span (per
-// exporter).
+// spanQueue is the export queue in front of one span exporter.
+type spanQueue struct {
+	p    *batch.Processor
+	dest string
+}
+
+// ownedSpans hands a tracer provider's ended spans to a queue whose
+// shutdown the Kit runs itself: the provider's Shutdown takes its
+// processors one after another and gives up at the deadline before it
+// reaches the later ones.
+type ownedSpans struct{ *batch.Processor }
+
+func (ownedSpans) Shutdown(context.Context) error { return nil }
+
+// ExportStats counts what happened to the sampled spans a Kit ended (or,
+// in an [ExporterResult] of logs, to log records).
+// Exported+Dropped+Failed+Pending is every one handed to the exporter (per
+// exporter), at any moment; once Shutdown has returned, the counts no
+// longer change.
 type ExportStats struct {
 	Exported uint64 // delivered
 	Dropped  uint64 // not queued: the queue was full, or the Kit was shut down
-	Failed   uint64 // the exporter returned an error, or Shutdown's deadline passed
-	Pending  uint64 // queued, not yet exported
+	Failed   uint64 // the exporter returned an error
+	// Pending are queued or being exported; after a Shutdown whose
+	// deadline passed, they are what it left undelivered.
+	Pending uint64
 	// LastError is the most recent export error, or nil.
 	LastError error
 }
@@ -86,17 +107,21 @@ func Start(ctx context.Context, opts ...Option) (*Kit, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Kit{resource: res}
+	k := &Kit{resource: res, errs: errsum.New(cfg.onError, cfg.errorInterval, errorKind)}
+	cfg.onError = k.errs.Handle
+	fail := func(err error) (*Kit, error) { return nil, errors.Join(err, k.Shutdown(ctx)) }
 
 	exps, err := spanExporters(ctx, &cfg)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(cfg.sampler)}
 	for _, e := range exps {
-		p := batch.New(e.exp, e.name, cfg.batch)
-		k.processors = append(k.processors, p)
-		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
+		bc := cfg.batch
+		bc.OnError = exportErrors(SignalTraces, e.name, cfg.onError)
+		p := batch.New(e.exp, bc)
+		k.traces = append(k.traces, spanQueue{p: p, dest: e.name})
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(ownedSpans{p}))
 	}
 	if mc, on := cfg.memConfig(); on && !cfg.noGlobals {
 		k.roots = newRootSpans()
@@ -106,32 +131,40 @@ func Start(ctx context.Context, opts ...Option) (*Kit, error) {
 	k.sdkTP = sdktrace.NewTracerProvider(tpOpts...)
 	k.tp = k.sdkTP
 
-	readers, err := metricReaders(ctx, &cfg, exps)
+	k.readers, err = metricReaders(ctx, &cfg, exps)
 	if err != nil {
-		return nil, errors.Join(err, k.sdkTP.Shutdown(ctx))
+		return fail(err)
 	}
-	if len(readers) > 0 {
+	if len(k.readers) > 0 {
 		mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
-		for _, r := range readers {
-			mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+		for _, r := range k.readers {
+			mpOpts = append(mpOpts, sdkmetric.WithReader(r.r))
 		}
 		k.sdkMP = sdkmetric.NewMeterProvider(mpOpts...)
 		k.mp = k.sdkMP
 		if err := k.registerMetrics(); err != nil {
-			return nil, errors.Join(err, k.Shutdown(ctx))
+			return fail(err)
 		}
 	} else {
 		k.mp = noop.NewMeterProvider()
 	}
 	if err := k.startLogs(ctx, &cfg, res); err != nil {
-		return nil, errors.Join(err, k.Shutdown(ctx))
+		return fail(err)
 	}
 	if err := k.startProfiling(ctx, &cfg); err != nil {
-		return nil, errors.Join(err, k.Shutdown(ctx))
+		return fail(err)
 	}
 	k.startDetectors(&cfg)
 	k.install(&cfg)
 	return k, nil
+}
+
+// exportErrors makes a queue's failed exports [ExportError] values for the
+// Kit's error path.
+func exportErrors(signal, dest string, report func(error)) func(int, error) {
+	return func(n int, err error) {
+		report(&ExportError{Signal: signal, Destination: dest, Items: n, Err: err})
+	}
 }
 
 func (k *Kit) install(cfg *config) {
@@ -151,11 +184,12 @@ func (k *Kit) TracerProvider() trace.TracerProvider { return k.tp }
 // metrics are exported).
 func (k *Kit) MeterProvider() metric.MeterProvider { return k.mp }
 
-// Stats sums the export counters of every span exporter.
+// Stats sums the export counters of every span exporter. Once Shutdown has
+// returned it no longer changes.
 func (k *Kit) Stats() ExportStats {
 	var st ExportStats
-	for _, p := range k.processors {
-		s := p.Stats()
+	for _, q := range k.traces {
+		s := q.p.Stats()
 		st.Exported += s.Exported
 		st.Dropped += s.Dropped
 		st.Failed += s.Failed
@@ -167,40 +201,53 @@ func (k *Kit) Stats() ExportStats {
 	return st
 }
 
-// ForceFlush exports every span ended so far and collects metrics now,
-// within ctx.
+// ForceFlush exports every span and log record ended so far and collects
+// and exports metrics now, every exporter side by side, within ctx.
 func (k *Kit) ForceFlush(ctx context.Context) error {
-	var errs []error
-	if k.sdkTP != nil {
-		errs = append(errs, k.sdkTP.ForceFlush(ctx))
-	}
-	if k.sdkMP != nil {
-		errs = append(errs, k.sdkMP.ForceFlush(ctx))
-	}
-	errs = append(errs, k.flushLogs(ctx))
+	ps := k.parts()
+	errs := sideBySide(ps, func(p part) error {
+		if p.flush == nil {
+			return nil
+		}
+		if err := p.flush(direct(ctx)); err != nil {
+			return fmt.Errorf("tracekit: flush %s to %s: %w", p.signal, p.dest, err)
+		}
+		return nil
+	})
 	return errors.Join(errs...)
 }
 
-// Shutdown flushes what is queued and stops the exporters. It returns by
-// ctx's deadline even when a backend does not answer; the error then says
-// how many spans were not delivered and where they were going. It is safe to
-// call more than once: later calls return the first call's result. Spans
-// started after Shutdown are not recorded.
+// Shutdown flushes what is queued and stops every exporter — spans,
+// metrics, logs and profiles — side by side, so that one that does not
+// answer keeps no other from finishing. It returns by ctx's deadline, with
+// the undelivered data counted as pending; use a bounded ctx
+// (context.WithTimeout). Unless everything was delivered and every
+// exporter shut down cleanly it returns a [*ShutdownError] that says, per
+// exporter, how many spans and log records were exported, dropped, failed
+// or still pending. It is safe to call more than once: later calls return
+// the first call's result. Spans started after Shutdown are not recorded.
 func (k *Kit) Shutdown(ctx context.Context) error {
 	k.shutdownOnce.Do(func() {
 		k.stopDetectors()
-		var errs []error
+		// Hand nothing more to the queues. The providers' processors leave
+		// the queues' shutdown to the Kit, so this returns at once.
 		if k.sdkTP != nil {
-			errs = append(errs, k.sdkTP.Shutdown(ctx))
+			_ = k.sdkTP.Shutdown(context.WithoutCancel(ctx))
 		}
+		k.stopLogs(ctx)
+		k.prof.unlabel()
+
+		ps := k.parts()
+		errs := sideBySide(ps, func(p part) error { return p.shutdown(direct(ctx)) })
 		if k.sdkMP != nil {
-			if err := k.sdkMP.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("tracekit: metrics shutdown: %w", err))
-			}
+			// Its readers are shut down already (a second Shutdown of
+			// each only says so); this stops the provider itself.
+			_ = k.sdkMP.Shutdown(ctx)
 		}
-		errs = append(errs, k.shutdownLogs(ctx))
-		errs = append(errs, k.prof.stop(ctx))
-		k.shutdownErr = errors.Join(errs...)
+		if k.errs != nil {
+			k.errs.Close() // reports the counts not yet reported
+		}
+		k.shutdownErr = shutdownError(ps, errs)
 	})
 	return k.shutdownErr
 }
@@ -329,8 +376,21 @@ func describe(exp sdktrace.SpanExporter) string {
 	return fmt.Sprintf("%T", exp)
 }
 
-func metricReaders(ctx context.Context, cfg *config, traces []namedExporter) ([]sdkmetric.Reader, error) {
-	readers := append([]sdkmetric.Reader(nil), cfg.readers...)
+// namedReader is a metric reader and where its exporter sends.
+type namedReader struct {
+	r    sdkmetric.Reader
+	dest string
+}
+
+func metricReaders(ctx context.Context, cfg *config, traces []namedExporter) ([]namedReader, error) {
+	var readers []namedReader
+	for _, r := range cfg.readers {
+		readers = append(readers, namedReader{r, fmt.Sprintf("%T", r)})
+	}
+	periodic := func(exp sdkmetric.Exporter, dest string) {
+		rep := &reportingMetricExporter{Exporter: exp, dest: dest, report: cfg.onError}
+		readers = append(readers, namedReader{sdkmetric.NewPeriodicReader(rep, sdkmetric.WithProducer(runtimeProducerFor(exp))), dest})
+	}
 	kinds := cfg.metrics
 	if kinds == nil {
 		// Follow the traces: a program writing spans to a file has no
@@ -347,9 +407,9 @@ func metricReaders(ctx context.Context, cfg *config, traces []namedExporter) ([]
 		case ExporterOTLP:
 			exp, err := otlp.NewMetricExporter(ctx, append([]otlp.Option{otlp.WithErrorHandler(cfg.onError)}, cfg.otlp...)...)
 			if err != nil {
-				return nil, err
+				return nil, shutdownReaders(ctx, readers, len(cfg.readers), err)
 			}
-			readers = append(readers, sdkmetric.NewPeriodicReader(exp, sdkmetric.WithProducer(runtimeProducerFor(exp))))
+			periodic(exp, fmt.Sprint(exp))
 		case ExporterConsole:
 			w := cfg.console
 			if w == nil {
@@ -357,14 +417,23 @@ func metricReaders(ctx context.Context, cfg *config, traces []namedExporter) ([]
 			}
 			exp, err := stdoutmetric.New(stdoutmetric.WithWriter(w))
 			if err != nil {
-				return nil, err
+				return nil, shutdownReaders(ctx, readers, len(cfg.readers), err)
 			}
-			readers = append(readers, sdkmetric.NewPeriodicReader(exp, sdkmetric.WithProducer(runtimeProducerFor(exp))))
+			periodic(exp, string(ExporterConsole))
 		default:
-			return nil, fmt.Errorf("tracekit: unknown metrics exporter %q: want otlp, console or none", kind)
+			return nil, shutdownReaders(ctx, readers, len(cfg.readers), fmt.Errorf("tracekit: unknown metrics exporter %q: want otlp, console or none", kind))
 		}
 	}
 	return readers, nil
+}
+
+// shutdownReaders stops the readers made before err stopped
+// metricReaders; the first given ones are the caller's.
+func shutdownReaders(ctx context.Context, readers []namedReader, given int, err error) error {
+	for _, r := range readers[given:] {
+		err = errors.Join(err, r.r.Shutdown(ctx))
+	}
+	return err
 }
 
 // tracePath is where the file exporter writes, or would.

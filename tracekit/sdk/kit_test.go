@@ -47,6 +47,18 @@ func (e *errs) mention(s string) bool {
 	return strings.Contains(errors.Join(e.list...).Error(), s)
 }
 
+// as finds the first error handled that errors.As matches target.
+func (e *errs) as(target any) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, err := range e.list {
+		if errors.As(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
 func startKit(t *testing.T, opts ...Option) *Kit {
 	t.Helper()
 	kit, err := Start(context.Background(), append([]Option{WithoutGlobals()}, opts...)...)

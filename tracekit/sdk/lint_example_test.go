@@ -33,7 +33,6 @@ func ExampleWithOrphanGrace() {
 		fmt.Println(err)
 		return
 	}
-	defer kit.Shutdown(context.Background())
 
 	done := make(chan struct{})
 	var refresh *tracekit.Task
@@ -50,5 +49,10 @@ func ExampleWithOrphanGrace() {
 	fmt.Println(r.Kind, r.Tasks[0].Name, r.Tasks[0].Parent == request.ID())
 	close(done)
 	_ = refresh.Wait()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := kit.Shutdown(shutdownCtx); err != nil {
+		fmt.Println(err)
+	}
 	// Output: orphan-task refresh cache true
 }

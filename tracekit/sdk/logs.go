@@ -13,23 +13,30 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/tracekit-go/tracekit/exporters/otlp"
+	"github.com/tracekit-go/tracekit/internal/batch"
 )
 
 // logPipeline is the Kit's OpenTelemetry logs pipeline.
 type logPipeline struct {
-	lp *sdklog.LoggerProvider // nil when logs go nowhere
+	lp     *sdklog.LoggerProvider // nil when logs go nowhere
+	queues []logQueue             // one per log exporter
+}
+
+// logQueue is the export queue in front of one log exporter. Records are
+// queued as clones, which share nothing with the caller's.
+type logQueue struct {
+	q    *batch.Queue[*sdklog.Record]
+	dest string
 }
 
 // startLogs builds the logs pipeline that [WithLogsExporter] or
 // OTEL_LOGS_EXPORTER asks for. There is none by default.
 func (k *Kit) startLogs(ctx context.Context, cfg *config, res *resource.Resource) error {
-	var exps []sdklog.Exporter
-	fail := func(err error) error {
-		for _, e := range exps {
-			_ = e.Shutdown(ctx)
-		}
-		return err
+	type named struct {
+		exp  sdklog.Exporter
+		dest string
 	}
+	var exps []named
 	for _, kind := range cfg.logs {
 		var (
 			exp sdklog.Exporter
@@ -50,16 +57,23 @@ func (k *Kit) startLogs(ctx context.Context, cfg *config, res *resource.Resource
 			err = fmt.Errorf("tracekit: unknown logs exporter %q: want otlp, console or none", kind)
 		}
 		if err != nil {
-			return fail(err)
+			for _, e := range exps {
+				_ = e.exp.Shutdown(ctx)
+			}
+			return err
 		}
-		exps = append(exps, &reportingLogExporter{Exporter: exp, name: describeLog(exp, kind), report: cfg.onError})
+		exps = append(exps, named{exp, describeLog(exp, kind)})
 	}
 	if len(exps) == 0 {
 		return nil
 	}
 	opts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
 	for _, e := range exps {
-		opts = append(opts, sdklog.WithProcessor(sdklog.NewBatchProcessor(e)))
+		bc := cfg.logBatch
+		bc.OnError = exportErrors(SignalLogs, e.dest, cfg.onError)
+		q := batch.NewQueue[*sdklog.Record](&recordExporter{Exporter: e.exp}, bc)
+		k.logs.queues = append(k.logs.queues, logQueue{q: q, dest: e.dest})
+		opts = append(opts, sdklog.WithProcessor(logProcessor{q}))
 	}
 	k.logs.lp = sdklog.NewLoggerProvider(opts...)
 	return nil
@@ -73,20 +87,37 @@ func describeLog(exp sdklog.Exporter, kind Exporter) string {
 	return string(kind)
 }
 
-// reportingLogExporter hands export errors, with the destination and the
-// number of records lost, to the Kit's error handler instead of the
-// OpenTelemetry global one.
-type reportingLogExporter struct {
-	sdklog.Exporter
-	name   string
-	report func(error)
+// logProcessor hands a logger provider's records to a queue whose flush and
+// shutdown the Kit runs itself, as ownedSpans does for spans.
+type logProcessor struct{ q *batch.Queue[*sdklog.Record] }
+
+func (logProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+
+func (p logProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
+	c := r.Clone()
+	p.q.Offer(&c)
+	return nil
 }
 
-func (e *reportingLogExporter) Export(ctx context.Context, records []sdklog.Record) error {
-	if err := e.Exporter.Export(ctx, records); err != nil {
-		e.report(fmt.Errorf("tracekit: %d log records could not be exported to %s: %w", len(records), e.name, err))
+func (p logProcessor) ForceFlush(ctx context.Context) error { return p.q.ForceFlush(ctx) }
+
+func (logProcessor) Shutdown(context.Context) error { return nil }
+
+// recordExporter makes a log exporter a queue's exporter. Only the queue's
+// export goroutine calls Export, so buf needs no lock.
+type recordExporter struct {
+	sdklog.Exporter
+	buf []sdklog.Record
+}
+
+func (e *recordExporter) Export(ctx context.Context, records []*sdklog.Record) error {
+	e.buf = e.buf[:0]
+	for _, r := range records {
+		e.buf = append(e.buf, *r)
 	}
-	return nil
+	err := e.Exporter.Export(ctx, e.buf)
+	clear(e.buf)
+	return err
 }
 
 // installLogs makes the Kit's logger provider the global one, which
@@ -97,21 +128,13 @@ func (k *Kit) installLogs() {
 	}
 }
 
-func (k *Kit) flushLogs(ctx context.Context) error {
-	if k.logs.lp == nil {
-		return nil
+// stopLogs makes the logger provider hand no more records to the queues.
+func (k *Kit) stopLogs(ctx context.Context) {
+	if k.logs.lp != nil {
+		// Its processors leave the queues' shutdown to the Kit; this only
+		// waits for records being emitted.
+		_ = k.logs.lp.Shutdown(ctx)
 	}
-	return k.logs.lp.ForceFlush(ctx)
-}
-
-func (k *Kit) shutdownLogs(ctx context.Context) error {
-	if k.logs.lp == nil {
-		return nil
-	}
-	if err := k.logs.lp.Shutdown(ctx); err != nil {
-		return fmt.Errorf("tracekit: logs shutdown: %w", err)
-	}
-	return nil
 }
 
 // LoggerProvider returns the Kit's OpenTelemetry logger provider, set up by

@@ -224,7 +224,8 @@ func TestLogsExportErrorReported(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2e9)
 	defer cancel()
 	_ = kit.Shutdown(ctx)
-	if !e.mention("log records could not be exported to otlp") {
-		t.Errorf("error handler got: %v", e.String())
+	var ee *ExportError
+	if !e.as(&ee) || ee.Signal != SignalLogs || ee.Items != 1 || !strings.HasPrefix(ee.Destination, "otlp ") {
+		t.Errorf("error handler got: %v; want an *ExportError of 1 log record to otlp", e.String())
 	}
 }

@@ -34,7 +34,6 @@ func ExampleWithMemoryFraction() {
 		fmt.Println(err)
 		return
 	}
-	defer kit.Shutdown(context.Background())
 
 	// As GOMEMLIMIT=64MiB would, then hold 56 MiB.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(64 << 20))
@@ -47,5 +46,10 @@ func ExampleWithMemoryFraction() {
 		fmt.Println("no report")
 	}
 	runtime.KeepAlive(held)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := kit.Shutdown(shutdownCtx); err != nil {
+		fmt.Println(err)
+	}
 	// Output: memory near-limit GOMEMLIMIT 64 MiB
 }

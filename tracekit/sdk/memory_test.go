@@ -211,7 +211,7 @@ func BenchmarkRootSpans(b *testing.B) {
 
 	for _, tracked := range []bool{false, true} {
 		name := "sdk"
-		opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(batch.New(discard{}, "discard", batch.Config{}))}
+		opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(batch.New(discard{}, batch.Config{}))}
 		if tracked {
 			name = "tracked"
 			opts = append(opts, sdktrace.WithSpanProcessor(newRootSpans()))

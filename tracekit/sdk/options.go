@@ -33,6 +33,16 @@ const (
 	ExporterNone Exporter = "none"
 )
 
+// DefaultErrorInterval is how often, at most, the error handler hears of
+// failures of one kind (exports to one destination) that go on: the first
+// is reported at once, then one summary per interval that counts them.
+const DefaultErrorInterval = 10 * time.Second
+
+// DefaultLogScheduleDelay is how long log records wait to be exported in a
+// batch unless OTEL_BLRP_SCHEDULE_DELAY says otherwise, as the
+// OpenTelemetry specification has it.
+const DefaultLogScheduleDelay = time.Second
+
 // DefaultFilePath is where [ExporterFile] writes unless TRACEKIT_FILE_PATH or
 // [WithFilePath] says otherwise.
 const DefaultFilePath = "tracekit-traces.jsonl"
@@ -73,8 +83,10 @@ type config struct {
 	sampler                        sdktrace.Sampler
 	noGlobals                      bool
 	onError                        func(error)
+	errorInterval                  time.Duration
 	disabled                       bool         // OTEL_SDK_DISABLED
 	batch                          batch.Config // OTEL_BSP_*
+	logBatch                       batch.Config // OTEL_BLRP_*
 
 	// Locks, channels and their detectors.
 	onReport                 func(inspect.Report)
@@ -135,7 +147,12 @@ func (c *config) ensureValid() {
 	if c.onError == nil {
 		c.onError = otel.Handle
 	}
-	c.batch.OnError = c.onError
+	if c.errorInterval <= 0 {
+		c.errorInterval = DefaultErrorInterval
+	}
+	if c.logBatch.ScheduleDelay <= 0 {
+		c.logBatch.ScheduleDelay = DefaultLogScheduleDelay
+	}
 	if c.sampler == nil {
 		c.sampler = sdktrace.ParentBased(sdktrace.AlwaysSample())
 	}
@@ -307,10 +324,21 @@ func WithoutGlobals() Option {
 }
 
 // WithErrorHandler receives errors tracekit cannot return: failed exports
-// and settings that were not understood (and so ignored). Default: the
-// OpenTelemetry global error handler, which logs them.
+// ([*ExportError], summarised as [WithErrorInterval] says), exports that
+// stall (*otlp.StallError) and settings that were not understood (and so
+// ignored). Default: the OpenTelemetry global error handler, which logs
+// them.
 func WithErrorHandler(f func(error)) Option {
 	return optionFunc(func(c *config) { c.onError = f })
+}
+
+// WithErrorInterval sets how often, at most, the error handler hears of
+// failures of one kind that go on (exports to one destination, stalls of
+// one destination), overriding TRACEKIT_ERROR_INTERVAL: the first is
+// reported at once, then one summary per interval that counts them and
+// unwraps to the last. Default [DefaultErrorInterval].
+func WithErrorInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.errorInterval = d })
 }
 
 // WithReportHandler receives every detector report, on the goroutine that

@@ -292,7 +292,11 @@ func (k *Kit) startProfiling(ctx context.Context, cfg *config) error {
 		}
 		fp, err := profiles.Start(dir, opts...)
 		if err != nil {
-			return errors.Join(fmt.Errorf("tracekit: profiling: %w", err), p.stop(ctx))
+			var perr error
+			if p.pyro != nil {
+				perr = p.pyro.Shutdown(ctx)
+			}
+			return errors.Join(fmt.Errorf("tracekit: profiling: %w", err), perr)
 		}
 		p.files = fp
 	}
@@ -303,22 +307,27 @@ func (k *Kit) startProfiling(ctx context.Context, cfg *config) error {
 	return nil
 }
 
-// stop ends the span labels and stops the profilers, within ctx.
-func (p *profiling) stop(ctx context.Context) error {
+// unlabel ends the span labels. Safe on a nil profiling.
+func (p *profiling) unlabel() {
+	if p != nil && p.sdk != nil {
+		unregisterLabeler(p.sdk)
+	}
+}
+
+// parts lists the profilers for the Kit to shut down. Safe on a nil
+// profiling.
+func (p *profiling) parts() []part {
 	if p == nil {
 		return nil
 	}
-	if p.sdk != nil {
-		unregisterLabeler(p.sdk)
-	}
-	var errs []error
+	var ps []part
 	if p.pyro != nil {
-		errs = append(errs, p.pyro.Shutdown(ctx))
+		ps = append(ps, part{signal: SignalProfiles, dest: p.pyro.String(), shutdown: p.pyro.Shutdown})
 	}
 	if p.files != nil {
-		errs = append(errs, p.files.Shutdown(ctx))
+		ps = append(ps, part{signal: SignalProfiles, dest: p.files.String(), shutdown: p.files.Shutdown})
 	}
-	return errors.Join(errs...)
+	return ps
 }
 
 // pyroscopeResourceOptions names the application after the service and tags

@@ -28,7 +28,7 @@ func cpuHandler(ctx context.Context, tracer trace.Tracer) [32]byte {
 // profilingBench gives a benchmark a provider that drops what it exports,
 // wrapped with span labels when labels is true.
 func profilingBench(b *testing.B, labels bool) (context.Context, trace.TracerProvider, *sdktrace.TracerProvider) {
-	sdk := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batch.New(discard{}, "discard", batch.Config{})))
+	sdk := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batch.New(discard{}, batch.Config{})))
 	b.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
 	var tp trace.TracerProvider = sdk
 	if labels {

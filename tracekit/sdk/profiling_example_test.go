@@ -38,7 +38,9 @@ func ExampleWithProfiling() {
 	})
 	_ = task.Wait()
 	span.End()
-	if err := kit.Shutdown(ctx); err != nil {
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := kit.Shutdown(shutdownCtx); err != nil { // writes the last window's profiles
 		log.Fatal(err)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -24,7 +25,11 @@ func ExampleNewRuntimeProducer() {
 		fmt.Println(err)
 		return
 	}
-	defer k.Shutdown(ctx)
+	defer func() { // with a bound, so that an export that hangs cannot hold the exit
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = k.Shutdown(ctx)
+	}()
 
 	runtime.GC() // two stop-the-world pauses of the collector
 	var ms runtime.MemStats

@@ -35,7 +35,9 @@ func Example() {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	_, span := tp.Tracer("example").Start(ctx, "hello")
 	span.End()
-	if err := tp.Shutdown(ctx); err != nil {
+	shutdownCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(shutdownCtx); err != nil {
 		log.Fatal(err)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/tracekit-go/tracekit/exporters/pyroscope"
 	"github.com/tracekit-go/tracekit/exporters/pyroscope/pyroscopetest"
@@ -20,7 +21,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := p.Shutdown(context.Background()); err != nil {
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Shutdown(shutdownCtx); err != nil {
 		log.Fatal(err)
 	}
 	if err := srv.Err(); err != nil {
