@@ -762,6 +762,11 @@ type buggy struct {
 	tasks bool
 	// want is every kind of report the bug must cause, and the only ones.
 	want []inspect.Kind
+	// heldWhileWaiting names a lock the program holds while the test waits
+	// for a report in real time: on a busy machine that wait can pass the
+	// long-hold threshold, and a long-hold report on this lock is then
+	// true, so it is allowed but not required.
+	heldWhileWaiting string
 	// run runs the program until the detectors have seen the bug, checks
 	// the reports (and any leak error) it expects, then releases whatever
 	// it blocked.
@@ -788,7 +793,10 @@ func TestSuiteBuggyPrograms(t *testing.T) {
 				}
 				sk.stop(t)
 				rs := sk.reports.All()
-				if got, want := kinds(rs), slices.Sorted(slices.Values(p.want)); !slices.Equal(got, want) {
+				checked := slices.DeleteFunc(slices.Clone(rs), func(r inspect.Report) bool {
+					return p.heldWhileWaiting != "" && r.Kind == inspect.KindLongHold && r.Lock == p.heldWhileWaiting
+				})
+				if got, want := kinds(checked), slices.Sorted(slices.Values(p.want)); !slices.Equal(got, want) {
 					t.Errorf("report kinds %v, want %v:\n%s", got, p.want, reportsText(rs))
 				}
 			})
@@ -804,8 +812,10 @@ var buggyPrograms = []buggy{
 		want: []inspect.Kind{inspect.KindLockOrder, inspect.KindHang, inspect.KindLongHold},
 		run:  deadlock},
 	{name: "lock-order cycle of three locks", locks: true, want: []inspect.Kind{inspect.KindLockOrder}, run: lockOrderCycle},
-	{name: "recursive lock", locks: true, real: true, want: []inspect.Kind{inspect.KindRecursiveLock}, run: recursiveLock},
-	{name: "read lock upgraded to write lock", locks: true, real: true, want: []inspect.Kind{inspect.KindRecursiveLock}, run: readLockUpgrade},
+	{name: "recursive lock", locks: true, real: true, want: []inspect.Kind{inspect.KindRecursiveLock},
+		heldWhileWaiting: "config", run: recursiveLock},
+	{name: "read lock upgraded to write lock", locks: true, real: true, want: []inspect.Kind{inspect.KindRecursiveLock},
+		heldWhileWaiting: "settings", run: readLockUpgrade},
 	{name: "hang on a channel", want: []inspect.Kind{inspect.KindHang}, run: channelHang},
 	// The holder of a lock someone hangs on holds it long, too.
 	{name: "hang on a lock", locks: true, real: true, want: []inspect.Kind{inspect.KindHang, inspect.KindLongHold}, run: lockHang},
