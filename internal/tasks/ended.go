@@ -41,6 +41,7 @@ type Ended struct {
 	// Goroutine is the ID of the goroutine the task ran on and Origin the
 	// goroutine its chain of tasks began in; both are 0 where goroutine
 	// IDs are not read cheaply (then the lineage does not use the record).
+	// Goroutine is 0 too for a bound task, whose goroutine lives on.
 	Goroutine, Origin uint64
 	Name              string
 	Site              *Site
@@ -65,7 +66,7 @@ func (r *Record) End(result, text string) {
 	e := Ended{Task: r.ID, Parent: r.Parent, Origin: r.Origin, Name: r.Name, Site: r.Site,
 		start: r.Start.UnixNano(), Duration: time.Since(r.Start), Result: result,
 		TraceID: r.SC.TraceID(), SpanID: r.SC.SpanID()}
-	if r.Origin != 0 { // goroutine IDs are cheap here
+	if r.Origin != 0 && !r.Bound { // goroutine IDs are cheap here; a bound task's goroutine lives on
 		e.Goroutine = goid.ID()
 	}
 	if len(text) > maxResultText {
