@@ -1,0 +1,286 @@
+package tkhttp_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/goleak"
+
+	"github.com/tracekit-go/tracekit/internal/kittest"
+	"github.com/tracekit-go/tracekit/internal/semconv"
+	"github.com/tracekit-go/tracekit/internal/testwait"
+	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/inspect"
+	"github.com/tracekit-go/tracekit/tracekit/sdk"
+	"github.com/tracekit-go/tracekit/tracekit/tkhttp"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// startKit starts a Kit whose spans go to the returned keeper and whose
+// reports to the returned collector, shut down when the test ends.
+func startKit(t *testing.T, opts ...sdk.Option) (*sdk.Kit, *kittest.Keeper, *kittest.Reports) {
+	t.Helper()
+	exp := &kittest.Keeper{}
+	reps := &kittest.Reports{}
+	kit, err := sdk.Start(context.Background(), append([]sdk.Option{
+		sdk.WithSpanExporter(exp), sdk.WithMetricsExporter(sdk.ExporterNone), sdk.WithoutMemoryWatch(),
+		sdk.WithReportHandler(reps.Add),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = kit.Shutdown(ctx)
+	})
+	return kit, exp, reps
+}
+
+// spans flushes the Kit and returns its ended spans by name.
+func spans(t *testing.T, kit *sdk.Kit, exp *kittest.Keeper) map[string][]sdktrace.ReadOnlySpan {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := kit.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]sdktrace.ReadOnlySpan{}
+	for _, s := range exp.Spans() {
+		out[s.Name()] = append(out[s.Name()], s)
+	}
+	return out
+}
+
+func attr(s sdktrace.ReadOnlySpan, key string) attribute.Value {
+	v, _ := kittest.Attr(s, attribute.Key(key))
+	return v
+}
+
+// task returns the running task named name.
+func task(name string) (inspect.Task, bool) {
+	for _, ti := range inspect.Tasks() {
+		if ti.Name == name {
+			return ti, true
+		}
+	}
+	return inspect.Task{}, false
+}
+
+// send makes a request in the background and sends its status, or 0.
+func send(client *http.Client, method, url string, header http.Header) <-chan int {
+	done := make(chan int, 1)
+	go func() {
+		req, err := http.NewRequest(method, url, nil)
+		if err != nil {
+			done <- 0
+			return
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	return done
+}
+
+// Inside otelhttp, a request is a task bound to otelhttp's server span:
+// the console's registry lists it by route, a lock it waits on is a child
+// of that span, the hang report found there carries its trace and names the
+// request holding the lock with that one's trace, and no span is added.
+func TestRequestUnderOtelhttp(t *testing.T) {
+	kit, exp, reps := startKit(t, sdk.WithSlowThreshold(time.Millisecond), sdk.WithHangTimeout(100*time.Millisecond))
+	var ledger tracekit.Mutex
+	ledger.SetName("ledger")
+	held, release := make(chan struct{}), make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /close", func(w http.ResponseWriter, r *http.Request) {
+		ledger.Lock()
+		close(held)
+		<-release
+		ledger.Unlock()
+	})
+	mux.HandleFunc("GET /balance", func(w http.ResponseWriter, r *http.Request) {
+		ledger.Lock() // a plain Lock: the request's task is found by its goroutine
+		ledger.Unlock()
+		fmt.Fprintln(w, 42)
+	})
+	srv := httptest.NewServer(otelhttp.NewHandler(tkhttp.Handler(mux), "bank", otelhttp.WithTracerProvider(kit.TracerProvider())))
+	defer srv.Close()
+	client := srv.Client()
+
+	closing := send(client, http.MethodPost, srv.URL+"/close", nil)
+	<-held
+	balance := send(client, http.MethodGet, srv.URL+"/balance", nil)
+	var holder, waiter inspect.Task
+	if !testwait.For(time.Minute, func() bool {
+		var ok1, ok2 bool
+		holder, ok1 = task("POST /close")
+		waiter, ok2 = task("GET /balance")
+		return ok1 && ok2 && waiter.WaitingOn == `lock "ledger"` && waiter.HeldBy == holder.ID
+	}) {
+		t.Fatalf("the requests are not listed, one waiting for the other: %+v", inspect.Tasks())
+	}
+	rep, ok := reps.WaitFor(inspect.KindHang, time.Minute)
+	if !ok {
+		t.Fatal("no hang report")
+	}
+	close(release)
+	if c := <-closing; c != http.StatusOK {
+		t.Errorf("POST /close: %d", c)
+	}
+	if c := <-balance; c != http.StatusOK {
+		t.Errorf("GET /balance: %d", c)
+	}
+
+	got := spans(t, kit, exp)
+	for name, ss := range got {
+		for _, s := range ss {
+			if attr(s, semconv.Kind).AsString() == semconv.KindTask {
+				t.Errorf("a span of its own for the request: %q", name)
+			}
+		}
+	}
+	if len(got["GET /balance"]) != 1 || len(got["POST /close"]) != 1 || len(got["lock.wait ledger"]) != 1 {
+		t.Fatalf("spans: %v; want otelhttp's, named after their routes, and one lock wait", kittest.Names(exp.Spans()))
+	}
+	get, post, wait := got["GET /balance"][0], got["POST /close"][0], got["lock.wait ledger"][0]
+	if get.SpanKind() != trace.SpanKindServer || waiter.SpanID != get.SpanContext().SpanID() || holder.SpanID != post.SpanContext().SpanID() {
+		t.Errorf("the tasks are not bound to otelhttp's server spans: %+v, %+v", waiter, holder)
+	}
+	if wait.Parent().SpanID() != get.SpanContext().SpanID() {
+		t.Errorf("lock.wait's parent = %s, want the request's span %s", wait.Parent().SpanID(), get.SpanContext().SpanID())
+	}
+	if rep.SpanContext.SpanID() != get.SpanContext().SpanID() || rep.SpanContext.TraceID() != get.SpanContext().TraceID() {
+		t.Errorf("hang report on span %s of trace %s, want the waiting request's %s", rep.SpanContext.SpanID(), rep.SpanContext.TraceID(), get.SpanContext().SpanID())
+	}
+	if len(rep.Tasks) != 1 || rep.Tasks[0].ID != holder.ID || rep.Tasks[0].TraceID != post.SpanContext().TraceID() ||
+		!strings.Contains(rep.String(), fmt.Sprintf(`held by task %d "POST /close"`, holder.ID)) ||
+		!strings.Contains(rep.String(), "trace "+post.SpanContext().TraceID().String()) {
+		t.Errorf("the report does not name the holding request and its trace:\n%s", rep)
+	}
+	if _, ok := task("GET /balance"); ok {
+		t.Error("the request is still listed after it was served")
+	}
+}
+
+// Without otelhttp, the request's task has a server span of its own, a
+// child of the trace in its traceparent header; a panic is recorded on it,
+// raised again for net/http, and leaves no goroutine bound.
+func TestRequestWithoutOtelhttp(t *testing.T) {
+	kit, exp, _ := startKit(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, r.PathValue("id"))
+	})
+	mux.HandleFunc("POST /panic", func(http.ResponseWriter, *http.Request) { panic("handler bug") })
+	srv := httptest.NewUnstartedServer(tkhttp.Handler(mux))
+	var logged strings.Builder
+	var mu sync.Mutex
+	srv.Config.ErrorLog = log.New(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(p)
+	}), "", 0)
+	srv.Start()
+	defer srv.Close()
+
+	parent := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	if c := <-send(srv.Client(), http.MethodGet, srv.URL+"/orders/7", http.Header{"Traceparent": {parent}}); c != http.StatusOK {
+		t.Errorf("GET /orders/7: %d", c)
+	}
+	if c := <-send(srv.Client(), http.MethodPost, srv.URL+"/panic", nil); c != 0 {
+		t.Errorf("POST /panic: %d, want the connection cut", c)
+	}
+	got := spans(t, kit, exp)
+	if len(got["GET /orders/{id}"]) != 1 || len(got["POST /panic"]) != 1 {
+		t.Fatalf("spans: %v, want one per request named after its route", kittest.Names(exp.Spans()))
+	}
+	s := got["GET /orders/{id}"][0]
+	if s.SpanKind() != trace.SpanKindServer || s.SpanContext().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" ||
+		s.Parent().SpanID().String() != "00f067aa0ba902b7" || !s.Parent().IsRemote() {
+		t.Errorf("span %+v, want a server span under the traceparent", s)
+	}
+	for key, want := range map[string]string{semconv.Kind: semconv.KindTask, "http.route": "/orders/{id}",
+		"http.request.method": "GET", "url.path": "/orders/7"} {
+		if v := attr(s, key).Emit(); v != want {
+			t.Errorf("%s = %q, want %q", key, v, want)
+		}
+	}
+	p := got["POST /panic"][0]
+	if p.Status().Code != codes.Error || !attr(p, semconv.Panic).AsBool() {
+		t.Errorf("the panic is not recorded: %+v", p.Status())
+	}
+	mu.Lock()
+	if !strings.Contains(logged.String(), "handler bug") {
+		t.Errorf("net/http did not see the panic: %q", logged.String())
+	}
+	mu.Unlock()
+	if len(inspect.Tasks()) != 0 {
+		t.Errorf("tasks still listed: %+v", inspect.Tasks())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A task is named after its route: r.Pattern when a ServeMux routed to the
+// wrapped handler, the ServeMux's pattern when it wraps one (the method
+// added when the pattern has none), the method alone when nothing matched,
+// or as WithTaskName says.
+func TestTaskNames(t *testing.T) {
+	var name string
+	record := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		ts := inspect.Tasks()
+		if len(ts) != 1 {
+			t.Errorf("tasks: %+v, want one", ts)
+			return
+		}
+		name = ts[0].Name
+	})
+	routed := http.NewServeMux()
+	routed.Handle("DELETE /orders/{id}", tkhttp.Handler(record))
+	wrapped := http.NewServeMux()
+	wrapped.Handle("GET /orders/{id}", record)
+	wrapped.Handle("/static/", record)
+	custom := tkhttp.Handler(record, tkhttp.WithTaskName(func(r *http.Request) string { return "api " + r.Method }))
+	for _, c := range []struct {
+		h            http.Handler
+		method, path string
+		want         string
+	}{
+		{routed, http.MethodDelete, "/orders/7", "DELETE /orders/{id}"},
+		{tkhttp.Handler(wrapped), http.MethodGet, "/orders/7", "GET /orders/{id}"},
+		{tkhttp.Handler(wrapped), http.MethodHead, "/static/a.css", "HEAD /static/"},
+		{tkhttp.Handler(record), http.MethodPut, "/x", "PUT"},
+		{custom, http.MethodGet, "/x", "api GET"},
+	} {
+		name = ""
+		c.h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(c.method, c.path, nil))
+		if name != c.want {
+			t.Errorf("%s %s: task %q, want %q", c.method, c.path, name, c.want)
+		}
+	}
+}
