@@ -56,7 +56,7 @@ func Bind(ctx context.Context, name string, fn func(context.Context) error) erro
 // newBound makes the task of a Do or Bind call. Its parent is the task in
 // ctx, else the task the calling goroutine runs, if any.
 func newBound(ctx context.Context, name string, site *tasks.Site) *Task {
-	t := &Task{rec: tasks.Record{ID: taskIDs.Add(1), Name: name, Site: site, Start: time.Now(), Bound: true}}
+	t := &Task{rec: tasks.Record{ID: taskIDs.Add(1), Name: name, Site: site, Start: time.Now()}}
 	site.CountStart() // tracekit.task.started
 	p := &t.rec
 	if pt := taskFrom(ctx); pt != nil {
@@ -123,5 +123,5 @@ func (t *Task) endCall(span trace.Span, owned bool) {
 		span.End()
 	}
 	t.rec.Unbind()
-	t.rec.End(taskResult(t.err))
+	t.rec.EndCall(taskResult(t.err))
 }

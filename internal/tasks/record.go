@@ -24,12 +24,8 @@ type Record struct {
 	Start  time.Time
 	Span   trace.Span
 	SC     trace.SpanContext
-	// Bound is true for a task that runs on a goroutine it did not start
-	// (tracekit.Do, tracekit.Bind): the goroutine outlives the task.
-	Bound bool
 
 	wait atomic.Pointer[Wait] // what the task is blocked on, nil while it runs
-	key  uintptr              // its registry key; only the task's goroutine uses it
 	// prev is the task the goroutine ran before r was bound over it
 	// (BindOver), put back by Unbind; written under r's shard lock before
 	// r is published, read under it.

@@ -41,13 +41,7 @@ func (r *Record) Bind() { r.bind(false) }
 func (r *Record) BindOver() { r.bind(true) }
 
 func (r *Record) bind(over bool) {
-	var g uintptr
-	if goid.Fast {
-		g = goid.Key()
-	} else {
-		g = uintptr(unsafe.Pointer(r))
-	}
-	r.key = g
+	g := r.key()
 	sh := &live[shard(g)]
 	sh.mu.Lock()
 	if sh.m == nil {
@@ -61,12 +55,9 @@ func (r *Record) bind(over bool) {
 }
 
 // Unbind takes r out of the registry, and puts back the task it was bound
-// over, if any.
+// over, if any. It runs on the goroutine that bound r.
 func (r *Record) Unbind() {
-	g := r.key
-	if g == 0 {
-		return
-	}
+	g := r.key()
 	sh := &live[shard(g)]
 	sh.mu.Lock()
 	if r.prev != nil {
@@ -75,6 +66,16 @@ func (r *Record) Unbind() {
 		delete(sh.m, g)
 	}
 	sh.mu.Unlock()
+}
+
+// key is r's registry key on the calling goroutine: the goroutine's, or
+// r's own address where goroutines are not told apart cheaply. Computing
+// it again costs less than keeping it in every task.
+func (r *Record) key() uintptr {
+	if goid.Fast {
+		return goid.Key()
+	}
+	return uintptr(unsafe.Pointer(r))
 }
 
 // Current returns the task running on the calling goroutine, or nil.

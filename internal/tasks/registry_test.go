@@ -63,7 +63,7 @@ func TestBindOver(t *testing.T) {
 		t.Skip("tasks do not register their goroutine on this platform")
 	}
 	outer := &Record{ID: 1, Name: "outer"}
-	inner := &Record{ID: 2, Name: "inner", Bound: true}
+	inner := &Record{ID: 2, Name: "inner"}
 	outer.Bind()
 	inner.BindOver()
 	if Current() != inner || ByGoid(goid.ID()) != inner {
