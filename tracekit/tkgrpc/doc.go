@@ -7,5 +7,5 @@
 //
 // With otelgrpc's server stats handler, the task reuses otelgrpc's span
 // and no second span is made; without it, each call gets a server span of
-// its own. See the Example.
+// its own. See the example of [UnaryServerInterceptor].
 package tkgrpc

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/tracekit-go/tracekit/internal/kittest"
+	"github.com/tracekit-go/tracekit/internal/kittest/kitrun"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
@@ -94,39 +95,6 @@ func serve(t *testing.T, l *ledger, opts ...grpc.ServerOption) *grpc.ClientConn 
 	return conn
 }
 
-func startKit(t *testing.T, opts ...sdk.Option) (*sdk.Kit, *kittest.Keeper, *kittest.Reports) {
-	t.Helper()
-	keep := &kittest.Keeper{}
-	reps := &kittest.Reports{}
-	kit, err := sdk.Start(context.Background(), append([]sdk.Option{
-		sdk.WithSpanExporter(keep), sdk.WithMetricsExporter(sdk.ExporterNone), sdk.WithoutMemoryWatch(),
-		sdk.WithReportHandler(reps.Add),
-	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = kit.Shutdown(ctx)
-	})
-	return kit, keep, reps
-}
-
-func spans(t *testing.T, kit *sdk.Kit, keep *kittest.Keeper) map[string][]sdktrace.ReadOnlySpan {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := kit.ForceFlush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]sdktrace.ReadOnlySpan{}
-	for _, s := range keep.Spans() {
-		out[s.Name()] = append(out[s.Name()], s)
-	}
-	return out
-}
-
 // waitListed waits until a task named name waits on the ledger's lock.
 func waitListed(t *testing.T, name string) inspect.Task {
 	t.Helper()
@@ -150,7 +118,7 @@ func waitListed(t *testing.T, name string) inspect.Task {
 // hang report in that span's trace; a stream's handler gets the task in
 // its context. No span is added.
 func TestCallsUnderOtelgrpc(t *testing.T) {
-	kit, keep, reps := startKit(t, sdk.WithSlowThreshold(time.Millisecond), sdk.WithHangTimeout(50*time.Millisecond))
+	kit := kitrun.Start(t, sdk.WithSlowThreshold(time.Millisecond), sdk.WithHangTimeout(50*time.Millisecond))
 	l := &ledger{}
 	l.mu.SetName("ledger")
 	conn := serve(t, l, grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(kit.TracerProvider()))),
@@ -162,7 +130,7 @@ func TestCallsUnderOtelgrpc(t *testing.T) {
 		unary <- conn.Invoke(context.Background(), "/bank.Ledger/Balance", &emptypb.Empty{}, &emptypb.Empty{})
 	}()
 	call := waitListed(t, "bank.Ledger/Balance")
-	rep, ok := reps.WaitFor(inspect.KindHang, time.Minute)
+	rep, ok := kit.Reports.WaitFor(inspect.KindHang, time.Minute)
 	if !ok {
 		t.Fatal("no hang report")
 	}
@@ -192,7 +160,7 @@ func TestCallsUnderOtelgrpc(t *testing.T) {
 		streamed <- err
 	}()
 	feed := waitListed(t, "watch-feed")
-	if !testwait.For(time.Minute, func() bool { return len(reps.All()) >= 2 }) { // a wait long enough to be a span
+	if !testwait.For(time.Minute, func() bool { return len(kit.Reports.All()) >= 2 }) { // a wait long enough to be a span
 		t.Fatal("no hang report for the stream's wait")
 	}
 	var watch inspect.Task
@@ -212,7 +180,7 @@ func TestCallsUnderOtelgrpc(t *testing.T) {
 	// otelgrpc ends a stream's span once the status is out: the client may
 	// see the stream end first.
 	var got map[string][]sdktrace.ReadOnlySpan
-	testwait.For(time.Minute, func() bool { got = spans(t, kit, keep); return len(got["bank.Ledger/Watch"]) > 0 })
+	testwait.For(time.Minute, func() bool { got = kit.ByName(t); return len(got["bank.Ledger/Watch"]) > 0 })
 	for name, ss := range got {
 		for _, s := range ss {
 			if v, _ := kittest.Attr(s, attribute.Key(semconv.Kind)); v.AsString() == semconv.KindTask {
@@ -221,7 +189,7 @@ func TestCallsUnderOtelgrpc(t *testing.T) {
 		}
 	}
 	if len(got["bank.Ledger/Balance"]) != 1 || len(got["bank.Ledger/Watch"]) != 1 || len(got["lock.wait ledger"]) != 2 {
-		t.Fatalf("spans: %v; want otelgrpc's two and two lock waits", kittest.Names(keep.Spans()))
+		t.Fatalf("spans: %v; want otelgrpc's two and two lock waits", kittest.Names(kit.Spans.Spans()))
 	}
 	balance, watchSpan := got["bank.Ledger/Balance"][0], got["bank.Ledger/Watch"][0]
 	if call.SpanID != balance.SpanContext().SpanID() || watch.SpanID != watchSpan.SpanContext().SpanID() {
@@ -242,15 +210,15 @@ func TestCallsUnderOtelgrpc(t *testing.T) {
 // Without otelgrpc, a call's task has a server span of its own, a child of
 // the trace in the call's metadata.
 func TestCallsWithoutOtelgrpc(t *testing.T) {
-	kit, keep, _ := startKit(t)
+	kit := kitrun.Start(t)
 	conn := serve(t, &ledger{}, grpc.UnaryInterceptor(tkgrpc.UnaryServerInterceptor()))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	if err := conn.Invoke(ctx, "/bank.Ledger/Balance", &emptypb.Empty{}, &emptypb.Empty{}); err != nil {
 		t.Fatal(err)
 	}
-	got := spans(t, kit, keep)["bank.Ledger/Balance"]
+	got := kit.ByName(t)["bank.Ledger/Balance"]
 	if len(got) != 1 {
-		t.Fatalf("spans: %v, want one for the call", kittest.Names(keep.Spans()))
+		t.Fatalf("spans: %v, want one for the call", kittest.Names(kit.Spans.Spans()))
 	}
 	s := got[0]
 	if s.SpanKind() != trace.SpanKindServer || s.SpanContext().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" ||
@@ -267,7 +235,7 @@ func TestCallsWithoutOtelgrpc(t *testing.T) {
 // A handler's panic is recorded on its span and raised again with the
 // same value, as gRPC would have seen it; its error is returned.
 func TestInterceptorPanicAndError(t *testing.T) {
-	kit, keep, _ := startKit(t)
+	kit := kitrun.Start(t)
 	in := tkgrpc.UnaryServerInterceptor()
 	info := &grpc.UnaryServerInfo{FullMethod: "/bank.Ledger/Close"}
 	var v any
@@ -282,9 +250,9 @@ func TestInterceptorPanicAndError(t *testing.T) {
 	if _, err := in(context.Background(), nil, info, func(context.Context, any) (any, error) { return nil, boom }); !errors.Is(err, boom) {
 		t.Errorf("error %v, want %v", err, boom)
 	}
-	got := spans(t, kit, keep)["bank.Ledger/Close"]
+	got := kit.ByName(t)["bank.Ledger/Close"]
 	if len(got) != 2 || got[0].Status().Code != codes.Error || got[1].Status().Description != boom.Error() {
-		t.Fatalf("spans %v, want the panic and the error recorded", kittest.Names(keep.Spans()))
+		t.Fatalf("spans %v, want the panic and the error recorded", kittest.Names(kit.Spans.Spans()))
 	}
 	if p, _ := kittest.Attr(got[0], attribute.Key(semconv.Panic)); !p.AsBool() {
 		t.Error("the panic is not recorded")

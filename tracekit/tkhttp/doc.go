@@ -7,5 +7,5 @@
 //
 // Put it inside otelhttp: the task then reuses otelhttp's server span, and
 // no second span is made. Without otelhttp it starts a server span of its
-// own. See the Example.
+// own. See the example of [Handler].
 package tkhttp

@@ -1,7 +1,6 @@
 package tkhttp_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log"
@@ -20,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tracekit-go/tracekit/internal/kittest"
+	"github.com/tracekit-go/tracekit/internal/kittest/kitrun"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/testwait"
 	"github.com/tracekit-go/tracekit/tracekit"
@@ -29,42 +29,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// startKit starts a Kit whose spans go to the returned keeper and whose
-// reports to the returned collector, shut down when the test ends.
-func startKit(t *testing.T, opts ...sdk.Option) (*sdk.Kit, *kittest.Keeper, *kittest.Reports) {
-	t.Helper()
-	exp := &kittest.Keeper{}
-	reps := &kittest.Reports{}
-	kit, err := sdk.Start(context.Background(), append([]sdk.Option{
-		sdk.WithSpanExporter(exp), sdk.WithMetricsExporter(sdk.ExporterNone), sdk.WithoutMemoryWatch(),
-		sdk.WithReportHandler(reps.Add),
-	}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = kit.Shutdown(ctx)
-	})
-	return kit, exp, reps
-}
-
-// spans flushes the Kit and returns its ended spans by name.
-func spans(t *testing.T, kit *sdk.Kit, exp *kittest.Keeper) map[string][]sdktrace.ReadOnlySpan {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := kit.ForceFlush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]sdktrace.ReadOnlySpan{}
-	for _, s := range exp.Spans() {
-		out[s.Name()] = append(out[s.Name()], s)
-	}
-	return out
-}
 
 func attr(s sdktrace.ReadOnlySpan, key string) attribute.Value {
 	v, _ := kittest.Attr(s, attribute.Key(key))
@@ -110,7 +74,7 @@ func send(client *http.Client, method, url string, header http.Header) <-chan in
 // of that span, the hang report found there carries its trace and names the
 // request holding the lock with that one's trace, and no span is added.
 func TestRequestUnderOtelhttp(t *testing.T) {
-	kit, exp, reps := startKit(t, sdk.WithSlowThreshold(time.Millisecond), sdk.WithHangTimeout(100*time.Millisecond))
+	kit := kitrun.Start(t, sdk.WithSlowThreshold(time.Millisecond), sdk.WithHangTimeout(100*time.Millisecond))
 	var ledger tracekit.Mutex
 	ledger.SetName("ledger")
 	held, release := make(chan struct{}), make(chan struct{})
@@ -142,7 +106,7 @@ func TestRequestUnderOtelhttp(t *testing.T) {
 	}) {
 		t.Fatalf("the requests are not listed, one waiting for the other: %+v", inspect.Tasks())
 	}
-	rep, ok := reps.WaitFor(inspect.KindHang, time.Minute)
+	rep, ok := kit.Reports.WaitFor(inspect.KindHang, time.Minute)
 	if !ok {
 		t.Fatal("no hang report")
 	}
@@ -154,7 +118,7 @@ func TestRequestUnderOtelhttp(t *testing.T) {
 		t.Errorf("GET /balance: %d", c)
 	}
 
-	got := spans(t, kit, exp)
+	got := kit.ByName(t)
 	for name, ss := range got {
 		for _, s := range ss {
 			if attr(s, semconv.Kind).AsString() == semconv.KindTask {
@@ -163,7 +127,7 @@ func TestRequestUnderOtelhttp(t *testing.T) {
 		}
 	}
 	if len(got["GET /balance"]) != 1 || len(got["POST /close"]) != 1 || len(got["lock.wait ledger"]) != 1 {
-		t.Fatalf("spans: %v; want otelhttp's, named after their routes, and one lock wait", kittest.Names(exp.Spans()))
+		t.Fatalf("spans: %v; want otelhttp's, named after their routes, and one lock wait", kittest.Names(kit.Spans.Spans()))
 	}
 	get, post, wait := got["GET /balance"][0], got["POST /close"][0], got["lock.wait ledger"][0]
 	if get.SpanKind() != trace.SpanKindServer || waiter.SpanID != get.SpanContext().SpanID() || holder.SpanID != post.SpanContext().SpanID() {
@@ -189,7 +153,7 @@ func TestRequestUnderOtelhttp(t *testing.T) {
 // child of the trace in its traceparent header; a panic is recorded on it,
 // raised again for net/http, and leaves no goroutine bound.
 func TestRequestWithoutOtelhttp(t *testing.T) {
-	kit, exp, _ := startKit(t)
+	kit := kitrun.Start(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, r.PathValue("id"))
@@ -213,9 +177,9 @@ func TestRequestWithoutOtelhttp(t *testing.T) {
 	if c := <-send(srv.Client(), http.MethodPost, srv.URL+"/panic", nil); c != 0 {
 		t.Errorf("POST /panic: %d, want the connection cut", c)
 	}
-	got := spans(t, kit, exp)
+	got := kit.ByName(t)
 	if len(got["GET /orders/{id}"]) != 1 || len(got["POST /panic"]) != 1 {
-		t.Fatalf("spans: %v, want one per request named after its route", kittest.Names(exp.Spans()))
+		t.Fatalf("spans: %v, want one per request named after its route", kittest.Names(kit.Spans.Spans()))
 	}
 	s := got["GET /orders/{id}"][0]
 	if s.SpanKind() != trace.SpanKindServer || s.SpanContext().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" ||
