@@ -47,3 +47,16 @@ func ExampleWithTaskName() {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/cgi-bin/order", nil))
 	// Output: running: legacy POST
 }
+
+// Health checks that otelhttp's filter leaves untraced stay untraced: their
+// tasks are listed, with no span.
+func ExampleWithoutSpans() {
+	health := tkhttp.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := inspect.Tasks()[0]
+		fmt.Println("running:", t.Name, "traced:", t.TraceID.IsValid())
+	}), tkhttp.WithoutSpans())
+	h := otelhttp.NewHandler(health, "shop", otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" }))
+
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
+	// Output: running: GET traced: false
+}

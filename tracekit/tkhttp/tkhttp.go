@@ -18,7 +18,8 @@ import (
 type Option interface{ apply(*config) }
 
 type config struct {
-	name func(*http.Request) string
+	name    func(*http.Request) string
+	noSpans bool
 }
 
 type optionFunc func(*config)
@@ -31,6 +32,14 @@ func (f optionFunc) apply(c *config) { f(c) }
 // route, as "GET /orders/{id}", else after its method alone.
 func WithTaskName(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) { c.name = f })
+}
+
+// WithoutSpans starts no span for a request whose context holds none (one
+// otelhttp's filters let through untraced, or a service without otelhttp):
+// its task is listed, untraced. By default such a request gets a server
+// span of its own.
+func WithoutSpans() Option {
+	return optionFunc(func(c *config) { c.noSpans = true })
 }
 
 // Handler returns h wrapped so that each request runs as a tracekit task
@@ -80,7 +89,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}
 	var err error
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsRemote() {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsRemote() || m.cfg.noSpans {
 		err = tracekit.Bind(ctx, name, serve)
 	} else {
 		if !sc.IsValid() {

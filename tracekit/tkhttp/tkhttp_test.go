@@ -248,3 +248,18 @@ func TestTaskNames(t *testing.T) {
 		}
 	}
 }
+
+// WithoutSpans: a request with no span in its context is a task without a
+// trace, and no span is started for it.
+func TestWithoutSpans(t *testing.T) {
+	kit := kitrun.Start(t)
+	var listed []inspect.Task
+	h := tkhttp.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { listed = inspect.Tasks() }), tkhttp.WithoutSpans())
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if len(listed) != 1 || listed[0].Name != "GET" || listed[0].TraceID.IsValid() {
+		t.Errorf("listed %+v, want one untraced task", listed)
+	}
+	if got := kit.ByName(t); len(got) != 0 {
+		t.Errorf("spans %v, want none", kittest.Names(kit.Spans.Spans()))
+	}
+}
