@@ -191,3 +191,62 @@ func BenchmarkSpawnCount(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkDo measures what binding the calling goroutine to a task costs
+// per call, beside its baselines in the same run: a raw SDK span around
+// the call (what Do adds to it is the registry binding and the ended-task
+// record), the same span with Do's attributes, tracekit.SpanNamed, and
+// tracekit.Go, which binds a new goroutine. Bind starts no span: it is
+// measured inside a span started outside the loop, as a request's is.
+// Compare the sub-benchmarks with benchstat; the README quotes the ratios.
+func BenchmarkDo(b *testing.B) {
+	b.Run("baseline=span", func(b *testing.B) {
+		ctx, tracer := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			cctx, span := tracer.Start(ctx, "work")
+			_ = nothing(cctx)
+			span.End()
+		}
+	})
+	b.Run("baseline=span+same-attrs", func(b *testing.B) {
+		ctx, tracer := benchProvider(b)
+		attrs := trace.WithAttributes(tasks.SiteOf(0, semconv.KindTask).Attrs...)
+		b.ReportAllocs()
+		for b.Loop() {
+			cctx, span := tracer.Start(ctx, "work", attrs)
+			_ = nothing(cctx)
+			span.End()
+		}
+	})
+	b.Run("tracekit.SpanNamed", func(b *testing.B) {
+		ctx, _ := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			cctx, span := SpanNamed(ctx, "work")
+			_ = nothing(cctx)
+			span.End(nil)
+		}
+	})
+	b.Run("tracekit.Do", func(b *testing.B) {
+		ctx, _ := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = Do(ctx, "work", nothing)
+		}
+	})
+	b.Run("tracekit.Bind", func(b *testing.B) {
+		ctx, _ := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = Bind(ctx, "work", nothing)
+		}
+	})
+	b.Run("tracekit.Go", func(b *testing.B) {
+		ctx, _ := benchProvider(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = Go(ctx, "work", nothing).Wait()
+		}
+	})
+}

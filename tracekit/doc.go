@@ -16,6 +16,12 @@
 // reports; package tracekit/sdk sets that up, with exporters, in one call,
 // as package tracekit/inspect describes what it finds.
 //
+// [Do] makes the calling goroutine a task for the length of one call, for
+// work on goroutines tracekit did not start (HTTP and RPC handlers, a
+// library's callbacks), under a span of its own; [Bind] does the same under
+// the span already in the context. Packages tracekit/tkhttp and
+// tracekit/tkgrpc do it for each request.
+//
 // [Span] starts a span named after the calling function in one line;
 // [LogHandler] makes slog records carry the trace and span they were
 // logged in. While a Go execution trace records (runtime/trace, go test

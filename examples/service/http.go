@@ -20,9 +20,10 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/tracekit-go/tracekit/tracekit"
+	"github.com/tracekit-go/tracekit/tracekit/tkhttp"
 )
 
-// The HTTP mode: requests go through otelhttp, then onto a bounded queue
+// The HTTP mode: requests go through otelhttp and tkhttp, then onto a bounded queue
 // (a tracekit.Chan) that a fixed pool of workers (a tracekit.Group with a
 // limit) drains; each worker runs handleOrder under the request's span and
 // hands the result back on a reply channel. Prices come from a cache whose
@@ -95,9 +96,11 @@ func (s *server) work(ctx context.Context, workers int) error {
 var traceContext = otelhttp.WithPropagators(propagation.TraceContext{})
 
 // handler is the service's HTTP handler: every request gets a server span
-// named after its route ("POST /orders").
+// named after its route ("POST /orders"), and is a tracekit task bound to
+// it while it runs, so that the console lists the requests in flight and
+// what each waits on.
 func (s *server) handler() http.Handler {
-	return otelhttp.NewHandler(s.routes(), "order-service", traceContext)
+	return otelhttp.NewHandler(tkhttp.Handler(s.routes()), "order-service", traceContext)
 }
 
 func (s *server) routes() http.Handler {

@@ -20,6 +20,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tracekit-go/tracekit/internal/kittest"
+	"github.com/tracekit-go/tracekit/internal/testwait"
+	"github.com/tracekit-go/tracekit/tracekit/console"
 	"github.com/tracekit-go/tracekit/tracekit/sdk"
 	"github.com/tracekit-go/tracekit/tracekit/tracekittest"
 )
@@ -121,8 +124,6 @@ func TestHTTPMode(t *testing.T) {
 	}
 	const workers, orders = 4, 16
 	s := newServer(slog.New(slog.NewJSONHandler(io.Discard, nil)), options{workers: workers, seed: 3})
-	workDone := make(chan error, 1)
-	go func() { workDone <- s.work(ctx, workers) }()
 	ts := httptest.NewServer(s.handler())
 
 	codes := make([]int, orders)
@@ -142,6 +143,33 @@ func TestHTTPMode(t *testing.T) {
 			codes[i] = resp.StatusCode
 		})
 	}
+	// Before the workers start, every request is a task of the console,
+	// named after its route, in its trace, waiting for the queue or for
+	// its reply.
+	var page struct {
+		Tasks []struct {
+			Name      string `json:"name"`
+			TraceID   string `json:"trace_id"`
+			WaitingOn string `json:"waiting_on"`
+		} `json:"tasks"`
+	}
+	requests := 0
+	testwait.For(time.Minute, func() bool {
+		kittest.GetJSON(t, console.Handler(), "/?format=json", &page)
+		requests = 0
+		for _, task := range page.Tasks {
+			if task.Name == "POST /orders" && task.TraceID != "" &&
+				(task.WaitingOn == `send on "order-queue"` || task.WaitingOn == `receive from "order-reply"`) {
+				requests++
+			}
+		}
+		return requests == orders
+	})
+	if requests != orders {
+		t.Errorf("the console lists %d requests waiting, want %d: %+v", requests, orders, page.Tasks)
+	}
+	workDone := make(chan error, 1)
+	go func() { workDone <- s.work(ctx, workers) }()
 	wg.Wait()
 	for i, c := range codes {
 		if c != http.StatusOK && c != http.StatusConflict && c != http.StatusInternalServerError {

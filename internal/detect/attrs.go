@@ -66,13 +66,14 @@ type cachedTracer struct {
 var lastTracer atomic.Pointer[cachedTracer]
 
 // Tracer returns the tracer for spans that start under ctx: that of the
-// provider of ctx's span when it is valid, so a setup that did not install
-// the globals still traces everything below its spans, otherwise the
-// global provider's. The last tracer is cached, for providers of a
-// comparable type.
+// provider of ctx's span when it is valid and of this process, so a setup
+// that did not install the globals still traces everything below its
+// spans, otherwise the global provider's (a remote parent, extracted from
+// a request, has only a no-op provider). The last tracer is cached, for
+// providers of a comparable type.
 func Tracer(ctx context.Context) trace.Tracer {
 	var tp trace.TracerProvider
-	if span := trace.SpanFromContext(ctx); span.SpanContext().IsValid() {
+	if span := trace.SpanFromContext(ctx); span.SpanContext().IsValid() && !span.SpanContext().IsRemote() {
 		tp = span.TracerProvider()
 	}
 	if tp == nil {

@@ -49,6 +49,7 @@ const (
 	KindGoroutine = "goroutine" // a task: the goroutine's whole life
 	KindGroup     = "group"     // a group, from its creation to the end of its Wait
 	KindFunction  = "function"  // a function call traced with tracekit.Span
+	KindTask      = "task"      // a task bound to its caller's goroutine by tracekit.Do, for the call
 	KindLockWait  = "lock.wait" // a lock acquisition that waited past the slow threshold
 	KindLockHold  = "lock.hold" // a write hold past the slow threshold
 	KindChanSend  = "chan.send" // a channel send blocked past the slow threshold

@@ -95,9 +95,10 @@ const (
 	ClassLockHold               // tracekit.kind = lock.hold: holding a lock (on CPU or not)
 	ClassChanBlock              // tracekit.kind = chan.send or chan.recv: blocked on a channel
 	ClassFunction               // tracekit.kind = function: a call traced with tracekit.Span
+	ClassTask                   // tracekit.kind = task: a task run on its caller's goroutine (tracekit.Do)
 )
 
-var classNames = [...]string{"work", "goroutine", "group", "lock wait", "lock hold", "channel block", "function"}
+var classNames = [...]string{"work", "goroutine", "group", "lock wait", "lock hold", "channel block", "function", "task"}
 
 // String names the class.
 func (c Class) String() string {
@@ -135,6 +136,8 @@ func ClassOf(kind string) Class {
 		return ClassChanBlock
 	case semconv.KindFunction:
 		return ClassFunction
+	case semconv.KindTask:
+		return ClassTask
 	}
 	return ClassWork
 }

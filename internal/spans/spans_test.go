@@ -438,7 +438,7 @@ func TestClasses(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v\nwant %v", got, want)
 	}
-	for kind, c := range map[string]Class{"": ClassWork, "group": ClassGroup, "lock.hold": ClassLockHold, "chan.send": ClassChanBlock, "function": ClassFunction, "other": ClassWork} {
+	for kind, c := range map[string]Class{"": ClassWork, "group": ClassGroup, "lock.hold": ClassLockHold, "chan.send": ClassChanBlock, "function": ClassFunction, "task": ClassTask, "other": ClassWork} {
 		if ClassOf(kind) != c {
 			t.Errorf("ClassOf(%q) = %v, want %v", kind, ClassOf(kind), c)
 		}

@@ -8,10 +8,14 @@ import (
 	"github.com/tracekit-go/tracekit/internal/gostack"
 )
 
-// RunFunc is the function every task goroutine runs; in a goroutine dump
-// its first argument is the *Task, whose first field is the task's Record,
-// which ties the goroutine to the registry.
-const RunFunc = "github.com/tracekit-go/tracekit/tracekit.(*Task).run"
+// RunFunc is the function every task goroutine runs, and CallFunc the one
+// a task bound to a goroutine for the length of a call runs in; in a
+// goroutine dump their first argument is the *Task, whose first field is
+// the task's Record, which ties the goroutine to the registry.
+const (
+	RunFunc  = "github.com/tracekit-go/tracekit/tracekit.(*Task).run"
+	CallFunc = "github.com/tracekit-go/tracekit/tracekit.(*Task).call"
+)
 
 // ByAddr maps the address of every running task's record to the record.
 func ByAddr() map[uint64]*Record {
@@ -22,33 +26,44 @@ func ByAddr() map[uint64]*Record {
 	return out
 }
 
-// Goroutines maps the IDs of running tasks to their goroutines in gs.
+// Goroutines maps the IDs of running tasks to their goroutines in gs: a
+// goroutine's task and those it was bound over all map to it.
 func Goroutines(gs []gostack.Goroutine) map[uint64]*gostack.Goroutine {
 	byAddr := ByAddr()
 	out := map[uint64]*gostack.Goroutine{}
 	for i := range gs {
-		if r := Of(&gs[i], byAddr); r != nil {
-			out[r.ID] = &gs[i]
+		for _, f := range gs[i].Frames {
+			if r := frameTask(f, byAddr); r != nil {
+				out[r.ID] = &gs[i]
+			}
 		}
 	}
 	return out
 }
 
-// Of returns the task, among byAddr, whose run frame is in g's stack, or
-// nil.
+// Of returns the task, among byAddr, that g runs now: the innermost whose
+// run or call frame is in g's stack, or nil.
 func Of(g *gostack.Goroutine, byAddr map[uint64]*Record) *Record {
 	for _, f := range g.Frames {
-		if f.Func != RunFunc {
-			continue
+		if r := frameTask(f, byAddr); r != nil {
+			return r
 		}
-		recv, _, _ := strings.Cut(f.Args, ",")
-		addr, err := strconv.ParseUint(recv, 0, 64)
-		if err != nil {
-			return nil
-		}
-		return byAddr[addr]
 	}
 	return nil
+}
+
+// frameTask returns the task, among byAddr, whose run or call frame f is,
+// or nil.
+func frameTask(f gostack.Frame, byAddr map[uint64]*Record) *Record {
+	if f.Func != RunFunc && f.Func != CallFunc {
+		return nil
+	}
+	recv, _, _ := strings.Cut(f.Args, ",")
+	addr, err := strconv.ParseUint(recv, 0, 64)
+	if err != nil {
+		return nil
+	}
+	return byAddr[addr]
 }
 
 // StackText is g's stack as a goroutine dump prints it.

@@ -41,6 +41,7 @@ type Ended struct {
 	// Goroutine is the ID of the goroutine the task ran on and Origin the
 	// goroutine its chain of tasks began in; both are 0 where goroutine
 	// IDs are not read cheaply (then the lineage does not use the record).
+	// Goroutine is 0 too for a bound task, whose goroutine lives on.
 	Goroutine, Origin uint64
 	Name              string
 	Site              *Site
@@ -60,12 +61,18 @@ const maxResultText = 1 << 10
 
 // End records that r's function has ended with result ("ok", "error",
 // "panic" or "goexit") and text (the error or panic value); it runs on r's
-// goroutine.
-func (r *Record) End(result, text string) {
+// goroutine, which ends with it.
+func (r *Record) End(result, text string) { r.end(result, text, true) }
+
+// EndCall is End for a task bound to a goroutine for the length of a call
+// (BindOver): the goroutine lives on, and the record does not name it.
+func (r *Record) EndCall(result, text string) { r.end(result, text, false) }
+
+func (r *Record) end(result, text string, goroutineEnds bool) {
 	e := Ended{Task: r.ID, Parent: r.Parent, Origin: r.Origin, Name: r.Name, Site: r.Site,
 		start: r.Start.UnixNano(), Duration: time.Since(r.Start), Result: result,
 		TraceID: r.SC.TraceID(), SpanID: r.SC.SpanID()}
-	if r.Origin != 0 { // goroutine IDs are cheap here
+	if r.Origin != 0 && goroutineEnds { // goroutine IDs are cheap here
 		e.Goroutine = goid.ID()
 	}
 	if len(text) > maxResultText {

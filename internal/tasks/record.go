@@ -10,8 +10,8 @@ import (
 
 // Record is a task as the registry keeps it. tracekit's Task holds it as
 // its first field, so that the receiver a goroutine dump prints for
-// (*Task).run is the record's address. All fields but the wait are set
-// before the task's goroutine starts and never change.
+// (*Task).run or (*Task).call is the record's address. All fields but the
+// wait are set before the task is bound to its goroutine and never change.
 type Record struct {
 	ID     uint64 // process-unique, in start order
 	Name   string
@@ -26,7 +26,10 @@ type Record struct {
 	SC     trace.SpanContext
 
 	wait atomic.Pointer[Wait] // what the task is blocked on, nil while it runs
-	key  uintptr              // its registry key; only the task's goroutine uses it
+	// prev is the task the goroutine ran before r was bound over it
+	// (BindOver), put back by Unbind; written under r's shard lock before
+	// r is published, read under it.
+	prev *Record
 }
 
 // Wait is what a task blocks on; it is published whole and never modified.

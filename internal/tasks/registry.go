@@ -32,33 +32,50 @@ var live [64]struct {
 func shard(g uintptr) int { return int((g >> 6) % uintptr(len(live))) }
 
 // Bind records r as the task of the calling goroutine, until Unbind.
-func (r *Record) Bind() {
-	var g uintptr
-	if goid.Fast {
-		g = goid.Key()
-	} else {
-		g = uintptr(unsafe.Pointer(r))
-	}
-	r.key = g
+func (r *Record) Bind() { r.bind(false) }
+
+// BindOver is [Record.Bind] for a task bound to a goroutine for the length
+// of a call, which may already run a task: r is listed over it, and that
+// one becomes the task of the goroutine again at r's Unbind. Calls on one
+// goroutine must unbind in the reverse order of binding.
+func (r *Record) BindOver() { r.bind(true) }
+
+func (r *Record) bind(over bool) {
+	g := r.key()
 	sh := &live[shard(g)]
 	sh.mu.Lock()
 	if sh.m == nil {
 		sh.m = make(map[uintptr]*Record)
 	}
+	if over {
+		r.prev = sh.m[g]
+	}
 	sh.m[g] = r
 	sh.mu.Unlock()
 }
 
-// Unbind takes r out of the registry.
+// Unbind takes r out of the registry, and puts back the task it was bound
+// over, if any. It runs on the goroutine that bound r.
 func (r *Record) Unbind() {
-	g := r.key
-	if g == 0 {
-		return
-	}
+	g := r.key()
 	sh := &live[shard(g)]
 	sh.mu.Lock()
-	delete(sh.m, g)
+	if r.prev != nil {
+		sh.m[g] = r.prev
+	} else {
+		delete(sh.m, g)
+	}
 	sh.mu.Unlock()
+}
+
+// key is r's registry key on the calling goroutine: the goroutine's, or
+// r's own address where goroutines are not told apart cheaply. Computing
+// it again costs less than keeping it in every task.
+func (r *Record) key() uintptr {
+	if goid.Fast {
+		return goid.Key()
+	}
+	return uintptr(unsafe.Pointer(r))
 }
 
 // Current returns the task running on the calling goroutine, or nil.
@@ -79,8 +96,9 @@ func OnKey(g uintptr) *Record {
 	return r
 }
 
-// eachGoid calls fn with the goroutine ID and task of each running task
-// until fn returns false, reading the ID in each registered goroutine's
+// eachGoid calls fn with the ID of each goroutine that runs a task and the
+// task it runs now (the innermost of those bound over each other) until fn
+// returns false, reading the ID in each registered goroutine's
 // descriptor: a pass over the registry, for reports, not fast paths. It
 // calls nothing where goroutine IDs cannot be read cheaply.
 func eachGoid(fn func(id uint64, r *Record) bool) {
@@ -132,13 +150,16 @@ func CurrentSpan() trace.Span {
 	return nil
 }
 
-// Append appends every running task to buf, in no order.
+// Append appends every running task to buf, in no order: with the task a
+// goroutine runs, those it was bound over.
 func Append(buf []*Record) []*Record {
 	for i := range live {
 		sh := &live[i]
 		sh.mu.Lock()
 		for _, r := range sh.m {
-			buf = append(buf, r)
+			for ; r != nil; r = r.prev {
+				buf = append(buf, r)
+			}
 		}
 		sh.mu.Unlock()
 	}
@@ -153,7 +174,9 @@ func CountByName() map[string]int64 {
 		sh := &live[i]
 		sh.mu.Lock()
 		for _, r := range sh.m {
-			counts[r.Name]++
+			for ; r != nil; r = r.prev {
+				counts[r.Name]++
+			}
 		}
 		sh.mu.Unlock()
 	}

@@ -55,3 +55,32 @@ func BenchmarkBindGoroutine(b *testing.B) {
 		r.Unbind()
 	}
 }
+
+// A record bound over another is the goroutine's task until it unbinds,
+// then the other is again; both are listed and counted meanwhile.
+func TestBindOver(t *testing.T) {
+	if !goid.Fast {
+		t.Skip("tasks do not register their goroutine on this platform")
+	}
+	outer := &Record{ID: 1, Name: "outer"}
+	inner := &Record{ID: 2, Name: "inner"}
+	outer.Bind()
+	inner.BindOver()
+	if Current() != inner || ByGoid(goid.ID()) != inner {
+		t.Error("the inner record is not the goroutine's task")
+	}
+	if n := len(Append(nil)); n != 2 {
+		t.Errorf("%d tasks listed, want 2", n)
+	}
+	if c := CountByName(); c["outer"] != 1 || c["inner"] != 1 {
+		t.Errorf("counts %v", c)
+	}
+	inner.Unbind()
+	if Current() != outer {
+		t.Error("the outer record is not the goroutine's task again")
+	}
+	outer.Unbind()
+	if Current() != nil || len(Append(nil)) != 0 {
+		t.Error("still bound")
+	}
+}

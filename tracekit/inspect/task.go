@@ -20,8 +20,9 @@ const (
 	TaskWaiting TaskState = "waiting"
 )
 
-// Task describes a task started by tracekit.Go or Group.Go, as [Tasks]
-// saw it or as a [Report] names it.
+// Task describes a task started by tracekit.Go or Group.Go, or a goroutine
+// bound to a task by tracekit.Do or Bind, as [Tasks] saw it or as a
+// [Report] names it.
 type Task struct {
 	ID     uint64 // process-unique, in start order (tracekit.Task.ID)
 	Name   string
@@ -68,7 +69,8 @@ func (t *Task) SpawnSite() string {
 }
 
 // Tasks returns the running tasks, sorted by ID: listed from the moment a
-// task's goroutine starts until just before its Wait returns. It reads no
+// task's goroutine starts until just before its Wait returns (a bound
+// task, for the length of its call). It reads no
 // stacks, so it is cheap enough to poll.
 func Tasks() []Task {
 	return tasks.Collect(fromEntry)

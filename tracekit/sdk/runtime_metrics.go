@@ -91,8 +91,8 @@ func registerRuntimeMetrics(m metric.Meter) error {
 	counter(&allocations, "go.memory.allocations", "{allocation}", "Count of allocations to the heap by the application.")
 	counter(&created, "tracekit.goroutine.created", "{goroutine}", "Goroutines created since the program started.")
 	counter(&cycles, "tracekit.gc.cycles", "{cycle}", "Completed GC cycles.")
-	updown(&running, "tracekit.task.count", "{task}", "Running tasks started by tracekit.Go and Group.Go, by task name (the 100 names with the most tasks; the rest are summed in one point marked otel.metric.overflow).")
-	counter(&started, "tracekit.task.started", "{task}", "Tasks started by tracekit.Go and Group.Go, by spawn site.")
+	updown(&running, "tracekit.task.count", "{task}", "Running tasks (tracekit.Go, Group.Go, and the calls of tracekit.Do and Bind), by task name (the 100 names with the most tasks; the rest are summed in one point marked otel.metric.overflow).")
+	counter(&started, "tracekit.task.started", "{task}", "Tasks started by tracekit.Go, Group.Go, Do and Bind, by spawn site.")
 	if err == nil {
 		mutexWait, err = m.Float64ObservableCounter("tracekit.sync.mutex.wait", metric.WithUnit("s"),
 			metric.WithDescription("Time goroutines have spent blocked on sync.Mutex and sync.RWMutex, approximately."))

@@ -532,3 +532,34 @@ func TestLeakNamesTask(t *testing.T) {
 		}
 	}
 }
+
+//go:noinline
+func leakFromBound(ch chan int) { <-ch }
+
+// A goroutine leaked by a task started inside tracekit.Do, on a goroutine
+// that is still in the call, leads back through that goroutine to the
+// checker that started it.
+func TestLeaksAttributionThroughBoundTask(t *testing.T) {
+	if !goid.FastID() {
+		t.Skip("no task lineage where reading a goroutine ID takes a stack trace")
+	}
+	ch := make(chan int)
+	defer close(ch)
+	inCall := make(chan struct{})
+	go func() { // a request's goroutine, still in its handler
+		_ = tracekit.Do(context.Background(), "request", func(ctx context.Context) error {
+			tracekit.Go(ctx, "leaky", func(context.Context) error { leakFromBound(ch); return nil })
+			close(inCall)
+			<-ch
+			return nil
+		})
+	}()
+	<-inCall
+	waitParked(t, "leakFromBound")
+	got := byFunction(t, leakCheck(t, StartedByCaller()))
+	g := got["leakFromBound"]
+	if g.Attribution != AttributedThroughTasks || !strings.Contains(g.Lineage, `task #`) || !strings.Contains(g.Lineage, `"request" (goroutine `) ||
+		!strings.HasSuffix(g.Lineage, "(the checker)") {
+		t.Errorf("leakFromBound: attribution %q, lineage %q; want it through the bound task to the checker", g.Attribution, g.Lineage)
+	}
+}

@@ -19,8 +19,9 @@ import (
 //
 //   - Task.origin is the goroutine ID the task's chain of tasks began in:
 //     its parent task's origin when ctx carries one, otherwise the goroutine
-//     that called Go. It is set before the task's goroutine starts and never
-//     changes. Where reading a goroutine ID takes a stack trace (no
+//     that called Go (for a task bound to a goroutine by tracekit.Do or
+//     Bind, that goroutine itself). It is set before the task's goroutine
+//     starts and never changes. Where reading a goroutine ID takes a stack trace (no
 //     assembly reader for the architecture) it stays 0 and no task is
 //     recorded when it ends: chains then follow live creators only.
 //   - When a task ends, its goroutine's ID, origin, task ID and parent
@@ -165,7 +166,9 @@ func (l *lineage) walk(g *gostack.Goroutine, visit func(uint64)) (LeakAttributio
 					path = append(path, fmt.Sprintf("task #%d %q (goroutine %d)", t.ID, t.Name, cur))
 				}
 				next, viaTask = t.Origin, true
-				if next == 0 { // no lineage kept on this platform: its creator
+				// No lineage kept on this platform, or a task bound to the
+				// goroutine its chain began in (tracekit.Do): its creator.
+				if next == 0 || next == cur {
 					next = lg.CreatorID
 				}
 				if l.underSelf(t.Parent) {
