@@ -18,7 +18,7 @@ import (
 // run (spans go to a discarding exporter); and, without otelhttp, what a
 // request costs with the middleware's own span. Compare with benchstat.
 func BenchmarkHandler(b *testing.B) {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batch.New(discard{}, "discard", batch.Config{})))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(batch.New(discard{}, batch.Config{})))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) { _ = r.PathValue("id") })
