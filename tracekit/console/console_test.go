@@ -107,9 +107,11 @@ func newConsoleFixture(t *testing.T) *consoleFixture {
 }
 
 func TestConsole(t *testing.T) {
+	// Made first: tasks started from then on label their goroutines, so
+	// their pages find their stacks.
+	h := Handler(WithTraceURL("http://localhost:16686/trace/{trace_id}?uiFind={span_id}"), WithRefresh(3*time.Second))
 	f := newConsoleFixture(t)
 	defer f.stop()
-	h := Handler(WithTraceURL("http://localhost:16686/trace/{trace_id}?uiFind={span_id}"), WithRefresh(3*time.Second))
 	pid, cid := strconv.FormatUint(f.parent.ID(), 10), strconv.FormatUint(f.child.ID(), 10)
 
 	t.Run("list", func(t *testing.T) {
@@ -212,7 +214,9 @@ func TestConsole(t *testing.T) {
 			{http.MethodPost, "/", http.StatusMethodNotAllowed},
 		} {
 			rr := httptest.NewRecorder()
-			h.ServeHTTP(rr, httptest.NewRequest(tc.method, tc.target, nil))
+			req := httptest.NewRequest(tc.method, tc.target, nil)
+			req.Host = "127.0.0.1"
+			h.ServeHTTP(rr, req)
 			if rr.Code != tc.code {
 				t.Errorf("%s %s = %d, want %d", tc.method, tc.target, rr.Code, tc.code)
 			}
