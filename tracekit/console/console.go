@@ -280,7 +280,7 @@ var consoleColumns = []struct{ Key, Title string }{
 }
 
 // The list's pages: defaultLimit tasks unless the limit parameter says
-// otherwise, up to maxLimit (about 1 MB of HTML or JSON per 1,000 tasks).
+// otherwise, up to maxLimit (400–600 KiB of HTML or JSON per 1,000 tasks).
 const (
 	defaultLimit = 1000
 	maxLimit     = 10000
