@@ -313,6 +313,21 @@ func TestConsoleLints(t *testing.T) {
 	})
 }
 
+// holdInTask starts a task named name that locks mu and holds it until
+// release is closed, and returns it once it holds it.
+func holdInTask(ctx context.Context, name string, mu *tracekit.Mutex, release chan struct{}) *tracekit.Task {
+	locked := make(chan struct{})
+	t := tracekit.Go(ctx, name, func(context.Context) error {
+		mu.Lock()
+		close(locked)
+		<-release
+		mu.Unlock()
+		return nil
+	})
+	<-locked
+	return t
+}
+
 // spawnLeak starts tasks from a spawn site of its own.
 func spawnLeak(ctx context.Context, release chan struct{}) *tracekit.Task {
 	return tracekit.Go(ctx, "leak", func(context.Context) error { <-release; return nil })
@@ -386,15 +401,8 @@ func TestConsoleReports(t *testing.T) {
 	// holds.
 	var orders tracekit.Mutex
 	orders.SetName("orders")
-	locked, release := make(chan struct{}), make(chan struct{})
-	holder := tracekit.Go(ctx, "hold orders", func(context.Context) error {
-		orders.Lock()
-		close(locked)
-		<-release
-		orders.Unlock()
-		return nil
-	})
-	<-locked
+	release := make(chan struct{})
+	holder := holdInTask(ctx, "hold orders", &orders, release)
 	waiter := tracekit.Go(ctx, "wait for orders", func(context.Context) error {
 		orders.Lock()
 		orders.Unlock()

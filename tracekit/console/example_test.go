@@ -165,18 +165,21 @@ func ExampleHandler_paging() {
 		} `json:"tasks"`
 	}
 	for page.Total < len(ts) { // until all five have started
-		resp, err := http.Get(srv.URL + "?format=json&sort=id&limit=2&offset=2")
-		if err != nil {
-			fmt.Println(err)
-			return
-		}
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if err != nil {
+		if err := getJSON(srv.URL+"?format=json&sort=id&limit=2&offset=2", &page); err != nil {
 			fmt.Println(err)
 			return
 		}
 	}
 	fmt.Println(page.Total, "tasks; from", page.Offset, "at most", page.Limit, "of them:", len(page.Tasks))
 	// Output: 5 tasks; from 2 at most 2 of them: 2
+}
+
+// getJSON decodes the JSON at url into v.
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
 }

@@ -114,15 +114,7 @@ func TestConsoleInterestingFirst(t *testing.T) {
 	other.SetName("other")
 	other.Lock() // held by the test, not a task
 	running := tracekit.Go(context.Background(), "running", func(context.Context) error { <-release; return nil })
-	locked := make(chan struct{})
-	holder := tracekit.Go(context.Background(), "holder", func(context.Context) error {
-		orders.Lock()
-		close(locked)
-		<-release
-		orders.Unlock()
-		return nil
-	})
-	<-locked
+	holder := holdInTask(context.Background(), "holder", &orders, release)
 	waiterOf := func(mu *tracekit.Mutex) *tracekit.Task {
 		return tracekit.Go(context.Background(), "waiter", func(context.Context) error { mu.Lock(); mu.Unlock(); return nil })
 	}
