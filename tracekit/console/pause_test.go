@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -103,13 +104,15 @@ func (g *gapTicker) reset() time.Duration { return time.Duration(g.max.Swap(0)) 
 
 func (g *gapTicker) close() { close(g.stop); <-g.done }
 
-// burn keeps n goroutines computing until the returned function is called.
+// burn keeps n goroutines computing until the returned function is called,
+// a few microseconds at a time, as a busy service's goroutines do between
+// their waits.
 func burn(n int) (stop func()) {
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			buf := make([]byte, 64<<10)
+			buf := make([]byte, 4<<10)
 			for {
 				select {
 				case <-quit:
@@ -118,6 +121,7 @@ func burn(n int) (stop func()) {
 				}
 				sum := sha256.Sum256(buf)
 				copy(buf, sum[:])
+				runtime.Gosched()
 			}
 		})
 	}
@@ -158,10 +162,10 @@ func TestConsoleWith20000Tasks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 20,000 tasks")
 	}
-	h := Handler(WithoutRefresh())
+	_ = Handler() // tasks label their goroutines from now on
 	ts := manyTasks(t, 20000)
-	t.Run("no pause", func(t *testing.T) { testNoPause(t, h, ts) })
-	t.Run("paged", func(t *testing.T) { testPaged(t, h, ts) })
+	t.Run("no pause", func(t *testing.T) { testNoPause(t, ts) })
+	t.Run("paged", func(t *testing.T) { testPaged(t, Handler(WithoutRefresh()), ts) })
 }
 
 // testNoPause serves task pages (with their stacks) and the list, from
@@ -169,22 +173,40 @@ func TestConsoleWith20000Tasks(t *testing.T) {
 // its ticks: the console must not keep the program from running longer
 // than the ticker's own gaps, measured before, allow for. A task page used
 // to take a dump of every goroutine, which stops the world for all of it
-// (286 ms with 20,000 tasks).
-func testNoPause(t *testing.T, h http.Handler, ts []*tracekit.Task) {
-	c := h.(*console)
-
+// (286 ms with 20,000 tasks, seconds with several at once). On a busy
+// machine the ticker's gaps vary from one second to the next, whatever the
+// console does: a measurement over the bound is made again, with a console
+// of its own, up to three times; a console that stops the world fails each.
+func testNoPause(t *testing.T, ts []*tracekit.Task) {
 	g := startGapTicker()
 	defer g.close()
-	// The ticker's own gaps on this machine, as busy as it is, while the
-	// program keeps every core busy without stopping the world, as a busy
-	// service does and as the console's requests do: the largest over 500
-	// ticks.
+	for attempt := 1; ; attempt++ {
+		before, during, note := measurePause(t, g, ts)
+		bound := max(4*before, before+250*time.Millisecond)
+		t.Logf("largest gap between ticks: %v before, %v while serving (bound %v); %s", before, during, bound, note)
+		if during <= bound {
+			return
+		}
+		if attempt == 3 {
+			t.Errorf("the console kept the program from running for %v; the ticker's own gaps were up to %v", during, before)
+			return
+		}
+	}
+}
+
+// measurePause measures the ticker's largest gap while the program keeps
+// every core busy without stopping the world, as a busy service does and
+// as the console's requests do (over 1,000 ticks), then while a new console
+// serves task pages and the list to five clients at once.
+func measurePause(t *testing.T, g *gapTicker, ts []*tracekit.Task) (before, during time.Duration, note string) {
+	h := Handler(WithoutRefresh())
+	c := h.(*console)
 	stopBurn := burn(runtime.GOMAXPROCS(0))
 	g.reset()
-	if n := g.ticks.Load() + 500; !testwait.For(time.Minute, func() bool { return g.ticks.Load() >= n }) {
+	if n := g.ticks.Load() + 1000; !testwait.For(time.Minute, func() bool { return g.ticks.Load() >= n }) {
 		t.Fatal("the ticker does not tick")
 	}
-	before := g.reset()
+	before = g.reset()
 	stopBurn()
 	pauses := stopTheWorldPauses()
 
@@ -223,15 +245,11 @@ func testNoPause(t *testing.T, h http.Handler, ts []*tracekit.Task) {
 		}
 	})
 	wg.Wait()
-	during := g.reset()
-	stw := largestSince(pauses, stopTheWorldPauses())
-	bound := max(4*before, before+100*time.Millisecond)
-	t.Logf("largest gap between ticks: %v before, %v while serving (bound %v); the runtime's largest stop-the-world pause (not for GC) while serving: %v; %d stacks found, %d requests refused as busy, %d profiles, %d snapshots",
-		before, during, bound, stw, found.Load(), busy.Load(), c.stacks.computations(), c.list.computations())
+	during = g.reset()
 	if found.Load() == 0 {
 		t.Error("no task page showed a stack")
 	}
-	if during > bound {
-		t.Errorf("the console kept the program from running for %v; the ticker's own gaps were up to %v", during, before)
-	}
+	note = fmt.Sprintf("the runtime's largest stop-the-world pause (not for GC) while serving: %v; %d stacks found, %d requests refused as busy, %d profiles, %d snapshots",
+		largestSince(pauses, stopTheWorldPauses()), found.Load(), busy.Load(), c.stacks.computations(), c.list.computations())
+	return before, during, note
 }
