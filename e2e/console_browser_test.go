@@ -3,16 +3,20 @@ package e2e
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tracekit-go/tracekit/e2e/internal/browser"
@@ -30,7 +34,10 @@ var updateConsoleScreenshot = flag.Bool("console.screenshot", false, "rewrite do
 // inversion, loads it in headless Chromium, and checks what a user sees:
 // both tasks with their waits and warnings, sorting, the memory line, the
 // detectors' reports (the inversion with its trace link, the hang on the
-// lock naming its holder), and the task page with its stack and trace link.
+// lock naming its holder), the task page with its stack and trace link, a
+// list a page at a time, and that the pages' Content-Security-Policy lets
+// their own style and script run (the script reloads the page) and nothing
+// else.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := browser.Start(t, 1300, 520)
 	// A memory limit for the console's memory line to show.
@@ -46,6 +53,28 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kit.Shutdown(context.Background())
+	// The console first: tasks started from then on label their
+	// goroutines, so that their pages find their stacks.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/tracekit/", console.Handler(
+		console.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
+		console.WithRefresh(time.Second),
+	))
+	// The same console without the reload, for reading a page that does not
+	// change under the test.
+	mux.Handle("/still/debug/tracekit/", http.StripPrefix("/still", console.Handler(
+		console.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
+		console.WithoutRefresh(),
+	)))
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String() + "/debug/tracekit/"
+
 	tctx, root := kit.TracerProvider().Tracer(tracekit.ScopeName).Start(context.Background(), "handle order")
 	defer root.End()
 
@@ -97,25 +126,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}()
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	// Every page records what its Content-Security-Policy blocks, before
+	// its own script runs (a script the browser adds is not subject to it).
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.cspViolations = [];
+			document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(e.violatedDirective));`,
+	}); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/debug/tracekit/", console.Handler(
-		console.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
-		console.WithRefresh(time.Second),
-	))
-	// The same console without the reload, for reading a page that does not
-	// change under the test.
-	mux.Handle("/still/debug/tracekit/", http.StripPrefix("/still", console.Handler(
-		console.WithTraceURL("http://localhost:16686/trace/{trace_id}"),
-		console.WithoutRefresh(),
-	)))
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	defer srv.Close()
-	base := "http://" + ln.Addr().String() + "/debug/tracekit/"
 
 	// The page reloads itself every second: wait until a reload shows the
 	// blocked task's wait past the Kit's hang timeout (1s), warned about and
@@ -138,8 +156,54 @@ func TestConsoleInBrowser(t *testing.T) {
 		body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
 		t.Fatalf("the reloading page never showed the blocked task warned about with the hang report: row %q; page (err %v):\n%s", row, err, body)
 	}
+	// Its script runs under the policy, and reloads it: the script says
+	// how often, and the document is a new one before long.
+	if note := eval[string](t, ctx, `document.getElementById("reload").textContent`); note != "reloads every 1.0 s, not while hidden" {
+		t.Errorf("the reload note %q is not the script's", note)
+	}
+	origin := eval[float64](t, ctx, `performance.timeOrigin`)
+	if !testwait.For(time.Minute, func() bool {
+		o, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.timeOrigin`))
+		return err == nil && o != origin
+	}) {
+		t.Error("the page never reloaded itself")
+	}
 	// The rest is read from the page that does not reload.
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+ln.Addr().String()+"/still/debug/tracekit/?sort=warnings&desc=1")); err != nil {
+	still := "http://" + ln.Addr().String() + "/still/debug/tracekit/"
+	if err := chromedp.Do(ctx, chromedp.Navigate(still+"?sort=warnings&desc=1")); err != nil {
+		t.Fatal(err)
+	}
+	// The policy let the page's style and script in, and nothing was
+	// blocked; a script element added to the page is.
+	if bg := eval[string](t, ctx, `getComputedStyle(document.querySelector("#tasks th")).backgroundColor`); bg != "rgb(238, 240, 244)" {
+		t.Errorf("the style sheet did not apply: a heading's background is %q", bg)
+	}
+	if v := eval[[]string](t, ctx, `window.cspViolations`); len(v) != 0 {
+		t.Errorf("the policy blocked %q in the console's own page", v)
+	}
+	if injected := eval[bool](t, ctx, `(() => {
+		const s = document.createElement("script");
+		s.textContent = "window.injected = true";
+		document.body.appendChild(s);
+		return window.injected === true;
+	})()`); injected {
+		t.Error("an inline script added to the page ran")
+	}
+	if !testwait.For(time.Minute, func() bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.cspViolations`))
+		return err == nil && len(v) > 0 && strings.HasPrefix(v[0], "script-src")
+	}) {
+		t.Error("the policy did not report the added script")
+	}
+	resp, err := http.Get(still)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'sha256-") || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers: Content-Security-Policy %q, X-Content-Type-Options %q", csp, resp.Header.Get("X-Content-Type-Options"))
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(still+"?sort=warnings&desc=1")); err != nil {
 		t.Fatal(err)
 	}
 	row = eval[string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].find(r => r.textContent.includes("update <order> 42")).innerText`)
@@ -235,4 +299,142 @@ func TestConsoleInBrowser(t *testing.T) {
 	if want := "http://localhost:16686/trace/" + root.SpanContext().TraceID().String(); link != want {
 		t.Errorf("trace link %q, want %q", link, want)
 	}
+
+	// Two tasks a page, by ID: the next page follows on.
+	if err := chromedp.Do(ctx, chromedp.Navigate(still+"?sort=id&limit=2")); err != nil {
+		t.Fatal(err)
+	}
+	paging := eval[string](t, ctx, `document.getElementById("paging").innerText`)
+	firstIDs := eval[[]string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].map(r => r.cells[0].innerText)`)
+	if !strings.HasPrefix(paging, "Showing 1–2 of ") || len(firstIDs) != 2 {
+		t.Fatalf("first page: %q with rows %q", paging, firstIDs)
+	}
+	eval[bool](t, ctx, `(document.getElementById("next").click(), true)`)
+	var nextIDs []string
+	if !testwait.For(time.Minute, func() bool {
+		p, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" && document.getElementById("paging") ? document.getElementById("paging").innerText : ""`))
+		if err != nil || !strings.HasPrefix(p, "Showing 3–") {
+			return false
+		}
+		nextIDs = eval[[]string](t, ctx, `[...document.querySelectorAll("#tasks tbody tr")].map(r => r.cells[0].innerText)`)
+		return true
+	}) {
+		t.Fatal("the next page never came")
+	}
+	a, _ := strconv.Atoi(firstIDs[1])
+	b, _ := strconv.Atoi(nextIDs[0])
+	if len(nextIDs) == 0 || b <= a {
+		t.Errorf("the next page's tasks %q do not follow the first's %q", nextIDs, firstIDs)
+	}
+	if prev := eval[string](t, ctx, `document.getElementById("previous").getAttribute("href")`); prev != "?limit=2&sort=id" {
+		t.Errorf("previous page link %q", prev)
+	}
+}
+
+// statusLog records the status of every response a handler gives, by the
+// kind of request the browser said it made (Sec-Fetch-Dest, which browsers
+// send only to https and loopback origins) and the host it was made for.
+type statusLog struct {
+	h  http.Handler
+	mu sync.Mutex
+	by map[string][]int // "host dest"
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.code = code; w.ResponseWriter.WriteHeader(code) }
+
+func (l *statusLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	l.h.ServeHTTP(sw, r)
+	host, _, _ := net.SplitHostPort(r.Host)
+	key := host + " " + r.Header.Get("Sec-Fetch-Dest")
+	l.mu.Lock()
+	l.by[key] = append(l.by[key], sw.code)
+	l.mu.Unlock()
+}
+
+func (l *statusLog) codes(host, dest string) []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.by[host+" "+dest])
+}
+
+// TestConsoleRefusesOtherSites loads, in headless Chromium, a page of
+// another site that makes the browser call the console behind the user's
+// back — an image, a frame, a fetch — and a name of another site resolved
+// to this machine (DNS rebinding): the console refuses each with 403, while
+// a link from that page to the console still opens it.
+func TestConsoleRefusesOtherSites(t *testing.T) {
+	ctx := browser.Start(t, 1000, 600, chromedp.Flag("host-resolver-rules", "MAP rebound.test 127.0.0.1"))
+	log := &statusLog{h: console.Handler(console.WithoutRefresh()), by: map[string][]int{}}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/tracekit/", log)
+	consoleURL := serveOn(t, mux) + "/debug/tracekit/"
+	release := make(chan struct{})
+	task := tracekit.Go(context.Background(), "busy", func(context.Context) error { <-release; return nil })
+	defer func() { close(release); _ = task.Wait() }()
+	taskURL := consoleURL + "?task=" + strconv.FormatUint(task.ID(), 10)
+
+	// The other site: localhost is not the same site as 127.0.0.1.
+	other := http.NewServeMux()
+	other.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!DOCTYPE html><title>another site</title>
+<img src="%[1]s">
+<iframe src="%[2]s"></iframe>
+<a id="link" href="%[2]s">the console</a>
+<script>fetch(%[3]q, {mode: "no-cors"}).finally(() => { document.title = "fetched"; });</script>`, taskURL, consoleURL, consoleURL+"?format=json")
+	})
+	otherURL := strings.Replace(serveOn(t, other), "127.0.0.1", "localhost", 1)
+	if err := chromedp.Do(ctx, chromedp.Navigate(otherURL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if !testwait.For(time.Minute, func() bool {
+		return len(log.codes("127.0.0.1", "image")) > 0 && len(log.codes("127.0.0.1", "iframe")) > 0 && len(log.codes("127.0.0.1", "empty")) > 0
+	}) {
+		t.Fatalf("the other site's requests never came: %v", log.by)
+	}
+	for _, dest := range []string{"image", "iframe", "empty"} {
+		if codes := log.codes("127.0.0.1", dest); !slices.Equal(codes, []int{http.StatusForbidden}) {
+			t.Errorf("the other site's %s request: %v, want 403", dest, codes)
+		}
+	}
+	eval[bool](t, ctx, `(document.getElementById("link").click(), true)`)
+	if !testwait.For(time.Minute, func() bool {
+		title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" ? document.title : ""`))
+		return err == nil && title == "tracekit console: tasks"
+	}) || !slices.Equal(log.codes("127.0.0.1", "document"), []int{http.StatusOK}) {
+		t.Errorf("following a link from the other site did not open the console: %v", log.by)
+	}
+
+	// The rebound name reaches the console, which refuses it.
+	rebound := strings.Replace(consoleURL, "127.0.0.1", "rebound.test", 1)
+	if err := chromedp.Do(ctx, chromedp.Navigate(rebound)); err != nil {
+		t.Fatal(err)
+	}
+	body := eval[string](t, ctx, `document.body.innerText`)
+	if !strings.Contains(body, `host "rebound.test:`) || !strings.Contains(body, "is not allowed") {
+		t.Errorf("the console under a rebound name answered:\n%s", body)
+	}
+	if codes := log.codes("rebound.test", ""); !slices.Equal(codes, []int{http.StatusForbidden}) {
+		t.Errorf("requests for rebound.test: %v, want one refused", codes)
+	}
+}
+
+// serveOn serves h on a loopback port until the test ends and returns its
+// base URL.
+func serveOn(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }

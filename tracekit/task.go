@@ -179,8 +179,8 @@ func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanS
 // stack grow, and the copy costs more the more frames lie below it. The
 // panic path is in the deferred recoverPanic.
 func (t *Task) run(ctx context.Context, span trace.Span, fn func(context.Context) error, onDone func(error)) {
-	ctx = tasks.Label(ctx, span, t.rec.Name) // pprof labels for the span, when profiling is on
-	t.rec.Bind()                             // listed until release; a slow Lock here attaches to span
+	ctx = tasks.Label(ctx, span, &t.rec) // pprof labels for the span (profiling) and the task (console)
+	t.rec.Bind()                         // listed until release; a slow Lock here attaches to span
 	if xtrace.Enabled() {
 		growStack()
 		markTask(ctx, span, t.rec.Name)

@@ -87,6 +87,9 @@ const (
 	// URL in which {trace_id} (and optionally {span_id}) is replaced, e.g.
 	// http://localhost:16686/trace/{trace_id} for Jaeger.
 	TraceURL = "TRACEKIT_TRACE_URL"
+	// ConsoleHosts lists, comma-separated, the host names the console
+	// answers for besides IP literals and localhost ("*": any).
+	ConsoleHosts = "TRACEKIT_CONSOLE_HOSTS"
 
 	// MemoryWatch turns the memory watch on (the default) or off ("0",
 	// "false", "off").

@@ -185,11 +185,14 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return w.c.log.Write(p)
 }
 
-// Get serves GET target with h and returns the status and the body.
+// Get serves GET target with h, as for a browser on this machine (Host
+// 127.0.0.1), and returns the status and the body.
 func Get(t testing.TB, h http.Handler, target string) (int, string) {
 	t.Helper()
 	rr := httptest.NewRecorder()
-	h.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, target, nil))
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	req.Host = "127.0.0.1"
+	h.ServeHTTP(rr, req)
 	body, _ := io.ReadAll(rr.Result().Body)
 	return rr.Code, string(body)
 }

@@ -106,6 +106,11 @@ const (
 	LabelTraceID  = "trace_id"  // its trace ID, in hex
 )
 
+// LabelTaskID is the pprof label a task's goroutine carries once a console
+// exists: the task's ID, in decimal, by which the console finds the task's
+// stack in a goroutine profile.
+const LabelTaskID = "tracekit_task"
+
 // Metric attributes.
 const (
 	// TaskName labels tracekit.task.count with the tasks' name.

@@ -124,7 +124,7 @@ func TestDocsTableAgrees(t *testing.T) {
 			t.Errorf("docs/attributes.md, Span events and status: `%s` is not mentioned", k)
 		}
 	}
-	for _, k := range []string{"LabelSpanID", "LabelSpanName", "LabelTraceID"} {
+	for _, k := range []string{"LabelSpanID", "LabelSpanName", "LabelTraceID", "LabelTaskID"} {
 		inRow(labels, "pprof labels", c[k])
 	}
 	inRow(metrics, "Metrics", "tracekit.task.count", c["TaskName"])

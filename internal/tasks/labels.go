@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -44,20 +45,48 @@ func RemoveLabeler(tp trace.TracerProvider) {
 	}
 }
 
+// GoroutineLabeler labels a task's goroutine with the task's ID, so that
+// the goroutine can be told apart in a goroutine profile, and returns the
+// context the task's function then receives.
+type GoroutineLabeler func(ctx context.Context, id uint64) context.Context
+
+// goroutineLabeler is the one GoroutineLabeler, nil until set: every task
+// pays one atomic load for it. labelingSince is when it was set.
+var (
+	goroutineLabeler atomic.Pointer[GoroutineLabeler]
+	labelingSince    atomic.Int64 // Unix nanoseconds
+)
+
+// SetGoroutineLabeler makes every task started from now on label its
+// goroutine with f, for good. Only the first call has an effect.
+func SetGoroutineLabeler(f GoroutineLabeler) {
+	labelingSince.CompareAndSwap(0, time.Now().UnixNano())
+	goroutineLabeler.CompareAndSwap(nil, &f)
+}
+
+// LabeledSince returns when SetGoroutineLabeler was first called: tasks
+// started after it label their goroutines. Zero when it has not been.
+func LabeledSince() time.Time {
+	if ns := labelingSince.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
 // Label runs first in a task's goroutine: when the task's span is sampled
 // and comes from a provider with a labeler, it returns what the labeler
-// makes of ctx; otherwise ctx as it is.
-func Label(ctx context.Context, span trace.Span, name string) context.Context {
-	if labelerCount.Load() == 0 || !span.SpanContext().IsSampled() {
-		return ctx
+// makes of ctx, then, with a GoroutineLabeler set, what that makes of it;
+// otherwise ctx as it is.
+func Label(ctx context.Context, span trace.Span, r *Record) context.Context {
+	if labelerCount.Load() != 0 && span.SpanContext().IsSampled() {
+		if tp := span.TracerProvider(); tp != nil && reflect.TypeOf(tp).Comparable() {
+			if f, ok := labelers.Load(tp); ok {
+				ctx = f.(Labeler)(ctx, span, r.Name)
+			}
+		}
 	}
-	tp := span.TracerProvider()
-	if tp == nil || !reflect.TypeOf(tp).Comparable() {
-		return ctx
+	if f := goroutineLabeler.Load(); f != nil {
+		ctx = (*f)(ctx, r.ID)
 	}
-	f, ok := labelers.Load(tp)
-	if !ok {
-		return ctx
-	}
-	return f.(Labeler)(ctx, span, name)
+	return ctx
 }

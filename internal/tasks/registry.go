@@ -182,3 +182,46 @@ func CountByName() map[string]int64 {
 	}
 	return counts
 }
+
+// Find returns the running task with ID id and its goroutine's runtime ID
+// (0 where it cannot be read cheaply), or nil: a pass over the registry
+// that allocates nothing.
+func Find(id uint64) (found *Record, goroutine uint64) {
+	off := goid.Offset()
+	for i := range live {
+		sh := &live[i]
+		sh.mu.Lock()
+		for g, r := range sh.m {
+			if r.ID == id {
+				found = r
+				if goid.Fast && off != 0 {
+					goroutine = goid.WordAt(g, off)
+				}
+				break
+			}
+		}
+		sh.mu.Unlock()
+		if found != nil {
+			return found, goroutine
+		}
+	}
+	return nil, 0
+}
+
+// MarkRunning sets ids[id] to true for every key id of ids that is a
+// running task: one pass over the registry.
+func MarkRunning(ids map[uint64]bool) {
+	if len(ids) == 0 {
+		return
+	}
+	for i := range live {
+		sh := &live[i]
+		sh.mu.Lock()
+		for _, r := range sh.m {
+			if _, ok := ids[r.ID]; ok {
+				ids[r.ID] = true
+			}
+		}
+		sh.mu.Unlock()
+	}
+}

@@ -29,25 +29,34 @@ func Collect[T any](conv func(Entry) T) []T {
 	slices.SortFunc(rs, func(a, b *Record) int { return cmp.Compare(a.ID, b.ID) })
 	out := make([]T, len(rs))
 	var byGoid map[uint64]uint64 // goroutine ID → task ID, made when first needed
-	for i, r := range rs {
-		w := r.Waiting()
-		e := Entry{Info: r.info(w)}
-		if w != nil && w.Lock != nil {
-			e.Lock = w.Lock
-			if h := w.Lock.Holder(); h != 0 {
-				if byGoid == nil {
-					byGoid = IDsByGoid()
-				}
-				if id, ok := byGoid[h]; ok {
-					e.HeldBy = id
-				} else {
-					e.HeldByGoroutine = h
-				}
-			}
+	holders := func() map[uint64]uint64 {
+		if byGoid == nil {
+			byGoid = IDsByGoid()
 		}
-		out[i] = conv(e)
+		return byGoid
+	}
+	for i, r := range rs {
+		out[i] = conv(EntryOf(r, r.Waiting(), holders))
 	}
 	return out
+}
+
+// EntryOf describes r waiting on w (read from r earlier, nil while it ran),
+// with the holder of the lock it waits on found in holders(), a map from
+// goroutine ID to task ID as IDsByGoid returns, called only when needed.
+func EntryOf(r *Record, w *Wait, holders func() map[uint64]uint64) Entry {
+	e := Entry{Info: r.info(w)}
+	if w != nil && w.Lock != nil {
+		e.Lock = w.Lock
+		if h := w.Lock.Holder(); h != 0 {
+			if id, ok := holders()[h]; ok {
+				e.HeldBy = id
+			} else {
+				e.HeldByGoroutine = h
+			}
+		}
+	}
+	return e
 }
 
 // SnapshotStacks is Snapshot with each task's goroutine ID and stack, read

@@ -1,9 +1,10 @@
 package console
 
 import (
-	"cmp"
+	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -38,7 +39,13 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"pct": func(used, limit uint64) string {
 		return strconv.FormatFloat(100*float64(used)/float64(limit), 'f', 0, 64) + "%"
 	},
-}).ParseFS(files, "templates/*.html", "templates/*.css"))
+	"css":    styleSheet,
+	"script": script,
+	// Whole seconds, rounded up, and milliseconds, of a reload interval.
+	"secs":  func(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) },
+	"ms":    func(d time.Duration) int64 { return d.Milliseconds() },
+	"minus": func(a, b int) int { return a - b },
+}).ParseFS(files, "templates/*.html"))
 
 // DefaultRefresh is how often the console's pages reload themselves.
 const DefaultRefresh = 2 * time.Second
@@ -50,6 +57,7 @@ type config struct {
 	traceURL  string
 	refresh   time.Duration
 	noRefresh bool
+	hosts     []string // allowed besides IP literals and localhost
 	now       func() time.Time
 }
 
@@ -66,8 +74,10 @@ func WithTraceURL(template string) Option {
 	return optionFunc(func(c *config) { c.traceURL = template })
 }
 
-// WithRefresh sets how often the pages reload themselves. Default
-// [DefaultRefresh].
+// WithRefresh sets how often the pages reload themselves: at most this
+// often, less often while making them takes long (ten times what the last
+// snapshot of the tasks cost), and not while hidden in a background tab.
+// Default [DefaultRefresh].
 func WithRefresh(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.refresh, c.noRefresh = d, false })
 }
@@ -77,9 +87,27 @@ func WithoutRefresh() Option {
 	return optionFunc(func(c *config) { c.noRefresh = true })
 }
 
+// WithAllowedHosts makes the console answer requests for hosts (names as
+// the browser sends them in the Host header, without the port; "*" for
+// any) besides IP literals, localhost and names under .localhost, which it
+// always answers. It refuses others with 403, so that a web page whose
+// name is made to resolve to this machine (DNS rebinding) cannot read it.
+// Overrides TRACEKIT_CONSOLE_HOSTS (comma-separated).
+func WithAllowedHosts(hosts ...string) Option {
+	return optionFunc(func(c *config) {
+		c.hosts = nil
+		for _, h := range hosts {
+			if h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), "."); h != "" {
+				c.hosts = append(c.hosts, h)
+			}
+		}
+	})
+}
+
 // newConfig applies the environment, then opts, then the defaults.
 func newConfig(opts []Option) config {
 	var c config
+	c.hosts = env.List(env.ConsoleHosts)
 	if v, ok := env.String(env.TraceURL); ok {
 		if err := validTraceURL(v); err != nil {
 			slog.Default().Warn((&env.Error{Name: env.TraceURL, Value: v, Reason: "want " + err.Error()}).Error())
@@ -136,35 +164,6 @@ func hangTimeout() time.Duration {
 	return detect.DefaultHang
 }
 
-// warnings says what the console warns about each task, by task ID: the
-// lints' findings, and waits past the hang timeout (on the waiter, and on
-// the lock's holder when it is a task).
-func (c *console) warnings(now time.Time, es []tasks.Entry) map[uint64][]string {
-	l, update := c.linter()
-	out := l.Warnings(now, tasks.Append(nil), update)
-	hang := hangTimeout()
-	if hang <= 0 {
-		return out
-	}
-	for _, e := range es {
-		if e.WaitingOn == "" {
-			continue
-		}
-		waited := now.Sub(e.WaitingSince)
-		if waited < hang {
-			continue
-		}
-		round := waited.Round(time.Millisecond)
-		s := fmt.Sprintf("waiting %v on %s, past the hang timeout %v", round, e.WaitingOn, hang)
-		if e.HeldBy != 0 {
-			s += fmt.Sprintf(", held by task %d", e.HeldBy)
-			out[e.HeldBy] = append(out[e.HeldBy], fmt.Sprintf("holds %s, which task %d has waited %v for", strings.TrimPrefix(e.WaitingOn, "read "), e.ID, round))
-		}
-		out[e.ID] = append(out[e.ID], s)
-	}
-	return out
-}
-
 // lintSummary says what the console warns about, for the list page.
 func (c *console) lintSummary() []string {
 	l, _ := c.linter()
@@ -197,19 +196,31 @@ func validTraceURL(t string) error {
 }
 
 // Handler returns the live console: a page listing the running tasks
-// (what each waits on, who holds it, its warnings), a page per task with
-// its stack and trace link, the latest detector reports and a memory line;
-// format=json gives the same data as JSON. Mount it under a path of its
-// own, e.g. mux.Handle("/debug/tracekit/", console.Handler()): its links
-// are relative. It is safe for concurrent use.
+// (what each waits on, who holds it, its warnings), the most interesting
+// first and a page at a time, a page per task with its stack and trace
+// link, the latest detector reports and a memory line; format=json gives
+// the same data as JSON. Mount it under a path of its own, e.g.
+// mux.Handle("/debug/tracekit/", console.Handler()): its links are
+// relative. It is safe for concurrent use.
+//
+// Its costly work is budgeted (at most about a tenth of one core, one
+// computation at a time; requests over the budget get 503 with
+// Retry-After), it never stops the world for long, and it answers only
+// requests for IP literals, localhost and [WithAllowedHosts] that no other
+// site's page made. From the first call on, every task started labels its
+// goroutine (pprof label tracekit_task) so that its page finds its stack.
 func Handler(opts ...Option) http.Handler {
-	return &console{cfg: newConfig(opts), own: detect.NewLinter(ownLints())}
+	tasks.SetGoroutineLabeler(labelGoroutine)
+	return &console{cfg: newConfig(opts), own: detect.NewLinter(ownLints()), budget: newBudget()}
 }
 
 type console struct {
-	cfg config
-	own *detect.Linter      // the lints' state while no detector's sweep runs
-	mem detect.MemoryReader // samples the memory line
+	cfg    config
+	own    *detect.Linter      // the lints' state while no detector's sweep runs
+	mem    detect.MemoryReader // samples the memory line
+	budget *budget
+	list   cached[*snapshot]     // every running task
+	stacks cached[*stackProfile] // the goroutine profile
 }
 
 // consoleTask is one task as the console shows it, in HTML and JSON.
@@ -230,96 +241,36 @@ type consoleTask struct {
 	HeldBy          uint64 `json:"held_by,omitempty"`
 	HeldByGoroutine uint64 `json:"held_by_goroutine,omitempty"`
 
-	lock          tasks.Lock // the lock waited on, for the waited-on view
-	SpawnSite     string     `json:"spawn_site,omitempty"`
-	SpawnFunction string     `json:"spawn_function,omitempty"`
-	SpawnFile     string     `json:"spawn_file,omitempty"`
-	SpawnLine     int        `json:"spawn_line,omitempty"`
-	TraceID       string     `json:"trace_id,omitempty"`
-	SpanID        string     `json:"span_id,omitempty"`
-	TraceURL      string     `json:"trace_url,omitempty"`
-	Warnings      []string   `json:"warnings,omitempty"`
-	Goroutine     uint64     `json:"goroutine,omitempty"`
-	Stack         string     `json:"stack,omitempty"`
-	// Reports are the kept reports about the task, on its page only.
-	Reports []consoleReport `json:"reports,omitempty"`
-}
-
-func (c *console) tasks(es []tasks.Entry, now time.Time) []consoleTask {
-	warnings := c.warnings(now, es)
-	out := make([]consoleTask, len(es))
-	for i, e := range es {
-		ti := inspect.Task(e.Info)
-		ct := consoleTask{
-			ID: ti.ID, Name: ti.Name, Parent: ti.Parent, State: ti.State(),
-			Start: ti.Start, Total: now.Sub(ti.Start),
-			WaitingOn: ti.WaitingOn, HeldBy: ti.HeldBy, HeldByGoroutine: ti.HeldByGoroutine, lock: e.Lock,
-			SpawnSite: ti.SpawnSite(), SpawnFunction: ti.SpawnFunction, SpawnFile: ti.SpawnFile, SpawnLine: ti.SpawnLine,
-			Goroutine: ti.Goroutine, Stack: ti.Stack,
-		}
-		ct.TotalSeconds = ct.Total.Seconds()
-		if ct.State == inspect.TaskWaiting {
-			since := ti.WaitingSince
-			ct.WaitingSince = &since
-			ct.Waiting = now.Sub(since)
-			ct.WaitingSeconds = ct.Waiting.Seconds()
-		}
-		ct.Warnings = warnings[ti.ID]
-		if ti.TraceID.IsValid() {
-			ct.TraceID, ct.SpanID = ti.TraceID.String(), ti.SpanID.String()
-			ct.TraceURL = c.traceLink(ct.TraceID, ct.SpanID)
-		}
-		out[i] = ct
-	}
-	return out
+	SpawnSite     string   `json:"spawn_site,omitempty"`
+	SpawnFunction string   `json:"spawn_function,omitempty"`
+	SpawnFile     string   `json:"spawn_file,omitempty"`
+	SpawnLine     int      `json:"spawn_line,omitempty"`
+	TraceID       string   `json:"trace_id,omitempty"`
+	SpanID        string   `json:"span_id,omitempty"`
+	TraceURL      string   `json:"trace_url,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
+	// On the task's page only: its goroutine, its stack (or why it is not
+	// known) from the goroutine profile taken at StackTime, and the kept
+	// reports about it.
+	Goroutine uint64          `json:"goroutine,omitempty"`
+	Stack     string          `json:"stack,omitempty"`
+	StackNote string          `json:"stack_note,omitempty"`
+	StackTime *time.Time      `json:"stack_time,omitempty"`
+	Reports   []consoleReport `json:"reports,omitempty"`
 }
 
 // consoleResource is a lock or channel that tasks wait on, like a row of
 // tokio-console's resources view: what it is, who waits, for how long at
 // most, and, for a lock, who holds it.
 type consoleResource struct {
-	WaitingOn      string        `json:"waiting_on"` // as the tasks say it: lock "orders", receive from "jobs"
-	Waiters        []uint64      `json:"waiters"`    // task IDs, longest wait first
+	WaitingOn      string        `json:"waiting_on"`    // as the tasks say it: lock "orders", receive from "jobs"
+	Waiters        []uint64      `json:"waiters"`       // task IDs, longest wait first, the first 20
+	WaitersTotal   int           `json:"waiters_total"` // how many wait
 	Longest        time.Duration `json:"-"`
 	LongestSeconds float64       `json:"longest_wait_seconds"`
 	// The lock's holder when recorded (see consoleTask.HeldBy).
 	HeldBy          uint64 `json:"held_by,omitempty"`
 	HeldByGoroutine uint64 `json:"held_by_goroutine,omitempty"`
-}
-
-// resources groups the waiting tasks by what they wait on, the longest
-// wait first: one row per lock, and per channel name (channels that share a
-// name share a row).
-func resources(ts []consoleTask) []consoleResource {
-	type key struct {
-		what string
-		lock tasks.Lock
-	}
-	byWhat := map[key]*consoleResource{}
-	var out []*consoleResource
-	waiting := slices.Clone(ts)
-	slices.SortStableFunc(waiting, func(a, b consoleTask) int { return cmp.Compare(b.Waiting, a.Waiting) })
-	for _, t := range waiting {
-		if t.WaitingOn == "" {
-			continue
-		}
-		k := key{t.WaitingOn, t.lock}
-		r := byWhat[k]
-		if r == nil {
-			r = &consoleResource{WaitingOn: t.WaitingOn, Longest: t.Waiting, LongestSeconds: t.Waiting.Seconds()}
-			byWhat[k] = r
-			out = append(out, r)
-		}
-		r.Waiters = append(r.Waiters, t.ID)
-		if r.HeldBy == 0 && r.HeldByGoroutine == 0 {
-			r.HeldBy, r.HeldByGoroutine = t.HeldBy, t.HeldByGoroutine
-		}
-	}
-	res := make([]consoleResource, len(out))
-	for i, r := range out {
-		res[i] = *r
-	}
-	return res
 }
 
 // consoleColumns are the list's columns: query name and heading.
@@ -328,102 +279,193 @@ var consoleColumns = []struct{ Key, Title string }{
 	{"waiting", "Waiting on"}, {"site", "Spawn site"}, {"warnings", "Warnings"},
 }
 
-func sortTasks(ts []consoleTask, key string, desc bool) {
-	slices.SortStableFunc(ts, func(a, b consoleTask) int {
-		var r int
-		switch key {
-		case "name":
-			r = strings.Compare(a.Name, b.Name)
-		case "state":
-			r = strings.Compare(string(a.State), string(b.State))
-		case "total":
-			r = cmp.Compare(a.Total, b.Total)
-		case "waiting":
-			r = cmp.Or(cmp.Compare(a.Waiting, b.Waiting), strings.Compare(a.WaitingOn, b.WaitingOn))
-		case "site":
-			r = strings.Compare(a.SpawnSite, b.SpawnSite)
-		case "warnings":
-			r = cmp.Compare(len(a.Warnings), len(b.Warnings))
-		}
-		if r == 0 {
-			r = cmp.Compare(a.ID, b.ID)
-		}
-		if desc {
-			r = -r
-		}
-		return r
-	})
-}
+// The list's pages: defaultLimit tasks unless the limit parameter says
+// otherwise, up to maxLimit (400–600 KiB of HTML or JSON per 1,000 tasks).
+const (
+	defaultLimit = 1000
+	maxLimit     = 10000
+)
 
 func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	secure(w.Header())
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if !hostAllowed(r.Host, c.cfg.hosts) {
+		http.Error(w, "tracekit console: host "+strconv.Quote(r.Host)+" is not allowed: it answers IP literals and localhost, and the hosts of console.WithAllowedHosts or "+env.ConsoleHosts, http.StatusForbidden)
+		return
+	}
+	if crossSite(r) {
+		http.Error(w, "tracekit console: refused a request made by another site's page; open the console directly", http.StatusForbidden)
+		return
+	}
+	arrived := time.Now()
 	q := r.URL.Query()
 	asJSON := q.Get("format") == "json"
-	now := c.cfg.now()
-	w.Header().Set("Cache-Control", "no-store")
 	if id := q.Get("task"); id != "" {
-		c.serveTask(w, id, asJSON, now)
+		c.serveTask(w, r.Context(), id, asJSON, arrived)
 		return
 	}
-	ts := c.tasks(tasks.Snapshot(), now)
-	key, desc := q.Get("sort"), q.Get("desc") == "1"
-	if !slices.ContainsFunc(consoleColumns, func(col struct{ Key, Title string }) bool { return col.Key == key }) {
-		key = "id"
+	c.serveList(w, r.Context(), q, asJSON)
+}
+
+// refused answers a request the budget refused, or whose client left.
+func refused(w http.ResponseWriter, err error) {
+	var busy *busyError
+	if errors.As(err, &busy) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(time.Second, busy.Retry+time.Second-1)/time.Second)))
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
 	}
-	sortTasks(ts, key, desc)
-	live := make(map[uint64]bool, len(ts))
-	for _, t := range ts {
-		live[t.ID] = true
+	http.Error(w, "tracekit console: "+err.Error(), http.StatusServiceUnavailable)
+}
+
+// refresh is how often a page reloads itself: the configured interval, or
+// longer while the console's work takes long (costShare times what the
+// snapshot it shows cost); 0 for never.
+func (c *console) refresh(cost time.Duration) time.Duration {
+	if c.cfg.refresh <= 0 {
+		return 0
 	}
-	reports, total, haveKit := c.reports(live, 0)
-	mem := c.memory(len(ts))
-	if asJSON {
-		page := struct {
-			Time         time.Time         `json:"time"`
-			Memory       consoleMemory     `json:"memory"`
-			Lints        []string          `json:"lints"`
-			Tasks        []consoleTask     `json:"tasks"`
-			WaitedOn     []consoleResource `json:"waited_on"`
-			Reports      []consoleReport   `json:"reports"`
-			ReportsTotal int               `json:"reports_total"`
-			ReportsNote  string            `json:"reports_note,omitempty"`
-		}{Time: now, Memory: mem, Lints: c.lintSummary(), Tasks: ts, WaitedOn: resources(ts), Reports: reports, ReportsTotal: total}
-		if !haveKit {
-			page.ReportsNote = reportsNeedKit
+	return max(c.cfg.refresh, (costShare * cost).Round(100*time.Millisecond))
+}
+
+// snapshot returns the running tasks, as recent as the budget allows;
+// fresh says whether a reused snapshot will do.
+func (c *console) snapshot(ctx context.Context, fresh func(*snapshot, time.Time) bool) (*snapshot, time.Duration, error) {
+	return c.list.get(ctx, c.budget, fresh, func() *snapshot {
+		reported := map[uint64]bool{}
+		if d := detect.Active(); d != nil {
+			kept, _ := d.Recent()
+			for _, k := range kept {
+				for _, t := range k.Tasks {
+					reported[t.ID] = true
+				}
+			}
 		}
-		writeJSON(w, page)
+		return c.takeSnapshot(reported)
+	})
+}
+
+func (c *console) serveList(w http.ResponseWriter, ctx context.Context, q url.Values, asJSON bool) {
+	key, desc := q.Get("sort"), q.Get("desc") == "1"
+	if !slices.Contains(sortKeys, key) {
+		key = ""
+	}
+	limit, offset := defaultLimit, 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			http.Error(w, fmt.Sprintf("limit: want 1 to %d tasks, got %q", maxLimit, v), http.StatusBadRequest)
+			return
+		}
+		limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			http.Error(w, "offset: want a count of tasks to skip, got "+strconv.Quote(v), http.StatusBadRequest)
+			return
+		}
+		offset = n
+	}
+	s, cost, err := c.snapshot(ctx, func(*snapshot, time.Time) bool { return true })
+	if err != nil {
+		refused(w, err)
 		return
+	}
+	order := s.order(key)
+	from, to := min(offset, len(order)), min(offset+limit, len(order))
+	page := make([]consoleTask, 0, to-from)
+	for k := from; k < to; k++ {
+		i := k
+		if desc {
+			i = len(order) - 1 - k
+		}
+		page = append(page, c.task(s, int(order[i])))
+	}
+	reports, total, haveKit := c.reports(0, func(ids map[uint64]bool) {
+		for id := range ids {
+			ids[id] = s.has(id)
+		}
+	})
+	mem := c.memory(len(s.recs))
+	if asJSON {
+		out := struct {
+			Time            time.Time         `json:"time"`
+			SnapshotSeconds float64           `json:"snapshot_seconds"`
+			Memory          consoleMemory     `json:"memory"`
+			Lints           []string          `json:"lints"`
+			Total           int               `json:"total"`
+			Waiting         int               `json:"waiting"`
+			Sort            string            `json:"sort,omitempty"`
+			Desc            bool              `json:"desc,omitempty"`
+			Offset          int               `json:"offset"`
+			Limit           int               `json:"limit"`
+			Tasks           []consoleTask     `json:"tasks"`
+			WaitedOn        []consoleResource `json:"waited_on"`
+			WaitedOnTotal   int               `json:"waited_on_total"`
+			Reports         []consoleReport   `json:"reports"`
+			ReportsTotal    int               `json:"reports_total"`
+			ReportsNote     string            `json:"reports_note,omitempty"`
+		}{Time: s.at, SnapshotSeconds: cost.Seconds(), Memory: mem, Lints: c.lintSummary(),
+			Total: len(s.recs), Waiting: s.waiting, Sort: key, Desc: desc, Offset: offset, Limit: limit,
+			Tasks: page, WaitedOn: s.resources, WaitedOnTotal: s.resourcesTotal,
+			Reports: reports, ReportsTotal: total}
+		if !haveKit {
+			out.ReportsNote = reportsNeedKit
+		}
+		writeJSON(w, out)
+		return
+	}
+	link := func(key string, desc bool, offset int) string {
+		v := url.Values{}
+		if key != "" {
+			v.Set("sort", key)
+		}
+		if desc {
+			v.Set("desc", "1")
+		}
+		if offset > 0 {
+			v.Set("offset", strconv.Itoa(offset))
+		}
+		if limit != defaultLimit {
+			v.Set("limit", strconv.Itoa(limit))
+		}
+		return "?" + v.Encode()
 	}
 	type column struct {
 		Title, Href, Mark string
 	}
 	var cols []column
 	for _, col := range consoleColumns {
-		h := column{Title: col.Title, Href: "?sort=" + col.Key}
+		h := column{Title: col.Title, Href: link(col.Key, false, 0)}
 		if col.Key == key {
 			h.Mark = "▲"
 			if desc {
 				h.Mark = "▼"
 			} else {
-				h.Href += "&desc=1"
+				h.Href = link(col.Key, true, 0)
 			}
 		}
 		cols = append(cols, h)
 	}
-	waiting := 0
-	for _, t := range ts {
-		if t.State == inspect.TaskWaiting {
-			waiting++
-		}
+	pages := map[string]string{}
+	if from > 0 {
+		pages["First"] = link(key, desc, 0)
+		pages["Previous"] = link(key, desc, max(0, from-limit))
+	}
+	if to < len(order) {
+		pages["Next"] = link(key, desc, to)
+		pages["Last"] = link(key, desc, (len(order)-1)/limit*limit)
 	}
 	c.render(w, "list.html", map[string]any{
-		"Tasks": ts, "Columns": cols, "Waiting": waiting, "Now": now, "Lints": c.lintSummary(), "WaitedOn": resources(ts),
-		"Refresh": int(c.cfg.refresh.Round(time.Second) / time.Second),
-		"Memory":  mem, "Reports": reports, "ReportsTotal": total, "ReportsKept": detect.RecentKept,
+		"Tasks": page, "Total": len(s.recs), "From": from + 1, "To": to, "Pages": pages, "Sorted": key != "",
+		"Columns": cols, "Waiting": s.waiting, "Now": s.at, "Cost": cost, "Lints": c.lintSummary(),
+		"WaitedOn": s.resources, "WaitedOnTotal": s.resourcesTotal, "Refresh": c.refresh(cost),
+		"Memory": mem, "Reports": reports, "ReportsTotal": total, "ReportsKept": detect.RecentKept,
 		"HaveKit": haveKit, "ReportsNeedKit": reportsNeedKit,
 	})
 }
@@ -432,36 +474,49 @@ func (c *console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Kit with the globals runs.
 const reportsNeedKit = "reports need a running detector: sdk.Start, without WithoutGlobals"
 
-func (c *console) serveTask(w http.ResponseWriter, idText string, asJSON bool, now time.Time) {
+func (c *console) serveTask(w http.ResponseWriter, ctx context.Context, idText string, asJSON bool, arrived time.Time) {
 	id, err := strconv.ParseUint(idText, 10, 64)
 	if err != nil {
 		http.Error(w, "task: want a task ID, got "+strconv.Quote(idText), http.StatusBadRequest)
 		return
 	}
-	es, err := tasks.SnapshotStacks()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+	markRunning := func(ids map[uint64]bool) { tasks.MarkRunning(ids) }
+	rec, goroutine := tasks.Find(id)
+	var s *snapshot
+	var cost time.Duration
+	i := -1
+	if rec != nil {
+		// A snapshot taken after the request came, or one recent enough
+		// that has the task.
+		if s, cost, err = c.snapshot(ctx, func(s *snapshot, start time.Time) bool { return s.has(id) || !start.Before(arrived) }); err != nil {
+			refused(w, err)
+			return
+		}
+		i = s.find(id)
 	}
-	ts := c.tasks(es, now)
-	live := make(map[uint64]bool, len(ts))
-	for _, t := range ts {
-		live[t.ID] = true
-	}
-	reports, _, _ := c.reports(live, id)
-	i := slices.IndexFunc(ts, func(t consoleTask) bool { return t.ID == id })
+	reports, _, _ := c.reports(id, markRunning)
 	if i < 0 {
-		c.serveEnded(w, id, live, reports, asJSON)
+		c.serveEnded(w, id, reports, asJSON)
 		return
 	}
-	ts[i].Reports = reports
+	ct := c.task(s, i)
+	ct.Goroutine = goroutine
+	st, err := c.stackOf(ctx, rec, arrived)
+	if err != nil {
+		refused(w, err)
+		return
+	}
+	ct.Stack, ct.StackNote = st.Text, st.Note
+	if !st.Time.IsZero() {
+		ct.StackTime = &st.Time
+	}
+	ct.Reports = reports
 	if asJSON {
-		writeJSON(w, ts[i])
+		writeJSON(w, ct)
 		return
 	}
 	c.render(w, "task.html", map[string]any{
-		"Task": ts[i], "Now": now, "Reports": reports,
-		"Refresh": int(c.cfg.refresh.Round(time.Second) / time.Second),
+		"Task": ct, "Now": s.at, "Reports": reports, "Refresh": c.refresh(cost),
 	})
 }
 
@@ -487,7 +542,7 @@ type endedTaskJSON struct {
 // serveEnded answers for a task that is not running: 410 Gone saying it
 // ended, with what the records of ended tasks keep of it and the kept
 // reports about it, or 404 when neither remembers it.
-func (c *console) serveEnded(w http.ResponseWriter, id uint64, live map[uint64]bool, reports []consoleReport, asJSON bool) {
+func (c *console) serveEnded(w http.ResponseWriter, id uint64, reports []consoleReport, asJSON bool) {
 	e, ok := tasks.FindEnded(id)
 	if !ok {
 		http.Error(w, fmt.Sprintf("task %d is not running", id), http.StatusNotFound)
@@ -505,7 +560,9 @@ func (c *console) serveEnded(w http.ResponseWriter, id uint64, live map[uint64]b
 		writeJSONStatus(w, http.StatusGone, et)
 		return
 	}
-	c.renderStatus(w, http.StatusGone, "ended.html", map[string]any{"Task": et, "ParentLive": live[et.Parent], "Reports": reports})
+	parentLive := map[uint64]bool{et.Parent: false}
+	tasks.MarkRunning(parentLive)
+	c.renderStatus(w, http.StatusGone, "ended.html", map[string]any{"Task": et, "ParentLive": et.Parent != 0 && parentLive[et.Parent], "Reports": reports})
 }
 
 func (c *console) render(w http.ResponseWriter, name string, data map[string]any) {
@@ -558,17 +615,19 @@ type consoleReportTask struct {
 	Live bool   `json:"live"`
 }
 
-// reports returns the running Kit's latest reports, newest first, marking
-// the tasks in live as live, and how many reports the Kit made in all; ok
-// is false when no Kit with the globals runs. With about != 0 only the
-// reports concerning that task are returned.
-func (c *console) reports(live map[uint64]bool, about uint64) (rs []consoleReport, total int, ok bool) {
+// reports returns the running Kit's latest reports, newest first, and how
+// many reports the Kit made in all; ok is false when no Kit with the
+// globals runs. With about != 0 only the reports concerning that task are
+// returned. live marks, among the IDs it is given, the running tasks, whose
+// links the reports show.
+func (c *console) reports(about uint64, live func(ids map[uint64]bool)) (rs []consoleReport, total int, ok bool) {
 	d := detect.Active()
 	if d == nil {
 		return nil, 0, false
 	}
 	kept, total := d.Recent()
 	rs = make([]consoleReport, 0, len(kept))
+	ids := map[uint64]bool{}
 	for _, k := range kept {
 		if about != 0 && !slices.ContainsFunc(k.Tasks, func(t detect.KeptTask) bool { return t.ID == about }) {
 			continue
@@ -578,13 +637,20 @@ func (c *console) reports(live map[uint64]bool, about uint64) (rs []consoleRepor
 			SpawnSite: k.SpawnSite, MoreTasks: k.MoreTasks, TraceFile: k.TraceFile,
 		}
 		for _, t := range k.Tasks {
-			cr.Tasks = append(cr.Tasks, consoleReportTask{t.ID, t.Name, live[t.ID]})
+			cr.Tasks = append(cr.Tasks, consoleReportTask{ID: t.ID, Name: t.Name})
+			ids[t.ID] = false
 		}
 		if k.Span.HasTraceID() {
 			cr.TraceID, cr.SpanID = k.Span.TraceID().String(), k.Span.SpanID().String()
 			cr.TraceURL = c.traceLink(cr.TraceID, cr.SpanID)
 		}
 		rs = append(rs, cr)
+	}
+	live(ids)
+	for i := range rs {
+		for j := range rs[i].Tasks {
+			rs[i].Tasks[j].Live = ids[rs[i].Tasks[j].ID]
+		}
 	}
 	return rs, total, true
 }

@@ -107,9 +107,11 @@ func newConsoleFixture(t *testing.T) *consoleFixture {
 }
 
 func TestConsole(t *testing.T) {
+	// Made first: tasks started from then on label their goroutines, so
+	// their pages find their stacks.
+	h := Handler(WithTraceURL("http://localhost:16686/trace/{trace_id}?uiFind={span_id}"), WithRefresh(3*time.Second))
 	f := newConsoleFixture(t)
 	defer f.stop()
-	h := Handler(WithTraceURL("http://localhost:16686/trace/{trace_id}?uiFind={span_id}"), WithRefresh(3*time.Second))
 	pid, cid := strconv.FormatUint(f.parent.ID(), 10), strconv.FormatUint(f.child.ID(), 10)
 
 	t.Run("list", func(t *testing.T) {
@@ -212,7 +214,9 @@ func TestConsole(t *testing.T) {
 			{http.MethodPost, "/", http.StatusMethodNotAllowed},
 		} {
 			rr := httptest.NewRecorder()
-			h.ServeHTTP(rr, httptest.NewRequest(tc.method, tc.target, nil))
+			req := httptest.NewRequest(tc.method, tc.target, nil)
+			req.Host = "127.0.0.1"
+			h.ServeHTTP(rr, req)
 			if rr.Code != tc.code {
 				t.Errorf("%s %s = %d, want %d", tc.method, tc.target, rr.Code, tc.code)
 			}
@@ -309,6 +313,21 @@ func TestConsoleLints(t *testing.T) {
 	})
 }
 
+// holdInTask starts a task named name that locks mu and holds it until
+// release is closed, and returns it once it holds it.
+func holdInTask(ctx context.Context, name string, mu *tracekit.Mutex, release chan struct{}) *tracekit.Task {
+	locked := make(chan struct{})
+	t := tracekit.Go(ctx, name, func(context.Context) error {
+		mu.Lock()
+		close(locked)
+		<-release
+		mu.Unlock()
+		return nil
+	})
+	<-locked
+	return t
+}
+
 // spawnLeak starts tasks from a spawn site of its own.
 func spawnLeak(ctx context.Context, release chan struct{}) *tracekit.Task {
 	return tracekit.Go(ctx, "leak", func(context.Context) error { <-release; return nil })
@@ -382,15 +401,8 @@ func TestConsoleReports(t *testing.T) {
 	// holds.
 	var orders tracekit.Mutex
 	orders.SetName("orders")
-	locked, release := make(chan struct{}), make(chan struct{})
-	holder := tracekit.Go(ctx, "hold orders", func(context.Context) error {
-		orders.Lock()
-		close(locked)
-		<-release
-		orders.Unlock()
-		return nil
-	})
-	<-locked
+	release := make(chan struct{})
+	holder := holdInTask(ctx, "hold orders", &orders, release)
 	waiter := tracekit.Go(ctx, "wait for orders", func(context.Context) error {
 		orders.Lock()
 		orders.Unlock()

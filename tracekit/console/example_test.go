@@ -125,3 +125,65 @@ func ExampleHandler_reports() {
 	}
 	// Output: orphan-task refresh cache true true
 }
+
+// The console answers requests for IP literals and localhost; behind a name
+// of its own, allow the name. A request for any other host is refused, so
+// that a page whose name an attacker points at this machine cannot read it.
+func ExampleWithAllowedHosts() {
+	h := console.Handler(console.WithAllowedHosts("ops.example.internal"))
+	for _, host := range []string{"127.0.0.1:6060", "ops.example.internal:6060", "attacker.example:6060"} {
+		req := httptest.NewRequest(http.MethodGet, "/?format=json", nil)
+		req.Host = host
+		rr := httptest.NewRecorder()
+		h.ServeHTTP(rr, req)
+		fmt.Println(host, rr.Code)
+	}
+	// Output:
+	// 127.0.0.1:6060 200
+	// ops.example.internal:6060 200
+	// attacker.example:6060 403
+}
+
+// Over a program's thousands of tasks, the list comes a page at a time,
+// the most interesting first; the JSON says how many there are.
+func ExampleHandler_paging() {
+	srv := httptest.NewServer(console.Handler())
+	defer srv.Close()
+	release := make(chan struct{})
+	var ts []*tracekit.Task
+	for range 5 {
+		ts = append(ts, tracekit.Go(context.Background(), "worker", func(context.Context) error { <-release; return nil }))
+	}
+	defer func() {
+		close(release)
+		for _, t := range ts {
+			_ = t.Wait()
+		}
+	}()
+	var page struct {
+		Total  int `json:"total"`
+		Offset int `json:"offset"`
+		Limit  int `json:"limit"`
+		Tasks  []struct {
+			Name string `json:"name"`
+		} `json:"tasks"`
+	}
+	for page.Total < len(ts) { // until all five have started
+		if err := getJSON(srv.URL+"?format=json&sort=id&limit=2&offset=2", &page); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	fmt.Println(page.Total, "tasks; from", page.Offset, "at most", page.Limit, "of them:", len(page.Tasks))
+	// Output: 5 tasks; from 2 at most 2 of them: 2
+}
+
+// getJSON decodes the JSON at url into v.
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}

@@ -124,7 +124,9 @@ func consoleJSON(t *testing.T) (page struct {
 }) {
 	t.Helper()
 	rr := httptest.NewRecorder()
-	console.Handler().ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/?format=json", nil))
+	req := httptest.NewRequest(http.MethodGet, "/?format=json", nil)
+	req.Host = "127.0.0.1" // the console answers loopback and IP hosts
+	console.Handler().ServeHTTP(rr, req)
 	body, _ := io.ReadAll(rr.Result().Body)
 	if rr.Code != http.StatusOK {
 		t.Fatalf("console: %d %s", rr.Code, body)

@@ -27,10 +27,10 @@ func Path() string {
 }
 
 // Start launches headless Chromium with a window of width×height pixels and
-// returns a browser context for chromedp actions. The browser is shut down
-// and its profile removed when the test ends. The test is skipped when no
-// Chromium is installed (apt-get install chromium).
-func Start(t testing.TB, width, height int) context.Context {
+// returns a browser context for chromedp actions; extra adds to its flags.
+// The browser is shut down and its profile removed when the test ends. The
+// test is skipped when no Chromium is installed (apt-get install chromium).
+func Start(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := Path()
 	if path == "" {
@@ -51,6 +51,7 @@ func Start(t testing.TB, width, height int) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	if err := chromedp.Do(ctx); err != nil {
