@@ -87,9 +87,13 @@ func newBound(ctx context.Context, name string, site *tasks.Site) *Task {
 func (t *Task) call(ctx context.Context, span trace.Span, fn func(context.Context) error, owned bool) {
 	t.rec.SC = span.SpanContext()
 	t.rec.Span = span
-	t.tctx = taskContext{Context: ctx, t: t}
 	t.rec.BindOver()
 	defer t.endCall(span, owned)
+	if lctx, restore := tasks.LabelCall(ctx, &t.rec); restore != nil {
+		ctx = lctx
+		defer restore()
+	}
+	t.tctx = taskContext{Context: ctx, t: t}
 	t.err = fn(&t.tctx)
 	t.returned = true
 }

@@ -50,18 +50,39 @@ func RemoveLabeler(tp trace.TracerProvider) {
 // context the task's function then receives.
 type GoroutineLabeler func(ctx context.Context, id uint64) context.Context
 
-// goroutineLabeler is the one GoroutineLabeler, nil until set: every task
+// goroutineLabeling is the one GoroutineLabeler and the function that
+// puts a goroutine's labels back to a context's, nil until set: every task
 // pays one atomic load for it. labelingSince is when it was set.
 var (
-	goroutineLabeler atomic.Pointer[GoroutineLabeler]
-	labelingSince    atomic.Int64 // Unix nanoseconds
+	goroutineLabeling atomic.Pointer[labeling]
+	labelingSince     atomic.Int64 // Unix nanoseconds
 )
 
+type labeling struct {
+	label   GoroutineLabeler
+	restore func(ctx context.Context)
+}
+
 // SetGoroutineLabeler makes every task started from now on label its
-// goroutine with f, for good. Only the first call has an effect.
-func SetGoroutineLabeler(f GoroutineLabeler) {
+// goroutine with f, for good; restore sets the calling goroutine's labels
+// to those ctx carries, for a task bound to a goroutine it did not start
+// when its call returns. Only the first call has an effect.
+func SetGoroutineLabeler(f GoroutineLabeler, restore func(ctx context.Context)) {
 	labelingSince.CompareAndSwap(0, time.Now().UnixNano())
-	goroutineLabeler.CompareAndSwap(nil, &f)
+	goroutineLabeling.CompareAndSwap(nil, &labeling{label: f, restore: restore})
+}
+
+// LabelCall labels the calling goroutine for r, a task bound to it for the
+// length of a call (tracekit.Do, Bind), with a GoroutineLabeler set. It
+// returns the context the call's function receives and a function the call
+// runs when it returns, which puts the goroutine's labels back to those of
+// ctx; without a labeler, ctx and nil.
+func LabelCall(ctx context.Context, r *Record) (context.Context, func()) {
+	l := goroutineLabeling.Load()
+	if l == nil {
+		return ctx, nil
+	}
+	return l.label(ctx, r.ID), func() { l.restore(ctx) }
 }
 
 // LabeledSince returns when SetGoroutineLabeler was first called: tasks
@@ -85,8 +106,8 @@ func Label(ctx context.Context, span trace.Span, r *Record) context.Context {
 			}
 		}
 	}
-	if f := goroutineLabeler.Load(); f != nil {
-		ctx = (*f)(ctx, r.ID)
+	if l := goroutineLabeling.Load(); l != nil {
+		ctx = l.label(ctx, r.ID)
 	}
 	return ctx
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,7 +211,7 @@ func validTraceURL(t string) error {
 // site's page made. From the first call on, every task started labels its
 // goroutine (pprof label tracekit_task) so that its page finds its stack.
 func Handler(opts ...Option) http.Handler {
-	tasks.SetGoroutineLabeler(labelGoroutine)
+	tasks.SetGoroutineLabeler(labelGoroutine, pprof.SetGoroutineLabels)
 	return &console{cfg: newConfig(opts), own: detect.NewLinter(ownLints()), budget: newBudget()}
 }
 

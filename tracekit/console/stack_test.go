@@ -24,6 +24,12 @@ func childBlocks(release chan struct{}) { <-release }
 //go:noinline
 func inProfileDo(release chan struct{}) { <-release }
 
+//go:noinline
+func boundBlocks(release chan struct{}) { <-release }
+
+//go:noinline
+func afterCallBlocks(release chan struct{}) { <-release }
+
 // A task's page shows its own goroutine's stack, found by the pprof label
 // the task put on it: not the stack of a goroutine it started with a go
 // statement (which inherits the label), also under pprof.Do; and says so
@@ -94,4 +100,62 @@ func TestConsoleTaskStack(t *testing.T) {
 	if err != nil || st.Text != "" || !strings.Contains(st.Note, "started before the console was made") {
 		t.Errorf("a task older than the console: %+v, %v", st, err)
 	}
+}
+
+// A task bound to a goroutine tracekit did not start (tracekit.Do, Bind)
+// labels that goroutine for the length of its call: its page shows the
+// goroutine's stack, not that of a goroutine it started; once the call
+// returns, the goroutine carries the labels it had before.
+func TestConsoleBoundTaskStack(t *testing.T) {
+	h := Handler(WithoutRefresh())
+	release, released := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	before := pprof.WithLabels(context.Background(), pprof.Labels("caller", "handler"))
+	go func() {
+		defer close(done)
+		pprof.SetGoroutineLabels(before)
+		_ = tracekit.Do(before, "bound", func(ctx context.Context) error {
+			return tracekit.Bind(ctx, "inner", func(ctx context.Context) error {
+				go func() { childBlocks(release) }()
+				boundBlocks(release)
+				return nil
+			})
+		})
+		afterCallBlocks(released)
+	}()
+	var id uint64
+	waitFor(t, "the bound task", func(s []inspect.Task) bool {
+		for _, tk := range s {
+			if tk.Name == "inner" {
+				id = tk.ID
+				return true
+			}
+		}
+		return false
+	})
+	var ct consoleTask
+	testwait.For(time.Minute, func() bool {
+		ct = consoleTask{}
+		kittest.GetJSON(t, h, "/?format=json&task="+strconv.FormatUint(id, 10), &ct)
+		return strings.Contains(ct.Stack, "boundBlocks")
+	})
+	if !strings.Contains(ct.Stack, "console.boundBlocks") || strings.Contains(ct.Stack, "childBlocks") || !strings.Contains(ct.Stack, tasks.CallFunc) {
+		t.Errorf("the bound task's page: stack:\n%s%s", ct.Stack, ct.StackNote)
+	}
+	close(release)
+	// Once the call has returned, the goroutine is labelled as before it.
+	var dump string
+	testwait.For(time.Minute, func() bool {
+		var b strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+		dump = b.String()
+		return strings.Contains(dump, "afterCallBlocks")
+	})
+	for _, group := range strings.Split(dump, "\n\n") {
+		if strings.Contains(group, "console.afterCallBlocks") && !strings.Contains(group, `# labels: {"caller":"handler"}`) {
+			t.Errorf("the goroutine after the call:\n%s", group)
+		}
+	}
+	close(released)
+	<-done
 }

@@ -65,13 +65,14 @@ func (sp *stackProfile) has(id uint64) bool { return len(sp.byTask[id]) > 0 }
 
 // stack returns the stack of task id's goroutine, as WriteStack prints
 // it. Goroutines the task started with a plain go statement inherit its
-// label: the task's own is the one running the task's function, or the
-// only goroutine labelled so when the profile cut the stack short.
+// label: the task's own is the one running the task's function (or, for a
+// task bound to a goroutine it did not start, the call that binds it), or
+// the only goroutine labelled so when the profile cut the stack short.
 func (sp *stackProfile) stack(id uint64) (string, bool) {
 	samples := sp.byTask[id]
 	var pick *profile.Sample
 	for _, s := range samples {
-		if hasFunc(s, tasks.RunFunc) {
+		if hasFunc(s, tasks.RunFunc) || hasFunc(s, tasks.CallFunc) {
 			pick = s
 			break
 		}
