@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // Mutex is a drop-in for sync.Mutex whose slow waits and long holds
@@ -36,21 +37,36 @@ func (m *Mutex) Lock() {
 		}
 		return
 	}
-	_ = m.lock(context.Background(), d)
+	var site uintptr
+	if d.Ordered() {
+		site = goid.CallerPC()
+	}
+	_ = m.lock(context.Background(), d, site)
 }
 
-// LockContext locks m, or returns ctx.Err() wrapped with context.Cause(ctx)
-// if ctx is done first. A ctx that can be done waits in a loop that Unlock
-// wakes, not in sync.Mutex's queue, so Lock callers can overtake it.
+// LockContext locks m, or returns a [*WaitError] wrapping ctx.Err() and
+// context.Cause(ctx) if ctx is done first. A ctx that can be done waits in
+// a loop that Unlock wakes, not in sync.Mutex's queue, so Lock callers can
+// overtake it.
 func (m *Mutex) LockContext(ctx context.Context) error {
 	d := m.l.Detector()
 	if d == nil {
 		if m.mu.TryLock() {
 			return nil
 		}
-		return m.l.WaitUntracked(ctx, false, m.mu.Lock, m.mu.TryLock)
+		if m.l.WaitUntracked(ctx, false, m.mu.Lock, m.mu.TryLock) != nil {
+			return waitErr(ctx, "lock", m.l.GivenName())
+		}
+		return nil
 	}
-	return m.lock(ctx, d)
+	var site uintptr
+	if d.Ordered() {
+		site = goid.CallerPC()
+	}
+	if m.lock(ctx, d, site) != nil {
+		return waitErr(ctx, "lock", m.l.GivenName())
+	}
+	return nil
 }
 
 // TryLock tries to lock m and reports whether it succeeded, like
@@ -60,7 +76,11 @@ func (m *Mutex) TryLock() bool {
 		return false
 	}
 	if d := m.l.Detector(); d != nil {
-		m.l.Acquired(context.Background(), d, true)
+		var site uintptr
+		if d.Ordered() {
+			site = goid.CallerPC()
+		}
+		m.l.Acquired(context.Background(), d, true, site)
 	}
 	return true
 }
@@ -82,9 +102,11 @@ func (m *Mutex) Unlock() {
 	}
 }
 
-func (m *Mutex) lock(ctx context.Context, d *detect.Detector) error {
+// lock is Lock and LockContext with a detector; site is where the caller
+// called them, when lock order is recorded.
+func (m *Mutex) lock(ctx context.Context, d *detect.Detector, site uintptr) error {
 	if m.mu.TryLock() {
-		m.l.Acquired(ctx, d, false)
+		m.l.Acquired(ctx, d, false, site)
 		return nil
 	}
 	return m.l.LockSlow(ctx, d, m.mu.Lock, m.mu.TryLock)

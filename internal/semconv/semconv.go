@@ -84,6 +84,7 @@ const (
 	ReportMemory        = "memory"
 	ReportSpawnGrowth   = "spawn-growth"
 	ReportOrphanTask    = "orphan-task"
+	ReportDeadlock      = "deadlock"
 )
 
 // Logs.
