@@ -310,6 +310,10 @@ func TestLockOrderReport(t *testing.T) {
 	if !strings.Contains(log, strconv.Quote("tracekit: "+wantMsg)) {
 		t.Errorf("log record lacks the message with its places: %q", log)
 	}
+	// The console shows, and serves as JSON, the reports the detector keeps.
+	if kept, _ := d.Recent(); len(kept) != 1 || kept[0].Message != wantMsg {
+		t.Errorf("kept for the console: %+v", kept)
+	}
 	if !strings.Contains(log, "kind=lock-order") ||
 		!strings.Contains(log, "trace_id="+root.SpanContext().TraceID().String()) ||
 		!strings.Contains(log, "span_id="+root.SpanContext().SpanID().String()) {

@@ -27,7 +27,7 @@ type blocker struct {
 	// how is the end of a sentence that starts with what the waiter waits
 	// for: "which task 8 "refund" took at bank/transfer.go:30".
 	how    string
-	label  string    // the stack's label
+	label  string    // the label of the stack where
 	where  []uintptr // where the blocker took the lock, nil if not known
 	queued bool      // a writer queued for the lock: where is its wait, shown as its own step
 }
@@ -121,8 +121,7 @@ func (d *Detector) blockers(r *tasks.Record, w *tasks.Wait, byGoid map[uint64]*t
 		}
 		for _, t := range all {
 			if t.ID == id {
-				return []blocker{{task: t, how: fmt.Sprintf("which only %s has been seen %s", t.Text(), side),
-					label: fmt.Sprintf("%s, the only task seen %s %q", t.Text(), side, w.Name)}}
+				return []blocker{{task: t, how: fmt.Sprintf("which only %s has been seen %s", t.Text(), side)}}
 			}
 		}
 		return nil
@@ -140,16 +139,13 @@ func (d *Detector) blockers(r *tasks.Record, w *tasks.Wait, byGoid map[uint64]*t
 		if t == nil || slices.ContainsFunc(out, func(b blocker) bool { return b.task == t }) {
 			return
 		}
-		verb, label := "took", fmt.Sprintf("%s acquired %q here", t.Text(), w.Name)
+		verb, label, holds := "took", fmt.Sprintf("%s acquired %q here", t.Text(), w.Name), "holds"
 		if read {
-			verb, label = "read-locked", fmt.Sprintf("%s read-locked %q here", t.Text(), w.Name)
+			verb, label, holds = "read-locked", fmt.Sprintf("%s read-locked %q here", t.Text(), w.Name), "holds for reading"
 		}
-		how := fmt.Sprintf("which %s %s", t.Text(), verb+" at "+place(where))
-		if place(where) == "" {
-			how = fmt.Sprintf("which %s holds", t.Text())
-			if read {
-				how = fmt.Sprintf("which %s holds for reading", t.Text())
-			}
+		how := fmt.Sprintf("which %s %s", t.Text(), holds)
+		if p := place(where); p != "" {
+			how = fmt.Sprintf("which %s %s at %s", t.Text(), verb, p)
 		}
 		out = append(out, blocker{task: t, how: how, label: label, where: where})
 	}

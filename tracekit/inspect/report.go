@@ -56,8 +56,9 @@ const (
 // through slog.Default().
 type Report struct {
 	Kind Kind
-	// Message is one line a human can read, e.g. `lock order inversion:
-	// "accounts" then "ledger" here, "ledger" then "accounts" earlier`.
+	// Message is one line a human can read, which places the acquisitions
+	// and waits it names, e.g. `lock order inversion: "ledger"
+	// (bank/bank.go:19) then "accounts" (bank/bank.go:21) here, ...`.
 	Message string
 	// Lock is the name of the lock the report is about, Channel the name
 	// of the channel (a hang in a send or receive); at most one is set.
