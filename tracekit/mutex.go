@@ -50,23 +50,17 @@ func (m *Mutex) Lock() {
 // overtake it.
 func (m *Mutex) LockContext(ctx context.Context) error {
 	d := m.l.Detector()
-	if d == nil {
-		if m.mu.TryLock() {
-			return nil
-		}
-		if m.l.WaitUntracked(ctx, false, m.mu.Lock, m.mu.TryLock) != nil {
-			return waitErr(ctx, "lock", m.l.GivenName())
+	var site uintptr
+	if d != nil && d.Ordered() {
+		site = goid.CallerPC()
+	}
+	if m.mu.TryLock() {
+		if d != nil {
+			m.l.Acquired(ctx, d, false, site)
 		}
 		return nil
 	}
-	var site uintptr
-	if d.Ordered() {
-		site = goid.CallerPC()
-	}
-	if m.lock(ctx, d, site) != nil {
-		return waitErr(ctx, "lock", m.l.GivenName())
-	}
-	return nil
+	return waitLock(ctx, &m.l, d, false, m.mu.Lock, m.mu.TryLock)
 }
 
 // TryLock tries to lock m and reports whether it succeeded, like
@@ -102,12 +96,35 @@ func (m *Mutex) Unlock() {
 	}
 }
 
-// lock is Lock and LockContext with a detector; site is where the caller
-// called them, when lock order is recorded.
+// lock is Lock with a detector; site is where the caller called it, when
+// lock order is recorded.
 func (m *Mutex) lock(ctx context.Context, d *detect.Detector, site uintptr) error {
 	if m.mu.TryLock() {
 		m.l.Acquired(ctx, d, false, site)
 		return nil
 	}
 	return m.l.LockSlow(ctx, d, m.mu.Lock, m.mu.TryLock)
+}
+
+// waitLock is the wait of a LockContext (or, read, an RLockContext) whose
+// TryLock failed, on the lock whose detector state is l, with d (nil when
+// none runs); lock and try are the sync lock's. An error is the
+// [*WaitError] of ctx's end.
+func waitLock(ctx context.Context, l *detect.Lock, d *detect.Detector, read bool, lock func(), try func() bool) error {
+	var err error
+	switch {
+	case d == nil:
+		err = l.WaitUntracked(ctx, read, lock, try)
+	case read:
+		err = l.RLockSlow(ctx, d, lock, try)
+	default:
+		err = l.LockSlow(ctx, d, lock, try)
+	}
+	if err == nil {
+		return nil
+	}
+	if read {
+		return waitErr(ctx, "read lock", l.GivenName())
+	}
+	return waitErr(ctx, "lock", l.GivenName())
 }

@@ -48,23 +48,17 @@ func (m *RWMutex) Lock() {
 // ctx.Err() and its cause if ctx is done first.
 func (m *RWMutex) LockContext(ctx context.Context) error {
 	d := m.l.Detector()
-	if d == nil {
-		if m.rw.TryLock() {
-			return nil
-		}
-		if m.l.WaitUntracked(ctx, false, m.rw.Lock, m.rw.TryLock) != nil {
-			return waitErr(ctx, "lock", m.l.GivenName())
+	var site uintptr
+	if d != nil && d.Ordered() {
+		site = goid.CallerPC()
+	}
+	if m.rw.TryLock() {
+		if d != nil {
+			m.l.Acquired(ctx, d, false, site)
 		}
 		return nil
 	}
-	var site uintptr
-	if d.Ordered() {
-		site = goid.CallerPC()
-	}
-	if m.lock(ctx, d, site) != nil {
-		return waitErr(ctx, "lock", m.l.GivenName())
-	}
-	return nil
+	return waitLock(ctx, &m.l, d, false, m.rw.Lock, m.rw.TryLock)
 }
 
 func (m *RWMutex) lock(ctx context.Context, d *detect.Detector, site uintptr) error {
@@ -127,23 +121,17 @@ func (m *RWMutex) RLock() {
 // ctx.Err() and its cause if ctx is done first.
 func (m *RWMutex) RLockContext(ctx context.Context) error {
 	d := m.l.Detector()
-	if d == nil {
-		if m.rw.TryRLock() {
-			return nil
-		}
-		if m.l.WaitUntracked(ctx, true, m.rw.RLock, m.rw.TryRLock) != nil {
-			return waitErr(ctx, "read lock", m.l.GivenName())
+	var site uintptr
+	if d != nil && d.Ordered() {
+		site = goid.CallerPC()
+	}
+	if m.rw.TryRLock() {
+		if d != nil {
+			m.l.RAcquired(ctx, d, false, site)
 		}
 		return nil
 	}
-	var site uintptr
-	if d.Ordered() {
-		site = goid.CallerPC()
-	}
-	if m.rlock(ctx, d, site) != nil {
-		return waitErr(ctx, "read lock", m.l.GivenName())
-	}
-	return nil
+	return waitLock(ctx, &m.l, d, true, m.rw.RLock, m.rw.TryRLock)
 }
 
 func (m *RWMutex) rlock(ctx context.Context, d *detect.Detector, site uintptr) error {

@@ -60,7 +60,7 @@ func isSyncFrame(fn string) bool {
 	if !ok {
 		return false
 	}
-	for _, p := range []string{"(*Mutex)", "(*RWMutex)", "(*rlocker)", "(*Chan[", "Send[", "Recv[", "send[", "recv[", "sendSlow[", "recvSlow[", "untrackedWait", "waitErr", "lockPoll"} {
+	for _, p := range []string{"(*Mutex)", "(*RWMutex)", "(*rlocker)", "(*Chan[", "Send[", "Recv[", "send[", "recv[", "sendSlow[", "recvSlow[", "untrackedWait", "waitErr", "waitLock", "lockPoll"} {
 		if strings.HasPrefix(rest, p) {
 			return true
 		}
