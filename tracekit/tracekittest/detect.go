@@ -52,8 +52,8 @@ func Detect(t TestingT, opts ...sdk.Option) {
 
 // Detecting returns m with tracekit's detectors running around its tests,
 // as [Detect] runs them around one: every report is logged when it is
-// made (and fails the test it names, if that test called Detect), and a
-// run whose tests passed fails if there was any, with the reports. Use it
+// made, fails the tests that called Detect if it concerns them, and
+// otherwise fails the run, with the reports, once its tests have passed. Use it
 // in TestMain, alone or under [VerifyTestMain]:
 //
 //	func TestMain(m *testing.M) { os.Exit(tracekittest.Detecting(m).Run()) }
@@ -77,9 +77,9 @@ func (d *detectingM) Run() int {
 		return 1
 	}
 	all := &collector{}
-	detectors.setMain(all)
+	detectors.pushMain(all)
 	code := d.m.Run()
-	detectors.setMain(nil)
+	detectors.popMain()
 	if err := detectors.release(); err != nil {
 		fmt.Fprintf(d.stderr, "tracekittest: stop the detectors: %v\n", err)
 		if code == 0 {
@@ -107,10 +107,15 @@ type hub struct {
 	start sync.Mutex
 	kit   *sdk.Kit
 	users int
+	// starters are the goroutines that started a Kit: the goroutines
+	// they created are the Kit's, which the leak checks leave alone.
+	starters sync.Map // uint64 → true
 
 	mu   sync.Mutex
 	subs []*subscriber
-	main *collector
+	// mains are the runs of Detecting, the innermost last (Detecting may
+	// run inside a Detecting run, as in its own tests).
+	mains []*collector
 }
 
 // subscriber is a test that called Detect: the goroutine it called it on,
@@ -141,6 +146,9 @@ func (c *collector) all() []inspect.Report {
 }
 
 // stopTimeout bounds the shared Kit's shutdown.
+//
+// The leak checks leave the Kit's goroutines alone (they are stopped with
+// it), but not a Kit a test started itself.
 const stopTimeout = 10 * time.Second
 
 // acquire starts the Kit if none runs, and counts one more user.
@@ -148,7 +156,17 @@ func (h *hub) acquire(opts []sdk.Option) error {
 	h.start.Lock()
 	defer h.start.Unlock()
 	if h.kit == nil {
-		kit, err := sdk.Start(context.Background(), detectOptions(opts, h.deliver)...)
+		// Started on a goroutine of its own, the creator of the Kit's
+		// goroutines, by which the leak checks know them.
+		var kit *sdk.Kit
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.starters.Store(goid.ID(), true)
+			kit, err = sdk.Start(context.Background(), detectOptions(opts, h.deliver)...)
+		}()
+		<-done
 		if err != nil {
 			return err
 		}
@@ -185,30 +203,43 @@ func (h *hub) unsubscribe(s *subscriber) {
 	h.mu.Unlock()
 }
 
-func (h *hub) setMain(c *collector) {
+// started reports whether goroutine id started one of the detectors' Kits.
+func (h *hub) started(id uint64) bool {
+	_, ok := h.starters.Load(id)
+	return id != 0 && ok
+}
+
+func (h *hub) pushMain(c *collector) {
 	h.mu.Lock()
-	h.main = c
+	h.mains = append(h.mains, c)
 	h.mu.Unlock()
 }
 
-// deliver hands a report to the tests it concerns, on the goroutine that
-// found it: those it names, or, when it names none of the subscribed
-// tests, every one of them. The lock is held throughout, so that no test
-// gets a report after it ended.
+func (h *hub) popMain() {
+	h.mu.Lock()
+	h.mains = h.mains[:len(h.mains)-1]
+	h.mu.Unlock()
+}
+
+// deliver hands a report, on the goroutine that found it, to the tests it
+// concerns: those it names, or, when it names none of the tests that
+// called Detect, every one of them; with none, to the innermost run of
+// Detecting. One report fails one place. The lock is held throughout, so
+// that no test gets a report after it ended.
 func (h *hub) deliver(r inspect.Report) {
 	origins := reportOrigins(r)
 	named := reportTests(r)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.main != nil {
-		h.main.add(r)
-	}
 	to := slices.DeleteFunc(slices.Clone(h.subs), func(s *subscriber) bool { return !named[s.test] && !origins[s.goroutine] })
 	if len(to) == 0 {
 		to = h.subs
 	}
 	for _, s := range to {
 		s.t.Errorf("tracekittest: tracekit's detectors reported:\n%s", r)
+	}
+	if len(to) == 0 && len(h.mains) > 0 {
+		h.mains[len(h.mains)-1].add(r)
 	}
 }
 

@@ -161,11 +161,37 @@ func TestDetecting(t *testing.T) {
 			}
 		})
 	}
-	// Without TRACEKIT_DEADLOCK, VerifyTestMain watches leaks only.
+	// Without TRACEKIT_DEADLOCK, VerifyTestMain watches leaks only. (A
+	// test that called Detect, standing for one that may run around it,
+	// takes the report.)
 	t.Setenv(env.Deadlock, "0")
 	var stderr bytes.Buffer
+	other := &namedT{name: "TestElsewhere"}
+	Detect(other)
 	if code := runTestMain(runFunc(func() int { invert(); return 0 }), &stderr, nil); code != 0 {
 		t.Errorf("VerifyTestMain with TRACEKIT_DEADLOCK=0: exit code %d:\n%s", code, &stderr)
+	}
+	other.end()
+}
+
+// The leak checks leave the detectors' Kit alone while it runs, and it
+// leaves nothing behind when it stops.
+func TestDetectLeavesNoLeak(t *testing.T) {
+	ignore := IgnoreCurrent()
+	ft := &namedT{name: t.Name()}
+	Detect(ft)
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultLeakWait)
+	defer cancel()
+	if err := Find(ctx, ignore); err != nil {
+		t.Errorf("while the detectors run: %v", err)
+	}
+	if errs := ft.end(); len(errs) != 0 {
+		t.Errorf("errors: %q", errs)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), DefaultLeakWait)
+	defer cancel()
+	if err := Find(ctx, ignore); err != nil {
+		t.Errorf("after they stopped: %v", err)
 	}
 }
 
