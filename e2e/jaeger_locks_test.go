@@ -57,7 +57,8 @@ func lockProgLines(t *testing.T) map[string]int {
 			lines[m[1]] = i + 1
 		}
 	}
-	for _, want := range []string{"lock:waiter", "unlock:inventory", "rlock:catalog", "unlock:catalog", "recv:orders", "send:acks", "recv:restock", "lock:transfer-ledger", "lock:refund-accounts"} {
+	for _, want := range []string{"lock:holder", "lock:waiter", "unlock:inventory", "lock:writer", "rlock:catalog", "unlock:catalog", "recv:orders", "send:acks", "recv:restock",
+		"lock:transfer-accounts", "lock:transfer-ledger", "lock:refund-ledger", "lock:refund-accounts"} {
 		if lines[want] == 0 {
 			t.Fatalf("internal/lockprog/main.go has no marker // %s", want)
 		}
@@ -318,6 +319,8 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 	t.Helper()
 	ms := func(d time.Duration) string { return strconv.Itoa(int(d.Milliseconds())) + "ms" }
 	q := regexp.QuoteMeta
+	// at is where a report's message places the line with a marker.
+	at := func(marker string) string { return "lockprog/main.go:" + strconv.Itoa(lines[marker]) }
 	want := []wantReport{{
 		span: "holder", kind: "long-hold",
 		attrs:   map[string]string{"tracekit.lock.name": "inventory"},
@@ -329,7 +332,7 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 		attrs: map[string]string{"tracekit.lock.name": "inventory"},
 		message: regexp.MustCompile(`^lock "inventory" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\); held by task ` +
 			strconv.FormatUint(res.Tasks["holder"], 10) + ` "holder" \(goroutine \d+\)`),
-		stacks: [][2]string{{"waiter (lock inventory)", "lock:waiter"}},
+		stacks: [][2]string{{"waiter (lock inventory)", "lock:waiter"}, {`holder acquired "inventory" here`, "lock:holder"}},
 		tasks:  []string{"holder"},
 		after:  "lock.wait inventory", afterBy: lockHang,
 	}, {
@@ -343,7 +346,7 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 		attrs: map[string]string{"tracekit.lock.name": "catalog"},
 		message: regexp.MustCompile(`^read lock "catalog" has waited \d+ms \(hang timeout ` + ms(lockHang) + `\); held by task ` +
 			strconv.FormatUint(res.Tasks["writer"], 10) + ` "writer" \(goroutine \d+\)`),
-		stacks: [][2]string{{"waiter (read lock catalog)", "rlock:catalog"}},
+		stacks: [][2]string{{"waiter (read lock catalog)", "rlock:catalog"}, {`holder acquired "catalog" here`, "lock:writer"}},
 		tasks:  []string{"writer"},
 		after:  "lock.wait catalog", afterBy: lockHang,
 	}, {
@@ -367,10 +370,13 @@ func checkLockReports(t *testing.T, tr *jaeger.Trace, res lockProgResult, lines 
 	}, {
 		span: "refund", kind: "lock-order",
 		attrs: map[string]string{"tracekit.lock.name": "accounts"},
-		message: regexp.MustCompile(`^` + q(`lock order inversion: "ledger" then "accounts" here, "accounts" then "ledger" earlier;`) +
+		message: regexp.MustCompile(`^` + q(fmt.Sprintf(`lock order inversion: "ledger" (%s) then "accounts" (%s) here, "accounts" (%s) then "ledger" (%s) earlier;`,
+			at("lock:refund-ledger"), at("lock:refund-accounts"), at("lock:transfer-accounts"), at("lock:transfer-ledger"))) +
 			` two goroutines taking these paths at once deadlock$`),
 		stacks: [][2]string{
+			{`earlier: "accounts" acquired here`, "lock:transfer-accounts"},
 			{`earlier: "ledger" acquired here while "accounts" was held`, "lock:transfer-ledger"},
+			{`now: "ledger" acquired here`, "lock:refund-ledger"},
 			{`now: "accounts" requested here while "ledger" is held`, "lock:refund-accounts"},
 		},
 	}}

@@ -3,6 +3,7 @@ package tracekit
 import (
 	"context"
 	"errors"
+	"reflect"
 	"runtime"
 	"sync/atomic"
 
@@ -17,21 +18,23 @@ var ErrClosed = errors.New("tracekit: channel closed")
 
 // Send sends v on ch, blocking until it is received (or buffered) or ctx is
 // done. It returns nil, [ErrClosed] if ch is closed (the send-on-closed
-// panic is recovered), or ctx.Err() wrapped with context.Cause(ctx).
+// panic is recovered), or a [*WaitError] wrapping ctx.Err() and
+// context.Cause(ctx).
 //
 // A send that completes at once records nothing; one that blocks is timed
-// and traced while a detector runs (package sdk installs one). The channel
-// is named after the calling function; use [Chan] for named channels.
+// and traced while a detector runs (package sdk installs one), whether it
+// completes or its context ends it. The channel is named after the calling
+// function; use [Chan] for named channels.
 func Send[T any](ctx context.Context, ch chan<- T, v T) error {
-	return send(ctx, detect.Active(), "", ch, v)
+	return send(ctx, detect.Current(), "", ch, v)
 }
 
 // Recv receives from ch, blocking until a value arrives or ctx is done. It
-// returns the value, or [ErrClosed] when ch is closed and drained, or
-// ctx.Err() wrapped with context.Cause(ctx). A receive that blocks is
-// timed and traced as for [Send].
+// returns the value, or [ErrClosed] when ch is closed and drained, or a
+// [*WaitError] wrapping ctx.Err() and context.Cause(ctx). A receive that
+// blocks is timed and traced as for [Send].
 func Recv[T any](ctx context.Context, ch <-chan T) (T, error) {
-	return recv(ctx, detect.Active(), "", ch)
+	return recv(ctx, detect.Current(), "", ch)
 }
 
 func send[T any](ctx context.Context, d *detect.Detector, name string, ch chan<- T, v T) (err error) {
@@ -58,25 +61,27 @@ func sendSlow[T any](ctx context.Context, d *detect.Detector, name string, ch ch
 		case ch <- v:
 			return nil
 		case <-ctx.Done():
-			return detect.CancelError("send", ctx)
+			return waitErr(ctx, "send on", name)
 		}
 	}
+	given := name
 	if name == "" {
 		name = detect.CallerFunc()
 	}
 	start := d.Now()
-	hw := d.WatchHang(ctx, "send on", name, start, nil)
-	tw := tasks.BeginWait("send on", name, nil) // the registry shows what the task waits on
+	w := d.BeginWait(ctx, "send on", name, nil, false, chanAddr(ch), start, nil)
 	var err error
 	select {
 	case ch <- v:
 	case <-ctx.Done():
-		err = detect.CancelError("send", ctx)
+		err = ctx.Err()
 	}
-	tw.EndWait()
-	hw.Stop()
-	d.ChanDone(ctx, semconv.KindChanSend, name, start)
-	return err
+	w.End()
+	d.ChanDone(ctx, semconv.KindChanSend, name, start, err)
+	if err != nil {
+		return waitErr(ctx, "send on", given)
+	}
+	return nil
 }
 
 func recv[T any](ctx context.Context, d *detect.Detector, name string, ch <-chan T) (T, error) {
@@ -101,15 +106,16 @@ func recvSlow[T any](ctx context.Context, d *detect.Detector, name string, ch <-
 			}
 			return v, nil
 		case <-ctx.Done():
-			return v, detect.CancelError("receive", ctx)
+			return v, waitErr(ctx, "receive from", name)
 		}
 	}
+	given := name
 	if name == "" {
 		name = detect.CallerFunc()
 	}
 	start := d.Now()
-	hw := d.WatchHang(ctx, "receive from", name, start, nil)
-	tw := tasks.BeginWait("receive from", name, nil) // the registry shows what the task waits on
+	w := d.BeginWait(ctx, "receive from", name, nil, false, chanAddr(ch), start, nil)
+	var canceled error
 	select {
 	case got, ok := <-ch:
 		if !ok {
@@ -117,13 +123,19 @@ func recvSlow[T any](ctx context.Context, d *detect.Detector, name string, ch <-
 		}
 		v = got
 	case <-ctx.Done():
-		err = detect.CancelError("receive", ctx)
+		canceled = ctx.Err()
 	}
-	tw.EndWait()
-	hw.Stop()
-	d.ChanDone(ctx, semconv.KindChanRecv, name, start)
+	w.End()
+	d.ChanDone(ctx, semconv.KindChanRecv, name, start, canceled)
+	if canceled != nil {
+		return v, waitErr(ctx, "receive from", given)
+	}
 	return v, err
 }
+
+// chanAddr is the address of the channel ch (of a channel type) refers
+// to: its identity, for telling who was seen on each side of it.
+func chanAddr(ch any) uintptr { return reflect.ValueOf(ch).Pointer() }
 
 // untrackedWait is the slow path of a channel operation while no detector
 // runs:
@@ -168,12 +180,12 @@ func (c *Chan[T]) C() chan T { return c.ch }
 
 // Send is [Send] on the channel.
 func (c *Chan[T]) Send(ctx context.Context, v T) error {
-	return send(ctx, detect.Active(), c.name, c.ch, v)
+	return send(ctx, detect.Current(), c.name, c.ch, v)
 }
 
 // Recv is [Recv] on the channel.
 func (c *Chan[T]) Recv(ctx context.Context) (T, error) {
-	return recv(ctx, detect.Active(), c.name, c.ch)
+	return recv(ctx, detect.Current(), c.name, c.ch)
 }
 
 // Close closes the channel; later calls do nothing. Senders then get

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -241,14 +242,19 @@ func inGoroutine(f func()) {
 }
 
 func lockBoth(a, b *Mutex) {
-	a.Lock()
-	b.Lock()
+	a.Lock() // both:first
+	b.Lock() // both:second
 	b.Unlock()
 	a.Unlock()
 }
 
-// The inversion report carries all four acquisition stacks, is an event on
-// the span in ctx, and is logged.
+// lineOf returns the line of this file marked "// marker".
+func lineOf(t *testing.T, marker string) int { return lineIn(t, "detect_order_test.go", marker) }
+
+// The inversion report places all four acquisitions, the two of each path
+// (the first of each taken without waiting and alone, so known only by its
+// site), in its message and its stacks; it is an event on the span in ctx,
+// and is logged with the places.
 func TestLockOrderReport(t *testing.T) {
 	rec := newRecorder(t)
 	d, r := testDetector(detect.Config{Order: true}, nil)
@@ -256,8 +262,8 @@ func TestLockOrderReport(t *testing.T) {
 	a, b := pinned(d, "accounts"), pinned(d, "ledger")
 	lockBoth(a, b)
 	ctx, root := rec.root(context.Background())
-	b.Lock()
-	if err := a.LockContext(ctx); err != nil {
+	b.Lock()                                   // order:first
+	if err := a.LockContext(ctx); err != nil { // order:second
 		t.Fatal(err)
 	}
 	a.Unlock()
@@ -269,17 +275,29 @@ func TestLockOrderReport(t *testing.T) {
 		t.Fatalf("reports = %v", reps)
 	}
 	rep := reps[0]
-	if rep.Lock != "accounts" || rep.Other != "ledger" || len(rep.Stacks) != 2 {
+	if rep.Lock != "accounts" || rep.Other != "ledger" {
 		t.Errorf("report = %+v", rep)
 	}
-	if !strings.Contains(rep.Message, `"ledger" then "accounts" here, "accounts" then "ledger" earlier`) {
-		t.Errorf("message = %q", rep.Message)
+	at := func(marker string) string { return fmt.Sprintf("tracekit/detect_order_test.go:%d", lineOf(t, marker)) }
+	wantMsg := fmt.Sprintf(`lock order inversion: "ledger" (%s) then "accounts" (%s) here, "accounts" (%s) then "ledger" (%s) earlier; `+
+		`two goroutines taking these paths at once deadlock`, at("order:first"), at("order:second"), at("both:first"), at("both:second"))
+	if rep.Message != wantMsg {
+		t.Errorf("message = %q\nwant      %q", rep.Message, wantMsg)
 	}
-	// Both stacks start in the test's code: lockBoth for the earlier path,
-	// the test itself for this one.
-	for i, want := range []string{"tracekit.lockBoth", "tracekit.TestLockOrderReport"} {
-		if f := rep.Stacks[i].Frames(); len(f) == 0 || !strings.HasSuffix(f[0].Function, want) {
-			t.Errorf("stack %d (%s) does not start in %s:\n%s", i, rep.Stacks[i].Label, want, rep.Stacks[i])
+	want := []struct{ label, fn, marker string }{
+		{`earlier: "accounts" acquired here`, "tracekit.lockBoth", "both:first"},
+		{`earlier: "ledger" acquired here while "accounts" was held`, "tracekit.lockBoth", "both:second"},
+		{`now: "ledger" acquired here`, "tracekit.TestLockOrderReport", "order:first"},
+		{`now: "accounts" requested here while "ledger" is held`, "tracekit.TestLockOrderReport", "order:second"},
+	}
+	if len(rep.Stacks) != len(want) {
+		t.Fatalf("%d stacks, want %d:\n%s", len(rep.Stacks), len(want), rep)
+	}
+	for i, w := range want {
+		s := rep.Stacks[i]
+		f := s.Frames()
+		if s.Label != w.label || len(f) == 0 || !strings.HasSuffix(f[0].Function, w.fn) || f[0].Line != lineOf(t, w.marker) {
+			t.Errorf("stack %d = %s, want %q starting in %s at the line marked %s", i, s, w.label, w.fn, w.marker)
 		}
 	}
 	if rep.SpanContext.SpanID() != root.SpanContext().SpanID() {
@@ -289,6 +307,13 @@ func TestLockOrderReport(t *testing.T) {
 		t.Errorf("root events = %v", ev)
 	}
 	log := r.Logged()
+	if !strings.Contains(log, strconv.Quote("tracekit: "+wantMsg)) {
+		t.Errorf("log record lacks the message with its places: %q", log)
+	}
+	// The console shows, and serves as JSON, the reports the detector keeps.
+	if kept, _ := d.Recent(); len(kept) != 1 || kept[0].Message != wantMsg {
+		t.Errorf("kept for the console: %+v", kept)
+	}
 	if !strings.Contains(log, "kind=lock-order") ||
 		!strings.Contains(log, "trace_id="+root.SpanContext().TraceID().String()) ||
 		!strings.Contains(log, "span_id="+root.SpanContext().SpanID().String()) {
@@ -330,11 +355,20 @@ func TestLockOrderCycleReport(t *testing.T) {
 	if len(reps) != 1 {
 		t.Fatalf("reports = %v", reps)
 	}
-	if want := `lock order cycle: "c" then "a" then "b" then "c"`; !strings.HasPrefix(reps[0].Message, want) {
-		t.Errorf("message = %q, want it to start with %q", reps[0].Message, want)
+	first, second := fmt.Sprintf("tracekit/detect_order_test.go:%d", lineOf(t, "both:first")), fmt.Sprintf("tracekit/detect_order_test.go:%d", lineOf(t, "both:second"))
+	want := fmt.Sprintf(`lock order cycle: "c" then "a" then "b" then "c": "c" (%[1]s) then "a" (%[2]s) here, `+
+		`"a" (%[1]s) then "b" (%[2]s) earlier, "b" (%[1]s) then "c" (%[2]s) earlier; goroutines taking these paths at once deadlock`, first, second)
+	if reps[0].Message != want {
+		t.Errorf("message = %q\nwant      %q", reps[0].Message, want)
 	}
-	if len(reps[0].Stacks) != 3 {
-		t.Errorf("%d stacks, want one per edge:\n%s", len(reps[0].Stacks), reps[0])
+	// Both acquisitions of each edge, all in lockBoth.
+	if len(reps[0].Stacks) != 6 {
+		t.Errorf("%d stacks, want two per edge:\n%s", len(reps[0].Stacks), reps[0])
+	}
+	for _, s := range reps[0].Stacks {
+		if f := s.Frames(); len(f) == 0 || !strings.HasSuffix(f[0].Function, "tracekit.lockBoth") {
+			t.Errorf("stack %s does not start in lockBoth", s)
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package tracekit
 
 import (
 	"context"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -77,4 +79,21 @@ func namedRWMutex(name string) *RWMutex {
 	m := &RWMutex{}
 	m.SetName(name)
 	return m
+}
+
+// lineIn returns the line of the test file name that ends with the comment
+// "// marker".
+func lineIn(t *testing.T, name, marker string) int {
+	t.Helper()
+	src, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(src), "\n") {
+		if strings.HasSuffix(line, "// "+marker) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no line marked %q", name, marker)
+	return 0
 }

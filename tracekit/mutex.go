@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // Mutex is a drop-in for sync.Mutex whose slow waits and long holds
@@ -36,21 +37,30 @@ func (m *Mutex) Lock() {
 		}
 		return
 	}
-	_ = m.lock(context.Background(), d)
+	var site uintptr
+	if d.Ordered() {
+		site = goid.CallerPC()
+	}
+	_ = m.lock(context.Background(), d, site)
 }
 
-// LockContext locks m, or returns ctx.Err() wrapped with context.Cause(ctx)
-// if ctx is done first. A ctx that can be done waits in a loop that Unlock
-// wakes, not in sync.Mutex's queue, so Lock callers can overtake it.
+// LockContext locks m, or returns a [*WaitError] wrapping ctx.Err() and
+// context.Cause(ctx) if ctx is done first. A ctx that can be done waits in
+// a loop that Unlock wakes, not in sync.Mutex's queue, so Lock callers can
+// overtake it.
 func (m *Mutex) LockContext(ctx context.Context) error {
 	d := m.l.Detector()
-	if d == nil {
-		if m.mu.TryLock() {
-			return nil
-		}
-		return m.l.WaitUntracked(ctx, false, m.mu.Lock, m.mu.TryLock)
+	var site uintptr
+	if d != nil && d.Ordered() {
+		site = goid.CallerPC()
 	}
-	return m.lock(ctx, d)
+	if m.mu.TryLock() {
+		if d != nil {
+			m.l.Acquired(ctx, d, false, site)
+		}
+		return nil
+	}
+	return waitLock(ctx, &m.l, d, false, m.mu.Lock, m.mu.TryLock)
 }
 
 // TryLock tries to lock m and reports whether it succeeded, like
@@ -60,7 +70,11 @@ func (m *Mutex) TryLock() bool {
 		return false
 	}
 	if d := m.l.Detector(); d != nil {
-		m.l.Acquired(context.Background(), d, true)
+		var site uintptr
+		if d.Ordered() {
+			site = goid.CallerPC()
+		}
+		m.l.Acquired(context.Background(), d, true, site)
 	}
 	return true
 }
@@ -82,10 +96,35 @@ func (m *Mutex) Unlock() {
 	}
 }
 
-func (m *Mutex) lock(ctx context.Context, d *detect.Detector) error {
+// lock is Lock with a detector; site is where the caller called it, when
+// lock order is recorded.
+func (m *Mutex) lock(ctx context.Context, d *detect.Detector, site uintptr) error {
 	if m.mu.TryLock() {
-		m.l.Acquired(ctx, d, false)
+		m.l.Acquired(ctx, d, false, site)
 		return nil
 	}
 	return m.l.LockSlow(ctx, d, m.mu.Lock, m.mu.TryLock)
+}
+
+// waitLock is the wait of a LockContext (or, read, an RLockContext) whose
+// TryLock failed, on the lock whose detector state is l, with d (nil when
+// none runs); lock and try are the sync lock's. An error is the
+// [*WaitError] of ctx's end.
+func waitLock(ctx context.Context, l *detect.Lock, d *detect.Detector, read bool, lock func(), try func() bool) error {
+	var err error
+	switch {
+	case d == nil:
+		err = l.WaitUntracked(ctx, read, lock, try)
+	case read:
+		err = l.RLockSlow(ctx, d, lock, try)
+	default:
+		err = l.LockSlow(ctx, d, lock, try)
+	}
+	if err == nil {
+		return nil
+	}
+	if read {
+		return waitErr(ctx, "read lock", l.GivenName())
+	}
+	return waitErr(ctx, "lock", l.GivenName())
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tracekit-go/tracekit/tracekit"
@@ -97,11 +98,33 @@ func ExampleRecv() {
 	ctx, cancel := context.WithCancelCause(ctx)
 	cancel(errors.New("shutting down"))
 	_, err := tracekit.Recv(ctx, make(chan string))
-	fmt.Println(err)
+	// The channel has no name: the error says where the receive was.
+	var we *tracekit.WaitError
+	if errors.As(err, &we) {
+		fmt.Printf("%s: %v (cause: %v), in %s\n", we.Op, we.Err, we.Cause, strings.Fields(we.Caller)[0])
+	}
 	// Output:
 	// last
 	// closed
-	// tracekit: receive: context canceled (cause: shutting down)
+	// receive from: context canceled (cause: shutting down), in github.com/tracekit-go/tracekit/tracekit_test.ExampleRecv
+}
+
+// A wait that its context ends says which lock it was for, and wraps the
+// context's error.
+func ExampleWaitError() {
+	var orders tracekit.Mutex
+	orders.SetName("orders")
+	orders.Lock()
+	defer orders.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	err := orders.LockContext(ctx)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+	// Output:
+	// tracekit: lock "orders": context deadline exceeded
+	// true
 }
 
 func ExampleChan() {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
 )
 
 // RWMutex is a drop-in for sync.RWMutex with the instrumentation of
@@ -36,25 +37,33 @@ func (m *RWMutex) Lock() {
 		}
 		return
 	}
-	_ = m.lock(context.Background(), d)
+	var site uintptr
+	if d.Ordered() {
+		site = goid.CallerPC()
+	}
+	_ = m.lock(context.Background(), d, site)
 }
 
-// LockContext locks m for writing, or returns ctx.Err() wrapped with its
-// cause if ctx is done first.
+// LockContext locks m for writing, or returns a [*WaitError] wrapping
+// ctx.Err() and its cause if ctx is done first.
 func (m *RWMutex) LockContext(ctx context.Context) error {
 	d := m.l.Detector()
-	if d == nil {
-		if m.rw.TryLock() {
-			return nil
-		}
-		return m.l.WaitUntracked(ctx, false, m.rw.Lock, m.rw.TryLock)
+	var site uintptr
+	if d != nil && d.Ordered() {
+		site = goid.CallerPC()
 	}
-	return m.lock(ctx, d)
+	if m.rw.TryLock() {
+		if d != nil {
+			m.l.Acquired(ctx, d, false, site)
+		}
+		return nil
+	}
+	return waitLock(ctx, &m.l, d, false, m.rw.Lock, m.rw.TryLock)
 }
 
-func (m *RWMutex) lock(ctx context.Context, d *detect.Detector) error {
+func (m *RWMutex) lock(ctx context.Context, d *detect.Detector, site uintptr) error {
 	if m.rw.TryLock() {
-		m.l.Acquired(ctx, d, false)
+		m.l.Acquired(ctx, d, false, site)
 		return nil
 	}
 	return m.l.LockSlow(ctx, d, m.rw.Lock, m.rw.TryLock)
@@ -66,7 +75,11 @@ func (m *RWMutex) TryLock() bool {
 		return false
 	}
 	if d := m.l.Detector(); d != nil {
-		m.l.Acquired(context.Background(), d, true)
+		var site uintptr
+		if d.Ordered() {
+			site = goid.CallerPC()
+		}
+		m.l.Acquired(context.Background(), d, true, site)
 	}
 	return true
 }
@@ -97,25 +110,33 @@ func (m *RWMutex) RLock() {
 		m.rw.RLock()
 		return
 	}
-	_ = m.rlock(context.Background(), d)
+	var site uintptr
+	if d.Ordered() {
+		site = goid.CallerPC()
+	}
+	_ = m.rlock(context.Background(), d, site)
 }
 
-// RLockContext locks m for reading, or returns ctx.Err() wrapped with its
-// cause if ctx is done first.
+// RLockContext locks m for reading, or returns a [*WaitError] wrapping
+// ctx.Err() and its cause if ctx is done first.
 func (m *RWMutex) RLockContext(ctx context.Context) error {
 	d := m.l.Detector()
-	if d == nil {
-		if m.rw.TryRLock() {
-			return nil
-		}
-		return m.l.WaitUntracked(ctx, true, m.rw.RLock, m.rw.TryRLock)
+	var site uintptr
+	if d != nil && d.Ordered() {
+		site = goid.CallerPC()
 	}
-	return m.rlock(ctx, d)
+	if m.rw.TryRLock() {
+		if d != nil {
+			m.l.RAcquired(ctx, d, false, site)
+		}
+		return nil
+	}
+	return waitLock(ctx, &m.l, d, true, m.rw.RLock, m.rw.TryRLock)
 }
 
-func (m *RWMutex) rlock(ctx context.Context, d *detect.Detector) error {
+func (m *RWMutex) rlock(ctx context.Context, d *detect.Detector, site uintptr) error {
 	if m.rw.TryRLock() {
-		m.l.RAcquired(ctx, d, false)
+		m.l.RAcquired(ctx, d, false, site)
 		return nil
 	}
 	return m.l.RLockSlow(ctx, d, m.rw.RLock, m.rw.TryRLock)
@@ -127,7 +148,11 @@ func (m *RWMutex) TryRLock() bool {
 		return false
 	}
 	if d := m.l.Detector(); d != nil {
-		m.l.RAcquired(context.Background(), d, true)
+		var site uintptr
+		if d.Ordered() {
+			site = goid.CallerPC()
+		}
+		m.l.RAcquired(context.Background(), d, true, site)
 	}
 	return true
 }

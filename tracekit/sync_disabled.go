@@ -6,8 +6,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/tracekit-go/tracekit/internal/detect"
 )
 
 // Mutex is, with the tracekit_nosync build tag, a plain sync.Mutex with
@@ -19,9 +17,11 @@ var _ sync.Locker = (*Mutex)(nil)
 // SetName does nothing with tracekit_nosync.
 func (m *Mutex) SetName(string) {}
 
-// LockContext locks m or returns ctx.Err() wrapped with its cause. With
-// tracekit_nosync a contended wait polls TryLock with backoff.
-func (m *Mutex) LockContext(ctx context.Context) error { return lockPoll(ctx, m.TryLock, m.Lock) }
+// LockContext locks m or returns a [*WaitError] wrapping ctx.Err() and its
+// cause. With tracekit_nosync a contended wait polls TryLock with backoff.
+func (m *Mutex) LockContext(ctx context.Context) error {
+	return lockPoll(ctx, "lock", m.TryLock, m.Lock)
+}
 
 // RWMutex is, with the tracekit_nosync build tag, a plain sync.RWMutex with
 // the extra methods of the instrumented RWMutex, which record nothing.
@@ -32,17 +32,21 @@ var _ sync.Locker = (*RWMutex)(nil)
 // SetName does nothing with tracekit_nosync.
 func (m *RWMutex) SetName(string) {}
 
-// LockContext locks m for writing or returns ctx.Err() wrapped with its
-// cause.
-func (m *RWMutex) LockContext(ctx context.Context) error { return lockPoll(ctx, m.TryLock, m.Lock) }
-
-// RLockContext locks m for reading or returns ctx.Err() wrapped with its
-// cause.
-func (m *RWMutex) RLockContext(ctx context.Context) error {
-	return lockPoll(ctx, m.TryRLock, m.RLock)
+// LockContext locks m for writing or returns a [*WaitError] wrapping
+// ctx.Err() and its cause.
+func (m *RWMutex) LockContext(ctx context.Context) error {
+	return lockPoll(ctx, "lock", m.TryLock, m.Lock)
 }
 
-func lockPoll(ctx context.Context, try func() bool, lock func()) error {
+// RLockContext locks m for reading or returns a [*WaitError] wrapping
+// ctx.Err() and its cause.
+func (m *RWMutex) RLockContext(ctx context.Context) error {
+	return lockPoll(ctx, "read lock", m.TryRLock, m.RLock)
+}
+
+// lockPoll is op (LockContext or RLockContext) without a detector's wait
+// loop: locks carry no name here, so an error names the caller.
+func lockPoll(ctx context.Context, op string, try func() bool, lock func()) error {
 	if try() {
 		return nil
 	}
@@ -53,7 +57,7 @@ func lockPoll(ctx context.Context, try func() bool, lock func()) error {
 	for backoff := time.Microsecond; ; backoff = min(2*backoff, time.Millisecond) {
 		select {
 		case <-ctx.Done():
-			return detect.CancelError("lock", ctx)
+			return waitErr(ctx, op, "")
 		case <-time.After(backoff):
 		}
 		if try() {

@@ -5,10 +5,12 @@
 //	go run ./examples/deadlock          # the bugs, and the reports
 //	go run ./examples/deadlock -fixed   # the fixes: no reports
 //
-// None of the scenarios actually hangs the program: the opposite-order
+// None of the scenarios hangs the program. The first one's opposite-order
 // transfers run one after the other, which is exactly when a lock-order
 // detector earns its keep, since the deadlock needs an unlucky interleaving
-// that tests rarely hit.
+// that tests rarely hit. The last one makes that interleaving happen: the
+// two transfers deadlock, the detector says so at the hang timeout, and one
+// of them gives up (LockContext) so that the program goes on.
 package main
 
 import (
@@ -63,16 +65,23 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		mu      sync.Mutex
 		reports []inspect.Report
 	)
+	deadlocks := make(chan inspect.Report, 1)
 	opts := []sdk.Option{
 		sdk.WithServiceName("deadlock-example"),
 		sdk.WithDeadlockDetection(),
 		sdk.WithSlowThreshold(10 * time.Millisecond),
 		sdk.WithHangTimeout(150 * time.Millisecond),
-		sdk.WithLongHold(100 * time.Millisecond),
+		sdk.WithLongHold(300 * time.Millisecond),
 		sdk.WithReportHandler(func(r inspect.Report) {
 			mu.Lock()
 			reports = append(reports, r)
 			mu.Unlock()
+			if r.Kind == inspect.KindDeadlock {
+				select {
+				case deadlocks <- r:
+				default:
+				}
+			}
 		}),
 	}
 	if _, set := os.LookupEnv("OTEL_TRACES_EXPORTER"); !set {
@@ -99,6 +108,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		{"try-lock with retry", tryLockRetry, tryLockRetry},
 		{"send on a closed channel", sendOnClosed, closeBySender},
 		{"slow work under a lock", slowUnderLock, slowOutsideLock},
+		{"two transfers at once, in opposite orders", func(ctx context.Context, out io.Writer) error {
+			return transfersAtOnce(ctx, out, deadlocks)
+		}, orderedByID},
 	}
 	total := 0
 	for i, sc := range scenarios {
@@ -327,4 +339,49 @@ func slowOutsideLock(ctx context.Context, out io.Writer) error {
 	})
 	cache.Unlock()
 	return reader.Wait()
+}
+
+// transfersAtOnce runs two opposite transfers at the same time, each
+// holding its first account while it asks for the second: they deadlock.
+// At the hang timeout the detector reports the cycle; then pay-rent gives
+// up (its LockContext returns the cause), which lets refund finish.
+func transfersAtOnce(ctx context.Context, out io.Writer, deadlocks <-chan inspect.Report) error {
+	a, b := newAccount(1, 100), newAccount(2, 100)
+	var firstLocks sync.WaitGroup
+	firstLocks.Add(2)
+	payCtx, giveUp := context.WithCancelCause(ctx)
+	defer giveUp(nil)
+	pay := tracekit.Go(payCtx, "pay-rent", func(ctx context.Context) error {
+		return transferContext(ctx, a, b, 10, &firstLocks)
+	})
+	refund := tracekit.Go(ctx, "refund", func(ctx context.Context) error {
+		return transferContext(ctx, b, a, 5, &firstLocks)
+	})
+	select {
+	case <-deadlocks:
+	case <-time.After(time.Minute):
+		return errors.New("no deadlock report within a minute")
+	}
+	giveUp(errors.New("deadlock reported"))
+	fmt.Fprintf(out, "   pay-rent: %v\n   refund: %v\n", pay.Wait(), refund.Wait())
+	return nil
+}
+
+// transferContext is transfer with LockContext, so that a transfer can
+// give up; it takes the second lock only once both transfers hold their
+// first (the interleaving that deadlocks).
+func transferContext(ctx context.Context, from, to *account, amount int, firstLocks *sync.WaitGroup) error {
+	if err := from.mu.LockContext(ctx); err != nil {
+		return err
+	}
+	defer from.mu.Unlock()
+	firstLocks.Done()
+	firstLocks.Wait()
+	if err := to.mu.LockContext(ctx); err != nil {
+		return err
+	}
+	defer to.mu.Unlock()
+	from.balance -= amount
+	to.balance += amount
+	return nil
 }

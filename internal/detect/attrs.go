@@ -25,6 +25,8 @@ const (
 	keySpawnSite   = attribute.Key(semconv.SpawnSite)
 	keyTaskCount   = attribute.Key(semconv.TaskCount)
 	keyFlightFile  = attribute.Key(semconv.FlightFile)
+	keyCanceled    = attribute.Key(semconv.Canceled)
+	keyCancelCause = attribute.Key(semconv.CancelCause)
 )
 
 // reportAttrs are the structured attributes of a report beyond its kind,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
@@ -45,8 +46,18 @@ const (
 // (Lock.Det) or pass it to the channel helpers.
 var active atomic.Pointer[Detector]
 
-// Active returns the installed detector, or nil.
-func Active() *Detector { return active.Load() }
+// Current returns the detector tracekit's channel helpers and unpinned
+// locks use: the installed one, the stand-in of missing.go, or nil.
+func Current() *Detector { return active.Load() }
+
+// Active returns the installed detector, or nil (also while the stand-in
+// of missing.go waits to warn).
+func Active() *Detector {
+	if d := active.Load(); d != nil && !d.missing {
+		return d
+	}
+	return nil
+}
 
 // Install makes d the detector tracekit's locks and channels report to.
 func Install(d *Detector) { active.Store(d) }
@@ -111,6 +122,10 @@ type Detector struct {
 
 	recent reportRing                // the last reports, for the console
 	lints  atomic.Pointer[lintSweep] // the lint sweep, once started
+	peers  peerBook                  // who was seen on each side of a channel
+	cycles sync.Mutex                // held while a wait is checked for a deadlock
+
+	missing bool // the stand-in of missing.go
 }
 
 // sampleEvery: one uncontended acquisition in sampleEvery reads the precise
@@ -176,6 +191,9 @@ func (d *Detector) coarseNow() int64 {
 // time and wakes it. Only the first lock after a tick gets here.
 func (d *Detector) touchClock() {
 	if d.clockState.Swap(clockUsed) == clockIdle {
+		if d.missing {
+			d.warnMissing()
+		}
 		d.coarse.Store(d.Now())
 		select {
 		case d.wake <- struct{}{}:
@@ -311,6 +329,14 @@ func (d *Detector) recordWait(ctx context.Context, s *lockStats, ns int64) {
 	}
 }
 
+// recordCanceledWait records, in the wait histogram, a lock wait that its
+// context ended: with the lock's attribute and tracekit.canceled.
+func (d *Detector) recordCanceledWait(ctx context.Context, name attribute.KeyValue, ns int64) {
+	if d.waitHist != nil {
+		d.waitHist.Record(ctx, float64(ns)/1e9, metric.WithAttributes(name, keyCanceled.Bool(true)))
+	}
+}
+
 func (d *Detector) recordHold(s *lockStats, ns int64) {
 	if d.holdHist != nil {
 		d.holdHist.Record(context.Background(), float64(ns)/1e9, s.attrs...)
@@ -319,14 +345,22 @@ func (d *Detector) recordHold(s *lockStats, ns int64) {
 
 // span records a finished slow operation as a span under ctx's span, or
 // under the span of the tracekit task running on this goroutine. With
-// neither there is no trace to attach to and nothing is recorded.
-func (d *Detector) span(ctx context.Context, kind, name string, startNS, endNS int64, attrs ...attribute.KeyValue) {
+// neither there is no trace to attach to and nothing is recorded. err is
+// ctx.Err() when the context ended the operation: the span's status is an
+// error saying so, and it carries tracekit.canceled and the cause.
+func (d *Detector) span(ctx context.Context, kind, name string, startNS, endNS int64, err error, attrs ...attribute.KeyValue) {
 	parent := SpanFor(ctx)
 	if !parent.SpanContext().IsValid() {
 		return
 	}
-	ctx = trace.ContextWithSpan(ctx, parent)
 	attrs = append(attrs, attribute.String(semconv.Kind, kind))
+	if err != nil {
+		attrs = append(attrs, keyCanceled.Bool(true))
+		if cause := context.Cause(ctx); cause != nil && cause != err {
+			attrs = append(attrs, keyCancelCause.String(cause.Error()))
+		}
+	}
+	ctx = trace.ContextWithSpan(ctx, parent)
 	startNS = d.notBeforeSpan(ctx, startNS)
 	full := kind + " " + name
 	_, sp := Tracer(ctx).Start(ctx, full,
@@ -336,6 +370,9 @@ func (d *Detector) span(ctx context.Context, kind, name string, startNS, endNS i
 		// reader puts the span's start its duration before it.
 		sc := sp.SpanContext()
 		xtrace.Done(ctx, sc.TraceID(), sc.SpanID(), parent.SpanContext().SpanID(), kind, full, time.Duration(d.Now()-startNS))
+	}
+	if err != nil {
+		sp.SetStatus(codes.Error, err.Error())
 	}
 	d.SpanEnding(sp, time.Duration(endNS-startNS))
 	sp.End(trace.WithTimestamp(d.wall(endNS)))
@@ -431,69 +468,125 @@ func stacksText(stacks []inspect.Stack) string {
 	return s
 }
 
-// HangWatch reports a wait that outlives the hang timeout. The waiter's
-// stack is taken when the wait starts (the slow path), and the holder's by
-// holder, called only if the timer fires. Stop must be called when the
-// wait ends.
-type HangWatch struct {
+// Waiting is a wait in progress on the slow path of a lock or channel
+// operation: what the registry shows the waiting task blocked on, and the
+// timer that reports the wait if it outlives the hang timeout. End it when
+// the wait ends.
+type Waiting struct {
+	rec   *tasks.Record
 	timer *time.Timer
 }
 
-// WatchHang starts watching a wait that began at startNS (d.Now()): what
-// is "lock", "read lock", "send on" or "receive from", name the lock's or
-// channel's. holder, if not nil, says who holds the lock. It returns nil
-// when hang reports are off.
-func (d *Detector) WatchHang(ctx context.Context, what, name string, startNS int64, holder func() HolderSet) *HangWatch {
-	if d.cfg.Hang <= 0 {
-		return nil
+// BeginWait starts a wait that began at startNS (d.Now()): what is "lock",
+// "read lock", "send on" or "receive from", name the lock's or channel's;
+// lock is the lock waited on (nil for a channel), and queued says the wait
+// is in the sync lock's own queue (a plain Lock, not a LockContext); ch is
+// the channel's address (0 for a lock); holder, if not nil, says who holds
+// the lock. The waiter's stack is taken now, for the reports, while hang
+// reports are on.
+func (d *Detector) BeginWait(ctx context.Context, what, name string, lock *Lock, queued bool, ch uintptr, startNS int64, holder func() HolderSet) Waiting {
+	var stack []uintptr
+	if d.cfg.Hang > 0 {
+		stack = callers(0)
 	}
-	waiter := callers(0)
+	if d.missing {
+		d.warnMissing()
+	}
+	var w *tasks.Wait
+	rec := tasks.Current()
+	if rec != nil {
+		w = &tasks.Wait{What: what, Name: name, Since: time.Now(), Chan: ch, Queued: queued, Stack: stack}
+		if lock != nil {
+			w.Lock = lock
+		}
+		rec.StartWait(w) // the registry shows what the task waits on
+		if ch != 0 {
+			d.peers.note(ch, isSend(what), rec.ID)
+		}
+	}
+	if d.cfg.Hang <= 0 {
+		return Waiting{rec: rec}
+	}
 	// The report runs on the timer's goroutine: find the waiter's span now.
 	ctx = trace.ContextWithSpan(ctx, SpanFor(ctx))
-	h := &HangWatch{}
-	h.timer = time.AfterFunc(d.cfg.Hang, func() {
-		wait := time.Duration(d.Now() - startNS)
-		stacks := []inspect.Stack{{Label: "waiter (" + what + " " + name + ")", PC: waiter}}
-		msg := fmt.Sprintf("%s %q has waited %v (hang timeout %v)", what, name, wait.Round(time.Millisecond), d.cfg.Hang)
-		dump := AllGoroutines()
-		var infos []inspect.Task
-		if holder != nil {
-			h := holder()
-			stacks = append(stacks, h.Stacks...)
-			gs, err := gostack.Parse(dump)
-			if err != nil {
-				gs = nil
-			}
-			infos = holderInfos(h.Tasks, gs)
-			msg += "; " + h.Text(infos, gs)
-		}
-		r := inspect.Report{
-			Kind:       inspect.KindHang,
-			Message:    msg,
-			Duration:   wait,
-			Stacks:     stacks,
-			Tasks:      infos,
-			Goroutines: dump,
-		}
-		if isChannelWait(what) {
-			r.Channel = name
-		} else {
-			r.Lock = name
-		}
-		d.Emit(ctx, r)
+	timer := time.AfterFunc(d.cfg.Hang, func() {
+		d.hang(ctx, rec, w, what, name, startNS, stack, holder)
 	})
-	return h
+	return Waiting{rec: rec, timer: timer}
+}
+
+// End ends the wait.
+func (w Waiting) End() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.rec.EndWait()
+}
+
+// hang reports a wait that has lasted the hang timeout: as part of a
+// deadlock when the tasks it waits on wait, in turn, on it, else on its
+// own, naming the lock's holder. rec and w are the waiting task and its
+// wait, nil for a goroutine that is not a task; a wait a deadlock report
+// has named already is not reported again.
+func (d *Detector) hang(ctx context.Context, rec *tasks.Record, w *tasks.Wait, what, name string, startNS int64, waiter []uintptr, holder func() HolderSet) {
+	if w != nil && w.Covered.Load() {
+		return
+	}
+	wait := time.Duration(d.Now() - startNS)
+	dump := AllGoroutines()
+	gs, err := gostack.Parse(dump)
+	if err != nil {
+		gs = nil
+	}
+	if w != nil {
+		// One wait of a cycle at a time, so that two of its waits timing
+		// out together make one report.
+		d.cycles.Lock()
+		covered := w.Covered.Load()
+		r, found := inspect.Report{}, false
+		if !covered {
+			r, found = d.deadlock(rec, w, gs)
+		}
+		d.cycles.Unlock()
+		if covered {
+			return
+		}
+		if found {
+			r.Duration, r.Goroutines = wait, dump
+			d.Emit(ctx, r)
+			return
+		}
+	}
+	stacks := []inspect.Stack{{Label: "waiter (" + what + " " + name + ")", PC: waiter}}
+	msg := fmt.Sprintf("%s %q has waited %v (hang timeout %v)", what, name, wait.Round(time.Millisecond), d.cfg.Hang)
+	var infos []inspect.Task
+	if holder != nil {
+		h := holder()
+		stacks = append(stacks, h.Stacks...)
+		infos = holderInfos(h.Tasks, gs)
+		msg += "; " + h.Text(infos, gs)
+	}
+	r := inspect.Report{
+		Kind:       inspect.KindHang,
+		Message:    msg,
+		Duration:   wait,
+		Stacks:     stacks,
+		Tasks:      infos,
+		Goroutines: dump,
+	}
+	if isChannelWait(what) {
+		r.Channel = name
+	} else {
+		r.Lock = name
+	}
+	d.Emit(ctx, r)
 }
 
 // isChannelWait says whether a wait (tasks.Wait.What) is on a channel.
 func isChannelWait(what string) bool { return what == "send on" || what == "receive from" }
 
-// Stop ends the watch; h may be nil.
-func (h *HangWatch) Stop() {
-	if h != nil {
-		h.timer.Stop()
-	}
-}
+// isSend says whether a channel wait is a send.
+func isSend(what string) bool { return what == "send on" }
 
 // HangTimeout is the wait past which hangs are reported; 0 when off.
 func (d *Detector) HangTimeout() time.Duration { return d.cfg.Hang }
@@ -529,13 +622,21 @@ func (h HolderSet) Text(infos []inspect.Task, gs []gostack.Goroutine) string {
 		parts = append(parts, s)
 	}
 	if h.Untracked > 0 {
-		parts = append(parts, fmt.Sprintf("held by %d goroutine(s) that are not tracked tasks (Report.Goroutines shows them)", h.Untracked))
+		parts = append(parts, fmt.Sprintf("held by %d goroutine(s) that are not tracked tasks (start them with tracekit.Go to have them named)", h.Untracked))
 	}
 	for _, id := range h.Goroutines {
 		// Without a dump (it did not parse) nothing says the holder exited.
-		if gs == nil || slices.ContainsFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id }) {
-			parts = append(parts, fmt.Sprintf("held by goroutine %d, which is not a tracked task (Report.Goroutines shows it)", id))
-		} else {
+		i := slices.IndexFunc(gs, func(g gostack.Goroutine) bool { return g.ID == id })
+		switch {
+		case i >= 0:
+			s := fmt.Sprintf("held by goroutine %d, which is not a tracked task", id)
+			if f, ok := userFrameOf(&gs[i]); ok {
+				s += ", now in " + f
+			}
+			parts = append(parts, s)
+		case gs == nil:
+			parts = append(parts, fmt.Sprintf("held by goroutine %d, which is not a tracked task", id))
+		default:
 			parts = append(parts, fmt.Sprintf("held by goroutine %d, which has exited without unlocking it", id))
 		}
 	}
@@ -544,16 +645,20 @@ func (h HolderSet) Text(infos []inspect.Task, gs []gostack.Goroutine) string {
 	}
 	s := strings.Join(parts, ", ")
 	if h.Unknown > 0 {
-		s += "; where it was acquired was not recorded (it did not wait and held no other lock)"
+		s += "; where it was acquired was not recorded"
 	}
 	return s
 }
 
-// CancelError is ctx.Err() wrapped with what was being done and the cause.
-func CancelError(op string, ctx context.Context) error {
-	err, cause := ctx.Err(), context.Cause(ctx)
-	if cause == nil || cause == err {
-		return fmt.Errorf("tracekit: %s: %w", op, err)
+// userFrameOf names the innermost frame of g outside the runtime and
+// tracekit's locks and channels, as "function (dir/file.go:line)": where
+// the goroutine is in its own code.
+func userFrameOf(g *gostack.Goroutine) (string, bool) {
+	for _, f := range g.Frames {
+		if isStdFunc(f.Func) || isSyncFrame(f.Func) {
+			continue
+		}
+		return fmt.Sprintf("%s (%s:%d)", f.Func, shortFile(f.File), f.Line), true
 	}
-	return fmt.Errorf("tracekit: %s: %w (cause: %w)", op, err, cause)
+	return "", false
 }

@@ -97,6 +97,19 @@ func (l *Lock) SetName(name string) {
 // first asked for one.
 func (l *Lock) Name() string { return l.state().nameFor() }
 
+// GivenName returns the name SetName gave the lock, or "".
+func (l *Lock) GivenName() string {
+	if st := l.st.Load(); st != nil {
+		return st.name
+	}
+	return ""
+}
+
+// Ordered reports whether d records lock order: the lock methods then pass
+// their caller's return address (goid.CallerPC) as the site of an
+// acquisition.
+func (d *Detector) Ordered() bool { return d.order != nil }
+
 // nameFor returns the lock's name, or for an unnamed lock the function
 // that first asked for a name: the first waiter, or with lock-order
 // detection the first locker; called on slow paths and by lock-order
@@ -134,22 +147,27 @@ func (l *Lock) LockSlow(ctx context.Context, d *Detector, lock func(), try func(
 	if err := l.wait(ctx, d, st, lock, try, false); err != nil {
 		return err
 	}
-	l.acquired(ctx, d, st, true, stack, false)
+	l.acquired(ctx, d, st, true, stack, false, 0)
 	return nil
 }
 
-// Acquired starts timing a write hold taken without waiting; tried marks
-// a TryLock, which adds no lock-order edge.
-func (l *Lock) Acquired(ctx context.Context, d *Detector, tried bool) {
-	l.acquired(ctx, d, l.state(), false, nil, tried)
+// Acquired starts timing a write hold taken without waiting, at site (the
+// lock method's return address, 0 when not read); tried marks a TryLock,
+// which adds no lock-order edge.
+func (l *Lock) Acquired(ctx context.Context, d *Detector, tried bool, site uintptr) {
+	l.acquired(ctx, d, l.state(), false, nil, tried, site)
 }
 
-// RAcquired records a read hold taken without waiting, for lock-order
-// detection.
-func (l *Lock) RAcquired(ctx context.Context, d *Detector, tried bool) {
+// RAcquired records a read hold taken without waiting, at site, for
+// lock-order detection.
+func (l *Lock) RAcquired(ctx context.Context, d *Detector, tried bool, site uintptr) {
 	if d.order != nil {
 		st := l.state()
-		d.order.acquire(ctx, st.id, st.nameFor(), true, tried)
+		d.order.acquire(ctx, st.id, st.nameFor(), true, tried, site)
+		return
+	}
+	if d.missing {
+		d.warnMissing()
 	}
 }
 
@@ -177,7 +195,8 @@ func (l *Lock) RReleased(d *Detector) {
 }
 
 // wait is the slow path of an acquisition: it times the wait, watches for
-// a hang, and records the wait's metric and span.
+// a hang, and records the wait's metric and span, a wait that ctx ended as
+// much as one that got the lock. It returns ctx.Err() when ctx ended it.
 func (l *Lock) wait(ctx context.Context, d *Detector, st *lockState, lock func(), try func() bool, read bool) error {
 	start := d.Now()
 	name := st.nameFor()
@@ -197,27 +216,26 @@ func (l *Lock) wait(ctx context.Context, d *Detector, st *lockState, lock func()
 			return l.Holders()
 		}
 	}
-	hw := d.WatchHang(ctx, what, name, start, holder)
-	tw := tasks.BeginWait(what, name, l) // the registry shows what the task waits on
+	w := d.BeginWait(ctx, what, name, l, ctx.Done() == nil, 0, start, holder)
 	var err error
 	if ctx.Done() == nil {
 		lock() // sync's own queue: fair, and no wake-ups to pay for
 	} else {
 		err = l.WaitLoop(ctx, try)
 	}
-	tw.EndWait()
-	hw.Stop()
-	if err != nil {
-		return err
-	}
+	w.End()
 	end := d.Now()
-	s := st.statsFor(d)
-	s.contended.Add(1)
-	d.recordWait(ctx, s, end-start)
-	if d.cfg.Slow > 0 && end-start >= int64(d.cfg.Slow) {
-		d.span(ctx, semconv.KindLockWait, name, start, end, keyLockName.String(name), keyWaitNS.Int64(end-start), lockMode(read))
+	if err != nil {
+		d.recordCanceledWait(ctx, keyLockName.String(name), end-start)
+	} else {
+		s := st.statsFor(d)
+		s.contended.Add(1)
+		d.recordWait(ctx, s, end-start)
 	}
-	return nil
+	if d.cfg.Slow > 0 && end-start >= int64(d.cfg.Slow) {
+		d.span(ctx, semconv.KindLockWait, name, start, end, err, keyLockName.String(name), keyWaitNS.Int64(end-start), lockMode(read))
+	}
+	return err
 }
 
 // Holders returns l's write holder as l.holder records it: the tracked
@@ -245,7 +263,8 @@ func (l *Lock) Holder() uint64 {
 
 // WaitUntracked is the slow path of an acquisition while no detector
 // runs: it times nothing and reports nothing, but a task waiting here shows
-// in the registry as waiting on this lock.
+// in the registry as waiting on this lock. It returns ctx.Err() when ctx
+// ended the wait.
 func (l *Lock) WaitUntracked(ctx context.Context, read bool, lock func(), try func() bool) error {
 	if t := tasks.Current(); t != nil {
 		what := "lock"
@@ -262,10 +281,10 @@ func (l *Lock) WaitUntracked(ctx context.Context, read bool, lock func(), try fu
 	return l.WaitLoop(ctx, try)
 }
 
-// WaitLoop calls try until it succeeds or ctx is done. A release sends a
-// token to the wake channel when waiters is positive; a waiter adds itself
-// before its last try, so a release between that try and the select still
-// leaves the token in the channel.
+// WaitLoop calls try until it succeeds or ctx is done, and then returns
+// ctx.Err(). A release sends a token to the wake channel when waiters is
+// positive; a waiter adds itself before its last try, so a release between
+// that try and the select still leaves the token in the channel.
 func (l *Lock) WaitLoop(ctx context.Context, try func() bool) error {
 	st := l.state()
 	l.waiters.Add(1)
@@ -281,7 +300,7 @@ func (l *Lock) WaitLoop(ctx context.Context, try func() bool) error {
 			if l.waiters.Load() > 1 {
 				l.WakeOne()
 			}
-			return CancelError("lock", ctx)
+			return ctx.Err()
 		}
 	}
 }
@@ -303,8 +322,9 @@ func lockMode(read bool) attribute.KeyValue {
 
 // acquired starts timing a write hold and records it for lock-order
 // detection; the caller holds the lock. stack is the slow path's
-// acquisition stack; tried marks a TryLock, which adds no edge.
-func (l *Lock) acquired(ctx context.Context, d *Detector, st *lockState, contended bool, stack []uintptr, tried bool) {
+// acquisition stack, site the fast path's; tried marks a TryLock, which
+// adds no edge.
+func (l *Lock) acquired(ctx context.Context, d *Detector, st *lockState, contended bool, stack []uintptr, tried bool, site uintptr) {
 	l.hd = d
 	if off := goid.Known(); off != 0 { // found when the detector started
 		l.holder = goid.Word(off) // goid.ID(), without its fallback
@@ -324,7 +344,7 @@ func (l *Lock) acquired(ctx context.Context, d *Detector, st *lockState, contend
 		if contended {
 			l.owner = d.order.after(st.id, st.nameFor(), false, stack)
 		} else {
-			l.owner = d.order.acquire(ctx, st.id, st.nameFor(), false, tried)
+			l.owner = d.order.acquire(ctx, st.id, st.nameFor(), false, tried, site)
 		}
 	}
 }
@@ -370,7 +390,7 @@ func (l *Lock) SlowHold(d *Detector, hold int64, read bool) {
 	ctx := context.Background()
 	hold = end - d.notBeforeSpan(ctx, end-hold)
 	if d.cfg.Slow > 0 && hold >= int64(d.cfg.Slow) {
-		d.span(ctx, semconv.KindLockHold, name, end-hold, end, keyLockName.String(name), keyHoldNS.Int64(hold), lockMode(read))
+		d.span(ctx, semconv.KindLockHold, name, end-hold, end, nil, keyLockName.String(name), keyHoldNS.Int64(hold), lockMode(read))
 	}
 	if d.cfg.LongHold > 0 && hold >= int64(d.cfg.LongHold) {
 		stacks := []inspect.Stack{{Label: fmt.Sprintf("%q released here", name), PC: callers(0)}}

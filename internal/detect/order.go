@@ -66,12 +66,27 @@ type edge struct {
 
 // heldLock is one lock a goroutine holds. stack is where it was acquired,
 // recorded only when that was worth the cost: a contended acquisition, or
-// one that added an edge to the graph.
+// one that added an edge to the graph. site is the return address of the
+// lock method that took it (goid.CallerPC, a load), so that an uncontended
+// acquisition, which may become the first half of an edge later, still
+// says where it was made.
 type heldLock struct {
 	id    uint64
 	name  string
 	read  bool
+	site  uintptr
 	stack []uintptr
+}
+
+// where returns where h was acquired: its stack, else its site, else nil.
+func (h heldLock) where() []uintptr {
+	if len(h.stack) > 0 {
+		return h.stack
+	}
+	if h.site != 0 {
+		return []uintptr{h.site}
+	}
+	return nil
 }
 
 func newOrderGraph(d *Detector, maxEdges int) *orderGraph {
@@ -104,9 +119,9 @@ func (o *orderGraph) list() *heldList {
 }
 
 // acquire records that the calling goroutine took lock id without waiting
-// (the common path) and checks the edges from the locks it already holds.
-// It returns the goroutine's list for release.
-func (o *orderGraph) acquire(ctx context.Context, id uint64, name string, read, tried bool) *heldList {
+// (the common path), at site, and checks the edges from the locks it
+// already holds. It returns the goroutine's list for release.
+func (o *orderGraph) acquire(ctx context.Context, id uint64, name string, read, tried bool, site uintptr) *heldList {
 	hl := o.list()
 	hl.mu.Lock()
 	var stack []uintptr
@@ -117,7 +132,7 @@ func (o *orderGraph) acquire(ctx context.Context, id uint64, name string, read, 
 		o.check(ctx, held, id, name, read, stack)
 		hl.mu.Lock()
 	}
-	hl.locks = append(hl.locks, heldLock{id: id, name: name, read: read, stack: stack})
+	hl.locks = append(hl.locks, heldLock{id: id, name: name, read: read, site: site, stack: stack})
 	hl.mu.Unlock()
 	return hl
 }
@@ -174,13 +189,15 @@ func (o *orderGraph) check(ctx context.Context, held []heldLock, id uint64, name
 				continue
 			}
 			o.reported[key] = true
+			first := h.where()
 			msg := fmt.Sprintf("recursive locking: %q is already held by this goroutine", name)
 			if h.read && !read {
 				msg = fmt.Sprintf("read lock upgraded to write lock: %q is read-locked by this goroutine, which now asks for the write lock", name)
 			}
+			msg += places("taken at", first, "asked for again at", stack)
 			reports = append(reports, inspect.Report{Kind: inspect.KindRecursiveLock, Message: msg, Lock: name,
 				Stacks: nonEmpty(
-					inspect.Stack{Label: fmt.Sprintf("%q acquired here first", name), PC: h.stack},
+					inspect.Stack{Label: fmt.Sprintf("%q acquired here first", name), PC: first},
 					inspect.Stack{Label: fmt.Sprintf("%q requested again here", name), PC: stack},
 				)})
 			continue
@@ -194,7 +211,7 @@ func (o *orderGraph) check(ctx context.Context, held []heldLock, id uint64, name
 			clear(o.next)
 			o.resets++
 		}
-		o.edges[key] = &edge{fromName: h.name, toName: name, from: h.stack, to: stack}
+		o.edges[key] = &edge{fromName: h.name, toName: name, from: h.where(), to: stack}
 		o.next[h.id] = append(o.next[h.id], id)
 		rev, ok := o.edges[[2]uint64{id, h.id}]
 		if !ok {
@@ -208,16 +225,17 @@ func (o *orderGraph) check(ctx context.Context, held []heldLock, id uint64, name
 			continue
 		}
 		o.reported[pair] = true
+		held := h.where()
 		reports = append(reports, inspect.Report{
 			Kind: inspect.KindLockOrder,
-			Message: fmt.Sprintf("lock order inversion: %q then %q here, %q then %q earlier; two goroutines taking these paths at once deadlock",
-				h.name, name, rev.fromName, rev.toName),
+			Message: fmt.Sprintf("lock order inversion: %s then %s here, %s then %s earlier; two goroutines taking these paths at once deadlock",
+				at(h.name, held), at(name, stack), at(rev.fromName, rev.from), at(rev.toName, rev.to)),
 			Lock:  name,
 			Other: h.name,
 			Stacks: nonEmpty(
 				inspect.Stack{Label: fmt.Sprintf("earlier: %q acquired here", rev.fromName), PC: rev.from},
 				inspect.Stack{Label: fmt.Sprintf("earlier: %q acquired here while %q was held", rev.toName, rev.fromName), PC: rev.to},
-				inspect.Stack{Label: fmt.Sprintf("now: %q acquired here", h.name), PC: h.stack},
+				inspect.Stack{Label: fmt.Sprintf("now: %q acquired here", h.name), PC: held},
 				inspect.Stack{Label: fmt.Sprintf("now: %q requested here while %q is held", name, h.name), PC: stack},
 			),
 		})
@@ -244,7 +262,9 @@ func (o *orderGraph) cycle(h heldLock, id uint64, name string, stack []uintptr) 
 		return inspect.Report{}, false
 	}
 	o.reported[key] = true
+	held := h.where()
 	names := []string{fmt.Sprintf("%q", h.name)}
+	steps := []string{fmt.Sprintf("%s then %s here", at(h.name, held), at(name, stack))}
 	var stacks []inspect.Stack
 	for i := 0; i+1 < len(path); i++ {
 		e := o.edges[[2]uint64{path[i], path[i+1]}]
@@ -252,17 +272,47 @@ func (o *orderGraph) cycle(h heldLock, id uint64, name string, stack []uintptr) 
 			names = append(names, fmt.Sprintf("%q", e.fromName))
 		}
 		names = append(names, fmt.Sprintf("%q", e.toName))
-		stacks = append(stacks, inspect.Stack{Label: fmt.Sprintf("earlier: %q acquired here while %q was held", e.toName, e.fromName), PC: e.to})
+		steps = append(steps, fmt.Sprintf("%s then %s earlier", at(e.fromName, e.from), at(e.toName, e.to)))
+		stacks = append(stacks,
+			inspect.Stack{Label: fmt.Sprintf("earlier: %q acquired here", e.fromName), PC: e.from},
+			inspect.Stack{Label: fmt.Sprintf("earlier: %q acquired here while %q was held", e.toName, e.fromName), PC: e.to})
 	}
-	stacks = append(stacks, inspect.Stack{Label: fmt.Sprintf("now: %q requested here while %q is held", name, h.name), PC: stack})
+	stacks = append(stacks,
+		inspect.Stack{Label: fmt.Sprintf("now: %q acquired here", h.name), PC: held},
+		inspect.Stack{Label: fmt.Sprintf("now: %q requested here while %q is held", name, h.name), PC: stack})
 	return inspect.Report{
 		Kind: inspect.KindLockOrder,
-		Message: fmt.Sprintf("lock order cycle: %s; goroutines taking these paths at once deadlock",
-			strings.Join(names, " then ")),
+		Message: fmt.Sprintf("lock order cycle: %s: %s; goroutines taking these paths at once deadlock",
+			strings.Join(names, " then "), strings.Join(steps, ", ")),
 		Lock:   name,
 		Other:  h.name,
 		Stacks: nonEmpty(stacks...),
 	}, true
+}
+
+// at names a lock and, when known, where pcs say it was taken:
+// "accounts" (bank/transfer.go:42).
+func at(name string, pcs []uintptr) string {
+	if p := place(pcs); p != "" {
+		return fmt.Sprintf("%q (%s)", name, p)
+	}
+	return fmt.Sprintf("%q", name)
+}
+
+// places says, in parentheses, where two acquisitions were made, leaving
+// out those not known: " (taken at a.go:1, asked for again at a.go:2)".
+func places(firstWhat string, first []uintptr, secondWhat string, second []uintptr) string {
+	var parts []string
+	if p := place(first); p != "" {
+		parts = append(parts, firstWhat+" "+p)
+	}
+	if p := place(second); p != "" {
+		parts = append(parts, secondWhat+" "+p)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // path returns the lock ids of a path from one lock to another in the
@@ -381,15 +431,16 @@ func (o *orderGraph) holders(match func(heldLock) bool, name string) HolderSet {
 				continue
 			}
 			held = true
-			if len(h.stack) == 0 {
-				out.Unknown++ // it did not wait and held no other lock
+			pcs := h.where()
+			if len(pcs) == 0 {
+				out.Unknown++
 				continue
 			}
 			label := fmt.Sprintf("holder acquired %q here", name)
 			if h.read {
 				label = fmt.Sprintf("reader acquired %q here", name)
 			}
-			out.Stacks = append(out.Stacks, inspect.Stack{Label: label, PC: h.stack})
+			out.Stacks = append(out.Stacks, inspect.Stack{Label: label, PC: pcs})
 		}
 		hl.mu.Unlock()
 		if !held {
@@ -413,6 +464,30 @@ func (o *orderGraph) holders(match func(heldLock) bool, name string) HolderSet {
 	})
 	slices.SortFunc(out.Tasks, func(a, b *tasks.Record) int { return cmp.Compare(a.ID, b.ID) })
 	slices.Sort(out.Goroutines)
+	return out
+}
+
+// holding is a goroutine's hold of a lock, as its held list records it.
+type holding struct {
+	gid   uint64 // the goroutine's ID, 0 where IDs are not read
+	read  bool
+	where []uintptr
+}
+
+// holding lists the holds of lock id in the goroutines' held lists.
+func (o *orderGraph) holding(id uint64) []holding {
+	var out []holding
+	o.goroutines.Range(func(_, v any) bool {
+		hl := v.(*heldList)
+		hl.mu.Lock()
+		for _, h := range hl.locks {
+			if h.id == id {
+				out = append(out, holding{gid: hl.gid.Load(), read: h.read, where: h.where()})
+			}
+		}
+		hl.mu.Unlock()
+		return true
+	})
 	return out
 }
 

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -59,7 +60,7 @@ func isSyncFrame(fn string) bool {
 	if !ok {
 		return false
 	}
-	for _, p := range []string{"(*Mutex)", "(*RWMutex)", "(*rlocker)", "(*Chan[", "Send[", "Recv[", "send[", "recv[", "sendSlow[", "recvSlow[", "untrackedWait"} {
+	for _, p := range []string{"(*Mutex)", "(*RWMutex)", "(*rlocker)", "(*Chan[", "Send[", "Recv[", "send[", "recv[", "sendSlow[", "recvSlow[", "untrackedWait", "waitErr", "waitLock", "lockPoll"} {
 		if strings.HasPrefix(rest, p) {
 			return true
 		}
@@ -78,4 +79,66 @@ func AllGoroutines() []byte {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+}
+
+// userFrame returns the first frame of pcs, inlined calls expanded, that is
+// not part of tracekit's locks and channels.
+func userFrame(pcs []uintptr) (runtime.Frame, bool) {
+	if len(pcs) == 0 {
+		return runtime.Frame{}, false
+	}
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if f.Function != "" && !isSyncFrame(f.Function) {
+			return f, true
+		}
+		if !more {
+			return runtime.Frame{}, false
+		}
+	}
+}
+
+// place says where pcs begin in the user's code, as "dir/file.go:line"
+// (the file's directory and name, enough to find it in a repository, short
+// enough for a log line), or "" when unknown.
+func place(pcs []uintptr) string {
+	f, ok := userFrame(pcs)
+	if !ok {
+		return ""
+	}
+	return shortFile(f.File) + ":" + strconv.Itoa(f.Line)
+}
+
+// shortFile keeps the last directory and the name of a source path.
+func shortFile(file string) string {
+	i := strings.LastIndexByte(file, '/')
+	if i <= 0 {
+		return file
+	}
+	if j := strings.LastIndexByte(file[:i], '/'); j >= 0 {
+		return file[j+1:]
+	}
+	return file
+}
+
+// CallerSite says where the calling goroutine is in the user's code, as
+// "function (dir/file.go:line)", for an error about an unnamed lock or
+// channel; "" when no frame is the user's.
+func CallerSite() string {
+	f, ok := userFrame(callers(1))
+	if !ok {
+		return ""
+	}
+	return f.Function + " (" + shortFile(f.File) + ":" + strconv.Itoa(f.Line) + ")"
+}
+
+// isStdFunc reports whether fn is in the standard library: its import
+// path's first element has no dot, and it is not package main.
+func isStdFunc(fn string) bool {
+	first, _, _ := strings.Cut(fn, "/")
+	if !strings.Contains(fn, "/") {
+		first, _, _ = strings.Cut(fn, ".")
+	}
+	return !strings.Contains(first, ".") && first != "main"
 }

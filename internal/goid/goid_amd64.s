@@ -28,3 +28,11 @@ TEXT ·WordAt(SB),NOSPLIT,$0-24
 	MOVQ (AX)(BX*1), AX
 	MOVQ AX, ret+16(FP)
 	RET
+
+// func CallerPC() uintptr
+// With no frame of its own, BP is still its caller's frame pointer, and
+// the word above the saved BP is the caller's return address.
+TEXT ·CallerPC(SB),NOSPLIT,$0-8
+	MOVQ 8(BP), AX
+	MOVQ AX, ret+0(FP)
+	RET

@@ -27,3 +27,11 @@ TEXT ·WordAt(SB),NOSPLIT,$0-24
 	MOVD (R0)(R1), R2
 	MOVD R2, ret+16(FP)
 	RET
+
+// func CallerPC() uintptr
+// A leaf with no frame leaves R29 its caller's frame pointer; the word
+// above the saved frame pointer is the caller's saved link register.
+TEXT ·CallerPC(SB),NOSPLIT,$0-8
+	MOVD 8(R29), R0
+	MOVD R0, ret+0(FP)
+	RET

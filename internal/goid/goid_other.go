@@ -32,3 +32,7 @@ func WordAt(uintptr, uintptr) uint64 { return 0 }
 
 // FastID reports whether [ID] costs a load rather than a stack trace.
 func FastID() bool { return false }
+
+// CallerPC returns 0: without the assembly there is no cheap way to read
+// the caller's return address.
+func CallerPC() uintptr { return 0 }

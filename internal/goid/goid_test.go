@@ -1,6 +1,7 @@
 package goid
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -91,5 +92,32 @@ func TestLoadWord(t *testing.T) {
 func BenchmarkID(b *testing.B) {
 	for b.Loop() {
 		_ = ID()
+	}
+}
+
+// siteOf returns CallerPC's answer in a function that, like a lock's
+// method, has a frame and is not inlined.
+//
+//go:noinline
+func siteOf(n *int) uintptr {
+	*n++
+	pc := CallerPC()
+	*n++
+	return pc
+}
+
+func TestCallerPC(t *testing.T) {
+	n := 0
+	_, _, line, _ := runtime.Caller(0)
+	pc := siteOf(&n) // the call CallerPC names
+	if !Fast {
+		if pc != 0 {
+			t.Fatalf("CallerPC() = %#x without the assembly reader", pc)
+		}
+		return
+	}
+	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	if f.Function != "github.com/tracekit-go/tracekit/internal/goid.TestCallerPC" || f.Line != line+1 {
+		t.Errorf("CallerPC() in siteOf names %s:%d, want TestCallerPC at line %d", f.Function, f.Line, line+1)
 	}
 }

@@ -85,6 +85,7 @@ const (
 	ReportMemory        = "memory"
 	ReportSpawnGrowth   = "spawn-growth"
 	ReportOrphanTask    = "orphan-task"
+	ReportDeadlock      = "deadlock"
 )
 
 // Logs.

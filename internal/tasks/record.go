@@ -32,12 +32,24 @@ type Record struct {
 	prev *Record
 }
 
-// Wait is what a task blocks on; it is published whole and never modified.
+// Wait is what a task blocks on; it is published whole and never modified,
+// but for Covered.
 type Wait struct {
 	What  string // "lock", "read lock", "send on" or "receive from"
 	Name  string // the lock's or channel's name
 	Since time.Time
 	Lock  Lock // the lock waited on, nil for a channel
+	// Chan is the address of the channel waited on, 0 for a lock: only
+	// compared, never dereferenced.
+	Chan uintptr
+	// Queued says a write-lock wait is in sync.RWMutex's own queue (a
+	// plain Lock), where it holds back new readers.
+	Queued bool
+	// Stack is where the wait began, when the detector recorded it.
+	Stack []uintptr
+	// Covered is set once a deadlock report has named this wait, so that
+	// its own hang report is not made too.
+	Covered atomic.Bool
 }
 
 // Lock is a lock tasks wait on, as far as the registry needs it: its
@@ -64,6 +76,10 @@ func BeginWait(what, name string, lock Lock) *Record {
 func (r *Record) BeginWait(what, name string, lock Lock) {
 	r.wait.Store(&Wait{What: what, Name: name, Since: time.Now(), Lock: lock})
 }
+
+// StartWait publishes w as what r waits on from now on; w must not be
+// modified afterwards (Covered aside).
+func (r *Record) StartWait(w *Wait) { r.wait.Store(w) }
 
 // EndWait marks r running again; r may be nil.
 func (r *Record) EndWait() {

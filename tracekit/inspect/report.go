@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"strings"
@@ -29,6 +30,12 @@ const (
 	// KindHang: a lock or channel wait has lasted longer than the hang
 	// timeout and goes on; made once per wait, naming the lock's holder.
 	KindHang Kind = semconv.ReportHang
+	// KindDeadlock: tasks wait on each other in a cycle (each holds a lock
+	// the next waits for, or is the only task seen on the other side of
+	// the channel it waits on), found when one of the waits reaches the
+	// hang timeout. Made once per cycle, instead of a hang report for each
+	// of its waits; it names every task, lock and place.
+	KindDeadlock Kind = semconv.ReportDeadlock
 	// KindLongHold: a lock held longer than the long-hold threshold was
 	// released; made once per such hold, at its release.
 	KindLongHold Kind = semconv.ReportLongHold
@@ -49,8 +56,9 @@ const (
 // through slog.Default().
 type Report struct {
 	Kind Kind
-	// Message is one line a human can read, e.g. `lock order inversion:
-	// "accounts" then "ledger" here, "ledger" then "accounts" earlier`.
+	// Message is one line a human can read, which places the acquisitions
+	// and waits it names, e.g. `lock order inversion: "ledger"
+	// (bank/bank.go:19) then "accounts" (bank/bank.go:21) here, ...`.
 	Message string
 	// Lock is the name of the lock the report is about, Channel the name
 	// of the channel (a hang in a send or receive); at most one is set.
@@ -58,7 +66,8 @@ type Report struct {
 	Channel string
 	// Other is, for KindLockOrder, the other lock of the pair.
 	Other string
-	// Duration is the wait (KindHang), the hold (KindLongHold), the time
+	// Duration is the wait (KindHang, and for KindDeadlock the wait that
+	// reached the hang timeout), the hold (KindLongHold), the time
 	// since the parent ended (KindOrphanTask) or the time the growth
 	// samples span (KindSpawnGrowth).
 	Duration time.Duration
@@ -72,14 +81,16 @@ type Report struct {
 	// that the report asked for, or "" when the recorder is off. It is
 	// written in the background, and appears whole once written.
 	TraceFile string
-	// Goroutines is, for KindHang, every goroutine's stack when the report
-	// was made, as runtime.Stack prints them (at most 1 MiB): it shows
-	// where the holder is stuck now. [Report.String] leaves it out.
+	// Goroutines is, for KindHang and KindDeadlock, every goroutine's
+	// stack when the report was made, as runtime.Stack prints them (at
+	// most 1 MiB): it shows where the holder is stuck now. [Report.String]
+	// leaves it out.
 	Goroutines []byte
 	// Time is when the report was made.
 	Time time.Time
 	// Tasks are the tasks concerned: for KindHang on a lock, the tasks
 	// holding it, each with its Goroutine and the Stack it had then; the
+	// tasks of the cycle, in its order (KindDeadlock); the
 	// orphan (KindOrphanTask); the newest tasks of the spawn site, newest
 	// first and at most 5 (KindSpawnGrowth).
 	Tasks []Task
@@ -157,6 +168,25 @@ func (s Stack) Frames() []runtime.Frame {
 			return out
 		}
 	}
+}
+
+// MarshalJSON encodes the stack as its label and its frames, each with its
+// function, file and line, so that a report encoded as JSON shows places
+// rather than program counters.
+func (s Stack) MarshalJSON() ([]byte, error) {
+	type frame struct {
+		Function string `json:"function"`
+		File     string `json:"file"`
+		Line     int    `json:"line"`
+	}
+	out := struct {
+		Label  string  `json:"label"`
+		Frames []frame `json:"frames"`
+	}{Label: s.Label, Frames: []frame{}}
+	for _, f := range s.Frames() {
+		out.Frames = append(out.Frames, frame{f.Function, f.File, f.Line})
+	}
+	return json.Marshal(out)
 }
 
 // String prints the label and one "function\n\tfile:line" pair per frame,

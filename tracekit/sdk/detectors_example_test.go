@@ -13,7 +13,8 @@ import (
 )
 
 // Lock-order detection reports two locks taken in opposite orders the
-// first time it sees it, although this program never deadlocks.
+// first time it sees it, although this program never deadlocks, with the
+// four acquisitions that make the two orders.
 func ExampleWithReportHandler() {
 	kit, err := sdk.Start(context.Background(),
 		sdk.WithTracesExporter(sdk.ExporterNone),
@@ -45,7 +46,7 @@ func ExampleWithReportHandler() {
 	if err := kit.Shutdown(shutdownCtx); err != nil {
 		fmt.Println(err)
 	}
-	// Output: lock-order a b 2
+	// Output: lock-order a b 4
 }
 
 // A wait longer than the hang timeout is reported while it goes on; a hold

@@ -351,7 +351,8 @@ func WithReportHandler(f func(inspect.Report)) Option {
 // WithDeadlockDetection turns lock-order detection on, overriding
 // TRACEKIT_DEADLOCK: every lock acquisition records its place in the
 // lock-order graph (and, when it adds an edge, its stack), and an
-// inversion is reported the first time it is seen. Default off.
+// inversion is reported the first time it is seen, with where each of its
+// locks was taken. Default off.
 func WithDeadlockDetection() Option {
 	return optionFunc(func(c *config) { c.deadlock = true })
 }
@@ -377,13 +378,16 @@ func WithoutSlowSpans() Option {
 
 // WithHangTimeout sets the wait past which a lock or channel wait is
 // reported as a hang (inspect.KindHang, once per wait, naming the lock's
-// holder), overriding TRACEKIT_HANG_TIMEOUT. Default [DefaultHangTimeout].
-// The console marks waiting tasks past the same timeout.
+// holder) or, when tasks wait on each other in a cycle, as one deadlock
+// (inspect.KindDeadlock), overriding TRACEKIT_HANG_TIMEOUT. Default
+// [DefaultHangTimeout]. The console marks waiting tasks past the same
+// timeout.
 func WithHangTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.hang, c.noHang = d, false })
 }
 
-// WithoutHangReports turns hang reports off (TRACEKIT_HANG_TIMEOUT=off).
+// WithoutHangReports turns hang and deadlock reports off
+// (TRACEKIT_HANG_TIMEOUT=off).
 func WithoutHangReports() Option {
 	return optionFunc(func(c *config) { c.noHang = true })
 }

@@ -809,7 +809,7 @@ var buggyPrograms = []buggy{
 	{name: "lock-order inversion in one goroutine", locks: true, want: []inspect.Kind{inspect.KindLockOrder}, run: inversionInOneGoroutine},
 	{name: "lock-order inversion through a read lock", locks: true, want: []inspect.Kind{inspect.KindLockOrder}, run: inversionThroughReadLock},
 	{name: "deadlock, broken by the test", locks: true, tasks: true, real: true,
-		want: []inspect.Kind{inspect.KindLockOrder, inspect.KindHang, inspect.KindLongHold},
+		want: []inspect.Kind{inspect.KindLockOrder, inspect.KindDeadlock, inspect.KindLongHold},
 		run:  deadlock},
 	{name: "lock-order cycle of three locks", locks: true, want: []inspect.Kind{inspect.KindLockOrder}, run: lockOrderCycle},
 	{name: "recursive lock", locks: true, real: true, want: []inspect.Kind{inspect.KindRecursiveLock},
@@ -908,8 +908,9 @@ func inversionThroughReadLock(t *testing.T, sk *suiteKit) {
 
 // deadlock: two tasks take "left" and "right" in opposite orders at the
 // same time and deadlock. Every detector that can see it says so: the
-// inversion at once, the hang timeout for both waits. The test then breaks it by
-// unlocking "left" on the first task's behalf, and the long holds are
+// inversion at once, and at the hang timeout one deadlock report for the
+// two waits (instead of a hang report for each). The test then breaks it
+// by unlocking "left" on the first task's behalf, and the long holds are
 // reported as they end.
 func deadlock(t *testing.T, sk *suiteKit) {
 	left, right := namedMutex("left"), namedMutex("right")
@@ -939,7 +940,7 @@ func deadlock(t *testing.T, sk *suiteKit) {
 	<-bothHeld
 	<-bothHeld
 	close(proceed)
-	for _, k := range []inspect.Kind{inspect.KindLockOrder, inspect.KindHang} {
+	for _, k := range []inspect.Kind{inspect.KindLockOrder, inspect.KindDeadlock} {
 		if _, ok := sk.reports.WaitFor(k, 10*time.Second); !ok {
 			t.Errorf("no %v report", k)
 		}
@@ -950,14 +951,19 @@ func deadlock(t *testing.T, sk *suiteKit) {
 			if pair := []string{r.Lock, r.Other}; !slices.Contains(pair, "left") || !slices.Contains(pair, "right") {
 				t.Errorf("lock-order report on %q and %q, want left and right", r.Lock, r.Other)
 			}
-		case inspect.KindHang, inspect.KindLongHold:
+		case inspect.KindDeadlock:
+			ids := []uint64{}
+			for _, ti := range r.Tasks {
+				ids = append(ids, ti.ID)
+			}
+			if slices.Sort(ids); !slices.Equal(ids, []uint64{first.ID(), second.ID()}) || !strings.Contains(r.Message, `for lock "left"`) || !strings.Contains(r.Message, `for lock "right"`) {
+				t.Errorf("deadlock report names tasks %v, want both:\n%s", ids, r)
+			}
+		case inspect.KindLongHold:
 			if r.Lock != "left" && r.Lock != "right" {
 				t.Errorf("%v report on %q, want left or right", r.Kind, r.Lock)
 			}
 		}
-	}
-	if !testwait.For(10*time.Second, func() bool { return countKind(sk.reports.All(), inspect.KindHang) >= 2 }) {
-		t.Errorf("%d hang reports, want one per wait", countKind(sk.reports.All(), inspect.KindHang))
 	}
 	broken.Store(true)
 	left.Unlock() // on the first task's behalf: the second goes on, then the first

@@ -2,7 +2,8 @@
 // leak checks in the style of goleak that read goroutine stacks (and the
 // runtime's goroutineleak profile when the binary has it), a timeout
 // wrapper that fails a hung test with a goroutine dump grouped by identical
-// stacks, and an in-memory span recorder to assert on.
+// stacks, tracekit's detectors run so that any report fails the test
+// ([Detect], [Detecting]), and an in-memory span recorder to assert on.
 //
 //	func TestMain(m *testing.M) { tracekittest.VerifyTestMain(m) }
 //
@@ -18,6 +19,17 @@
 //
 // The helpers take the small [TestingT] and [TestingM] interfaces that
 // *testing.T and *testing.M satisfy. See the Example.
+//
+// # Detectors
+//
+// [Detect] starts a Kit (package sdk) with lock-order detection on for a
+// test and fails the test on each report the detectors make: a lock-order
+// inversion the first time the test takes both paths, a deadlock, a hang,
+// a long hold, a task lint. [Detecting] does it for every test of a
+// package, in TestMain, and [VerifyTestMain] does it by itself when
+// TRACEKIT_DEADLOCK is on, so that CI catches inversions:
+//
+//	func TestMain(m *testing.M) { tracekittest.VerifyTestMain(tracekittest.Detecting(m)) }
 //
 // # Parallel tests
 //

@@ -273,6 +273,9 @@ func (c *leakConfig) ignored(g *gostack.Goroutine, self uint64) bool {
 	if slices.Contains(machineryTop, top) || slices.Contains(c.ignoreTop, top) {
 		return true
 	}
+	if detectors.started(g.CreatorID) {
+		return true // the detectors' Kit, which Detect and Detecting stop
+	}
 	for _, fn := range machineryAny {
 		if g.HasFunc(fn) {
 			return true

@@ -114,7 +114,10 @@ func otherTestsRunning(gs []gostack.Goroutine, self uint64) bool {
 }
 
 // VerifyTestMain runs the tests and then fails the run, printing the leaks,
-// if goroutines are left over. Use it as TestMain's whole body.
+// if goroutines are left over. Use it as TestMain's whole body. With
+// TRACEKIT_DEADLOCK on (as CI may set it), the tests run under [Detecting]:
+// tracekit's detectors, lock-order detection included, watch them, and a
+// report fails the run.
 //
 // The report names the test each leak came from where that can be told
 // ([LeakedGoroutine.Test]): while the tests run, the first task
@@ -130,6 +133,9 @@ func VerifyTestMain(m TestingM, opts ...Option) {
 // runTestMain is VerifyTestMain without the exit: it returns the exit code.
 func runTestMain(m TestingM, stderr io.Writer, opts []Option) int {
 	testname.Enable()
+	if _, detecting := m.(*detectingM); !detecting && deadlockRequested() {
+		m = &detectingM{m: m, stderr: stderr}
+	}
 	code := m.Run()
 	if code != 0 {
 		return code

@@ -89,7 +89,7 @@ func run() error {
 	inventory.SetName("inventory")
 	locked := make(chan struct{})
 	holder := tracekit.Go(ctx, "holder", func(context.Context) error {
-		inventory.Lock()
+		inventory.Lock() // lock:holder
 		close(locked)
 		err := waitUntil("waiter", `lock "inventory"`)
 		time.Sleep(stall)
@@ -108,7 +108,7 @@ func run() error {
 	catalog.SetName("catalog")
 	catalogLocked := make(chan struct{})
 	writer := tracekit.Go(ctx, "writer", func(context.Context) error {
-		catalog.Lock()
+		catalog.Lock() // lock:writer
 		close(catalogLocked)
 		err := waitUntil("reader", `read lock "catalog"`)
 		time.Sleep(stall)
@@ -176,15 +176,15 @@ func run() error {
 	accounts.SetName("accounts")
 	ledger.SetName("ledger")
 	transfer := tracekit.Go(ctx, "transfer", func(context.Context) error {
-		accounts.Lock()
-		ledger.Lock() // lock:transfer-ledger
+		accounts.Lock() // lock:transfer-accounts
+		ledger.Lock()   // lock:transfer-ledger
 		ledger.Unlock()
 		accounts.Unlock()
 		return nil
 	})
 	orderErr := transfer.Wait()
 	refund := tracekit.Go(ctx, "refund", func(context.Context) error {
-		ledger.Lock()
+		ledger.Lock()   // lock:refund-ledger
 		accounts.Lock() // lock:refund-accounts
 		accounts.Unlock()
 		ledger.Unlock()
