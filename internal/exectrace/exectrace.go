@@ -421,6 +421,7 @@ var tracekitLock = []string{
 	"github.com/tracekit-go/tracekit/internal/detect.(*Lock).",
 	"github.com/tracekit-go/tracekit/tracekit.(*Mutex).",
 	"github.com/tracekit-go/tracekit/tracekit.(*RWMutex).",
+	"github.com/tracekit-go/tracekit/tracekit.waitLock",
 }
 
 // blocker returns the function that blocked, without its import path: the
