@@ -22,3 +22,6 @@ func signalGroup(cmd *exec.Cmd, sig os.Signal) error {
 	}
 	return err
 }
+
+// diedOfSIGTERM is false where there are no signals to die of.
+func diedOfSIGTERM(error) bool { return false }

@@ -31,3 +31,17 @@ func signalGroup(cmd *exec.Cmd, sig syscall.Signal) error {
 	}
 	return err
 }
+
+// diedOfSIGTERM reports whether waitErr says the process was killed by
+// SIGTERM. Jaeger installs its graceful SIGTERM handler only after it reports
+// healthy, so a Stop right after Start can find the default action still in
+// place: the process then dies of the signal instead of exiting 0, which is
+// still the stop that was asked for.
+func diedOfSIGTERM(waitErr error) bool {
+	var ee *exec.ExitError
+	if !errors.As(waitErr, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM
+}

@@ -265,7 +265,7 @@ func (s *Server) stop() error {
 			// Start's ctx may have ended the process just before Stop
 			// looked: its pid is gone once Wait has reaped it, a moment
 			// before exited is closed.
-			if failed(s.waitErr) {
+			if failed(s.waitErr) && !diedOfSIGTERM(s.waitErr) {
 				errs = append(errs, fmt.Errorf("jaeger (pid %d) on SIGTERM: %w", s.PID(), s.waitErr))
 			}
 		case <-grace.C:
