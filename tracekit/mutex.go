@@ -37,11 +37,17 @@ func (m *Mutex) Lock() {
 		}
 		return
 	}
-	var site uintptr
 	if d.Ordered() {
-		site = goid.CallerPC()
+		_ = m.lock(context.Background(), d, goid.CallerPC())
+		return
 	}
-	_ = m.lock(context.Background(), d, site)
+	if !m.mu.TryLock() {
+		_ = m.l.LockSlow(context.Background(), d, m.mu.Lock, m.mu.TryLock)
+		return
+	}
+	if m.l.Hold(d, goid.Current()) {
+		m.l.HoldRest(d)
+	}
 }
 
 // LockContext locks m, or returns a [*WaitError] wrapping ctx.Err() and
@@ -84,7 +90,7 @@ func (m *Mutex) TryLock() bool {
 func (m *Mutex) Unlock() {
 	d := m.l.Timing()
 	var slow int64
-	if d != nil {
+	if d != nil && !m.l.ReleasedShort(d) {
 		slow = m.l.Released(d)
 	}
 	m.mu.Unlock()

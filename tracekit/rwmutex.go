@@ -37,11 +37,17 @@ func (m *RWMutex) Lock() {
 		}
 		return
 	}
-	var site uintptr
 	if d.Ordered() {
-		site = goid.CallerPC()
+		_ = m.lock(context.Background(), d, goid.CallerPC())
+		return
 	}
-	_ = m.lock(context.Background(), d, site)
+	if !m.rw.TryLock() {
+		_ = m.l.LockSlow(context.Background(), d, m.rw.Lock, m.rw.TryLock)
+		return
+	}
+	if m.l.Hold(d, goid.Current()) {
+		m.l.HoldRest(d)
+	}
 }
 
 // LockContext locks m for writing, or returns a [*WaitError] wrapping
@@ -88,7 +94,7 @@ func (m *RWMutex) TryLock() bool {
 func (m *RWMutex) Unlock() {
 	d := m.l.Timing()
 	var slow int64
-	if d != nil {
+	if d != nil && !m.l.ReleasedShort(d) {
 		slow = m.l.Released(d)
 	}
 	m.rw.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -110,6 +111,10 @@ type Detector struct {
 	stop       sync.Once
 
 	order *orderGraph // nil when lock-order detection is off
+	// holdFloor is the shortest hold a release must record: the lower of
+	// the positive Slow and LongHold thresholds, or math.MaxInt64 for none
+	// (every constructor sets it).
+	holdFloor int64
 
 	waitHist metric.Float64Histogram
 	holdHist metric.Float64Histogram
@@ -132,7 +137,7 @@ type Detector struct {
 // clock at Lock and Unlock and records its hold in the tracekit.lock.hold
 // histogram. Counting is done under the lock itself, so the sample is
 // systematic per lock and unbiased by duration.
-const sampleEvery = 64
+const sampleEvery = 256
 
 // New makes a detector and starts its clock. Stop it with Close.
 func New(cfg Config) *Detector {
@@ -142,6 +147,12 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, epoch: time.Now(), wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	if cfg.Order {
 		d.order = newOrderGraph(d, cfg.MaxEdges)
+	}
+	d.holdFloor = math.MaxInt64
+	for _, t := range []time.Duration{cfg.Slow, cfg.LongHold} {
+		if t > 0 {
+			d.holdFloor = min(d.holdFloor, int64(t))
+		}
 	}
 	goid.Offset() // locks record their holder's goroutine ID: find it now, not in a Lock
 	d.tick = min(max(cfg.Slow/5, time.Millisecond), 100*time.Millisecond)
@@ -272,7 +283,7 @@ func (d *Detector) instruments() {
 	d.waitHist, errs[0] = m.Float64Histogram("tracekit.lock.wait",
 		metric.WithDescription("Time contended lock acquisitions waited."), metric.WithUnit("s"), latencyBuckets)
 	d.holdHist, errs[1] = m.Float64Histogram("tracekit.lock.hold",
-		metric.WithDescription("Time locks were held, for a systematic sample of 1 in 64 acquisitions per lock."), metric.WithUnit("s"), latencyBuckets)
+		metric.WithDescription("Time locks were held, for a systematic sample of 1 in 256 acquisitions per lock."), metric.WithUnit("s"), latencyBuckets)
 	d.chanHist, errs[2] = m.Float64Histogram("tracekit.chan.wait",
 		metric.WithDescription("Time channel operations that could not complete at once were blocked."), metric.WithUnit("s"), latencyBuckets)
 	acq, err := m.Int64ObservableCounter("tracekit.lock.acquisitions",

@@ -320,22 +320,50 @@ func lockMode(read bool) attribute.KeyValue {
 	return keyLockMode.String("write")
 }
 
+// Hold starts timing a write hold that gid (goid.Current(), read by the
+// lock method) took without waiting while d, which records no lock order,
+// runs: the uncontended Lock's bookkeeping, small enough to be inlined
+// into it. When it returns true, the lock method calls HoldRest: once in
+// sampleEvery acquisitions, and for the first after the coarse clock
+// ticked or slept.
+func (l *Lock) Hold(d *Detector, gid uint64) bool {
+	l.hd = d
+	l.holder = gid
+	l.since = d.coarse.Load()
+	l.n++
+	return l.n%sampleEvery == 0 || d.clockState.Load() != clockUsed
+}
+
+// HoldRest wakes or marks the coarse clock and takes the sampled precise
+// reading, for Hold.
+func (l *Lock) HoldRest(d *Detector) {
+	l.since = d.coarseNow()
+	if l.n%sampleEvery == 0 {
+		l.sample(d, l.state())
+	}
+}
+
+// sample takes the precise clock reading of a hold that the
+// tracekit.lock.hold histogram records at release, and counts the
+// sampleEvery acquisitions it stands for.
+func (l *Lock) sample(d *Detector, st *lockState) {
+	l.precise = d.Now()
+	// Counting every acquisition on a counter shared by all locks of a
+	// name would make unrelated locks contend for its cache line.
+	st.statsFor(d).acquired.Add(sampleEvery)
+}
+
 // acquired starts timing a write hold and records it for lock-order
 // detection; the caller holds the lock. stack is the slow path's
 // acquisition stack, site the fast path's; tried marks a TryLock, which
 // adds no edge.
 func (l *Lock) acquired(ctx context.Context, d *Detector, st *lockState, contended bool, stack []uintptr, tried bool, site uintptr) {
 	l.hd = d
-	if off := goid.Known(); off != 0 { // found when the detector started
-		l.holder = goid.Word(off) // goid.ID(), without its fallback
-	}
+	l.holder = goid.Current() // found when the detector started
 	l.since = d.coarseNow()
 	l.n++
 	if l.n%sampleEvery == 0 {
-		l.precise = d.Now()
-		// Counting every acquisition on a counter shared by all locks of a
-		// name would make unrelated locks contend for its cache line.
-		st.statsFor(d).acquired.Add(sampleEvery)
+		l.sample(d, st)
 	}
 	if contended {
 		st.statsFor(d).acquired.Add(1)
@@ -349,6 +377,19 @@ func (l *Lock) acquired(ctx context.Context, d *Detector, st *lockState, contend
 	}
 }
 
+// ReleasedShort ends timing a write hold in the common case, where there
+// is nothing to record (no sample, no lock order, a ticking clock, a hold
+// under both thresholds), and reports whether it did; else the lock method
+// calls Released. Small enough to be inlined into Unlock.
+func (l *Lock) ReleasedShort(d *Detector) bool {
+	if l.precise != 0 || d.order != nil || d.clockState.Load() != clockUsed || d.coarse.Load()-l.since >= d.holdFloor {
+		return false
+	}
+	l.hd = nil
+	l.holder = 0
+	return true
+}
+
 // Released ends timing a write hold; the caller still holds the lock. It
 // returns the hold when it was slow enough to record, for SlowHold to
 // record after the lock is released (so a report handler never runs while
@@ -358,7 +399,7 @@ func (l *Lock) acquired(ctx context.Context, d *Detector, st *lockState, contend
 func (l *Lock) Released(d *Detector) int64 {
 	l.hd = nil
 	l.holder = 0
-	st := l.st.Load()
+	st := l.state()
 	hold := d.coarseNow() - l.since
 	precise := l.precise != 0
 	if precise {
@@ -371,7 +412,7 @@ func (l *Lock) Released(d *Detector) int64 {
 		d.order.release(st.id, l.owner)
 		l.owner = nil
 	}
-	if (d.cfg.Slow > 0 && hold >= int64(d.cfg.Slow)) || (d.cfg.LongHold > 0 && hold >= int64(d.cfg.LongHold)) {
+	if hold >= d.holdFloor {
 		if !precise {
 			hold = max(hold, d.Now()-l.since)
 		}
@@ -385,7 +426,7 @@ func (l *Lock) Released(d *Detector) int64 {
 // reading, which can lag: it is never put before the start of the task it
 // was released in, and the span, its tracekit.hold.ns and the report agree.
 func (l *Lock) SlowHold(d *Detector, hold int64, read bool) {
-	name := l.st.Load().nameFor()
+	name := l.state().nameFor()
 	end := d.Now()
 	ctx := context.Background()
 	hold = end - d.notBeforeSpan(ctx, end-hold)

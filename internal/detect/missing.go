@@ -2,6 +2,7 @@ package detect
 
 import (
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +33,7 @@ func init() {
 // newMissing makes the stand-in: every threshold off, and no clock
 // goroutine, whose ticks it would not need.
 func newMissing() *Detector {
-	return &Detector{missing: true, epoch: time.Now(), wake: make(chan struct{}, 1),
+	return &Detector{missing: true, epoch: time.Now(), holdFloor: math.MaxInt64, wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{})}
 }
 

@@ -25,6 +25,9 @@ func Offset() uintptr { return 0 }
 // Known is always 0 here.
 func Known() uintptr { return 0 }
 
+// Current returns 0: IDs are not read cheaply here.
+func Current() uint64 { return 0 }
+
 // Word and WordAt are never called here: Offset is 0.
 func Word(uintptr) uint64 { return 0 }
 
