@@ -69,7 +69,7 @@ func sendSlow[T any](ctx context.Context, d *detect.Detector, name string, ch ch
 		name = detect.CallerFunc()
 	}
 	start := d.Now()
-	w := d.BeginWait(ctx, "send on", name, nil, false, chanAddr(ch), start, nil)
+	w := d.BeginWait(ctx, "send on", name, nil, false, chanAddr(ch), start, nil, nil)
 	var err error
 	select {
 	case ch <- v:
@@ -114,7 +114,7 @@ func recvSlow[T any](ctx context.Context, d *detect.Detector, name string, ch <-
 		name = detect.CallerFunc()
 	}
 	start := d.Now()
-	w := d.BeginWait(ctx, "receive from", name, nil, false, chanAddr(ch), start, nil)
+	w := d.BeginWait(ctx, "receive from", name, nil, false, chanAddr(ch), start, nil, nil)
 	var canceled error
 	select {
 	case got, ok := <-ch:

@@ -144,19 +144,18 @@ func BenchmarkRWMutexReaders(b *testing.B) {
 	})
 }
 
-// BenchmarkMutexContended: 8 goroutines on one lock with a short critical
-// section.
+// BenchmarkMutexContended: 64 goroutines on one lock with a short
+// critical section, beside sync.Mutex; run it with -cpu 1,2.
 func BenchmarkMutexContended(b *testing.B) {
 	work := func(n *int) {
 		for i := range 20 {
 			*n += i
 		}
 	}
-	b.Run("baseline=sync.Mutex", func(b *testing.B) {
-		var m sync.Mutex
+	run := func(b *testing.B, m sync.Locker) {
 		n := 0
 		b.ReportAllocs()
-		b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))
+		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				m.Lock()
@@ -164,33 +163,11 @@ func BenchmarkMutexContended(b *testing.B) {
 				m.Unlock()
 			}
 		})
-	})
-	b.Run("tracekit=no-kit", func(b *testing.B) {
-		m := namedMutex("bench")
-		n := 0
-		b.ReportAllocs()
-		b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				m.Lock()
-				work(&n)
-				m.Unlock()
-			}
-		})
-	})
-	b.Run("tracekit=kit", func(b *testing.B) {
-		m := pinned(benchDetector(b, false), "bench")
-		n := 0
-		b.ReportAllocs()
-		b.SetParallelism(8 / max(1, runtime.GOMAXPROCS(0)))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				m.Lock()
-				work(&n)
-				m.Unlock()
-			}
-		})
-	})
+	}
+	b.Run("baseline=sync.Mutex", func(b *testing.B) { run(b, &sync.Mutex{}) })
+	b.Run("tracekit=no-kit", func(b *testing.B) { run(b, namedMutex("bench")) })
+	b.Run("tracekit=kit", func(b *testing.B) { run(b, pinned(benchDetector(b, false), "bench")) })
+	b.Run("tracekit=kit+deadlock", func(b *testing.B) { run(b, pinned(benchDetector(b, true), "bench")) })
 }
 
 // BenchmarkSendRecv: a send and a receive on a buffered channel that never

@@ -493,11 +493,10 @@ type Waiting struct {
 // lock is the lock waited on (nil for a channel), and queued says the wait
 // is in the sync lock's own queue (a plain Lock, not a LockContext); ch is
 // the channel's address (0 for a lock); holder, if not nil, says who holds
-// the lock. The waiter's stack is taken now, for the reports, while hang
-// reports are on.
-func (d *Detector) BeginWait(ctx context.Context, what, name string, lock *Lock, queued bool, ch uintptr, startNS int64, holder func() HolderSet) Waiting {
-	var stack []uintptr
-	if d.cfg.Hang > 0 {
+// the lock. stack is the waiter's stack when the caller has taken it
+// already; else, while hang reports are on, it is taken now.
+func (d *Detector) BeginWait(ctx context.Context, what, name string, lock *Lock, queued bool, ch uintptr, startNS int64, stack []uintptr, holder func() HolderSet) Waiting {
+	if stack == nil && d.cfg.Hang > 0 {
 		stack = callers(0)
 	}
 	if d.missing {

@@ -144,7 +144,7 @@ func (l *Lock) LockSlow(ctx context.Context, d *Detector, lock func(), try func(
 	if d.order != nil {
 		stack = d.order.before(ctx, st.id, st.nameFor(), false)
 	}
-	if err := l.wait(ctx, d, st, lock, try, false); err != nil {
+	if err := l.wait(ctx, d, st, lock, try, false, stack); err != nil {
 		return err
 	}
 	l.acquired(ctx, d, st, true, stack, false, 0)
@@ -178,7 +178,7 @@ func (l *Lock) RLockSlow(ctx context.Context, d *Detector, lock func(), try func
 	if d.order != nil {
 		stack = d.order.before(ctx, st.id, st.nameFor(), true)
 	}
-	if err := l.wait(ctx, d, st, lock, try, true); err != nil {
+	if err := l.wait(ctx, d, st, lock, try, true, stack); err != nil {
 		return err
 	}
 	if d.order != nil {
@@ -196,8 +196,9 @@ func (l *Lock) RReleased(d *Detector) {
 
 // wait is the slow path of an acquisition: it times the wait, watches for
 // a hang, and records the wait's metric and span, a wait that ctx ended as
-// much as one that got the lock. It returns ctx.Err() when ctx ended it.
-func (l *Lock) wait(ctx context.Context, d *Detector, st *lockState, lock func(), try func() bool, read bool) error {
+// much as one that got the lock; stack is the waiter's, when lock-order
+// detection took it already. It returns ctx.Err() when ctx ended it.
+func (l *Lock) wait(ctx context.Context, d *Detector, st *lockState, lock func(), try func() bool, read bool, stack []uintptr) error {
 	start := d.Now()
 	name := st.nameFor()
 	what := "lock"
@@ -216,7 +217,7 @@ func (l *Lock) wait(ctx context.Context, d *Detector, st *lockState, lock func()
 			return l.Holders()
 		}
 	}
-	w := d.BeginWait(ctx, what, name, l, ctx.Done() == nil, 0, start, holder)
+	w := d.BeginWait(ctx, what, name, l, ctx.Done() == nil, 0, start, stack, holder)
 	var err error
 	if ctx.Done() == nil {
 		lock() // sync's own queue: fair, and no wake-ups to pay for

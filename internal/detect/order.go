@@ -43,7 +43,14 @@ type orderGraph struct {
 	// descriptors, so there are about as many keys as the peak number of
 	// goroutines), which keeps the uncontended path free of allocations.
 	goroutines sync.Map
+	// recent caches goroutines' lists by a hash of their key, so that
+	// most lookups are one load: a list found there whose key is not the
+	// caller's is a collision, and the map decides.
+	recent [listCache]atomic.Pointer[heldList]
 }
+
+// listCache is the size of orderGraph.recent, a power of two.
+const listCache = 512
 
 // heldList is what one goroutine holds. Only that goroutine appends; a
 // release may come from another goroutine (a lock handed over), and reports
@@ -57,6 +64,7 @@ type heldList struct {
 	// non-empty list under its key (locks its ended owner still held, to be
 	// unlocked by someone else) gets a fresh one.
 	gid atomic.Uint64
+	key uintptr // the goroutine key it is filed under
 }
 
 type edge struct {
@@ -95,23 +103,29 @@ func newOrderGraph(d *Detector, maxEdges int) *orderGraph {
 
 func (o *orderGraph) list() *heldList {
 	g := goid.Key()
-	v, ok := o.goroutines.Load(g)
-	if !ok {
-		v, _ = o.goroutines.LoadOrStore(g, &heldList{})
+	slot := &o.recent[(g>>9^g>>13)&(listCache-1)]
+	hl := slot.Load()
+	if hl == nil || hl.key != g {
+		v, ok := o.goroutines.Load(g)
+		if !ok {
+			v, _ = o.goroutines.LoadOrStore(g, &heldList{key: g})
+		}
+		hl = v.(*heldList)
+		slot.Store(hl)
 	}
-	hl := v.(*heldList)
 	if !goid.FastID() {
 		return hl
 	}
-	if id := goid.ID(); hl.gid.Load() != id {
+	if id := goid.Current(); hl.gid.Load() != id {
 		hl.mu.Lock()
 		inherited := len(hl.locks) > 0
 		hl.mu.Unlock()
 		if inherited {
 			// The locks stay in the old list, where their owner pointers
 			// (Lock.owner) find them when they are unlocked.
-			hl = &heldList{}
+			hl = &heldList{key: g}
 			o.goroutines.Store(g, hl)
+			slot.Store(hl)
 		}
 		hl.gid.Store(id)
 	}
