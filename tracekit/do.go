@@ -24,8 +24,10 @@ import (
 // (where Do was called, fn's error, a panic, a cancellation); a panic is
 // recovered and returned as a [*PanicError]. Calls nest: an inner Do's task
 // is the goroutine's until it returns, a child of the outer one.
+//
+//go:noinline
 func Do(ctx context.Context, name string, fn func(context.Context) error, opts ...trace.SpanStartOption) error {
-	t := newBound(ctx, name, tasks.SiteOf(1, semconv.KindTask))
+	t := newBound(ctx, name, callSite(goid.CallerPC(), semconv.KindTask))
 	pctx := ctx
 	tracer := detect.Tracer(ctx)
 	var span trace.Span
@@ -47,8 +49,10 @@ func Do(ctx context.Context, name string, fn func(context.Context) error, opts .
 // request. Bind records a panic of fn on that span, recovers it and returns
 // a [*PanicError]; fn's error it only returns. With no valid span in ctx
 // the task is listed but not traced.
+//
+//go:noinline
 func Bind(ctx context.Context, name string, fn func(context.Context) error) error {
-	t := newBound(ctx, name, tasks.SiteOf(1, semconv.KindTask))
+	t := newBound(ctx, name, callSite(goid.CallerPC(), semconv.KindTask))
 	t.call(ctx, trace.SpanFromContext(ctx), fn, false)
 	return t.err
 }

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
 )
@@ -64,12 +65,14 @@ func WithSpanOptions(opts ...trace.SpanStartOption) GroupOption {
 // ctx. Tasks receive a context derived from ctx that is canceled when the
 // first task fails or when Wait returns. Call [Group.Wait] to end the group's
 // span.
+//
+//go:noinline
 func NewGroup(ctx context.Context, name string, opts ...GroupOption) *Group {
 	var cfg groupConfig
 	for _, o := range opts {
 		o.applyGroup(&cfg)
 	}
-	startOpts := []trace.SpanStartOption{tasks.SiteOf(1, semconv.KindGroup).Opt}
+	startOpts := []trace.SpanStartOption{callSite(goid.CallerPC(), semconv.KindGroup).Opt}
 	if cfg.limit > 0 {
 		startOpts = append(startOpts, trace.WithAttributes(attribute.Int(semconv.GroupLimit, cfg.limit)))
 	}
@@ -94,8 +97,10 @@ func (g *Group) Context() context.Context { return g.ctx }
 
 // Go starts fn as a task of the group (see [Go]). With a limit, it blocks
 // until a slot is free.
+//
+//go:noinline
 func (g *Group) Go(name string, fn func(context.Context) error, opts ...trace.SpanStartOption) {
-	site := tasks.SiteOf(1, semconv.KindGoroutine)
+	site := callSite(goid.CallerPC(), semconv.KindGoroutine)
 	if g.sem != nil {
 		g.sem <- struct{}{}
 	}
@@ -104,8 +109,10 @@ func (g *Group) Go(name string, fn func(context.Context) error, opts ...trace.Sp
 
 // TryGo starts fn as a task only if the group's limit allows it now, and
 // reports whether it did.
+//
+//go:noinline
 func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...trace.SpanStartOption) bool {
-	site := tasks.SiteOf(1, semconv.KindGoroutine)
+	site := callSite(goid.CallerPC(), semconv.KindGoroutine)
 	if g.sem != nil {
 		select {
 		case g.sem <- struct{}{}:

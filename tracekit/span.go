@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
+	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/internal/tasks"
 	"github.com/tracekit-go/tracekit/internal/xtrace"
@@ -32,15 +33,19 @@ type FuncSpan struct {
 //
 //	ctx, span := tracekit.Span(ctx)
 //	defer span.End(&err)
+//
+//go:noinline
 func Span(ctx context.Context, opts ...trace.SpanStartOption) (context.Context, FuncSpan) {
-	site := tasks.SiteOf(1, semconv.KindFunction)
+	site := callSite(goid.CallerPC(), semconv.KindFunction)
 	return startSpan(ctx, funcSpanName(site), site, opts)
 }
 
 // SpanNamed is [Span] with the span named name; code.function.name still
 // says which function started it.
+//
+//go:noinline
 func SpanNamed(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, FuncSpan) {
-	return startSpan(ctx, name, tasks.SiteOf(1, semconv.KindFunction), opts)
+	return startSpan(ctx, name, callSite(goid.CallerPC(), semconv.KindFunction), opts)
 }
 
 func startSpan(ctx context.Context, name string, site *tasks.Site, opts []trace.SpanStartOption) (context.Context, FuncSpan) {

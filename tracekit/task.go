@@ -128,8 +128,21 @@ const ScopeName = semconv.ScopeName
 // error, records a panic (recovered: [Task.Wait] returns a [*PanicError])
 // and, if ctx is done when fn returns, context.Cause(ctx). fn receives a
 // context holding the new span.
+//
+//go:noinline
 func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...trace.SpanStartOption) *Task {
-	return start(ctx, name, tasks.SiteOf(1, semconv.KindGoroutine), nil, fn, opts, nil)
+	return start(ctx, name, callSite(goid.CallerPC(), semconv.KindGoroutine), nil, fn, opts, nil)
+}
+
+// callSite returns the site, of the given kind, of the call whose return
+// address is pc: goid.CallerPC() read in the exported function the user
+// called, which is marked go:noinline so that the address is the user's.
+// Where CallerPC reads nothing, the stack is walked instead.
+func callSite(pc uintptr, kind string) *tasks.Site {
+	if pc != 0 {
+		return tasks.SiteAt(pc, kind)
+	}
+	return tasks.SiteOf(2, kind)
 }
 
 // start launches a task. site holds the spawn-site attributes, extra (may be

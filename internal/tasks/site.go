@@ -107,12 +107,20 @@ func SiteOf(skip int, kind string) *Site {
 	if runtime.Callers(skip+2, pcs[:]) < 1 {
 		return nil
 	}
+	return SiteAt(pcs[0], kind)
+}
+
+// SiteAt returns the site, of the given tracekit.kind, of the call whose
+// return address is pc (as runtime.Callers or goid.CallerPC give it): a
+// map lookup once the site is known. The result is shared: callers must
+// not modify it.
+func SiteAt(pc uintptr, kind string) *Site {
 	if m := sites.Load(); m != nil {
-		if site, ok := (*m)[pcs[0]]; ok {
+		if site, ok := (*m)[pc]; ok {
 			return site
 		}
 	}
-	return addSite(pcs[0], kind)
+	return addSite(pc, kind)
 }
 
 // addSite symbolizes pc and publishes a new map holding it.
