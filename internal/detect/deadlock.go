@@ -151,7 +151,7 @@ func (d *Detector) blockers(r *tasks.Record, w *tasks.Wait, byGoid map[uint64]*t
 	}
 	var held []holding
 	if d.order != nil {
-		held = d.order.holding(st.id)
+		held = d.order.holding(l, st.id)
 	}
 	writer := l.Holder()
 	if writer != 0 {

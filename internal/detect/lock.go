@@ -35,7 +35,11 @@ type Lock struct {
 	since   int64     // coarse clock at acquisition
 	precise int64     // precise clock at acquisition when sampled, else 0
 	n       uint32    // acquisitions, for sampling
-	owner   *heldList // acquiring goroutine's locks, with lock-order detection
+	owner   *heldList // acquiring goroutine's locks, with lock-order detection; nil when not write-held under it
+	site    uintptr   // with lock-order detection, where the write hold was taken (fast path); read with goid.LoadWord
+	rel     uintptr   // write releases under lock-order detection; read with goid.LoadWord
+
+	stk atomic.Pointer[heldStack] // where a write hold was taken, when its stack was recorded
 }
 
 // lockState is made the first time a lock is named or used while a
@@ -163,7 +167,7 @@ func (l *Lock) Acquired(ctx context.Context, d *Detector, tried bool, site uintp
 func (l *Lock) RAcquired(ctx context.Context, d *Detector, tried bool, site uintptr) {
 	if d.order != nil {
 		st := l.state()
-		d.order.acquire(ctx, st.id, st.nameFor(), true, tried, site)
+		d.order.acquire(ctx, l, st, true, tried, site)
 		return
 	}
 	if d.missing {
@@ -182,7 +186,7 @@ func (l *Lock) RLockSlow(ctx context.Context, d *Detector, lock func(), try func
 		return err
 	}
 	if d.order != nil {
-		d.order.after(st.id, st.nameFor(), true, stack)
+		d.order.after(l, st, true, stack)
 	}
 	return nil
 }
@@ -190,7 +194,7 @@ func (l *Lock) RLockSlow(ctx context.Context, d *Detector, lock func(), try func
 // RReleased forgets a read hold, for lock-order detection.
 func (l *Lock) RReleased(d *Detector) {
 	if d != nil && d.order != nil {
-		d.order.release(l.state().id, nil)
+		d.order.releaseRead(l.state().id)
 	}
 }
 
@@ -211,7 +215,7 @@ func (l *Lock) wait(ctx context.Context, d *Detector, st *lockState, lock func()
 		// holder that exited is in no goroutine's held list, but the lock
 		// still records it.
 		holder = func() HolderSet {
-			if h := d.order.holders(func(h heldLock) bool { return h.id == st.id }, name); !h.empty() {
+			if h := d.order.holders(l, st.id, name); !h.empty() {
 				return h
 			}
 			return l.Holders()
@@ -371,9 +375,9 @@ func (l *Lock) acquired(ctx context.Context, d *Detector, st *lockState, contend
 	}
 	if d.order != nil {
 		if contended {
-			l.owner = d.order.after(st.id, st.nameFor(), false, stack)
+			l.owner = d.order.after(l, st, false, stack)
 		} else {
-			l.owner = d.order.acquire(ctx, st.id, st.nameFor(), false, tried, site)
+			l.owner = d.order.acquire(ctx, l, st, false, tried, site)
 		}
 	}
 }
@@ -410,8 +414,7 @@ func (l *Lock) Released(d *Detector) int64 {
 		d.recordHold(st.statsFor(d), hold)
 	}
 	if d.order != nil {
-		d.order.release(st.id, l.owner)
-		l.owner = nil
+		d.order.releaseWrite(l)
 	}
 	if hold >= d.holdFloor {
 		if !precise {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/tracekit-go/tracekit/internal/goid"
 	"github.com/tracekit-go/tracekit/internal/tasks"
@@ -52,19 +53,132 @@ type orderGraph struct {
 // listCache is the size of orderGraph.recent, a power of two.
 const listCache = 512
 
-// heldList is what one goroutine holds. Only that goroutine appends; a
-// release may come from another goroutine (a lock handed over), and reports
-// read it, hence the mutex, which is otherwise uncontended.
+// heldList is what one goroutine holds. Its write holds (own) are touched
+// by that goroutine only, with no lock, so that the common acquisition and
+// release cost no atomic operation; what reports need of a write hold they
+// read from the lock itself (Lock.holder, site, stk). A write hold that
+// another goroutine releases stays in own until the owner next acquires a
+// lock and finds the lock's release count moved on. Read holds (locks)
+// can be released by any goroutine and are under mu.
 type heldList struct {
 	mu    sync.Mutex
-	locks []heldLock
+	locks []heldLock   // read holds
+	reads atomic.Int32 // len(locks), for the owner to read without mu
 	// gid is the runtime ID of the goroutine the list belongs to (0 until
 	// known). The key of a list is a goroutine descriptor, which the runtime
-	// reuses once its goroutine ends: a goroutine that finds another's
-	// non-empty list under its key (locks its ended owner still held, to be
-	// unlocked by someone else) gets a fresh one.
+	// reuses once its goroutine ends: a goroutine that finds another's list
+	// under its key gets a fresh one.
 	gid atomic.Uint64
 	key uintptr // the goroutine key it is filed under
+
+	own  []ownHold
+	nOwn uintptr // len(own), for size; read with goid.LoadWord
+	// stale counts the write holds in own that other goroutines released
+	// and the owner has not pruned yet, for size.
+	stale atomic.Int32
+}
+
+// ownHold is a write hold in its owner's list: over once l.rel is no
+// longer rel. Its name and stack are the lock's (heldLock makes them).
+type ownHold struct {
+	l    *Lock
+	rel  uintptr
+	id   uint64
+	site uintptr
+}
+
+// live reports whether the hold has not been released since.
+func (oh *ownHold) live() bool { return goid.LoadWord(&oh.l.rel) == oh.rel }
+
+// heldLock returns the hold as the graph's checks take it.
+func (oh *ownHold) heldLock() heldLock {
+	h := heldLock{id: oh.id, name: oh.l.state().nameFor(), site: oh.site}
+	if st := oh.l.stk.Load(); st != nil && st.rel == oh.rel {
+		h.stack = st.pcs
+	}
+	return h
+}
+
+// held returns the goroutine's holds, write and read, for the graph.
+func (hl *heldList) held() []heldLock {
+	var out []heldLock
+	for i := range hl.own {
+		if hl.own[i].live() {
+			out = append(out, hl.own[i].heldLock())
+		}
+	}
+	if hl.reads.Load() > 0 {
+		hl.mu.Lock()
+		out = append(out, hl.locks...)
+		hl.mu.Unlock()
+	}
+	return out
+}
+
+// knownFrom reports whether the graph has every edge from the goroutine's
+// holds (pruned already) to id, without copying them.
+func (o *orderGraph) knownFrom(hl *heldList, id uint64) bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	for i := range hl.own {
+		if _, ok := o.edges[[2]uint64{hl.own[i].id, id}]; !ok {
+			return false
+		}
+	}
+	if hl.reads.Load() == 0 {
+		return true
+	}
+	hl.mu.Lock()
+	defer hl.mu.Unlock()
+	for _, h := range hl.locks {
+		if _, ok := o.edges[[2]uint64{h.id, id}]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// prune drops the write holds that other goroutines released.
+func (hl *heldList) prune() {
+	j := 0
+	for i := range hl.own {
+		if hl.own[i].live() {
+			hl.own[j] = hl.own[i]
+			j++
+		}
+	}
+	if n := len(hl.own) - j; n > 0 {
+		clear(hl.own[j:])
+		hl.own = hl.own[:j]
+		hl.nOwn = uintptr(j)
+		hl.stale.Add(int32(-n))
+	}
+}
+
+// push records a write hold of l; the owner calls it.
+func (hl *heldList) push(l *Lock, id uint64, site uintptr) {
+	hl.own = append(hl.own, ownHold{l: l, rel: l.rel, id: id, site: site})
+	hl.nOwn = uintptr(len(hl.own))
+}
+
+// pop forgets the owner's write hold of l, on its release by the owner.
+func (hl *heldList) pop(l *Lock) {
+	for i := len(hl.own) - 1; i >= 0; i-- {
+		if hl.own[i].l == l {
+			copy(hl.own[i:], hl.own[i+1:])
+			hl.own[len(hl.own)-1] = ownHold{}
+			hl.own = hl.own[:len(hl.own)-1]
+			hl.nOwn = uintptr(len(hl.own))
+			return
+		}
+	}
+}
+
+// mine reports whether the calling goroutine owns hl, where that is known
+// cheaply.
+func (hl *heldList) mine() bool {
+	id := goid.Current()
+	return id != 0 && hl.gid.Load() == id
 }
 
 type edge struct {
@@ -113,16 +227,10 @@ func (o *orderGraph) list() *heldList {
 		hl = v.(*heldList)
 		slot.Store(hl)
 	}
-	if !goid.FastID() {
-		return hl
-	}
-	if id := goid.Current(); hl.gid.Load() != id {
-		hl.mu.Lock()
-		inherited := len(hl.locks) > 0
-		hl.mu.Unlock()
-		if inherited {
-			// The locks stay in the old list, where their owner pointers
-			// (Lock.owner) find them when they are unlocked.
+	if id := goid.Current(); id != 0 && hl.gid.Load() != id {
+		if hl.gid.Load() != 0 {
+			// Another goroutine's: what it held, the locks themselves
+			// say; its read holds are released through every list.
 			hl = &heldList{key: g}
 			o.goroutines.Store(g, hl)
 			slot.Store(hl)
@@ -132,35 +240,45 @@ func (o *orderGraph) list() *heldList {
 	return hl
 }
 
-// acquire records that the calling goroutine took lock id without waiting
-// (the common path), at site, and checks the edges from the locks it
-// already holds. It returns the goroutine's list for release.
-func (o *orderGraph) acquire(ctx context.Context, id uint64, name string, read, tried bool, site uintptr) *heldList {
+// acquire records that the calling goroutine took lock l (state st)
+// without waiting (the common path), at site, and checks the edges from
+// the locks it already holds. It returns the goroutine's list for release.
+func (o *orderGraph) acquire(ctx context.Context, l *Lock, st *lockState, read, tried bool, site uintptr) *heldList {
 	hl := o.list()
-	hl.mu.Lock()
-	var stack []uintptr
-	if len(hl.locks) > 0 && !tried && !o.known(hl.locks, id) {
-		held := append([]heldLock(nil), hl.locks...)
-		hl.mu.Unlock()
-		stack = callers(0)
-		o.check(ctx, held, id, name, read, stack)
-		hl.mu.Lock()
+	if len(hl.own) > 0 {
+		hl.prune()
 	}
-	hl.locks = append(hl.locks, heldLock{id: id, name: name, read: read, site: site, stack: stack})
-	hl.mu.Unlock()
+	var stack []uintptr
+	if (len(hl.own) > 0 || hl.reads.Load() > 0) && !tried && !o.knownFrom(hl, st.id) {
+		stack = callers(0)
+		o.check(ctx, hl.held(), st.id, st.nameFor(), read, stack)
+	}
+	hl.add(l, st, read, site, stack)
 	return hl
 }
 
-// known reports whether every edge from held to id is in the graph already.
-func (o *orderGraph) known(held []heldLock, id uint64) bool {
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	for _, h := range held {
-		if _, ok := o.edges[[2]uint64{h.id, id}]; !ok {
-			return false
-		}
+// add records a hold of l (state st): a write hold in the owner's list and
+// on the lock, a read hold under mu.
+func (hl *heldList) add(l *Lock, st *lockState, read bool, site uintptr, stack []uintptr) {
+	if read {
+		hl.mu.Lock()
+		hl.locks = append(hl.locks, heldLock{id: st.id, name: st.nameFor(), read: true, site: site, stack: stack})
+		hl.reads.Store(int32(len(hl.locks)))
+		hl.mu.Unlock()
+		return
 	}
-	return true
+	l.site = site
+	if stack != nil {
+		l.stk.Store(&heldStack{rel: l.rel, pcs: stack})
+	}
+	hl.push(l, st.id, site)
+}
+
+// heldStack is where a write hold was acquired, kept on the lock for
+// reports: the hold's, while the lock's release count is rel.
+type heldStack struct {
+	rel uintptr
+	pcs []uintptr
 }
 
 // before runs on the slow path, before the goroutine blocks for lock id: it
@@ -170,22 +288,18 @@ func (o *orderGraph) known(held []heldLock, id uint64) bool {
 func (o *orderGraph) before(ctx context.Context, id uint64, name string, read bool) []uintptr {
 	stack := callers(0)
 	hl := o.list()
-	hl.mu.Lock()
-	held := append([]heldLock(nil), hl.locks...)
-	hl.mu.Unlock()
-	if len(held) > 0 {
+	hl.prune()
+	if held := hl.held(); len(held) > 0 {
 		o.check(ctx, held, id, name, read, stack)
 	}
 	return stack
 }
 
-// after records that the calling goroutine now holds lock id, acquired on
-// the slow path.
-func (o *orderGraph) after(id uint64, name string, read bool, stack []uintptr) *heldList {
+// after records that the calling goroutine now holds lock l (state st),
+// acquired on the slow path.
+func (o *orderGraph) after(l *Lock, st *lockState, read bool, stack []uintptr) *heldList {
 	hl := o.list()
-	hl.mu.Lock()
-	hl.locks = append(hl.locks, heldLock{id: id, name: name, read: read, stack: stack})
-	hl.mu.Unlock()
+	hl.add(l, st, read, 0, stack)
 	return hl
 }
 
@@ -368,16 +482,26 @@ func nonEmpty(stacks ...inspect.Stack) []inspect.Stack {
 	return out
 }
 
-// release forgets one hold of lock id. hl is the acquirer's list when
-// known (a lock may be unlocked by another goroutine); otherwise the
-// calling goroutine's list is searched. When neither holds it (a read lock
-// released by a goroutine that did not take it), which reader's hold ended
-// cannot be told: every list forgets the lock, since a hold wrongly kept
-// would make false reports, where one wrongly forgotten only misses edges.
-func (o *orderGraph) release(id uint64, hl *heldList) {
-	if hl != nil && hl.remove(id) {
-		return
+// releaseWrite forgets l's write hold, from the releasing goroutine (the
+// caller still holds the lock): the acquirer's list drops it now when the
+// acquirer releases it, later otherwise (see heldList).
+func (o *orderGraph) releaseWrite(l *Lock) {
+	if hl := l.owner; hl != nil {
+		if hl.mine() {
+			hl.pop(l)
+		} else {
+			hl.stale.Add(1)
+		}
 	}
+	l.owner = nil
+	l.rel++
+}
+
+// releaseRead forgets one read hold of lock id: the calling goroutine's,
+// if it has one. Otherwise which reader's hold ended cannot be told: every
+// list forgets the lock, since a hold wrongly kept would make false
+// reports, where one wrongly forgotten only misses edges.
+func (o *orderGraph) releaseRead(id uint64) {
 	if o.list().remove(id) {
 		return
 	}
@@ -396,6 +520,7 @@ func (hl *heldList) remove(id uint64) bool {
 		return false
 	}
 	hl.locks = removeHeld(hl.locks, j)
+	hl.reads.Store(int32(len(hl.locks)))
 	return true
 }
 
@@ -431,17 +556,61 @@ func (h HolderSet) empty() bool {
 	return len(h.Stacks) == 0 && len(h.Tasks) == 0 && h.Untracked == 0 && h.Unknown == 0 && len(h.Goroutines) == 0
 }
 
-// holders returns what is known of the current holders of the lock that
-// match picks out (by ID, or by name for locks that share one), which
-// stacks label name.
-func (o *orderGraph) holders(match func(heldLock) bool, name string) HolderSet {
+// writeHold returns what lock l itself says of its write hold, when it is
+// write-held under lock-order detection: the holder's goroutine ID (0
+// where IDs are not read) and where it was acquired (nil when not
+// recorded). The fields are written by the holder and read here with plain
+// loads (goid.LoadWord): a hold that changes hands meanwhile can mix the
+// two, which a report can bear.
+func (l *Lock) writeHold() (held bool, gid uint64, where []uintptr) {
+	if goid.LoadWord((*uintptr)(unsafe.Pointer(&l.owner))) == 0 {
+		return false, 0, nil
+	}
+	gid = l.Holder()
+	if st := l.stk.Load(); st != nil && st.rel == goid.LoadWord(&l.rel) {
+		return true, gid, st.pcs
+	}
+	if site := goid.LoadWord(&l.site); site != 0 {
+		return true, gid, []uintptr{site}
+	}
+	return true, gid, nil
+}
+
+// holders returns what is known of the current holders of lock l, whose
+// lock-order identity is id, which stacks label name.
+func (o *orderGraph) holders(l *Lock, id uint64, name string) HolderSet {
 	var out HolderSet
+	addHolder := func(gid uint64, key uintptr) {
+		// gid is the holder's ID, where IDs are read: its descriptor (key)
+		// may since run another goroutine, or none, when the holder has
+		// exited with the lock held.
+		switch {
+		case gid != 0:
+			if t := tasks.ByGoid(gid); t != nil {
+				out.Tasks = append(out.Tasks, t)
+			} else {
+				out.Goroutines = append(out.Goroutines, gid)
+			}
+		case key != 0 && goid.Fast && tasks.OnKey(key) != nil:
+			out.Tasks = append(out.Tasks, tasks.OnKey(key))
+		default:
+			out.Untracked++
+		}
+	}
+	if held, gid, where := l.writeHold(); held {
+		if len(where) == 0 {
+			out.Unknown++
+		} else {
+			out.Stacks = append(out.Stacks, inspect.Stack{Label: fmt.Sprintf("holder acquired %q here", name), PC: where})
+		}
+		addHolder(gid, 0)
+	}
 	o.goroutines.Range(func(k, v any) bool {
 		hl := v.(*heldList)
 		hl.mu.Lock()
 		held := false
 		for _, h := range hl.locks {
-			if !match(h) {
+			if h.id != id {
 				continue
 			}
 			held = true
@@ -450,29 +619,11 @@ func (o *orderGraph) holders(match func(heldLock) bool, name string) HolderSet {
 				out.Unknown++
 				continue
 			}
-			label := fmt.Sprintf("holder acquired %q here", name)
-			if h.read {
-				label = fmt.Sprintf("reader acquired %q here", name)
-			}
-			out.Stacks = append(out.Stacks, inspect.Stack{Label: label, PC: pcs})
+			out.Stacks = append(out.Stacks, inspect.Stack{Label: fmt.Sprintf("reader acquired %q here", name), PC: pcs})
 		}
 		hl.mu.Unlock()
-		if !held {
-			return true
-		}
-		// The list belongs to the goroutine with ID gid, where IDs are
-		// read: its descriptor (the key) may since run another goroutine,
-		// or none, when the holder has exited with the lock held.
-		if gid := hl.gid.Load(); gid != 0 {
-			if t := tasks.ByGoid(gid); t != nil {
-				out.Tasks = append(out.Tasks, t)
-			} else {
-				out.Goroutines = append(out.Goroutines, gid)
-			}
-		} else if t := tasks.OnKey(k.(uintptr)); goid.Fast && t != nil {
-			out.Tasks = append(out.Tasks, t)
-		} else {
-			out.Untracked++
+		if held {
+			addHolder(hl.gid.Load(), k.(uintptr))
 		}
 		return true
 	})
@@ -488,15 +639,20 @@ type holding struct {
 	where []uintptr
 }
 
-// holding lists the holds of lock id in the goroutines' held lists.
-func (o *orderGraph) holding(id uint64) []holding {
+// holding lists the holds of lock l, whose lock-order identity is id: its
+// write hold, as the lock records it, and the read holds in the
+// goroutines' held lists.
+func (o *orderGraph) holding(l *Lock, id uint64) []holding {
 	var out []holding
+	if held, gid, where := l.writeHold(); held {
+		out = append(out, holding{gid: gid, where: where})
+	}
 	o.goroutines.Range(func(_, v any) bool {
 		hl := v.(*heldList)
 		hl.mu.Lock()
 		for _, h := range hl.locks {
 			if h.id == id {
-				out = append(out, holding{gid: hl.gid.Load(), read: h.read, where: h.where()})
+				out = append(out, holding{gid: hl.gid.Load(), read: true, where: h.where()})
 			}
 		}
 		hl.mu.Unlock()
@@ -521,7 +677,7 @@ func (d *Detector) OrderHolders(l *Lock) HolderSet {
 		return HolderSet{}
 	}
 	st := l.state()
-	return d.order.holders(func(h heldLock) bool { return h.id == st.id }, st.nameFor())
+	return d.order.holders(l, st.id, st.nameFor())
 }
 
 // size reports the number of edges and of goroutines holding locks.
@@ -531,11 +687,9 @@ func (o *orderGraph) size() (edges, goroutines int) {
 	o.mu.RUnlock()
 	o.goroutines.Range(func(_, v any) bool {
 		hl := v.(*heldList)
-		hl.mu.Lock()
-		if len(hl.locks) > 0 {
+		if int64(goid.LoadWord(&hl.nOwn))-int64(hl.stale.Load()) > 0 || hl.reads.Load() > 0 {
 			goroutines++
 		}
-		hl.mu.Unlock()
 		return true
 	})
 	return edges, goroutines
