@@ -123,6 +123,8 @@ bench:
 	@mkdir -p $(OUT)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./tracekit/... ./internal/detect/ ./internal/tasks/ | tee $(OUT)/bench.txt
 	$(GO) run $(BENCHSTAT) $(OUT)/bench.txt
+	$(GO) test -run '^$$' -bench BenchmarkMutexContended -benchmem -cpu 1,2 -count $(BENCHCOUNT) ./tracekit/ | tee $(OUT)/bench-contended.txt
+	$(GO) run $(BENCHSTAT) $(OUT)/bench-contended.txt
 	cd e2e && $(GO) test -run '^$$' -bench BenchmarkDeadlockDetection -benchmem -count $(BENCHCOUNT) . | tee ../$(OUT)/bench-deadlock.txt
 	$(GO) run $(BENCHSTAT) $(OUT)/bench-deadlock.txt
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -count $(BENCHCOUNT) ./internal/flame/ ./internal/flame/svg/ | tee $(OUT)/bench-flame.txt
