@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,12 +51,33 @@ type Task struct {
 	// rec is what the registry lists. It is the first field: a goroutine
 	// dump prints (*Task).run's receiver, which is then the record's
 	// address, and that ties the goroutine to the registry.
-	rec  tasks.Record
-	done chan struct{}
-	err  error // written once before done is closed
+	rec tasks.Record
+	end taskEnd
+	err error // written once before the task is marked done
 
 	returned bool        // fn returned normally; only the task's goroutine uses it
 	tctx     taskContext // the context fn receives carries the task
+}
+
+// taskEnd says when a task is done: Wait blocks on wg, and the channel
+// Done returns is made only when it is asked for, so that a task that is
+// only waited for costs no channel.
+type taskEnd struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	ch   chan struct{} // made by Done
+	done atomic.Bool
+}
+
+// finish marks the task done: Err and Done see it, Wait returns.
+func (e *taskEnd) finish() {
+	e.mu.Lock()
+	e.done.Store(true)
+	if e.ch != nil {
+		close(e.ch)
+	}
+	e.mu.Unlock()
+	e.wg.Done()
 }
 
 // taskContext is the context a task's function receives: it carries the
@@ -98,24 +120,32 @@ func (t *Task) SpanContext() trace.SpanContext { return t.rec.SC }
 
 // Done returns a channel closed when the task's function has returned (or
 // panicked) and its span has ended.
-func (t *Task) Done() <-chan struct{} { return t.done }
+func (t *Task) Done() <-chan struct{} {
+	t.end.mu.Lock()
+	defer t.end.mu.Unlock()
+	if t.end.ch == nil {
+		t.end.ch = make(chan struct{})
+		if t.end.done.Load() {
+			close(t.end.ch)
+		}
+	}
+	return t.end.ch
+}
 
 // Wait blocks until the task is done and returns the error its function
 // returned, or a [*PanicError] if it panicked.
 func (t *Task) Wait() error {
-	<-t.done
+	t.end.wg.Wait()
 	return t.err
 }
 
 // Err returns what [Task.Wait] would, without blocking: nil while the task is
 // still running.
 func (t *Task) Err() error {
-	select {
-	case <-t.done:
+	if t.end.done.Load() {
 		return t.err
-	default:
-		return nil
 	}
+	return nil
 }
 
 // ScopeName is the instrumentation scope of every span and instrument
@@ -149,7 +179,8 @@ func callSite(pc uintptr, kind string) *tasks.Site {
 // nil) the attributes its launcher (a Group) adds, and onDone, if not nil,
 // runs in the task's goroutine with its result once Done is closed.
 func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanStartOption, fn func(context.Context) error, opts []trace.SpanStartOption, onDone func(error)) *Task {
-	t := &Task{rec: tasks.Record{ID: taskIDs.Add(1), Name: name, Site: site, Start: time.Now()}, done: make(chan struct{})}
+	t := &Task{rec: tasks.Record{ID: taskIDs.Add(1), Name: name, Site: site, Start: time.Now()}}
+	t.end.wg.Add(1)
 	site.CountStart() // tracekit.task.started
 	if p := taskFrom(ctx); p != nil {
 		t.rec.Parent, t.rec.Origin = p.rec.ID, p.rec.Origin
@@ -229,7 +260,7 @@ func (t *Task) ending(ctx context.Context, span trace.Span) {
 func (t *Task) release(onDone func(error)) {
 	t.rec.Unbind()
 	t.rec.End(taskResult(t.err)) // for the console's page of an ended task and the leak lineage
-	close(t.done)
+	t.end.finish()
 	if onDone != nil {
 		onDone(t.err)
 	}

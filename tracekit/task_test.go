@@ -178,6 +178,24 @@ func TestTaskErrDoesNotBlock(t *testing.T) {
 	}
 }
 
+// Done asked for only after the task ended is closed already, and is the
+// same channel each time.
+func TestTaskDoneAfterWait(t *testing.T) {
+	task := Go(context.Background(), "quick", func(context.Context) error { return nil })
+	if err := task.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	done := task.Done()
+	select {
+	case <-done:
+	default:
+		t.Fatal("Done after Wait is not closed")
+	}
+	if task.Done() != done {
+		t.Error("Done returned another channel")
+	}
+}
+
 func TestGoWithoutProviderStillRuns(t *testing.T) {
 	// No span in ctx and the global provider is the default no-op one.
 	task := Go(context.Background(), "untraced", func(context.Context) error { return nil })
