@@ -35,8 +35,8 @@ var (
 type Site struct {
 	// Attrs are tracekit.kind and the code.* attributes, in that order.
 	Attrs []attribute.KeyValue
-	// Opt is trace.WithAttributes(Attrs...), made once: converting the
-	// attributes to a SpanStartOption allocates.
+	// Opt is trace.WithAttributes(Attrs...), made once (converting the
+	// attributes to a SpanStartOption allocates), as a SiteOption.
 	Opt trace.SpanStartOption
 	// Where is the code.* attributes (Attrs without the kind) as a set:
 	// the attributes of the site's tracekit.task.started point.
@@ -99,6 +99,14 @@ func EachSite(f func(*Site)) {
 	}
 }
 
+// SiteOption is a site's span start option: it sets the site's
+// attributes, and says the span's tracekit.kind to a tracer that reads its
+// options (the profiling labeller) without it looking through them.
+type SiteOption struct {
+	trace.SpanStartOption
+	Kind string
+}
+
 // SiteOf returns the site, of the given tracekit.kind, of the caller skip
 // frames above SiteOf's caller. The result is shared: callers must not
 // modify it.
@@ -140,7 +148,7 @@ func addSite(pc uintptr, kind string) *Site {
 		otelsemconv.CodeFilePath(frame.File),
 		otelsemconv.CodeLineNumber(frame.Line),
 	}
-	site := &Site{Attrs: attrs, Opt: trace.WithAttributes(attrs...), Where: attribute.NewSet(slices.Clone(attrs[1:])...)} // NewSet sorts its argument in place
+	site := &Site{Attrs: attrs, Opt: SiteOption{SpanStartOption: trace.WithAttributes(attrs...), Kind: kind}, Where: attribute.NewSet(slices.Clone(attrs[1:])...)} // NewSet sorts its argument in place
 	next := make(map[uintptr]*Site)
 	if old != nil {
 		maps.Copy(next, *old)

@@ -72,7 +72,7 @@ type labelingTracer struct {
 func (t *labelingTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	sctx, span := t.tracer.Start(ctx, name, opts...)
 	sc := span.SpanContext()
-	if !sc.IsSampled() || (t.own && runsElsewhere(span)) {
+	if !sc.IsSampled() || (t.own && runsElsewhere(span, opts)) {
 		return sctx, span
 	}
 	if t.p.rootOnly && isLocal(trace.SpanContextFromContext(ctx)) {
@@ -90,9 +90,15 @@ func (t *labelingTracer) Start(ctx context.Context, name string, opts ...trace.S
 	return trace.ContextWithSpan(lctx, ls), ls
 }
 
-// runsElsewhere reports whether a span of tracekit's scope is one that is
-// started on one goroutine and covers another's work: a task or a group.
-func runsElsewhere(span trace.Span) bool {
+// runsElsewhere reports whether a span of tracekit's scope, started with
+// opts, is one that is started on one goroutine and covers another's work:
+// a task or a group. tracekit starts them with the site's option first.
+func runsElsewhere(span trace.Span, opts []trace.SpanStartOption) bool {
+	if len(opts) > 0 {
+		if so, ok := opts[0].(tasks.SiteOption); ok {
+			return so.Kind == semconv.KindGoroutine || so.Kind == semconv.KindGroup
+		}
+	}
 	ro, ok := span.(sdktrace.ReadOnlySpan)
 	if !ok {
 		return false
