@@ -61,10 +61,6 @@ var Offset = sync.OnceValue(func() uintptr {
 // known is Offset's result once it has been computed, else 0.
 var known atomic.Uintptr
 
-// Known returns [Offset] if it has been computed, else 0: one inlined load,
-// for a lock's fast path.
-func Known() uintptr { return known.Load() }
-
 // Current returns the calling goroutine's ID once [Offset] has been
 // computed, else 0: a load and a call with no frame, for a lock's fast path.
 func Current() uint64 {

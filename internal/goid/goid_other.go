@@ -22,9 +22,6 @@ func ID() uint64 { return Slow() }
 // without the assembly reader it is never looked for.
 func Offset() uintptr { return 0 }
 
-// Known is always 0 here.
-func Known() uintptr { return 0 }
-
 // Current returns 0: IDs are not read cheaply here.
 func Current() uint64 { return 0 }
 
