@@ -38,7 +38,11 @@ func (m *Mutex) Lock() {
 		return
 	}
 	if d.Ordered() {
-		_ = m.lock(context.Background(), d, goid.CallerPC())
+		if m.mu.TryLock() {
+			m.l.Acquired(context.Background(), d, false, goid.CallerPC())
+		} else {
+			_ = m.l.LockSlow(context.Background(), d, m.mu.Lock, m.mu.TryLock)
+		}
 		return
 	}
 	if !m.mu.TryLock() {
@@ -100,16 +104,6 @@ func (m *Mutex) Unlock() {
 	if slow != 0 {
 		m.l.SlowHold(d, slow, false)
 	}
-}
-
-// lock is Lock with a detector; site is where the caller called it, when
-// lock order is recorded.
-func (m *Mutex) lock(ctx context.Context, d *detect.Detector, site uintptr) error {
-	if m.mu.TryLock() {
-		m.l.Acquired(ctx, d, false, site)
-		return nil
-	}
-	return m.l.LockSlow(ctx, d, m.mu.Lock, m.mu.TryLock)
 }
 
 // waitLock is the wait of a LockContext (or, read, an RLockContext) whose

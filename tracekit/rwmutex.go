@@ -37,12 +37,12 @@ func (m *RWMutex) Lock() {
 		}
 		return
 	}
-	if d.Ordered() {
-		_ = m.lock(context.Background(), d, goid.CallerPC())
-		return
-	}
 	if !m.rw.TryLock() {
 		_ = m.l.LockSlow(context.Background(), d, m.rw.Lock, m.rw.TryLock)
+		return
+	}
+	if d.Ordered() {
+		m.l.Acquired(context.Background(), d, false, goid.CallerPC())
 		return
 	}
 	if m.l.Hold(d, goid.Current()) {
@@ -65,14 +65,6 @@ func (m *RWMutex) LockContext(ctx context.Context) error {
 		return nil
 	}
 	return waitLock(ctx, &m.l, d, false, m.rw.Lock, m.rw.TryLock)
-}
-
-func (m *RWMutex) lock(ctx context.Context, d *detect.Detector, site uintptr) error {
-	if m.rw.TryLock() {
-		m.l.Acquired(ctx, d, false, site)
-		return nil
-	}
-	return m.l.LockSlow(ctx, d, m.rw.Lock, m.rw.TryLock)
 }
 
 // TryLock tries to lock m for writing, like sync.RWMutex.TryLock.

@@ -151,15 +151,33 @@ func (l *Lock) LockSlow(ctx context.Context, d *Detector, lock func(), try func(
 	if err := l.wait(ctx, d, st, lock, try, false, stack); err != nil {
 		return err
 	}
-	l.acquired(ctx, d, st, true, stack, false, 0)
+	if l.Hold(d, goid.Current()) {
+		l.HoldRest(d)
+	}
+	st.statsFor(d).acquired.Add(1)
+	if d.order != nil {
+		l.owner = d.order.after(l, st, false, stack)
+	}
 	return nil
 }
 
 // Acquired starts timing a write hold taken without waiting, at site (the
-// lock method's return address, 0 when not read); tried marks a TryLock,
-// which adds no lock-order edge.
+// lock method's return address, 0 when not read), and records it for
+// lock-order detection; tried marks a TryLock, which adds no edge.
 func (l *Lock) Acquired(ctx context.Context, d *Detector, tried bool, site uintptr) {
-	l.acquired(ctx, d, l.state(), false, nil, tried, site)
+	if l.Hold(d, 0) {
+		l.HoldRest(d)
+	}
+	if d.order == nil {
+		l.holder = goid.Current() // found when the detector started
+		return
+	}
+	st := l.st.Load() // l.state(), whose first use makes it
+	if st == nil {
+		st = l.state()
+	}
+	// The list's lookup reads the goroutine ID too.
+	l.owner, l.holder = d.order.acquire(ctx, l, st, false, tried, site)
 }
 
 // RAcquired records a read hold taken without waiting, at site, for
@@ -358,30 +376,6 @@ func (l *Lock) sample(d *Detector, st *lockState) {
 	st.statsFor(d).acquired.Add(sampleEvery)
 }
 
-// acquired starts timing a write hold and records it for lock-order
-// detection; the caller holds the lock. stack is the slow path's
-// acquisition stack, site the fast path's; tried marks a TryLock, which
-// adds no edge.
-func (l *Lock) acquired(ctx context.Context, d *Detector, st *lockState, contended bool, stack []uintptr, tried bool, site uintptr) {
-	l.hd = d
-	l.holder = goid.Current() // found when the detector started
-	l.since = d.coarseNow()
-	l.n++
-	if l.n%sampleEvery == 0 {
-		l.sample(d, st)
-	}
-	if contended {
-		st.statsFor(d).acquired.Add(1)
-	}
-	if d.order != nil {
-		if contended {
-			l.owner = d.order.after(l, st, false, stack)
-		} else {
-			l.owner = d.order.acquire(ctx, l, st, false, tried, site)
-		}
-	}
-}
-
 // ReleasedShort ends timing a write hold in the common case, where there
 // is nothing to record (no sample, no lock order, a ticking clock, a hold
 // under both thresholds), and reports whether it did; else the lock method
@@ -404,14 +398,13 @@ func (l *Lock) ReleasedShort(d *Detector) bool {
 func (l *Lock) Released(d *Detector) int64 {
 	l.hd = nil
 	l.holder = 0
-	st := l.state()
 	hold := d.coarseNow() - l.since
 	precise := l.precise != 0
 	if precise {
 		end := d.Now()
 		hold = end - l.precise
 		l.precise = 0
-		d.recordHold(st.statsFor(d), hold)
+		d.recordHold(l.state().statsFor(d), hold)
 	}
 	if d.order != nil {
 		d.order.releaseWrite(l)

@@ -162,6 +162,7 @@ func (hl *heldList) push(l *Lock, id uint64, site uintptr) {
 }
 
 // pop forgets the owner's write hold of l, on its release by the owner.
+// releaseWrite does the common case, the last hold taken, itself.
 func (hl *heldList) pop(l *Lock) {
 	for i := len(hl.own) - 1; i >= 0; i-- {
 		if hl.own[i].l == l {
@@ -172,13 +173,6 @@ func (hl *heldList) pop(l *Lock) {
 			return
 		}
 	}
-}
-
-// mine reports whether the calling goroutine owns hl, where that is known
-// cheaply.
-func (hl *heldList) mine() bool {
-	id := goid.Current()
-	return id != 0 && hl.gid.Load() == id
 }
 
 type edge struct {
@@ -215,9 +209,26 @@ func newOrderGraph(d *Detector, maxEdges int) *orderGraph {
 	return &orderGraph{d: d, maxEdges: maxEdges, edges: make(map[[2]uint64]*edge), next: make(map[uint64][]uint64), reported: make(map[[2]uint64]bool)}
 }
 
-func (o *orderGraph) list() *heldList {
-	g := goid.Key()
-	slot := &o.recent[(g>>9^g>>13)&(listCache-1)]
+// list returns the calling goroutine's list.
+func (o *orderGraph) list() *heldList { return o.listOf(goid.KeyID()) }
+
+// listOf returns the list of the calling goroutine, whose key is g and
+// whose ID is id (0 where IDs are not read cheaply). Most calls are one
+// load from recent.
+func (o *orderGraph) listOf(g uintptr, id uint64) *heldList {
+	hl := o.recent[listSlot(g)].Load()
+	if hl == nil || hl.key != g || hl.gid.Load() != id { // gid stays 0 where id is
+		hl = o.listSlow(g, id)
+	}
+	return hl
+}
+
+// listSlot is where recent caches the list of the goroutine with key g.
+func listSlot(g uintptr) uintptr { return (g>>9 ^ g>>13) & (listCache - 1) }
+
+// listSlow is listOf's lookup past the cache.
+func (o *orderGraph) listSlow(g uintptr, id uint64) *heldList {
+	slot := &o.recent[listSlot(g)]
 	hl := slot.Load()
 	if hl == nil || hl.key != g {
 		v, ok := o.goroutines.Load(g)
@@ -227,7 +238,7 @@ func (o *orderGraph) list() *heldList {
 		hl = v.(*heldList)
 		slot.Store(hl)
 	}
-	if id := goid.Current(); id != 0 && hl.gid.Load() != id {
+	if id != 0 && hl.gid.Load() != id {
 		if hl.gid.Load() != 0 {
 			// Another goroutine's: what it held, the locks themselves
 			// say; its read holds are released through every list.
@@ -242,9 +253,21 @@ func (o *orderGraph) list() *heldList {
 
 // acquire records that the calling goroutine took lock l (state st)
 // without waiting (the common path), at site, and checks the edges from
-// the locks it already holds. It returns the goroutine's list for release.
-func (o *orderGraph) acquire(ctx context.Context, l *Lock, st *lockState, read, tried bool, site uintptr) *heldList {
-	hl := o.list()
+// the locks it already holds. It returns the goroutine's list for release
+// and the goroutine's ID (0 where IDs are not read cheaply).
+func (o *orderGraph) acquire(ctx context.Context, l *Lock, st *lockState, read, tried bool, site uintptr) (*heldList, uint64) {
+	g, gid := goid.KeyID()
+	hl := o.recent[listSlot(g)].Load() // listOf, by hand: too large to inline
+	if hl == nil || hl.key != g || hl.gid.Load() != gid {
+		hl = o.listSlow(g, gid)
+	}
+	if !read && len(hl.own) == 0 && hl.reads.Load() == 0 {
+		// The common case: a write hold of a goroutine that holds
+		// nothing else, so no edge to check (add, inlined).
+		l.site = site
+		hl.push(l, st.id, site)
+		return hl, gid
+	}
 	if len(hl.own) > 0 {
 		hl.prune()
 	}
@@ -254,7 +277,7 @@ func (o *orderGraph) acquire(ctx context.Context, l *Lock, st *lockState, read, 
 		o.check(ctx, hl.held(), st.id, st.nameFor(), read, stack)
 	}
 	hl.add(l, st, read, site, stack)
-	return hl
+	return hl, gid
 }
 
 // add records a hold of l (state st): a write hold in the owner's list and
@@ -487,8 +510,14 @@ func nonEmpty(stacks ...inspect.Stack) []inspect.Stack {
 // acquirer releases it, later otherwise (see heldList).
 func (o *orderGraph) releaseWrite(l *Lock) {
 	if hl := l.owner; hl != nil {
-		if hl.mine() {
-			hl.pop(l)
+		if id := goid.Current(); id != 0 && hl.gid.Load() == id { // the owner releases it
+			if n := len(hl.own) - 1; n >= 0 && hl.own[n].l == l { // last in, first out
+				hl.own[n].l = nil // the rest is plain data
+				hl.own = hl.own[:n]
+				hl.nOwn = uintptr(n)
+			} else {
+				hl.pop(l)
+			}
 		} else {
 			hl.stale.Add(1)
 		}

@@ -36,3 +36,17 @@ TEXT ·CallerPC(SB),NOSPLIT,$0-8
 	MOVQ 8(BP), AX
 	MOVQ AX, ret+0(FP)
 	RET
+
+// func keyWord(off uintptr) (key uintptr, w uint64)
+// w is 0 when off is.
+TEXT ·keyWord(SB),NOSPLIT,$0-24
+	MOVQ (TLS), AX
+	MOVQ AX, key+8(FP)
+	MOVQ off+0(FP), BX
+	XORL CX, CX
+	TESTQ BX, BX
+	JZ done
+	MOVQ (AX)(BX*1), CX
+done:
+	MOVQ CX, w+16(FP)
+	RET

@@ -35,3 +35,16 @@ TEXT ·CallerPC(SB),NOSPLIT,$0-8
 	MOVD 8(R29), R0
 	MOVD R0, ret+0(FP)
 	RET
+
+// func keyWord(off uintptr) (key uintptr, w uint64)
+// w is 0 when off is.
+TEXT ·keyWord(SB),NOSPLIT,$0-24
+	MOVD off+0(FP), R0
+	MOVD g, R1
+	MOVD R1, key+8(FP)
+	MOVD ZR, R2
+	CBZ R0, done
+	MOVD (g)(R0), R2
+done:
+	MOVD R2, w+16(FP)
+	RET

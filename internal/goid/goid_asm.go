@@ -70,6 +70,13 @@ func Current() uint64 {
 	return 0
 }
 
+// KeyID returns [Key] and [Current] in one call.
+func KeyID() (key uintptr, id uint64) { return keyWord(known.Load()) }
+
+// keyWord returns the calling goroutine's descriptor address and the word
+// at offset off in it, or 0 for off 0.
+func keyWord(off uintptr) (key uintptr, w uint64)
+
 func findOffset() uintptr {
 	var cands map[uintptr]int
 	const probes = 3

@@ -25,6 +25,9 @@ func Offset() uintptr { return 0 }
 // Current returns 0: IDs are not read cheaply here.
 func Current() uint64 { return 0 }
 
+// KeyID returns [Key] and [Current] in one call.
+func KeyID() (key uintptr, id uint64) { return Key(), 0 }
+
 // Word and WordAt are never called here: Offset is 0.
 func Word(uintptr) uint64 { return 0 }
 

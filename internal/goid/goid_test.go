@@ -35,6 +35,9 @@ func TestOffsetFoundWhereAssemblyReads(t *testing.T) {
 		if FastID() || Offset() != 0 || Current() != 0 {
 			t.Fatal("an offset without the assembly reader")
 		}
+		if _, id := KeyID(); id != 0 {
+			t.Fatal("KeyID gave an ID without the assembly reader")
+		}
 		return
 	}
 	off := Offset()
@@ -46,6 +49,9 @@ func TestOffsetFoundWhereAssemblyReads(t *testing.T) {
 	}
 	if got := Word(off); got != Slow() {
 		t.Errorf("Word(%d) = %d, the stack trace says %d", off, got, Slow())
+	}
+	if k, id := KeyID(); k != Key() || id != Slow() {
+		t.Errorf("KeyID() = %#x, %d; Key() is %#x, the stack trace says %d", k, id, Key(), Slow())
 	}
 	key := make(chan uintptr)
 	release := make(chan struct{})
