@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/batch"
+	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/tracekit"
 )
 
@@ -112,6 +113,39 @@ func BenchmarkSpanLabels(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTaskLabelsFloor is the floor of a labelled task: tracekit.Go
+// with no labelling provider, whose function labels its own goroutine by
+// hand through runtime/pprof with the same three labels (what a program
+// without tracekit's provider would write). Compare with
+// BenchmarkSpanLabels/Go+labels: the difference is what tracekit adds to
+// pprof's own cost.
+func BenchmarkTaskLabelsFloor(b *testing.B) {
+	ctx, tp, _ := profilingBench(b, true)
+	ctx, root := tp.Tracer("bench").Start(ctx, "root")
+	defer root.End()
+	_, plain, _ := profilingBench(b, false)
+	ctx = trace.ContextWithSpan(ctx, plainParent{root, plain})
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = tracekit.Go(ctx, "work", func(ctx context.Context) error {
+			spanID, traceID := idStrings(trace.SpanContextFromContext(ctx))
+			ctx = pprof.WithLabels(ctx, pprof.Labels(
+				semconv.LabelSpanID, spanID, semconv.LabelSpanName, "work", semconv.LabelTraceID, traceID))
+			pprof.SetGoroutineLabels(ctx)
+			return nil
+		}).Wait()
+	}
+}
+
+// plainParent is a labelled root whose tracer provider is a plain SDK
+// one, so tasks started below it are not labelled by tracekit.
+type plainParent struct {
+	trace.Span
+	tp trace.TracerProvider
+}
+
+func (p plainParent) TracerProvider() trace.TracerProvider { return p.tp }
 
 // discard is a span exporter that drops what it gets.
 type discard struct{}
