@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Callers captures the stack of the calling goroutine, skipping skip frames
@@ -16,13 +17,38 @@ func callers(skip int) []uintptr {
 	var pcs [stackDepth]uintptr
 	n := runtime.Callers(skip+2, pcs[:])
 	i := 0
-	for ; i < n-1; i++ {
-		f := runtime.FuncForPC(pcs[i] - 1)
-		if f == nil || !isSyncFrame(f.Name()) {
-			break
-		}
+	for i < n-1 && isSyncPC(pcs[i]) {
+		i++
 	}
 	return append([]uintptr(nil), pcs[i:n]...)
+}
+
+// syncPCs caches isSyncPC by return address, so that a contended wait's
+// stack is trimmed without looking its frames up: a direct-mapped table
+// whose entries are replaced, never freed while read.
+var syncPCs [256]atomic.Pointer[pcClass]
+
+type pcClass struct {
+	pc   uintptr
+	sync bool
+}
+
+// syncSlot is where syncPCs caches pc.
+func syncSlot(pc uintptr) *atomic.Pointer[pcClass] {
+	return &syncPCs[(pc^pc>>8)%uintptr(len(syncPCs))]
+}
+
+// isSyncPC reports whether the return address pc is in one of tracekit's
+// lock or channel functions (isSyncFrame).
+func isSyncPC(pc uintptr) bool {
+	slot := syncSlot(pc)
+	if c := slot.Load(); c != nil && c.pc == pc {
+		return c.sync
+	}
+	f := runtime.FuncForPC(pc - 1)
+	sync := f != nil && isSyncFrame(f.Name())
+	slot.Store(&pcClass{pc: pc, sync: sync})
+	return sync
 }
 
 // stackDepth bounds every captured stack.
