@@ -517,10 +517,11 @@ func (d *Detector) BeginWait(ctx context.Context, what, name string, lock *Lock,
 	if d.cfg.Hang <= 0 {
 		return Waiting{rec: rec}
 	}
-	// The report runs on the timer's goroutine: find the waiter's span now.
-	ctx = trace.ContextWithSpan(ctx, SpanFor(ctx))
+	// The report runs on the timer's goroutine: find the waiter's span now
+	// (the context for it is made only if the wait hangs).
+	span := SpanFor(ctx)
 	timer := time.AfterFunc(d.cfg.Hang, func() {
-		d.hang(ctx, rec, w, what, name, startNS, stack, holder)
+		d.hang(trace.ContextWithSpan(ctx, span), rec, w, what, name, startNS, stack, holder)
 	})
 	return Waiting{rec: rec, timer: timer}
 }
