@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/goid"
@@ -18,11 +19,42 @@ import (
 
 // benchDetector is a detector as Start makes it, with a real meter.
 func benchDetector(b *testing.B, order bool) *detect.Detector {
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	d, _ := benchDetectorReader(b, order)
+	return d
+}
+
+// benchDetectorReader is benchDetector with the reader of its meter.
+func benchDetectorReader(b *testing.B, order bool) (*detect.Detector, *sdkmetric.ManualReader) {
+	r := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
 	d := detect.New(detect.Config{Slow: detect.DefaultSlow, Hang: detect.DefaultHang, LongHold: detect.DefaultLongHold,
 		Order: order, Meter: mp.Meter(semconv.ScopeName), OnReport: func(inspect.Report) {}})
 	b.Cleanup(func() { d.Close(); _ = mp.Shutdown(context.Background()) })
-	return d
+	return d, r
+}
+
+// reportWaits reports the share of the b.N acquisitions that had to wait,
+// from the tracekit.lock.acquisitions metric r reads: how many fell into
+// the slow path, which is what moves a contended benchmark between runs.
+func reportWaits(b *testing.B, r *sdkmetric.ManualReader) {
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(context.Background(), &rm); err != nil {
+		b.Fatal(err)
+	}
+	var waits int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "tracekit.lock.acquisitions" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				if v, ok := dp.Attributes.Value("contended"); ok && v.AsBool() {
+					waits += dp.Value
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(waits)/float64(b.N), "waits/op")
 }
 
 // BenchmarkMutex: uncontended Lock+Unlock beside sync.Mutex in the same
@@ -183,8 +215,17 @@ func BenchmarkMutexContended(b *testing.B) {
 	}
 	b.Run("baseline=sync.Mutex", func(b *testing.B) { run(b, &sync.Mutex{}) })
 	b.Run("tracekit=no-kit", func(b *testing.B) { run(b, namedMutex("bench")) })
-	b.Run("tracekit=kit", func(b *testing.B) { run(b, pinned(benchDetector(b, false), "bench")) })
-	b.Run("tracekit=kit+deadlock", func(b *testing.B) { run(b, pinned(benchDetector(b, true), "bench")) })
+	for _, order := range []bool{false, true} {
+		name := "tracekit=kit"
+		if order {
+			name += "+deadlock"
+		}
+		b.Run(name, func(b *testing.B) {
+			d, r := benchDetectorReader(b, order)
+			run(b, pinned(d, "bench"))
+			reportWaits(b, r)
+		})
+	}
 }
 
 // BenchmarkSendRecv: a send and a receive on a buffered channel that never
