@@ -85,8 +85,8 @@ func (t *labelingTracer) Start(ctx context.Context, name string, opts ...trace.S
 	spanID, traceID := idStrings(sc)
 	lctx := withSpanLabels(sctx, spanID, name, traceID)
 	pprof.SetGoroutineLabels(lctx)
-	span.SetAttributes(attribute.String(semconv.ProfileID, spanID))
 	ls := &labeledSpan{Span: span, p: t.p, restore: ctx}
+	ls.setProfileID(spanID)
 	return trace.ContextWithSpan(lctx, ls), ls
 }
 
@@ -137,6 +137,15 @@ type labeledSpan struct {
 	trace.Span
 	p       *labelingProvider
 	restore context.Context // the context the span was started from
+	// attr holds the span's pyroscope.profile.id for SetAttributes: in
+	// the span, the argument is not an allocation of its own.
+	attr [1]attribute.KeyValue
+}
+
+// setProfileID gives the span pyroscope.profile.id.
+func (s *labeledSpan) setProfileID(spanID string) {
+	s.attr[0] = attribute.String(semconv.ProfileID, spanID)
+	s.Span.SetAttributes(s.attr[:]...)
 }
 
 func (s *labeledSpan) End(opts ...trace.SpanEndOption) {
@@ -175,8 +184,9 @@ func (lp *labelingProvider) labelTask(ctx context.Context, span trace.Span, name
 	spanID, traceID := idStrings(span.SpanContext())
 	lctx := withSpanLabels(ctx, spanID, name, traceID)
 	pprof.SetGoroutineLabels(lctx)
-	span.SetAttributes(attribute.String(semconv.ProfileID, spanID))
-	return trace.ContextWithSpan(lctx, &labeledSpan{Span: span, p: lp, restore: lctx})
+	ls := &labeledSpan{Span: span, p: lp, restore: lctx}
+	ls.setProfileID(spanID)
+	return trace.ContextWithSpan(lctx, ls)
 }
 
 // DefaultProfileDir is where profiles go when profiling is on with no
