@@ -8,11 +8,12 @@ import (
 	"sync"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/tracekit-go/tracekit/internal/detect"
 	"github.com/tracekit-go/tracekit/internal/goid"
+	"github.com/tracekit-go/tracekit/internal/kittest"
 	"github.com/tracekit-go/tracekit/internal/semconv"
 	"github.com/tracekit-go/tracekit/tracekit/inspect"
 )
@@ -37,23 +38,7 @@ func benchDetectorReader(b *testing.B, order bool) (*detect.Detector, *sdkmetric
 // from the tracekit.lock.acquisitions metric r reads: how many fell into
 // the slow path, which is what moves a contended benchmark between runs.
 func reportWaits(b *testing.B, r *sdkmetric.ManualReader) {
-	var rm metricdata.ResourceMetrics
-	if err := r.Collect(context.Background(), &rm); err != nil {
-		b.Fatal(err)
-	}
-	var waits int64
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != "tracekit.lock.acquisitions" {
-				continue
-			}
-			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-				if v, ok := dp.Attributes.Value("contended"); ok && v.AsBool() {
-					waits += dp.Value
-				}
-			}
-		}
-	}
+	waits := kittest.SumCounter(b, r, "tracekit.lock.acquisitions", attribute.Bool("contended", true))
 	b.ReportMetric(float64(waits)/float64(b.N), "waits/op")
 }
 

@@ -107,18 +107,30 @@ func HistCount(t testing.TB, reader sdkmetric.Reader, metric, key, value string)
 }
 
 // SumCounter returns the sum of the int64 counter metric over its
-// attribute sets.
-func SumCounter(t testing.TB, reader sdkmetric.Reader, metric string) int64 {
+// attribute sets, those holding every attribute of where if any are given.
+func SumCounter(t testing.TB, reader sdkmetric.Reader, metric string, where ...attribute.KeyValue) int64 {
 	t.Helper()
 	var n int64
 	for _, m := range collect(t, reader) {
 		if s, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == metric {
 			for _, dp := range s.DataPoints {
-				n += dp.Value
+				if hasAll(dp.Attributes, where) {
+					n += dp.Value
+				}
 			}
 		}
 	}
 	return n
+}
+
+// hasAll reports whether set holds every attribute of where.
+func hasAll(set attribute.Set, where []attribute.KeyValue) bool {
+	for _, kv := range where {
+		if v, ok := set.Value(kv.Key); !ok || v != kv.Value {
+			return false
+		}
+	}
+	return true
 }
 
 func collect(t testing.TB, reader sdkmetric.Reader) []metricdata.Metrics {
