@@ -37,16 +37,12 @@ func (m *Mutex) Lock() {
 		}
 		return
 	}
-	if d.Ordered() {
-		if m.mu.TryLock() {
-			m.l.Acquired(context.Background(), d, false, goid.CallerPC())
-		} else {
-			_ = m.l.LockSlow(context.Background(), d, m.mu.Lock, m.mu.TryLock)
-		}
-		return
-	}
 	if !m.mu.TryLock() {
 		_ = m.l.LockSlow(context.Background(), d, m.mu.Lock, m.mu.TryLock)
+		return
+	}
+	if d.Ordered() {
+		m.l.Acquired(context.Background(), d, false, goid.CallerPC())
 		return
 	}
 	if m.l.Hold(d, goid.Current()) {
