@@ -46,9 +46,9 @@ func isSyncPC(pc uintptr) bool {
 		return c.sync
 	}
 	f := runtime.FuncForPC(pc - 1)
-	sync := f != nil && isSyncFrame(f.Name())
-	slot.Store(&pcClass{pc: pc, sync: sync})
-	return sync
+	isSync := f != nil && isSyncFrame(f.Name())
+	slot.Store(&pcClass{pc: pc, sync: isSync})
+	return isSync
 }
 
 // stackDepth bounds every captured stack.
