@@ -102,6 +102,7 @@ type Queue[T any] struct {
 	cfg Config
 
 	queue   chan T
+	full    chan struct{} // a batch's worth is queued; Offer wakes run only then
 	flushes chan flushRequest
 	stop    chan struct{} // closed by Shutdown
 	done    chan struct{} // closed when the export goroutine has returned
@@ -137,6 +138,7 @@ func NewQueue[T any](exp Exporter[T], cfg Config) *Queue[T] {
 		exp:     exp,
 		cfg:     cfg,
 		queue:   make(chan T, cfg.MaxQueueSize),
+		full:    make(chan struct{}, 1),
 		flushes: make(chan flushRequest),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -147,7 +149,8 @@ func NewQueue[T any](exp Exporter[T], cfg Config) *Queue[T] {
 }
 
 // Offer queues item. It never blocks: when the queue is full or stopped the
-// item is dropped and counted.
+// item is dropped and counted. The export goroutine is woken only when a
+// full batch is queued, so that most items cost no goroutine wake-up.
 func (q *Queue[T]) Offer(item T) {
 	if q.stopped.Load() {
 		q.dropped.Add(1)
@@ -156,6 +159,12 @@ func (q *Queue[T]) Offer(item T) {
 	select {
 	case q.queue <- item:
 		q.sent.Add(1)
+		if len(q.queue) >= q.cfg.MaxExportBatchSize {
+			select {
+			case q.full <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		q.dropped.Add(1)
 	}
@@ -182,44 +191,48 @@ func (q *Queue[T]) run() {
 	batch := make([]T, 0, q.cfg.MaxExportBatchSize)
 	timer := time.NewTimer(q.cfg.ScheduleDelay)
 	defer timer.Stop()
-	exportNow := func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, q.cfg.ExportTimeout)
-		defer cancel()
-		// A ForceFlush's export ends with Shutdown's deadline too.
-		defer context.AfterFunc(q.abortCtx, cancel)()
-		err := q.export(ctx, batch, false)
-		clear(batch)
-		batch = batch[:0]
-		return err
+	// export exports up to n queued items in batches; with whole, only
+	// full batches.
+	export := func(ctx context.Context, n int, whole bool) error {
+		var errs []error
+		for size := q.cfg.MaxExportBatchSize; n > 0 && (!whole || n >= size); {
+			for len(batch) < size && n > 0 {
+				batch = append(batch, <-q.queue)
+				n--
+			}
+			errs = append(errs, q.exportNow(ctx, batch))
+			clear(batch)
+			batch = batch[:0]
+		}
+		return errors.Join(errs...)
 	}
 	for {
 		select {
-		case it := <-q.queue:
-			batch = append(batch, it)
-			if len(batch) >= q.cfg.MaxExportBatchSize {
-				exportNow(q.abortCtx)
+		case <-q.full:
+			if len(q.queue) >= q.cfg.MaxExportBatchSize { // not taken by the timer since
+				export(q.abortCtx, len(q.queue), true)
 				timer.Reset(q.cfg.ScheduleDelay)
 			}
 		case <-timer.C:
-			if len(batch) > 0 {
-				exportNow(q.abortCtx)
-			}
+			export(q.abortCtx, len(q.queue), false)
 			timer.Reset(q.cfg.ScheduleDelay)
 		case req := <-q.flushes:
-			var errs []error
-			for n := len(q.queue); n > 0 || len(batch) > 0; {
-				for ; n > 0 && len(batch) < q.cfg.MaxExportBatchSize; n-- {
-					batch = append(batch, <-q.queue)
-				}
-				errs = append(errs, exportNow(req.ctx))
-			}
-			req.reply <- errors.Join(errs...)
+			req.reply <- export(req.ctx, len(q.queue), false)
 		case <-q.stop:
 			q.drain(batch)
 			q.expErr = q.exp.Shutdown(q.stopCtx)
 			return
 		}
 	}
+}
+
+// exportNow exports batch within ctx and the export timeout; Shutdown's
+// deadline ends it too.
+func (q *Queue[T]) exportNow(ctx context.Context, batch []T) error {
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.ExportTimeout)
+	defer cancel()
+	defer context.AfterFunc(q.abortCtx, cancel)()
+	return q.export(ctx, batch, false)
 }
 
 // drain exports what is left when Shutdown was called, within its context.

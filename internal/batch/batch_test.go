@@ -111,6 +111,28 @@ func TestExportsFullBatchAtOnce(t *testing.T) {
 	})
 }
 
+// Items short of a batch wait in the queue: Offer does not wake the export
+// goroutine for each one.
+func TestPartialBatchWaitsInQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		exp := &recording{}
+		p := New(exp, Config{MaxExportBatchSize: 4, ScheduleDelay: time.Hour})
+		for _, s := range spans(7) {
+			p.OnEnd(s)
+		}
+		synctest.Wait()
+		if n, queued := exp.count(), len(p.queue); n != 4 || queued != 3 {
+			t.Fatalf("exported %d and %d still queued, want one batch of 4 exported and 3 queued", n, queued)
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if n := exp.count(); n != 7 {
+			t.Fatalf("exported %d after the delay, want 7", n)
+		}
+		_ = p.Shutdown(context.Background())
+	})
+}
+
 func TestFullQueueDropsAndCounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		exp := &recording{block: true}
