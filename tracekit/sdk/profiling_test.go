@@ -424,3 +424,37 @@ func TestRootSpanProfiles(t *testing.T) {
 		}
 	}
 }
+
+// The contexts that labelled spans and tasks hand out carry the span, with
+// the labelling provider, and the labels.
+func TestLabelledContextCarriesSpan(t *testing.T) {
+	sdk := sdktrace.NewTracerProvider()
+	t.Cleanup(func() { _ = sdk.Shutdown(context.Background()) })
+	lp := newLabelingProvider(sdk, false)
+	registerLabeler(sdk, lp)
+	t.Cleanup(func() { unregisterLabeler(sdk) })
+	defer pprof.SetGoroutineLabels(context.Background())
+
+	check := func(what string, ctx context.Context, want trace.SpanContext) {
+		t.Helper()
+		span := trace.SpanFromContext(ctx)
+		if !span.SpanContext().Equal(want) || span.TracerProvider() != lp {
+			t.Errorf("%s: context carries span %v from %T, want %v from the labelling provider", what, span.SpanContext().SpanID(), span.TracerProvider(), want.SpanID())
+		}
+		if got, _ := pprof.Label(ctx, semconv.LabelSpanID); got != want.SpanID().String() {
+			t.Errorf("%s: span_id label %q, want %s", what, got, want.SpanID())
+		}
+	}
+	ctx, span := lp.Tracer("app").Start(context.Background(), "handler")
+	defer span.End()
+	check("span", ctx, span.SpanContext())
+	var inTask context.Context
+	task := tracekit.Go(ctx, "worker", func(ctx context.Context) error {
+		inTask = ctx
+		return nil
+	})
+	if err := task.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	check("task", inTask, task.SpanContext())
+}
