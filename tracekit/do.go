@@ -3,6 +3,7 @@ package tracekit
 import (
 	"context"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -32,9 +33,9 @@ func Do(ctx context.Context, name string, fn func(context.Context) error, opts .
 	tracer := detect.Tracer(ctx)
 	var span trace.Span
 	if len(opts) == 0 {
-		ctx, span = tracer.Start(ctx, name, t.rec.Site.Opt)
+		ctx, span = tracer.Start(ctx, name, t.rec.Site.Opts...)
 	} else {
-		ctx, span = tracer.Start(ctx, name, append([]trace.SpanStartOption{t.rec.Site.Opt}, opts...)...)
+		ctx, span = tracer.Start(ctx, name, append(slices.Clip(t.rec.Site.Opts), opts...)...)
 	}
 	if xtrace.Enabled() {
 		markBegin(ctx, span, trace.SpanContextFromContext(pctx).SpanID(), semconv.KindTask, name)

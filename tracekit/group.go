@@ -72,7 +72,7 @@ func NewGroup(ctx context.Context, name string, opts ...GroupOption) *Group {
 	for _, o := range opts {
 		o.applyGroup(&cfg)
 	}
-	startOpts := []trace.SpanStartOption{callSite(goid.CallerPC(), semconv.KindGroup).Opt}
+	startOpts := []trace.SpanStartOption{callSite(goid.CallerPC(), semconv.KindGroup).Opts[0]}
 	if cfg.limit > 0 {
 		startOpts = append(startOpts, trace.WithAttributes(attribute.Int(semconv.GroupLimit, cfg.limit)))
 	}

@@ -3,6 +3,7 @@ package tracekit
 import (
 	"context"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/codes"
@@ -53,9 +54,9 @@ func startSpan(ctx context.Context, name string, site *tasks.Site, opts []trace.
 	var span trace.Span
 	pctx := ctx
 	if len(opts) == 0 {
-		ctx, span = tracer.Start(ctx, name, site.Opt)
+		ctx, span = tracer.Start(ctx, name, site.Opts...)
 	} else {
-		ctx, span = tracer.Start(ctx, name, append([]trace.SpanStartOption{site.Opt}, opts...)...)
+		ctx, span = tracer.Start(ctx, name, append(slices.Clip(site.Opts), opts...)...)
 	}
 	if xtrace.Enabled() {
 		markBegin(ctx, span, trace.SpanContextFromContext(pctx).SpanID(), semconv.KindFunction, name)

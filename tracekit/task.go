@@ -200,15 +200,15 @@ func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanS
 	switch {
 	case len(opts) > 0:
 		spanOpts := make([]trace.SpanStartOption, 0, len(opts)+2)
-		spanOpts = append(spanOpts, site.Opt)
+		spanOpts = append(spanOpts, site.Opts...)
 		if extra != nil {
 			spanOpts = append(spanOpts, extra)
 		}
 		ctx, span = tracer.Start(ctx, name, append(spanOpts, opts...)...)
 	case extra != nil:
-		ctx, span = tracer.Start(ctx, name, site.Opt, extra)
+		ctx, span = tracer.Start(ctx, name, site.Opts[0], extra)
 	default:
-		ctx, span = tracer.Start(ctx, name, site.Opt)
+		ctx, span = tracer.Start(ctx, name, site.Opts...)
 	}
 	t.rec.SC = span.SpanContext()
 	t.rec.Span = span

@@ -35,9 +35,11 @@ var (
 type Site struct {
 	// Attrs are tracekit.kind and the code.* attributes, in that order.
 	Attrs []attribute.KeyValue
-	// Opt is trace.WithAttributes(Attrs...), made once (converting the
-	// attributes to a SpanStartOption allocates), as a SiteOption.
-	Opt trace.SpanStartOption
+	// Opts holds one option, trace.WithAttributes(Attrs...) as a
+	// SiteOption, made once: converting the attributes to an option
+	// allocates, and so does the variadic slice of a Start call that is
+	// not handed one ready-made.
+	Opts []trace.SpanStartOption
 	// Where is the code.* attributes (Attrs without the kind) as a set:
 	// the attributes of the site's tracekit.task.started point.
 	Where attribute.Set
@@ -148,7 +150,8 @@ func addSite(pc uintptr, kind string) *Site {
 		otelsemconv.CodeFilePath(frame.File),
 		otelsemconv.CodeLineNumber(frame.Line),
 	}
-	site := &Site{Attrs: attrs, Opt: SiteOption{SpanStartOption: trace.WithAttributes(attrs...), Kind: kind}, Where: attribute.NewSet(slices.Clone(attrs[1:])...)} // NewSet sorts its argument in place
+	site := &Site{Attrs: attrs, Opts: []trace.SpanStartOption{SiteOption{SpanStartOption: trace.WithAttributes(attrs...), Kind: kind}},
+		Where: attribute.NewSet(slices.Clone(attrs[1:])...)} // NewSet sorts its argument in place
 	next := make(map[uintptr]*Site)
 	if old != nil {
 		maps.Copy(next, *old)
