@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -34,6 +35,15 @@ type Group struct {
 
 	endOnce  sync.Once
 	taskOpts trace.SpanStartOption // the group's attributes on every task span
+	// siteOpts is the last spawn site's options with taskOpts: a group's
+	// tasks usually start from one site, which then makes no slice per task.
+	siteOpts atomic.Pointer[groupSiteOpts]
+}
+
+// groupSiteOpts is a spawn site's option followed by the group's.
+type groupSiteOpts struct {
+	site *tasks.Site
+	opts [2]trace.SpanStartOption
 }
 
 // GroupOption configures [NewGroup].
@@ -126,7 +136,12 @@ func (g *Group) TryGo(name string, fn func(context.Context) error, opts ...trace
 
 func (g *Group) launch(name string, site *tasks.Site, fn func(context.Context) error, opts []trace.SpanStartOption) {
 	g.wg.Add(1)
-	start(g.ctx, name, site, g.taskOpts, fn, opts, g.taskDone)
+	so := g.siteOpts.Load()
+	if so == nil || so.site != site {
+		so = &groupSiteOpts{site: site, opts: [2]trace.SpanStartOption{site.Opts[0], g.taskOpts}}
+		g.siteOpts.Store(so)
+	}
+	start(g.ctx, name, site, so.opts[:], fn, opts, g.taskDone)
 }
 
 // taskDone runs in each task's goroutine after the task has finished.

@@ -3,11 +3,16 @@ package tracekit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracekit-go/tracekit/internal/kittest"
 )
@@ -132,5 +137,39 @@ func TestGroupWaitEndsSpanOnce(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("group span ended %d times, want 1", n)
+	}
+}
+
+// Tasks a group starts from different places, in turns, each carry their
+// own spawn site, the group's attribute and the caller's options.
+func TestGroupTasksFromSeveralSites(t *testing.T) {
+	r := newRecorder(t)
+	ctx, root := r.root(context.Background())
+	defer root.End()
+	g := NewGroup(ctx, "workers")
+	noop := func(context.Context) error { return nil }
+	var lines [2]int
+	for i := range 3 {
+		_, _, lines[0], _ = runtime.Caller(0)
+		g.Go(fmt.Sprint("a", i), noop)
+		_, _, lines[1], _ = runtime.Caller(0)
+		g.Go(fmt.Sprint("b", i), noop, trace.WithAttributes(attribute.Int("i", i)))
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		for j, name := range []string{fmt.Sprint("a", i), fmt.Sprint("b", i)} {
+			s := r.span(name)
+			if v, _ := kittest.Attr(s, keyGroup); v.AsString() != "workers" {
+				t.Errorf("%s: %s = %q, want workers", name, keyGroup, v.AsString())
+			}
+			if v, _ := kittest.Attr(s, otelsemconv.CodeLineNumberKey); v.AsInt64() != int64(lines[j]+1) {
+				t.Errorf("%s: spawn line %d, want %d", name, v.AsInt64(), lines[j]+1)
+			}
+			if v, ok := kittest.Attr(s, "i"); (j == 1) != ok || ok && v.AsInt64() != int64(i) {
+				t.Errorf("%s: i = %v (set: %v), want the caller's option on the b tasks only", name, v.AsInt64(), ok)
+			}
+		}
 	}
 }

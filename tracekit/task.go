@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,7 +162,8 @@ const ScopeName = semconv.ScopeName
 //
 //go:noinline
 func Go(ctx context.Context, name string, fn func(context.Context) error, opts ...trace.SpanStartOption) *Task {
-	return start(ctx, name, callSite(goid.CallerPC(), semconv.KindGoroutine), nil, fn, opts, nil)
+	site := callSite(goid.CallerPC(), semconv.KindGoroutine)
+	return start(ctx, name, site, site.Opts, fn, opts, nil)
 }
 
 // callSite returns the site, of the given kind, of the call whose return
@@ -175,10 +177,11 @@ func callSite(pc uintptr, kind string) *tasks.Site {
 	return tasks.SiteOf(2, kind)
 }
 
-// start launches a task. site holds the spawn-site attributes, extra (may be
-// nil) the attributes its launcher (a Group) adds, and onDone, if not nil,
-// runs in the task's goroutine with its result once Done is closed.
-func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanStartOption, fn func(context.Context) error, opts []trace.SpanStartOption, onDone func(error)) *Task {
+// start launches a task. site is the spawn site, siteOpts its option
+// followed by any its launcher (a Group) adds, opts the caller's; onDone,
+// if not nil, runs in the task's goroutine with its result once Done is
+// closed.
+func start(ctx context.Context, name string, site *tasks.Site, siteOpts []trace.SpanStartOption, fn func(context.Context) error, opts []trace.SpanStartOption, onDone func(error)) *Task {
 	t := &Task{rec: tasks.Record{ID: taskIDs.Add(1), Name: name, Site: site, Start: time.Now()}}
 	t.end.wg.Add(1)
 	site.CountStart() // tracekit.task.started
@@ -197,18 +200,10 @@ func start(ctx context.Context, name string, site *tasks.Site, extra trace.SpanS
 	// per group; only the caller's own are added here.
 	var span trace.Span
 	tracer := detect.Tracer(ctx)
-	switch {
-	case len(opts) > 0:
-		spanOpts := make([]trace.SpanStartOption, 0, len(opts)+2)
-		spanOpts = append(spanOpts, site.Opts...)
-		if extra != nil {
-			spanOpts = append(spanOpts, extra)
-		}
-		ctx, span = tracer.Start(ctx, name, append(spanOpts, opts...)...)
-	case extra != nil:
-		ctx, span = tracer.Start(ctx, name, site.Opts[0], extra)
-	default:
-		ctx, span = tracer.Start(ctx, name, site.Opts...)
+	if len(opts) > 0 {
+		ctx, span = tracer.Start(ctx, name, append(slices.Clip(siteOpts), opts...)...)
+	} else {
+		ctx, span = tracer.Start(ctx, name, siteOpts...)
 	}
 	t.rec.SC = span.SpanContext()
 	t.rec.Span = span
