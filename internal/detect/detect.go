@@ -373,9 +373,10 @@ func (d *Detector) span(ctx context.Context, kind, name string, startNS, endNS i
 	}
 	ctx = trace.ContextWithSpan(ctx, parent)
 	startNS = d.notBeforeSpan(ctx, startNS)
+	start, end := d.spanTimes(parent, startNS, endNS)
 	full := kind + " " + name
 	_, sp := Tracer(ctx).Start(ctx, full,
-		trace.WithTimestamp(d.wall(startNS)), trace.WithAttributes(attrs...))
+		trace.WithTimestamp(start), trace.WithAttributes(attrs...))
 	if xtrace.Enabled() && sp.IsRecording() {
 		// One marker, now, on the goroutine that waited (or held): a
 		// reader puts the span's start its duration before it.
@@ -386,7 +387,24 @@ func (d *Detector) span(ctx context.Context, kind, name string, startNS, endNS i
 		sp.SetStatus(codes.Error, err.Error())
 	}
 	d.SpanEnding(sp, time.Duration(endNS-startNS))
-	sp.End(trace.WithTimestamp(d.wall(endNS)))
+	sp.End(trace.WithTimestamp(end))
+}
+
+// spanTimes returns the times of startNS and endNS for a span below
+// parent, counted from the parent's start when it says it (the SDK's
+// spans do, and end at their start plus the monotonic time since). Exporters
+// send wall clock readings, and a time.Time's wall and monotonic readings
+// are taken one after the other: counted from the detector's epoch
+// instead, a child that starts after its parent on the monotonic clock can
+// start a microsecond before it on the wall clock.
+func (d *Detector) spanTimes(parent trace.Span, startNS, endNS int64) (start, end time.Time) {
+	if ps, ok := parent.(interface{ StartTime() time.Time }); ok {
+		if pst := ps.StartTime(); !pst.IsZero() {
+			base := int64(pst.Sub(d.epoch)) + 1 // pst on the detector's clock
+			return pst.Add(time.Duration(startNS - base)), pst.Add(time.Duration(endNS - base))
+		}
+	}
+	return d.wall(startNS), d.wall(endNS)
 }
 
 // notBeforeSpan returns startNS, or the start of the span the operation
