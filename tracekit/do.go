@@ -3,7 +3,6 @@ package tracekit
 import (
 	"context"
 	"runtime/debug"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -31,12 +30,7 @@ func Do(ctx context.Context, name string, fn func(context.Context) error, opts .
 	t := newBound(ctx, name, callSite(goid.CallerPC(), semconv.KindTask))
 	pctx := ctx
 	tracer := detect.Tracer(ctx)
-	var span trace.Span
-	if len(opts) == 0 {
-		ctx, span = tracer.Start(ctx, name, t.rec.Site.Opts...)
-	} else {
-		ctx, span = tracer.Start(ctx, name, append(slices.Clip(t.rec.Site.Opts), opts...)...)
-	}
+	ctx, span := startWith(ctx, tracer, name, t.rec.Site.Opts, opts)
 	if xtrace.Enabled() {
 		markBegin(ctx, span, trace.SpanContextFromContext(pctx).SpanID(), semconv.KindTask, name)
 	}

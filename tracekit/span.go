@@ -49,15 +49,19 @@ func SpanNamed(ctx context.Context, name string, opts ...trace.SpanStartOption) 
 	return startSpan(ctx, name, callSite(goid.CallerPC(), semconv.KindFunction), opts)
 }
 
-func startSpan(ctx context.Context, name string, site *tasks.Site, opts []trace.SpanStartOption) (context.Context, FuncSpan) {
-	tracer := detect.Tracer(ctx)
-	var span trace.Span
-	pctx := ctx
-	if len(opts) == 0 {
-		ctx, span = tracer.Start(ctx, name, site.Opts...)
-	} else {
-		ctx, span = tracer.Start(ctx, name, append(slices.Clip(site.Opts), opts...)...)
+// startWith starts a span with siteOpts, made once per site and handed to
+// the tracer as they are (a variadic call would allocate its slice), then
+// the caller's opts.
+func startWith(ctx context.Context, tracer trace.Tracer, name string, siteOpts, opts []trace.SpanStartOption) (context.Context, trace.Span) {
+	if len(opts) > 0 {
+		siteOpts = append(slices.Clip(siteOpts), opts...)
 	}
+	return tracer.Start(ctx, name, siteOpts...)
+}
+
+func startSpan(ctx context.Context, name string, site *tasks.Site, opts []trace.SpanStartOption) (context.Context, FuncSpan) {
+	pctx := ctx
+	ctx, span := startWith(ctx, detect.Tracer(ctx), name, site.Opts, opts)
 	if xtrace.Enabled() {
 		markBegin(ctx, span, trace.SpanContextFromContext(pctx).SpanID(), semconv.KindFunction, name)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,13 +197,7 @@ func start(ctx context.Context, name string, site *tasks.Site, siteOpts []trace.
 
 	// The site's and the group's options are made once per call site and
 	// per group; only the caller's own are added here.
-	var span trace.Span
-	tracer := detect.Tracer(ctx)
-	if len(opts) > 0 {
-		ctx, span = tracer.Start(ctx, name, append(slices.Clip(siteOpts), opts...)...)
-	} else {
-		ctx, span = tracer.Start(ctx, name, siteOpts...)
-	}
+	ctx, span := startWith(ctx, detect.Tracer(ctx), name, siteOpts, opts)
 	t.rec.SC = span.SpanContext()
 	t.rec.Span = span
 	t.tctx = taskContext{Context: ctx, t: t}
