@@ -82,12 +82,21 @@ func (t *labelingTracer) Start(ctx context.Context, name string, opts ...trace.S
 		ls := &labeledSpan{Span: span, p: t.p, restore: nil}
 		return trace.ContextWithSpan(sctx, ls), ls
 	}
-	spanID, traceID := idStrings(sc)
-	lctx := withSpanLabels(sctx, spanID, name, traceID)
-	pprof.SetGoroutineLabels(lctx)
-	ls := &labeledSpan{Span: span, p: t.p, restore: ctx}
-	ls.setProfileID(spanID)
+	lctx, ls := t.p.label(sctx, span, name)
+	ls.restore = ctx
 	return trace.ContextWithSpan(lctx, ls), ls
+}
+
+// label labels the goroutine with span, named name, over the labels of
+// ctx, and gives the span pyroscope.profile.id. It returns ctx with the
+// labels and the span's wrapper, which restores nothing until told what.
+func (lp *labelingProvider) label(ctx context.Context, span trace.Span, name string) (context.Context, *labeledSpan) {
+	spanID, traceID := idStrings(span.SpanContext())
+	lctx := withSpanLabels(ctx, spanID, name, traceID)
+	pprof.SetGoroutineLabels(lctx)
+	ls := &labeledSpan{Span: span, p: lp}
+	ls.setProfileID(spanID)
+	return lctx, ls
 }
 
 // runsElsewhere reports whether a span of tracekit's scope, started with
@@ -181,11 +190,8 @@ func (lp *labelingProvider) labelTask(ctx context.Context, span trace.Span, name
 			return trace.ContextWithSpan(ctx, &labeledSpan{Span: span, p: lp})
 		}
 	}
-	spanID, traceID := idStrings(span.SpanContext())
-	lctx := withSpanLabels(ctx, spanID, name, traceID)
-	pprof.SetGoroutineLabels(lctx)
-	ls := &labeledSpan{Span: span, p: lp, restore: lctx}
-	ls.setProfileID(spanID)
+	lctx, ls := lp.label(ctx, span, name)
+	ls.restore = lctx
 	return trace.ContextWithSpan(lctx, ls)
 }
 
